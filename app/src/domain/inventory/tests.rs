@@ -1,0 +1,571 @@
+use super::*;
+use crate::domain::{ErrorCode, Fraction, LinkGbps, Name, RateMibS, VlanId};
+use std::num::{NonZeroU32, NonZeroU64};
+
+fn name(s: &str) -> Name {
+    Name::parse(s).unwrap()
+}
+
+fn nz64(v: u64) -> NonZeroU64 {
+    NonZeroU64::new(v).unwrap()
+}
+
+fn nz32(v: u32) -> NonZeroU32 {
+    NonZeroU32::new(v).unwrap()
+}
+
+/// A small valid inventory: one cluster, hosts a and b, a shared datastore on both, a local
+/// one on a, a vDS with both hosts and a port group on it, a standard port group on a.
+struct Fixture {
+    inv: Inventory,
+    cluster: ClusterId,
+    a: HostId,
+    b: HostId,
+    shared: DatastoreId,
+    local_a: DatastoreId,
+    vds: SwitchId,
+    pg_vds: PortgroupId,
+    pg_std_a: PortgroupId,
+}
+
+fn host(cluster: ClusterId, n: &str) -> Host {
+    Host {
+        id: HostId::new_random(),
+        name: name(n),
+        cluster_id: cluster,
+        cpu_vendor: CpuVendor::Intel,
+        cpu_feature_level: 5,
+        cores: nz32(32),
+        cpu_mhz: nz32(2600),
+        memory_mib: nz64(262_144),
+        state: HostState::Connected,
+        vmotion_enabled: true,
+        vmotion_link_gbps: LinkGbps::parse(10.0).unwrap(),
+        ip_family: IpFamily::V4,
+    }
+}
+
+fn vm(n: &str, host: HostId, disks: Vec<Disk>, nics: Vec<Nic>) -> Vm {
+    Vm {
+        id: VmId::new_random(),
+        name: name(n),
+        host_id: host,
+        power_state: PowerState::On,
+        vcpus: nz32(2),
+        memory_mib: nz64(4096),
+        memory_reservation_mib: 0,
+        cpu_feature_level: 4,
+        disks,
+        nics,
+        devices: vec![],
+        workload: Workload::default(),
+        fault_tolerance: false,
+        cpu_affinity: false,
+    }
+}
+
+fn disk(ds: DatastoreId, capacity: u64, used: u64, thin: bool) -> Disk {
+    Disk {
+        datastore_id: ds,
+        capacity_mib: nz64(capacity),
+        used_mib: used,
+        thin,
+    }
+}
+
+fn nic(pg: PortgroupId) -> Nic {
+    Nic {
+        portgroup_id: pg,
+        connected: true,
+    }
+}
+
+fn fixture() -> Fixture {
+    let cluster = Cluster {
+        id: ClusterId::new_random(),
+        name: name("prod"),
+        evc_level: None,
+    };
+    let a = host(cluster.id, "esx-a");
+    let b = host(cluster.id, "esx-b");
+    let shared = Datastore {
+        id: DatastoreId::new_random(),
+        name: name("san-01"),
+        kind: DatastoreKind::VmfsShared,
+        capacity_mib: nz64(100_000),
+        throughput_mib_s: nz32(500),
+        host_ids: vec![a.id, b.id],
+    };
+    let local_a = Datastore {
+        id: DatastoreId::new_random(),
+        name: name("local-a"),
+        kind: DatastoreKind::Local,
+        capacity_mib: nz64(10_000),
+        throughput_mib_s: nz32(200),
+        host_ids: vec![a.id],
+    };
+    let vds = Switch {
+        id: SwitchId::new_random(),
+        name: name("dvs-01"),
+        host_ids: vec![a.id, b.id],
+    };
+    let pg_vds = Portgroup {
+        id: PortgroupId::new_random(),
+        name: name("vm-net"),
+        vlan: VlanId::parse(10).unwrap(),
+        switch_id: Some(vds.id),
+        host_id: None,
+    };
+    let pg_std_a = Portgroup {
+        id: PortgroupId::new_random(),
+        name: name("legacy"),
+        vlan: VlanId::parse(0).unwrap(),
+        switch_id: None,
+        host_id: Some(a.id),
+    };
+    let f = Fixture {
+        cluster: cluster.id,
+        a: a.id,
+        b: b.id,
+        shared: shared.id,
+        local_a: local_a.id,
+        vds: vds.id,
+        pg_vds: pg_vds.id,
+        pg_std_a: pg_std_a.id,
+        inv: Inventory::default(),
+    };
+    let inv = Inventory::from_objects([
+        Object::Cluster(cluster),
+        Object::Host(a),
+        Object::Host(b),
+        Object::Datastore(shared),
+        Object::Datastore(local_a),
+        Object::Switch(vds),
+        Object::Portgroup(pg_vds),
+        Object::Portgroup(pg_std_a),
+    ])
+    .expect("fixture is valid");
+    Fixture { inv, ..f }
+}
+
+fn create(inv: &mut Inventory, object: Object) -> Result<(), DomainError> {
+    let change = inv.validate(Mutation::Create(object))?;
+    inv.apply(&change);
+    Ok(())
+}
+
+fn refused(result: Result<Change, DomainError>, code: ErrorCode, field: Option<&str>) -> String {
+    let err = result.expect_err("the mutation should be refused");
+    assert_eq!(err.code, code, "{err:?}");
+    assert_eq!(err.field.as_deref(), field, "{err:?}");
+    err.message
+}
+
+#[test]
+fn a_valid_vm_is_accepted_and_applied() {
+    let mut f = fixture();
+    let v = vm("web-01", f.a, vec![disk(f.shared, 1000, 10, true)], vec![nic(f.pg_vds)]);
+    let id = v.id;
+    create(&mut f.inv, Object::Vm(v)).unwrap();
+    assert_eq!(f.inv.vms[&id].name.as_str(), "web-01");
+    assert_eq!(f.inv.allocated_mib(f.shared, None), 10);
+}
+
+#[test]
+fn names_are_unique_within_their_scope() {
+    let mut f = fixture();
+    let dup = host(f.cluster, "esx-a");
+    let msg = refused(
+        f.inv.validate(Mutation::Create(Object::Host(dup))),
+        ErrorCode::Duplicate,
+        Some("name"),
+    );
+    assert!(msg.contains("esx-a"), "{msg}");
+    // A standard port group named like one on another host is fine: its scope differs.
+    let other = Portgroup {
+        id: PortgroupId::new_random(),
+        name: name("legacy"),
+        vlan: VlanId::parse(0).unwrap(),
+        switch_id: None,
+        host_id: Some(f.b),
+    };
+    create(&mut f.inv, Object::Portgroup(other.clone())).unwrap();
+    let same_scope = Portgroup {
+        id: PortgroupId::new_random(),
+        ..other
+    };
+    refused(
+        f.inv.validate(Mutation::Create(Object::Portgroup(same_scope))),
+        ErrorCode::Duplicate,
+        Some("name"),
+    );
+    // Renaming an object to its own name is not a duplicate.
+    let mut same = f.inv.hosts[&f.a].clone();
+    same.cores = nz32(64);
+    assert!(f.inv.validate(Mutation::Update(Object::Host(same))).is_ok());
+}
+
+#[test]
+fn creating_an_existing_id_is_a_duplicate_and_updating_a_missing_one_is_not_found() {
+    let f = fixture();
+    let mut again = f.inv.hosts[&f.a].clone();
+    again.name = name("esx-new");
+    refused(
+        f.inv.validate(Mutation::Create(Object::Host(again))),
+        ErrorCode::Duplicate,
+        Some("id"),
+    );
+    let ghost = host(f.cluster, "esx-ghost");
+    refused(
+        f.inv.validate(Mutation::Update(Object::Host(ghost))),
+        ErrorCode::NotFound,
+        None,
+    );
+    refused(
+        f.inv.validate(Mutation::Delete(ObjectKind::Vm, uuid::Uuid::new_v4())),
+        ErrorCode::NotFound,
+        None,
+    );
+}
+
+#[test]
+fn references_must_point_to_existing_objects() {
+    let f = fixture();
+    let orphan = host(ClusterId::new_random(), "esx-z");
+    let msg = refused(
+        f.inv.validate(Mutation::Create(Object::Host(orphan))),
+        ErrorCode::Invalid,
+        Some("cluster_id"),
+    );
+    assert!(msg.contains("no cluster"), "{msg}");
+
+    let v = vm("v", HostId::new_random(), vec![], vec![]);
+    refused(f.inv.validate(Mutation::Create(Object::Vm(v))), ErrorCode::Invalid, Some("host_id"));
+
+    let v = vm("v", f.a, vec![disk(DatastoreId::new_random(), 10, 1, true)], vec![]);
+    refused(
+        f.inv.validate(Mutation::Create(Object::Vm(v))),
+        ErrorCode::Invalid,
+        Some("disks[0].datastore_id"),
+    );
+
+    let v = vm("v", f.a, vec![], vec![nic(f.pg_vds), nic(PortgroupId::new_random())]);
+    refused(
+        f.inv.validate(Mutation::Create(Object::Vm(v))),
+        ErrorCode::Invalid,
+        Some("nics[1].portgroup_id"),
+    );
+
+    let sw = Switch {
+        id: SwitchId::new_random(),
+        name: name("dvs-2"),
+        host_ids: vec![f.a, HostId::new_random()],
+    };
+    refused(
+        f.inv.validate(Mutation::Create(Object::Switch(sw))),
+        ErrorCode::Invalid,
+        Some("host_ids[1]"),
+    );
+}
+
+#[test]
+fn a_vm_disk_must_be_on_a_datastore_its_host_mounts() {
+    let f = fixture();
+    let ok = vm("on-a", f.a, vec![disk(f.local_a, 100, 100, false)], vec![]);
+    assert!(f.inv.validate(Mutation::Create(Object::Vm(ok))).is_ok());
+    let bad = vm("on-b", f.b, vec![disk(f.local_a, 100, 100, false)], vec![]);
+    let msg = refused(
+        f.inv.validate(Mutation::Create(Object::Vm(bad))),
+        ErrorCode::Invalid,
+        Some("disks[0].datastore_id"),
+    );
+    assert!(msg.contains("esx-b does not mount datastore local-a"), "{msg}");
+}
+
+#[test]
+fn a_vm_nic_must_be_on_a_portgroup_its_host_reaches() {
+    let f = fixture();
+    let ok = vm("a", f.a, vec![], vec![nic(f.pg_std_a)]);
+    assert!(f.inv.validate(Mutation::Create(Object::Vm(ok))).is_ok());
+    let vds_ok = vm("b", f.b, vec![], vec![nic(f.pg_vds)]);
+    assert!(f.inv.validate(Mutation::Create(Object::Vm(vds_ok))).is_ok());
+    let bad = vm("c", f.b, vec![], vec![nic(f.pg_std_a)]);
+    let msg = refused(
+        f.inv.validate(Mutation::Create(Object::Vm(bad))),
+        ErrorCode::Invalid,
+        Some("nics[0].portgroup_id"),
+    );
+    assert!(msg.contains("legacy is not available on host esx-b"), "{msg}");
+}
+
+#[test]
+fn allocated_space_must_fit_the_datastore() {
+    let mut f = fixture();
+    // Thick disks take their capacity, thin ones what they use.
+    let thick = vm("thick", f.a, vec![disk(f.local_a, 6_000, 1, false)], vec![]);
+    create(&mut f.inv, Object::Vm(thick)).unwrap();
+    let thin = vm("thin", f.a, vec![disk(f.local_a, 50_000, 4_000, true)], vec![]);
+    create(&mut f.inv, Object::Vm(thin)).unwrap();
+    assert_eq!(f.inv.allocated_mib(f.local_a, None), 10_000);
+    let one_more = vm("one-more", f.a, vec![disk(f.local_a, 1, 1, false)], vec![]);
+    let msg = refused(
+        f.inv.validate(Mutation::Create(Object::Vm(one_more))),
+        ErrorCode::Invalid,
+        Some("disks[0].capacity_mib"),
+    );
+    assert!(msg.contains("0 MiB free"), "{msg}");
+    // A single disk bigger than its datastore.
+    let huge = vm("huge", f.a, vec![disk(f.shared, 200_000, 1, false)], vec![]);
+    refused(
+        f.inv.validate(Mutation::Create(Object::Vm(huge))),
+        ErrorCode::Invalid,
+        Some("disks[0].capacity_mib"),
+    );
+    // Shrinking a datastore below what is allocated on it.
+    let mut ds = f.inv.datastores[&f.local_a].clone();
+    ds.capacity_mib = nz64(9_999);
+    refused(
+        f.inv.validate(Mutation::Update(Object::Datastore(ds))),
+        ErrorCode::Invalid,
+        Some("capacity_mib"),
+    );
+}
+
+#[test]
+fn updating_a_vm_does_not_count_its_own_disks_twice() {
+    let mut f = fixture();
+    let v = vm("big", f.a, vec![disk(f.local_a, 10_000, 1, false)], vec![]);
+    create(&mut f.inv, Object::Vm(v.clone())).unwrap();
+    let mut renamed = v;
+    renamed.name = name("big-renamed");
+    assert!(f.inv.validate(Mutation::Update(Object::Vm(renamed))).is_ok());
+}
+
+#[test]
+fn disk_and_memory_figures_must_be_coherent() {
+    let f = fixture();
+    let used_over = vm("u", f.a, vec![disk(f.shared, 10, 11, true)], vec![]);
+    refused(
+        f.inv.validate(Mutation::Create(Object::Vm(used_over))),
+        ErrorCode::Invalid,
+        Some("disks[0].used_mib"),
+    );
+    let mut reserved = vm("r", f.a, vec![], vec![]);
+    reserved.memory_reservation_mib = 4097;
+    refused(
+        f.inv.validate(Mutation::Create(Object::Vm(reserved))),
+        ErrorCode::Invalid,
+        Some("memory_reservation_mib"),
+    );
+}
+
+#[test]
+fn device_backings_are_checked() {
+    let f = fixture();
+    let mut iso = vm("iso", f.a, vec![], vec![]);
+    iso.devices.push(Device {
+        kind: DeviceKind::Cdrom,
+        backing: DeviceBacking::File,
+        datastore_id: Some(f.local_a),
+        connected: true,
+    });
+    assert!(f.inv.validate(Mutation::Create(Object::Vm(iso.clone()))).is_ok());
+    iso.devices[0].datastore_id = None;
+    refused(
+        f.inv.validate(Mutation::Create(Object::Vm(iso.clone()))),
+        ErrorCode::Invalid,
+        Some("devices[0].datastore_id"),
+    );
+    iso.devices[0].backing = DeviceBacking::HostDevice;
+    iso.devices[0].datastore_id = Some(f.shared);
+    refused(
+        f.inv.validate(Mutation::Create(Object::Vm(iso.clone()))),
+        ErrorCode::Invalid,
+        Some("devices[0].datastore_id"),
+    );
+    iso.host_id = f.b;
+    iso.devices[0].backing = DeviceBacking::File;
+    iso.devices[0].datastore_id = Some(f.local_a);
+    refused(
+        f.inv.validate(Mutation::Create(Object::Vm(iso))),
+        ErrorCode::Invalid,
+        Some("devices[0].datastore_id"),
+    );
+}
+
+#[test]
+fn datastore_and_portgroup_shapes_are_checked() {
+    let f = fixture();
+    let two_host_local = Datastore {
+        id: DatastoreId::new_random(),
+        name: name("local-x"),
+        kind: DatastoreKind::Local,
+        capacity_mib: nz64(10),
+        throughput_mib_s: nz32(10),
+        host_ids: vec![f.a, f.b],
+    };
+    refused(
+        f.inv.validate(Mutation::Create(Object::Datastore(two_host_local.clone()))),
+        ErrorCode::Invalid,
+        Some("host_ids"),
+    );
+    let unmounted = Datastore {
+        host_ids: vec![],
+        kind: DatastoreKind::Nfs,
+        ..two_host_local.clone()
+    };
+    refused(
+        f.inv.validate(Mutation::Create(Object::Datastore(unmounted))),
+        ErrorCode::Invalid,
+        Some("host_ids"),
+    );
+    let twice = Datastore {
+        host_ids: vec![f.a, f.a],
+        kind: DatastoreKind::Nfs,
+        ..two_host_local
+    };
+    refused(
+        f.inv.validate(Mutation::Create(Object::Datastore(twice))),
+        ErrorCode::Invalid,
+        Some("host_ids[1]"),
+    );
+    let both = Portgroup {
+        id: PortgroupId::new_random(),
+        name: name("both"),
+        vlan: VlanId::parse(1).unwrap(),
+        switch_id: Some(f.vds),
+        host_id: Some(f.a),
+    };
+    refused(
+        f.inv.validate(Mutation::Create(Object::Portgroup(both.clone()))),
+        ErrorCode::Invalid,
+        Some("switch_id"),
+    );
+    let neither = Portgroup {
+        switch_id: None,
+        host_id: None,
+        ..both
+    };
+    refused(
+        f.inv.validate(Mutation::Create(Object::Portgroup(neither))),
+        ErrorCode::Invalid,
+        Some("switch_id"),
+    );
+}
+
+#[test]
+fn deleting_a_used_object_is_refused_naming_its_users() {
+    let mut f = fixture();
+    let v = vm("web-01", f.a, vec![disk(f.shared, 100, 1, true)], vec![nic(f.pg_vds)]);
+    let vm_id = v.id;
+    create(&mut f.inv, Object::Vm(v)).unwrap();
+
+    let msg = refused(
+        f.inv.validate(Mutation::Delete(ObjectKind::Datastore, f.shared.0)),
+        ErrorCode::InUse,
+        None,
+    );
+    assert!(msg.contains("san-01") && msg.contains("VM web-01 (disk 1)"), "{msg}");
+    let msg = refused(
+        f.inv.validate(Mutation::Delete(ObjectKind::Host, f.a.0)),
+        ErrorCode::InUse,
+        None,
+    );
+    assert!(msg.contains("VM web-01") && msg.contains("datastore local-a"), "{msg}");
+    let msg = refused(
+        f.inv.validate(Mutation::Delete(ObjectKind::Portgroup, f.pg_vds.0)),
+        ErrorCode::InUse,
+        None,
+    );
+    assert!(msg.contains("network adapter 1"), "{msg}");
+    let msg = refused(
+        f.inv.validate(Mutation::Delete(ObjectKind::Switch, f.vds.0)),
+        ErrorCode::InUse,
+        None,
+    );
+    assert!(msg.contains("port group vm-net"), "{msg}");
+    let msg = refused(
+        f.inv.validate(Mutation::Delete(ObjectKind::Cluster, f.cluster.0)),
+        ErrorCode::InUse,
+        None,
+    );
+    assert!(msg.contains("host esx-a"), "{msg}");
+
+    // Once the VM is gone, its datastore can go.
+    let change = f.inv.validate(Mutation::Delete(ObjectKind::Vm, vm_id.0)).unwrap();
+    f.inv.apply(&change);
+    let change = f
+        .inv
+        .validate(Mutation::Delete(ObjectKind::Datastore, f.shared.0))
+        .unwrap();
+    f.inv.apply(&change);
+    assert!(!f.inv.datastores.contains_key(&f.shared));
+}
+
+#[test]
+fn updates_cannot_strand_the_vms_that_depend_on_an_object() {
+    let mut f = fixture();
+    let v = vm("web-01", f.b, vec![disk(f.shared, 100, 1, true)], vec![nic(f.pg_vds)]);
+    create(&mut f.inv, Object::Vm(v)).unwrap();
+
+    let mut ds = f.inv.datastores[&f.shared].clone();
+    ds.host_ids = vec![f.a];
+    refused(
+        f.inv.validate(Mutation::Update(Object::Datastore(ds))),
+        ErrorCode::InUse,
+        Some("host_ids"),
+    );
+    let mut sw = f.inv.switches[&f.vds].clone();
+    sw.host_ids = vec![f.a];
+    refused(
+        f.inv.validate(Mutation::Update(Object::Switch(sw.clone()))),
+        ErrorCode::InUse,
+        Some("host_ids"),
+    );
+    let mut pg = f.inv.portgroups[&f.pg_vds].clone();
+    pg.switch_id = None;
+    pg.host_id = Some(f.a);
+    refused(
+        f.inv.validate(Mutation::Update(Object::Portgroup(pg))),
+        ErrorCode::InUse,
+        Some("switch_id"),
+    );
+    // Removing a host that no VM needs from the switch is fine.
+    sw.host_ids = vec![f.b];
+    assert!(f.inv.validate(Mutation::Update(Object::Switch(sw))).is_ok());
+}
+
+#[test]
+fn the_inventory_round_trips_through_its_list_format() {
+    let mut f = fixture();
+    let mut v = vm("web-01", f.a, vec![disk(f.shared, 100, 1, true)], vec![nic(f.pg_vds)]);
+    v.workload.working_set_mib = Some(nz64(512));
+    v.workload.zero_page_fraction = Fraction::parse(0.3).unwrap();
+    v.workload.dirty_rate_mib_s = RateMibS::parse(120.5).unwrap();
+    create(&mut f.inv, Object::Vm(v)).unwrap();
+    let json = serde_json::to_value(&f.inv).unwrap();
+    assert_eq!(json["hosts"].as_array().unwrap().len(), 2);
+    assert_eq!(json["vms"][0]["workload"]["working_set_mib"], 512);
+    let back: Inventory = serde_json::from_value(json).unwrap();
+    assert_eq!(back, f.inv);
+    // And it can be rebuilt through the gate, in dependency order.
+    let rebuilt = Inventory::from_objects(back.objects()).unwrap();
+    assert_eq!(rebuilt, f.inv);
+}
+
+#[test]
+fn wire_format_rejects_bad_values_and_unknown_fields() {
+    let f = fixture();
+    let mut json = serde_json::to_value(&f.inv.hosts[&f.a]).unwrap();
+    json["memory_mib"] = serde_json::json!(0);
+    assert!(serde_json::from_value::<Host>(json.clone()).is_err());
+    json["memory_mib"] = serde_json::json!(-5);
+    assert!(serde_json::from_value::<Host>(json.clone()).is_err());
+    json["memory_mib"] = serde_json::json!(1024);
+    json["cpu_vendor"] = serde_json::json!("via");
+    assert!(serde_json::from_value::<Host>(json.clone()).is_err());
+    json["cpu_vendor"] = serde_json::json!("amd");
+    assert!(serde_json::from_value::<Host>(json.clone()).is_ok());
+    json["colour"] = serde_json::json!("red");
+    assert!(serde_json::from_value::<Host>(json).is_err());
+}

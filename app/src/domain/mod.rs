@@ -1,0 +1,17 @@
+//! The vmshift domain: the cluster inventory and the rules that keep it consistent.
+//!
+//! Pure Rust with no I/O, no leptos, tokio or sqlx, so it compiles for the server and the
+//! browser (wasm) alike and its tests run in milliseconds.
+
+pub mod error;
+pub mod ids;
+pub mod inventory;
+pub mod model;
+pub mod usage;
+pub mod values;
+
+pub use error::{DomainError, ErrorCode};
+pub use ids::*;
+pub use inventory::{Change, Inventory, Mutation, Object, ObjectKind};
+pub use model::*;
+pub use values::*;

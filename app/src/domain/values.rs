@@ -1,0 +1,212 @@
+//! Validated value types: each is parsed once, at the edge, and is valid from then on.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Longest accepted object name, in characters.
+pub const NAME_MAX_CHARS: usize = 80;
+
+/// An object name: 1 to 80 printable characters, no leading or trailing white space.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Name(String);
+
+impl Name {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        if raw.trim().is_empty() {
+            return Err("a name cannot be empty".into());
+        }
+        if raw.trim() != raw {
+            return Err("a name cannot start or end with white space".into());
+        }
+        let chars = raw.chars().count();
+        if chars > NAME_MAX_CHARS {
+            return Err(format!(
+                "a name has at most {NAME_MAX_CHARS} characters (this one has {chars})"
+            ));
+        }
+        if let Some(c) = raw.chars().find(|c| c.is_control()) {
+            return Err(format!(
+                "a name can only hold printable characters (found U+{:04X})",
+                c as u32
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Name {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<Name> for String {
+    fn from(value: Name) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+macro_rules! bounded_float {
+    ($(#[$doc:meta])* $name:ident, $min:expr, $max:expr, $what:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize, Deserialize)]
+        #[serde(try_from = "f64", into = "f64")]
+        pub struct $name(f64);
+
+        impl $name {
+            pub const MIN: f64 = $min;
+            pub const MAX: f64 = $max;
+
+            pub fn parse(value: f64) -> Result<Self, String> {
+                if value.is_finite() && (Self::MIN..=Self::MAX).contains(&value) {
+                    Ok(Self(value))
+                } else {
+                    Err(format!(
+                        "{} must be between {} and {} (got {})",
+                        $what,
+                        Self::MIN,
+                        Self::MAX,
+                        value
+                    ))
+                }
+            }
+
+            pub fn get(self) -> f64 {
+                self.0
+            }
+        }
+
+        impl TryFrom<f64> for $name {
+            type Error = String;
+            fn try_from(value: f64) -> Result<Self, Self::Error> {
+                Self::parse(value)
+            }
+        }
+
+        impl From<$name> for f64 {
+            fn from(value: $name) -> f64 {
+                value.0
+            }
+        }
+    };
+}
+
+bounded_float!(
+    /// Speed of a vMotion network link in Gbit/s; 0 means the link is down.
+    LinkGbps,
+    0.0,
+    800.0,
+    "a link speed in Gbit/s"
+);
+bounded_float!(
+    /// A data rate in MiB/s (memory dirtying, disk writes).
+    RateMibS,
+    0.0,
+    1_000_000.0,
+    "a rate in MiB/s"
+);
+bounded_float!(
+    /// A fraction between 0 and 1 (for instance of memory pages that are zero).
+    Fraction,
+    0.0,
+    1.0,
+    "a fraction"
+);
+
+/// An 802.1Q VLAN id, 0 (untagged) to 4094.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "u16", into = "u16")]
+pub struct VlanId(u16);
+
+impl VlanId {
+    pub const MAX: u16 = 4094;
+
+    pub fn parse(value: u16) -> Result<Self, String> {
+        if value <= Self::MAX {
+            Ok(Self(value))
+        } else {
+            Err(format!(
+                "a VLAN id is between 0 and {} (got {value})",
+                Self::MAX
+            ))
+        }
+    }
+
+    pub fn get(self) -> u16 {
+        self.0
+    }
+}
+
+impl TryFrom<u16> for VlanId {
+    type Error = String;
+    fn try_from(value: u16) -> Result<Self, Self::Error> {
+        Self::parse(value)
+    }
+}
+
+impl From<VlanId> for u16 {
+    fn from(value: VlanId) -> u16 {
+        value.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_accept_printable_text_up_to_80_characters() {
+        assert_eq!(Name::parse("esx-01").unwrap().as_str(), "esx-01");
+        assert!(Name::parse("web 01 (prod) – é").is_ok());
+        assert!(Name::parse(&"a".repeat(80)).is_ok());
+        // 80 characters, more bytes: the limit counts characters.
+        assert!(Name::parse(&"é".repeat(80)).is_ok());
+    }
+
+    #[test]
+    fn names_reject_empty_long_padded_or_control_text() {
+        assert!(Name::parse("").unwrap_err().contains("empty"));
+        assert!(Name::parse("   ").unwrap_err().contains("empty"));
+        assert!(Name::parse(&"a".repeat(81))
+            .unwrap_err()
+            .contains("at most 80"));
+        assert!(Name::parse(" esx").unwrap_err().contains("white space"));
+        assert!(Name::parse("esx\u{7}01").unwrap_err().contains("printable"));
+        assert!(Name::parse("esx\n01").unwrap_err().contains("printable"));
+    }
+
+    #[test]
+    fn names_are_checked_when_deserialized() {
+        assert!(serde_json::from_str::<Name>("\"ok\"").is_ok());
+        let err = serde_json::from_str::<Name>("\"\"").unwrap_err();
+        assert!(err.to_string().contains("empty"));
+    }
+
+    #[test]
+    fn bounded_numbers_reject_out_of_range_values() {
+        assert_eq!(LinkGbps::parse(0.0).unwrap().get(), 0.0);
+        assert_eq!(LinkGbps::parse(25.0).unwrap().get(), 25.0);
+        assert!(LinkGbps::parse(-1.0).is_err());
+        assert!(LinkGbps::parse(f64::NAN).is_err());
+        assert!(Fraction::parse(1.0).is_ok());
+        assert!(Fraction::parse(1.01).is_err());
+        assert!(RateMibS::parse(-0.5).is_err());
+        assert!(RateMibS::parse(f64::INFINITY).is_err());
+        assert_eq!(VlanId::parse(4094).unwrap().get(), 4094);
+        assert!(VlanId::parse(4095).is_err());
+        assert!(serde_json::from_str::<VlanId>("5000").is_err());
+        assert!(serde_json::from_str::<Fraction>("0.25").is_ok());
+    }
+}
