@@ -1,1 +1,90 @@
+//! vmshift's pages and shared code. The `domain` module is plain Rust (no leptos) and runs on
+//! the server and in the browser alike.
+
+pub mod components;
 pub mod domain;
+pub mod format;
+pub mod live;
+pub mod pages;
+pub mod protocol;
+pub mod rpc;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes, A};
+use leptos_router::{path, StaticSegment};
+use live::{InventoryResource, LinkState};
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let inventory: InventoryResource = Resource::new(|| (), |_| rpc::load_inventory());
+    let link = RwSignal::new(LinkState::Connecting);
+    provide_context(inventory);
+
+    // Runs in the browser only, once hydrated: tests wait for this mark before clicking.
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+        #[cfg(feature = "hydrate")]
+        live::connect(inventory, link);
+    });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/vmshift.css"/>
+        <Title text="vmshift"/>
+        <Router>
+            <header class="topbar">
+                <A href="/" attr:class="brand" attr:data-testid="nav-home">
+                    <span class="brand-mark">"⇄"</span>" vmshift"
+                </A>
+                <nav>
+                    <A href="/" attr:data-testid="nav-map">"Map"</A>
+                    <A href="/inventory/hosts" attr:data-testid="nav-inventory">"Inventory"</A>
+                </nav>
+                <span
+                    class="live"
+                    data-testid="live-status"
+                    data-state=move || match link.get() {
+                        LinkState::Live => "live",
+                        LinkState::Connecting => "connecting",
+                        LinkState::Reconnecting => "reconnecting",
+                    }
+                >
+                    {move || match link.get() {
+                        LinkState::Live => "● live",
+                        LinkState::Connecting => "○ connecting",
+                        LinkState::Reconnecting => "○ reconnecting…",
+                    }}
+                </span>
+            </header>
+            <main>
+                <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
+                    <Route path=StaticSegment("") view=pages::map::MapPage/>
+                    <Route path=path!("/inventory/:kind") view=pages::inventory::InventoryPage/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}

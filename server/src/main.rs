@@ -1,1 +1,55 @@
-fn main(){}
+use clap::Parser;
+use leptos::prelude::get_configuration;
+use server::{config::Config, open_inventory, router, AppState};
+use tokio::sync::watch;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let config = Config::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_new(&config.log).unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+
+    let leptos_options = get_configuration(None)?.leptos_options;
+    let addr = config.bind.unwrap_or(leptos_options.site_addr);
+    let inventory = open_inventory(&config.database_url, config.demo).await?;
+    let (shutdown_tx, shutdown) = watch::channel(false);
+    let app = router(AppState {
+        leptos_options,
+        inventory,
+        shutdown,
+    });
+
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!("vmshift listening on http://{addr}");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down");
+            let _ = shutdown_tx.send(true);
+        })
+        .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

@@ -1,0 +1,646 @@
+//! A generic object form: fields described by data, values kept as text, turned into the
+//! API's JSON and parsed by the same serde types as the server, then validated against the
+//! live inventory in the browser before the server validates it again authoritatively.
+//! Every error is shown next to the field it names.
+
+use crate::domain::{DomainError, Inventory, Mutation, Object, ObjectKind};
+use crate::live::InventoryResource;
+use leptos::prelude::*;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Input {
+    Text,
+    /// A whole number (unsigned in the model).
+    Integer,
+    Decimal,
+    /// One of (value, label).
+    Select(Vec<(String, String)>),
+    Checkbox,
+    /// Several of (value, label), sent as a list.
+    Multi(Vec<(String, String)>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Field {
+    /// JSON path relative to the object or its group row ("workload.dirty_rate_mib_s").
+    pub key: &'static str,
+    pub label: &'static str,
+    pub input: Input,
+    pub optional: bool,
+    pub default: String,
+}
+
+impl Field {
+    pub fn new(key: &'static str, label: &'static str, input: Input) -> Self {
+        Self {
+            key,
+            label,
+            input,
+            optional: false,
+            default: String::new(),
+        }
+    }
+    pub fn optional(mut self) -> Self {
+        self.optional = true;
+        self
+    }
+    pub fn default(mut self, value: impl Into<String>) -> Self {
+        self.default = value.into();
+        self
+    }
+}
+
+/// A list of sub-objects with their own fields (a VM's disks, NICs, devices).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Group {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub item: &'static str,
+    pub fields: Vec<Field>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FormSpec {
+    pub kind: ObjectKind,
+    pub fields: Vec<Field>,
+    pub groups: Vec<Group>,
+}
+
+/// The text values of a form, keyed by field path ("name", "disks[0].capacity_mib").
+pub type Values = BTreeMap<String, String>;
+
+fn row_key(group: &str, row: usize, field: &str) -> String {
+    format!("{group}[{row}].{field}")
+}
+
+impl FormSpec {
+    /// Values for a new object: the fields' defaults, one row per group.
+    pub fn defaults(&self) -> (Values, BTreeMap<&'static str, usize>) {
+        let mut values = Values::new();
+        for f in &self.fields {
+            values.insert(f.key.to_string(), f.default.clone());
+        }
+        let mut rows = BTreeMap::new();
+        for g in &self.groups {
+            rows.insert(g.key, 1);
+            for f in &g.fields {
+                values.insert(row_key(g.key, 0, f.key), f.default.clone());
+            }
+        }
+        (values, rows)
+    }
+
+    /// Values of an existing object (as the API shows it).
+    pub fn values_of(&self, object: &Value) -> (Values, BTreeMap<&'static str, usize>) {
+        let mut values = Values::new();
+        for f in &self.fields {
+            values.insert(f.key.to_string(), text_of(lookup(object, f.key), &f.input));
+        }
+        let mut rows = BTreeMap::new();
+        for g in &self.groups {
+            let items = object.get(g.key).and_then(Value::as_array).cloned().unwrap_or_default();
+            rows.insert(g.key, items.len());
+            for (i, item) in items.iter().enumerate() {
+                for f in &g.fields {
+                    values.insert(row_key(g.key, i, f.key), text_of(lookup(item, f.key), &f.input));
+                }
+            }
+        }
+        (values, rows)
+    }
+
+    /// Builds the object's JSON from the text values; a value that is not even of the right
+    /// shape (a letter in a number) is reported against its field.
+    pub fn to_json(
+        &self,
+        values: &Values,
+        rows: &BTreeMap<&'static str, usize>,
+    ) -> Result<Value, (String, String)> {
+        let mut object = Map::new();
+        for f in &self.fields {
+            let text = values.get(f.key).map(String::as_str).unwrap_or("");
+            if let Some(v) = value_of(text, f).map_err(|m| (f.key.to_string(), m))? {
+                insert_path(&mut object, f.key, v);
+            }
+        }
+        for g in &self.groups {
+            let mut items = Vec::new();
+            for i in 0..rows.get(g.key).copied().unwrap_or(0) {
+                let mut item = Map::new();
+                for f in &g.fields {
+                    let key = row_key(g.key, i, f.key);
+                    let text = values.get(&key).map(String::as_str).unwrap_or("");
+                    if let Some(v) = value_of(text, f).map_err(|m| (key.clone(), m))? {
+                        insert_path(&mut item, f.key, v);
+                    }
+                }
+                items.push(Value::Object(item));
+            }
+            object.insert(g.key.to_string(), Value::Array(items));
+        }
+        Ok(Value::Object(object))
+    }
+
+    /// Every field path the form shows, to place errors.
+    pub fn keys(&self, rows: &BTreeMap<&'static str, usize>) -> Vec<String> {
+        let mut keys: Vec<String> = self.fields.iter().map(|f| f.key.to_string()).collect();
+        for g in &self.groups {
+            for i in 0..rows.get(g.key).copied().unwrap_or(0) {
+                keys.extend(g.fields.iter().map(|f| row_key(g.key, i, f.key)));
+            }
+        }
+        keys
+    }
+}
+
+fn lookup<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.').try_fold(value, |v, part| v.get(part))
+}
+
+fn insert_path(object: &mut Map<String, Value>, path: &str, value: Value) {
+    match path.split_once('.') {
+        None => {
+            object.insert(path.to_string(), value);
+        }
+        Some((head, rest)) => {
+            let child = object
+                .entry(head.to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(child) = child {
+                insert_path(child, rest, value);
+            }
+        }
+    }
+}
+
+fn text_of(value: Option<&Value>, input: &Input) -> String {
+    match (value, input) {
+        (None | Some(Value::Null), Input::Checkbox) => "false".into(),
+        (None | Some(Value::Null), _) => String::new(),
+        (Some(Value::String(s)), _) => s.clone(),
+        (Some(Value::Array(items)), _) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(","),
+        (Some(v), _) => v.to_string(),
+    }
+}
+
+fn value_of(text: &str, field: &Field) -> Result<Option<Value>, String> {
+    let text = text.trim();
+    if text.is_empty() && !matches!(field.input, Input::Checkbox | Input::Multi(_) | Input::Text) {
+        return if field.optional {
+            Ok(None)
+        } else {
+            Err(format!("{} is required", field.label))
+        };
+    }
+    Ok(Some(match &field.input {
+        Input::Text | Input::Select(_) => Value::String(text.to_string()),
+        Input::Integer => {
+            let n: i64 = text
+                .parse()
+                .map_err(|_| format!("{}: a whole number is expected", field.label))?;
+            if n < 0 {
+                return Err(format!("{} cannot be negative", field.label));
+            }
+            Value::from(n)
+        }
+        Input::Decimal => {
+            let n: f64 = text
+                .parse()
+                .map_err(|_| format!("{}: a number is expected", field.label))?;
+            Value::from(n)
+        }
+        Input::Checkbox => Value::Bool(text == "true"),
+        Input::Multi(_) => Value::Array(
+            text.split(',')
+                .filter(|s| !s.is_empty())
+                .map(|s| Value::String(s.to_string()))
+                .collect(),
+        ),
+    }))
+}
+
+/// Parses the form's JSON into a typed object, naming the field that does not fit.
+pub fn parse_object(kind: ObjectKind, json: Value) -> Result<Object, (String, String)> {
+    fn typed<T: serde::de::DeserializeOwned>(json: Value) -> Result<T, (String, String)> {
+        serde_path_to_error::deserialize(json).map_err(|e| {
+            let path = e.path().to_string();
+            (path, e.into_inner().to_string())
+        })
+    }
+    Ok(match kind {
+        ObjectKind::Cluster => Object::Cluster(typed(json)?),
+        ObjectKind::Host => Object::Host(typed(json)?),
+        ObjectKind::Datastore => Object::Datastore(typed(json)?),
+        ObjectKind::Switch => Object::Switch(typed(json)?),
+        ObjectKind::Portgroup => Object::Portgroup(typed(json)?),
+        ObjectKind::Vm => Object::Vm(typed(json)?),
+    })
+}
+
+/// Where to show an error: the field it names, or the closest field the form has
+/// (`host_ids[1]` → `host_ids`), or the form as a whole.
+pub fn place_error(keys: &[String], field: Option<&str>) -> Option<String> {
+    let mut field = field?.to_string();
+    loop {
+        if keys.contains(&field) {
+            return Some(field);
+        }
+        let cut = field.rfind(['[', '.'])?;
+        field.truncate(cut);
+    }
+}
+
+/// The form for creating (`initial = None`) or editing an object.
+#[component]
+pub fn ObjectForm(
+    spec: FormSpec,
+    /// The object being edited, as the API shows it, with its id.
+    initial: Option<(uuid::Uuid, Value)>,
+    #[prop(into)] on_done: Callback<()>,
+) -> impl IntoView {
+    let inventory = expect_context::<InventoryResource>();
+    let creating = initial.is_none();
+    let editing_id = initial.as_ref().map(|(id, _)| *id);
+    let (start_values, start_rows) = match &initial {
+        Some((_, v)) => spec.values_of(v),
+        None => spec.defaults(),
+    };
+    let values = RwSignal::new(start_values);
+    let rows = RwSignal::new(start_rows);
+    let errors = RwSignal::new(BTreeMap::<String, String>::new());
+    let form_error = RwSignal::new(None::<String>);
+    let spec = StoredValue::new(spec);
+
+    let save = Action::new(move |(create, object): &(bool, Object)| {
+        crate::rpc::save_object(*create, object.clone())
+    });
+
+    let show_refusal = move |e: DomainError| {
+        let keys = spec.with_value(|s| s.keys(&rows.get_untracked()));
+        match place_error(&keys, e.field.as_deref()) {
+            Some(key) => errors.set(BTreeMap::from([(key, e.message)])),
+            None => form_error.set(Some(e.message)),
+        }
+    };
+
+    Effect::new(move |_| match save.value().get() {
+        Some(Ok(Ok(()))) => on_done.run(()),
+        Some(Ok(Err(refusal))) => show_refusal(refusal),
+        Some(Err(e)) => form_error.set(Some(format!("The server could not save: {e}"))),
+        None => {}
+    });
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        errors.set(BTreeMap::new());
+        form_error.set(None);
+        let kind = spec.with_value(|s| s.kind);
+        let built = spec
+            .with_value(|s| s.to_json(&values.get_untracked(), &rows.get_untracked()))
+            .and_then(|mut json| {
+                if let (Some(id), Value::Object(map)) = (editing_id, &mut json) {
+                    map.insert("id".into(), Value::String(id.to_string()));
+                }
+                parse_object(kind, json)
+            });
+        let object = match built {
+            Ok(o) => o,
+            Err((field, message)) => {
+                show_refusal(DomainError::invalid(field, message));
+                return;
+            }
+        };
+        // Instant feedback from the same rules the server applies.
+        let mutation = if creating {
+            Mutation::Create(object.clone())
+        } else {
+            Mutation::Update(object.clone())
+        };
+        let local: Option<Result<(), DomainError>> = inventory.with_untracked(|r| {
+            r.as_ref()
+                .and_then(|r| r.as_ref().ok())
+                .map(|inv: &Inventory| inv.validate(mutation).map(|_| ()))
+        });
+        if let Some(Err(refusal)) = local {
+            show_refusal(refusal);
+            return;
+        }
+        save.dispatch((creating, object));
+    };
+
+    let field_view = move |field: Field, key: String| {
+        let id = format!("f-{}", key.replace(['[', ']', '.'], "-"));
+        let testid = format!("field-{key}");
+        let error_key = key.clone();
+        let error = move || errors.with(|e| e.get(&error_key).cloned());
+        let has_error = {
+            let error = error.clone();
+            move || error().is_some()
+        };
+        let value_key = key.clone();
+        let current = move || values.with(|v| v.get(&value_key).cloned().unwrap_or_default());
+        let set_key = key.clone();
+        let set = move |text: String| {
+            values.update(|v| {
+                v.insert(set_key.clone(), text);
+            });
+        };
+        let input = match field.input.clone() {
+            Input::Text | Input::Integer | Input::Decimal => {
+                let kind = if field.input == Input::Text { "text" } else { "text" };
+                let mode = match field.input {
+                    Input::Integer => "numeric",
+                    Input::Decimal => "decimal",
+                    _ => "text",
+                };
+                view! {
+                    <input
+                        id=id.clone()
+                        type=kind
+                        inputmode=mode
+                        data-testid=testid.clone()
+                        prop:value=current.clone()
+                        on:input=move |ev| set(event_target_value(&ev))
+                    />
+                }
+                    .into_any()
+            }
+            Input::Select(options) => {
+                let optional = field.optional;
+                view! {
+                    <select
+                        id=id.clone()
+                        data-testid=testid.clone()
+                        prop:value=current.clone()
+                        on:change=move |ev| set(event_target_value(&ev))
+                    >
+                        {optional.then(|| view! { <option value="">"—"</option> })}
+                        {options
+                            .into_iter()
+                            .map(|(value, label)| {
+                                let selected = {
+                                    let value = value.clone();
+                                    let current = current.clone();
+                                    move || current() == value
+                                };
+                                view! { <option value=value selected=selected>{label}</option> }
+                            })
+                            .collect_view()}
+                    </select>
+                }
+                    .into_any()
+            }
+            Input::Checkbox => view! {
+                <input
+                    id=id.clone()
+                    type="checkbox"
+                    data-testid=testid.clone()
+                    prop:checked=move || current() == "true"
+                    on:change=move |ev| set(event_target_checked(&ev).to_string())
+                />
+            }
+                .into_any(),
+            Input::Multi(options) => view! {
+                <div class="multi" data-testid=testid.clone()>
+                    {options
+                        .into_iter()
+                        .map(|(value, label)| {
+                            let current = current.clone();
+                            let set = set.clone();
+                            let checked = {
+                                let value = value.clone();
+                                let current = current.clone();
+                                move || current().split(',').any(|v| v == value)
+                            };
+                            let toggle = move |ev: leptos::ev::Event| {
+                                let on = event_target_checked(&ev);
+                                let mut list: Vec<String> = current()
+                                    .split(',')
+                                    .filter(|v| !v.is_empty() && *v != value)
+                                    .map(str::to_owned)
+                                    .collect();
+                                if on {
+                                    list.push(value.clone());
+                                }
+                                set(list.join(","));
+                            };
+                            view! {
+                                <label class="check">
+                                    <input
+                                        type="checkbox"
+                                        data-testid=format!("{testid}-{label}")
+                                        prop:checked=checked
+                                        on:change=toggle
+                                    />
+                                    {label.clone()}
+                                </label>
+                            }
+                        })
+                        .collect_view()}
+                </div>
+            }
+                .into_any(),
+        };
+        view! {
+            <div class="field" class:invalid=has_error>
+                <label for=id>{field.label}{field.optional.then_some(" (optional)")}</label>
+                {input}
+                {move || {
+                    error()
+                        .map(|message| {
+                            view! {
+                                <p class="field-error" data-testid=format!("error-{key}")>{message}</p>
+                            }
+                        })
+                }}
+            </div>
+        }
+    };
+
+    let fields = spec.with_value(|s| s.fields.clone());
+    let groups = spec.with_value(|s| s.groups.clone());
+    let title = spec.with_value(|s| {
+        if creating {
+            format!("New {}", s.kind.label())
+        } else {
+            format!("Edit {}", s.kind.label())
+        }
+    });
+
+    view! {
+        <form class="object-form" data-testid="object-form" on:submit=submit novalidate>
+            <h3>{title}</h3>
+            <div class="fields">
+                {fields.into_iter().map(|f| { let key = f.key.to_string(); field_view(f, key) }).collect_view()}
+            </div>
+            {groups
+                .into_iter()
+                .map(|group| {
+                    let g = group.clone();
+                    view! {
+                        <fieldset class="group" data-testid=format!("group-{}", group.key)>
+                            <legend>{group.label}</legend>
+                            {move || {
+                                let count = rows.with(|r| r.get(g.key).copied().unwrap_or(0));
+                                (0..count)
+                                    .map(|i| {
+                                        let g = g.clone();
+                                        let row_fields = g.fields.clone();
+                                        let group_key = g.key;
+                                        let row_title = format!("{} {}", g.item, i + 1);
+                                        let remove_testid = format!("remove-{}-{i}", g.key);
+                                        let remove = move |_| {
+                                            // Shift the later rows up by one.
+                                            values.update(|v| {
+                                                for j in i..count {
+                                                    for f in &g.fields {
+                                                        let next = v
+                                                            .get(&row_key(g.key, j + 1, f.key))
+                                                            .cloned()
+                                                            .unwrap_or_default();
+                                                        v.insert(row_key(g.key, j, f.key), next);
+                                                    }
+                                                }
+                                            });
+                                            rows.update(|r| {
+                                                r.insert(g.key, count - 1);
+                                            });
+                                        };
+                                        view! {
+                                            <div class="row">
+                                                <span class="row-title">{row_title}</span>
+                                                {row_fields
+                                                    .into_iter()
+                                                    .map(|f| {
+                                                        let key = row_key(group_key, i, f.key);
+                                                        field_view(f, key)
+                                                    })
+                                                    .collect_view()}
+                                                <button
+                                                    type="button"
+                                                    class="link"
+                                                    data-testid=remove_testid
+                                                    on:click=remove
+                                                >
+                                                    "Remove"
+                                                </button>
+                                            </div>
+                                        }
+                                    })
+                                    .collect_view()
+                            }}
+                            <button
+                                type="button"
+                                class="secondary"
+                                data-testid=format!("add-{}", group.key)
+                                on:click=move |_| {
+                                    let count = rows.with(|r| r.get(group.key).copied().unwrap_or(0));
+                                    values.update(|v| {
+                                        for f in &group.fields {
+                                            v.insert(row_key(group.key, count, f.key), f.default.clone());
+                                        }
+                                    });
+                                    rows.update(|r| {
+                                        r.insert(group.key, count + 1);
+                                    });
+                                }
+                            >
+                                {format!("Add {}", group.item.to_lowercase())}
+                            </button>
+                        </fieldset>
+                    }
+                })
+                .collect_view()}
+            {move || {
+                form_error
+                    .get()
+                    .map(|m| view! { <p class="form-error" data-testid="form-error">{m}</p> })
+            }}
+            <div class="actions">
+                <button type="submit" class="primary" data-testid="form-submit" disabled=move || save.pending().get()>
+                    {if creating { "Create" } else { "Save" }}
+                </button>
+                <button type="button" class="secondary" data-testid="form-cancel" on:click=move |_| on_done.run(())>
+                    "Cancel"
+                </button>
+            </div>
+        </form>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> FormSpec {
+        FormSpec {
+            kind: ObjectKind::Vm,
+            fields: vec![
+                Field::new("name", "Name", Input::Text),
+                Field::new("vcpus", "vCPUs", Input::Integer),
+                Field::new("workload.working_set_mib", "Working set", Input::Integer).optional(),
+                Field::new("fault_tolerance", "FT", Input::Checkbox),
+                Field::new("tags", "Tags", Input::Multi(vec![])),
+            ],
+            groups: vec![Group {
+                key: "disks",
+                label: "Disks",
+                item: "Disk",
+                fields: vec![Field::new("capacity_mib", "Capacity", Input::Integer)],
+            }],
+        }
+    }
+
+    #[test]
+    fn text_values_become_the_api_json_and_back() {
+        let s = spec();
+        let (mut values, rows) = s.defaults();
+        values.insert("name".into(), "web".into());
+        values.insert("vcpus".into(), "4".into());
+        values.insert("fault_tolerance".into(), "true".into());
+        values.insert("tags".into(), "a,b".into());
+        values.insert("disks[0].capacity_mib".into(), "100".into());
+        let json = s.to_json(&values, &rows).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"name": "web", "vcpus": 4, "fault_tolerance": true,
+                "tags": ["a", "b"], "disks": [{"capacity_mib": 100}]})
+        );
+        let (back, back_rows) = s.values_of(&json);
+        assert_eq!(back["vcpus"], "4");
+        assert_eq!(back["disks[0].capacity_mib"], "100");
+        assert_eq!(back["workload.working_set_mib"], "");
+        assert_eq!(back_rows["disks"], 1);
+        values.insert("workload.working_set_mib".into(), "512".into());
+        let json = s.to_json(&values, &rows).unwrap();
+        assert_eq!(json["workload"]["working_set_mib"], 512);
+    }
+
+    #[test]
+    fn malformed_text_is_reported_against_its_field() {
+        let s = spec();
+        let (mut values, rows) = s.defaults();
+        values.insert("vcpus".into(), "four".into());
+        assert_eq!(s.to_json(&values, &rows).unwrap_err().0, "vcpus");
+        values.insert("vcpus".into(), "-1".into());
+        assert!(s.to_json(&values, &rows).unwrap_err().1.contains("negative"));
+        values.insert("vcpus".into(), "2".into());
+        values.insert("disks[0].capacity_mib".into(), "".into());
+        assert_eq!(s.to_json(&values, &rows).unwrap_err().0, "disks[0].capacity_mib");
+    }
+
+    #[test]
+    fn errors_land_on_the_closest_field() {
+        let keys = vec!["name".to_string(), "host_ids".to_string(), "disks[0].capacity_mib".to_string()];
+        assert_eq!(place_error(&keys, Some("host_ids[1]")).as_deref(), Some("host_ids"));
+        assert_eq!(place_error(&keys, Some("disks[0].capacity_mib")).as_deref(), Some("disks[0].capacity_mib"));
+        assert_eq!(place_error(&keys, Some("id")), None);
+        assert_eq!(place_error(&keys, None), None);
+    }
+}

@@ -1,0 +1,167 @@
+//! The cluster map: hosts in columns grouped by cluster with their VMs, and below them the
+//! datastores and distributed switches as bars joining the hosts they reach.
+
+pub mod model;
+
+use crate::components::Gauge;
+use crate::domain::{CpuVendor, DatastoreKind, HostState, PowerState};
+use crate::live::InventoryResource;
+use leptos::prelude::*;
+use model::{ClusterView, FabricBar, FabricKind, HostView, MapModel};
+
+/// Width of a host column, in pixels (the CSS grid and the SVG bars share it).
+const COLUMN: usize = 200;
+const ROW: usize = 30;
+
+#[component]
+pub fn MapPage() -> impl IntoView {
+    let inventory = expect_context::<InventoryResource>();
+    view! {
+        <section class="page map-page" data-testid="map">
+            <Suspense fallback=|| view! { <p class="empty">"Loading the inventory…"</p> }>
+                {move || {
+                    inventory
+                        .get()
+                        .map(|result| match result {
+                            Ok(inv) => {
+                                let model = MapModel::build(&inv);
+                                let summary = format!(
+                                    "{} clusters · {} hosts · {} VMs · {} datastores",
+                                    inv.clusters.len(),
+                                    inv.hosts.len(),
+                                    inv.vms.len(),
+                                    inv.datastores.len(),
+                                );
+                                view! {
+                                    <p class="summary" data-testid="map-summary">{summary}</p>
+                                    {model.clusters.into_iter().map(cluster_view).collect_view()}
+                                }
+                                    .into_any()
+                            }
+                            Err(e) => {
+                                view! { <p class="error">"Could not load the inventory: " {e.to_string()}</p> }
+                                    .into_any()
+                            }
+                        })
+                }}
+            </Suspense>
+        </section>
+    }
+}
+
+fn cluster_view(cluster: ClusterView) -> impl IntoView {
+    let columns = cluster.hosts.len().max(1);
+    let grid = format!("grid-template-columns: 15rem repeat({columns}, {COLUMN}px)");
+    let evc = cluster
+        .evc_level
+        .map(|l| format!("EVC level {l}"))
+        .unwrap_or_else(|| "EVC off".into());
+    let host_count = cluster.hosts.len();
+    let vm_count: usize = cluster.hosts.iter().map(|h| h.vms.len()).sum();
+    view! {
+        <article class="cluster" data-testid=format!("cluster-{}", cluster.name)>
+            <div class="cluster-grid" style=grid>
+                <div class="cluster-head">
+                    <h2>{cluster.name.clone()}</h2>
+                    <p class="muted">{format!("{host_count} hosts · {vm_count} VMs")}</p>
+                    <p class="muted">{evc}</p>
+                </div>
+                {cluster.hosts.into_iter().map(host_card).collect_view()}
+                {cluster
+                    .fabric
+                    .into_iter()
+                    .map(|bar| fabric_row(bar, columns))
+                    .collect_view()}
+            </div>
+        </article>
+    }
+}
+
+fn host_card(host: HostView) -> impl IntoView {
+    let state = match host.state {
+        HostState::Connected => "connected",
+        HostState::Maintenance => "maintenance",
+        HostState::Disconnected => "disconnected",
+    };
+    let vendor = match host.vendor {
+        CpuVendor::Intel => "Intel",
+        CpuVendor::Amd => "AMD",
+    };
+    view! {
+        <div class="host" data-testid=format!("host-{}", host.name) data-state=state>
+            <header>
+                <strong>{host.name.clone()}</strong>
+                <span class=format!("badge state-{state}")>{state}</span>
+            </header>
+            <p class="muted small">{format!("{vendor} · {}", host.vmotion)}</p>
+            <Gauge label="CPU" percent=host.cpu_percent detail=host.cpu_label/>
+            <Gauge label="Memory" percent=host.memory_percent detail=host.memory_label/>
+            <ul class="vms">
+                {host
+                    .vms
+                    .into_iter()
+                    .map(|vm| {
+                        let power = match vm.power {
+                            PowerState::On => "on",
+                            PowerState::Off => "off",
+                            PowerState::Suspended => "suspended",
+                        };
+                        let testid = format!("vm-{}", vm.name);
+                        view! {
+                            <li
+                                class=format!("vm power-{power}")
+                                data-testid=testid
+                                title=vm.detail
+                            >
+                                <span class="dot"></span>
+                                {vm.name}
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        </div>
+    }
+}
+
+fn fabric_row(bar: FabricBar, columns: usize) -> impl IntoView {
+    let (class, kind_label, testid) = match bar.kind {
+        FabricKind::Switch => ("fabric switch", "vDS".to_string(), format!("switch-{}", bar.name)),
+        FabricKind::Datastore(k) => (
+            if k == DatastoreKind::Local { "fabric datastore local" } else { "fabric datastore" },
+            k.label().to_string(),
+            format!("datastore-{}", bar.name),
+        ),
+    };
+    let width = columns * COLUMN;
+    let center = |c: usize| c * COLUMN + COLUMN / 2;
+    let first = bar.columns.iter().copied().min().unwrap_or(0);
+    let last = bar.columns.iter().copied().max().unwrap_or(0);
+    let y = ROW / 2;
+    let elsewhere = (bar.elsewhere > 0).then(|| format!(" · +{} hosts elsewhere", bar.elsewhere));
+    view! {
+        <div class=format!("{class} fabric-label") data-testid=testid>
+            <span class="fabric-name">{bar.name.clone()}</span>
+            <span class="muted small">{kind_label}{elsewhere}</span>
+            {bar.gauge.map(|(p, detail)| view! { <Gauge label="" percent=p detail=detail/> })}
+        </div>
+        <svg
+            class=format!("{class} fabric-bar")
+            width=width
+            height=ROW
+            viewBox=format!("0 0 {width} {ROW}")
+            role="img"
+            aria-label=format!("{} connects {} hosts", bar.name, bar.columns.len())
+        >
+            {(0..columns)
+                .map(|c| view! { <line class="guide" x1=center(c) x2=center(c) y1=0 y2=ROW></line> })
+                .collect_view()}
+            <line class="bar" x1=center(first) x2=center(last) y1=y y2=y></line>
+            {bar
+                .columns
+                .iter()
+                .map(|&c| view! { <circle class="tap" cx=center(c) cy=y r=5></circle> })
+                .collect_view()}
+        </svg>
+    }
+}

@@ -1,0 +1,193 @@
+//! What the cluster map shows, derived from the inventory (pure, so it is tested directly and
+//! its cost measured): clusters with their hosts in columns, the VMs on each host, and below
+//! them one bar per datastore or switch spanning the columns of the hosts it reaches.
+
+use crate::domain::*;
+use crate::format;
+
+pub struct MapModel {
+    pub clusters: Vec<ClusterView>,
+    pub unplaced_datastores: usize,
+}
+
+pub struct ClusterView {
+    pub id: ClusterId,
+    pub name: String,
+    pub evc_level: Option<u32>,
+    pub hosts: Vec<HostView>,
+    pub fabric: Vec<FabricBar>,
+}
+
+pub struct HostView {
+    pub id: HostId,
+    pub name: String,
+    pub state: HostState,
+    pub vendor: CpuVendor,
+    pub vmotion: String,
+    pub cpu_percent: f64,
+    pub cpu_label: String,
+    pub memory_percent: f64,
+    pub memory_label: String,
+    pub vms: Vec<VmChip>,
+}
+
+pub struct VmChip {
+    pub id: VmId,
+    pub name: String,
+    pub power: PowerState,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FabricKind {
+    Datastore(DatastoreKind),
+    Switch,
+}
+
+pub struct FabricBar {
+    pub id: String,
+    pub name: String,
+    pub kind: FabricKind,
+    /// Columns (host indexes in the cluster) the bar connects to.
+    pub columns: Vec<usize>,
+    /// Other clusters' hosts it also reaches.
+    pub elsewhere: usize,
+    pub gauge: Option<(f64, String)>,
+}
+
+impl MapModel {
+    pub fn build(inv: &Inventory) -> Self {
+        let mut clusters: Vec<&Cluster> = inv.clusters.values().collect();
+        clusters.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut views = Vec::with_capacity(clusters.len());
+
+        // One pass over the VMs, grouped by host.
+        let mut vms_by_host: std::collections::HashMap<HostId, Vec<&Vm>> = Default::default();
+        for vm in inv.vms.values() {
+            vms_by_host.entry(vm.host_id).or_default().push(vm);
+        }
+        let allocated = allocated_by_datastore(inv);
+
+        for cluster in clusters {
+            let mut hosts: Vec<&Host> = inv
+                .hosts
+                .values()
+                .filter(|h| h.cluster_id == cluster.id)
+                .collect();
+            hosts.sort_by(|a, b| a.name.cmp(&b.name));
+            let column = |id: &HostId| hosts.iter().position(|h| h.id == *id);
+
+            let host_views = hosts
+                .iter()
+                .map(|h| {
+                    let mut vms = vms_by_host.get(&h.id).cloned().unwrap_or_default();
+                    vms.sort_by(|a, b| a.name.cmp(&b.name));
+                    let (mut vcpus, mut memory) = (0u64, 0u64);
+                    for vm in vms.iter().filter(|vm| vm.is_running()) {
+                        vcpus += u64::from(vm.vcpus.get());
+                        memory += vm.memory_mib.get();
+                    }
+                    let cores = u64::from(h.cores.get());
+                    HostView {
+                        id: h.id,
+                        name: h.name.to_string(),
+                        state: h.state,
+                        vendor: h.cpu_vendor,
+                        vmotion: if h.vmotion_enabled {
+                            format!("vMotion {}", format::link(h.vmotion_link_gbps.get()))
+                        } else {
+                            "vMotion off".into()
+                        },
+                        cpu_percent: format::percent(vcpus, cores),
+                        cpu_label: format!("{vcpus} vCPU / {cores} cores"),
+                        memory_percent: format::percent(memory, h.memory_mib.get()),
+                        memory_label: format!(
+                            "{} / {}",
+                            format::mib(memory),
+                            format::mib(h.memory_mib.get())
+                        ),
+                        vms: vms
+                            .iter()
+                            .map(|vm| VmChip {
+                                id: vm.id,
+                                name: vm.name.to_string(),
+                                power: vm.power_state,
+                                detail: format!(
+                                    "{} vCPU · {}",
+                                    vm.vcpus,
+                                    format::mib(vm.memory_mib.get())
+                                ),
+                            })
+                            .collect(),
+                    }
+                })
+                .collect();
+
+            let mut fabric = Vec::new();
+            let mut datastores: Vec<&Datastore> = inv.datastores.values().collect();
+            datastores.sort_by(|a, b| a.name.cmp(&b.name));
+            for ds in datastores {
+                let columns: Vec<usize> = ds.host_ids.iter().filter_map(column).collect();
+                if columns.is_empty() {
+                    continue;
+                }
+                let used = allocated.get(&ds.id).copied().unwrap_or(0);
+                fabric.push(FabricBar {
+                    id: ds.id.to_string(),
+                    name: ds.name.to_string(),
+                    kind: FabricKind::Datastore(ds.kind),
+                    elsewhere: ds.host_ids.len() - columns.len(),
+                    columns,
+                    gauge: Some((
+                        format::percent(used, ds.capacity_mib.get()),
+                        format!(
+                            "{} free of {}",
+                            format::mib(ds.capacity_mib.get().saturating_sub(used)),
+                            format::mib(ds.capacity_mib.get())
+                        ),
+                    )),
+                });
+            }
+            let mut switches: Vec<&Switch> = inv.switches.values().collect();
+            switches.sort_by(|a, b| a.name.cmp(&b.name));
+            for sw in switches {
+                let columns: Vec<usize> = sw.host_ids.iter().filter_map(column).collect();
+                if columns.is_empty() {
+                    continue;
+                }
+                fabric.push(FabricBar {
+                    id: sw.id.to_string(),
+                    name: sw.name.to_string(),
+                    kind: FabricKind::Switch,
+                    elsewhere: sw.host_ids.len() - columns.len(),
+                    columns,
+                    gauge: None,
+                });
+            }
+            views.push(ClusterView {
+                id: cluster.id,
+                name: cluster.name.to_string(),
+                evc_level: cluster.evc_level,
+                hosts: host_views,
+                fabric,
+            });
+        }
+        let unplaced_datastores = inv
+            .datastores
+            .values()
+            .filter(|d| d.host_ids.is_empty())
+            .count();
+        MapModel {
+            clusters: views,
+            unplaced_datastores,
+        }
+    }
+}
+
+fn allocated_by_datastore(inv: &Inventory) -> std::collections::HashMap<DatastoreId, u64> {
+    let mut out = std::collections::HashMap::new();
+    for disk in inv.vms.values().flat_map(|vm| vm.disks.iter()) {
+        *out.entry(disk.datastore_id).or_insert(0) += disk.allocated_mib();
+    }
+    out
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs wasm-bindgen-cli at exactly the wasm-bindgen version locked in Cargo.lock.
+# Idempotent: does nothing when that version is already on PATH.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+if [ -z "$VERSION" ]; then
+  echo "wasm-bindgen is not in Cargo.lock" >&2
+  exit 1
+fi
+if command -v wasm-bindgen >/dev/null 2>&1 && wasm-bindgen --version | grep -q " $VERSION\$"; then
+  exit 0
+fi
+echo "installing wasm-bindgen-cli $VERSION (from source, a few minutes)"
+cargo info "wasm-bindgen-cli@$VERSION" >/dev/null
+src=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/wasm-bindgen-cli-"$VERSION" | head -n 1)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cp -r "$src"/. "$work"/
+cd "$work"
+# The published lock names a webpki-roots release the registry no longer serves.
+if grep -q 'name = "webpki-roots"' Cargo.lock 2>/dev/null; then
+  cargo update -p webpki-roots --precise 1.0.10 || true
+fi
+cargo install --path . --locked --force

@@ -1,0 +1,78 @@
+//! The HTTP error type: every failure becomes `{"error": {"code", "message", "field"}}` with
+//! a 4xx status naming the cause, or a 500 whose details are logged, never sent.
+
+use crate::inventory_service::ServiceError;
+use app::domain::{DomainError, ErrorCode};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The body is not JSON at all (400).
+    #[error("{0}")]
+    MalformedJson(String),
+    /// The body is JSON but a value has the wrong type or is out of range (422).
+    #[error("{message}")]
+    InvalidField { field: String, message: String },
+    /// A path parameter is not well formed (400).
+    #[error("{message}")]
+    BadPath { field: String, message: String },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("the request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Refused(d) => ApiError::Domain(d),
+            ServiceError::Storage(s) => ApiError::Internal(s.to_string()),
+        }
+    }
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str, Option<&str>) {
+        match self {
+            ApiError::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json", None),
+            ApiError::InvalidField { field, .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid", Some(field))
+            }
+            ApiError::BadPath { field, .. } => (StatusCode::BAD_REQUEST, "bad_path", Some(field)),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", None),
+            ApiError::PayloadTooLarge(_) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", None)
+            }
+            ApiError::Domain(d) => {
+                let (status, code) = match d.code {
+                    ErrorCode::Invalid => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+                    ErrorCode::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+                    ErrorCode::Duplicate => (StatusCode::CONFLICT, "duplicate"),
+                    ErrorCode::InUse => (StatusCode::CONFLICT, "in_use"),
+                };
+                (status, code, d.field.as_deref())
+            }
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(detail) = &self {
+            tracing::error!(%detail, "request failed");
+        }
+        let (status, code, field) = self.parts();
+        let body = json!({
+            "error": { "code": code, "message": self.to_string(), "field": field }
+        });
+        (status, Json(body)).into_response()
+    }
+}

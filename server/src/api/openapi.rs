@@ -1,0 +1,189 @@
+//! The OpenAPI 3.1 document of the REST API, built from the same kind table as the router.
+//! A test walks every path and method in it against the router.
+
+use app::domain::ObjectKind;
+use axum::Json;
+use serde_json::{json, Map, Value};
+
+pub async fn document() -> Json<Value> {
+    Json(build())
+}
+
+fn uuid() -> Value {
+    json!({"type": "string", "format": "uuid"})
+}
+fn int(min: u64) -> Value {
+    json!({"type": "integer", "minimum": min})
+}
+fn num(min: f64, max: f64) -> Value {
+    json!({"type": "number", "minimum": min, "maximum": max})
+}
+fn name() -> Value {
+    json!({"type": "string", "minLength": 1, "maxLength": 80})
+}
+fn enumeration(values: &[&str]) -> Value {
+    json!({"type": "string", "enum": values})
+}
+fn object(required: &[&str], properties: Value) -> Value {
+    json!({"type": "object", "additionalProperties": false, "required": required, "properties": properties})
+}
+
+fn schema_name(kind: ObjectKind) -> &'static str {
+    match kind {
+        ObjectKind::Cluster => "Cluster",
+        ObjectKind::Host => "Host",
+        ObjectKind::Datastore => "Datastore",
+        ObjectKind::Switch => "Switch",
+        ObjectKind::Portgroup => "Portgroup",
+        ObjectKind::Vm => "Vm",
+    }
+}
+
+fn schemas() -> Value {
+    json!({
+        "Error": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
+                "code": enumeration(&["malformed_json", "invalid", "bad_path", "not_found", "duplicate", "in_use", "payload_too_large", "internal"]),
+                "message": {"type": "string"},
+                "field": {"type": ["string", "null"], "description": "Path of the offending field, e.g. disks[0].capacity_mib"}
+            }}}
+        },
+        "Cluster": object(&["name"], json!({
+            "id": uuid(), "name": name(),
+            "evc_level": {"type": ["integer", "null"], "minimum": 0}
+        })),
+        "Host": object(&["name", "cluster_id", "cpu_vendor", "cpu_feature_level", "cores", "cpu_mhz", "memory_mib", "state", "vmotion_enabled", "vmotion_link_gbps", "ip_family"], json!({
+            "id": uuid(), "name": name(), "cluster_id": uuid(),
+            "cpu_vendor": enumeration(&["intel", "amd"]),
+            "cpu_feature_level": int(0), "cores": int(1), "cpu_mhz": int(1), "memory_mib": int(1),
+            "state": enumeration(&["connected", "maintenance", "disconnected"]),
+            "vmotion_enabled": {"type": "boolean"},
+            "vmotion_link_gbps": num(0.0, 800.0),
+            "ip_family": enumeration(&["v4", "v6"])
+        })),
+        "Datastore": object(&["name", "kind", "capacity_mib", "throughput_mib_s", "host_ids"], json!({
+            "id": uuid(), "name": name(),
+            "kind": enumeration(&["local", "vmfs_shared", "nfs", "vsan"]),
+            "capacity_mib": int(1), "throughput_mib_s": int(1),
+            "host_ids": {"type": "array", "items": uuid(), "minItems": 1}
+        })),
+        "Switch": object(&["name", "host_ids"], json!({
+            "id": uuid(), "name": name(), "host_ids": {"type": "array", "items": uuid()}
+        })),
+        "Portgroup": object(&["name", "vlan"], json!({
+            "id": uuid(), "name": name(),
+            "vlan": {"type": "integer", "minimum": 0, "maximum": 4094},
+            "switch_id": uuid(), "host_id": uuid()
+        })),
+        "Disk": object(&["datastore_id", "capacity_mib", "used_mib", "thin"], json!({
+            "datastore_id": uuid(), "capacity_mib": int(1), "used_mib": int(0), "thin": {"type": "boolean"}
+        })),
+        "Nic": object(&["portgroup_id", "connected"], json!({
+            "portgroup_id": uuid(), "connected": {"type": "boolean"}
+        })),
+        "Device": object(&["kind", "backing", "connected"], json!({
+            "kind": enumeration(&["cdrom", "floppy", "serial", "usb"]),
+            "backing": enumeration(&["host_device", "file"]),
+            "datastore_id": uuid(), "connected": {"type": "boolean"}
+        })),
+        "Workload": object(&["dirty_rate_mib_s", "zero_page_fraction", "disk_write_mib_s"], json!({
+            "dirty_rate_mib_s": num(0.0, 1_000_000.0),
+            "working_set_mib": {"type": ["integer", "null"], "minimum": 1},
+            "zero_page_fraction": num(0.0, 1.0),
+            "disk_write_mib_s": num(0.0, 1_000_000.0)
+        })),
+        "Vm": object(&["name", "host_id", "power_state", "vcpus", "memory_mib", "cpu_feature_level"], json!({
+            "id": uuid(), "name": name(), "host_id": uuid(),
+            "power_state": enumeration(&["on", "off", "suspended"]),
+            "vcpus": int(1), "memory_mib": int(1), "memory_reservation_mib": int(0),
+            "cpu_feature_level": int(0),
+            "disks": {"type": "array", "items": {"$ref": "#/components/schemas/Disk"}},
+            "nics": {"type": "array", "items": {"$ref": "#/components/schemas/Nic"}},
+            "devices": {"type": "array", "items": {"$ref": "#/components/schemas/Device"}},
+            "workload": {"$ref": "#/components/schemas/Workload"},
+            "fault_tolerance": {"type": "boolean"}, "cpu_affinity": {"type": "boolean"}
+        })),
+        "Inventory": {"type": "object", "properties": {
+            "clusters": {"type": "array", "items": {"$ref": "#/components/schemas/Cluster"}},
+            "hosts": {"type": "array", "items": {"$ref": "#/components/schemas/Host"}},
+            "datastores": {"type": "array", "items": {"$ref": "#/components/schemas/Datastore"}},
+            "switches": {"type": "array", "items": {"$ref": "#/components/schemas/Switch"}},
+            "portgroups": {"type": "array", "items": {"$ref": "#/components/schemas/Portgroup"}},
+            "vms": {"type": "array", "items": {"$ref": "#/components/schemas/Vm"}}
+        }}
+    })
+}
+
+fn error_responses(codes: &[u16]) -> Map<String, Value> {
+    codes
+        .iter()
+        .map(|c| {
+            (
+                c.to_string(),
+                json!({"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}),
+            )
+        })
+        .collect()
+}
+
+fn with(mut base: Map<String, Value>, code: &str, description: &str, schema: Option<Value>) -> Value {
+    let mut response = json!({"description": description});
+    if let Some(s) = schema {
+        response["content"] = json!({"application/json": {"schema": s}});
+    }
+    base.insert(code.to_string(), response);
+    Value::Object(base)
+}
+
+pub fn build() -> Value {
+    let mut paths = Map::new();
+    let id_param = json!([{"name": "id", "in": "path", "required": true, "schema": uuid()}]);
+    for kind in ObjectKind::ALL {
+        let schema = json!({"$ref": format!("#/components/schemas/{}", schema_name(kind))});
+        let label = kind.label();
+        let body = json!({"required": true, "content": {"application/json": {"schema": schema}}});
+        paths.insert(
+            format!("/api/v1/{}", kind.plural()),
+            json!({
+                "get": {"summary": format!("List {label}s, sorted by name"), "operationId": format!("list_{}", kind.plural()),
+                    "responses": with(Map::new(), "200", "the list", Some(json!({"type": "array", "items": schema})))},
+                "post": {"summary": format!("Create a {label} (the server assigns an id unless one is given)"),
+                    "operationId": format!("create_{}", kind.plural()), "requestBody": body,
+                    "responses": with(error_responses(&[400, 409, 413, 422]), "201", "created", Some(schema.clone()))}
+            }),
+        );
+        paths.insert(
+            format!("/api/v1/{}/{{id}}", kind.plural()),
+            json!({
+                "parameters": id_param,
+                "get": {"summary": format!("Get a {label}"), "operationId": format!("get_{}", kind.plural()),
+                    "responses": with(error_responses(&[400, 404]), "200", "the object", Some(schema.clone()))},
+                "put": {"summary": format!("Replace a {label}"), "operationId": format!("update_{}", kind.plural()),
+                    "requestBody": body,
+                    "responses": with(error_responses(&[400, 404, 409, 413, 422]), "200", "updated", Some(schema.clone()))},
+                "delete": {"summary": format!("Delete a {label} (refused while others use it)"),
+                    "operationId": format!("delete_{}", kind.plural()),
+                    "responses": with(error_responses(&[400, 404, 409]), "204", "deleted", None)}
+            }),
+        );
+    }
+    paths.insert(
+        "/api/v1/inventory".into(),
+        json!({"get": {"summary": "Export the whole inventory", "operationId": "export_inventory",
+            "responses": with(Map::new(), "200", "the inventory", Some(json!({"$ref": "#/components/schemas/Inventory"})))}}),
+    );
+    paths.insert(
+        "/api/v1/openapi.json".into(),
+        json!({"get": {"summary": "This document", "operationId": "openapi",
+            "responses": {"200": {"description": "OpenAPI 3.1 document"}}}}),
+    );
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "vmshift API", "version": env!("CARGO_PKG_VERSION"),
+            "description": "Cluster inventory and live VM migration. Errors are {\"error\": {\"code\", \"message\", \"field\"}}."},
+        "paths": paths,
+        "components": {"schemas": schemas()}
+    })
+}

@@ -1,0 +1,30 @@
+//! The inventory service as seen by the pages' server functions.
+
+use crate::inventory_service::{InventoryService, ServiceError};
+use app::domain::{Change, Inventory, Mutation};
+use app::rpc::ssr::{BackendError, InventoryBackend};
+use std::future::Future;
+use std::pin::Pin;
+
+impl InventoryBackend for InventoryService {
+    fn snapshot(&self) -> Inventory {
+        InventoryService::snapshot(self).1
+    }
+
+    fn apply(
+        &self,
+        mutation: Mutation,
+    ) -> Pin<Box<dyn Future<Output = Result<Change, BackendError>> + Send + '_>> {
+        Box::pin(async move {
+            InventoryService::apply(self, mutation)
+                .await
+                .map_err(|e| match e {
+                    ServiceError::Refused(d) => BackendError::Refused(d),
+                    ServiceError::Storage(s) => {
+                        tracing::error!(error = %s, "storing a change failed");
+                        BackendError::Internal(s.to_string())
+                    }
+                })
+        })
+    }
+}

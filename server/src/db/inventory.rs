@@ -1,0 +1,434 @@
+//! Rows of the inventory tables to domain objects and back.
+
+use super::{Db, DbError};
+use app::domain::*;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, Sqlite, Transaction};
+use std::num::{NonZeroU32, NonZeroU64};
+use uuid::Uuid;
+
+/// The snake_case spelling of a unit enum (as in the API).
+fn enum_text<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        other => unreachable!("unit enums serialize as strings, got {other:?}"),
+    }
+}
+
+fn parse_enum<T: DeserializeOwned>(text: String) -> Result<T, DbError> {
+    serde_json::from_value(serde_json::Value::String(text.clone()))
+        .map_err(|_| DbError::Corrupt(format!("unknown value {text:?}")))
+}
+
+fn uuid(row: &SqliteRow, column: &str) -> Result<Uuid, DbError> {
+    let text: String = row.try_get(column)?;
+    Uuid::parse_str(&text).map_err(|_| DbError::Corrupt(format!("{column}: bad id {text:?}")))
+}
+
+fn opt_uuid(row: &SqliteRow, column: &str) -> Result<Option<Uuid>, DbError> {
+    let text: Option<String> = row.try_get(column)?;
+    text.map(|t| Uuid::parse_str(&t).map_err(|_| DbError::Corrupt(format!("{column}: {t:?}"))))
+        .transpose()
+}
+
+fn name(row: &SqliteRow) -> Result<Name, DbError> {
+    Name::parse(&row.try_get::<String, _>("name")?).map_err(DbError::Corrupt)
+}
+
+fn nz64(row: &SqliteRow, column: &str) -> Result<NonZeroU64, DbError> {
+    let v: i64 = row.try_get(column)?;
+    u64::try_from(v)
+        .ok()
+        .and_then(NonZeroU64::new)
+        .ok_or_else(|| DbError::Corrupt(format!("{column} = {v}")))
+}
+
+fn nz32(row: &SqliteRow, column: &str) -> Result<NonZeroU32, DbError> {
+    let v: i64 = row.try_get(column)?;
+    u32::try_from(v)
+        .ok()
+        .and_then(NonZeroU32::new)
+        .ok_or_else(|| DbError::Corrupt(format!("{column} = {v}")))
+}
+
+fn u64_of(row: &SqliteRow, column: &str) -> Result<u64, DbError> {
+    let v: i64 = row.try_get(column)?;
+    u64::try_from(v).map_err(|_| DbError::Corrupt(format!("{column} = {v}")))
+}
+
+fn u32_of(row: &SqliteRow, column: &str) -> Result<u32, DbError> {
+    let v: i64 = row.try_get(column)?;
+    u32::try_from(v).map_err(|_| DbError::Corrupt(format!("{column} = {v}")))
+}
+
+fn float<T: TryFrom<f64, Error = String>>(row: &SqliteRow, column: &str) -> Result<T, DbError> {
+    T::try_from(row.try_get::<f64, _>(column)?).map_err(DbError::Corrupt)
+}
+
+fn as_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// Reads the whole inventory. The rows were validated on their way in, so they are applied
+/// directly (re-validating 45,000 VMs one by one would be quadratic).
+pub async fn load_inventory(db: &Db) -> Result<Inventory, DbError> {
+    let mut inv = Inventory::default();
+
+    for row in sqlx::query("SELECT * FROM clusters").fetch_all(db).await? {
+        let evc: Option<i64> = row.try_get("evc_level")?;
+        let c = Cluster {
+            id: ClusterId(uuid(&row, "id")?),
+            name: name(&row)?,
+            evc_level: evc.map(|v| u32::try_from(v).unwrap_or(0)),
+        };
+        inv.clusters.insert(c.id, c);
+    }
+    for row in sqlx::query("SELECT * FROM hosts").fetch_all(db).await? {
+        let h = Host {
+            id: HostId(uuid(&row, "id")?),
+            name: name(&row)?,
+            cluster_id: ClusterId(uuid(&row, "cluster_id")?),
+            cpu_vendor: parse_enum(row.try_get("cpu_vendor")?)?,
+            cpu_feature_level: u32_of(&row, "cpu_feature_level")?,
+            cores: nz32(&row, "cores")?,
+            cpu_mhz: nz32(&row, "cpu_mhz")?,
+            memory_mib: nz64(&row, "memory_mib")?,
+            state: parse_enum(row.try_get("state")?)?,
+            vmotion_enabled: row.try_get("vmotion_enabled")?,
+            vmotion_link_gbps: float(&row, "vmotion_link_gbps")?,
+            ip_family: parse_enum(row.try_get("ip_family")?)?,
+        };
+        inv.hosts.insert(h.id, h);
+    }
+    for row in sqlx::query("SELECT * FROM datastores").fetch_all(db).await? {
+        let d = Datastore {
+            id: DatastoreId(uuid(&row, "id")?),
+            name: name(&row)?,
+            kind: parse_enum(row.try_get("kind")?)?,
+            capacity_mib: nz64(&row, "capacity_mib")?,
+            throughput_mib_s: nz32(&row, "throughput_mib_s")?,
+            host_ids: vec![],
+        };
+        inv.datastores.insert(d.id, d);
+    }
+    for row in sqlx::query("SELECT * FROM datastore_mounts ORDER BY datastore_id, position")
+        .fetch_all(db)
+        .await?
+    {
+        let ds = DatastoreId(uuid(&row, "datastore_id")?);
+        let host = HostId(uuid(&row, "host_id")?);
+        if let Some(d) = inv.datastores.get_mut(&ds) {
+            d.host_ids.push(host);
+        }
+    }
+    for row in sqlx::query("SELECT * FROM switches").fetch_all(db).await? {
+        let s = Switch {
+            id: SwitchId(uuid(&row, "id")?),
+            name: name(&row)?,
+            host_ids: vec![],
+        };
+        inv.switches.insert(s.id, s);
+    }
+    for row in sqlx::query("SELECT * FROM switch_members ORDER BY switch_id, position")
+        .fetch_all(db)
+        .await?
+    {
+        let sw = SwitchId(uuid(&row, "switch_id")?);
+        let host = HostId(uuid(&row, "host_id")?);
+        if let Some(s) = inv.switches.get_mut(&sw) {
+            s.host_ids.push(host);
+        }
+    }
+    for row in sqlx::query("SELECT * FROM portgroups").fetch_all(db).await? {
+        let vlan: i64 = row.try_get("vlan")?;
+        let p = Portgroup {
+            id: PortgroupId(uuid(&row, "id")?),
+            name: name(&row)?,
+            vlan: u16::try_from(vlan)
+                .map_err(|e| e.to_string())
+                .and_then(VlanId::parse)
+                .map_err(DbError::Corrupt)?,
+            switch_id: opt_uuid(&row, "switch_id")?.map(SwitchId),
+            host_id: opt_uuid(&row, "host_id")?.map(HostId),
+        };
+        inv.portgroups.insert(p.id, p);
+    }
+    for row in sqlx::query("SELECT * FROM vms").fetch_all(db).await? {
+        let ws: Option<i64> = row.try_get("working_set_mib")?;
+        let v = Vm {
+            id: VmId(uuid(&row, "id")?),
+            name: name(&row)?,
+            host_id: HostId(uuid(&row, "host_id")?),
+            power_state: parse_enum(row.try_get("power_state")?)?,
+            vcpus: nz32(&row, "vcpus")?,
+            memory_mib: nz64(&row, "memory_mib")?,
+            memory_reservation_mib: u64_of(&row, "memory_reservation_mib")?,
+            cpu_feature_level: u32_of(&row, "cpu_feature_level")?,
+            disks: vec![],
+            nics: vec![],
+            devices: vec![],
+            workload: Workload {
+                dirty_rate_mib_s: float(&row, "dirty_rate_mib_s")?,
+                working_set_mib: ws.and_then(|v| u64::try_from(v).ok()).and_then(NonZeroU64::new),
+                zero_page_fraction: float(&row, "zero_page_fraction")?,
+                disk_write_mib_s: float(&row, "disk_write_mib_s")?,
+            },
+            fault_tolerance: row.try_get("fault_tolerance")?,
+            cpu_affinity: row.try_get("cpu_affinity")?,
+        };
+        inv.vms.insert(v.id, v);
+    }
+    for row in sqlx::query("SELECT * FROM vm_disks ORDER BY vm_id, position")
+        .fetch_all(db)
+        .await?
+    {
+        let vm = VmId(uuid(&row, "vm_id")?);
+        let disk = Disk {
+            datastore_id: DatastoreId(uuid(&row, "datastore_id")?),
+            capacity_mib: nz64(&row, "capacity_mib")?,
+            used_mib: u64_of(&row, "used_mib")?,
+            thin: row.try_get("thin")?,
+        };
+        if let Some(v) = inv.vms.get_mut(&vm) {
+            v.disks.push(disk);
+        }
+    }
+    for row in sqlx::query("SELECT * FROM vm_nics ORDER BY vm_id, position")
+        .fetch_all(db)
+        .await?
+    {
+        let vm = VmId(uuid(&row, "vm_id")?);
+        let nic = Nic {
+            portgroup_id: PortgroupId(uuid(&row, "portgroup_id")?),
+            connected: row.try_get("connected")?,
+        };
+        if let Some(v) = inv.vms.get_mut(&vm) {
+            v.nics.push(nic);
+        }
+    }
+    for row in sqlx::query("SELECT * FROM vm_devices ORDER BY vm_id, position")
+        .fetch_all(db)
+        .await?
+    {
+        let vm = VmId(uuid(&row, "vm_id")?);
+        let device = Device {
+            kind: parse_enum(row.try_get("kind")?)?,
+            backing: parse_enum(row.try_get("backing")?)?,
+            datastore_id: opt_uuid(&row, "datastore_id")?.map(DatastoreId),
+            connected: row.try_get("connected")?,
+        };
+        if let Some(v) = inv.vms.get_mut(&vm) {
+            v.devices.push(device);
+        }
+    }
+    Ok(inv)
+}
+
+/// Writes one validated change inside the caller's transaction.
+pub async fn store_change(tx: &mut Transaction<'_, Sqlite>, change: &Change) -> Result<(), DbError> {
+    match change {
+        Change::Upsert { object } => upsert(tx, object).await,
+        Change::Delete { kind, id } => {
+            let table = match kind {
+                ObjectKind::Cluster => "clusters",
+                ObjectKind::Host => "hosts",
+                ObjectKind::Datastore => "datastores",
+                ObjectKind::Switch => "switches",
+                ObjectKind::Portgroup => "portgroups",
+                ObjectKind::Vm => "vms",
+            };
+            sqlx::query(&format!("DELETE FROM {table} WHERE id = ?"))
+                .bind(id.to_string())
+                .execute(&mut **tx)
+                .await?;
+            Ok(())
+        }
+    }
+}
+
+async fn upsert(tx: &mut Transaction<'_, Sqlite>, object: &Object) -> Result<(), DbError> {
+    let id = object.id().to_string();
+    match object {
+        Object::Cluster(c) => {
+            sqlx::query(
+                "INSERT INTO clusters (id, name, evc_level) VALUES (?, ?, ?)
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, evc_level = excluded.evc_level",
+            )
+            .bind(&id)
+            .bind(c.name.as_str())
+            .bind(c.evc_level.map(i64::from))
+            .execute(&mut **tx)
+            .await?;
+        }
+        Object::Host(h) => {
+            sqlx::query(
+                "INSERT INTO hosts (id, name, cluster_id, cpu_vendor, cpu_feature_level, cores, cpu_mhz,
+                    memory_mib, state, vmotion_enabled, vmotion_link_gbps, ip_family)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, cluster_id = excluded.cluster_id,
+                    cpu_vendor = excluded.cpu_vendor, cpu_feature_level = excluded.cpu_feature_level,
+                    cores = excluded.cores, cpu_mhz = excluded.cpu_mhz, memory_mib = excluded.memory_mib,
+                    state = excluded.state, vmotion_enabled = excluded.vmotion_enabled,
+                    vmotion_link_gbps = excluded.vmotion_link_gbps, ip_family = excluded.ip_family",
+            )
+            .bind(&id)
+            .bind(h.name.as_str())
+            .bind(h.cluster_id.to_string())
+            .bind(enum_text(&h.cpu_vendor))
+            .bind(i64::from(h.cpu_feature_level))
+            .bind(i64::from(h.cores.get()))
+            .bind(i64::from(h.cpu_mhz.get()))
+            .bind(as_i64(h.memory_mib.get()))
+            .bind(enum_text(&h.state))
+            .bind(h.vmotion_enabled)
+            .bind(h.vmotion_link_gbps.get())
+            .bind(enum_text(&h.ip_family))
+            .execute(&mut **tx)
+            .await?;
+        }
+        Object::Datastore(d) => {
+            sqlx::query(
+                "INSERT INTO datastores (id, name, kind, capacity_mib, throughput_mib_s)
+                 VALUES (?, ?, ?, ?, ?)
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind,
+                    capacity_mib = excluded.capacity_mib, throughput_mib_s = excluded.throughput_mib_s",
+            )
+            .bind(&id)
+            .bind(d.name.as_str())
+            .bind(enum_text(&d.kind))
+            .bind(as_i64(d.capacity_mib.get()))
+            .bind(i64::from(d.throughput_mib_s.get()))
+            .execute(&mut **tx)
+            .await?;
+            replace_host_list(tx, "datastore_mounts", "datastore_id", &id, &d.host_ids).await?;
+        }
+        Object::Switch(s) => {
+            sqlx::query(
+                "INSERT INTO switches (id, name) VALUES (?, ?)
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+            )
+            .bind(&id)
+            .bind(s.name.as_str())
+            .execute(&mut **tx)
+            .await?;
+            replace_host_list(tx, "switch_members", "switch_id", &id, &s.host_ids).await?;
+        }
+        Object::Portgroup(p) => {
+            sqlx::query(
+                "INSERT INTO portgroups (id, name, vlan, switch_id, host_id) VALUES (?, ?, ?, ?, ?)
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, vlan = excluded.vlan,
+                    switch_id = excluded.switch_id, host_id = excluded.host_id",
+            )
+            .bind(&id)
+            .bind(p.name.as_str())
+            .bind(i64::from(p.vlan.get()))
+            .bind(p.switch_id.map(|s| s.to_string()))
+            .bind(p.host_id.map(|h| h.to_string()))
+            .execute(&mut **tx)
+            .await?;
+        }
+        Object::Vm(v) => {
+            sqlx::query(
+                "INSERT INTO vms (id, name, host_id, power_state, vcpus, memory_mib, memory_reservation_mib,
+                    cpu_feature_level, dirty_rate_mib_s, working_set_mib, zero_page_fraction,
+                    disk_write_mib_s, fault_tolerance, cpu_affinity)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, host_id = excluded.host_id,
+                    power_state = excluded.power_state, vcpus = excluded.vcpus,
+                    memory_mib = excluded.memory_mib, memory_reservation_mib = excluded.memory_reservation_mib,
+                    cpu_feature_level = excluded.cpu_feature_level, dirty_rate_mib_s = excluded.dirty_rate_mib_s,
+                    working_set_mib = excluded.working_set_mib, zero_page_fraction = excluded.zero_page_fraction,
+                    disk_write_mib_s = excluded.disk_write_mib_s, fault_tolerance = excluded.fault_tolerance,
+                    cpu_affinity = excluded.cpu_affinity",
+            )
+            .bind(&id)
+            .bind(v.name.as_str())
+            .bind(v.host_id.to_string())
+            .bind(enum_text(&v.power_state))
+            .bind(i64::from(v.vcpus.get()))
+            .bind(as_i64(v.memory_mib.get()))
+            .bind(as_i64(v.memory_reservation_mib))
+            .bind(i64::from(v.cpu_feature_level))
+            .bind(v.workload.dirty_rate_mib_s.get())
+            .bind(v.workload.working_set_mib.map(|w| as_i64(w.get())))
+            .bind(v.workload.zero_page_fraction.get())
+            .bind(v.workload.disk_write_mib_s.get())
+            .bind(v.fault_tolerance)
+            .bind(v.cpu_affinity)
+            .execute(&mut **tx)
+            .await?;
+            for table in ["vm_disks", "vm_nics", "vm_devices"] {
+                sqlx::query(&format!("DELETE FROM {table} WHERE vm_id = ?"))
+                    .bind(&id)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            for (i, d) in v.disks.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO vm_disks (vm_id, position, datastore_id, capacity_mib, used_mib, thin)
+                     VALUES (?, ?, ?, ?, ?, ?)",
+                )
+                .bind(&id)
+                .bind(i as i64)
+                .bind(d.datastore_id.to_string())
+                .bind(as_i64(d.capacity_mib.get()))
+                .bind(as_i64(d.used_mib))
+                .bind(d.thin)
+                .execute(&mut **tx)
+                .await?;
+            }
+            for (i, n) in v.nics.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO vm_nics (vm_id, position, portgroup_id, connected) VALUES (?, ?, ?, ?)",
+                )
+                .bind(&id)
+                .bind(i as i64)
+                .bind(n.portgroup_id.to_string())
+                .bind(n.connected)
+                .execute(&mut **tx)
+                .await?;
+            }
+            for (i, d) in v.devices.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO vm_devices (vm_id, position, kind, backing, datastore_id, connected)
+                     VALUES (?, ?, ?, ?, ?, ?)",
+                )
+                .bind(&id)
+                .bind(i as i64)
+                .bind(enum_text(&d.kind))
+                .bind(enum_text(&d.backing))
+                .bind(d.datastore_id.map(|x| x.to_string()))
+                .bind(d.connected)
+                .execute(&mut **tx)
+                .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn replace_host_list(
+    tx: &mut Transaction<'_, Sqlite>,
+    table: &str,
+    owner_column: &str,
+    owner: &str,
+    hosts: &[HostId],
+) -> Result<(), DbError> {
+    sqlx::query(&format!("DELETE FROM {table} WHERE {owner_column} = ?"))
+        .bind(owner)
+        .execute(&mut **tx)
+        .await?;
+    for (i, h) in hosts.iter().enumerate() {
+        sqlx::query(&format!(
+            "INSERT INTO {table} ({owner_column}, position, host_id) VALUES (?, ?, ?)"
+        ))
+        .bind(owner)
+        .bind(i as i64)
+        .bind(h.to_string())
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,80 @@
+//! vmshift's server: configuration, database, REST API, websocket and the Leptos pages.
+
+pub mod api;
+mod backend;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod inventory_service;
+pub mod ws;
+
+use app::rpc::ssr::Backend;
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::routing::get;
+use axum::Router;
+use inventory_service::InventoryService;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::sync::Arc;
+use tokio::sync::watch;
+use tower_http::compression::CompressionLayer;
+use tower_http::trace::TraceLayer;
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub inventory: Arc<InventoryService>,
+    /// Flips to `true` when the server shuts down (websockets close).
+    pub shutdown: watch::Receiver<bool>,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// Opens the database, loads the demo inventory into an empty one, and loads the inventory.
+pub async fn open_inventory(
+    database_url: &str,
+    demo: bool,
+) -> Result<Arc<InventoryService>, Box<dyn std::error::Error + Send + Sync>> {
+    if let Some(path) = database_url
+        .strip_prefix("sqlite://")
+        .and_then(|p| std::path::Path::new(p.split('?').next().unwrap_or(p)).parent())
+    {
+        if !path.as_os_str().is_empty() {
+            std::fs::create_dir_all(path)?;
+        }
+    }
+    let db = db::connect(database_url).await?;
+    let service = InventoryService::load(db).await?;
+    let empty = service.read().clusters.is_empty() && service.read().hosts.is_empty();
+    if demo && empty {
+        tracing::info!("empty database: loading the demo inventory");
+        service.seed(demo::demo_inventory()).await?;
+    }
+    Ok(service)
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(app::App);
+    let backend: Backend = state.inventory.clone();
+    let context = move || provide_context(backend.clone());
+    let options = state.leptos_options.clone();
+    Router::new()
+        .merge(api::router())
+        .route("/ws", get(ws::upgrade))
+        .route("/healthz", get(|| async { "ok" }))
+        .leptos_routes_with_context(&state, routes, context, {
+            let options = options.clone();
+            move || app::shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .layer(DefaultBodyLimit::max(config::BODY_LIMIT_BYTES))
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,54 @@
+//! The live websocket: a snapshot on connect, then every change. Each client has its own
+//! task reading a bounded broadcast channel, so a slow client never blocks the others; one
+//! that falls behind by more than the buffer is sent a fresh snapshot.
+
+use crate::AppState;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::response::Response;
+use tokio::sync::broadcast::error::RecvError;
+
+pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+    ws.on_upgrade(move |socket| serve(socket, state))
+}
+
+async fn serve(mut socket: WebSocket, state: AppState) {
+    // Subscribe before taking the snapshot so that no change falls between the two.
+    let mut changes = state.inventory.subscribe();
+    let mut shutdown = state.shutdown.clone();
+    if send(&mut socket, state.inventory.snapshot_message()).await.is_err() {
+        return;
+    }
+    loop {
+        tokio::select! {
+            change = changes.recv() => match change {
+                Ok(text) => {
+                    if send(&mut socket, text.to_string()).await.is_err() {
+                        return;
+                    }
+                }
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::debug!(missed, "websocket client fell behind; resyncing");
+                    changes = changes.resubscribe();
+                    if send(&mut socket, state.inventory.snapshot_message()).await.is_err() {
+                        return;
+                    }
+                }
+                Err(RecvError::Closed) => return,
+            },
+            incoming = socket.recv() => match incoming {
+                // Clients only listen; pings are answered by axum.
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            },
+            _ = shutdown.changed() => {
+                let _ = socket.send(Message::Close(None)).await;
+                return;
+            }
+        }
+    }
+}
+
+async fn send(socket: &mut WebSocket, text: String) -> Result<(), axum::Error> {
+    socket.send(Message::Text(text.into())).await
+}
