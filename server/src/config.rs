@@ -21,6 +21,10 @@ pub struct Config {
     #[arg(long, env = "VMSHIFT_DEMO", default_value_t = true, action = clap::ArgAction::Set)]
     pub demo: bool,
 
+    /// Live changes a slow websocket client may fall behind before it is sent a fresh snapshot.
+    #[arg(long, env = "VMSHIFT_LIVE_BUFFER", default_value_t = crate::inventory_service::DEFAULT_LIVE_BUFFER)]
+    pub live_buffer: usize,
+
     /// Log filter (tracing's env-filter syntax).
     #[arg(long, env = "VMSHIFT_LOG", default_value = "info,sqlx=warn")]
     pub log: String,

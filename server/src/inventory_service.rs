@@ -7,8 +7,9 @@ use app::protocol::LiveMessage;
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use tokio::sync::{broadcast, Mutex};
 
-/// How many change messages a slow websocket client may fall behind before it is resynced.
-pub const LIVE_BUFFER: usize = 1024;
+/// How many change messages a slow websocket client may fall behind before it is resynced
+/// (by default; see `--live-buffer`).
+pub const DEFAULT_LIVE_BUFFER: usize = 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -32,9 +33,9 @@ pub struct InventoryService {
 }
 
 impl InventoryService {
-    pub async fn load(db: Db) -> Result<Arc<Self>, DbError> {
+    pub async fn load(db: Db, live_buffer: usize) -> Result<Arc<Self>, DbError> {
         let inventory = db::load_inventory(&db).await?;
-        let (live, _) = broadcast::channel(LIVE_BUFFER);
+        let (live, _) = broadcast::channel(live_buffer.max(1));
         Ok(Arc::new(Self {
             db,
             current: RwLock::new(Current {

@@ -39,6 +39,7 @@ impl FromRef<AppState> for LeptosOptions {
 pub async fn open_inventory(
     database_url: &str,
     demo: bool,
+    live_buffer: usize,
 ) -> Result<Arc<InventoryService>, Box<dyn std::error::Error + Send + Sync>> {
     if let Some(path) = database_url
         .strip_prefix("sqlite://")
@@ -49,7 +50,7 @@ pub async fn open_inventory(
         }
     }
     let db = db::connect(database_url).await?;
-    let service = InventoryService::load(db).await?;
+    let service = InventoryService::load(db, live_buffer).await?;
     let empty = service.read().clusters.is_empty() && service.read().hosts.is_empty();
     if demo && empty {
         tracing::info!("empty database: loading the demo inventory");

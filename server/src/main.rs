@@ -13,7 +13,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 
     let leptos_options = get_configuration(None)?.leptos_options;
     let addr = config.bind.unwrap_or(leptos_options.site_addr);
-    let inventory = open_inventory(&config.database_url, config.demo).await?;
+    let inventory = open_inventory(&config.database_url, config.demo, config.live_buffer).await?;
     let (shutdown_tx, shutdown) = watch::channel(false);
     let app = router(AppState {
         leptos_options,

@@ -59,6 +59,8 @@ pub struct Group {
     pub label: &'static str,
     pub item: &'static str,
     pub fields: Vec<Field>,
+    /// Rows a new object starts with.
+    pub initial_rows: usize,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -84,9 +86,11 @@ impl FormSpec {
         }
         let mut rows = BTreeMap::new();
         for g in &self.groups {
-            rows.insert(g.key, 1);
-            for f in &g.fields {
-                values.insert(row_key(g.key, 0, f.key), f.default.clone());
+            rows.insert(g.key, g.initial_rows);
+            for i in 0..g.initial_rows {
+                for f in &g.fields {
+                    values.insert(row_key(g.key, i, f.key), f.default.clone());
+                }
             }
         }
         (values, rows)
@@ -593,6 +597,7 @@ mod tests {
                 label: "Disks",
                 item: "Disk",
                 fields: vec![Field::new("capacity_mib", "Capacity", Input::Integer)],
+                initial_rows: 1,
             }],
         }
     }

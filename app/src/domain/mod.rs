@@ -10,6 +10,9 @@ pub mod model;
 pub mod usage;
 pub mod values;
 
+#[cfg(test)]
+pub(crate) mod testing;
+
 pub use error::{DomainError, ErrorCode};
 pub use ids::*;
 pub use inventory::{Change, Inventory, Mutation, Object, ObjectKind};

@@ -134,6 +134,7 @@ pub fn form_spec(kind: ObjectKind, inv: &Inventory) -> FormSpec {
                             Field::new("used_mib", "Used (MiB)", Input::Integer).default("8192"),
                             Field::new("thin", "Thin", Input::Checkbox).default("true"),
                         ],
+                        initial_rows: 1,
                     },
                     Group {
                         key: "nics",
@@ -143,6 +144,7 @@ pub fn form_spec(kind: ObjectKind, inv: &Inventory) -> FormSpec {
                             Field::new("portgroup_id", "Port group", Input::Select(portgroups.clone())).default(first(&portgroups)),
                             Field::new("connected", "Connected", Input::Checkbox).default("true"),
                         ],
+                        initial_rows: 1,
                     },
                     Group {
                         key: "devices",
@@ -159,6 +161,7 @@ pub fn form_spec(kind: ObjectKind, inv: &Inventory) -> FormSpec {
                             Field::new("datastore_id", "File on datastore", Input::Select(datastores)).optional(),
                             Field::new("connected", "Connected", Input::Checkbox).default("false"),
                         ],
+                        initial_rows: 0,
                     },
                 ],
             )

@@ -44,6 +44,9 @@ pub fn parse_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, A
             .map(|f| {
                 if path == "." {
                     f
+                } else if path == f || path.ends_with(&format!(".{f}")) {
+                    // serde_path_to_error already names an unknown field in the path.
+                    path.clone()
                 } else {
                     format!("{path}.{f}")
                 }

@@ -5,7 +5,7 @@ use app::domain::*;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 use std::num::{NonZeroU32, NonZeroU64};
 use uuid::Uuid;
 
@@ -420,15 +420,18 @@ async fn replace_host_list(
         .bind(owner)
         .execute(&mut **tx)
         .await?;
-    for (i, h) in hosts.iter().enumerate() {
-        sqlx::query(&format!(
-            "INSERT INTO {table} ({owner_column}, position, host_id) VALUES (?, ?, ?)"
-        ))
-        .bind(owner)
-        .bind(i as i64)
-        .bind(h.to_string())
-        .execute(&mut **tx)
-        .await?;
+    if hosts.is_empty() {
+        return Ok(());
     }
+    // One multi-row INSERT (SQLite allows 32,766 bound values: 10,922 hosts).
+    let mut insert = QueryBuilder::<Sqlite>::new(format!(
+        "INSERT INTO {table} ({owner_column}, position, host_id) "
+    ));
+    insert.push_values(hosts.iter().enumerate(), |mut row, (i, h)| {
+        row.push_bind(owner)
+            .push_bind(i as i64)
+            .push_bind(h.to_string());
+    });
+    insert.build().execute(&mut **tx).await?;
     Ok(())
 }

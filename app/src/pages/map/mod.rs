@@ -4,14 +4,14 @@
 pub mod model;
 
 use crate::components::Gauge;
-use crate::domain::{CpuVendor, DatastoreKind, HostState, PowerState};
+use crate::domain::{CpuVendor, HostState, PowerState};
 use crate::live::InventoryResource;
 use leptos::prelude::*;
 use model::{ClusterView, FabricBar, FabricKind, HostView, MapModel};
 
 /// Width of a host column, in pixels (the CSS grid and the SVG bars share it).
 const COLUMN: usize = 200;
-const ROW: usize = 30;
+const ROW: usize = 34;
 
 #[component]
 pub fn MapPage() -> impl IntoView {
@@ -96,6 +96,19 @@ fn host_card(host: HostView) -> impl IntoView {
             <p class="muted small">{format!("{vendor} · {}", host.vmotion)}</p>
             <Gauge label="CPU" percent=host.cpu_percent detail=host.cpu_label/>
             <Gauge label="Memory" percent=host.memory_percent detail=host.memory_label/>
+            {host
+                .local_datastores
+                .into_iter()
+                .map(|ds| {
+                    let testid = format!("datastore-{}", ds.name);
+                    view! {
+                        <div class="local-ds" data-testid=testid title="local datastore">
+                            <span class="fabric-name">{ds.name}</span>
+                            <Gauge label="local" percent=ds.percent detail=ds.detail/>
+                        </div>
+                    }
+                })
+                .collect_view()}
             <ul class="vms">
                 {host
                     .vms
@@ -128,7 +141,7 @@ fn fabric_row(bar: FabricBar, columns: usize) -> impl IntoView {
     let (class, kind_label, testid) = match bar.kind {
         FabricKind::Switch => ("fabric switch", "vDS".to_string(), format!("switch-{}", bar.name)),
         FabricKind::Datastore(k) => (
-            if k == DatastoreKind::Local { "fabric datastore local" } else { "fabric datastore" },
+            "fabric datastore",
             k.label().to_string(),
             format!("datastore-{}", bar.name),
         ),
@@ -139,11 +152,20 @@ fn fabric_row(bar: FabricBar, columns: usize) -> impl IntoView {
     let last = bar.columns.iter().copied().max().unwrap_or(0);
     let y = ROW / 2;
     let elsewhere = (bar.elsewhere > 0).then(|| format!(" · +{} hosts elsewhere", bar.elsewhere));
+    let level = bar.gauge.as_ref().map(|(p, _)| {
+        if *p > 90.0 {
+            "high"
+        } else if *p > 75.0 {
+            "warm"
+        } else {
+            "ok"
+        }
+    });
+    let space = bar.gauge.map(|(_, detail)| format!(" · {detail}"));
     view! {
         <div class=format!("{class} fabric-label") data-testid=testid>
             <span class="fabric-name">{bar.name.clone()}</span>
-            <span class="muted small">{kind_label}{elsewhere}</span>
-            {bar.gauge.map(|(p, detail)| view! { <Gauge label="" percent=p detail=detail/> })}
+            <span class=format!("muted small space-{}", level.unwrap_or("none"))>{kind_label}{space}{elsewhere}</span>
         </div>
         <svg
             class=format!("{class} fabric-bar")

@@ -29,6 +29,14 @@ pub struct HostView {
     pub memory_percent: f64,
     pub memory_label: String,
     pub vms: Vec<VmChip>,
+    /// Datastores only this host mounts, shown inside its card.
+    pub local_datastores: Vec<LocalDatastore>,
+}
+
+pub struct LocalDatastore {
+    pub name: String,
+    pub percent: f64,
+    pub detail: String,
 }
 
 pub struct VmChip {
@@ -67,6 +75,27 @@ impl MapModel {
             vms_by_host.entry(vm.host_id).or_default().push(vm);
         }
         let allocated = allocated_by_datastore(inv);
+        let space = |ds: &Datastore| {
+            let used = allocated.get(&ds.id).copied().unwrap_or(0);
+            let capacity = ds.capacity_mib.get();
+            (
+                format::percent(used, capacity),
+                format!(
+                    "{} free of {}",
+                    format::mib(capacity.saturating_sub(used)),
+                    format::mib(capacity)
+                ),
+            )
+        };
+        let mut local_by_host: std::collections::HashMap<HostId, Vec<&Datastore>> =
+            Default::default();
+        let mut datastores: Vec<&Datastore> = inv.datastores.values().collect();
+        datastores.sort_by(|a, b| a.name.cmp(&b.name));
+        for ds in datastores.iter().filter(|d| d.kind == DatastoreKind::Local) {
+            for h in &ds.host_ids {
+                local_by_host.entry(*h).or_default().push(ds);
+            }
+        }
 
         for cluster in clusters {
             let mut hosts: Vec<&Host> = inv
@@ -106,6 +135,21 @@ impl MapModel {
                             format::mib(memory),
                             format::mib(h.memory_mib.get())
                         ),
+                        local_datastores: local_by_host
+                            .get(&h.id)
+                            .map(|list| {
+                                list.iter()
+                                    .map(|ds| {
+                                        let (percent, detail) = space(ds);
+                                        LocalDatastore {
+                                            name: ds.name.to_string(),
+                                            percent,
+                                            detail,
+                                        }
+                                    })
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
                         vms: vms
                             .iter()
                             .map(|vm| VmChip {
@@ -124,28 +168,18 @@ impl MapModel {
                 .collect();
 
             let mut fabric = Vec::new();
-            let mut datastores: Vec<&Datastore> = inv.datastores.values().collect();
-            datastores.sort_by(|a, b| a.name.cmp(&b.name));
-            for ds in datastores {
+            for ds in datastores.iter().filter(|d| d.kind.is_shared()) {
                 let columns: Vec<usize> = ds.host_ids.iter().filter_map(column).collect();
                 if columns.is_empty() {
                     continue;
                 }
-                let used = allocated.get(&ds.id).copied().unwrap_or(0);
                 fabric.push(FabricBar {
                     id: ds.id.to_string(),
                     name: ds.name.to_string(),
                     kind: FabricKind::Datastore(ds.kind),
                     elsewhere: ds.host_ids.len() - columns.len(),
                     columns,
-                    gauge: Some((
-                        format::percent(used, ds.capacity_mib.get()),
-                        format!(
-                            "{} free of {}",
-                            format::mib(ds.capacity_mib.get().saturating_sub(used)),
-                            format::mib(ds.capacity_mib.get())
-                        ),
-                    )),
+                    gauge: Some(space(ds)),
                 });
             }
             let mut switches: Vec<&Switch> = inv.switches.values().collect();
@@ -190,4 +224,46 @@ fn allocated_by_datastore(inv: &Inventory) -> std::collections::HashMap<Datastor
         *out.entry(disk.datastore_id).or_insert(0) += disk.allocated_mib();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::testing::*;
+
+    #[test]
+    fn hosts_are_columns_and_shared_storage_and_switches_are_bars() {
+        let mut f = fixture();
+        let web = vm("web", f.b, vec![disk(f.shared, 1000, 250, true)], vec![nic(f.pg_vds)]);
+        let change = f.inv.validate(Mutation::Create(Object::Vm(web))).unwrap();
+        f.inv.apply(&change);
+        let mut build_vm = vm("build", f.a, vec![disk(f.local_a, 5_000, 1, false)], vec![]);
+        build_vm.power_state = PowerState::Off;
+        let change = f.inv.validate(Mutation::Create(Object::Vm(build_vm))).unwrap();
+        f.inv.apply(&change);
+
+        let model = MapModel::build(&f.inv);
+        assert_eq!(model.clusters.len(), 1);
+        let cluster = &model.clusters[0];
+        let names: Vec<&str> = cluster.hosts.iter().map(|h| h.name.as_str()).collect();
+        assert_eq!(names, ["esx-a", "esx-b"]);
+        // The local datastore sits in its host's card, with its fill level.
+        assert_eq!(cluster.hosts[0].local_datastores.len(), 1);
+        assert_eq!(cluster.hosts[0].local_datastores[0].name, "local-a");
+        assert_eq!(cluster.hosts[0].local_datastores[0].percent, 50.0);
+        assert!(cluster.hosts[1].local_datastores.is_empty());
+        // Only running VMs load the host.
+        assert_eq!(cluster.hosts[0].cpu_label, "0 vCPU / 32 cores");
+        assert_eq!(cluster.hosts[1].cpu_label, "2 vCPU / 32 cores");
+        assert_eq!(cluster.hosts[0].vms[0].name, "build");
+        // The shared datastore and the vDS join both columns.
+        let bars: Vec<(&str, &[usize])> = cluster
+            .fabric
+            .iter()
+            .map(|b| (b.name.as_str(), b.columns.as_slice()))
+            .collect();
+        assert_eq!(bars, [("san-01", &[0, 1][..]), ("dvs-01", &[0, 1][..])]);
+        let san = &cluster.fabric[0];
+        assert_eq!(san.gauge.as_ref().unwrap().0, 0.25);
+    }
 }

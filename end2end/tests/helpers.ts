@@ -1,0 +1,18 @@
+import { expect, Page } from "@playwright/test";
+
+/** Opens a page and waits until the app has hydrated (the root sets data-hydrated). */
+export async function open(page: Page, path: string) {
+  const errors: string[] = [];
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(m.text());
+  });
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto(path);
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  return errors;
+}
+
+/** A name no earlier run used. */
+export function unique(prefix: string) {
+  return `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1000)}`;
+}

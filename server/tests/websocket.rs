@@ -1,0 +1,120 @@
+//! The live websocket: a snapshot on connect, then every change; slow clients are resynced.
+
+mod common;
+
+use common::TestServer;
+use futures::StreamExt;
+use serde_json::{json, Value};
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+
+async fn next_json(
+    ws: &mut (impl futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin),
+) -> Value {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .expect("a message within 5 s")
+            .expect("the socket stays open")
+            .expect("a valid frame");
+        if let Message::Text(text) = msg {
+            return serde_json::from_str(&text).expect("JSON");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_change_made_over_the_api_reaches_every_connected_client() {
+    let s = TestServer::start(true).await;
+    let url = format!("ws://{}/ws", s.addr);
+    let (mut a, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let (mut b, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    for ws in [&mut a, &mut b] {
+        let first = next_json(ws).await;
+        assert_eq!(first["type"], "snapshot");
+        assert!(first["inventory"]["hosts"].as_array().unwrap().len() >= 6);
+    }
+    let (_, clusters) = s.get("/api/v1/clusters").await;
+    let cluster = clusters[0]["id"].as_str().unwrap().to_string();
+    let (st, host) = s
+        .post(
+            "/api/v1/hosts",
+            &json!({"name": "esx-ws", "cluster_id": cluster, "cpu_vendor": "intel",
+                "cpu_feature_level": 6, "cores": 8, "cpu_mhz": 2000, "memory_mib": 65536,
+                "state": "connected", "vmotion_enabled": true, "vmotion_link_gbps": 10,
+                "ip_family": "v4"}),
+        )
+        .await;
+    assert_eq!(st, 201);
+    for ws in [&mut a, &mut b] {
+        let msg = next_json(ws).await;
+        assert_eq!(msg["type"], "inventory_changed");
+        assert_eq!(msg["change"]["op"], "upsert");
+        assert_eq!(msg["change"]["object"]["kind"], "host");
+        assert_eq!(msg["change"]["object"]["object"]["name"], "esx-ws");
+    }
+    let id = host["id"].as_str().unwrap();
+    assert_eq!(s.delete(&format!("/api/v1/hosts/{id}")).await, 204);
+    let msg = next_json(&mut a).await;
+    assert_eq!(msg["change"], json!({"op": "delete", "kind": "host", "id": id}));
+    // A refused change sends nothing: the next message is the next real change.
+    assert_eq!(s.delete(&format!("/api/v1/hosts/{id}")).await, 404);
+    let (st, _) = s.post("/api/v1/clusters", &json!({"name": "after"})).await;
+    assert_eq!(st, 201);
+    let msg = next_json(&mut a).await;
+    assert_eq!(msg["change"]["object"]["object"]["name"], "after");
+}
+
+#[tokio::test]
+async fn a_client_that_falls_behind_gets_a_fresh_snapshot_and_others_are_not_blocked() {
+    // A small live buffer, and changes big enough (a switch with 400 member hosts, ~16 KB a
+    // message) that a client which stops reading fills its socket buffers and then lags.
+    let live_buffer = 8;
+    let big = server::demo::scale_inventory(1, 400, 0);
+    let sw = big.switches.values().next().unwrap().clone();
+    let hosts: Vec<String> = sw.host_ids.iter().map(|h| h.to_string()).collect();
+    let s = TestServer::start_seeded(false, live_buffer, Some(big)).await;
+    let switch_url = format!("/api/v1/switches/{}", sw.id);
+
+    let url = format!("ws://{}/ws", s.addr);
+    let (mut slow, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let (mut fast, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    assert_eq!(next_json(&mut slow).await["type"], "snapshot");
+    assert_eq!(next_json(&mut fast).await["type"], "snapshot");
+
+    let total = 600;
+    let fast_reader = tokio::spawn(async move {
+        let mut seen = 0;
+        while seen < total {
+            let msg = next_json(&mut fast).await;
+            assert_eq!(msg["type"], "inventory_changed", "the fast client never lags");
+            seen += 1;
+        }
+        seen
+    });
+    for i in 0..total {
+        let (st, _) = s
+            .put(&switch_url, &json!({"name": format!("dvs-{i:05}"), "host_ids": hosts}))
+            .await;
+        assert_eq!(st, 200);
+    }
+    assert_eq!(fast_reader.await.unwrap(), total, "the fast client got every change in time");
+
+    // The slow client now reads everything that waited for it: somewhere it was resynced
+    // with a snapshot, and its final state is the latest one.
+    let mut snapshots = 0;
+    let mut last_name = String::new();
+    while let Ok(Some(Ok(msg))) = tokio::time::timeout(Duration::from_secs(2), slow.next()).await {
+        if let Message::Text(text) = msg {
+            let msg: Value = serde_json::from_str(&text).unwrap();
+            if msg["type"] == "snapshot" {
+                snapshots += 1;
+                last_name = msg["inventory"]["switches"][0]["name"].as_str().unwrap().into();
+            } else {
+                last_name = msg["change"]["object"]["object"]["name"].as_str().unwrap().into();
+            }
+        }
+    }
+    assert!(snapshots >= 1, "the slow client was resynced");
+    assert_eq!(last_name, format!("dvs-{:05}", total - 1));
+}
