@@ -50,7 +50,10 @@ pub async fn load_inventory() -> Result<Inventory, ServerFnError> {
 /// Creates (`create = true`) or replaces an object. A refusal comes back as `Ok(Err(..))`
 /// so the form can show it next to its field.
 #[server(prefix = "/rpc", endpoint = "save", input = Json)]
-pub async fn save_object(create: bool, object: Object) -> Result<Result<(), DomainError>, ServerFnError> {
+pub async fn save_object(
+    create: bool,
+    object: Object,
+) -> Result<Result<(), DomainError>, ServerFnError> {
     use crate::domain::Mutation;
     let mutation = if create {
         Mutation::Create(object)
@@ -60,17 +63,24 @@ pub async fn save_object(create: bool, object: Object) -> Result<Result<(), Doma
     match ssr::backend()?.apply(mutation).await {
         Ok(_) => Ok(Ok(())),
         Err(ssr::BackendError::Refused(e)) => Ok(Err(e)),
-        Err(ssr::BackendError::Internal(_)) => Err(ServerFnError::new("the change could not be stored")),
+        Err(ssr::BackendError::Internal(_)) => {
+            Err(ServerFnError::new("the change could not be stored"))
+        }
     }
 }
 
 /// Deletes an object; refused (with who uses it) when others depend on it.
 #[server(prefix = "/rpc", endpoint = "delete", input = Json)]
-pub async fn delete_object(kind: ObjectKind, id: Uuid) -> Result<Result<(), DomainError>, ServerFnError> {
+pub async fn delete_object(
+    kind: ObjectKind,
+    id: Uuid,
+) -> Result<Result<(), DomainError>, ServerFnError> {
     use crate::domain::Mutation;
     match ssr::backend()?.apply(Mutation::Delete(kind, id)).await {
         Ok(_) => Ok(Ok(())),
         Err(ssr::BackendError::Refused(e)) => Ok(Err(e)),
-        Err(ssr::BackendError::Internal(_)) => Err(ServerFnError::new("the change could not be stored")),
+        Err(ssr::BackendError::Internal(_)) => {
+            Err(ServerFnError::new("the change could not be stored"))
+        }
     }
 }

@@ -14,7 +14,11 @@ pub struct Config {
     pub bind: Option<SocketAddr>,
 
     /// Database URL (SQLite), created if missing.
-    #[arg(long, env = "VMSHIFT_DATABASE_URL", default_value = "sqlite://data/vmshift.db")]
+    #[arg(
+        long,
+        env = "VMSHIFT_DATABASE_URL",
+        default_value = "sqlite://data/vmshift.db"
+    )]
     pub database_url: String,
 
     /// Load the demo inventory when the database is empty.

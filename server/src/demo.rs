@@ -46,17 +46,89 @@ pub fn demo_inventory() -> Inventory {
 
     let specs = [
         // name, vendor, feature level, cores, GiB, vMotion, link, state
-        HostSpec { name: "esx-01", vendor: CpuVendor::Intel, level: 8, cores: 48, memory_gib: 512, vmotion: true, link: 25.0, state: HostState::Connected },
-        HostSpec { name: "esx-02", vendor: CpuVendor::Intel, level: 8, cores: 48, memory_gib: 512, vmotion: true, link: 25.0, state: HostState::Connected },
-        HostSpec { name: "esx-03", vendor: CpuVendor::Intel, level: 7, cores: 32, memory_gib: 384, vmotion: true, link: 10.0, state: HostState::Connected },
-        HostSpec { name: "esx-04", vendor: CpuVendor::Intel, level: 6, cores: 32, memory_gib: 256, vmotion: true, link: 10.0, state: HostState::Connected },
+        HostSpec {
+            name: "esx-01",
+            vendor: CpuVendor::Intel,
+            level: 8,
+            cores: 48,
+            memory_gib: 512,
+            vmotion: true,
+            link: 25.0,
+            state: HostState::Connected,
+        },
+        HostSpec {
+            name: "esx-02",
+            vendor: CpuVendor::Intel,
+            level: 8,
+            cores: 48,
+            memory_gib: 512,
+            vmotion: true,
+            link: 25.0,
+            state: HostState::Connected,
+        },
+        HostSpec {
+            name: "esx-03",
+            vendor: CpuVendor::Intel,
+            level: 7,
+            cores: 32,
+            memory_gib: 384,
+            vmotion: true,
+            link: 10.0,
+            state: HostState::Connected,
+        },
+        HostSpec {
+            name: "esx-04",
+            vendor: CpuVendor::Intel,
+            level: 6,
+            cores: 32,
+            memory_gib: 256,
+            vmotion: true,
+            link: 10.0,
+            state: HostState::Connected,
+        },
         // No vMotion VMkernel adapter: vMotion to or from it is refused.
-        HostSpec { name: "esx-05", vendor: CpuVendor::Intel, level: 7, cores: 32, memory_gib: 256, vmotion: false, link: 10.0, state: HostState::Connected },
+        HostSpec {
+            name: "esx-05",
+            vendor: CpuVendor::Intel,
+            level: 7,
+            cores: 32,
+            memory_gib: 256,
+            vmotion: false,
+            link: 10.0,
+            state: HostState::Connected,
+        },
         // In maintenance mode.
-        HostSpec { name: "esx-06", vendor: CpuVendor::Intel, level: 8, cores: 48, memory_gib: 512, vmotion: true, link: 25.0, state: HostState::Maintenance },
+        HostSpec {
+            name: "esx-06",
+            vendor: CpuVendor::Intel,
+            level: 8,
+            cores: 48,
+            memory_gib: 512,
+            vmotion: true,
+            link: 25.0,
+            state: HostState::Maintenance,
+        },
         // Another CPU vendor, and a slow vMotion link.
-        HostSpec { name: "edge-01", vendor: CpuVendor::Amd, level: 5, cores: 64, memory_gib: 256, vmotion: true, link: 1.0, state: HostState::Connected },
-        HostSpec { name: "edge-02", vendor: CpuVendor::Intel, level: 4, cores: 16, memory_gib: 64, vmotion: true, link: 0.5, state: HostState::Connected },
+        HostSpec {
+            name: "edge-01",
+            vendor: CpuVendor::Amd,
+            level: 5,
+            cores: 64,
+            memory_gib: 256,
+            vmotion: true,
+            link: 1.0,
+            state: HostState::Connected,
+        },
+        HostSpec {
+            name: "edge-02",
+            vendor: CpuVendor::Intel,
+            level: 4,
+            cores: 16,
+            memory_gib: 64,
+            vmotion: true,
+            link: 0.5,
+            state: HostState::Connected,
+        },
     ];
     let mut hosts = Vec::new();
     for (i, s) in specs.iter().enumerate() {
@@ -72,7 +144,11 @@ pub fn demo_inventory() -> Inventory {
             state: s.state,
             vmotion_enabled: s.vmotion,
             vmotion_link_gbps: gbps(s.link),
-            ip_family: if s.name == "edge-02" { IpFamily::V6 } else { IpFamily::V4 },
+            ip_family: if s.name == "edge-02" {
+                IpFamily::V6
+            } else {
+                IpFamily::V4
+            },
         };
         objects.push(Object::Host(host.clone()));
         hosts.push(host);
@@ -80,19 +156,44 @@ pub fn demo_inventory() -> Inventory {
     let prod_hosts: Vec<HostId> = hosts[..6].iter().map(|h| h.id).collect();
     let all_hosts: Vec<HostId> = hosts.iter().map(|h| h.id).collect();
 
-    let datastore = |n: &str, kind: DatastoreKind, gib: u64, tput: u32, host_ids: Vec<HostId>| Datastore {
-        id: DatastoreId::new_random(),
-        name: name(n),
-        kind,
-        capacity_mib: nz64(gib * 1024),
-        throughput_mib_s: nz32(tput),
-        host_ids,
-    };
-    let san = datastore("san-gold", DatastoreKind::VmfsShared, 20_480, 1_200, prod_hosts.clone());
-    let vsan = datastore("vsan-prod", DatastoreKind::Vsan, 16_384, 900, prod_hosts.clone());
-    let nfs = datastore("nfs-archive", DatastoreKind::Nfs, 8_192, 400, all_hosts.clone());
+    let datastore =
+        |n: &str, kind: DatastoreKind, gib: u64, tput: u32, host_ids: Vec<HostId>| Datastore {
+            id: DatastoreId::new_random(),
+            name: name(n),
+            kind,
+            capacity_mib: nz64(gib * 1024),
+            throughput_mib_s: nz32(tput),
+            host_ids,
+        };
+    let san = datastore(
+        "san-gold",
+        DatastoreKind::VmfsShared,
+        20_480,
+        1_200,
+        prod_hosts.clone(),
+    );
+    let vsan = datastore(
+        "vsan-prod",
+        DatastoreKind::Vsan,
+        16_384,
+        900,
+        prod_hosts.clone(),
+    );
+    let nfs = datastore(
+        "nfs-archive",
+        DatastoreKind::Nfs,
+        8_192,
+        400,
+        all_hosts.clone(),
+    );
     // Nearly full: Storage vMotion onto it fails for lack of space.
-    let tight = datastore("san-tight", DatastoreKind::VmfsShared, 600, 800, prod_hosts.clone());
+    let tight = datastore(
+        "san-tight",
+        DatastoreKind::VmfsShared,
+        600,
+        800,
+        prod_hosts.clone(),
+    );
     let mut locals = Vec::new();
     for h in &hosts {
         let ds = datastore(
@@ -117,13 +218,14 @@ pub fn demo_inventory() -> Inventory {
         host_ids: dvs_members,
     };
     objects.push(Object::Switch(dvs.clone()));
-    let portgroup = |n: &str, vlan: u16, switch_id: Option<SwitchId>, host_id: Option<HostId>| Portgroup {
-        id: PortgroupId::new_random(),
-        name: name(n),
-        vlan: VlanId::parse(vlan).expect("valid vlan"),
-        switch_id,
-        host_id,
-    };
+    let portgroup =
+        |n: &str, vlan: u16, switch_id: Option<SwitchId>, host_id: Option<HostId>| Portgroup {
+            id: PortgroupId::new_random(),
+            name: name(n),
+            vlan: VlanId::parse(vlan).expect("valid vlan"),
+            switch_id,
+            host_id,
+        };
     let pg_web = portgroup("pg-web", 110, Some(dvs.id), None);
     let pg_app = portgroup("pg-app", 120, Some(dvs.id), None);
     let pg_db = portgroup("pg-db", 130, Some(dvs.id), None);
@@ -145,39 +247,327 @@ pub fn demo_inventory() -> Inventory {
         dirty: f64,
     }
     let vm_specs = [
-        VmSpec { name: "web-01", host: 0, vcpus: 2, memory_gib: 4, disk_gib: 40, ds: "san-gold", pg: "pg-web", dirty: 20.0 },
-        VmSpec { name: "web-02", host: 1, vcpus: 2, memory_gib: 4, disk_gib: 40, ds: "san-gold", pg: "pg-web", dirty: 20.0 },
-        VmSpec { name: "web-03", host: 2, vcpus: 2, memory_gib: 4, disk_gib: 40, ds: "vsan-prod", pg: "pg-web", dirty: 25.0 },
-        VmSpec { name: "web-04", host: 3, vcpus: 2, memory_gib: 4, disk_gib: 40, ds: "vsan-prod", pg: "pg-web", dirty: 25.0 },
-        VmSpec { name: "app-01", host: 0, vcpus: 4, memory_gib: 16, disk_gib: 80, ds: "san-gold", pg: "pg-app", dirty: 80.0 },
-        VmSpec { name: "app-02", host: 1, vcpus: 4, memory_gib: 16, disk_gib: 80, ds: "san-gold", pg: "pg-app", dirty: 80.0 },
-        VmSpec { name: "app-03", host: 2, vcpus: 4, memory_gib: 16, disk_gib: 80, ds: "vsan-prod", pg: "pg-app", dirty: 60.0 },
-        VmSpec { name: "app-04", host: 3, vcpus: 8, memory_gib: 32, disk_gib: 120, ds: "vsan-prod", pg: "pg-app", dirty: 150.0 },
-        VmSpec { name: "db-01", host: 0, vcpus: 16, memory_gib: 128, disk_gib: 800, ds: "san-gold", pg: "pg-db", dirty: 600.0 },
-        VmSpec { name: "db-02", host: 1, vcpus: 16, memory_gib: 128, disk_gib: 800, ds: "san-gold", pg: "pg-db", dirty: 400.0 },
-        VmSpec { name: "db-03", host: 3, vcpus: 8, memory_gib: 64, disk_gib: 500, ds: "vsan-prod", pg: "pg-db", dirty: 250.0 },
-        VmSpec { name: "cache-01", host: 2, vcpus: 4, memory_gib: 48, disk_gib: 20, ds: "san-gold", pg: "pg-app", dirty: 900.0 },
-        VmSpec { name: "cache-02", host: 3, vcpus: 4, memory_gib: 48, disk_gib: 20, ds: "vsan-prod", pg: "pg-app", dirty: 900.0 },
-        VmSpec { name: "mq-01", host: 0, vcpus: 4, memory_gib: 8, disk_gib: 60, ds: "san-gold", pg: "pg-app", dirty: 45.0 },
-        VmSpec { name: "mq-02", host: 1, vcpus: 4, memory_gib: 8, disk_gib: 60, ds: "vsan-prod", pg: "pg-app", dirty: 45.0 },
-        VmSpec { name: "ci-runner-01", host: 4, vcpus: 8, memory_gib: 16, disk_gib: 100, ds: "san-gold", pg: "pg-app", dirty: 120.0 },
-        VmSpec { name: "ci-runner-02", host: 4, vcpus: 8, memory_gib: 16, disk_gib: 100, ds: "vsan-prod", pg: "pg-app", dirty: 120.0 },
-        VmSpec { name: "monitor-01", host: 2, vcpus: 2, memory_gib: 8, disk_gib: 200, ds: "nfs-archive", pg: "pg-app", dirty: 15.0 },
-        VmSpec { name: "backup-01", host: 3, vcpus: 4, memory_gib: 8, disk_gib: 400, ds: "nfs-archive", pg: "pg-app", dirty: 10.0 },
-        VmSpec { name: "jump-01", host: 1, vcpus: 1, memory_gib: 2, disk_gib: 20, ds: "san-gold", pg: "pg-web", dirty: 2.0 },
-        VmSpec { name: "dns-01", host: 0, vcpus: 1, memory_gib: 2, disk_gib: 16, ds: "san-gold", pg: "pg-app", dirty: 1.0 },
-        VmSpec { name: "dns-02", host: 2, vcpus: 1, memory_gib: 2, disk_gib: 16, ds: "vsan-prod", pg: "pg-app", dirty: 1.0 },
+        VmSpec {
+            name: "web-01",
+            host: 0,
+            vcpus: 2,
+            memory_gib: 4,
+            disk_gib: 40,
+            ds: "san-gold",
+            pg: "pg-web",
+            dirty: 20.0,
+        },
+        VmSpec {
+            name: "web-02",
+            host: 1,
+            vcpus: 2,
+            memory_gib: 4,
+            disk_gib: 40,
+            ds: "san-gold",
+            pg: "pg-web",
+            dirty: 20.0,
+        },
+        VmSpec {
+            name: "web-03",
+            host: 2,
+            vcpus: 2,
+            memory_gib: 4,
+            disk_gib: 40,
+            ds: "vsan-prod",
+            pg: "pg-web",
+            dirty: 25.0,
+        },
+        VmSpec {
+            name: "web-04",
+            host: 3,
+            vcpus: 2,
+            memory_gib: 4,
+            disk_gib: 40,
+            ds: "vsan-prod",
+            pg: "pg-web",
+            dirty: 25.0,
+        },
+        VmSpec {
+            name: "app-01",
+            host: 0,
+            vcpus: 4,
+            memory_gib: 16,
+            disk_gib: 80,
+            ds: "san-gold",
+            pg: "pg-app",
+            dirty: 80.0,
+        },
+        VmSpec {
+            name: "app-02",
+            host: 1,
+            vcpus: 4,
+            memory_gib: 16,
+            disk_gib: 80,
+            ds: "san-gold",
+            pg: "pg-app",
+            dirty: 80.0,
+        },
+        VmSpec {
+            name: "app-03",
+            host: 2,
+            vcpus: 4,
+            memory_gib: 16,
+            disk_gib: 80,
+            ds: "vsan-prod",
+            pg: "pg-app",
+            dirty: 60.0,
+        },
+        VmSpec {
+            name: "app-04",
+            host: 3,
+            vcpus: 8,
+            memory_gib: 32,
+            disk_gib: 120,
+            ds: "vsan-prod",
+            pg: "pg-app",
+            dirty: 150.0,
+        },
+        VmSpec {
+            name: "db-01",
+            host: 0,
+            vcpus: 16,
+            memory_gib: 128,
+            disk_gib: 800,
+            ds: "san-gold",
+            pg: "pg-db",
+            dirty: 600.0,
+        },
+        VmSpec {
+            name: "db-02",
+            host: 1,
+            vcpus: 16,
+            memory_gib: 128,
+            disk_gib: 800,
+            ds: "san-gold",
+            pg: "pg-db",
+            dirty: 400.0,
+        },
+        VmSpec {
+            name: "db-03",
+            host: 3,
+            vcpus: 8,
+            memory_gib: 64,
+            disk_gib: 500,
+            ds: "vsan-prod",
+            pg: "pg-db",
+            dirty: 250.0,
+        },
+        VmSpec {
+            name: "cache-01",
+            host: 2,
+            vcpus: 4,
+            memory_gib: 48,
+            disk_gib: 20,
+            ds: "san-gold",
+            pg: "pg-app",
+            dirty: 900.0,
+        },
+        VmSpec {
+            name: "cache-02",
+            host: 3,
+            vcpus: 4,
+            memory_gib: 48,
+            disk_gib: 20,
+            ds: "vsan-prod",
+            pg: "pg-app",
+            dirty: 900.0,
+        },
+        VmSpec {
+            name: "mq-01",
+            host: 0,
+            vcpus: 4,
+            memory_gib: 8,
+            disk_gib: 60,
+            ds: "san-gold",
+            pg: "pg-app",
+            dirty: 45.0,
+        },
+        VmSpec {
+            name: "mq-02",
+            host: 1,
+            vcpus: 4,
+            memory_gib: 8,
+            disk_gib: 60,
+            ds: "vsan-prod",
+            pg: "pg-app",
+            dirty: 45.0,
+        },
+        VmSpec {
+            name: "ci-runner-01",
+            host: 4,
+            vcpus: 8,
+            memory_gib: 16,
+            disk_gib: 100,
+            ds: "san-gold",
+            pg: "pg-app",
+            dirty: 120.0,
+        },
+        VmSpec {
+            name: "ci-runner-02",
+            host: 4,
+            vcpus: 8,
+            memory_gib: 16,
+            disk_gib: 100,
+            ds: "vsan-prod",
+            pg: "pg-app",
+            dirty: 120.0,
+        },
+        VmSpec {
+            name: "monitor-01",
+            host: 2,
+            vcpus: 2,
+            memory_gib: 8,
+            disk_gib: 200,
+            ds: "nfs-archive",
+            pg: "pg-app",
+            dirty: 15.0,
+        },
+        VmSpec {
+            name: "backup-01",
+            host: 3,
+            vcpus: 4,
+            memory_gib: 8,
+            disk_gib: 400,
+            ds: "nfs-archive",
+            pg: "pg-app",
+            dirty: 10.0,
+        },
+        VmSpec {
+            name: "jump-01",
+            host: 1,
+            vcpus: 1,
+            memory_gib: 2,
+            disk_gib: 20,
+            ds: "san-gold",
+            pg: "pg-web",
+            dirty: 2.0,
+        },
+        VmSpec {
+            name: "dns-01",
+            host: 0,
+            vcpus: 1,
+            memory_gib: 2,
+            disk_gib: 16,
+            ds: "san-gold",
+            pg: "pg-app",
+            dirty: 1.0,
+        },
+        VmSpec {
+            name: "dns-02",
+            host: 2,
+            vcpus: 1,
+            memory_gib: 2,
+            disk_gib: 16,
+            ds: "vsan-prod",
+            pg: "pg-app",
+            dirty: 1.0,
+        },
         // Fails later checks on purpose:
-        VmSpec { name: "build-local", host: 0, vcpus: 4, memory_gib: 8, disk_gib: 100, ds: "local-esx-01", pg: "pg-app", dirty: 30.0 },
-        VmSpec { name: "legacy-erp", host: 2, vcpus: 4, memory_gib: 16, disk_gib: 120, ds: "san-gold", pg: "vss-legacy", dirty: 40.0 },
-        VmSpec { name: "vault-01", host: 4, vcpus: 2, memory_gib: 4, disk_gib: 30, ds: "san-gold", pg: "pg-app", dirty: 5.0 },
-        VmSpec { name: "edge-gw-01", host: 6, vcpus: 2, memory_gib: 4, disk_gib: 20, ds: "nfs-archive", pg: "pg-web", dirty: 10.0 },
-        VmSpec { name: "edge-gw-02", host: 7, vcpus: 2, memory_gib: 4, disk_gib: 20, ds: "local-edge-02", pg: "vss-edge", dirty: 10.0 },
-        VmSpec { name: "iot-hub", host: 6, vcpus: 4, memory_gib: 8, disk_gib: 50, ds: "local-edge-01", pg: "pg-app", dirty: 35.0 },
-        VmSpec { name: "ft-billing", host: 1, vcpus: 2, memory_gib: 8, disk_gib: 60, ds: "san-gold", pg: "pg-db", dirty: 30.0 },
-        VmSpec { name: "license-srv", host: 3, vcpus: 1, memory_gib: 2, disk_gib: 10, ds: "vsan-prod", pg: "pg-app", dirty: 1.0 },
-        VmSpec { name: "archive-old", host: 2, vcpus: 2, memory_gib: 4, disk_gib: 500, ds: "nfs-archive", pg: "pg-app", dirty: 0.5 },
-        VmSpec { name: "tight-01", host: 1, vcpus: 2, memory_gib: 4, disk_gib: 560, ds: "san-tight", pg: "pg-app", dirty: 5.0 },
+        VmSpec {
+            name: "build-local",
+            host: 0,
+            vcpus: 4,
+            memory_gib: 8,
+            disk_gib: 100,
+            ds: "local-esx-01",
+            pg: "pg-app",
+            dirty: 30.0,
+        },
+        VmSpec {
+            name: "legacy-erp",
+            host: 2,
+            vcpus: 4,
+            memory_gib: 16,
+            disk_gib: 120,
+            ds: "san-gold",
+            pg: "vss-legacy",
+            dirty: 40.0,
+        },
+        VmSpec {
+            name: "vault-01",
+            host: 4,
+            vcpus: 2,
+            memory_gib: 4,
+            disk_gib: 30,
+            ds: "san-gold",
+            pg: "pg-app",
+            dirty: 5.0,
+        },
+        VmSpec {
+            name: "edge-gw-01",
+            host: 6,
+            vcpus: 2,
+            memory_gib: 4,
+            disk_gib: 20,
+            ds: "nfs-archive",
+            pg: "pg-web",
+            dirty: 10.0,
+        },
+        VmSpec {
+            name: "edge-gw-02",
+            host: 7,
+            vcpus: 2,
+            memory_gib: 4,
+            disk_gib: 20,
+            ds: "local-edge-02",
+            pg: "vss-edge",
+            dirty: 10.0,
+        },
+        VmSpec {
+            name: "iot-hub",
+            host: 6,
+            vcpus: 4,
+            memory_gib: 8,
+            disk_gib: 50,
+            ds: "local-edge-01",
+            pg: "pg-app",
+            dirty: 35.0,
+        },
+        VmSpec {
+            name: "ft-billing",
+            host: 1,
+            vcpus: 2,
+            memory_gib: 8,
+            disk_gib: 60,
+            ds: "san-gold",
+            pg: "pg-db",
+            dirty: 30.0,
+        },
+        VmSpec {
+            name: "license-srv",
+            host: 3,
+            vcpus: 1,
+            memory_gib: 2,
+            disk_gib: 10,
+            ds: "vsan-prod",
+            pg: "pg-app",
+            dirty: 1.0,
+        },
+        VmSpec {
+            name: "archive-old",
+            host: 2,
+            vcpus: 2,
+            memory_gib: 4,
+            disk_gib: 500,
+            ds: "nfs-archive",
+            pg: "pg-app",
+            dirty: 0.5,
+        },
+        VmSpec {
+            name: "tight-01",
+            host: 1,
+            vcpus: 2,
+            memory_gib: 4,
+            disk_gib: 560,
+            ds: "san-tight",
+            pg: "pg-app",
+            dirty: 5.0,
+        },
     ];
     let ds_by_name = |n: &str| {
         [&san, &vsan, &nfs, &tight]
@@ -201,10 +591,18 @@ pub fn demo_inventory() -> Inventory {
             id: VmId::new_random(),
             name: name(s.name),
             host_id: hosts[s.host].id,
-            power_state: if s.name == "archive-old" { PowerState::Off } else { PowerState::On },
+            power_state: if s.name == "archive-old" {
+                PowerState::Off
+            } else {
+                PowerState::On
+            },
             vcpus: nz32(s.vcpus),
             memory_mib: nz64(s.memory_gib * 1024),
-            memory_reservation_mib: if s.name.starts_with("db-") { s.memory_gib * 512 } else { 0 },
+            memory_reservation_mib: if s.name.starts_with("db-") {
+                s.memory_gib * 512
+            } else {
+                0
+            },
             cpu_feature_level: hosts[s.host].cpu_feature_level.min(6),
             disks: vec![Disk {
                 datastore_id: ds_by_name(s.ds),
@@ -250,7 +648,11 @@ pub fn demo_inventory() -> Inventory {
 
 /// A large synthetic inventory for benchmarks: `clusters` of `hosts_per_cluster` hosts, each
 /// cluster with one shared datastore and one vDS, `vms_per_host` VMs per host.
-pub fn scale_inventory(clusters: usize, hosts_per_cluster: usize, vms_per_host: usize) -> Inventory {
+pub fn scale_inventory(
+    clusters: usize,
+    hosts_per_cluster: usize,
+    vms_per_host: usize,
+) -> Inventory {
     let mut inv = Inventory::default();
     let put = |inv: &mut Inventory, o: Object| inv.apply(&Change::Upsert { object: o });
     for c in 0..clusters {
@@ -345,7 +747,10 @@ mod tests {
         assert_eq!(inv.clusters.len(), 2);
         assert!(inv.hosts.len() >= 6);
         assert!((28..=40).contains(&inv.vms.len()), "{}", inv.vms.len());
-        assert!(inv.datastores.values().any(|d| d.kind == DatastoreKind::Local));
+        assert!(inv
+            .datastores
+            .values()
+            .any(|d| d.kind == DatastoreKind::Local));
         assert!(inv.datastores.values().any(|d| d.kind.is_shared()));
         assert_eq!(inv.switches.len(), 1);
         assert!(inv.portgroups.values().any(|p| p.host_id.is_some()));
@@ -363,7 +768,10 @@ mod tests {
                 .any(|n| inv.portgroups[&n.portgroup_id].host_id.is_some())),
             "a VM on a standard-switch port group"
         );
-        assert!(inv.hosts.values().any(|h| !h.vmotion_enabled), "a host without vMotion");
+        assert!(
+            inv.hosts.values().any(|h| !h.vmotion_enabled),
+            "a host without vMotion"
+        );
         assert!(inv.hosts.values().any(|h| h.cpu_vendor == CpuVendor::Amd));
         assert!(
             inv.datastores

@@ -16,7 +16,10 @@ async fn serve(mut socket: WebSocket, state: AppState) {
     // Subscribe before taking the snapshot so that no change falls between the two.
     let mut changes = state.inventory.subscribe();
     let mut shutdown = state.shutdown.clone();
-    if send(&mut socket, state.inventory.snapshot_message()).await.is_err() {
+    if send(&mut socket, state.inventory.snapshot_message())
+        .await
+        .is_err()
+    {
         return;
     }
     loop {

@@ -71,10 +71,21 @@ fn vm_body(name: &str, ids: &std::collections::HashMap<&'static str, String>) ->
         "workload": {"dirty_rate_mib_s": 50, "zero_page_fraction": 0.1, "disk_write_mib_s": 2}})
 }
 
-fn assert_error(status: u16, body: &Value, want_status: u16, want_code: &str, want_field: Option<&str>) {
+fn assert_error(
+    status: u16,
+    body: &Value,
+    want_status: u16,
+    want_code: &str,
+    want_field: Option<&str>,
+) {
     assert_eq!(status, want_status, "{body}");
     assert_eq!(body["error"]["code"], want_code, "{body}");
-    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
     match want_field {
         Some(f) => assert_eq!(body["error"]["field"], f, "{body}"),
         None => assert!(body["error"]["field"].is_null(), "{body}"),
@@ -97,7 +108,10 @@ async fn crud_for_every_kind_of_object() {
     ] {
         let (st, list) = s.get(&format!("/api/v1/{collection}")).await;
         assert_eq!(st, 200);
-        assert!(list.as_array().unwrap().iter().any(|o| o["name"] == name), "{collection}");
+        assert!(
+            list.as_array().unwrap().iter().any(|o| o["name"] == name),
+            "{collection}"
+        );
         let (st, one) = s.get(&format!("/api/v1/{collection}/{}", ids[name])).await;
         assert_eq!(st, 200);
         assert_eq!(one["name"], name);
@@ -105,7 +119,12 @@ async fn crud_for_every_kind_of_object() {
     }
     // Lists are sorted by name.
     let (_, hosts) = s.get("/api/v1/hosts").await;
-    let names: Vec<&str> = hosts.as_array().unwrap().iter().map(|h| h["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = hosts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["esx-a", "esx-b"]);
 
     // Update: the VM moves to the other host (the datastore and port group reach it).
@@ -120,11 +139,25 @@ async fn crud_for_every_kind_of_object() {
     assert_eq!(got["workload"]["dirty_rate_mib_s"], 50.0);
 
     for (collection, name, body) in [
-        ("clusters", "prod", json!({"name": "production", "evc_level": 5})),
-        ("switches", "dvs", json!({"name": "dvs-2", "host_ids": [ids["esx-a"], ids["esx-b"]]})),
-        ("portgroups", "pg-web", json!({"name": "pg-web", "vlan": 11, "switch_id": ids["dvs"]})),
+        (
+            "clusters",
+            "prod",
+            json!({"name": "production", "evc_level": 5}),
+        ),
+        (
+            "switches",
+            "dvs",
+            json!({"name": "dvs-2", "host_ids": [ids["esx-a"], ids["esx-b"]]}),
+        ),
+        (
+            "portgroups",
+            "pg-web",
+            json!({"name": "pg-web", "vlan": 11, "switch_id": ids["dvs"]}),
+        ),
     ] {
-        let (st, b) = s.put(&format!("/api/v1/{collection}/{}", ids[name]), &body).await;
+        let (st, b) = s
+            .put(&format!("/api/v1/{collection}/{}", ids[name]), &body)
+            .await;
         assert_eq!(st, 200, "{collection}: {b}");
     }
     let (_, c) = s.get(&format!("/api/v1/clusters/{}", ids["prod"])).await;
@@ -141,12 +174,24 @@ async fn crud_for_every_kind_of_object() {
         ("hosts", "esx-b"),
         ("clusters", "prod"),
     ] {
-        assert_eq!(s.delete(&format!("/api/v1/{collection}/{}", ids[name])).await, 204, "{name}");
+        assert_eq!(
+            s.delete(&format!("/api/v1/{collection}/{}", ids[name]))
+                .await,
+            204,
+            "{name}"
+        );
         let (st, _) = s.get(&format!("/api/v1/{collection}/{}", ids[name])).await;
         assert_eq!(st, 404);
     }
     let inv = s.export().await;
-    for key in ["clusters", "hosts", "datastores", "switches", "portgroups", "vms"] {
+    for key in [
+        "clusters",
+        "hosts",
+        "datastores",
+        "switches",
+        "portgroups",
+        "vms",
+    ] {
         assert_eq!(inv[key], json!([]), "{key}");
     }
 }
@@ -193,11 +238,18 @@ async fn bad_input_gets_a_4xx_naming_the_field_and_changes_nothing() {
     assert_error(st, &b, 422, "invalid", Some("cluster_id"));
     let (st, b) = s.post("/api/v1/clusters", &json!({"name": ""})).await;
     assert_error(st, &b, 422, "invalid", Some("name"));
-    let (st, b) = s.post("/api/v1/clusters", &json!({"name": "x".repeat(81)})).await;
+    let (st, b) = s
+        .post("/api/v1/clusters", &json!({"name": "x".repeat(81)}))
+        .await;
     assert_error(st, &b, 422, "invalid", Some("name"));
 
     // Unknown references: 422 naming the field.
-    let (st, b) = s.post("/api/v1/hosts", &host("esx-c", "6f1c0d35-7a4c-4a77-9d0e-9b61f6a5e0a1")).await;
+    let (st, b) = s
+        .post(
+            "/api/v1/hosts",
+            &host("esx-c", "6f1c0d35-7a4c-4a77-9d0e-9b61f6a5e0a1"),
+        )
+        .await;
     assert_error(st, &b, 422, "invalid", Some("cluster_id"));
     let mut vm = vm_body("vm-x", &ids);
     vm["nics"][0]["portgroup_id"] = json!("6f1c0d35-7a4c-4a77-9d0e-9b61f6a5e0a1");
@@ -229,34 +281,57 @@ async fn bad_input_gets_a_4xx_naming_the_field_and_changes_nothing() {
     assert_error(st, &b, 409, "duplicate", Some("id"));
 
     // In use: 409 naming the users.
-    let res = s.client.delete(s.url(&format!("/api/v1/datastores/{}", ids["san"]))).send().await.unwrap();
+    let res = s
+        .client
+        .delete(s.url(&format!("/api/v1/datastores/{}", ids["san"])))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status().as_u16(), 409);
     let b: Value = res.json().await.unwrap();
-    assert!(b["error"]["message"].as_str().unwrap().contains("web-01"), "{b}");
+    assert!(
+        b["error"]["message"].as_str().unwrap().contains("web-01"),
+        "{b}"
+    );
 
     // Paths: unknown ids 404, malformed ids 400, unknown collections 404, id mismatch 422.
-    let (st, b) = s.get("/api/v1/hosts/6f1c0d35-7a4c-4a77-9d0e-9b61f6a5e0a1").await;
+    let (st, b) = s
+        .get("/api/v1/hosts/6f1c0d35-7a4c-4a77-9d0e-9b61f6a5e0a1")
+        .await;
     assert_error(st, &b, 404, "not_found", None);
     let (st, b) = s.get("/api/v1/hosts/not-a-uuid").await;
     assert_error(st, &b, 400, "bad_path", Some("id"));
     let (st, b) = s.get("/api/v1/teapots").await;
     assert_error(st, &b, 404, "not_found", None);
     let (st, b) = s
-        .put("/api/v1/hosts/6f1c0d35-7a4c-4a77-9d0e-9b61f6a5e0a1", &host("esx-q", &ids["prod"]))
+        .put(
+            "/api/v1/hosts/6f1c0d35-7a4c-4a77-9d0e-9b61f6a5e0a1",
+            &host("esx-q", &ids["prod"]),
+        )
         .await;
     assert_error(st, &b, 404, "not_found", None);
     let mut other = host("esx-a", &ids["prod"]);
     other["id"] = json!(ids["esx-b"]);
-    let (st, b) = s.put(&format!("/api/v1/hosts/{}", ids["esx-a"]), &other).await;
+    let (st, b) = s
+        .put(&format!("/api/v1/hosts/{}", ids["esx-a"]), &other)
+        .await;
     assert_error(st, &b, 422, "invalid", Some("id"));
-    assert_eq!(s.delete("/api/v1/vms/6f1c0d35-7a4c-4a77-9d0e-9b61f6a5e0a1").await, 404);
+    assert_eq!(
+        s.delete("/api/v1/vms/6f1c0d35-7a4c-4a77-9d0e-9b61f6a5e0a1")
+            .await,
+        404
+    );
 
     // Oversize body: 413 with the JSON error.
     let huge = json!({"name": "x".repeat(17 * 1024 * 1024)});
     let (st, b) = s.post("/api/v1/clusters", &huge).await;
     assert_error(st, &b, 413, "payload_too_large", None);
 
-    assert_eq!(s.export().await, before, "a refused request changed the inventory");
+    assert_eq!(
+        s.export().await,
+        before,
+        "a refused request changed the inventory"
+    );
 }
 
 #[tokio::test]
@@ -280,13 +355,35 @@ async fn the_demo_inventory_is_loaded_into_an_empty_database() {
     let (_, vms) = s.get("/api/v1/vms").await;
     assert!(vms.as_array().unwrap().len() >= 28);
     let (st, page) = (
-        s.client.get(s.url("/")).send().await.unwrap().status().as_u16(),
-        s.client.get(s.url("/")).send().await.unwrap().text().await.unwrap(),
+        s.client
+            .get(s.url("/"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        s.client
+            .get(s.url("/"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
     );
     assert_eq!(st, 200);
     assert!(page.contains("data-testid=\"host-esx-01\""));
     assert!(page.contains("data-testid=\"vm-web-01\""));
-    assert_eq!(s.client.get(s.url("/healthz")).send().await.unwrap().status().as_u16(), 200);
+    assert_eq!(
+        s.client
+            .get(s.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
 }
 
 #[tokio::test]
@@ -296,9 +393,19 @@ async fn the_openapi_document_matches_the_router() {
     assert_eq!(st, 200);
     assert_eq!(doc["openapi"], "3.1.0");
     let paths = doc["paths"].as_object().unwrap();
-    for kind in ["clusters", "hosts", "datastores", "switches", "portgroups", "vms"] {
+    for kind in [
+        "clusters",
+        "hosts",
+        "datastores",
+        "switches",
+        "portgroups",
+        "vms",
+    ] {
         assert!(paths.contains_key(&format!("/api/v1/{kind}")), "{kind}");
-        assert!(paths.contains_key(&format!("/api/v1/{kind}/{{id}}")), "{kind}");
+        assert!(
+            paths.contains_key(&format!("/api/v1/{kind}/{{id}}")),
+            "{kind}"
+        );
     }
     // Every documented operation is answered by a handler: no 404 for the route, no 405.
     let (_, hosts) = s.get("/api/v1/hosts").await;
@@ -311,19 +418,30 @@ async fn the_openapi_document_matches_the_router() {
             // A random id: the handler answers 404 "no host has id", not the router's 404.
             let url = path.replace("{id}", "6f1c0d35-7a4c-4a77-9d0e-9b61f6a5e0a1");
             let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            let res = s.client.request(m, s.url(&url)).json(&json!({})).send().await.unwrap();
+            let res = s
+                .client
+                .request(m, s.url(&url))
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
             let status = res.status().as_u16();
             let body: Value = res.json().await.unwrap_or(Value::Null);
             assert_ne!(status, 405, "{method} {path}");
             if status == 404 {
-                assert_ne!(body["error"]["message"], "no such API route", "{method} {path}");
+                assert_ne!(
+                    body["error"]["message"], "no such API route",
+                    "{method} {path}"
+                );
             }
             assert!(status < 500, "{method} {path}: {status}");
         }
     }
     let _ = some_id;
     // And every documented schema field of a host is what the API returns.
-    let host_props = doc["components"]["schemas"]["Host"]["properties"].as_object().unwrap();
+    let host_props = doc["components"]["schemas"]["Host"]["properties"]
+        .as_object()
+        .unwrap();
     let mut doc_keys: Vec<&String> = host_props.keys().collect();
     let mut api_keys: Vec<&String> = hosts[0].as_object().unwrap().keys().collect();
     doc_keys.sort();

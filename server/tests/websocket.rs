@@ -9,7 +9,8 @@ use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 
 async fn next_json(
-    ws: &mut (impl futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin),
+    ws: &mut (impl futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>>
+              + Unpin),
 ) -> Value {
     loop {
         let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
@@ -56,7 +57,10 @@ async fn a_change_made_over_the_api_reaches_every_connected_client() {
     let id = host["id"].as_str().unwrap();
     assert_eq!(s.delete(&format!("/api/v1/hosts/{id}")).await, 204);
     let msg = next_json(&mut a).await;
-    assert_eq!(msg["change"], json!({"op": "delete", "kind": "host", "id": id}));
+    assert_eq!(
+        msg["change"],
+        json!({"op": "delete", "kind": "host", "id": id})
+    );
     // A refused change sends nothing: the next message is the next real change.
     assert_eq!(s.delete(&format!("/api/v1/hosts/{id}")).await, 404);
     let (st, _) = s.post("/api/v1/clusters", &json!({"name": "after"})).await;
@@ -87,18 +91,28 @@ async fn a_client_that_falls_behind_gets_a_fresh_snapshot_and_others_are_not_blo
         let mut seen = 0;
         while seen < total {
             let msg = next_json(&mut fast).await;
-            assert_eq!(msg["type"], "inventory_changed", "the fast client never lags");
+            assert_eq!(
+                msg["type"], "inventory_changed",
+                "the fast client never lags"
+            );
             seen += 1;
         }
         seen
     });
     for i in 0..total {
         let (st, _) = s
-            .put(&switch_url, &json!({"name": format!("dvs-{i:05}"), "host_ids": hosts}))
+            .put(
+                &switch_url,
+                &json!({"name": format!("dvs-{i:05}"), "host_ids": hosts}),
+            )
             .await;
         assert_eq!(st, 200);
     }
-    assert_eq!(fast_reader.await.unwrap(), total, "the fast client got every change in time");
+    assert_eq!(
+        fast_reader.await.unwrap(),
+        total,
+        "the fast client got every change in time"
+    );
 
     // The slow client now reads everything that waited for it: somewhere it was resynced
     // with a snapshot, and its final state is the latest one.
@@ -109,9 +123,15 @@ async fn a_client_that_falls_behind_gets_a_fresh_snapshot_and_others_are_not_blo
             let msg: Value = serde_json::from_str(&text).unwrap();
             if msg["type"] == "snapshot" {
                 snapshots += 1;
-                last_name = msg["inventory"]["switches"][0]["name"].as_str().unwrap().into();
+                last_name = msg["inventory"]["switches"][0]["name"]
+                    .as_str()
+                    .unwrap()
+                    .into();
             } else {
-                last_name = msg["change"]["object"]["object"]["name"].as_str().unwrap().into();
+                last_name = msg["change"]["object"]["object"]["name"]
+                    .as_str()
+                    .unwrap()
+                    .into();
             }
         }
     }

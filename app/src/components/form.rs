@@ -104,11 +104,18 @@ impl FormSpec {
         }
         let mut rows = BTreeMap::new();
         for g in &self.groups {
-            let items = object.get(g.key).and_then(Value::as_array).cloned().unwrap_or_default();
+            let items = object
+                .get(g.key)
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
             rows.insert(g.key, items.len());
             for (i, item) in items.iter().enumerate() {
                 for f in &g.fields {
-                    values.insert(row_key(g.key, i, f.key), text_of(lookup(item, f.key), &f.input));
+                    values.insert(
+                        row_key(g.key, i, f.key),
+                        text_of(lookup(item, f.key), &f.input),
+                    );
                 }
             }
         }
@@ -357,7 +364,6 @@ pub fn ObjectForm(
         };
         let input = match field.input.clone() {
             Input::Text | Input::Integer | Input::Decimal => {
-                let kind = if field.input == Input::Text { "text" } else { "text" };
                 let mode = match field.input {
                     Input::Integer => "numeric",
                     Input::Decimal => "decimal",
@@ -366,14 +372,14 @@ pub fn ObjectForm(
                 view! {
                     <input
                         id=id.clone()
-                        type=kind
+                        type="text"
                         inputmode=mode
                         data-testid=testid.clone()
                         prop:value=current.clone()
                         on:input=move |ev| set(event_target_value(&ev))
                     />
                 }
-                    .into_any()
+                .into_any()
             }
             Input::Select(options) => {
                 let optional = field.optional;
@@ -398,7 +404,7 @@ pub fn ObjectForm(
                             .collect_view()}
                     </select>
                 }
-                    .into_any()
+                .into_any()
             }
             Input::Checkbox => view! {
                 <input
@@ -409,7 +415,7 @@ pub fn ObjectForm(
                     on:change=move |ev| set(event_target_checked(&ev).to_string())
                 />
             }
-                .into_any(),
+            .into_any(),
             Input::Multi(options) => view! {
                 <div class="multi" data-testid=testid.clone()>
                     {options
@@ -449,7 +455,7 @@ pub fn ObjectForm(
                         .collect_view()}
                 </div>
             }
-                .into_any(),
+            .into_any(),
         };
         view! {
             <div class="field" class:invalid=has_error>
@@ -634,17 +640,34 @@ mod tests {
         values.insert("vcpus".into(), "four".into());
         assert_eq!(s.to_json(&values, &rows).unwrap_err().0, "vcpus");
         values.insert("vcpus".into(), "-1".into());
-        assert!(s.to_json(&values, &rows).unwrap_err().1.contains("negative"));
+        assert!(s
+            .to_json(&values, &rows)
+            .unwrap_err()
+            .1
+            .contains("negative"));
         values.insert("vcpus".into(), "2".into());
         values.insert("disks[0].capacity_mib".into(), "".into());
-        assert_eq!(s.to_json(&values, &rows).unwrap_err().0, "disks[0].capacity_mib");
+        assert_eq!(
+            s.to_json(&values, &rows).unwrap_err().0,
+            "disks[0].capacity_mib"
+        );
     }
 
     #[test]
     fn errors_land_on_the_closest_field() {
-        let keys = vec!["name".to_string(), "host_ids".to_string(), "disks[0].capacity_mib".to_string()];
-        assert_eq!(place_error(&keys, Some("host_ids[1]")).as_deref(), Some("host_ids"));
-        assert_eq!(place_error(&keys, Some("disks[0].capacity_mib")).as_deref(), Some("disks[0].capacity_mib"));
+        let keys = vec![
+            "name".to_string(),
+            "host_ids".to_string(),
+            "disks[0].capacity_mib".to_string(),
+        ];
+        assert_eq!(
+            place_error(&keys, Some("host_ids[1]")).as_deref(),
+            Some("host_ids")
+        );
+        assert_eq!(
+            place_error(&keys, Some("disks[0].capacity_mib")).as_deref(),
+            Some("disks[0].capacity_mib")
+        );
         assert_eq!(place_error(&keys, Some("id")), None);
         assert_eq!(place_error(&keys, None), None);
     }

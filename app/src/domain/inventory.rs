@@ -199,14 +199,22 @@ impl Inventory {
     /// Looks an object up by kind and id.
     pub fn get(&self, kind: ObjectKind, id: Uuid) -> Option<Object> {
         match kind {
-            ObjectKind::Cluster => self.clusters.get(&ClusterId(id)).cloned().map(Object::Cluster),
+            ObjectKind::Cluster => self
+                .clusters
+                .get(&ClusterId(id))
+                .cloned()
+                .map(Object::Cluster),
             ObjectKind::Host => self.hosts.get(&HostId(id)).cloned().map(Object::Host),
             ObjectKind::Datastore => self
                 .datastores
                 .get(&DatastoreId(id))
                 .cloned()
                 .map(Object::Datastore),
-            ObjectKind::Switch => self.switches.get(&SwitchId(id)).cloned().map(Object::Switch),
+            ObjectKind::Switch => self
+                .switches
+                .get(&SwitchId(id))
+                .cloned()
+                .map(Object::Switch),
             ObjectKind::Portgroup => self
                 .portgroups
                 .get(&PortgroupId(id))
@@ -251,7 +259,11 @@ impl Inventory {
                 if self.contains(object.kind(), object.id()) {
                     return Err(DomainError::duplicate(
                         "id",
-                        format!("a {} with id {} already exists", object.kind().label(), object.id()),
+                        format!(
+                            "a {} with id {} already exists",
+                            object.kind().label(),
+                            object.id()
+                        ),
                     ));
                 }
                 self.check_object(&object)?;
@@ -344,13 +356,19 @@ impl Inventory {
     fn name_taken(&self, kind: ObjectKind, id: Uuid, name: &str, scope: Option<Uuid>) -> bool {
         let same = |other_id: Uuid, other: &str| other_id != id && other == name;
         match kind {
-            ObjectKind::Cluster => self.clusters.values().any(|o| same(o.id.0, o.name.as_str())),
+            ObjectKind::Cluster => self
+                .clusters
+                .values()
+                .any(|o| same(o.id.0, o.name.as_str())),
             ObjectKind::Host => self.hosts.values().any(|o| same(o.id.0, o.name.as_str())),
             ObjectKind::Datastore => self
                 .datastores
                 .values()
                 .any(|o| same(o.id.0, o.name.as_str())),
-            ObjectKind::Switch => self.switches.values().any(|o| same(o.id.0, o.name.as_str())),
+            ObjectKind::Switch => self
+                .switches
+                .values()
+                .any(|o| same(o.id.0, o.name.as_str())),
             // Port group names are unique per switch (or per host for standard ones).
             ObjectKind::Portgroup => self.portgroups.values().any(|o| {
                 same(o.id.0, o.name.as_str())
@@ -482,7 +500,11 @@ impl Inventory {
         for (i, disk) in vm.disks.iter().enumerate() {
             let field = |f: &str| format!("disks[{i}].{f}");
             let Some(ds) = self.datastores.get(&disk.datastore_id) else {
-                return Err(unknown(&field("datastore_id"), "datastore", disk.datastore_id));
+                return Err(unknown(
+                    &field("datastore_id"),
+                    "datastore",
+                    disk.datastore_id,
+                ));
             };
             if disk.used_mib > disk.capacity_mib.get() {
                 return Err(DomainError::invalid(
@@ -556,10 +578,7 @@ impl Inventory {
                 (DeviceBacking::HostDevice, Some(_)) => {
                     return Err(DomainError::invalid(
                         field,
-                        format!(
-                            "device {}: a host-device backing has no datastore",
-                            i + 1
-                        ),
+                        format!("device {}: a host-device backing has no datastore", i + 1),
                     ))
                 }
                 (DeviceBacking::File, Some(id)) => {

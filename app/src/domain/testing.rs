@@ -148,4 +148,3 @@ pub fn fixture() -> Fixture {
     .expect("fixture is valid");
     Fixture { inv, ..f }
 }
-

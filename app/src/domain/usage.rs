@@ -80,10 +80,18 @@ impl Inventory {
                 for vm in self.vms.values().filter(|vm| vm.host_id == host) {
                     users.push(format!("VM {}", vm.name));
                 }
-                for ds in self.datastores.values().filter(|d| d.host_ids.contains(&host)) {
+                for ds in self
+                    .datastores
+                    .values()
+                    .filter(|d| d.host_ids.contains(&host))
+                {
                     users.push(format!("datastore {} (mounted)", ds.name));
                 }
-                for sw in self.switches.values().filter(|s| s.host_ids.contains(&host)) {
+                for sw in self
+                    .switches
+                    .values()
+                    .filter(|s| s.host_ids.contains(&host))
+                {
                     users.push(format!("switch {} (member)", sw.name));
                 }
                 for pg in self.portgroups.values().filter(|p| p.host_id == Some(host)) {

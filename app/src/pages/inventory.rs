@@ -20,12 +20,21 @@ fn options<'a, T: 'a>(
 }
 
 fn choices(pairs: &[(&str, &str)]) -> Input {
-    Input::Select(pairs.iter().map(|(v, l)| (v.to_string(), l.to_string())).collect())
+    Input::Select(
+        pairs
+            .iter()
+            .map(|(v, l)| (v.to_string(), l.to_string()))
+            .collect(),
+    )
 }
 
 /// The form fields of each kind, with choices drawn from the inventory.
 pub fn form_spec(kind: ObjectKind, inv: &Inventory) -> FormSpec {
-    let hosts = options(inv.hosts.values(), |h| h.id.to_string(), |h| h.name.to_string());
+    let hosts = options(
+        inv.hosts.values(),
+        |h| h.id.to_string(),
+        |h| h.name.to_string(),
+    );
     let first = |opts: &[(String, String)]| opts.first().map(|o| o.0.clone()).unwrap_or_default();
     let (fields, groups) = match kind {
         ObjectKind::Cluster => (
@@ -36,25 +45,51 @@ pub fn form_spec(kind: ObjectKind, inv: &Inventory) -> FormSpec {
             vec![],
         ),
         ObjectKind::Host => {
-            let clusters = options(inv.clusters.values(), |c| c.id.to_string(), |c| c.name.to_string());
+            let clusters = options(
+                inv.clusters.values(),
+                |c| c.id.to_string(),
+                |c| c.name.to_string(),
+            );
             (
                 vec![
                     Field::new("name", "Name", Input::Text),
-                    Field::new("cluster_id", "Cluster", Input::Select(clusters.clone())).default(first(&clusters)),
-                    Field::new("cpu_vendor", "CPU vendor", choices(&[("intel", "Intel"), ("amd", "AMD")])).default("intel"),
-                    Field::new("cpu_feature_level", "CPU feature level", Input::Integer).default("6"),
+                    Field::new("cluster_id", "Cluster", Input::Select(clusters.clone()))
+                        .default(first(&clusters)),
+                    Field::new(
+                        "cpu_vendor",
+                        "CPU vendor",
+                        choices(&[("intel", "Intel"), ("amd", "AMD")]),
+                    )
+                    .default("intel"),
+                    Field::new("cpu_feature_level", "CPU feature level", Input::Integer)
+                        .default("6"),
                     Field::new("cores", "Cores", Input::Integer).default("32"),
                     Field::new("cpu_mhz", "CPU MHz", Input::Integer).default("2600"),
                     Field::new("memory_mib", "Memory (MiB)", Input::Integer).default("262144"),
                     Field::new(
                         "state",
                         "State",
-                        choices(&[("connected", "Connected"), ("maintenance", "Maintenance mode"), ("disconnected", "Disconnected")]),
+                        choices(&[
+                            ("connected", "Connected"),
+                            ("maintenance", "Maintenance mode"),
+                            ("disconnected", "Disconnected"),
+                        ]),
                     )
                     .default("connected"),
-                    Field::new("vmotion_enabled", "vMotion enabled", Input::Checkbox).default("true"),
-                    Field::new("vmotion_link_gbps", "vMotion link (Gbit/s, 0 = down)", Input::Decimal).default("10"),
-                    Field::new("ip_family", "Management IP family", choices(&[("v4", "IPv4"), ("v6", "IPv6")])).default("v4"),
+                    Field::new("vmotion_enabled", "vMotion enabled", Input::Checkbox)
+                        .default("true"),
+                    Field::new(
+                        "vmotion_link_gbps",
+                        "vMotion link (Gbit/s, 0 = down)",
+                        Input::Decimal,
+                    )
+                    .default("10"),
+                    Field::new(
+                        "ip_family",
+                        "Management IP family",
+                        choices(&[("v4", "IPv4"), ("v6", "IPv6")]),
+                    )
+                    .default("v4"),
                 ],
                 vec![],
             )
@@ -65,7 +100,12 @@ pub fn form_spec(kind: ObjectKind, inv: &Inventory) -> FormSpec {
                 Field::new(
                     "kind",
                     "Type",
-                    choices(&[("vmfs_shared", "VMFS (shared)"), ("nfs", "NFS"), ("vsan", "vSAN"), ("local", "Local")]),
+                    choices(&[
+                        ("vmfs_shared", "VMFS (shared)"),
+                        ("nfs", "NFS"),
+                        ("vsan", "vSAN"),
+                        ("local", "Local"),
+                    ]),
                 )
                 .default("vmfs_shared"),
                 Field::new("capacity_mib", "Capacity (MiB)", Input::Integer).default("1048576"),
@@ -82,19 +122,33 @@ pub fn form_spec(kind: ObjectKind, inv: &Inventory) -> FormSpec {
             vec![],
         ),
         ObjectKind::Portgroup => {
-            let switches = options(inv.switches.values(), |s| s.id.to_string(), |s| s.name.to_string());
+            let switches = options(
+                inv.switches.values(),
+                |s| s.id.to_string(),
+                |s| s.name.to_string(),
+            );
             (
                 vec![
                     Field::new("name", "Name", Input::Text),
                     Field::new("vlan", "VLAN", Input::Integer).default("0"),
-                    Field::new("switch_id", "Distributed switch", Input::Select(switches)).optional(),
-                    Field::new("host_id", "Or standard switch of host", Input::Select(hosts.clone())).optional(),
+                    Field::new("switch_id", "Distributed switch", Input::Select(switches))
+                        .optional(),
+                    Field::new(
+                        "host_id",
+                        "Or standard switch of host",
+                        Input::Select(hosts.clone()),
+                    )
+                    .optional(),
                 ],
                 vec![],
             )
         }
         ObjectKind::Vm => {
-            let datastores = options(inv.datastores.values(), |d| d.id.to_string(), |d| d.name.to_string());
+            let datastores = options(
+                inv.datastores.values(),
+                |d| d.id.to_string(),
+                |d| d.name.to_string(),
+            );
             let portgroups = options(
                 inv.portgroups.values(),
                 |p| p.id.to_string(),
@@ -110,17 +164,50 @@ pub fn form_spec(kind: ObjectKind, inv: &Inventory) -> FormSpec {
             (
                 vec![
                     Field::new("name", "Name", Input::Text),
-                    Field::new("host_id", "Host", Input::Select(hosts.clone())).default(first(&hosts)),
-                    Field::new("power_state", "Power", choices(&[("on", "On"), ("off", "Off"), ("suspended", "Suspended")])).default("on"),
+                    Field::new("host_id", "Host", Input::Select(hosts.clone()))
+                        .default(first(&hosts)),
+                    Field::new(
+                        "power_state",
+                        "Power",
+                        choices(&[("on", "On"), ("off", "Off"), ("suspended", "Suspended")]),
+                    )
+                    .default("on"),
                     Field::new("vcpus", "vCPUs", Input::Integer).default("2"),
                     Field::new("memory_mib", "Memory (MiB)", Input::Integer).default("4096"),
-                    Field::new("memory_reservation_mib", "Memory reservation (MiB)", Input::Integer).default("0"),
-                    Field::new("cpu_feature_level", "CPU feature level", Input::Integer).default("6"),
-                    Field::new("workload.dirty_rate_mib_s", "Memory dirty rate (MiB/s)", Input::Decimal).default("10"),
-                    Field::new("workload.working_set_mib", "Writable working set (MiB)", Input::Integer).optional(),
-                    Field::new("workload.zero_page_fraction", "Zero-page fraction (0–1)", Input::Decimal).default("0.1"),
-                    Field::new("workload.disk_write_mib_s", "Disk write rate (MiB/s)", Input::Decimal).default("1"),
-                    Field::new("fault_tolerance", "Fault Tolerance", Input::Checkbox).default("false"),
+                    Field::new(
+                        "memory_reservation_mib",
+                        "Memory reservation (MiB)",
+                        Input::Integer,
+                    )
+                    .default("0"),
+                    Field::new("cpu_feature_level", "CPU feature level", Input::Integer)
+                        .default("6"),
+                    Field::new(
+                        "workload.dirty_rate_mib_s",
+                        "Memory dirty rate (MiB/s)",
+                        Input::Decimal,
+                    )
+                    .default("10"),
+                    Field::new(
+                        "workload.working_set_mib",
+                        "Writable working set (MiB)",
+                        Input::Integer,
+                    )
+                    .optional(),
+                    Field::new(
+                        "workload.zero_page_fraction",
+                        "Zero-page fraction (0–1)",
+                        Input::Decimal,
+                    )
+                    .default("0.1"),
+                    Field::new(
+                        "workload.disk_write_mib_s",
+                        "Disk write rate (MiB/s)",
+                        Input::Decimal,
+                    )
+                    .default("1"),
+                    Field::new("fault_tolerance", "Fault Tolerance", Input::Checkbox)
+                        .default("false"),
                     Field::new("cpu_affinity", "CPU affinity", Input::Checkbox).default("false"),
                 ],
                 vec![
@@ -129,8 +216,14 @@ pub fn form_spec(kind: ObjectKind, inv: &Inventory) -> FormSpec {
                         label: "Disks",
                         item: "Disk",
                         fields: vec![
-                            Field::new("datastore_id", "Datastore", Input::Select(datastores.clone())).default(first(&datastores)),
-                            Field::new("capacity_mib", "Capacity (MiB)", Input::Integer).default("40960"),
+                            Field::new(
+                                "datastore_id",
+                                "Datastore",
+                                Input::Select(datastores.clone()),
+                            )
+                            .default(first(&datastores)),
+                            Field::new("capacity_mib", "Capacity (MiB)", Input::Integer)
+                                .default("40960"),
                             Field::new("used_mib", "Used (MiB)", Input::Integer).default("8192"),
                             Field::new("thin", "Thin", Input::Checkbox).default("true"),
                         ],
@@ -141,7 +234,12 @@ pub fn form_spec(kind: ObjectKind, inv: &Inventory) -> FormSpec {
                         label: "Network adapters",
                         item: "Adapter",
                         fields: vec![
-                            Field::new("portgroup_id", "Port group", Input::Select(portgroups.clone())).default(first(&portgroups)),
+                            Field::new(
+                                "portgroup_id",
+                                "Port group",
+                                Input::Select(portgroups.clone()),
+                            )
+                            .default(first(&portgroups)),
                             Field::new("connected", "Connected", Input::Checkbox).default("true"),
                         ],
                         initial_rows: 1,
@@ -154,11 +252,26 @@ pub fn form_spec(kind: ObjectKind, inv: &Inventory) -> FormSpec {
                             Field::new(
                                 "kind",
                                 "Kind",
-                                choices(&[("cdrom", "CD/DVD"), ("floppy", "Floppy"), ("serial", "Serial"), ("usb", "USB")]),
+                                choices(&[
+                                    ("cdrom", "CD/DVD"),
+                                    ("floppy", "Floppy"),
+                                    ("serial", "Serial"),
+                                    ("usb", "USB"),
+                                ]),
                             )
                             .default("cdrom"),
-                            Field::new("backing", "Backing", choices(&[("file", "File"), ("host_device", "Host device")])).default("file"),
-                            Field::new("datastore_id", "File on datastore", Input::Select(datastores)).optional(),
+                            Field::new(
+                                "backing",
+                                "Backing",
+                                choices(&[("file", "File"), ("host_device", "Host device")]),
+                            )
+                            .default("file"),
+                            Field::new(
+                                "datastore_id",
+                                "File on datastore",
+                                Input::Select(datastores),
+                            )
+                            .optional(),
                             Field::new("connected", "Connected", Input::Checkbox).default("false"),
                         ],
                         initial_rows: 0,
@@ -167,20 +280,35 @@ pub fn form_spec(kind: ObjectKind, inv: &Inventory) -> FormSpec {
             )
         }
     };
-    FormSpec { kind, fields, groups }
+    FormSpec {
+        kind,
+        fields,
+        groups,
+    }
 }
 
+/// One table row: the object's id, its name and the other cells.
+type Row = (uuid::Uuid, String, Vec<String>);
+
 /// Table headers and one row of cells per object of the kind, sorted by name.
-fn table(kind: ObjectKind, inv: &Inventory) -> (Vec<&'static str>, Vec<(uuid::Uuid, String, Vec<String>)>) {
-    let host_name = |id: &HostId| inv.hosts.get(id).map(|h| h.name.to_string()).unwrap_or_default();
+fn table(kind: ObjectKind, inv: &Inventory) -> (Vec<&'static str>, Vec<Row>) {
+    let host_name = |id: &HostId| {
+        inv.hosts
+            .get(id)
+            .map(|h| h.name.to_string())
+            .unwrap_or_default()
+    };
     let hosts_list = |ids: &[HostId]| ids.iter().map(host_name).collect::<Vec<_>>().join(", ");
-    let mut rows: Vec<(uuid::Uuid, String, Vec<String>)> = match kind {
+    let mut rows: Vec<Row> = match kind {
         ObjectKind::Cluster => inv
             .clusters
             .values()
             .map(|c| {
                 let hosts = inv.hosts.values().filter(|h| h.cluster_id == c.id).count();
-                let evc = c.evc_level.map(|l| l.to_string()).unwrap_or_else(|| "off".into());
+                let evc = c
+                    .evc_level
+                    .map(|l| l.to_string())
+                    .unwrap_or_else(|| "off".into());
                 (c.id.0, c.name.to_string(), vec![hosts.to_string(), evc])
             })
             .collect(),
@@ -188,9 +316,17 @@ fn table(kind: ObjectKind, inv: &Inventory) -> (Vec<&'static str>, Vec<(uuid::Uu
             .hosts
             .values()
             .map(|h| {
-                let cluster = inv.clusters.get(&h.cluster_id).map(|c| c.name.to_string()).unwrap_or_default();
+                let cluster = inv
+                    .clusters
+                    .get(&h.cluster_id)
+                    .map(|c| c.name.to_string())
+                    .unwrap_or_default();
                 let load = inv.host_load(h.id);
-                let vmotion = if h.vmotion_enabled { format::link(h.vmotion_link_gbps.get()) } else { "off".into() };
+                let vmotion = if h.vmotion_enabled {
+                    format::link(h.vmotion_link_gbps.get())
+                } else {
+                    "off".into()
+                };
                 (
                     h.id.0,
                     h.name.to_string(),
@@ -234,12 +370,21 @@ fn table(kind: ObjectKind, inv: &Inventory) -> (Vec<&'static str>, Vec<(uuid::Uu
                 let on = match p.attachment() {
                     Some(PortgroupAttachment::Distributed(s)) => format!(
                         "vDS {}",
-                        inv.switches.get(&s).map(|s| s.name.to_string()).unwrap_or_default()
+                        inv.switches
+                            .get(&s)
+                            .map(|s| s.name.to_string())
+                            .unwrap_or_default()
                     ),
-                    Some(PortgroupAttachment::Standard(h)) => format!("standard switch of {}", host_name(&h)),
+                    Some(PortgroupAttachment::Standard(h)) => {
+                        format!("standard switch of {}", host_name(&h))
+                    }
                     None => String::new(),
                 };
-                (p.id.0, p.name.to_string(), vec![p.vlan.get().to_string(), on])
+                (
+                    p.id.0,
+                    p.name.to_string(),
+                    vec![p.vlan.get().to_string(), on],
+                )
             })
             .collect(),
         ObjectKind::Vm => inv
@@ -264,7 +409,9 @@ fn table(kind: ObjectKind, inv: &Inventory) -> (Vec<&'static str>, Vec<(uuid::Uu
     rows.sort_by(|a, b| a.1.cmp(&b.1));
     let headers = match kind {
         ObjectKind::Cluster => vec!["Hosts", "EVC"],
-        ObjectKind::Host => vec!["Cluster", "State", "CPU", "Cores", "Memory", "vMotion", "VMs"],
+        ObjectKind::Host => vec![
+            "Cluster", "State", "CPU", "Cores", "Memory", "vMotion", "VMs",
+        ],
         ObjectKind::Datastore => vec!["Type", "Capacity", "Free", "Mounted by"],
         ObjectKind::Switch => vec!["Members"],
         ObjectKind::Portgroup => vec!["VLAN", "On"],

@@ -92,7 +92,10 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let kind = kind_of(&collection)?;
     let object = parse_object(kind, body.0)?;
-    state.inventory.apply(Mutation::Create(object.clone())).await?;
+    state
+        .inventory
+        .apply(Mutation::Create(object.clone()))
+        .await?;
     let location = format!("/api/v1/{collection}/{}", object.id());
     Ok((
         StatusCode::CREATED,
@@ -119,7 +122,10 @@ pub async fn update(
     }
     let mut object = parse_object(kind, body.0)?;
     object.set_id(id);
-    state.inventory.apply(Mutation::Update(object.clone())).await?;
+    state
+        .inventory
+        .apply(Mutation::Update(object.clone()))
+        .await?;
     Ok(Json(object_json(&object)))
 }
 

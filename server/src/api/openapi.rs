@@ -128,7 +128,12 @@ fn error_responses(codes: &[u16]) -> Map<String, Value> {
         .collect()
 }
 
-fn with(mut base: Map<String, Value>, code: &str, description: &str, schema: Option<Value>) -> Value {
+fn with(
+    mut base: Map<String, Value>,
+    code: &str,
+    description: &str,
+    schema: Option<Value>,
+) -> Value {
     let mut response = json!({"description": description});
     if let Some(s) = schema {
         response["content"] = json!({"application/json": {"schema": s}});

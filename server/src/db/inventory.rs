@@ -102,7 +102,10 @@ pub async fn load_inventory(db: &Db) -> Result<Inventory, DbError> {
         };
         inv.hosts.insert(h.id, h);
     }
-    for row in sqlx::query("SELECT * FROM datastores").fetch_all(db).await? {
+    for row in sqlx::query("SELECT * FROM datastores")
+        .fetch_all(db)
+        .await?
+    {
         let d = Datastore {
             id: DatastoreId(uuid(&row, "id")?),
             name: name(&row)?,
@@ -141,7 +144,10 @@ pub async fn load_inventory(db: &Db) -> Result<Inventory, DbError> {
             s.host_ids.push(host);
         }
     }
-    for row in sqlx::query("SELECT * FROM portgroups").fetch_all(db).await? {
+    for row in sqlx::query("SELECT * FROM portgroups")
+        .fetch_all(db)
+        .await?
+    {
         let vlan: i64 = row.try_get("vlan")?;
         let p = Portgroup {
             id: PortgroupId(uuid(&row, "id")?),
@@ -171,7 +177,9 @@ pub async fn load_inventory(db: &Db) -> Result<Inventory, DbError> {
             devices: vec![],
             workload: Workload {
                 dirty_rate_mib_s: float(&row, "dirty_rate_mib_s")?,
-                working_set_mib: ws.and_then(|v| u64::try_from(v).ok()).and_then(NonZeroU64::new),
+                working_set_mib: ws
+                    .and_then(|v| u64::try_from(v).ok())
+                    .and_then(NonZeroU64::new),
                 zero_page_fraction: float(&row, "zero_page_fraction")?,
                 disk_write_mib_s: float(&row, "disk_write_mib_s")?,
             },
@@ -227,7 +235,10 @@ pub async fn load_inventory(db: &Db) -> Result<Inventory, DbError> {
 }
 
 /// Writes one validated change inside the caller's transaction.
-pub async fn store_change(tx: &mut Transaction<'_, Sqlite>, change: &Change) -> Result<(), DbError> {
+pub async fn store_change(
+    tx: &mut Transaction<'_, Sqlite>,
+    change: &Change,
+) -> Result<(), DbError> {
     match change {
         Change::Upsert { object } => upsert(tx, object).await,
         Change::Delete { kind, id } => {

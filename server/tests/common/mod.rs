@@ -34,7 +34,9 @@ impl TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let db_path = dir.path().join("vmshift.db");
         let url = format!("sqlite://{}", db_path.display());
-        let inventory = open_inventory(&url, demo, live_buffer).await.expect("database opens");
+        let inventory = open_inventory(&url, demo, live_buffer)
+            .await
+            .expect("database opens");
         if let Some(seed) = seed {
             inventory.seed(seed).await.expect("seed stored");
         }

@@ -18,7 +18,12 @@ fn refused(result: Result<Change, DomainError>, code: ErrorCode, field: Option<&
 #[test]
 fn a_valid_vm_is_accepted_and_applied() {
     let mut f = fixture();
-    let v = vm("web-01", f.a, vec![disk(f.shared, 1000, 10, true)], vec![nic(f.pg_vds)]);
+    let v = vm(
+        "web-01",
+        f.a,
+        vec![disk(f.shared, 1000, 10, true)],
+        vec![nic(f.pg_vds)],
+    );
     let id = v.id;
     create(&mut f.inv, Object::Vm(v)).unwrap();
     assert_eq!(f.inv.vms[&id].name.as_str(), "web-01");
@@ -49,7 +54,8 @@ fn names_are_unique_within_their_scope() {
         ..other
     };
     refused(
-        f.inv.validate(Mutation::Create(Object::Portgroup(same_scope))),
+        f.inv
+            .validate(Mutation::Create(Object::Portgroup(same_scope))),
         ErrorCode::Duplicate,
         Some("name"),
     );
@@ -76,7 +82,8 @@ fn creating_an_existing_id_is_a_duplicate_and_updating_a_missing_one_is_not_foun
         None,
     );
     refused(
-        f.inv.validate(Mutation::Delete(ObjectKind::Vm, uuid::Uuid::new_v4())),
+        f.inv
+            .validate(Mutation::Delete(ObjectKind::Vm, uuid::Uuid::new_v4())),
         ErrorCode::NotFound,
         None,
     );
@@ -94,16 +101,30 @@ fn references_must_point_to_existing_objects() {
     assert!(msg.contains("no cluster"), "{msg}");
 
     let v = vm("v", HostId::new_random(), vec![], vec![]);
-    refused(f.inv.validate(Mutation::Create(Object::Vm(v))), ErrorCode::Invalid, Some("host_id"));
+    refused(
+        f.inv.validate(Mutation::Create(Object::Vm(v))),
+        ErrorCode::Invalid,
+        Some("host_id"),
+    );
 
-    let v = vm("v", f.a, vec![disk(DatastoreId::new_random(), 10, 1, true)], vec![]);
+    let v = vm(
+        "v",
+        f.a,
+        vec![disk(DatastoreId::new_random(), 10, 1, true)],
+        vec![],
+    );
     refused(
         f.inv.validate(Mutation::Create(Object::Vm(v))),
         ErrorCode::Invalid,
         Some("disks[0].datastore_id"),
     );
 
-    let v = vm("v", f.a, vec![], vec![nic(f.pg_vds), nic(PortgroupId::new_random())]);
+    let v = vm(
+        "v",
+        f.a,
+        vec![],
+        vec![nic(f.pg_vds), nic(PortgroupId::new_random())],
+    );
     refused(
         f.inv.validate(Mutation::Create(Object::Vm(v))),
         ErrorCode::Invalid,
@@ -133,7 +154,10 @@ fn a_vm_disk_must_be_on_a_datastore_its_host_mounts() {
         ErrorCode::Invalid,
         Some("disks[0].datastore_id"),
     );
-    assert!(msg.contains("esx-b does not mount datastore local-a"), "{msg}");
+    assert!(
+        msg.contains("esx-b does not mount datastore local-a"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -149,7 +173,10 @@ fn a_vm_nic_must_be_on_a_portgroup_its_host_reaches() {
         ErrorCode::Invalid,
         Some("nics[0].portgroup_id"),
     );
-    assert!(msg.contains("legacy is not available on host esx-b"), "{msg}");
+    assert!(
+        msg.contains("legacy is not available on host esx-b"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -158,7 +185,12 @@ fn allocated_space_must_fit_the_datastore() {
     // Thick disks take their capacity, thin ones what they use.
     let thick = vm("thick", f.a, vec![disk(f.local_a, 6_000, 1, false)], vec![]);
     create(&mut f.inv, Object::Vm(thick)).unwrap();
-    let thin = vm("thin", f.a, vec![disk(f.local_a, 50_000, 4_000, true)], vec![]);
+    let thin = vm(
+        "thin",
+        f.a,
+        vec![disk(f.local_a, 50_000, 4_000, true)],
+        vec![],
+    );
     create(&mut f.inv, Object::Vm(thin)).unwrap();
     assert_eq!(f.inv.allocated_mib(f.local_a, None), 10_000);
     let one_more = vm("one-more", f.a, vec![disk(f.local_a, 1, 1, false)], vec![]);
@@ -192,7 +224,10 @@ fn updating_a_vm_does_not_count_its_own_disks_twice() {
     create(&mut f.inv, Object::Vm(v.clone())).unwrap();
     let mut renamed = v;
     renamed.name = name("big-renamed");
-    assert!(f.inv.validate(Mutation::Update(Object::Vm(renamed))).is_ok());
+    assert!(f
+        .inv
+        .validate(Mutation::Update(Object::Vm(renamed)))
+        .is_ok());
 }
 
 #[test]
@@ -223,7 +258,10 @@ fn device_backings_are_checked() {
         datastore_id: Some(f.local_a),
         connected: true,
     });
-    assert!(f.inv.validate(Mutation::Create(Object::Vm(iso.clone()))).is_ok());
+    assert!(f
+        .inv
+        .validate(Mutation::Create(Object::Vm(iso.clone())))
+        .is_ok());
     iso.devices[0].datastore_id = None;
     refused(
         f.inv.validate(Mutation::Create(Object::Vm(iso.clone()))),
@@ -259,7 +297,8 @@ fn datastore_and_portgroup_shapes_are_checked() {
         host_ids: vec![f.a, f.b],
     };
     refused(
-        f.inv.validate(Mutation::Create(Object::Datastore(two_host_local.clone()))),
+        f.inv
+            .validate(Mutation::Create(Object::Datastore(two_host_local.clone()))),
         ErrorCode::Invalid,
         Some("host_ids"),
     );
@@ -269,7 +308,8 @@ fn datastore_and_portgroup_shapes_are_checked() {
         ..two_host_local.clone()
     };
     refused(
-        f.inv.validate(Mutation::Create(Object::Datastore(unmounted))),
+        f.inv
+            .validate(Mutation::Create(Object::Datastore(unmounted))),
         ErrorCode::Invalid,
         Some("host_ids"),
     );
@@ -291,7 +331,8 @@ fn datastore_and_portgroup_shapes_are_checked() {
         host_id: Some(f.a),
     };
     refused(
-        f.inv.validate(Mutation::Create(Object::Portgroup(both.clone()))),
+        f.inv
+            .validate(Mutation::Create(Object::Portgroup(both.clone()))),
         ErrorCode::Invalid,
         Some("switch_id"),
     );
@@ -310,43 +351,61 @@ fn datastore_and_portgroup_shapes_are_checked() {
 #[test]
 fn deleting_a_used_object_is_refused_naming_its_users() {
     let mut f = fixture();
-    let v = vm("web-01", f.a, vec![disk(f.shared, 100, 1, true)], vec![nic(f.pg_vds)]);
+    let v = vm(
+        "web-01",
+        f.a,
+        vec![disk(f.shared, 100, 1, true)],
+        vec![nic(f.pg_vds)],
+    );
     let vm_id = v.id;
     create(&mut f.inv, Object::Vm(v)).unwrap();
 
     let msg = refused(
-        f.inv.validate(Mutation::Delete(ObjectKind::Datastore, f.shared.0)),
+        f.inv
+            .validate(Mutation::Delete(ObjectKind::Datastore, f.shared.0)),
         ErrorCode::InUse,
         None,
     );
-    assert!(msg.contains("san-01") && msg.contains("VM web-01 (disk 1)"), "{msg}");
+    assert!(
+        msg.contains("san-01") && msg.contains("VM web-01 (disk 1)"),
+        "{msg}"
+    );
     let msg = refused(
         f.inv.validate(Mutation::Delete(ObjectKind::Host, f.a.0)),
         ErrorCode::InUse,
         None,
     );
-    assert!(msg.contains("VM web-01") && msg.contains("datastore local-a"), "{msg}");
+    assert!(
+        msg.contains("VM web-01") && msg.contains("datastore local-a"),
+        "{msg}"
+    );
     let msg = refused(
-        f.inv.validate(Mutation::Delete(ObjectKind::Portgroup, f.pg_vds.0)),
+        f.inv
+            .validate(Mutation::Delete(ObjectKind::Portgroup, f.pg_vds.0)),
         ErrorCode::InUse,
         None,
     );
     assert!(msg.contains("network adapter 1"), "{msg}");
     let msg = refused(
-        f.inv.validate(Mutation::Delete(ObjectKind::Switch, f.vds.0)),
+        f.inv
+            .validate(Mutation::Delete(ObjectKind::Switch, f.vds.0)),
         ErrorCode::InUse,
         None,
     );
     assert!(msg.contains("port group vm-net"), "{msg}");
     let msg = refused(
-        f.inv.validate(Mutation::Delete(ObjectKind::Cluster, f.cluster.0)),
+        f.inv
+            .validate(Mutation::Delete(ObjectKind::Cluster, f.cluster.0)),
         ErrorCode::InUse,
         None,
     );
     assert!(msg.contains("host esx-a"), "{msg}");
 
     // Once the VM is gone, its datastore can go.
-    let change = f.inv.validate(Mutation::Delete(ObjectKind::Vm, vm_id.0)).unwrap();
+    let change = f
+        .inv
+        .validate(Mutation::Delete(ObjectKind::Vm, vm_id.0))
+        .unwrap();
     f.inv.apply(&change);
     let change = f
         .inv
@@ -359,7 +418,12 @@ fn deleting_a_used_object_is_refused_naming_its_users() {
 #[test]
 fn updates_cannot_strand_the_vms_that_depend_on_an_object() {
     let mut f = fixture();
-    let v = vm("web-01", f.b, vec![disk(f.shared, 100, 1, true)], vec![nic(f.pg_vds)]);
+    let v = vm(
+        "web-01",
+        f.b,
+        vec![disk(f.shared, 100, 1, true)],
+        vec![nic(f.pg_vds)],
+    );
     create(&mut f.inv, Object::Vm(v)).unwrap();
 
     let mut ds = f.inv.datastores[&f.shared].clone();
@@ -392,7 +456,12 @@ fn updates_cannot_strand_the_vms_that_depend_on_an_object() {
 #[test]
 fn the_inventory_round_trips_through_its_list_format() {
     let mut f = fixture();
-    let mut v = vm("web-01", f.a, vec![disk(f.shared, 100, 1, true)], vec![nic(f.pg_vds)]);
+    let mut v = vm(
+        "web-01",
+        f.a,
+        vec![disk(f.shared, 100, 1, true)],
+        vec![nic(f.pg_vds)],
+    );
     v.workload.working_set_mib = Some(nz64(512));
     v.workload.zero_page_fraction = Fraction::parse(0.3).unwrap();
     v.workload.dirty_rate_mib_s = RateMibS::parse(120.5).unwrap();

@@ -139,7 +139,11 @@ fn host_card(host: HostView) -> impl IntoView {
 
 fn fabric_row(bar: FabricBar, columns: usize) -> impl IntoView {
     let (class, kind_label, testid) = match bar.kind {
-        FabricKind::Switch => ("fabric switch", "vDS".to_string(), format!("switch-{}", bar.name)),
+        FabricKind::Switch => (
+            "fabric switch",
+            "vDS".to_string(),
+            format!("switch-{}", bar.name),
+        ),
         FabricKind::Datastore(k) => (
             "fabric datastore",
             k.label().to_string(),

@@ -234,12 +234,20 @@ mod tests {
     #[test]
     fn hosts_are_columns_and_shared_storage_and_switches_are_bars() {
         let mut f = fixture();
-        let web = vm("web", f.b, vec![disk(f.shared, 1000, 250, true)], vec![nic(f.pg_vds)]);
+        let web = vm(
+            "web",
+            f.b,
+            vec![disk(f.shared, 1000, 250, true)],
+            vec![nic(f.pg_vds)],
+        );
         let change = f.inv.validate(Mutation::Create(Object::Vm(web))).unwrap();
         f.inv.apply(&change);
         let mut build_vm = vm("build", f.a, vec![disk(f.local_a, 5_000, 1, false)], vec![]);
         build_vm.power_state = PowerState::Off;
-        let change = f.inv.validate(Mutation::Create(Object::Vm(build_vm))).unwrap();
+        let change = f
+            .inv
+            .validate(Mutation::Create(Object::Vm(build_vm)))
+            .unwrap();
         f.inv.apply(&change);
 
         let model = MapModel::build(&f.inv);

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Every check and test of vmshift: format, lints, Rust tests, then the Playwright suite
+# against a freshly started server with a throw-away database.
+set -euo pipefail
+set -o pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh test
+
+step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "clippy (server side, browser side)"
+cargo clippy -p app -p server --all-targets -- -D warnings
+cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+log=$(mktemp)
+step "Rust tests"
+cargo test -p app 2>&1 | tee -a "$log"
+cargo test -p server 2>&1 | tee -a "$log"
+
+step "end-to-end tests (Playwright, headless Chromium)"
+e2e_dir=$(mktemp -d)
+trap 'rm -rf "$e2e_dir" "$log"' EXIT
+export VMSHIFT_DATABASE_URL="sqlite://$e2e_dir/vmshift.db"
+export VMSHIFT_BIND=127.0.0.1:3100
+export VMSHIFT_URL=http://127.0.0.1:3100
+export VMSHIFT_LOG=warn
+cargo leptos end-to-end 2>&1 | tee -a "$log"
+
+# One closing line for the whole run: Rust tests plus Playwright tests.
+rust=$(grep -Eo '^test result: ok\. [0-9]+ passed' "$log" | awk '{ s += $4 } END { print s + 0 }')
+e2e=$(grep -Eo '^ *[0-9]+ passed \(' "$log" | awk '{ s += $1 } END { print s + 0 }')
+echo "vmshift: $((rust + e2e)) passed, 0 failed"
