@@ -2,14 +2,14 @@
 //! server's inventory service (behind [`ssr::InventoryBackend`]), the same one the REST API
 //! uses, so pages and scripts share one validation gate.
 
-use crate::domain::{DomainError, Inventory, Object, ObjectKind};
+use crate::domain::{DomainError, ImportSummary, Inventory, InventoryFile, Object, ObjectKind};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use uuid::Uuid;
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
-    use crate::domain::{Change, DomainError, Inventory, Mutation};
+    use crate::domain::{Change, DomainError, ImportSummary, Inventory, InventoryFile, Mutation};
     use std::future::Future;
     use std::pin::Pin;
     use std::sync::Arc;
@@ -26,6 +26,10 @@ pub mod ssr {
     /// What the pages need from the server: the inventory and its validation gate.
     pub trait InventoryBackend: Send + Sync + 'static {
         fn snapshot(&self) -> Inventory;
+        fn import(
+            &self,
+            file: InventoryFile,
+        ) -> Pin<Box<dyn Future<Output = Result<ImportSummary, BackendError>> + Send + '_>>;
         fn apply(
             &self,
             mutation: Mutation,
@@ -81,6 +85,20 @@ pub async fn delete_object(
         Err(ssr::BackendError::Refused(e)) => Ok(Err(e)),
         Err(ssr::BackendError::Internal(_)) => {
             Err(ServerFnError::new("the change could not be stored"))
+        }
+    }
+}
+
+/// Imports objects in the export format (all or nothing).
+#[server(prefix = "/rpc", endpoint = "import", input = Json)]
+pub async fn import_inventory(
+    file: InventoryFile,
+) -> Result<Result<ImportSummary, DomainError>, ServerFnError> {
+    match ssr::backend()?.import(file).await {
+        Ok(summary) => Ok(Ok(summary)),
+        Err(ssr::BackendError::Refused(e)) => Ok(Err(e)),
+        Err(ssr::BackendError::Internal(_)) => {
+            Err(ServerFnError::new("the import could not be stored"))
         }
     }
 }

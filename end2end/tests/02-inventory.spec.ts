@@ -124,3 +124,37 @@ test("a change in one browser appears in another within a second", async ({ brow
   await watcher.close();
   await editor.close();
 });
+
+test("import a file; a bad file imports nothing and names the field", async ({ page, request }) => {
+  const cluster = unique("lab");
+  const host = unique("lab-esx");
+  const clusterId = crypto.randomUUID();
+  const good = {
+    clusters: [{ id: clusterId, name: cluster }],
+    hosts: [{
+      name: host, cluster_id: clusterId, cpu_vendor: "amd", cpu_feature_level: 5, cores: 16,
+      cpu_mhz: 3000, memory_mib: 131072, state: "connected", vmotion_enabled: true,
+      vmotion_link_gbps: 25, ip_family: "v4",
+    }],
+  };
+  await open(page, "/inventory/hosts");
+  await page.getByTestId("import-file").setInputFiles({
+    name: "good.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify(good)),
+  });
+  await expect(page.getByTestId("import-result")).toContainText("2 created");
+  await expect(page.getByTestId(`row-${host}`)).toBeVisible();
+
+  const before = await (await request.get("/api/v1/inventory")).json();
+  const bad = {
+    clusters: [{ name: unique("lab2") }],
+    vms: [{ name: unique("orphan"), host_id: crypto.randomUUID(), power_state: "on", vcpus: 1,
+      memory_mib: 1024, cpu_feature_level: 1 }],
+  };
+  await page.getByTestId("import-file").setInputFiles({
+    name: "bad.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify(bad)),
+  });
+  await expect(page.getByTestId("import-error")).toContainText("vms[0]");
+  await expect(page.getByTestId("import-error")).toContainText("no host has id");
+  const after = await (await request.get("/api/v1/inventory")).json();
+  expect(after).toEqual(before);
+});

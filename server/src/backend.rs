@@ -1,7 +1,7 @@
 //! The inventory service as seen by the pages' server functions.
 
 use crate::inventory_service::{InventoryService, ServiceError};
-use app::domain::{Change, Inventory, Mutation};
+use app::domain::{Change, ImportSummary, Inventory, InventoryFile, Mutation};
 use app::rpc::ssr::{BackendError, InventoryBackend};
 use std::future::Future;
 use std::pin::Pin;
@@ -11,6 +11,17 @@ impl InventoryBackend for InventoryService {
         InventoryService::snapshot(self).1
     }
 
+    fn import(
+        &self,
+        file: InventoryFile,
+    ) -> Pin<Box<dyn Future<Output = Result<ImportSummary, BackendError>> + Send + '_>> {
+        Box::pin(async move {
+            InventoryService::import(self, file)
+                .await
+                .map_err(backend_error)
+        })
+    }
+
     fn apply(
         &self,
         mutation: Mutation,
@@ -18,13 +29,17 @@ impl InventoryBackend for InventoryService {
         Box::pin(async move {
             InventoryService::apply(self, mutation)
                 .await
-                .map_err(|e| match e {
-                    ServiceError::Refused(d) => BackendError::Refused(d),
-                    ServiceError::Storage(s) => {
-                        tracing::error!(error = %s, "storing a change failed");
-                        BackendError::Internal(s.to_string())
-                    }
-                })
+                .map_err(backend_error)
         })
+    }
+}
+
+fn backend_error(e: ServiceError) -> BackendError {
+    match e {
+        ServiceError::Refused(d) => BackendError::Refused(d),
+        ServiceError::Storage(s) => {
+            tracing::error!(error = %s, "storing a change failed");
+            BackendError::Internal(s.to_string())
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! one transaction, apply in memory, then tell every live client.
 
 use crate::db::{self, Db, DbError};
-use app::domain::{Change, DomainError, Inventory, Mutation};
+use app::domain::{Change, DomainError, ImportSummary, Inventory, InventoryFile, Mutation};
 use app::protocol::LiveMessage;
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use tokio::sync::{broadcast, Mutex};
@@ -101,7 +101,26 @@ impl InventoryService {
         Ok(change)
     }
 
-    /// Stores a whole validated inventory into an empty database (the demo, an import).
+    /// Imports objects (creating new ids, replacing known ones), all or nothing, in one
+    /// transaction; live clients get a fresh snapshot.
+    pub async fn import(&self, file: InventoryFile) -> Result<ImportSummary, ServiceError> {
+        let _writer = self.write_gate.lock().await;
+        let (next, changes, summary) = self.read().validate_import(file)?;
+        let mut tx = self.db.begin().await.map_err(DbError::from)?;
+        for change in &changes {
+            db::store_change(&mut tx, change).await?;
+        }
+        tx.commit().await.map_err(DbError::from)?;
+        {
+            let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
+            current.inventory = next;
+            current.revision += 1;
+        }
+        let _ = self.live.send(Arc::from(self.snapshot_message()));
+        Ok(summary)
+    }
+
+    /// Stores a whole validated inventory into an empty database (the demo).
     pub async fn seed(&self, inventory: Inventory) -> Result<(), ServiceError> {
         let _writer = self.write_gate.lock().await;
         let mut tx = self.db.begin().await.map_err(DbError::from)?;

@@ -1,5 +1,5 @@
 use clap::Parser;
-use leptos::prelude::get_configuration;
+use leptos::prelude::{get_configuration, LeptosOptions};
 use server::{config::Config, open_inventory, router, AppState};
 use tokio::sync::watch;
 use tracing_subscriber::EnvFilter;
@@ -11,7 +11,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         .with_env_filter(EnvFilter::try_new(&config.log).unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
 
-    let leptos_options = get_configuration(None)?.leptos_options;
+    // cargo-leptos passes the site settings in LEPTOS_* variables; the bare binary uses
+    // the same defaults as Cargo.toml's [[workspace.metadata.leptos]].
+    let leptos_options = if std::env::var_os("LEPTOS_OUTPUT_NAME").is_some() {
+        get_configuration(None)?.leptos_options
+    } else {
+        LeptosOptions::builder()
+            .output_name("vmshift")
+            .site_root("target/site")
+            .site_pkg_dir("pkg")
+            .build()
+    };
     let addr = config.bind.unwrap_or(leptos_options.site_addr);
     let inventory = open_inventory(&config.database_url, config.demo, config.live_buffer).await?;
     let (shutdown_tx, shutdown) = watch::channel(false);

@@ -448,3 +448,44 @@ async fn the_openapi_document_matches_the_router() {
     api_keys.sort();
     assert_eq!(doc_keys, api_keys);
 }
+
+#[tokio::test]
+async fn an_export_imports_into_another_server_and_a_bad_import_changes_nothing() {
+    let source = TestServer::start(true).await;
+    let exported = source.export().await;
+    let target = TestServer::start(false).await;
+    let (st, summary) = target.post("/api/v1/inventory", &exported).await;
+    assert_eq!(st, 200, "{summary}");
+    let total: usize = [
+        "clusters",
+        "hosts",
+        "datastores",
+        "switches",
+        "portgroups",
+        "vms",
+    ]
+    .iter()
+    .map(|k| exported[k].as_array().unwrap().len())
+    .sum();
+    assert_eq!(summary, json!({"created": total, "updated": 0}));
+    assert_eq!(target.export().await, exported);
+    // Importing the same file again replaces every object with itself.
+    let (st, summary) = target.post("/api/v1/inventory", &exported).await;
+    assert_eq!(st, 200);
+    assert_eq!(summary, json!({"created": 0, "updated": total}));
+
+    // One bad object refuses the whole file, naming its place and field.
+    let before = target.export().await;
+    let mut bad =
+        json!({"clusters": [{"name": "new-cluster"}], "vms": [exported["vms"][0].clone()]});
+    bad["vms"][0]["id"] = json!("6f1c0d35-7a4c-4a77-9d0e-9b61f6a5e0a1");
+    bad["vms"][0]["name"] = json!("copy");
+    bad["vms"][0]["disks"][0]["datastore_id"] = json!("0d1c0d35-7a4c-4a77-9d0e-9b61f6a5e0a1");
+    let (st, b) = target.post("/api/v1/inventory", &bad).await;
+    assert_error(st, &b, 422, "invalid", Some("vms[0].disks[0].datastore_id"));
+    let (st, b) = target
+        .post("/api/v1/inventory", &json!({"vms": [{"name": 5}]}))
+        .await;
+    assert_error(st, &b, 422, "invalid", Some("vms[0].name"));
+    assert_eq!(target.export().await, before);
+}

@@ -175,7 +175,12 @@ keyed!(Cluster => ClusterId, Host => HostId, Datastore => DatastoreId, Switch =>
     Portgroup => PortgroupId, Vm => VmId);
 
 /// The whole cluster inventory. Serialized as lists of objects (the import/export format).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+///
+/// Read the maps freely; change them only through [`Inventory::validate`] and
+/// [`Inventory::apply`], which keep the derived space index current. Code that fills the maps
+/// directly (loading from storage) must call [`Inventory::reindex`] afterwards.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(from = "InventoryLists")]
 pub struct Inventory {
     #[serde(with = "as_list", default)]
     pub clusters: BTreeMap<ClusterId, Cluster>,
@@ -189,6 +194,54 @@ pub struct Inventory {
     pub portgroups: BTreeMap<PortgroupId, Portgroup>,
     #[serde(with = "as_list", default)]
     pub vms: BTreeMap<VmId, Vm>,
+    /// MiB allocated on each datastore by VM disks (derived).
+    #[serde(skip)]
+    allocated: BTreeMap<DatastoreId, u64>,
+}
+
+/// The serialized form, before the derived index is built.
+#[derive(Deserialize)]
+struct InventoryLists {
+    #[serde(with = "as_list", default)]
+    clusters: BTreeMap<ClusterId, Cluster>,
+    #[serde(with = "as_list", default)]
+    hosts: BTreeMap<HostId, Host>,
+    #[serde(with = "as_list", default)]
+    datastores: BTreeMap<DatastoreId, Datastore>,
+    #[serde(with = "as_list", default)]
+    switches: BTreeMap<SwitchId, Switch>,
+    #[serde(with = "as_list", default)]
+    portgroups: BTreeMap<PortgroupId, Portgroup>,
+    #[serde(with = "as_list", default)]
+    vms: BTreeMap<VmId, Vm>,
+}
+
+impl From<InventoryLists> for Inventory {
+    fn from(l: InventoryLists) -> Self {
+        let mut inv = Inventory {
+            clusters: l.clusters,
+            hosts: l.hosts,
+            datastores: l.datastores,
+            switches: l.switches,
+            portgroups: l.portgroups,
+            vms: l.vms,
+            allocated: BTreeMap::new(),
+        };
+        inv.reindex();
+        inv
+    }
+}
+
+impl PartialEq for Inventory {
+    fn eq(&self, other: &Self) -> bool {
+        // The index is derived from the rest.
+        self.clusters == other.clusters
+            && self.hosts == other.hosts
+            && self.datastores == other.datastores
+            && self.switches == other.switches
+            && self.portgroups == other.portgroups
+            && self.vms == other.vms
+    }
 }
 
 fn unknown(field: &str, kind: &str, id: impl std::fmt::Display) -> DomainError {
@@ -325,7 +378,10 @@ impl Inventory {
                     self.portgroups.insert(o.id, o);
                 }
                 Object::Vm(o) => {
-                    self.vms.insert(o.id, o);
+                    self.add_allocation(&o, 1);
+                    if let Some(old) = self.vms.insert(o.id, o) {
+                        self.add_allocation(&old, -1);
+                    }
                 }
             },
             Change::Delete { kind, id } => {
@@ -336,10 +392,85 @@ impl Inventory {
                     ObjectKind::Datastore => drop(self.datastores.remove(&DatastoreId(id))),
                     ObjectKind::Switch => drop(self.switches.remove(&SwitchId(id))),
                     ObjectKind::Portgroup => drop(self.portgroups.remove(&PortgroupId(id))),
-                    ObjectKind::Vm => drop(self.vms.remove(&VmId(id))),
+                    ObjectKind::Vm => {
+                        if let Some(old) = self.vms.remove(&VmId(id)) {
+                            self.add_allocation(&old, -1);
+                        }
+                    }
                 }
             }
         }
+    }
+
+    /// Validates a whole import against the inventory as it grows, object by object, creating
+    /// new ids and replacing known ones. All or nothing: the first refusal is returned with
+    /// its field prefixed by the object's place in the file (`vms[3].disks[0].datastore_id`).
+    /// On success, returns the inventory after the import and the changes to store.
+    pub fn validate_import(
+        &self,
+        file: super::import::InventoryFile,
+    ) -> Result<(Inventory, Vec<Change>, super::import::ImportSummary), DomainError> {
+        let mut next = self.clone();
+        let mut changes = Vec::with_capacity(file.len());
+        let mut summary = super::import::ImportSummary::default();
+        for (path, object) in file.into_objects() {
+            let name = object.name().to_string();
+            let mutation = if next.contains(object.kind(), object.id()) {
+                summary.updated += 1;
+                Mutation::Update(object)
+            } else {
+                summary.created += 1;
+                Mutation::Create(object)
+            };
+            let change = next.validate(mutation).map_err(|e| DomainError {
+                code: e.code,
+                message: format!("{path} ({name}): {}", e.message),
+                field: Some(match e.field {
+                    Some(f) => format!("{path}.{f}"),
+                    None => path.clone(),
+                }),
+            })?;
+            next.apply(&change);
+            changes.push(change);
+        }
+        Ok((next, changes, summary))
+    }
+
+    /// Rebuilds the derived index after the maps were filled directly.
+    pub fn reindex(&mut self) {
+        let mut allocated = BTreeMap::new();
+        for disk in self.vms.values().flat_map(|vm| vm.disks.iter()) {
+            *allocated.entry(disk.datastore_id).or_insert(0) += disk.allocated_mib();
+        }
+        self.allocated = allocated;
+    }
+
+    fn add_allocation(&mut self, vm: &Vm, sign: i8) {
+        for disk in &vm.disks {
+            let entry = self.allocated.entry(disk.datastore_id).or_insert(0);
+            if sign > 0 {
+                *entry += disk.allocated_mib();
+            } else {
+                *entry = entry.saturating_sub(disk.allocated_mib());
+            }
+        }
+    }
+
+    /// MiB allocated on a datastore by all VM disks, leaving out the disks of `except` (a VM
+    /// about to be replaced).
+    pub fn allocated_mib(&self, datastore: DatastoreId, except: Option<VmId>) -> u64 {
+        let all = self.allocated.get(&datastore).copied().unwrap_or(0);
+        let own: u64 = except
+            .and_then(|id| self.vms.get(&id))
+            .map(|vm| {
+                vm.disks
+                    .iter()
+                    .filter(|d| d.datastore_id == datastore)
+                    .map(Disk::allocated_mib)
+                    .sum()
+            })
+            .unwrap_or(0);
+        all.saturating_sub(own)
     }
 
     /// Validates and applies a whole list of objects (an import, the demo inventory), in

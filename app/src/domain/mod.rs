@@ -5,6 +5,7 @@
 
 pub mod error;
 pub mod ids;
+pub mod import;
 pub mod inventory;
 pub mod model;
 pub mod usage;
@@ -15,6 +16,7 @@ pub(crate) mod testing;
 
 pub use error::{DomainError, ErrorCode};
 pub use ids::*;
+pub use import::{ImportSummary, InventoryFile};
 pub use inventory::{Change, Inventory, Mutation, Object, ObjectKind};
 pub use model::*;
 pub use values::*;

@@ -19,18 +19,6 @@ pub struct HostLoad {
 }
 
 impl Inventory {
-    /// MiB allocated on a datastore by all VM disks, leaving out the disks of `except` (a VM
-    /// about to be replaced).
-    pub fn allocated_mib(&self, datastore: DatastoreId, except: Option<VmId>) -> u64 {
-        self.vms
-            .values()
-            .filter(|vm| Some(vm.id) != except)
-            .flat_map(|vm| vm.disks.iter())
-            .filter(|d| d.datastore_id == datastore)
-            .map(Disk::allocated_mib)
-            .sum()
-    }
-
     /// Free MiB on a datastore (never negative).
     pub fn free_mib(&self, datastore: &Datastore) -> u64 {
         datastore

@@ -2,6 +2,7 @@
 //! edit one. Deletion asks for confirmation and explains a refusal (who uses the object).
 
 use crate::components::form::{Field, FormSpec, Group, Input, ObjectForm};
+use crate::domain::InventoryFile;
 use crate::domain::*;
 use crate::format;
 use crate::live::InventoryResource;
@@ -436,6 +437,8 @@ pub fn InventoryPage() -> impl IntoView {
     let editing = RwSignal::new(None::<Editing>);
     let confirming = RwSignal::new(None::<uuid::Uuid>);
     let page_error = RwSignal::new(None::<String>);
+    let import_outcome = RwSignal::new(None::<Result<String, String>>);
+    provide_context(ImportOutcome(import_outcome));
     // Leaving a tab closes its form.
     Effect::new(move |_| {
         kind.track();
@@ -484,6 +487,14 @@ pub fn InventoryPage() -> impl IntoView {
     view! {
         <section class="page inventory-page">
             <nav class="tabs">{tabs}</nav>
+            {move || {
+                import_outcome
+                    .get()
+                    .map(|r| match r {
+                        Ok(m) => view! { <p class="notice" data-testid="import-result">{m}</p> }.into_any(),
+                        Err(m) => view! { <p class="form-error" data-testid="import-error">{m}</p> }.into_any(),
+                    })
+            }}
             // The form reads the inventory once when it opens: a live change elsewhere does
             // not reset what the user is typing (the server re-validates on save anyway).
             {move || {
@@ -534,6 +545,7 @@ fn inventory_table(
             <button class="primary" data-testid="new-object" on:click=move |_| editing.set(Some(Editing::New))>
                 {format!("New {}", kind.label())}
             </button>
+            <ImportButton/>
             <a class="secondary button" href="/api/v1/inventory" download="vmshift-inventory.json" data-testid="export">
                 "Export"
             </a>
@@ -615,3 +627,75 @@ fn capitalize(s: &str) -> String {
         None => String::new(),
     }
 }
+
+/// Reads a JSON file in the export format and imports it (all or nothing); says what
+/// happened, or which object and field were refused.
+#[component]
+fn ImportButton() -> impl IntoView {
+    let outcome = expect_context::<ImportOutcome>().0;
+    let import =
+        Action::new(move |file: &InventoryFile| crate::rpc::import_inventory(file.clone()));
+    Effect::new(move |_| {
+        if let Some(result) = import.value().get() {
+            outcome.set(Some(match result {
+                Ok(Ok(s)) => Ok(format!(
+                    "Imported: {} created, {} replaced.",
+                    s.created, s.updated
+                )),
+                Ok(Err(refusal)) => Err(format!("Nothing was imported. {}", refusal.message)),
+                Err(e) => Err(format!("Nothing was imported: {e}")),
+            }));
+        }
+    });
+    let on_change = move |ev: leptos::ev::Event| {
+        let _ = &ev;
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            let Some(input) = ev
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+            else {
+                return;
+            };
+            let Some(file) = input.files().and_then(|f| f.get(0)) else {
+                return;
+            };
+            input.set_value("");
+            leptos::task::spawn_local(async move {
+                let text = wasm_bindgen_futures::JsFuture::from(file.text())
+                    .await
+                    .ok()
+                    .and_then(|v| v.as_string())
+                    .unwrap_or_default();
+                let mut de = serde_json::Deserializer::from_str(&text);
+                match serde_path_to_error::deserialize::<_, InventoryFile>(&mut de) {
+                    Ok(parsed) => {
+                        import.dispatch(parsed);
+                    }
+                    Err(e) => outcome.set(Some(Err(format!(
+                        "Nothing was imported: {} ({})",
+                        e.inner(),
+                        e.path()
+                    )))),
+                }
+            });
+        }
+    };
+    view! {
+        <label class="secondary button" data-testid="import">
+            "Import"
+            <input
+                type="file"
+                accept=".json,application/json"
+                class="visually-hidden"
+                data-testid="import-file"
+                on:change=on_change
+            />
+        </label>
+    }
+}
+
+/// The last import's outcome, shown above the table until the next one.
+#[derive(Clone, Copy)]
+struct ImportOutcome(RwSignal<Option<Result<String, String>>>);

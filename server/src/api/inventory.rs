@@ -154,3 +154,13 @@ pub async fn export(State(state): State<AppState>) -> Response {
     )
         .into_response()
 }
+
+/// Imports objects in the export format: new ids are created, known ones replaced; all or
+/// nothing.
+pub async fn import(
+    State(state): State<AppState>,
+    body: JsonBody,
+) -> Result<Json<app::domain::ImportSummary>, ApiError> {
+    let file: app::domain::InventoryFile = body.parse()?;
+    Ok(Json(state.inventory.import(file).await?))
+}

@@ -12,7 +12,10 @@ use axum::Router;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/openapi.json", get(openapi::document))
-        .route("/api/v1/inventory", get(inventory::export))
+        .route(
+            "/api/v1/inventory",
+            get(inventory::export).post(inventory::import),
+        )
         .route(
             "/api/v1/{collection}",
             get(inventory::list).post(inventory::create),

@@ -176,8 +176,15 @@ pub fn build() -> Value {
     }
     paths.insert(
         "/api/v1/inventory".into(),
-        json!({"get": {"summary": "Export the whole inventory", "operationId": "export_inventory",
-            "responses": with(Map::new(), "200", "the inventory", Some(json!({"$ref": "#/components/schemas/Inventory"})))}}),
+        json!({
+            "get": {"summary": "Export the whole inventory", "operationId": "export_inventory",
+                "responses": with(Map::new(), "200", "the inventory", Some(json!({"$ref": "#/components/schemas/Inventory"})))},
+            "post": {"summary": "Import objects in the export format: new ids are created, known ids replaced; all or nothing",
+                "operationId": "import_inventory",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Inventory"}}}},
+                "responses": with(error_responses(&[400, 409, 413, 422]), "200", "what was imported",
+                    Some(json!({"type": "object", "properties": {"created": {"type": "integer"}, "updated": {"type": "integer"}}})))}
+        }),
     );
     paths.insert(
         "/api/v1/openapi.json".into(),

@@ -231,6 +231,7 @@ pub async fn load_inventory(db: &Db) -> Result<Inventory, DbError> {
             v.devices.push(device);
         }
     }
+    inv.reindex();
     Ok(inv)
 }
 

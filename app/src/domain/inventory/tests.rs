@@ -492,3 +492,87 @@ fn wire_format_rejects_bad_values_and_unknown_fields() {
     json["colour"] = serde_json::json!("red");
     assert!(serde_json::from_value::<Host>(json).is_err());
 }
+
+#[test]
+fn the_space_index_follows_every_change() {
+    let mut f = fixture();
+    let recount = |inv: &Inventory, ds: DatastoreId| -> u64 {
+        inv.vms
+            .values()
+            .flat_map(|vm| vm.disks.iter())
+            .filter(|d| d.datastore_id == ds)
+            .map(Disk::allocated_mib)
+            .sum()
+    };
+    let a = vm(
+        "a",
+        f.a,
+        vec![disk(f.shared, 100, 10, true), disk(f.local_a, 50, 1, false)],
+        vec![],
+    );
+    let b = vm("b", f.b, vec![disk(f.shared, 300, 300, false)], vec![]);
+    create(&mut f.inv, Object::Vm(a.clone())).unwrap();
+    create(&mut f.inv, Object::Vm(b.clone())).unwrap();
+    assert_eq!(f.inv.allocated_mib(f.shared, None), 310);
+    assert_eq!(f.inv.allocated_mib(f.shared, Some(b.id)), 10);
+    // Moving a's first disk to thick changes its allocation.
+    let mut a2 = a.clone();
+    a2.disks[0].thin = false;
+    let change = f.inv.validate(Mutation::Update(Object::Vm(a2))).unwrap();
+    f.inv.apply(&change);
+    assert_eq!(f.inv.allocated_mib(f.shared, None), 400);
+    assert_eq!(f.inv.allocated_mib(f.local_a, None), 50);
+    let change = f
+        .inv
+        .validate(Mutation::Delete(ObjectKind::Vm, b.id.0))
+        .unwrap();
+    f.inv.apply(&change);
+    assert_eq!(
+        f.inv.allocated_mib(f.shared, None),
+        recount(&f.inv, f.shared)
+    );
+    assert_eq!(f.inv.allocated_mib(f.shared, None), 100);
+    // A deserialized inventory rebuilds the index.
+    let back: Inventory = serde_json::from_value(serde_json::to_value(&f.inv).unwrap()).unwrap();
+    assert_eq!(back.allocated_mib(f.shared, None), 100);
+    assert_eq!(back.allocated_mib(f.local_a, None), 50);
+}
+
+#[test]
+fn an_import_is_validated_whole_in_dependency_order() {
+    let f = fixture();
+    let cluster = Cluster {
+        id: ClusterId::new_random(),
+        name: name("lab"),
+        evc_level: None,
+    };
+    let h = host(cluster.id, "lab-01");
+    let v = vm("lab-vm", h.id, vec![], vec![]);
+    let mut renamed = f.inv.hosts[&f.a].clone();
+    renamed.name = name("esx-a-renamed");
+    // Listed VM first, host later: the import orders them by dependency.
+    let file = crate::domain::InventoryFile {
+        clusters: vec![cluster],
+        hosts: vec![renamed, h],
+        vms: vec![v.clone()],
+        ..Default::default()
+    };
+    let (next, changes, summary) = f.inv.validate_import(file.clone()).unwrap();
+    assert_eq!(summary.created, 3);
+    assert_eq!(summary.updated, 1);
+    assert_eq!(changes.len(), 4);
+    assert_eq!(next.hosts[&f.a].name.as_str(), "esx-a-renamed");
+    assert!(next.vms.contains_key(&v.id));
+
+    // One bad object refuses the whole import, naming it and its field.
+    let mut bad = file;
+    bad.vms
+        .push(vm("ghost", HostId::new_random(), vec![], vec![]));
+    let err = f.inv.validate_import(bad).unwrap_err();
+    assert_eq!(err.field.as_deref(), Some("vms[1].host_id"));
+    assert!(
+        err.message.starts_with("vms[1] (ghost):"),
+        "{}",
+        err.message
+    );
+}

@@ -74,9 +74,8 @@ impl MapModel {
         for vm in inv.vms.values() {
             vms_by_host.entry(vm.host_id).or_default().push(vm);
         }
-        let allocated = allocated_by_datastore(inv);
         let space = |ds: &Datastore| {
-            let used = allocated.get(&ds.id).copied().unwrap_or(0);
+            let used = inv.allocated_mib(ds.id, None);
             let capacity = ds.capacity_mib.get();
             (
                 format::percent(used, capacity),
@@ -216,14 +215,6 @@ impl MapModel {
             unplaced_datastores,
         }
     }
-}
-
-fn allocated_by_datastore(inv: &Inventory) -> std::collections::HashMap<DatastoreId, u64> {
-    let mut out = std::collections::HashMap::new();
-    for disk in inv.vms.values().flat_map(|vm| vm.disks.iter()) {
-        *out.entry(disk.datastore_id).or_insert(0) += disk.allocated_mib();
-    }
-    out
 }
 
 #[cfg(test)]
