@@ -438,7 +438,24 @@ pub fn InventoryPage() -> impl IntoView {
     let confirming = RwSignal::new(None::<uuid::Uuid>);
     let page_error = RwSignal::new(None::<String>);
     let import_outcome = RwSignal::new(None::<Result<String, String>>);
-    provide_context(ImportOutcome(import_outcome));
+    let import: ImportAction =
+        Action::new(move |file: &InventoryFile| crate::rpc::import_inventory(file.clone()));
+    Effect::new(move |_| {
+        if let Some(result) = import.value().get() {
+            import_outcome.set(Some(match result {
+                Ok(Ok(s)) => Ok(format!(
+                    "Imported: {} created, {} replaced.",
+                    s.created, s.updated
+                )),
+                Ok(Err(refusal)) => Err(format!("Nothing was imported. {}", refusal.message)),
+                Err(e) => Err(format!("Nothing was imported: {e}")),
+            }));
+        }
+    });
+    provide_context(ImportOutcome {
+        outcome: import_outcome,
+        import,
+    });
     // Leaving a tab closes its form.
     Effect::new(move |_| {
         kind.track();
@@ -632,26 +649,13 @@ fn capitalize(s: &str) -> String {
 /// happened, or which object and field were refused.
 #[component]
 fn ImportButton() -> impl IntoView {
-    let outcome = expect_context::<ImportOutcome>().0;
-    let import =
-        Action::new(move |file: &InventoryFile| crate::rpc::import_inventory(file.clone()));
-    Effect::new(move |_| {
-        if let Some(result) = import.value().get() {
-            outcome.set(Some(match result {
-                Ok(Ok(s)) => Ok(format!(
-                    "Imported: {} created, {} replaced.",
-                    s.created, s.updated
-                )),
-                Ok(Err(refusal)) => Err(format!("Nothing was imported. {}", refusal.message)),
-                Err(e) => Err(format!("Nothing was imported: {e}")),
-            }));
-        }
-    });
+    let context = expect_context::<ImportOutcome>();
     let on_change = move |ev: leptos::ev::Event| {
-        let _ = &ev;
+        let _ = (&ev, context);
         #[cfg(feature = "hydrate")]
         {
             use wasm_bindgen::JsCast;
+            let ImportOutcome { outcome, import } = context;
             let Some(input) = ev
                 .target()
                 .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
@@ -696,6 +700,15 @@ fn ImportButton() -> impl IntoView {
     }
 }
 
-/// The last import's outcome, shown above the table until the next one.
+/// The import action and its last outcome, owned by the page (the table re-renders when the
+/// import changes the inventory), shown above the table until the next import.
 #[derive(Clone, Copy)]
-struct ImportOutcome(RwSignal<Option<Result<String, String>>>);
+// Only the browser reads files, so only the hydrate build uses the fields.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+struct ImportOutcome {
+    outcome: RwSignal<Option<Result<String, String>>>,
+    import: ImportAction,
+}
+
+type ImportAction =
+    Action<InventoryFile, Result<Result<ImportSummary, DomainError>, ServerFnError>>;
