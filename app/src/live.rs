@@ -56,7 +56,11 @@ pub fn connect(inventory: InventoryResource, link: RwSignal<LinkState>) {
                     revision: r,
                     change,
                 }) => {
-                    if r != revision.get() + 1 {
+                    if r <= revision.get() {
+                        // Already in the snapshot this client holds.
+                        return;
+                    }
+                    if r > revision.get() + 1 {
                         // A gap: start again from a fresh snapshot.
                         let _ = socket.close();
                         return;

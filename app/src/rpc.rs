@@ -2,10 +2,9 @@
 //! server's inventory service (behind [`ssr::InventoryBackend`]), the same one the REST API
 //! uses, so pages and scripts share one validation gate.
 
-use crate::domain::{DomainError, ImportSummary, Inventory, InventoryFile, Object, ObjectKind};
+use crate::domain::{DomainError, ImportSummary, Inventory};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
-use uuid::Uuid;
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
@@ -51,19 +50,21 @@ pub async fn load_inventory() -> Result<Inventory, ServerFnError> {
     Ok(ssr::backend()?.snapshot())
 }
 
-/// Creates (`create = true`) or replaces an object. A refusal comes back as `Ok(Err(..))`
-/// so the form can show it next to its field.
-#[server(prefix = "/rpc", endpoint = "save", input = Json)]
-pub async fn save_object(
-    create: bool,
-    object: Object,
+/// Parses an argument inside the function, so that a malformed one is a refusal naming its
+/// field rather than a decoding failure (which server_fn reports as a 500).
+#[cfg(feature = "ssr")]
+fn parse_arg<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, DomainError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let field = e.path().to_string();
+        DomainError::invalid(field.clone(), format!("{field}: {}", e.into_inner()))
+    })
+}
+
+/// Hands a mutation to the backend: a refusal is `Ok(Err(..))`, for the form to show.
+#[cfg(feature = "ssr")]
+async fn apply(
+    mutation: crate::domain::Mutation,
 ) -> Result<Result<(), DomainError>, ServerFnError> {
-    use crate::domain::Mutation;
-    let mutation = if create {
-        Mutation::Create(object)
-    } else {
-        Mutation::Update(object)
-    };
     match ssr::backend()?.apply(mutation).await {
         Ok(_) => Ok(Ok(())),
         Err(ssr::BackendError::Refused(e)) => Ok(Err(e)),
@@ -73,27 +74,50 @@ pub async fn save_object(
     }
 }
 
+/// Creates (`create = true`) or replaces an object (`{"kind", "object"}`). A refusal comes
+/// back as `Ok(Err(..))` so the form can show it next to its field.
+#[server(prefix = "/rpc", endpoint = "save", input = Json)]
+pub async fn save_object(
+    create: bool,
+    object: serde_json::Value,
+) -> Result<Result<(), DomainError>, ServerFnError> {
+    use crate::domain::Mutation;
+    let object: crate::domain::Object = match parse_arg(object) {
+        Ok(o) => o,
+        Err(e) => return Ok(Err(e)),
+    };
+    apply(if create {
+        Mutation::Create(object)
+    } else {
+        Mutation::Update(object)
+    })
+    .await
+}
+
 /// Deletes an object; refused (with who uses it) when others depend on it.
 #[server(prefix = "/rpc", endpoint = "delete", input = Json)]
 pub async fn delete_object(
-    kind: ObjectKind,
-    id: Uuid,
+    kind: serde_json::Value,
+    id: serde_json::Value,
 ) -> Result<Result<(), DomainError>, ServerFnError> {
     use crate::domain::Mutation;
-    match ssr::backend()?.apply(Mutation::Delete(kind, id)).await {
-        Ok(_) => Ok(Ok(())),
-        Err(ssr::BackendError::Refused(e)) => Ok(Err(e)),
-        Err(ssr::BackendError::Internal(_)) => {
-            Err(ServerFnError::new("the change could not be stored"))
-        }
-    }
+    let (kind, id): (crate::domain::ObjectKind, uuid::Uuid) = match (parse_arg(kind), parse_arg(id))
+    {
+        (Ok(k), Ok(i)) => (k, i),
+        (Err(e), _) | (_, Err(e)) => return Ok(Err(e)),
+    };
+    apply(Mutation::Delete(kind, id)).await
 }
 
 /// Imports objects in the export format (all or nothing).
 #[server(prefix = "/rpc", endpoint = "import", input = Json)]
 pub async fn import_inventory(
-    file: InventoryFile,
+    file: serde_json::Value,
 ) -> Result<Result<ImportSummary, DomainError>, ServerFnError> {
+    let file: crate::domain::InventoryFile = match parse_arg(file) {
+        Ok(f) => f,
+        Err(e) => return Ok(Err(e)),
+    };
     match ssr::backend()?.import(file).await {
         Ok(summary) => Ok(Ok(summary)),
         Err(ssr::BackendError::Refused(e)) => Ok(Err(e)),

@@ -5,32 +5,28 @@ use app::domain::{Change, ImportSummary, Inventory, InventoryFile, Mutation};
 use app::rpc::ssr::{BackendError, InventoryBackend};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
-impl InventoryBackend for InventoryService {
+/// The service behind the pages' server functions.
+pub struct ServiceBackend(pub Arc<InventoryService>);
+
+impl InventoryBackend for ServiceBackend {
     fn snapshot(&self) -> Inventory {
-        InventoryService::snapshot(self).1
+        self.0.snapshot().1
     }
 
     fn import(
         &self,
         file: InventoryFile,
     ) -> Pin<Box<dyn Future<Output = Result<ImportSummary, BackendError>> + Send + '_>> {
-        Box::pin(async move {
-            InventoryService::import(self, file)
-                .await
-                .map_err(backend_error)
-        })
+        Box::pin(async move { self.0.import(file).await.map_err(backend_error) })
     }
 
     fn apply(
         &self,
         mutation: Mutation,
     ) -> Pin<Box<dyn Future<Output = Result<Change, BackendError>> + Send + '_>> {
-        Box::pin(async move {
-            InventoryService::apply(self, mutation)
-                .await
-                .map_err(backend_error)
-        })
+        Box::pin(async move { self.0.apply(mutation).await.map_err(backend_error) })
     }
 }
 

@@ -2,7 +2,7 @@
 //! benchmarks. The demo deliberately contains objects that later prerequisite checks flag.
 
 use app::domain::*;
-use std::num::{NonZeroU32, NonZeroU64};
+use std::num::NonZeroU32;
 
 fn name(s: &str) -> Name {
     Name::parse(s).expect("demo names are valid")
@@ -10,8 +10,8 @@ fn name(s: &str) -> Name {
 fn nz32(v: u32) -> NonZeroU32 {
     NonZeroU32::new(v).expect("positive")
 }
-fn nz64(v: u64) -> NonZeroU64 {
-    NonZeroU64::new(v).expect("positive")
+fn nz64(v: u64) -> SizeMib {
+    SizeMib::parse(v).expect("positive, in range")
 }
 fn gbps(v: f64) -> LinkGbps {
     LinkGbps::parse(v).expect("in range")

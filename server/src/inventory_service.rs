@@ -79,7 +79,17 @@ impl InventoryService {
     }
 
     /// Validates, stores and applies one mutation; returns the applied change.
-    pub async fn apply(&self, mutation: Mutation) -> Result<Change, ServiceError> {
+    ///
+    /// Runs to completion in its own task even if the caller goes away (a client that
+    /// disconnects mid-request): a committed change is always applied in memory too.
+    pub async fn apply(self: &Arc<Self>, mutation: Mutation) -> Result<Change, ServiceError> {
+        let this = self.clone();
+        tokio::spawn(async move { this.apply_now(mutation).await })
+            .await
+            .map_err(|e| ServiceError::Storage(DbError::Corrupt(format!("mutation task: {e}"))))?
+    }
+
+    async fn apply_now(&self, mutation: Mutation) -> Result<Change, ServiceError> {
         let _writer = self.write_gate.lock().await;
         let change = self.read().validate(mutation)?;
         let mut tx = self.db.begin().await.map_err(DbError::from)?;
@@ -102,8 +112,19 @@ impl InventoryService {
     }
 
     /// Imports objects (creating new ids, replacing known ones), all or nothing, in one
-    /// transaction; live clients get a fresh snapshot.
-    pub async fn import(&self, file: InventoryFile) -> Result<ImportSummary, ServiceError> {
+    /// transaction; live clients get a fresh snapshot. Like [`Self::apply`], it cannot be
+    /// cut short by the caller going away.
+    pub async fn import(
+        self: &Arc<Self>,
+        file: InventoryFile,
+    ) -> Result<ImportSummary, ServiceError> {
+        let this = self.clone();
+        tokio::spawn(async move { this.import_now(file).await })
+            .await
+            .map_err(|e| ServiceError::Storage(DbError::Corrupt(format!("import task: {e}"))))?
+    }
+
+    async fn import_now(&self, file: InventoryFile) -> Result<ImportSummary, ServiceError> {
         let _writer = self.write_gate.lock().await;
         let (next, changes, summary) = self.read().validate_import(file)?;
         let mut tx = self.db.begin().await.map_err(DbError::from)?;

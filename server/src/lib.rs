@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod inventory_service;
+mod origin;
 pub mod ws;
 
 use app::rpc::ssr::Backend;
@@ -51,7 +52,7 @@ pub async fn open_inventory(
     }
     let db = db::connect(database_url).await?;
     let service = InventoryService::load(db, live_buffer).await?;
-    let empty = service.read().clusters.is_empty() && service.read().hosts.is_empty();
+    let empty = service.read().objects().next().is_none();
     if demo && empty {
         tracing::info!("empty database: loading the demo inventory");
         service.seed(demo::demo_inventory()).await?;
@@ -62,11 +63,11 @@ pub async fn open_inventory(
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
-    let backend: Backend = state.inventory.clone();
+    let backend: Backend = Arc::new(backend::ServiceBackend(state.inventory.clone()));
     let context = move || provide_context(backend.clone());
     let options = state.leptos_options.clone();
     Router::new()
-        .merge(api::router())
+        .nest("/api/v1", api::router())
         .route("/ws", get(ws::upgrade))
         .route("/healthz", get(|| async { "ok" }))
         .leptos_routes_with_context(&state, routes, context, {
@@ -77,6 +78,7 @@ pub fn router(state: AppState) -> Router {
             app::shell,
         ))
         .layer(DefaultBodyLimit::max(config::BODY_LIMIT_BYTES))
+        .layer(axum::middleware::from_fn(origin::same_origin_only))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)

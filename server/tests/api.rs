@@ -489,3 +489,135 @@ async fn an_export_imports_into_another_server_and_a_bad_import_changes_nothing(
     assert_error(st, &b, 422, "invalid", Some("vms[0].name"));
     assert_eq!(target.export().await, before);
 }
+
+#[tokio::test]
+async fn unknown_routes_methods_and_malformed_paths_get_json_errors() {
+    let s = TestServer::start(true).await;
+    let (st, b) = s.get("/api/v1/hosts/x/y").await;
+    assert_error(st, &b, 404, "not_found", None);
+    let res = s.client.patch(s.url("/api/v1/hosts")).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 405);
+    let b: Value = res.json().await.unwrap();
+    assert_eq!(b["error"]["code"], "method_not_allowed");
+    let (st, b) = s.get("/api/v1/hosts/%FF").await;
+    assert_eq!(st, 400, "{b}");
+    assert!(b["error"]["field"].as_str().is_some(), "{b}");
+
+    // A body that is not declared JSON is refused (a cross-site form cannot send JSON).
+    let res = s
+        .client
+        .post(s.url("/api/v1/clusters"))
+        .header("content-type", "text/plain")
+        .body(r#"{"name": "sneaky"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 415);
+    let (_, clusters) = s.get("/api/v1/clusters").await;
+    assert!(!clusters
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["name"] == "sneaky"));
+
+    // The body's id may be spelled in upper case.
+    let (_, hosts) = s.get("/api/v1/hosts").await;
+    let mut h = hosts[0].clone();
+    let id = h["id"].as_str().unwrap().to_string();
+    h["id"] = json!(id.to_uppercase());
+    let (st, b) = s.put(&format!("/api/v1/hosts/{id}"), &h).await;
+    assert_eq!(st, 200, "{b}");
+
+    // Sizes are bounded, so sums over the inventory cannot overflow.
+    h["memory_mib"] = json!(u64::MAX);
+    let (st, b) = s.put(&format!("/api/v1/hosts/{id}"), &h).await;
+    assert_error(st, &b, 422, "invalid", Some("memory_mib"));
+}
+
+#[tokio::test]
+async fn requests_from_another_site_are_refused() {
+    let s = TestServer::start(true).await;
+    let host = s.addr.to_string();
+    let post = |origin: &str| {
+        s.client
+            .post(s.url("/api/v1/clusters"))
+            .header("origin", origin.to_string())
+            .json(&json!({"name": format!("from-{}", origin.len())}))
+            .send()
+    };
+    let res = post("http://evil.example").await.unwrap();
+    assert_eq!(res.status().as_u16(), 403);
+    let b: Value = res.json().await.unwrap();
+    assert_eq!(b["error"]["code"], "cross_site");
+    let res = post(&format!("http://{host}")).await.unwrap();
+    assert_eq!(res.status().as_u16(), 201);
+    // Reading stays open; the websocket upgrade is guarded too.
+    let res = s
+        .client
+        .get(s.url("/api/v1/hosts"))
+        .header("origin", "http://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let mut request =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!(
+            "ws://{host}/ws"
+        ))
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("origin", "http://evil.example".parse().unwrap());
+    assert!(tokio_tungstenite::connect_async(request).await.is_err());
+}
+
+#[tokio::test]
+async fn server_functions_refuse_bad_arguments_without_a_500() {
+    let s = TestServer::start(true).await;
+    let before = s.export().await;
+    for body in [
+        json!({"create": true, "object": {"kind": "vm", "object": {"name": ""}}}),
+        json!({"create": true, "object": {"kind": "teapot", "object": {}}}),
+        json!({"kind": "host", "id": "not-a-uuid"}),
+    ] {
+        let endpoint = if body.get("create").is_some() {
+            "save"
+        } else {
+            "delete"
+        };
+        let res = s
+            .client
+            .post(s.url(&format!("/rpc/{endpoint}")))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        assert_eq!(status, 200, "{endpoint}: {text}");
+        assert!(text.contains("invalid"), "{endpoint}: {text}");
+    }
+    assert_eq!(s.export().await, before);
+}
+
+#[tokio::test]
+async fn the_demo_is_only_loaded_into_a_truly_empty_database() {
+    let s = TestServer::start(false).await;
+    let (st, _) = s
+        .post(
+            "/api/v1/switches",
+            &json!({"name": "dvs-prod", "host_ids": []}),
+        )
+        .await;
+    assert_eq!(st, 201);
+    let url = format!("sqlite://{}", s.db_path.display());
+    let reopened = server::open_inventory(&url, true, 16)
+        .await
+        .expect("starts");
+    let (_, inv) = reopened.snapshot();
+    assert_eq!(inv.switches.len(), 1);
+    assert!(
+        inv.hosts.is_empty(),
+        "the demo was not loaded over existing objects"
+    );
+}

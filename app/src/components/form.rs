@@ -289,7 +289,7 @@ pub fn ObjectForm(
     let spec = StoredValue::new(spec);
 
     let save = Action::new(move |(create, object): &(bool, Object)| {
-        crate::rpc::save_object(*create, object.clone())
+        crate::rpc::save_object(*create, serde_json::to_value(object).unwrap_or_default())
     });
 
     let show_refusal = move |e: DomainError| {

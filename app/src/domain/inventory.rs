@@ -378,10 +378,11 @@ impl Inventory {
                     self.portgroups.insert(o.id, o);
                 }
                 Object::Vm(o) => {
-                    self.add_allocation(&o, 1);
-                    if let Some(old) = self.vms.insert(o.id, o) {
+                    if let Some(old) = self.vms.get(&o.id).cloned() {
                         self.add_allocation(&old, -1);
                     }
+                    self.add_allocation(&o, 1);
+                    self.vms.insert(o.id, o);
                 }
             },
             Change::Delete { kind, id } => {
@@ -484,7 +485,13 @@ impl Inventory {
         Ok(inventory)
     }
 
-    fn name_taken(&self, kind: ObjectKind, id: Uuid, name: &str, scope: Option<Uuid>) -> bool {
+    fn name_taken(
+        &self,
+        kind: ObjectKind,
+        id: Uuid,
+        name: &str,
+        scope: Option<PortgroupAttachment>,
+    ) -> bool {
         let same = |other_id: Uuid, other: &str| other_id != id && other == name;
         match kind {
             ObjectKind::Cluster => self
@@ -501,10 +508,10 @@ impl Inventory {
                 .values()
                 .any(|o| same(o.id.0, o.name.as_str())),
             // Port group names are unique per switch (or per host for standard ones).
-            ObjectKind::Portgroup => self.portgroups.values().any(|o| {
-                same(o.id.0, o.name.as_str())
-                    && o.switch_id.map(|s| s.0).or(o.host_id.map(|h| h.0)) == scope
-            }),
+            ObjectKind::Portgroup => self
+                .portgroups
+                .values()
+                .any(|o| same(o.id.0, o.name.as_str()) && o.attachment() == scope),
             ObjectKind::Vm => self.vms.values().any(|o| same(o.id.0, o.name.as_str())),
         }
     }
@@ -512,7 +519,7 @@ impl Inventory {
     /// The object's own rules and its references, as if it were stored now.
     fn check_object(&self, object: &Object) -> Result<(), DomainError> {
         let scope = match object {
-            Object::Portgroup(pg) => pg.switch_id.map(|s| s.0).or(pg.host_id.map(|h| h.0)),
+            Object::Portgroup(pg) => pg.attachment(),
             _ => None,
         };
         if self.name_taken(object.kind(), object.id(), object.name(), scope) {
@@ -581,6 +588,22 @@ impl Inventory {
                 format!(
                     "a local datastore is mounted by exactly one host ({} given)",
                     ds.host_ids.len()
+                ),
+            ));
+        }
+        if let Some((vm, disk)) = self
+            .vms
+            .values()
+            .flat_map(|vm| vm.disks.iter().map(move |d| (vm, d)))
+            .filter(|(_, d)| d.datastore_id == ds.id)
+            .max_by_key(|(_, d)| d.capacity_mib)
+            .filter(|(_, d)| d.capacity_mib > ds.capacity_mib)
+        {
+            return Err(DomainError::invalid(
+                "capacity_mib",
+                format!(
+                    "capacity_mib: VM {} has a {} MiB disk on {}, larger than {} MiB",
+                    vm.name, disk.capacity_mib, ds.name, ds.capacity_mib
                 ),
             ));
         }
@@ -656,6 +679,18 @@ impl Inventory {
                         i + 1,
                         host.name,
                         ds.name
+                    ),
+                ));
+            }
+            if disk.capacity_mib > ds.capacity_mib {
+                return Err(DomainError::invalid(
+                    field("capacity_mib"),
+                    format!(
+                        "disk {}: {} MiB is larger than datastore {} ({} MiB), thin or not",
+                        i + 1,
+                        disk.capacity_mib,
+                        ds.name,
+                        ds.capacity_mib
                     ),
                 ));
             }

@@ -3,7 +3,7 @@
 use super::ids::*;
 use super::values::*;
 use serde::{Deserialize, Serialize};
-use std::num::{NonZeroU32, NonZeroU64};
+use std::num::NonZeroU32;
 
 /// A group of hosts managed together.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -52,7 +52,7 @@ pub struct Host {
     pub cpu_feature_level: u32,
     pub cores: NonZeroU32,
     pub cpu_mhz: NonZeroU32,
-    pub memory_mib: NonZeroU64,
+    pub memory_mib: SizeMib,
     pub state: HostState,
     /// Whether a VMkernel adapter has the vMotion service enabled.
     pub vmotion_enabled: bool,
@@ -94,7 +94,7 @@ pub struct Datastore {
     pub id: DatastoreId,
     pub name: Name,
     pub kind: DatastoreKind,
-    pub capacity_mib: NonZeroU64,
+    pub capacity_mib: SizeMib,
     pub throughput_mib_s: NonZeroU32,
     /// Hosts that mount it: exactly one for a local datastore.
     pub host_ids: Vec<HostId>,
@@ -154,7 +154,7 @@ pub enum PowerState {
 #[serde(deny_unknown_fields)]
 pub struct Disk {
     pub datastore_id: DatastoreId,
-    pub capacity_mib: NonZeroU64,
+    pub capacity_mib: SizeMib,
     pub used_mib: u64,
     pub thin: bool,
 }
@@ -222,7 +222,7 @@ pub struct Workload {
     pub dirty_rate_mib_s: RateMibS,
     /// Writable working set; absent means unbounded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub working_set_mib: Option<NonZeroU64>,
+    pub working_set_mib: Option<SizeMib>,
     pub zero_page_fraction: Fraction,
     pub disk_write_mib_s: RateMibS,
 }
@@ -248,7 +248,7 @@ pub struct Vm {
     pub host_id: HostId,
     pub power_state: PowerState,
     pub vcpus: NonZeroU32,
-    pub memory_mib: NonZeroU64,
+    pub memory_mib: SizeMib,
     #[serde(default)]
     pub memory_reservation_mib: u64,
     /// CPU feature level the guest runs with.

@@ -1,14 +1,14 @@
 //! Test fixtures shared by the domain's tests.
 
 use super::*;
-use std::num::{NonZeroU32, NonZeroU64};
+use std::num::NonZeroU32;
 
 pub fn name(s: &str) -> Name {
     Name::parse(s).unwrap()
 }
 
-pub fn nz64(v: u64) -> NonZeroU64 {
-    NonZeroU64::new(v).unwrap()
+pub fn nz64(v: u64) -> SizeMib {
+    SizeMib::parse(v).unwrap()
 }
 
 pub fn nz32(v: u32) -> NonZeroU32 {

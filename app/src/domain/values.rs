@@ -25,7 +25,10 @@ impl Name {
                 "a name has at most {NAME_MAX_CHARS} characters (this one has {chars})"
             ));
         }
-        if let Some(c) = raw.chars().find(|c| c.is_control()) {
+        if let Some(c) = raw
+            .chars()
+            .find(|c| c.is_control() || is_invisible_format(*c))
+        {
             return Err(format!(
                 "a name can only hold printable characters (found U+{:04X})",
                 c as u32
@@ -37,6 +40,14 @@ impl Name {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Unicode format characters (category Cf) that render as nothing or reorder text: a name
+/// holding one would look like another name.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
 }
 
 impl TryFrom<String> for Name {
@@ -55,6 +66,49 @@ impl From<Name> for String {
 impl fmt::Display for Name {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// A positive size in MiB, at most [`SizeMib::MAX`] (1 EiB): sums over a whole inventory
+/// stay far from overflowing, in Rust, in SQLite's signed integers and in JavaScript numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "u64", into = "u64")]
+pub struct SizeMib(u64);
+
+impl SizeMib {
+    pub const MAX: u64 = 1 << 40;
+
+    pub fn parse(value: u64) -> Result<Self, String> {
+        if value == 0 {
+            Err("a size must be positive".into())
+        } else if value > Self::MAX {
+            Err(format!("a size is at most {} MiB (1 EiB)", Self::MAX))
+        } else {
+            Ok(Self(value))
+        }
+    }
+
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl TryFrom<u64> for SizeMib {
+    type Error = String;
+    fn try_from(value: u64) -> Result<Self, Self::Error> {
+        Self::parse(value)
+    }
+}
+
+impl From<SizeMib> for u64 {
+    fn from(value: SizeMib) -> u64 {
+        value.0
+    }
+}
+
+impl fmt::Display for SizeMib {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
     }
 }
 
@@ -185,6 +239,12 @@ mod tests {
         assert!(Name::parse(" esx").unwrap_err().contains("white space"));
         assert!(Name::parse("esx\u{7}01").unwrap_err().contains("printable"));
         assert!(Name::parse("esx\n01").unwrap_err().contains("printable"));
+        assert!(Name::parse("esx-01\u{200B}")
+            .unwrap_err()
+            .contains("printable"));
+        assert!(Name::parse("\u{202E}10-xse")
+            .unwrap_err()
+            .contains("printable"));
     }
 
     #[test]
@@ -208,5 +268,10 @@ mod tests {
         assert!(VlanId::parse(4095).is_err());
         assert!(serde_json::from_str::<VlanId>("5000").is_err());
         assert!(serde_json::from_str::<Fraction>("0.25").is_ok());
+        assert_eq!(SizeMib::parse(1).unwrap().get(), 1);
+        assert!(SizeMib::parse(0).is_err());
+        assert!(SizeMib::parse(SizeMib::MAX).is_ok());
+        assert!(SizeMib::parse(SizeMib::MAX + 1).is_err());
+        assert!(serde_json::from_str::<SizeMib>("18446744073709551615").is_err());
     }
 }

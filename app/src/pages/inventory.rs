@@ -438,8 +438,9 @@ pub fn InventoryPage() -> impl IntoView {
     let confirming = RwSignal::new(None::<uuid::Uuid>);
     let page_error = RwSignal::new(None::<String>);
     let import_outcome = RwSignal::new(None::<Result<String, String>>);
-    let import: ImportAction =
-        Action::new(move |file: &InventoryFile| crate::rpc::import_inventory(file.clone()));
+    let import: ImportAction = Action::new(move |file: &InventoryFile| {
+        crate::rpc::import_inventory(serde_json::to_value(file).unwrap_or_default())
+    });
     Effect::new(move |_| {
         if let Some(result) = import.value().get() {
             import_outcome.set(Some(match result {
@@ -465,7 +466,7 @@ pub fn InventoryPage() -> impl IntoView {
     });
 
     let delete = Action::new(move |(kind, id): &(ObjectKind, uuid::Uuid)| {
-        crate::rpc::delete_object(*kind, *id)
+        crate::rpc::delete_object(serde_json::json!(kind), serde_json::json!(id))
     });
     Effect::new(move |_| match delete.value().get() {
         Some(Ok(Ok(()))) => {

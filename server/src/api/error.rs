@@ -25,6 +25,12 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     #[error(transparent)]
     Domain(#[from] DomainError),
+    #[error("the request body must be JSON (Content-Type: application/json)")]
+    NotJson,
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("requests from another site are refused")]
+    CrossSite,
     #[error("internal error")]
     Internal(String),
 }
@@ -59,6 +65,11 @@ impl ApiError {
                 };
                 (status, code, d.field.as_deref())
             }
+            ApiError::NotJson => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "not_json", None),
+            ApiError::MethodNotAllowed(_) => {
+                (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", None)
+            }
+            ApiError::CrossSite => (StatusCode::FORBIDDEN, "cross_site", None),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),
         }
     }
@@ -74,5 +85,14 @@ impl IntoResponse for ApiError {
             "error": { "code": code, "message": self.to_string(), "field": field }
         });
         (status, Json(body)).into_response()
+    }
+}
+
+impl From<axum::extract::rejection::PathRejection> for ApiError {
+    fn from(e: axum::extract::rejection::PathRejection) -> Self {
+        ApiError::BadPath {
+            field: "path".into(),
+            message: format!("the path is not valid: {}", e.body_text()),
+        }
     }
 }

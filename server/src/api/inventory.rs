@@ -2,9 +2,10 @@
 
 use super::error::ApiError;
 use super::json::{parse_value, JsonBody};
+use super::ApiPath as Path;
 use crate::AppState;
 use app::domain::{Mutation, Object, ObjectKind};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -113,7 +114,11 @@ pub async fn update(
     let kind = kind_of(&collection)?;
     let id = id_of(&id)?;
     if let Some(body_id) = body.0.get("id") {
-        if body_id.as_str() != Some(id.to_string().as_str()) {
+        let same = body_id
+            .as_str()
+            .and_then(|s| Uuid::parse_str(s).ok())
+            .is_some_and(|b| b == id);
+        if !same {
             return Err(ApiError::InvalidField {
                 field: "id".into(),
                 message: "id: the body's id differs from the id in the path".into(),

@@ -9,26 +9,35 @@ use crate::AppState;
 use axum::routing::get;
 use axum::Router;
 
+/// The routes under `/api/v1` (nested there, with JSON answers for unknown paths and
+/// methods).
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/openapi.json", get(openapi::document))
+        .route("/openapi.json", get(openapi::document))
+        .route("/inventory", get(inventory::export).post(inventory::import))
         .route(
-            "/api/v1/inventory",
-            get(inventory::export).post(inventory::import),
-        )
-        .route(
-            "/api/v1/{collection}",
+            "/{collection}",
             get(inventory::list).post(inventory::create),
         )
         .route(
-            "/api/v1/{collection}/{id}",
+            "/{collection}/{id}",
             get(inventory::get_one)
                 .put(inventory::update)
                 .delete(inventory::delete),
         )
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
 }
 
 async fn not_found() -> error::ApiError {
     error::ApiError::NotFound("no such API route".into())
 }
+
+async fn method_not_allowed(method: axum::http::Method) -> error::ApiError {
+    error::ApiError::MethodNotAllowed(format!("{method} is not allowed on this route"))
+}
+
+/// Path parameters whose rejection is a JSON API error.
+#[derive(axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(error::ApiError))]
+pub struct ApiPath<T>(pub T);

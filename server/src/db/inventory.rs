@@ -6,7 +6,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
-use std::num::{NonZeroU32, NonZeroU64};
+use std::num::NonZeroU32;
 use uuid::Uuid;
 
 /// The snake_case spelling of a unit enum (as in the API).
@@ -37,11 +37,11 @@ fn name(row: &SqliteRow) -> Result<Name, DbError> {
     Name::parse(&row.try_get::<String, _>("name")?).map_err(DbError::Corrupt)
 }
 
-fn nz64(row: &SqliteRow, column: &str) -> Result<NonZeroU64, DbError> {
+fn size(row: &SqliteRow, column: &str) -> Result<SizeMib, DbError> {
     let v: i64 = row.try_get(column)?;
     u64::try_from(v)
         .ok()
-        .and_then(NonZeroU64::new)
+        .and_then(|v| SizeMib::parse(v).ok())
         .ok_or_else(|| DbError::Corrupt(format!("{column} = {v}")))
 }
 
@@ -67,8 +67,9 @@ fn float<T: TryFrom<f64, Error = String>>(row: &SqliteRow, column: &str) -> Resu
     T::try_from(row.try_get::<f64, _>(column)?).map_err(DbError::Corrupt)
 }
 
+/// Sizes are bounded by the domain ([`SizeMib::MAX`]), far below `i64::MAX`.
 fn as_i64(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
+    i64::try_from(v).expect("domain sizes fit in i64")
 }
 
 /// Reads the whole inventory. The rows were validated on their way in, so they are applied
@@ -94,7 +95,7 @@ pub async fn load_inventory(db: &Db) -> Result<Inventory, DbError> {
             cpu_feature_level: u32_of(&row, "cpu_feature_level")?,
             cores: nz32(&row, "cores")?,
             cpu_mhz: nz32(&row, "cpu_mhz")?,
-            memory_mib: nz64(&row, "memory_mib")?,
+            memory_mib: size(&row, "memory_mib")?,
             state: parse_enum(row.try_get("state")?)?,
             vmotion_enabled: row.try_get("vmotion_enabled")?,
             vmotion_link_gbps: float(&row, "vmotion_link_gbps")?,
@@ -110,7 +111,7 @@ pub async fn load_inventory(db: &Db) -> Result<Inventory, DbError> {
             id: DatastoreId(uuid(&row, "id")?),
             name: name(&row)?,
             kind: parse_enum(row.try_get("kind")?)?,
-            capacity_mib: nz64(&row, "capacity_mib")?,
+            capacity_mib: size(&row, "capacity_mib")?,
             throughput_mib_s: nz32(&row, "throughput_mib_s")?,
             host_ids: vec![],
         };
@@ -169,7 +170,7 @@ pub async fn load_inventory(db: &Db) -> Result<Inventory, DbError> {
             host_id: HostId(uuid(&row, "host_id")?),
             power_state: parse_enum(row.try_get("power_state")?)?,
             vcpus: nz32(&row, "vcpus")?,
-            memory_mib: nz64(&row, "memory_mib")?,
+            memory_mib: size(&row, "memory_mib")?,
             memory_reservation_mib: u64_of(&row, "memory_reservation_mib")?,
             cpu_feature_level: u32_of(&row, "cpu_feature_level")?,
             disks: vec![],
@@ -179,7 +180,7 @@ pub async fn load_inventory(db: &Db) -> Result<Inventory, DbError> {
                 dirty_rate_mib_s: float(&row, "dirty_rate_mib_s")?,
                 working_set_mib: ws
                     .and_then(|v| u64::try_from(v).ok())
-                    .and_then(NonZeroU64::new),
+                    .and_then(|v| SizeMib::parse(v).ok()),
                 zero_page_fraction: float(&row, "zero_page_fraction")?,
                 disk_write_mib_s: float(&row, "disk_write_mib_s")?,
             },
@@ -195,7 +196,7 @@ pub async fn load_inventory(db: &Db) -> Result<Inventory, DbError> {
         let vm = VmId(uuid(&row, "vm_id")?);
         let disk = Disk {
             datastore_id: DatastoreId(uuid(&row, "datastore_id")?),
-            capacity_mib: nz64(&row, "capacity_mib")?,
+            capacity_mib: size(&row, "capacity_mib")?,
             used_mib: u64_of(&row, "used_mib")?,
             thin: row.try_get("thin")?,
         };

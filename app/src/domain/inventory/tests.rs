@@ -49,6 +49,17 @@ fn names_are_unique_within_their_scope() {
         host_id: Some(f.b),
     };
     create(&mut f.inv, Object::Portgroup(other.clone())).unwrap();
+    // A port group on a switch may share a name with a standard one.
+    let on_switch = Portgroup {
+        id: PortgroupId::new_random(),
+        switch_id: Some(f.vds),
+        host_id: None,
+        ..other.clone()
+    };
+    assert!(f
+        .inv
+        .validate(Mutation::Create(Object::Portgroup(on_switch)))
+        .is_ok());
     let same_scope = Portgroup {
         id: PortgroupId::new_random(),
         ..other
@@ -185,13 +196,26 @@ fn allocated_space_must_fit_the_datastore() {
     // Thick disks take their capacity, thin ones what they use.
     let thick = vm("thick", f.a, vec![disk(f.local_a, 6_000, 1, false)], vec![]);
     create(&mut f.inv, Object::Vm(thick)).unwrap();
+    // Thin disks may overcommit the datastore, but none is bigger than the datastore itself.
     let thin = vm(
         "thin",
         f.a,
-        vec![disk(f.local_a, 50_000, 4_000, true)],
+        vec![disk(f.local_a, 9_000, 4_000, true)],
         vec![],
     );
     create(&mut f.inv, Object::Vm(thin)).unwrap();
+    let too_big = vm(
+        "too-big",
+        f.a,
+        vec![disk(f.local_a, 10_001, 1, true)],
+        vec![],
+    );
+    let msg = refused(
+        f.inv.validate(Mutation::Create(Object::Vm(too_big))),
+        ErrorCode::Invalid,
+        Some("disks[0].capacity_mib"),
+    );
+    assert!(msg.contains("larger than datastore local-a"), "{msg}");
     assert_eq!(f.inv.allocated_mib(f.local_a, None), 10_000);
     let one_more = vm("one-more", f.a, vec![disk(f.local_a, 1, 1, false)], vec![]);
     let msg = refused(
@@ -207,9 +231,30 @@ fn allocated_space_must_fit_the_datastore() {
         ErrorCode::Invalid,
         Some("disks[0].capacity_mib"),
     );
-    // Shrinking a datastore below what is allocated on it.
+    // Shrinking a datastore below what is allocated on it, or below its biggest disk.
     let mut ds = f.inv.datastores[&f.local_a].clone();
     ds.capacity_mib = nz64(9_999);
+    refused(
+        f.inv
+            .validate(Mutation::Update(Object::Datastore(ds.clone()))),
+        ErrorCode::Invalid,
+        Some("capacity_mib"),
+    );
+    let mut shared = f.inv.datastores[&f.shared].clone();
+    let big_thin = vm(
+        "big-thin",
+        f.a,
+        vec![disk(f.shared, 90_000, 1, true)],
+        vec![],
+    );
+    create(&mut f.inv, Object::Vm(big_thin)).unwrap();
+    shared.capacity_mib = nz64(80_000);
+    let msg = refused(
+        f.inv.validate(Mutation::Update(Object::Datastore(shared))),
+        ErrorCode::Invalid,
+        Some("capacity_mib"),
+    );
+    assert!(msg.contains("VM big-thin has a 90000 MiB disk"), "{msg}");
     refused(
         f.inv.validate(Mutation::Update(Object::Datastore(ds))),
         ErrorCode::Invalid,
