@@ -3,7 +3,9 @@
 /// "512 MiB", "4.0 GiB", "1.5 TiB".
 pub fn mib(value: u64) -> String {
     let v = value as f64;
-    if v >= 1024.0 * 1024.0 {
+    if v >= 1024.0 * 1024.0 * 1024.0 {
+        format!("{:.1} PiB", v / (1024.0 * 1024.0 * 1024.0))
+    } else if v >= 1024.0 * 1024.0 {
         format!("{:.1} TiB", v / (1024.0 * 1024.0))
     } else if v >= 1024.0 {
         format!("{:.1} GiB", v / 1024.0)
@@ -41,6 +43,7 @@ mod tests {
         assert_eq!(mib(512), "512 MiB");
         assert_eq!(mib(4096), "4.0 GiB");
         assert_eq!(mib(1536 * 1024), "1.5 TiB");
+        assert_eq!(mib(2 << 30), "2.0 PiB");
         assert_eq!(percent(50, 200), 25.0);
         assert_eq!(percent(5, 0), 0.0);
         assert_eq!(percent(300, 200), 100.0);

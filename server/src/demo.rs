@@ -685,7 +685,7 @@ pub fn scale_inventory(
             id: DatastoreId::new_random(),
             name: name(&format!("san-{c:03}")),
             kind: DatastoreKind::VmfsShared,
-            capacity_mib: nz64(1 << 40),
+            capacity_mib: nz64(64 << 20), // 64 TiB
             throughput_mib_s: nz32(2_000),
             host_ids: host_ids.clone(),
         };

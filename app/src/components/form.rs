@@ -237,20 +237,27 @@ fn value_of(text: &str, field: &Field) -> Result<Option<Value>, String> {
 }
 
 /// Parses the form's JSON into a typed object, naming the field that does not fit.
+///
+/// Goes through JSON text (not `serde_json::Value`) so that the browser bundle carries one
+/// path-tracking deserializer for the domain types, shared with the import, rather than two.
 pub fn parse_object(kind: ObjectKind, json: Value) -> Result<Object, (String, String)> {
-    fn typed<T: serde::de::DeserializeOwned>(json: Value) -> Result<T, (String, String)> {
-        serde_path_to_error::deserialize(json).map_err(|e| {
-            let path = e.path().to_string();
-            (path, e.into_inner().to_string())
-        })
-    }
+    let text = json.to_string();
     Ok(match kind {
-        ObjectKind::Cluster => Object::Cluster(typed(json)?),
-        ObjectKind::Host => Object::Host(typed(json)?),
-        ObjectKind::Datastore => Object::Datastore(typed(json)?),
-        ObjectKind::Switch => Object::Switch(typed(json)?),
-        ObjectKind::Portgroup => Object::Portgroup(typed(json)?),
-        ObjectKind::Vm => Object::Vm(typed(json)?),
+        ObjectKind::Cluster => Object::Cluster(parse_json(&text)?),
+        ObjectKind::Host => Object::Host(parse_json(&text)?),
+        ObjectKind::Datastore => Object::Datastore(parse_json(&text)?),
+        ObjectKind::Switch => Object::Switch(parse_json(&text)?),
+        ObjectKind::Portgroup => Object::Portgroup(parse_json(&text)?),
+        ObjectKind::Vm => Object::Vm(parse_json(&text)?),
+    })
+}
+
+/// Deserializes JSON text, naming the path of the value that does not fit.
+pub fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, (String, String)> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        (path, e.into_inner().to_string())
     })
 }
 

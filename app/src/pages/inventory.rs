@@ -673,15 +673,12 @@ fn ImportButton() -> impl IntoView {
                     .ok()
                     .and_then(|v| v.as_string())
                     .unwrap_or_default();
-                let mut de = serde_json::Deserializer::from_str(&text);
-                match serde_path_to_error::deserialize::<_, InventoryFile>(&mut de) {
+                match crate::components::form::parse_json::<InventoryFile>(&text) {
                     Ok(parsed) => {
                         import.dispatch(parsed);
                     }
-                    Err(e) => outcome.set(Some(Err(format!(
-                        "Nothing was imported: {} ({})",
-                        e.inner(),
-                        e.path()
+                    Err((path, message)) => outcome.set(Some(Err(format!(
+                        "Nothing was imported: {message} ({path})"
                     )))),
                 }
             });
