@@ -236,29 +236,12 @@ fn value_of(text: &str, field: &Field) -> Result<Option<Value>, String> {
     }))
 }
 
-/// Parses the form's JSON into a typed object, naming the field that does not fit.
-///
-/// Goes through JSON text (not `serde_json::Value`) so that the browser bundle carries one
-/// path-tracking deserializer for the domain types, shared with the import, rather than two.
-pub fn parse_object(kind: ObjectKind, json: Value) -> Result<Object, (String, String)> {
-    let text = json.to_string();
-    Ok(match kind {
-        ObjectKind::Cluster => Object::Cluster(parse_json(&text)?),
-        ObjectKind::Host => Object::Host(parse_json(&text)?),
-        ObjectKind::Datastore => Object::Datastore(parse_json(&text)?),
-        ObjectKind::Switch => Object::Switch(parse_json(&text)?),
-        ObjectKind::Portgroup => Object::Portgroup(parse_json(&text)?),
-        ObjectKind::Vm => Object::Vm(parse_json(&text)?),
-    })
-}
-
-/// Deserializes JSON text, naming the path of the value that does not fit.
-pub fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, (String, String)> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        (path, e.into_inner().to_string())
-    })
+/// Parses the form's JSON into a typed object for the local check, or `None` when a value
+/// does not fit its type: the server then names the field (it tracks the error path; the
+/// browser bundle does without that code).
+pub fn parse_local(kind: ObjectKind, json: &Value) -> Option<Object> {
+    let tagged = serde_json::json!({ "kind": kind, "object": json });
+    serde_json::from_str(&tagged.to_string()).ok()
 }
 
 /// Where to show an error: the field it names, or the closest field the form has
@@ -295,8 +278,8 @@ pub fn ObjectForm(
     let form_error = RwSignal::new(None::<String>);
     let spec = StoredValue::new(spec);
 
-    let save = Action::new(move |(create, object): &(bool, Object)| {
-        crate::rpc::save_object(*create, serde_json::to_value(object).unwrap_or_default())
+    let save = Action::new(move |(create, tagged): &(bool, Value)| {
+        crate::rpc::save_object(*create, tagged.clone())
     });
 
     let show_refusal = move |e: DomainError| {
@@ -321,35 +304,38 @@ pub fn ObjectForm(
         let kind = spec.with_value(|s| s.kind);
         let built = spec
             .with_value(|s| s.to_json(&values.get_untracked(), &rows.get_untracked()))
-            .and_then(|mut json| {
+            .map(|mut json| {
                 if let (Some(id), Value::Object(map)) = (editing_id, &mut json) {
                     map.insert("id".into(), Value::String(id.to_string()));
                 }
-                parse_object(kind, json)
+                json
             });
-        let object = match built {
-            Ok(o) => o,
+        let json = match built {
+            Ok(json) => json,
             Err((field, message)) => {
                 show_refusal(DomainError::invalid(field, message));
                 return;
             }
         };
         // Instant feedback from the same rules the server applies.
-        let mutation = if creating {
-            Mutation::Create(object.clone())
-        } else {
-            Mutation::Update(object.clone())
-        };
-        let local: Option<Result<(), DomainError>> = inventory.with_untracked(|r| {
-            r.as_ref()
-                .and_then(|r| r.as_ref().ok())
-                .map(|inv: &Inventory| inv.validate(mutation).map(|_| ()))
-        });
-        if let Some(Err(refusal)) = local {
-            show_refusal(refusal);
-            return;
+        if let Some(object) = parse_local(kind, &json) {
+            let mutation = if creating {
+                Mutation::Create(object)
+            } else {
+                Mutation::Update(object)
+            };
+            let local: Option<Result<(), DomainError>> = inventory.with_untracked(|r| {
+                r.as_ref()
+                    .and_then(|r| r.as_ref().ok())
+                    .map(|inv: &Inventory| inv.validate(mutation).map(|_| ()))
+            });
+            if let Some(Err(refusal)) = local {
+                show_refusal(refusal);
+                return;
+            }
         }
-        save.dispatch((creating, object));
+        let tagged = serde_json::json!({ "kind": kind, "object": json });
+        save.dispatch((creating, tagged));
     };
 
     let field_view = move |field: Field, key: String| {

@@ -2,7 +2,6 @@
 //! edit one. Deletion asks for confirmation and explains a refusal (who uses the object).
 
 use crate::components::form::{Field, FormSpec, Group, Input, ObjectForm};
-use crate::domain::InventoryFile;
 use crate::domain::*;
 use crate::format;
 use crate::live::InventoryResource;
@@ -438,9 +437,8 @@ pub fn InventoryPage() -> impl IntoView {
     let confirming = RwSignal::new(None::<uuid::Uuid>);
     let page_error = RwSignal::new(None::<String>);
     let import_outcome = RwSignal::new(None::<Result<String, String>>);
-    let import: ImportAction = Action::new(move |file: &InventoryFile| {
-        crate::rpc::import_inventory(serde_json::to_value(file).unwrap_or_default())
-    });
+    let import: ImportAction =
+        Action::new(move |file: &serde_json::Value| crate::rpc::import_inventory(file.clone()));
     Effect::new(move |_| {
         if let Some(result) = import.value().get() {
             import_outcome.set(Some(match result {
@@ -673,12 +671,13 @@ fn ImportButton() -> impl IntoView {
                     .ok()
                     .and_then(|v| v.as_string())
                     .unwrap_or_default();
-                match crate::components::form::parse_json::<InventoryFile>(&text) {
+                // The server parses and names any field that does not fit.
+                match serde_json::from_str::<serde_json::Value>(&text) {
                     Ok(parsed) => {
                         import.dispatch(parsed);
                     }
-                    Err((path, message)) => outcome.set(Some(Err(format!(
-                        "Nothing was imported: {message} ({path})"
+                    Err(e) => outcome.set(Some(Err(format!(
+                        "Nothing was imported: the file is not JSON ({e})"
                     )))),
                 }
             });
@@ -709,4 +708,4 @@ struct ImportOutcome {
 }
 
 type ImportAction =
-    Action<InventoryFile, Result<Result<ImportSummary, DomainError>, ServerFnError>>;
+    Action<serde_json::Value, Result<Result<ImportSummary, DomainError>, ServerFnError>>;

@@ -1,0 +1,165 @@
+//! The prerequisite checks of a migration (SPEC §2): pure functions of the inventory and a
+//! request, run by the server before every start and by the browser for instant feedback.
+
+mod rules;
+#[cfg(test)]
+mod tests;
+
+use super::error::DomainError;
+use super::ids::*;
+use super::inventory::{Inventory, ObjectKind};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// The three ways a running VM moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum MigrationKind {
+    /// Compute: memory and CPU state move to another host; disks stay.
+    #[serde(rename = "vmotion")]
+    VMotion,
+    /// Storage: disks move to another datastore; the VM stays on its host.
+    #[serde(rename = "storage_vmotion")]
+    StorageVMotion,
+    /// Both at once: another host and another datastore.
+    #[serde(rename = "combined")]
+    Combined,
+}
+
+impl MigrationKind {
+    pub const ALL: [MigrationKind; 3] = [
+        MigrationKind::VMotion,
+        MigrationKind::StorageVMotion,
+        MigrationKind::Combined,
+    ];
+
+    pub fn moves_host(self) -> bool {
+        !matches!(self, MigrationKind::StorageVMotion)
+    }
+
+    pub fn moves_storage(self) -> bool {
+        !matches!(self, MigrationKind::VMotion)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            MigrationKind::VMotion => "vMotion",
+            MigrationKind::StorageVMotion => "Storage vMotion",
+            MigrationKind::Combined => "vMotion + Storage vMotion",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MigrationKind::VMotion => "vmotion",
+            MigrationKind::StorageVMotion => "storage_vmotion",
+            MigrationKind::Combined => "combined",
+        }
+    }
+}
+
+/// What a user asks to check (and later to start).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MigrationRequest {
+    pub vm_id: VmId,
+    pub kind: MigrationKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_host_id: Option<HostId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_datastore_id: Option<DatastoreId>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Blocks the migration.
+    Error,
+    /// Worth knowing; does not block.
+    Warning,
+    /// Explains how the migration will run.
+    Info,
+}
+
+/// An object a check result is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectRef {
+    pub kind: ObjectKind,
+    pub id: uuid::Uuid,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckResult {
+    /// Stable id of the rule (`storage.shared`).
+    pub id: String,
+    pub severity: Severity,
+    pub message: String,
+    /// How to fix it.
+    pub remedy: String,
+    pub objects: Vec<ObjectRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckReport {
+    /// No result of severity `error`.
+    pub allowed: bool,
+    /// Errors first, then warnings, then information.
+    pub results: Vec<CheckResult>,
+}
+
+impl CheckReport {
+    fn from_results(mut results: Vec<CheckResult>) -> Self {
+        results.sort_by_key(|r| r.severity);
+        CheckReport {
+            allowed: !results.iter().any(|r| r.severity == Severity::Error),
+            results,
+        }
+    }
+
+    pub fn first_error(&self) -> Option<&CheckResult> {
+        self.results.iter().find(|r| r.severity == Severity::Error)
+    }
+
+    pub fn count(&self, severity: Severity) -> usize {
+        self.results
+            .iter()
+            .filter(|r| r.severity == severity)
+            .count()
+    }
+}
+
+/// Every rule id, for documentation and tests.
+pub const RULE_IDS: [&str; 20] = [
+    "vm.powered_on",
+    "host.target_same",
+    "host.state",
+    "vmotion.vmknic",
+    "vmotion.link_speed",
+    "vmotion.ip_family",
+    "cpu.vendor",
+    "cpu.features",
+    "storage.shared",
+    "storage.local",
+    "network.portgroup",
+    "device.local_backing",
+    "resources.memory",
+    "resources.cpu",
+    "datastore.target_same",
+    "datastore.space",
+    "datastore.reachable",
+    "ft.enabled",
+    "affinity.cpu",
+    "vm.busy",
+];
+
+/// Checks a migration request against the inventory. `busy` holds the VMs that already have
+/// a migration queued or running. A malformed request (unknown VM, a target missing for the
+/// kind, an unknown target) is refused naming the field.
+pub fn check_migration(
+    inv: &Inventory,
+    request: &MigrationRequest,
+    busy: &BTreeSet<VmId>,
+) -> Result<CheckReport, DomainError> {
+    let plan = rules::Plan::resolve(inv, request)?;
+    Ok(CheckReport::from_results(rules::run(inv, &plan, busy)))
+}

@@ -1,0 +1,581 @@
+//! The rules themselves. Each pushes results naming the objects involved, with wording close
+//! to vCenter's, and a remedy.
+
+use super::{CheckResult, MigrationKind, MigrationRequest, ObjectRef, Severity};
+use crate::domain::*;
+use std::collections::BTreeSet;
+
+/// vMotion links under this speed get a warning (Gbit/s).
+pub const SLOW_LINK_GBPS: f64 = 1.0;
+/// Free space to keep on a target datastore after a Storage vMotion (fraction of capacity).
+pub const SPACE_HEADROOM: f64 = 0.05;
+/// vCPUs per physical core on the target above which a warning is given.
+pub const CPU_OVERCOMMIT_WARNING: f64 = 1.0;
+
+/// A request resolved against the inventory: the VM, where it is, where it goes.
+pub struct Plan<'a> {
+    pub kind: MigrationKind,
+    pub vm: &'a Vm,
+    pub source: &'a Host,
+    /// The host the VM runs on afterwards (the source for Storage vMotion).
+    pub target: &'a Host,
+    /// The datastore the disks go to (Storage vMotion and combined).
+    pub datastore: Option<&'a Datastore>,
+}
+
+impl<'a> Plan<'a> {
+    pub fn resolve(inv: &'a Inventory, req: &MigrationRequest) -> Result<Self, DomainError> {
+        let vm = inv.vms.get(&req.vm_id).ok_or_else(|| {
+            DomainError::invalid("vm_id", format!("vm_id: no VM has id {}", req.vm_id))
+        })?;
+        let source = inv.hosts.get(&vm.host_id).ok_or_else(|| {
+            DomainError::invalid("vm_id", format!("VM {} is on an unknown host", vm.name))
+        })?;
+        let target = match (req.kind.moves_host(), req.target_host_id) {
+            (true, None) => {
+                return Err(DomainError::invalid(
+                    "target_host_id",
+                    format!("target_host_id: a {} needs a target host", req.kind.label()),
+                ))
+            }
+            (false, Some(_)) => {
+                return Err(DomainError::invalid(
+                    "target_host_id",
+                    "target_host_id: a Storage vMotion keeps the VM on its host; choose combined migration to change both",
+                ))
+            }
+            (true, Some(id)) => inv.hosts.get(&id).ok_or_else(|| {
+                DomainError::invalid("target_host_id", format!("target_host_id: no host has id {id}"))
+            })?,
+            (false, None) => source,
+        };
+        let datastore = match (req.kind.moves_storage(), req.target_datastore_id) {
+            (true, None) => {
+                return Err(DomainError::invalid(
+                    "target_datastore_id",
+                    format!("target_datastore_id: a {} needs a target datastore", req.kind.label()),
+                ))
+            }
+            (false, Some(_)) => {
+                return Err(DomainError::invalid(
+                    "target_datastore_id",
+                    "target_datastore_id: a vMotion keeps the disks where they are; choose combined migration to change both",
+                ))
+            }
+            (true, Some(id)) => Some(inv.datastores.get(&id).ok_or_else(|| {
+                DomainError::invalid(
+                    "target_datastore_id",
+                    format!("target_datastore_id: no datastore has id {id}"),
+                )
+            })?),
+            (false, None) => None,
+        };
+        Ok(Plan {
+            kind: req.kind,
+            vm,
+            source,
+            target,
+            datastore,
+        })
+    }
+
+    fn hot(&self) -> bool {
+        self.vm.power_state == PowerState::On
+    }
+}
+
+fn host_ref(h: &Host) -> ObjectRef {
+    ObjectRef {
+        kind: ObjectKind::Host,
+        id: h.id.0,
+        name: h.name.to_string(),
+    }
+}
+fn vm_ref(v: &Vm) -> ObjectRef {
+    ObjectRef {
+        kind: ObjectKind::Vm,
+        id: v.id.0,
+        name: v.name.to_string(),
+    }
+}
+fn ds_ref(d: &Datastore) -> ObjectRef {
+    ObjectRef {
+        kind: ObjectKind::Datastore,
+        id: d.id.0,
+        name: d.name.to_string(),
+    }
+}
+fn pg_ref(p: &Portgroup) -> ObjectRef {
+    ObjectRef {
+        kind: ObjectKind::Portgroup,
+        id: p.id.0,
+        name: p.name.to_string(),
+    }
+}
+
+struct Results(Vec<CheckResult>);
+
+impl Results {
+    fn push(
+        &mut self,
+        id: &str,
+        severity: Severity,
+        message: String,
+        remedy: &str,
+        objects: Vec<ObjectRef>,
+    ) {
+        self.0.push(CheckResult {
+            id: id.to_string(),
+            severity,
+            message,
+            remedy: remedy.to_string(),
+            objects,
+        });
+    }
+}
+
+pub fn run(inv: &Inventory, p: &Plan, busy: &BTreeSet<VmId>) -> Vec<CheckResult> {
+    let mut r = Results(Vec::new());
+    let vm = p.vm;
+    let moves_host = p.kind.moves_host();
+
+    // vm.powered_on: hot or cold.
+    match vm.power_state {
+        PowerState::On => r.push(
+            "vm.powered_on",
+            Severity::Info,
+            format!(
+                "{} is powered on: live migration, it keeps running",
+                vm.name
+            ),
+            "Nothing to do.",
+            vec![vm_ref(vm)],
+        ),
+        state => r.push(
+            "vm.powered_on",
+            Severity::Info,
+            format!(
+                "{} is {}: cold migration, no memory transfer and no CPU compatibility check",
+                vm.name,
+                if state == PowerState::Off {
+                    "powered off"
+                } else {
+                    "suspended"
+                }
+            ),
+            "Nothing to do.",
+            vec![vm_ref(vm)],
+        ),
+    }
+
+    // vm.busy and ft.enabled: every kind.
+    if busy.contains(&vm.id) {
+        r.push(
+            "vm.busy",
+            Severity::Error,
+            format!("{} already has a migration queued or running", vm.name),
+            "Wait for it to finish, or cancel it on the Tasks page.",
+            vec![vm_ref(vm)],
+        );
+    }
+    if vm.fault_tolerance {
+        r.push(
+            "ft.enabled",
+            Severity::Error,
+            format!(
+                "{} is protected by Fault Tolerance, which does not allow this migration",
+                vm.name
+            ),
+            "Turn off Fault Tolerance for the VM, migrate it, then turn it on again.",
+            vec![vm_ref(vm)],
+        );
+    }
+
+    if moves_host {
+        host_rules(inv, p, &mut r);
+    }
+    if p.kind == MigrationKind::VMotion {
+        shared_storage_rules(inv, p, &mut r);
+    }
+    if let Some(ds) = p.datastore {
+        datastore_rules(inv, p, ds, &mut r);
+    }
+    r.0
+}
+
+fn host_rules(inv: &Inventory, p: &Plan, r: &mut Results) {
+    let (vm, source, target) = (p.vm, p.source, p.target);
+    if source.id == target.id {
+        r.push(
+            "host.target_same",
+            Severity::Error,
+            format!("{} already runs on {}", vm.name, target.name),
+            if p.kind == MigrationKind::Combined {
+                "Choose another host, or use Storage vMotion to move only the disks."
+            } else {
+                "Choose another host."
+            },
+            vec![vm_ref(vm), host_ref(target)],
+        );
+        return;
+    }
+    if target.state != HostState::Connected {
+        let state = if target.state == HostState::Maintenance {
+            "in maintenance mode"
+        } else {
+            "disconnected"
+        };
+        r.push(
+            "host.state",
+            Severity::Error,
+            format!("The destination host {} is {state}", target.name),
+            "Choose a connected host, or bring this one out of maintenance mode / reconnect it.",
+            vec![host_ref(target)],
+        );
+    }
+    if source.state == HostState::Disconnected {
+        r.push(
+            "host.state",
+            Severity::Error,
+            format!("The source host {} is disconnected", source.name),
+            "Reconnect the source host first.",
+            vec![host_ref(source)],
+        );
+    }
+
+    // The vMotion network.
+    for (host, side) in [(source, "source"), (target, "destination")] {
+        if !host.vmotion_enabled {
+            r.push(
+                "vmotion.vmknic",
+                Severity::Error,
+                format!(
+                    "The vMotion interface is not configured (or is misconfigured) on the {side} host {}",
+                    host.name
+                ),
+                "Enable the vMotion service on a VMkernel adapter of the host.",
+                vec![host_ref(host)],
+            );
+        } else if host.vmotion_link_gbps.get() <= 0.0 {
+            r.push(
+                "vmotion.vmknic",
+                Severity::Error,
+                format!("The vMotion link of the {side} host {} is down", host.name),
+                "Check the cabling and the physical switch port of the vMotion network.",
+                vec![host_ref(host)],
+            );
+        } else if host.vmotion_link_gbps.get() < SLOW_LINK_GBPS {
+            r.push(
+                "vmotion.link_speed",
+                Severity::Warning,
+                format!(
+                    "The vMotion link of the {side} host {} runs at {}: under 1 Gbit/s, the migration will be slow",
+                    host.name,
+                    crate::format::link(host.vmotion_link_gbps.get())
+                ),
+                "Use a 10 Gbit/s (or faster) network for vMotion.",
+                vec![host_ref(host)],
+            );
+        }
+    }
+    if source.ip_family != target.ip_family {
+        r.push(
+            "vmotion.ip_family",
+            Severity::Error,
+            format!(
+                "The management networks of {} ({}) and {} ({}) use different IP versions",
+                source.name,
+                ip(source.ip_family),
+                target.name,
+                ip(target.ip_family)
+            ),
+            "Put both hosts' management (and vMotion) networks on the same IP version.",
+            vec![host_ref(source), host_ref(target)],
+        );
+    }
+
+    // The CPU, for a running VM.
+    if p.hot() {
+        if source.cpu_vendor != target.cpu_vendor {
+            r.push(
+                "cpu.vendor",
+                Severity::Error,
+                format!(
+                    "The CPU vendor of {} ({}) differs from that of {} ({}): a running VM cannot move between them",
+                    target.name,
+                    vendor(target.cpu_vendor),
+                    source.name,
+                    vendor(source.cpu_vendor)
+                ),
+                "Power off the VM and migrate it cold, or choose a host with the same CPU vendor.",
+                vec![host_ref(source), host_ref(target)],
+            );
+        }
+        let required = required_cpu_level(inv, p);
+        if target.cpu_feature_level < required {
+            r.push(
+                "cpu.features",
+                Severity::Error,
+                format!(
+                    "The CPU of {} (feature level {}) lacks features that {} uses (level {})",
+                    target.name, target.cpu_feature_level, p.vm.name, required
+                ),
+                "Enable EVC on the source cluster at a level the target supports, or power off the VM and migrate it cold.",
+                vec![vm_ref(p.vm), host_ref(target)],
+            );
+        }
+
+        // Resources on the target.
+        let load = inv.host_load(target.id);
+        let free = target
+            .memory_mib
+            .get()
+            .saturating_sub(load.running_memory_mib);
+        if free < vm.memory_mib.get() {
+            r.push(
+                "resources.memory",
+                Severity::Error,
+                format!(
+                    "Memory resource admission control failed: {} has {} free, {} needs {}",
+                    target.name,
+                    crate::format::mib(free),
+                    vm.name,
+                    crate::format::mib(vm.memory_mib.get())
+                ),
+                "Free memory on the target (move or power off other VMs) or choose another host.",
+                vec![vm_ref(vm), host_ref(target)],
+            );
+        }
+        let cores = u64::from(target.cores.get());
+        let vcpus = u64::from(vm.vcpus.get());
+        if vcpus > cores {
+            r.push(
+                "resources.cpu",
+                Severity::Error,
+                format!(
+                    "{} has {} vCPUs, more than the {} cores of {}",
+                    vm.name, vcpus, cores, target.name
+                ),
+                "Reduce the VM's vCPUs or choose a bigger host.",
+                vec![vm_ref(vm), host_ref(target)],
+            );
+        } else {
+            let ratio = (load.running_vcpus + vcpus) as f64 / cores as f64;
+            if ratio > CPU_OVERCOMMIT_WARNING {
+                r.push(
+                    "resources.cpu",
+                    Severity::Warning,
+                    format!(
+                        "{} would run {} vCPUs on {} cores ({:.1} per core): CPU contention is likely",
+                        target.name,
+                        load.running_vcpus + vcpus,
+                        cores,
+                        ratio
+                    ),
+                    "Choose a less loaded host, or accept the contention.",
+                    vec![host_ref(target)],
+                );
+            }
+        }
+    }
+    if vm.cpu_affinity {
+        r.push(
+            "affinity.cpu",
+            Severity::Error,
+            format!(
+                "{} has CPU affinity set: it is pinned to cores of {}",
+                vm.name, source.name
+            ),
+            "Remove the CPU/memory affinity from the VM's settings.",
+            vec![vm_ref(vm)],
+        );
+    }
+
+    // The network: every NIC's port group must exist on the target.
+    for (i, nic) in vm.nics.iter().enumerate() {
+        let Some(pg) = inv.portgroups.get(&nic.portgroup_id) else {
+            continue;
+        };
+        if inv.host_reaches_portgroup(target.id, pg) {
+            continue;
+        }
+        let why = match pg.attachment() {
+            Some(PortgroupAttachment::Standard(_)) => {
+                "a standard-switch port group that exists only on the source host".to_string()
+            }
+            Some(PortgroupAttachment::Distributed(s)) => format!(
+                "on distributed switch {}, of which {} is not a member",
+                inv.switches.get(&s).map(|s| s.name.as_str()).unwrap_or("?"),
+                target.name
+            ),
+            None => "not reachable".to_string(),
+        };
+        let (severity, state) = if nic.connected {
+            (Severity::Error, "connected")
+        } else {
+            (Severity::Warning, "disconnected")
+        };
+        r.push(
+            "network.portgroup",
+            severity,
+            format!(
+                "Network adapter {} ({state}) of {} uses port group {}, {why}",
+                i + 1,
+                vm.name,
+                pg.name
+            ),
+            "Move the adapter to a port group on a distributed switch that spans both hosts, or add the target host to the switch.",
+            vec![vm_ref(vm), pg_ref(pg), host_ref(target)],
+        );
+    }
+
+    // Devices the target cannot back.
+    for device in &vm.devices {
+        let label = device.kind.label();
+        let problem = match (device.kind, device.backing, device.datastore_id) {
+            (DeviceKind::Usb, _, _) => Some(format!(
+                "{label} of {} is passed through from {}",
+                vm.name, p.source.name
+            )),
+            (_, DeviceBacking::HostDevice, _) => Some(format!(
+                "{label} of {} uses a physical device of {}",
+                vm.name, p.source.name
+            )),
+            (_, DeviceBacking::File, Some(ds_id)) => inv.datastores.get(&ds_id).and_then(|ds| {
+                (!ds.host_ids.contains(&target.id)).then(|| {
+                    format!(
+                        "{label} of {} uses backing '[{}] …', which is not accessible from {}",
+                        vm.name, ds.name, target.name
+                    )
+                })
+            }),
+            (_, DeviceBacking::File, None) => None,
+        };
+        if let Some(problem) = problem {
+            let (severity, prefix) = if device.connected {
+                (Severity::Error, "Currently connected device")
+            } else {
+                (Severity::Warning, "Disconnected device")
+            };
+            r.push(
+                "device.local_backing",
+                severity,
+                format!("{prefix}: {problem}"),
+                "Disconnect the device (or point it to a file on a shared datastore) before migrating.",
+                vec![vm_ref(vm), host_ref(target)],
+            );
+        }
+    }
+}
+
+/// vMotion alone: every file of the VM must stay reachable from the target.
+fn shared_storage_rules(inv: &Inventory, p: &Plan, r: &mut Results) {
+    let (vm, target) = (p.vm, p.target);
+    let mut reported = BTreeSet::new();
+    for (i, disk) in vm.disks.iter().enumerate() {
+        let Some(ds) = inv.datastores.get(&disk.datastore_id) else {
+            continue;
+        };
+        if ds.kind == DatastoreKind::Local {
+            r.push(
+                "storage.local",
+                Severity::Error,
+                format!(
+                    "Disk {} of {} is on the local datastore {} of {}",
+                    i + 1,
+                    vm.name,
+                    ds.name,
+                    p.source.name
+                ),
+                "Use combined migration (vMotion + Storage vMotion) to move the disk too, or Storage vMotion it to shared storage first.",
+                vec![vm_ref(vm), ds_ref(ds)],
+            );
+        }
+        if !ds.host_ids.contains(&target.id) && reported.insert(ds.id) {
+            r.push(
+                "storage.shared",
+                Severity::Error,
+                format!("{} does not mount datastore {} that holds disk {} of {}", target.name, ds.name, i + 1, vm.name),
+                "Mount the datastore on the target host, choose a host that mounts it, or use combined migration.",
+                vec![vm_ref(vm), ds_ref(ds), host_ref(target)],
+            );
+        }
+    }
+}
+
+fn datastore_rules(inv: &Inventory, p: &Plan, ds: &Datastore, r: &mut Results) {
+    let vm = p.vm;
+    let moving: Vec<&Disk> = vm
+        .disks
+        .iter()
+        .filter(|d| d.datastore_id != ds.id)
+        .collect();
+    if moving.is_empty() {
+        r.push(
+            "datastore.target_same",
+            Severity::Error,
+            format!("Every disk of {} is already on {}", vm.name, ds.name),
+            if p.kind == MigrationKind::Combined {
+                "Choose another datastore, or use vMotion to move only the VM."
+            } else {
+                "Choose another datastore."
+            },
+            vec![vm_ref(vm), ds_ref(ds)],
+        );
+    }
+    if !ds.host_ids.contains(&p.target.id) {
+        r.push(
+            "datastore.reachable",
+            Severity::Error,
+            format!("{} does not mount datastore {}", p.target.name, ds.name),
+            "Choose a datastore that the host mounts, or mount it on the host.",
+            vec![host_ref(p.target), ds_ref(ds)],
+        );
+    }
+    let needed: u64 = moving.iter().map(|d| d.allocated_mib()).sum();
+    let capacity = ds.capacity_mib.get();
+    let free = capacity.saturating_sub(inv.allocated_mib(ds.id, None));
+    let headroom = (capacity as f64 * SPACE_HEADROOM) as u64;
+    if needed > 0 && free < needed + headroom {
+        r.push(
+            "datastore.space",
+            Severity::Error,
+            format!(
+                "Insufficient disk space on datastore {}: {} free, the disks of {} need {} plus {} headroom",
+                ds.name,
+                crate::format::mib(free),
+                vm.name,
+                crate::format::mib(needed),
+                crate::format::mib(headroom)
+            ),
+            "Free space on the datastore, grow it, or choose another one.",
+            vec![vm_ref(vm), ds_ref(ds)],
+        );
+    }
+}
+
+/// The CPU feature level the VM needs: what it runs with, lowered to the source cluster's EVC.
+fn required_cpu_level(inv: &Inventory, p: &Plan) -> u32 {
+    let evc = inv
+        .clusters
+        .get(&p.source.cluster_id)
+        .and_then(|c| c.evc_level);
+    match evc {
+        Some(level) => p.vm.cpu_feature_level.min(level),
+        None => p.vm.cpu_feature_level,
+    }
+}
+
+fn ip(f: IpFamily) -> &'static str {
+    match f {
+        IpFamily::V4 => "IPv4",
+        IpFamily::V6 => "IPv6",
+    }
+}
+
+fn vendor(v: CpuVendor) -> &'static str {
+    match v {
+        CpuVendor::Intel => "Intel",
+        CpuVendor::Amd => "AMD",
+    }
+}
