@@ -559,6 +559,16 @@ pub fn demo_inventory() -> Inventory {
             dirty: 0.5,
         },
         VmSpec {
+            name: "analytics-01",
+            host: 0,
+            vcpus: 32,
+            memory_gib: 64,
+            disk_gib: 200,
+            ds: "san-gold",
+            pg: "pg-app",
+            dirty: 300.0,
+        },
+        VmSpec {
             name: "tight-01",
             host: 1,
             vcpus: 2,
@@ -631,6 +641,22 @@ pub fn demo_inventory() -> Inventory {
                 backing: DeviceBacking::File,
                 datastore_id: Some(ds_by_name("local-esx-02")),
                 connected: true,
+            });
+        }
+        if s.name == "web-03" {
+            // A second, disconnected adapter on esx-03's standard port group: a warning.
+            vm.nics.push(Nic {
+                portgroup_id: pg_by_name("vss-legacy"),
+                connected: false,
+            });
+        }
+        if s.name == "app-03" {
+            // A disconnected CD-ROM on the host's physical drive: a warning.
+            vm.devices.push(Device {
+                kind: DeviceKind::Cdrom,
+                backing: DeviceBacking::HostDevice,
+                datastore_id: None,
+                connected: false,
             });
         }
         if s.name == "jump-01" {

@@ -74,6 +74,11 @@ impl InventoryService {
         .expect("the inventory serializes")
     }
 
+    /// VMs with a migration queued or running (none until the migration engine lands).
+    pub fn busy_vms(&self) -> std::collections::BTreeSet<app::domain::VmId> {
+        std::collections::BTreeSet::new()
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<str>> {
         self.live.subscribe()
     }

@@ -197,6 +197,9 @@ pub struct Inventory {
     /// MiB allocated on each datastore by VM disks (derived).
     #[serde(skip)]
     allocated: BTreeMap<DatastoreId, u64>,
+    /// Load of the VMs on each host (derived).
+    #[serde(skip)]
+    loads: BTreeMap<HostId, super::usage::HostLoad>,
 }
 
 /// The serialized form, before the derived index is built.
@@ -226,6 +229,7 @@ impl From<InventoryLists> for Inventory {
             portgroups: l.portgroups,
             vms: l.vms,
             allocated: BTreeMap::new(),
+            loads: BTreeMap::new(),
         };
         inv.reindex();
         inv
@@ -437,23 +441,46 @@ impl Inventory {
         Ok((next, changes, summary))
     }
 
-    /// Rebuilds the derived index after the maps were filled directly.
-    pub fn reindex(&mut self) {
-        let mut allocated = BTreeMap::new();
-        for disk in self.vms.values().flat_map(|vm| vm.disks.iter()) {
-            *allocated.entry(disk.datastore_id).or_insert(0) += disk.allocated_mib();
-        }
-        self.allocated = allocated;
+    pub(crate) fn loads_index(&self) -> &BTreeMap<HostId, super::usage::HostLoad> {
+        &self.loads
     }
 
+    /// Rebuilds the derived index after the maps were filled directly.
+    pub fn reindex(&mut self) {
+        self.allocated.clear();
+        self.loads.clear();
+        let vms: Vec<Vm> = self.vms.values().cloned().collect();
+        for vm in &vms {
+            self.add_allocation(vm, 1);
+        }
+    }
+
+    /// Adds (`sign > 0`) or removes a VM's share of the derived figures.
     fn add_allocation(&mut self, vm: &Vm, sign: i8) {
-        for disk in &vm.disks {
-            let entry = self.allocated.entry(disk.datastore_id).or_insert(0);
+        let add = |total: &mut u64, amount: u64| {
             if sign > 0 {
-                *entry += disk.allocated_mib();
+                *total += amount;
             } else {
-                *entry = entry.saturating_sub(disk.allocated_mib());
+                *total = total.saturating_sub(amount);
             }
+        };
+        for disk in &vm.disks {
+            add(
+                self.allocated.entry(disk.datastore_id).or_insert(0),
+                disk.allocated_mib(),
+            );
+        }
+        let load = self.loads.entry(vm.host_id).or_default();
+        let mut vms = u64::from(load.vms);
+        add(&mut vms, 1);
+        load.vms = vms as u32;
+        if vm.is_running() {
+            let mut running = u64::from(load.running_vms);
+            add(&mut running, 1);
+            load.running_vms = running as u32;
+            add(&mut load.running_vcpus, u64::from(vm.vcpus.get()));
+            add(&mut load.running_memory_mib, vm.memory_mib.get());
+            add(&mut load.reserved_memory_mib, vm.memory_reservation_mib);
         }
     }
 

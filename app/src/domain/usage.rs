@@ -27,18 +27,9 @@ impl Inventory {
             .saturating_sub(self.allocated_mib(datastore.id, None))
     }
 
+    /// Load on a host from its VMs (kept current by `apply`).
     pub fn host_load(&self, host: HostId) -> HostLoad {
-        let mut load = HostLoad::default();
-        for vm in self.vms.values().filter(|vm| vm.host_id == host) {
-            load.vms += 1;
-            if vm.is_running() {
-                load.running_vms += 1;
-                load.running_vcpus += u64::from(vm.vcpus.get());
-                load.running_memory_mib += vm.memory_mib.get();
-                load.reserved_memory_mib += vm.memory_reservation_mib;
-            }
-        }
-        load
+        self.loads_index().get(&host).copied().unwrap_or_default()
     }
 
     /// Whether `host` can reach a port group: a member of its vDS, or the host it lives on.

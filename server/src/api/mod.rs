@@ -1,5 +1,6 @@
 //! The REST API under `/api/v1`.
 
+pub mod checks;
 pub mod error;
 pub mod inventory;
 pub mod json;
@@ -14,6 +15,8 @@ use axum::Router;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/openapi.json", get(openapi::document))
+        .route("/checks", axum::routing::post(checks::check))
+        .route("/vms/{id}/targets", get(checks::targets))
         .route("/inventory", get(inventory::export).post(inventory::import))
         .route(
             "/{collection}",

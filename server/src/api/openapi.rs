@@ -105,6 +105,33 @@ fn schemas() -> Value {
             "workload": {"$ref": "#/components/schemas/Workload"},
             "fault_tolerance": {"type": "boolean"}, "cpu_affinity": {"type": "boolean"}
         })),
+        "MigrationRequest": object(&["vm_id", "kind"], json!({
+            "vm_id": uuid(),
+            "kind": enumeration(&["vmotion", "storage_vmotion", "combined"]),
+            "target_host_id": uuid(),
+            "target_datastore_id": uuid()
+        })),
+        "CheckResult": {"type": "object", "required": ["id", "severity", "message", "remedy", "objects"], "properties": {
+            "id": {"type": "string", "description": "Stable rule id, e.g. storage.shared"},
+            "severity": enumeration(&["error", "warning", "info"]),
+            "message": {"type": "string"},
+            "remedy": {"type": "string"},
+            "objects": {"type": "array", "items": {"type": "object", "properties": {
+                "kind": {"type": "string"}, "id": uuid(), "name": {"type": "string"}}}}
+        }},
+        "CheckReport": {"type": "object", "required": ["allowed", "results"], "properties": {
+            "allowed": {"type": "boolean"},
+            "results": {"type": "array", "items": {"$ref": "#/components/schemas/CheckResult"}}
+        }},
+        "TargetSummary": {"type": "object", "properties": {
+            "id": uuid(), "name": {"type": "string"}, "allowed": {"type": "boolean"},
+            "errors": {"type": "integer"}, "warnings": {"type": "integer"},
+            "first_error": {"type": "string"}, "free_mib": {"type": "integer"}
+        }},
+        "Targets": {"type": "object", "properties": {
+            "hosts": {"type": "array", "items": {"$ref": "#/components/schemas/TargetSummary"}},
+            "datastores": {"type": "array", "items": {"$ref": "#/components/schemas/TargetSummary"}}
+        }},
         "Inventory": {"type": "object", "properties": {
             "clusters": {"type": "array", "items": {"$ref": "#/components/schemas/Cluster"}},
             "hosts": {"type": "array", "items": {"$ref": "#/components/schemas/Host"}},
@@ -185,6 +212,28 @@ pub fn build() -> Value {
                 "responses": with(error_responses(&[400, 409, 413, 422]), "200", "what was imported",
                     Some(json!({"type": "object", "properties": {"created": {"type": "integer"}, "updated": {"type": "integer"}}})))}
         }),
+    );
+    paths.insert(
+        "/api/v1/checks".into(),
+        json!({"post": {"summary": "Run the prerequisite checks of a migration", "operationId": "check_migration",
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MigrationRequest"}}}},
+            "responses": with(error_responses(&[400, 413, 415, 422]), "200", "the results, errors first",
+                Some(json!({"$ref": "#/components/schemas/CheckReport"})))}}),
+    );
+    paths.insert(
+        "/api/v1/vms/{id}/targets".into(),
+        json!({"get": {"summary": "Every host and/or datastore as a target of the VM's move, valid ones first, ranked by free resources",
+            "operationId": "vm_targets",
+            "parameters": [
+                {"name": "id", "in": "path", "required": true, "schema": uuid()},
+                {"name": "kind", "in": "query", "required": true, "schema": enumeration(&["vmotion", "storage_vmotion", "combined"])},
+                {"name": "target_host_id", "in": "query", "required": false, "schema": uuid(),
+                    "description": "combined: judge datastores against this host"},
+                {"name": "target_datastore_id", "in": "query", "required": false, "schema": uuid(),
+                    "description": "combined: judge hosts against this datastore"}
+            ],
+            "responses": with(error_responses(&[400, 404, 422]), "200", "the targets",
+                Some(json!({"$ref": "#/components/schemas/Targets"})))}}),
     );
     paths.insert(
         "/api/v1/openapi.json".into(),

@@ -2,6 +2,7 @@
 //! request, run by the server before every start and by the browser for instant feedback.
 
 mod rules;
+mod targets;
 #[cfg(test)]
 mod tests;
 
@@ -10,6 +11,8 @@ use super::ids::*;
 use super::inventory::{Inventory, ObjectKind};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
+
+pub use targets::{rank_targets, TargetSummary, Targets};
 
 /// The three ways a running VM moves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

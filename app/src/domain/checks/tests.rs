@@ -524,3 +524,100 @@ fn results_are_sorted_errors_first_and_every_rule_id_is_known() {
         assert!(!r.remedy.is_empty());
     }
 }
+
+#[test]
+fn targets_are_ranked_valid_first_then_by_free_resources() {
+    let mut l = lab();
+    let c = host(l.f.cluster, "esx-c");
+    let c_id = c.id;
+    put(&mut l.f.inv, Object::Host(c));
+    let hog = Vm {
+        memory_mib: nz64(100 * 1024),
+        ..vm("hog", l.f.b, vec![], vec![])
+    };
+    put(&mut l.f.inv, Object::Vm(hog));
+    let t = rank_targets(
+        &l.f.inv,
+        l.web,
+        MigrationKind::VMotion,
+        None,
+        None,
+        &BTreeSet::new(),
+    )
+    .unwrap();
+    let names: Vec<(&str, bool)> = t
+        .hosts
+        .iter()
+        .map(|h| (h.name.as_str(), h.allowed))
+        .collect();
+    // esx-c reaches neither the shared datastore nor the vDS: not allowed. esx-b has less
+    // free memory than... esx-a is the VM's own host: not allowed either.
+    assert_eq!(names[0], ("esx-b", true));
+    assert!(!t.hosts.iter().find(|h| h.id == c_id.0).unwrap().allowed);
+    let own = t.hosts.iter().find(|h| h.id == l.f.a.0).unwrap();
+    assert!(own
+        .first_error
+        .as_deref()
+        .unwrap()
+        .contains("already runs on esx-a"));
+    assert!(t.datastores.is_empty());
+
+    let t = rank_targets(
+        &l.f.inv,
+        l.web,
+        MigrationKind::StorageVMotion,
+        None,
+        None,
+        &BTreeSet::new(),
+    )
+    .unwrap();
+    assert!(t.hosts.is_empty());
+    assert_eq!(t.datastores[0].name, "local-a");
+    assert!(t.datastores[0].allowed);
+    assert!(
+        !t.datastores[1].allowed,
+        "the shared datastore already holds the disk"
+    );
+
+    // Combined: hosts are judged on host rules only (the placeholder datastore is the VM's own).
+    let t = rank_targets(
+        &l.f.inv,
+        l.web,
+        MigrationKind::Combined,
+        None,
+        None,
+        &BTreeSet::new(),
+    )
+    .unwrap();
+    assert!(
+        t.hosts.iter().find(|h| h.id == l.f.b.0).unwrap().allowed,
+        "{t:#?}"
+    );
+    // ... and datastores on datastore rules against the chosen host: esx-b does not mount local-a.
+    let t = rank_targets(
+        &l.f.inv,
+        l.web,
+        MigrationKind::Combined,
+        Some(l.f.b),
+        None,
+        &BTreeSet::new(),
+    )
+    .unwrap();
+    let local = t.datastores.iter().find(|d| d.id == l.f.local_a.0).unwrap();
+    assert!(!local.allowed);
+    assert!(local
+        .first_error
+        .as_deref()
+        .unwrap()
+        .contains("does not mount"));
+
+    assert!(rank_targets(
+        &l.f.inv,
+        VmId::new_random(),
+        MigrationKind::VMotion,
+        None,
+        None,
+        &BTreeSet::new()
+    )
+    .is_err());
+}

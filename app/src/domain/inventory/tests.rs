@@ -621,3 +621,38 @@ fn an_import_is_validated_whole_in_dependency_order() {
         err.message
     );
 }
+
+#[test]
+fn host_loads_follow_every_change() {
+    let mut f = fixture();
+    let mut a = vm("a", f.a, vec![], vec![]);
+    a.memory_reservation_mib = 1024;
+    let mut off = vm("off", f.a, vec![], vec![]);
+    off.power_state = PowerState::Off;
+    create(&mut f.inv, Object::Vm(a.clone())).unwrap();
+    create(&mut f.inv, Object::Vm(off)).unwrap();
+    let load = f.inv.host_load(f.a);
+    assert_eq!((load.vms, load.running_vms, load.running_vcpus), (2, 1, 2));
+    assert_eq!(
+        (load.running_memory_mib, load.reserved_memory_mib),
+        (4096, 1024)
+    );
+    // Moving the running VM to b moves its load.
+    a.host_id = f.b;
+    let change = f
+        .inv
+        .validate(Mutation::Update(Object::Vm(a.clone())))
+        .unwrap();
+    f.inv.apply(&change);
+    assert_eq!(f.inv.host_load(f.a).running_vms, 0);
+    assert_eq!(f.inv.host_load(f.a).vms, 1);
+    assert_eq!(f.inv.host_load(f.b).running_memory_mib, 4096);
+    let change = f
+        .inv
+        .validate(Mutation::Delete(ObjectKind::Vm, a.id.0))
+        .unwrap();
+    f.inv.apply(&change);
+    assert_eq!(f.inv.host_load(f.b), Default::default());
+    let back: Inventory = serde_json::from_value(serde_json::to_value(&f.inv).unwrap()).unwrap();
+    assert_eq!(back.host_load(f.a).vms, 1);
+}

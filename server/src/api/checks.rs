@@ -1,0 +1,79 @@
+//! Prerequisite checks over the API: `POST /checks` and `GET /vms/{id}/targets`.
+
+use super::error::ApiError;
+use super::json::JsonBody;
+use super::ApiPath as Path;
+use crate::AppState;
+use app::domain::checks::{
+    check_migration, rank_targets, CheckReport, MigrationKind, MigrationRequest, Targets,
+};
+use app::domain::{DatastoreId, HostId, VmId};
+use axum::extract::{Query, State};
+use axum::Json;
+use serde::Deserialize;
+use uuid::Uuid;
+
+pub async fn check(
+    State(state): State<AppState>,
+    body: JsonBody,
+) -> Result<Json<CheckReport>, ApiError> {
+    let request: MigrationRequest = body.parse()?;
+    let busy = state.inventory.busy_vms();
+    let report = check_migration(&state.inventory.read(), &request, &busy)?;
+    Ok(Json(report))
+}
+
+#[derive(Deserialize)]
+pub struct TargetsQuery {
+    kind: Option<String>,
+    target_host_id: Option<String>,
+    target_datastore_id: Option<String>,
+}
+
+fn query_id(field: &str, raw: Option<String>) -> Result<Option<Uuid>, ApiError> {
+    raw.map(|s| {
+        Uuid::parse_str(&s).map_err(|_| ApiError::InvalidField {
+            field: field.to_string(),
+            message: format!("{field}: {s:?} is not a UUID"),
+        })
+    })
+    .transpose()
+}
+
+pub async fn targets(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<TargetsQuery>,
+) -> Result<Json<Targets>, ApiError> {
+    let vm = Uuid::parse_str(&id).map_err(|_| ApiError::BadPath {
+        field: "id".into(),
+        message: format!("id: {id:?} is not a UUID"),
+    })?;
+    let kind = match query.kind.as_deref() {
+        None => {
+            return Err(ApiError::InvalidField {
+                field: "kind".into(),
+                message: "kind: give vmotion, storage_vmotion or combined".into(),
+            })
+        }
+        Some(k) => MigrationKind::ALL
+            .into_iter()
+            .find(|m| m.as_str() == k)
+            .ok_or_else(|| ApiError::InvalidField {
+                field: "kind".into(),
+                message: format!("kind: {k:?} is not vmotion, storage_vmotion or combined"),
+            })?,
+    };
+    let host = query_id("target_host_id", query.target_host_id)?.map(HostId);
+    let datastore = query_id("target_datastore_id", query.target_datastore_id)?.map(DatastoreId);
+    let busy = state.inventory.busy_vms();
+    let targets = rank_targets(
+        &state.inventory.read(),
+        VmId(vm),
+        kind,
+        host,
+        datastore,
+        &busy,
+    )?;
+    Ok(Json(targets))
+}
