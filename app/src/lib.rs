@@ -61,6 +61,7 @@ pub fn App() -> impl IntoView {
                 </A>
                 <nav>
                     <A href="/" attr:data-testid="nav-map">"Map"</A>
+                    <A href="/migrate" attr:data-testid="nav-migrate">"Migrate"</A>
                     <A href="/inventory/hosts" attr:data-testid="nav-inventory">"Inventory"</A>
                 </nav>
                 <span
@@ -83,6 +84,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
                     <Route path=StaticSegment("") view=pages::map::MapPage/>
                     <Route path=path!("/inventory/:kind") view=pages::inventory::InventoryPage/>
+                    <Route path=StaticSegment("migrate") view=pages::migrate::MigratePage/>
                 </Routes>
             </main>
         </Router>

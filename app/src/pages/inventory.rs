@@ -586,6 +586,18 @@ fn inventory_table(
                                 <td class="name">{name.clone()}</td>
                                 {cells.into_iter().map(|c| view! { <td>{c}</td> }).collect_view()}
                                 <td class="row-actions">
+                                    {(kind == ObjectKind::Vm)
+                                        .then(|| {
+                                            view! {
+                                                <a
+                                                    class="link"
+                                                    href=format!("/migrate?vm={id}")
+                                                    data-testid=format!("migrate-{name}")
+                                                >
+                                                    "Migrate"
+                                                </a>
+                                            }
+                                        })}
                                     <button
                                         class="link"
                                         data-testid=format!("edit-{name}")

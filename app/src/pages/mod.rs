@@ -1,2 +1,3 @@
 pub mod inventory;
 pub mod map;
+pub mod migrate;

@@ -126,8 +126,10 @@ fn host_card(host: HostView) -> impl IntoView {
                                 data-testid=testid
                                 title=vm.detail
                             >
-                                <span class="dot"></span>
-                                {vm.name}
+                                <a href=format!("/migrate?vm={}", vm.id) title="Migrate">
+                                    <span class="dot"></span>
+                                    {vm.name}
+                                </a>
                             </li>
                         }
                     })

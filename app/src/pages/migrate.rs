@@ -1,0 +1,367 @@
+//! The migrate wizard: VM → kind → target (valid targets first, the others greyed with their
+//! first error) → check results by severity with remedies → summary of the planned move.
+//! Every choice re-runs the checks in the browser (the same Rust rules as the server), with
+//! no round trip; the server re-checks authoritatively when a migration is submitted.
+
+use crate::domain::checks::{
+    check_migration, rank_targets, CheckReport, MigrationKind, MigrationRequest, Severity,
+    TargetSummary,
+};
+use crate::domain::*;
+use crate::format;
+use crate::live::InventoryResource;
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+use std::collections::BTreeSet;
+
+/// Milliseconds from a monotonic clock, to time the in-browser checks.
+fn now_ms() -> f64 {
+    #[cfg(feature = "hydrate")]
+    {
+        window().performance().map(|p| p.now()).unwrap_or(0.0)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        use std::sync::OnceLock;
+        static START: OnceLock<std::time::Instant> = OnceLock::new();
+        START
+            .get_or_init(std::time::Instant::now)
+            .elapsed()
+            .as_secs_f64()
+            * 1e3
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Choices {
+    vm: RwSignal<Option<VmId>>,
+    kind: RwSignal<MigrationKind>,
+    host: RwSignal<Option<HostId>>,
+    datastore: RwSignal<Option<DatastoreId>>,
+    planned: RwSignal<bool>,
+}
+
+#[component]
+pub fn MigratePage() -> impl IntoView {
+    let inventory = expect_context::<InventoryResource>();
+    let query = use_query_map();
+    let initial_vm = query.with_untracked(|q| q.get("vm").and_then(|v| v.parse::<VmId>().ok()));
+    let choices = Choices {
+        vm: RwSignal::new(initial_vm),
+        kind: RwSignal::new(MigrationKind::VMotion),
+        host: RwSignal::new(None),
+        datastore: RwSignal::new(None),
+        planned: RwSignal::new(false),
+    };
+    view! {
+        <section class="page migrate-page" data-testid="wizard">
+            <h2>"Migrate a VM"</h2>
+            <Suspense fallback=|| view! { <p class="empty">"Loading the inventory…"</p> }>
+                {move || {
+                    inventory
+                        .get()
+                        .map(|r| match r {
+                            Ok(inv) => wizard(&inv, choices).into_any(),
+                            Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                        })
+                }}
+            </Suspense>
+        </section>
+    }
+}
+
+fn wizard(inv: &Inventory, c: Choices) -> AnyView {
+    let vm_id = c.vm.get();
+    let kind = c.kind.get();
+    let host = c.host.get();
+    let datastore = c.datastore.get();
+    let busy = BTreeSet::new();
+
+    let started = now_ms();
+    let vm = vm_id.and_then(|id| inv.vms.get(&id));
+    let targets = vm.and_then(|v| rank_targets(inv, v.id, kind, host, datastore, &busy).ok());
+    let ready = vm.is_some()
+        && (!kind.moves_host() || host.is_some())
+        && (!kind.moves_storage() || datastore.is_some());
+    let report: Option<CheckReport> = if ready {
+        let request = MigrationRequest {
+            vm_id: vm_id.expect("ready"),
+            kind,
+            target_host_id: if kind.moves_host() { host } else { None },
+            target_datastore_id: if kind.moves_storage() {
+                datastore
+            } else {
+                None
+            },
+        };
+        check_migration(inv, &request, &busy).ok()
+    } else {
+        None
+    };
+    let check_ms = now_ms() - started;
+
+    let mut vms: Vec<&Vm> = inv.vms.values().collect();
+    vms.sort_by(|a, b| a.name.cmp(&b.name));
+    let vm_options = vms
+        .into_iter()
+        .map(|v| {
+            let selected = Some(v.id) == vm_id;
+            view! { <option value=v.id.to_string() selected=selected>{v.name.to_string()}</option> }
+        })
+        .collect_view();
+
+    let where_now = vm.map(|v| {
+        let host = inv
+            .hosts
+            .get(&v.host_id)
+            .map(|h| h.name.to_string())
+            .unwrap_or_default();
+        let stores: Vec<String> = v
+            .disks
+            .iter()
+            .filter_map(|d| {
+                inv.datastores
+                    .get(&d.datastore_id)
+                    .map(|ds| ds.name.to_string())
+            })
+            .collect();
+        format!(
+            "Now on {host}, disks on {}. {} vCPU, {}, {}.",
+            if stores.is_empty() {
+                "no datastore".to_string()
+            } else {
+                stores.join(", ")
+            },
+            v.vcpus,
+            format::mib(v.memory_mib.get()),
+            match v.power_state {
+                PowerState::On => "powered on",
+                PowerState::Off => "powered off",
+                PowerState::Suspended => "suspended",
+            }
+        )
+    });
+
+    let kinds = MigrationKind::ALL
+        .into_iter()
+        .map(|k| {
+            let explain = match k {
+                MigrationKind::VMotion => "another host, same storage",
+                MigrationKind::StorageVMotion => "another datastore, same host",
+                MigrationKind::Combined => "another host and datastore",
+            };
+            view! {
+                <label
+                    class="kind"
+                    class:chosen=move || c.kind.get() == k
+                    data-testid=format!("wizard-kind-{}", k.as_str())
+                >
+                    <input
+                        type="radio"
+                        name="kind"
+                        prop:checked=move || c.kind.get() == k
+                        on:change=move |_| {
+                            c.kind.set(k);
+                            c.host.set(None);
+                            c.datastore.set(None);
+                            c.planned.set(false);
+                        }
+                    />
+                    <strong>{k.label()}</strong>
+                    <span class="muted small">{explain}</span>
+                </label>
+            }
+        })
+        .collect_view();
+
+    let target_lists = targets.map(|t| {
+        let hosts = (!t.hosts.is_empty()).then(|| {
+            target_list(
+                "Target host",
+                "host",
+                t.hosts,
+                host.map(|h| h.0),
+                move |id| {
+                    c.host.set(Some(HostId(id)));
+                    c.planned.set(false);
+                },
+            )
+        });
+        let datastores = (!t.datastores.is_empty()).then(|| {
+            target_list(
+                "Target datastore",
+                "datastore",
+                t.datastores,
+                datastore.map(|d| d.0),
+                move |id| {
+                    c.datastore.set(Some(DatastoreId(id)));
+                    c.planned.set(false);
+                },
+            )
+        });
+        view! { <div class="targets">{hosts}{datastores}</div> }.into_any()
+    });
+
+    let allowed = report.as_ref().is_some_and(|r| r.allowed);
+    let results = report.clone().map(|r| results_view(&r, check_ms));
+    let summary = (c.planned.get() && allowed).then(|| {
+        let v = vm.expect("a report needs a VM");
+        let from = inv.hosts.get(&v.host_id).map(|h| h.name.to_string()).unwrap_or_default();
+        let to_host = host.and_then(|h| inv.hosts.get(&h)).map(|h| h.name.to_string());
+        let to_ds = datastore.and_then(|d| inv.datastores.get(&d)).map(|d| d.name.to_string());
+        let warnings = report.as_ref().map(|r| r.count(Severity::Warning)).unwrap_or(0);
+        let line = match (kind.moves_host(), kind.moves_storage()) {
+            (true, false) => format!("{} moves from {from} to {}; its disks stay where they are.", v.name, to_host.unwrap_or_default()),
+            (false, true) => format!("The disks of {} move to {}; it keeps running on {from}.", v.name, to_ds.unwrap_or_default()),
+            _ => format!("{} moves from {from} to {}, its disks to {}.", v.name, to_host.unwrap_or_default(), to_ds.unwrap_or_default()),
+        };
+        view! {
+            <div class="summary-card" data-testid="wizard-summary">
+                <h3>{format!("Planned: {}", kind.label())}</h3>
+                <p>{line}</p>
+                <p class="muted">
+                    {if warnings > 0 { format!("{warnings} warning(s) to keep in mind. ") } else { String::new() }}
+                    "The server checks again when the migration is submitted; starting migrations comes with the transfer engine."
+                </p>
+            </div>
+        }
+        .into_any()
+    });
+
+    view! {
+        <div class="wizard">
+            <div class="step">
+                <h3>"1. VM"</h3>
+                <select
+                    data-testid="wizard-vm"
+                    on:change=move |ev| {
+                        c.vm.set(event_target_value(&ev).parse().ok());
+                        c.host.set(None);
+                        c.datastore.set(None);
+                        c.planned.set(false);
+                    }
+                >
+                    <option value="" selected=vm_id.is_none()>"Choose a VM…"</option>
+                    {vm_options.into_any()}
+                </select>
+                {where_now.map(|w| view! { <p class="muted small" data-testid="wizard-vm-info">{w}</p> })}
+            </div>
+            {vm.is_some().then(|| view! {
+                <div class="step">
+                    <h3>"2. Kind of move"</h3>
+                    <div class="kinds">{kinds.into_any()}</div>
+                </div>
+                <div class="step">
+                    <h3>"3. Target"</h3>
+                    {target_lists}
+                </div>
+            })}
+            {results.map(|r| view! {
+                <div class="step">
+                    <h3>"4. Checks"</h3>
+                    {r}
+                    <button
+                        class="primary"
+                        data-testid="wizard-next"
+                        disabled=!allowed
+                        on:click=move |_| c.planned.set(true)
+                    >
+                        {if allowed { "Review the planned move" } else { "Fix the errors to continue" }}
+                    </button>
+                </div>
+            })}
+            {summary}
+        </div>
+    }
+    .into_any()
+}
+
+fn target_list(
+    title: &'static str,
+    kind: &'static str,
+    items: Vec<TargetSummary>,
+    chosen: Option<uuid::Uuid>,
+    choose: impl Fn(uuid::Uuid) + Copy + Send + Sync + 'static,
+) -> AnyView {
+    view! {
+        <div class="target-list" data-testid=format!("targets-{kind}")>
+            <h4>{title}</h4>
+            <ul>
+                {items
+                    .into_iter()
+                    .map(|t| {
+                        let id = t.id;
+                        let testid = format!("target-{kind}-{}", t.name);
+                        let free = format!("{} free", format::mib(t.free_mib));
+                        let note = match (&t.first_error, t.warnings) {
+                            (Some(e), _) => e.clone(),
+                            (None, 0) => "all checks pass".to_string(),
+                            (None, w) => format!("{w} warning(s)"),
+                        };
+                        view! {
+                            <li>
+                                <button
+                                    class="target"
+                                    class:blocked=!t.allowed
+                                    class:chosen=chosen == Some(id)
+                                    data-testid=testid
+                                    data-allowed=t.allowed.to_string()
+                                    on:click=move |_| choose(id)
+                                >
+                                    <span class="target-name">{t.name.clone()}</span>
+                                    <span class="muted small">{free}</span>
+                                    <span class="target-note small">{note}</span>
+                                </button>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        </div>
+    }
+    .into_any()
+}
+
+fn results_view(report: &CheckReport, check_ms: f64) -> AnyView {
+    let verdict = if report.allowed {
+        "Allowed: no blocking error."
+    } else {
+        "Blocked: fix the errors below."
+    };
+    view! {
+        <div
+            class="check-results"
+            data-testid="check-results"
+            data-allowed=report.allowed.to_string()
+            data-check-ms=format!("{check_ms:.3}")
+        >
+            <p class=if report.allowed { "verdict ok" } else { "verdict blocked" } data-testid="check-verdict">
+                {verdict}
+            </p>
+            <ul>
+                {report
+                    .results
+                    .iter()
+                    .map(|r| {
+                        let severity = match r.severity {
+                            Severity::Error => "error",
+                            Severity::Warning => "warning",
+                            Severity::Info => "info",
+                        };
+                        view! {
+                            <li class=format!("result {severity}") data-testid=format!("check-{}", r.id) data-severity=severity>
+                                <span class="severity">{severity}</span>
+                                <div>
+                                    <p class="message">{r.message.clone()}</p>
+                                    <p class="remedy muted small">{r.remedy.clone()}</p>
+                                </div>
+                                <code class="rule muted small">{r.id.clone()}</code>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        </div>
+    }
+    .into_any()
+}
