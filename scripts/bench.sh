@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh run
 cargo leptos build --release
+cargo build --release -p server --bin gen-inventory
 wasm=target/site/pkg/vmshift.wasm
 raw=$(stat -c %s "$wasm")
 gz=$(gzip -9 -c "$wasm" | wc -c)
@@ -17,3 +18,20 @@ echo "| vmshift.wasm | $((raw / 1024)) KiB | $((gz / 1024)) KiB |"
 echo "| vmshift.js | $(( $(stat -c %s target/site/pkg/vmshift.js) / 1024)) KiB | $((js / 1024)) KiB |"
 echo
 cargo bench -p server --bench load
+
+# The wizard's in-browser checks, on 100 hosts / 2,000 VMs (the map's scale).
+echo
+echo "## Migrate wizard, checks in the browser (100 hosts, 2,000 VMs)"
+echo
+echo "| figure | value |"
+echo "|---|---|"
+dir=$(mktemp -d)
+port=3300
+./target/release/vmshift --database-url "sqlite://$dir/b.db" --demo false --bind 127.0.0.1:$port --log warn &
+pid=$!
+trap 'kill $pid 2>/dev/null; rm -rf "$dir"' EXIT
+for _ in $(seq 100); do curl -sf http://127.0.0.1:$port/healthz >/dev/null && break; sleep 0.1; done
+./target/release/gen-inventory --clusters 2 --hosts 50 --vms 20 > "$dir/inv.json"
+curl -sf -X POST -H 'content-type: application/json' --data-binary @"$dir/inv.json" \
+  http://127.0.0.1:$port/api/v1/inventory >/dev/null
+node scripts/bench-browser-checks.js http://127.0.0.1:$port vm-000-000-000
