@@ -244,14 +244,8 @@ pub async fn store_change(
     match change {
         Change::Upsert { object } => upsert(tx, object).await,
         Change::Delete { kind, id } => {
-            let table = match kind {
-                ObjectKind::Cluster => "clusters",
-                ObjectKind::Host => "hosts",
-                ObjectKind::Datastore => "datastores",
-                ObjectKind::Switch => "switches",
-                ObjectKind::Portgroup => "portgroups",
-                ObjectKind::Vm => "vms",
-            };
+            // Tables are named after the API collections; child rows cascade.
+            let table = kind.plural();
             sqlx::query(&format!("DELETE FROM {table} WHERE id = ?"))
                 .bind(id.to_string())
                 .execute(&mut **tx)
