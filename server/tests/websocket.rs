@@ -73,7 +73,7 @@ async fn a_change_made_over_the_api_reaches_every_connected_client() {
 async fn a_client_that_falls_behind_gets_a_fresh_snapshot_and_others_are_not_blocked() {
     // A small live buffer, and changes big enough (a switch with 400 member hosts, ~16 KB a
     // message) that a client which stops reading fills its socket buffers and then lags.
-    let live_buffer = 8;
+    let live_buffer = 64;
     let big = server::demo::scale_inventory(1, 400, 0);
     let sw = big.switches.values().next().unwrap().clone();
     let hosts: Vec<String> = sw.host_ids.iter().map(|h| h.to_string()).collect();
@@ -86,7 +86,7 @@ async fn a_client_that_falls_behind_gets_a_fresh_snapshot_and_others_are_not_blo
     assert_eq!(next_json(&mut slow).await["type"], "snapshot");
     assert_eq!(next_json(&mut fast).await["type"], "snapshot");
 
-    let total = 600;
+    let total = 800;
     let fast_reader = tokio::spawn(async move {
         let mut seen = 0;
         while seen < total {
