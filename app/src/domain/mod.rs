@@ -9,6 +9,7 @@ pub mod ids;
 pub mod import;
 pub mod inventory;
 pub mod model;
+pub mod precopy;
 pub mod usage;
 pub mod values;
 
