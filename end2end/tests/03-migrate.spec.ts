@@ -58,6 +58,7 @@ test("an allowed move reaches the summary, and changing the target updates the c
   expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
   await page.getByTestId("wizard-next").click();
   await expect(page.getByTestId("wizard-summary")).toContainText("web-01 moves from esx-01 to esx-02");
+  await expect(page.getByTestId("wizard-prediction")).toContainText(/Predicted: [0-9.]+ s, .* sent, [0-9]+ ms downtime, [0-9]+ pre-copy round/);
 
   // Storage vMotion and combined also reach their summaries.
   await page.getByTestId("wizard-kind-storage_vmotion").click();

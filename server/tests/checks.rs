@@ -303,3 +303,41 @@ async fn the_demo_inventory_exercises_every_rule() {
         );
     }
 }
+
+#[tokio::test]
+async fn predictions_for_the_three_kinds() {
+    let s = TestServer::start(true).await;
+    let id = ids(&s).await;
+    let (st, p) = s
+        .post(
+            "/api/v1/predictions",
+            &json!({"vm_id": id["web-01"], "kind": "vmotion", "target_host_id": id["esx-02"]}),
+        )
+        .await;
+    assert_eq!(st, 200, "{p}");
+    assert_eq!(p["converges"], true);
+    assert!(p["rounds"].as_array().unwrap().len() >= 2, "{p}");
+    assert!(p["downtime_ms"].as_f64().unwrap() <= 500.0);
+    assert!(p["bytes_total"].as_f64().unwrap() > 0.0);
+    let (st, p) = s
+        .post("/api/v1/predictions", &json!({"vm_id": id["web-01"], "kind": "storage_vmotion", "target_datastore_id": id["vsan-prod"]}))
+        .await;
+    assert_eq!(st, 200, "{p}");
+    assert!(p["disk_bytes"].as_f64().unwrap() > 0.0);
+    let (st, p) = s
+        .post(
+            "/api/v1/predictions",
+            &json!({"vm_id": id["build-local"], "kind": "combined", "target_host_id": id["esx-02"],
+                "target_datastore_id": id["san-gold"], "options": {"downtime_target_ms": 200, "bandwidth_cap_mbps": 5000}}),
+        )
+        .await;
+    assert_eq!(st, 200, "{p}");
+    assert!(p["disk_bytes"].as_f64().unwrap() > 0.0 && !p["rounds"].as_array().unwrap().is_empty());
+    let (st, b) = s
+        .post("/api/v1/predictions", &json!({"vm_id": id["web-01"], "kind": "vmotion", "target_host_id": id["esx-02"], "options": {"downtime_target_ms": 0}}))
+        .await;
+    assert_eq!(
+        (st, b["error"]["field"].clone()),
+        (422, json!("options.downtime_target_ms"))
+    );
+}

@@ -10,6 +10,7 @@ pub mod import;
 pub mod inventory;
 pub mod model;
 pub mod precopy;
+pub mod prediction;
 pub mod usage;
 pub mod values;
 

@@ -210,6 +210,31 @@ fn wizard(inv: &Inventory, c: Choices) -> AnyView {
         let to_host = host.and_then(|h| inv.hosts.get(&h)).map(|h| h.name.to_string());
         let to_ds = datastore.and_then(|d| inv.datastores.get(&d)).map(|d| d.name.to_string());
         let warnings = report.as_ref().map(|r| r.count(Severity::Warning)).unwrap_or(0);
+        let prediction = crate::domain::prediction::predict(
+            inv,
+            &crate::domain::prediction::PredictionRequest {
+                vm_id: v.id,
+                kind,
+                target_host_id: if kind.moves_host() { host } else { None },
+                target_datastore_id: if kind.moves_storage() { datastore } else { None },
+                options: Default::default(),
+            },
+        )
+        .ok();
+        let predicted = prediction.map(|p| {
+            let data = format::mib((p.bytes_total / (1024.0 * 1024.0)).round() as u64);
+            if p.converges {
+                format!(
+                    "Predicted: {:.1} s, {data} sent, {:.0} ms downtime{}{}.",
+                    p.duration_s,
+                    p.downtime_ms,
+                    if p.rounds.is_empty() { String::new() } else { format!(", {} pre-copy round(s)", p.rounds.len()) },
+                    if p.max_throttle > 0.0 { format!(", guest throttled up to {:.0} %", p.max_throttle * 100.0) } else { String::new() },
+                )
+            } else {
+                format!("Predicted to fail: {}.", p.failure.unwrap_or_default())
+            }
+        });
         let line = match (kind.moves_host(), kind.moves_storage()) {
             (true, false) => format!("{} moves from {from} to {}; its disks stay where they are.", v.name, to_host.unwrap_or_default()),
             (false, true) => format!("The disks of {} move to {}; it keeps running on {from}.", v.name, to_ds.unwrap_or_default()),
@@ -219,6 +244,7 @@ fn wizard(inv: &Inventory, c: Choices) -> AnyView {
             <div class="summary-card" data-testid="wizard-summary">
                 <h3>{format!("Planned: {}", kind.label())}</h3>
                 <p>{line}</p>
+                <p data-testid="wizard-prediction">{predicted}</p>
                 <p class="muted">
                     {if warnings > 0 { format!("{warnings} warning(s) to keep in mind. ") } else { String::new() }}
                     "The server checks again when the migration is submitted; starting migrations comes with the transfer engine."

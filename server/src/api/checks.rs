@@ -77,3 +77,13 @@ pub async fn targets(
     )?;
     Ok(Json(targets))
 }
+
+/// `POST /predictions`: the engine's model fast-forwarded for a move.
+pub async fn predict(
+    State(state): State<AppState>,
+    body: JsonBody,
+) -> Result<Json<app::domain::prediction::Prediction>, ApiError> {
+    let request: app::domain::prediction::PredictionRequest = body.parse()?;
+    let prediction = app::domain::prediction::predict(&state.inventory.read(), &request)?;
+    Ok(Json(prediction))
+}

@@ -16,6 +16,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/openapi.json", get(openapi::document))
         .route("/checks", axum::routing::post(checks::check))
+        .route("/predictions", axum::routing::post(checks::predict))
         .route("/vms/{id}/targets", get(checks::targets))
         .route("/inventory", get(inventory::export).post(inventory::import))
         .route(

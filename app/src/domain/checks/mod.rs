@@ -1,7 +1,7 @@
 //! The prerequisite checks of a migration (SPEC §2): pure functions of the inventory and a
 //! request, run by the server before every start and by the browser for instant feedback.
 
-mod rules;
+pub(crate) mod rules;
 mod targets;
 #[cfg(test)]
 mod tests;

@@ -13,7 +13,7 @@ pub const SPACE_HEADROOM: f64 = 0.05;
 pub const CPU_OVERCOMMIT_WARNING: f64 = 1.0;
 
 /// A request resolved against the inventory: the VM, where it is, where it goes.
-pub struct Plan<'a> {
+pub(crate) struct Plan<'a> {
     pub kind: MigrationKind,
     pub vm: &'a Vm,
     pub source: &'a Host,

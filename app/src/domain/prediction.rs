@@ -1,0 +1,370 @@
+//! Predicted duration, data and downtime of a migration, by fast-forwarding the transfer model
+//! (SPEC §3): disks copied in one mirrored pass, memory by pre-copy, one switchover.
+
+use super::checks::rules::Plan;
+use super::checks::{MigrationKind, MigrationRequest};
+use super::precopy::{self, PrecopyInput};
+use super::*;
+use serde::{Deserialize, Serialize};
+
+const MIB: f64 = 1024.0 * 1024.0;
+/// Stun of a Storage vMotion switchover (the disk references change), seconds.
+pub const DISK_SWITCHOVER_S: f64 = 0.05;
+
+/// How a migration should run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MigrationOptions {
+    /// Stun time aimed at, ms (default 500).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub downtime_target_ms: Option<u32>,
+    /// Upper bound of the transfer rate, Mbit/s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bandwidth_cap_mbps: Option<u32>,
+    /// Queue priority (higher first), 0–10.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<u8>,
+}
+
+impl MigrationOptions {
+    pub fn validate(&self) -> Result<(), DomainError> {
+        if let Some(t) = self.downtime_target_ms {
+            if !(1..=100_000).contains(&t) {
+                return Err(DomainError::invalid(
+                    "options.downtime_target_ms",
+                    "options.downtime_target_ms: between 1 and 100,000 ms",
+                ));
+            }
+        }
+        if self.bandwidth_cap_mbps == Some(0) {
+            return Err(DomainError::invalid(
+                "options.bandwidth_cap_mbps",
+                "options.bandwidth_cap_mbps: a cap must be at least 1 Mbit/s",
+            ));
+        }
+        if self.priority.is_some_and(|p| p > 10) {
+            return Err(DomainError::invalid(
+                "options.priority",
+                "options.priority: 0 to 10",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A request for a prediction: the move, and how it should run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PredictionRequest {
+    pub vm_id: VmId,
+    pub kind: MigrationKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_host_id: Option<HostId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_datastore_id: Option<DatastoreId>,
+    #[serde(default)]
+    pub options: MigrationOptions,
+}
+
+impl PredictionRequest {
+    pub fn migration(&self) -> MigrationRequest {
+        MigrationRequest {
+            vm_id: self.vm_id,
+            kind: self.kind,
+            target_host_id: self.target_host_id,
+            target_datastore_id: self.target_datastore_id,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PredictedRound {
+    pub round: u32,
+    pub bytes: f64,
+    pub duration_s: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    pub converges: bool,
+    pub duration_s: f64,
+    pub downtime_ms: f64,
+    pub bytes_total: f64,
+    /// Bytes of disk copied (Storage vMotion and combined).
+    pub disk_bytes: f64,
+    /// Memory pre-copy rounds (vMotion and combined, powered-on VMs).
+    pub rounds: Vec<PredictedRound>,
+    /// Highest SDPS throttle the guest would see (0 = none).
+    pub max_throttle: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+}
+
+/// Predicts a migration. The request must be well formed (fields are named otherwise); the
+/// prediction does not depend on the checks passing.
+pub fn predict(inv: &Inventory, request: &PredictionRequest) -> Result<Prediction, DomainError> {
+    request.options.validate()?;
+    let plan = Plan::resolve(inv, &request.migration())?;
+    let target_s = f64::from(request.options.downtime_target_ms.unwrap_or(500)) / 1000.0;
+    let cap = request
+        .options
+        .bandwidth_cap_mbps
+        .map(|m| f64::from(m) * 125_000.0);
+    let capped = |rate: f64| cap.map_or(rate, |c| rate.min(c));
+
+    let network = capped(precopy::link_rate(
+        plan.source
+            .vmotion_link_gbps
+            .get()
+            .min(plan.target.vmotion_link_gbps.get()),
+    ));
+    let mut duration = 0.0;
+    let mut bytes_total = 0.0;
+    let mut disk_bytes = 0.0;
+
+    // Disks: one mirrored pass at the pace of the slower datastore (and, for a combined
+    // move, of the vMotion network).
+    if let Some(target_ds) = plan.datastore {
+        for disk in plan
+            .vm
+            .disks
+            .iter()
+            .filter(|d| d.datastore_id != target_ds.id)
+        {
+            let Some(source_ds) = inv.datastores.get(&disk.datastore_id) else {
+                continue;
+            };
+            let mut rate = f64::from(
+                source_ds
+                    .throughput_mib_s
+                    .get()
+                    .min(target_ds.throughput_mib_s.get()),
+            ) * MIB;
+            if plan.kind == MigrationKind::Combined {
+                rate = rate.min(network);
+            }
+            rate = capped(rate);
+            let bytes = disk.allocated_mib() as f64 * MIB;
+            disk_bytes += bytes;
+            duration += bytes / rate;
+        }
+        bytes_total += disk_bytes;
+    }
+
+    if !plan.kind.moves_host() {
+        return Ok(Prediction {
+            converges: true,
+            duration_s: duration + DISK_SWITCHOVER_S,
+            downtime_ms: DISK_SWITCHOVER_S * 1000.0,
+            bytes_total,
+            disk_bytes,
+            rounds: vec![],
+            max_throttle: 0.0,
+            failure: None,
+        });
+    }
+    if network <= 0.0 {
+        return Ok(Prediction {
+            converges: false,
+            duration_s: duration,
+            downtime_ms: 0.0,
+            bytes_total,
+            disk_bytes,
+            rounds: vec![],
+            max_throttle: 0.0,
+            failure: Some("The vMotion network is down".into()),
+        });
+    }
+    // A powered-off VM moves cold: only its configuration and state.
+    let hot = plan.vm.is_running();
+    let vm = plan.vm;
+    let outcome = precopy::simulate(&PrecopyInput {
+        rate: network,
+        memory: if hot {
+            vm.memory_mib.get() as f64 * MIB
+        } else {
+            0.0
+        },
+        zero_fraction: vm.workload.zero_page_fraction.get(),
+        dirty_rate: if hot {
+            vm.workload.dirty_rate_mib_s.get() * MIB
+        } else {
+            0.0
+        },
+        working_set: vm.workload.working_set_mib.map(|w| w.get() as f64 * MIB),
+        downtime_target: target_s,
+    });
+    Ok(Prediction {
+        converges: outcome.converged,
+        duration_s: duration + outcome.duration_s,
+        downtime_ms: outcome.downtime_s * 1000.0,
+        bytes_total: bytes_total + outcome.bytes_total,
+        disk_bytes,
+        rounds: outcome
+            .rounds
+            .iter()
+            .map(|r| PredictedRound {
+                round: r.round,
+                bytes: r.bytes,
+                duration_s: r.duration_s,
+            })
+            .collect(),
+        max_throttle: outcome.max_throttle,
+        failure: outcome.failure,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::testing::*;
+
+    fn request(
+        vm: VmId,
+        kind: MigrationKind,
+        host: Option<HostId>,
+        ds: Option<DatastoreId>,
+    ) -> PredictionRequest {
+        PredictionRequest {
+            vm_id: vm,
+            kind,
+            target_host_id: host,
+            target_datastore_id: ds,
+            options: Default::default(),
+        }
+    }
+
+    fn setup() -> (Fixture, VmId) {
+        let mut f = fixture();
+        let v = vm(
+            "web",
+            f.a,
+            vec![disk(f.shared, 10_000, 2_000, true)],
+            vec![nic(f.pg_vds)],
+        );
+        let id = v.id;
+        let change = f.inv.validate(Mutation::Create(Object::Vm(v))).unwrap();
+        f.inv.apply(&change);
+        (f, id)
+    }
+
+    #[test]
+    fn a_vmotion_prediction_is_the_precopy_over_the_slower_link() {
+        let (mut f, id) = setup();
+        let mut b = f.inv.hosts[&f.b].clone();
+        b.vmotion_link_gbps = LinkGbps::parse(1.0).unwrap();
+        let change = f.inv.validate(Mutation::Update(Object::Host(b))).unwrap();
+        f.inv.apply(&change);
+        let p = predict(
+            &f.inv,
+            &request(id, MigrationKind::VMotion, Some(f.b), None),
+        )
+        .unwrap();
+        let vm = &f.inv.vms[&id];
+        let expected = precopy::simulate(&PrecopyInput {
+            rate: precopy::link_rate(1.0),
+            memory: vm.memory_mib.get() as f64 * MIB,
+            zero_fraction: vm.workload.zero_page_fraction.get(),
+            dirty_rate: vm.workload.dirty_rate_mib_s.get() * MIB,
+            working_set: None,
+            downtime_target: 0.5,
+        });
+        assert!(p.converges);
+        assert_eq!(p.bytes_total, expected.bytes_total);
+        assert_eq!(p.rounds.len(), expected.rounds.len());
+        assert_eq!(p.disk_bytes, 0.0);
+        // A bandwidth cap slows it down.
+        let mut capped = request(id, MigrationKind::VMotion, Some(f.b), None);
+        capped.options.bandwidth_cap_mbps = Some(200);
+        assert!(predict(&f.inv, &capped).unwrap().duration_s > p.duration_s);
+    }
+
+    #[test]
+    fn storage_vmotion_copies_allocated_bytes_at_the_slower_datastore() {
+        let (f, id) = setup();
+        let p = predict(
+            &f.inv,
+            &request(id, MigrationKind::StorageVMotion, None, Some(f.local_a)),
+        )
+        .unwrap();
+        // 2,000 MiB thin at min(500, 200) MiB/s = 10 s, plus the brief switchover.
+        assert_eq!(p.disk_bytes, 2_000.0 * MIB);
+        assert!((p.duration_s - (10.0 + DISK_SWITCHOVER_S)).abs() < 1e-9);
+        assert!(p.rounds.is_empty());
+        assert_eq!(p.downtime_ms, DISK_SWITCHOVER_S * 1000.0);
+    }
+
+    #[test]
+    fn combined_is_the_disk_copy_then_the_memory_precopy() {
+        let (f, id) = setup();
+        let vmotion = predict(
+            &f.inv,
+            &request(id, MigrationKind::VMotion, Some(f.b), None),
+        )
+        .unwrap();
+        let svmotion = predict(
+            &f.inv,
+            &request(id, MigrationKind::StorageVMotion, None, Some(f.local_a)),
+        )
+        .unwrap();
+        let both = predict(
+            &f.inv,
+            &request(id, MigrationKind::Combined, Some(f.a), Some(f.local_a)),
+        );
+        assert!(both.is_ok());
+        let mut f = f;
+        // Host b mounts the shared datastore only; move a VM from local-a to shared and to b.
+        let local = vm(
+            "local",
+            f.a,
+            vec![disk(f.local_a, 1_000, 1_000, false)],
+            vec![],
+        );
+        let lid = local.id;
+        let change = f.inv.validate(Mutation::Create(Object::Vm(local))).unwrap();
+        f.inv.apply(&change);
+        let p = predict(
+            &f.inv,
+            &request(lid, MigrationKind::Combined, Some(f.b), Some(f.shared)),
+        )
+        .unwrap();
+        assert_eq!(p.disk_bytes, 1_000.0 * MIB);
+        assert!(!p.rounds.is_empty());
+        assert!(p.duration_s > 1_000.0 * MIB / (200.0 * MIB));
+        assert!(vmotion.duration_s > 0.0 && svmotion.duration_s > 0.0);
+    }
+
+    #[test]
+    fn cold_moves_send_no_memory_and_bad_options_are_refused() {
+        let (mut f, id) = setup();
+        let mut v = f.inv.vms[&id].clone();
+        v.power_state = PowerState::Off;
+        let change = f.inv.validate(Mutation::Update(Object::Vm(v))).unwrap();
+        f.inv.apply(&change);
+        let p = predict(
+            &f.inv,
+            &request(id, MigrationKind::VMotion, Some(f.b), None),
+        )
+        .unwrap();
+        assert_eq!(p.bytes_total, precopy::CHECKPOINT_BYTES);
+        let mut bad = request(id, MigrationKind::VMotion, Some(f.b), None);
+        bad.options.downtime_target_ms = Some(0);
+        assert_eq!(
+            predict(&f.inv, &bad).unwrap_err().field.as_deref(),
+            Some("options.downtime_target_ms")
+        );
+        bad.options = MigrationOptions {
+            bandwidth_cap_mbps: Some(0),
+            ..Default::default()
+        };
+        assert_eq!(
+            predict(&f.inv, &bad).unwrap_err().field.as_deref(),
+            Some("options.bandwidth_cap_mbps")
+        );
+        let missing = request(id, MigrationKind::VMotion, None, None);
+        assert_eq!(
+            predict(&f.inv, &missing).unwrap_err().field.as_deref(),
+            Some("target_host_id")
+        );
+    }
+}
