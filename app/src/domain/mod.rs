@@ -11,6 +11,7 @@ pub mod inventory;
 pub mod model;
 pub mod precopy;
 pub mod prediction;
+pub mod scheduling;
 pub mod usage;
 pub mod values;
 

@@ -1,0 +1,360 @@
+//! vSphere's cost model for concurrent migrations (SPEC §3) and max-min fair sharing of
+//! bandwidth: which migrations may run now, why the others wait, and how fast each one goes.
+
+use super::checks::MigrationKind;
+use super::*;
+use std::collections::BTreeMap;
+
+/// Slots of a host.
+pub const HOST_BUDGET: u32 = 8;
+/// Slots of a datastore.
+pub const DATASTORE_BUDGET: u32 = 128;
+
+fn host_cost(kind: MigrationKind) -> u32 {
+    match kind {
+        MigrationKind::VMotion => 1,
+        MigrationKind::StorageVMotion | MigrationKind::Combined => 4,
+    }
+}
+
+fn datastore_cost(kind: MigrationKind) -> u32 {
+    match kind {
+        MigrationKind::VMotion => 1,
+        MigrationKind::StorageVMotion | MigrationKind::Combined => 16,
+    }
+}
+
+/// Concurrent vMotions a host's vMotion link carries.
+pub fn link_slots(gbps: f64) -> u32 {
+    if gbps >= 10.0 {
+        8
+    } else {
+        4
+    }
+}
+
+/// What one migration holds while it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Footprint {
+    pub kind: MigrationKind,
+    /// Hosts involved (source, and target when it changes).
+    pub hosts: Vec<HostId>,
+    /// Hosts whose vMotion link carries it.
+    pub links: Vec<HostId>,
+    /// Datastores involved (where the disks are, and where they go).
+    pub datastores: Vec<DatastoreId>,
+}
+
+impl Footprint {
+    /// The footprint of moving `vm` (which must exist) the `kind` way.
+    pub fn of(
+        vm: &Vm,
+        kind: MigrationKind,
+        target_host: Option<HostId>,
+        target_datastore: Option<DatastoreId>,
+    ) -> Self {
+        let mut hosts = vec![vm.host_id];
+        let mut links = Vec::new();
+        if let Some(t) = target_host.filter(|_| kind.moves_host()) {
+            if t != vm.host_id {
+                hosts.push(t);
+            }
+            links = hosts.clone();
+        }
+        let mut datastores: Vec<DatastoreId> = vm.disks.iter().map(|d| d.datastore_id).collect();
+        if let Some(d) = target_datastore.filter(|_| kind.moves_storage()) {
+            datastores.push(d);
+        }
+        datastores.sort();
+        datastores.dedup();
+        Footprint {
+            kind,
+            hosts,
+            links,
+            datastores,
+        }
+    }
+}
+
+/// Why a migration waits, e.g. "waiting: host esx-02 has 8/8 slots in use".
+pub fn queue_reason(
+    inv: &Inventory,
+    running: &[Footprint],
+    candidate: &Footprint,
+) -> Option<String> {
+    let mut host_used: BTreeMap<HostId, u32> = BTreeMap::new();
+    let mut link_used: BTreeMap<HostId, u32> = BTreeMap::new();
+    let mut ds_used: BTreeMap<DatastoreId, u32> = BTreeMap::new();
+    for f in running {
+        for h in &f.hosts {
+            *host_used.entry(*h).or_default() += host_cost(f.kind);
+        }
+        for h in &f.links {
+            *link_used.entry(*h).or_default() += 1;
+        }
+        for d in &f.datastores {
+            *ds_used.entry(*d).or_default() += datastore_cost(f.kind);
+        }
+    }
+    for h in &candidate.hosts {
+        let used = host_used.get(h).copied().unwrap_or(0);
+        if used + host_cost(candidate.kind) > HOST_BUDGET {
+            let name = inv.hosts.get(h).map(|h| h.name.as_str()).unwrap_or("?");
+            return Some(format!(
+                "waiting: host {name} has {used}/{HOST_BUDGET} slots in use"
+            ));
+        }
+    }
+    for h in &candidate.links {
+        let Some(host) = inv.hosts.get(h) else {
+            continue;
+        };
+        let slots = link_slots(host.vmotion_link_gbps.get());
+        let used = link_used.get(h).copied().unwrap_or(0);
+        if used + 1 > slots {
+            return Some(format!(
+                "waiting: the vMotion link of {} carries {used}/{slots} vMotions",
+                host.name
+            ));
+        }
+    }
+    for d in &candidate.datastores {
+        let used = ds_used.get(d).copied().unwrap_or(0);
+        if used + datastore_cost(candidate.kind) > DATASTORE_BUDGET {
+            let name = inv
+                .datastores
+                .get(d)
+                .map(|d| d.name.as_str())
+                .unwrap_or("?");
+            return Some(format!(
+                "waiting: datastore {name} has {used}/{DATASTORE_BUDGET} slots in use"
+            ));
+        }
+    }
+    None
+}
+
+/// A transfer sharing resources with others: the indexes of the resources it crosses, and
+/// an optional cap of its own (bytes/s).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flow {
+    pub resources: Vec<usize>,
+    pub cap: Option<f64>,
+}
+
+/// Max-min fair rates (progressive filling): every flow's rate rises together until a
+/// resource saturates or a flow reaches its cap; those flows freeze and the rest go on.
+pub fn max_min_fair(capacities: &[f64], flows: &[Flow]) -> Vec<f64> {
+    let mut rate = vec![0.0; flows.len()];
+    let mut frozen = vec![false; flows.len()];
+    let mut remaining: Vec<f64> = capacities.to_vec();
+    for (i, f) in flows.iter().enumerate() {
+        if f.resources.is_empty() && f.cap.is_none() {
+            frozen[i] = true; // nothing limits it: leave at 0 (no transfer to share)
+        }
+    }
+    loop {
+        let active: Vec<usize> = (0..flows.len()).filter(|&i| !frozen[i]).collect();
+        if active.is_empty() {
+            break;
+        }
+        // The smallest equal increment that saturates a resource or caps a flow.
+        let mut step = f64::INFINITY;
+        for (r, cap) in remaining.iter().enumerate() {
+            let users = active
+                .iter()
+                .filter(|&&i| flows[i].resources.contains(&r))
+                .count();
+            if users > 0 {
+                step = step.min(cap / users as f64);
+            }
+        }
+        for &i in &active {
+            if let Some(c) = flows[i].cap {
+                step = step.min(c - rate[i]);
+            }
+        }
+        if !step.is_finite() {
+            break;
+        }
+        let step = step.max(0.0);
+        for &i in &active {
+            rate[i] += step;
+            for &r in &flows[i].resources {
+                remaining[r] -= step;
+            }
+        }
+        let eps = 1e-9;
+        for &i in &active {
+            let capped = flows[i].cap.is_some_and(|c| rate[i] >= c - eps);
+            let saturated = flows[i]
+                .resources
+                .iter()
+                .any(|&r| remaining[r] <= eps * capacities[r].max(1.0));
+            if capped || saturated {
+                frozen[i] = true;
+            }
+        }
+    }
+    rate
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::testing::*;
+
+    fn put(inv: &mut Inventory, o: Object) {
+        let m = if inv.contains(o.kind(), o.id()) {
+            Mutation::Update(o)
+        } else {
+            Mutation::Create(o)
+        };
+        let c = inv.validate(m).unwrap();
+        inv.apply(&c);
+    }
+
+    /// `n` VMs on host a with a disk on the shared datastore.
+    fn vms(f: &mut Fixture, n: usize) -> Vec<Vm> {
+        (0..n)
+            .map(|i| {
+                let v = vm(
+                    &format!("vm-{i}"),
+                    f.a,
+                    vec![disk(f.shared, 10, 1, true)],
+                    vec![],
+                );
+                put(&mut f.inv, Object::Vm(v.clone()));
+                v
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_ninth_vmotion_on_a_host_waits_until_a_slot_frees() {
+        let mut f = fixture();
+        // 25 Gbit/s links carry 8 vMotions; the host budget is 8 as well.
+        for h in [f.a, f.b] {
+            let mut host = f.inv.hosts[&h].clone();
+            host.vmotion_link_gbps = LinkGbps::parse(25.0).unwrap();
+            put(&mut f.inv, Object::Host(host));
+        }
+        let vms = vms(&mut f, 9);
+        let mut running = Vec::new();
+        for v in &vms[..8] {
+            let fp = Footprint::of(v, MigrationKind::VMotion, Some(f.b), None);
+            assert_eq!(queue_reason(&f.inv, &running, &fp), None);
+            running.push(fp);
+        }
+        let ninth = Footprint::of(&vms[8], MigrationKind::VMotion, Some(f.b), None);
+        assert_eq!(
+            queue_reason(&f.inv, &running, &ninth).as_deref(),
+            Some("waiting: host esx-a has 8/8 slots in use")
+        );
+        running.pop();
+        assert_eq!(queue_reason(&f.inv, &running, &ninth), None);
+    }
+
+    #[test]
+    fn the_fifth_vmotion_on_a_slow_link_waits() {
+        let mut f = fixture();
+        for h in [f.a, f.b] {
+            let mut host = f.inv.hosts[&h].clone();
+            host.vmotion_link_gbps = LinkGbps::parse(1.0).unwrap();
+            put(&mut f.inv, Object::Host(host));
+        }
+        let vms = vms(&mut f, 5);
+        let running: Vec<Footprint> = vms[..4]
+            .iter()
+            .map(|v| Footprint::of(v, MigrationKind::VMotion, Some(f.b), None))
+            .collect();
+        let fifth = Footprint::of(&vms[4], MigrationKind::VMotion, Some(f.b), None);
+        assert_eq!(
+            queue_reason(&f.inv, &running, &fifth).as_deref(),
+            Some("waiting: the vMotion link of esx-a carries 4/4 vMotions")
+        );
+        assert_eq!(queue_reason(&f.inv, &running[..3], &fifth), None);
+    }
+
+    #[test]
+    fn the_third_storage_vmotion_on_a_host_waits() {
+        let mut f = fixture();
+        let vms = vms(&mut f, 3);
+        let running: Vec<Footprint> = vms[..2]
+            .iter()
+            .map(|v| Footprint::of(v, MigrationKind::StorageVMotion, None, Some(f.local_a)))
+            .collect();
+        let third = Footprint::of(
+            &vms[2],
+            MigrationKind::StorageVMotion,
+            None,
+            Some(f.local_a),
+        );
+        assert_eq!(
+            queue_reason(&f.inv, &running, &third).as_deref(),
+            Some("waiting: host esx-a has 8/8 slots in use")
+        );
+        assert_eq!(queue_reason(&f.inv, &running[..1], &third), None);
+    }
+
+    #[test]
+    fn a_datastore_takes_eight_storage_vmotions() {
+        let mut f = fixture();
+        let vms = vms(&mut f, 9);
+        // Spread over hosts so the host budget does not bind first: use footprints directly.
+        let running: Vec<Footprint> = (0..8)
+            .map(|_| Footprint {
+                kind: MigrationKind::StorageVMotion,
+                hosts: vec![],
+                links: vec![],
+                datastores: vec![f.shared],
+            })
+            .collect();
+        let ninth = Footprint {
+            hosts: vec![],
+            ..Footprint::of(
+                &vms[8],
+                MigrationKind::StorageVMotion,
+                None,
+                Some(f.local_a),
+            )
+        };
+        assert_eq!(
+            queue_reason(&f.inv, &running, &ninth).as_deref(),
+            Some("waiting: datastore san-01 has 128/128 slots in use")
+        );
+    }
+
+    fn close(a: &[f64], b: &[f64]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-6)
+    }
+
+    #[test]
+    fn bandwidth_is_shared_max_min_fairly() {
+        // Two flows on one 10-unit link: 5 each.
+        let flow = |r: Vec<usize>, cap: Option<f64>| Flow { resources: r, cap };
+        assert!(close(
+            &max_min_fair(&[10.0], &[flow(vec![0], None), flow(vec![0], None)]),
+            &[5.0, 5.0]
+        ));
+        // A flow capped at 2 leaves 8 to the other.
+        assert!(close(
+            &max_min_fair(&[10.0], &[flow(vec![0], Some(2.0)), flow(vec![0], None)]),
+            &[2.0, 8.0]
+        ));
+        // The classic case: link 0 (10) shared by A and B, link 1 (4) shared by B and C.
+        // B and C get 2 each on link 1; A takes the rest of link 0: 8.
+        let rates = max_min_fair(
+            &[10.0, 4.0],
+            &[
+                flow(vec![0], None),
+                flow(vec![0, 1], None),
+                flow(vec![1], None),
+            ],
+        );
+        assert!(close(&rates, &[8.0, 2.0, 2.0]), "{rates:?}");
+        // No resource used twice beyond its capacity.
+        let used0 = rates[0] + rates[1];
+        assert!(used0 <= 10.0 + 1e-9);
+    }
+}
