@@ -10,7 +10,6 @@ pub mod protocol;
 pub mod rpc;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::{path, StaticSegment};
 use live::{InventoryResource, LinkState};
@@ -24,9 +23,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                <link rel="stylesheet" id="leptos" href="/pkg/vmshift.css"/>
+                <title>"vmshift"</title>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
-                <MetaTags/>
             </head>
             <body>
                 <App/>
@@ -37,7 +37,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 
 #[component]
 pub fn App() -> impl IntoView {
-    provide_meta_context();
     let inventory: InventoryResource = Resource::new(|| (), |_| rpc::load_inventory());
     let link = RwSignal::new(LinkState::Connecting);
     provide_context(inventory);
@@ -52,8 +51,6 @@ pub fn App() -> impl IntoView {
     });
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/vmshift.css"/>
-        <Title text="vmshift"/>
         <Router>
             <header class="topbar">
                 <A href="/" attr:class="brand" attr:data-testid="nav-home">
