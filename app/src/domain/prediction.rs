@@ -3,6 +3,8 @@
 
 use super::checks::rules::Plan;
 use super::checks::{MigrationKind, MigrationRequest};
+
+pub use super::checks::MigrationOptions;
 use super::precopy::{self, PrecopyInput};
 use super::*;
 use serde::{Deserialize, Serialize};
@@ -10,72 +12,6 @@ use serde::{Deserialize, Serialize};
 const MIB: f64 = 1024.0 * 1024.0;
 /// Stun of a Storage vMotion switchover (the disk references change), seconds.
 pub const DISK_SWITCHOVER_S: f64 = 0.05;
-
-/// How a migration should run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MigrationOptions {
-    /// Stun time aimed at, ms (default 500).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub downtime_target_ms: Option<u32>,
-    /// Upper bound of the transfer rate, Mbit/s.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bandwidth_cap_mbps: Option<u32>,
-    /// Queue priority (higher first), 0–10.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub priority: Option<u8>,
-}
-
-impl MigrationOptions {
-    pub fn validate(&self) -> Result<(), DomainError> {
-        if let Some(t) = self.downtime_target_ms {
-            if !(1..=100_000).contains(&t) {
-                return Err(DomainError::invalid(
-                    "options.downtime_target_ms",
-                    "options.downtime_target_ms: between 1 and 100,000 ms",
-                ));
-            }
-        }
-        if self.bandwidth_cap_mbps == Some(0) {
-            return Err(DomainError::invalid(
-                "options.bandwidth_cap_mbps",
-                "options.bandwidth_cap_mbps: a cap must be at least 1 Mbit/s",
-            ));
-        }
-        if self.priority.is_some_and(|p| p > 10) {
-            return Err(DomainError::invalid(
-                "options.priority",
-                "options.priority: 0 to 10",
-            ));
-        }
-        Ok(())
-    }
-}
-
-/// A request for a prediction: the move, and how it should run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PredictionRequest {
-    pub vm_id: VmId,
-    pub kind: MigrationKind,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target_host_id: Option<HostId>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target_datastore_id: Option<DatastoreId>,
-    #[serde(default)]
-    pub options: MigrationOptions,
-}
-
-impl PredictionRequest {
-    pub fn migration(&self) -> MigrationRequest {
-        MigrationRequest {
-            vm_id: self.vm_id,
-            kind: self.kind,
-            target_host_id: self.target_host_id,
-            target_datastore_id: self.target_datastore_id,
-        }
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PredictedRound {
@@ -102,9 +38,9 @@ pub struct Prediction {
 
 /// Predicts a migration. The request must be well formed (fields are named otherwise); the
 /// prediction does not depend on the checks passing.
-pub fn predict(inv: &Inventory, request: &PredictionRequest) -> Result<Prediction, DomainError> {
+pub fn predict(inv: &Inventory, request: &MigrationRequest) -> Result<Prediction, DomainError> {
     request.options.validate()?;
-    let plan = Plan::resolve(inv, &request.migration())?;
+    let plan = Plan::resolve(inv, request)?;
     let target_s = f64::from(request.options.downtime_target_ms.unwrap_or(500)) / 1000.0;
     let cap = request
         .options
@@ -224,8 +160,8 @@ mod tests {
         kind: MigrationKind,
         host: Option<HostId>,
         ds: Option<DatastoreId>,
-    ) -> PredictionRequest {
-        PredictionRequest {
+    ) -> MigrationRequest {
+        MigrationRequest {
             vm_id: vm,
             kind,
             target_host_id: host,

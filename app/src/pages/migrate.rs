@@ -93,6 +93,7 @@ fn wizard(inv: &Inventory, c: Choices) -> AnyView {
             } else {
                 None
             },
+            options: Default::default(),
         };
         check_migration(inv, &request, &busy).ok()
     } else {
@@ -212,7 +213,7 @@ fn wizard(inv: &Inventory, c: Choices) -> AnyView {
         let warnings = report.as_ref().map(|r| r.count(Severity::Warning)).unwrap_or(0);
         let prediction = crate::domain::prediction::predict(
             inv,
-            &crate::domain::prediction::PredictionRequest {
+            &MigrationRequest {
                 vm_id: v.id,
                 kind,
                 target_host_id: if kind.moves_host() { host } else { None },

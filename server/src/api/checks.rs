@@ -83,7 +83,7 @@ pub async fn predict(
     State(state): State<AppState>,
     body: JsonBody,
 ) -> Result<Json<app::domain::prediction::Prediction>, ApiError> {
-    let request: app::domain::prediction::PredictionRequest = body.parse()?;
+    let request: MigrationRequest = body.parse()?;
     let prediction = app::domain::prediction::predict(&state.inventory.read(), &request)?;
     Ok(Json(prediction))
 }

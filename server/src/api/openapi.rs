@@ -109,7 +109,12 @@ fn schemas() -> Value {
             "vm_id": uuid(),
             "kind": enumeration(&["vmotion", "storage_vmotion", "combined"]),
             "target_host_id": uuid(),
-            "target_datastore_id": uuid()
+            "target_datastore_id": uuid(),
+            "options": object(&[], json!({
+                "downtime_target_ms": {"type": "integer", "minimum": 1, "maximum": 100000},
+                "bandwidth_cap_mbps": {"type": "integer", "minimum": 1},
+                "priority": {"type": "integer", "minimum": 0, "maximum": 10}
+            }))
         })),
         "CheckResult": {"type": "object", "required": ["id", "severity", "message", "remedy", "objects"], "properties": {
             "id": {"type": "string", "description": "Stable rule id, e.g. storage.shared"},
@@ -123,17 +128,6 @@ fn schemas() -> Value {
             "allowed": {"type": "boolean"},
             "results": {"type": "array", "items": {"$ref": "#/components/schemas/CheckResult"}}
         }},
-        "PredictionRequest": object(&["vm_id", "kind"], json!({
-            "vm_id": uuid(),
-            "kind": enumeration(&["vmotion", "storage_vmotion", "combined"]),
-            "target_host_id": uuid(),
-            "target_datastore_id": uuid(),
-            "options": object(&[], json!({
-                "downtime_target_ms": {"type": "integer", "minimum": 1, "maximum": 100000},
-                "bandwidth_cap_mbps": {"type": "integer", "minimum": 1},
-                "priority": {"type": "integer", "minimum": 0, "maximum": 10}
-            }))
-        })),
         "Prediction": {"type": "object", "required": ["converges", "duration_s", "downtime_ms", "bytes_total", "rounds"], "properties": {
             "converges": {"type": "boolean"}, "duration_s": {"type": "number"}, "downtime_ms": {"type": "number"},
             "bytes_total": {"type": "number"}, "disk_bytes": {"type": "number"}, "max_throttle": {"type": "number"},
@@ -242,7 +236,7 @@ pub fn build() -> Value {
         "/api/v1/predictions".into(),
         json!({"post": {"summary": "Predict duration, data sent and downtime of a migration (the transfer model fast-forwarded)",
             "operationId": "predict_migration",
-            "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PredictionRequest"}}}},
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MigrationRequest"}}}},
             "responses": with(error_responses(&[400, 413, 415, 422]), "200", "the prediction",
                 Some(json!({"$ref": "#/components/schemas/Prediction"})))}}),
     );

@@ -60,7 +60,48 @@ impl MigrationKind {
     }
 }
 
-/// What a user asks to check (and later to start).
+/// How a migration should run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MigrationOptions {
+    /// Stun time aimed at, ms (default 500).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub downtime_target_ms: Option<u32>,
+    /// Upper bound of the transfer rate, Mbit/s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bandwidth_cap_mbps: Option<u32>,
+    /// Queue priority (higher first), 0–10.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<u8>,
+}
+
+impl MigrationOptions {
+    pub fn validate(&self) -> Result<(), DomainError> {
+        if let Some(t) = self.downtime_target_ms {
+            if !(1..=100_000).contains(&t) {
+                return Err(DomainError::invalid(
+                    "options.downtime_target_ms",
+                    "options.downtime_target_ms: between 1 and 100,000 ms",
+                ));
+            }
+        }
+        if self.bandwidth_cap_mbps == Some(0) {
+            return Err(DomainError::invalid(
+                "options.bandwidth_cap_mbps",
+                "options.bandwidth_cap_mbps: a cap must be at least 1 Mbit/s",
+            ));
+        }
+        if self.priority.is_some_and(|p| p > 10) {
+            return Err(DomainError::invalid(
+                "options.priority",
+                "options.priority: 0 to 10",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What a user asks to check, predict or start: the move, and how it should run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MigrationRequest {
@@ -70,6 +111,8 @@ pub struct MigrationRequest {
     pub target_host_id: Option<HostId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_datastore_id: Option<DatastoreId>,
+    #[serde(default)]
+    pub options: MigrationOptions,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -163,6 +206,7 @@ pub fn check_migration(
     request: &MigrationRequest,
     busy: &BTreeSet<VmId>,
 ) -> Result<CheckReport, DomainError> {
+    request.options.validate()?;
     let plan = rules::Plan::resolve(inv, request)?;
     Ok(CheckReport::from_results(rules::run(inv, &plan, busy)))
 }

@@ -104,6 +104,7 @@ pub fn rank_targets(
                 } else {
                     None
                 },
+                options: Default::default(),
             };
             let Ok(report) = check_migration(inv, &request, busy) else {
                 continue;
@@ -133,6 +134,7 @@ pub fn rank_targets(
                 kind,
                 target_host_id: host_for_ds,
                 target_datastore_id: Some(ds.id),
+                options: Default::default(),
             };
             let Ok(report) = check_migration(inv, &request, busy) else {
                 continue;

@@ -40,6 +40,7 @@ fn vmotion(vm: VmId, to: HostId) -> MigrationRequest {
         kind: MigrationKind::VMotion,
         target_host_id: Some(to),
         target_datastore_id: None,
+        options: Default::default(),
     }
 }
 
@@ -49,6 +50,7 @@ fn svmotion(vm: VmId, to: DatastoreId) -> MigrationRequest {
         kind: MigrationKind::StorageVMotion,
         target_host_id: None,
         target_datastore_id: Some(to),
+        options: Default::default(),
     }
 }
 
@@ -58,6 +60,7 @@ fn combined(vm: VmId, host: HostId, ds: DatastoreId) -> MigrationRequest {
         kind: MigrationKind::Combined,
         target_host_id: Some(host),
         target_datastore_id: Some(ds),
+        options: Default::default(),
     }
 }
 
