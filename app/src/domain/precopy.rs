@@ -70,88 +70,182 @@ pub struct PrecopyOutcome {
     pub failure: Option<String>,
 }
 
-/// Runs the pre-copy rounds to their end.
-pub fn simulate(input: &PrecopyInput) -> PrecopyOutcome {
-    let r = input.rate;
-    let s = CHECKPOINT_BYTES;
-    let mut rounds = Vec::new();
-    let mut throttle = 0.0_f64;
-    let mut to_send = input.memory * (1.0 - input.zero_fraction);
-    let mut previous: Option<f64> = None;
-    let mut total = 0.0;
-    let mut elapsed = 0.0;
-    let mut max_throttle = 0.0_f64;
-    let mut round = 0u32;
-    loop {
-        // SDPS: a round that did not shrink the dirty set enough raises the throttle.
-        if let Some(prev) = previous {
-            if to_send > (1.0 - MIN_SHRINK) * prev {
-                throttle = if throttle == 0.0 {
+/// The pre-copy as a resumable state machine: the engine advances it tick by tick with the
+/// rate its fair share gives at that moment; predictions run it to the end at one rate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Precopy {
+    input: PrecopyInput,
+    round: u32,
+    /// Bytes of the current round (the switchover round includes the checkpoint state).
+    to_send: f64,
+    sent_in_round: f64,
+    round_elapsed: f64,
+    switchover: bool,
+    previous: Option<f64>,
+    throttle: f64,
+    max_throttle: f64,
+    total: f64,
+    elapsed: f64,
+    rounds: Vec<Round>,
+    outcome: Option<PrecopyOutcome>,
+}
+
+impl Precopy {
+    /// Starts round 0 at `rate` bytes/s (used to decide whether it is already the switchover).
+    pub fn new(input: PrecopyInput, rate: f64) -> Self {
+        let mut p = Precopy {
+            input,
+            round: 0,
+            to_send: input.memory * (1.0 - input.zero_fraction),
+            sent_in_round: 0.0,
+            round_elapsed: 0.0,
+            switchover: false,
+            previous: None,
+            throttle: 0.0,
+            max_throttle: 0.0,
+            total: 0.0,
+            elapsed: 0.0,
+            rounds: Vec::new(),
+            outcome: None,
+        };
+        p.begin_round(rate);
+        p
+    }
+
+    /// Decides how the round that starts now runs: SDPS, then switchover or pre-copy.
+    fn begin_round(&mut self, rate: f64) {
+        if let Some(prev) = self.previous {
+            if self.to_send > (1.0 - MIN_SHRINK) * prev {
+                self.throttle = if self.throttle == 0.0 {
                     THROTTLE_START
                 } else {
-                    (throttle + THROTTLE_STEP).min(THROTTLE_MAX)
+                    (self.throttle + THROTTLE_STEP).min(THROTTLE_MAX)
                 };
-                max_throttle = max_throttle.max(throttle);
+                self.max_throttle = self.max_throttle.max(self.throttle);
             }
         }
-        let dirty = input.dirty_rate * (1.0 - throttle);
-        let stop_and_copy = (to_send + s) / r;
-        if stop_and_copy <= input.downtime_target || round >= MAX_ROUNDS {
-            let bytes = to_send + s;
-            let failed = stop_and_copy > MAX_SWITCHOVER_S;
-            rounds.push(Round {
-                round,
-                bytes,
-                duration_s: stop_and_copy,
-                dirty_rate: dirty,
-                throttle,
-                switchover: true,
-            });
-            if failed {
-                return PrecopyOutcome {
-                    converged: false,
-                    rounds,
-                    bytes_total: total,
-                    duration_s: elapsed,
-                    downtime_s: stop_and_copy,
-                    max_throttle,
-                    failure: Some(format!(
+        let stop_and_copy = (self.to_send + CHECKPOINT_BYTES) / rate;
+        if stop_and_copy <= self.input.downtime_target || self.round >= MAX_ROUNDS {
+            if stop_and_copy > MAX_SWITCHOVER_S {
+                self.rounds.push(Round {
+                    round: self.round,
+                    bytes: self.to_send + CHECKPOINT_BYTES,
+                    duration_s: stop_and_copy,
+                    dirty_rate: self.dirty_rate(),
+                    throttle: self.throttle,
+                    switchover: true,
+                });
+                self.finish(
+                    false,
+                    stop_and_copy,
+                    Some(format!(
                         "The migration exceeded the maximum switchover time of {} second(s)",
                         MAX_SWITCHOVER_S as u32
                     )),
-                };
+                );
+                return;
             }
-            total += bytes;
-            elapsed += stop_and_copy;
-            return PrecopyOutcome {
-                converged: true,
-                rounds,
-                bytes_total: total,
-                duration_s: elapsed,
-                downtime_s: stop_and_copy,
-                max_throttle,
-                failure: None,
-            };
+            self.switchover = true;
+            self.to_send += CHECKPOINT_BYTES;
         }
-        // A pre-copy round: send, while the guest dirties memory.
-        let duration = to_send / r;
-        rounds.push(Round {
-            round,
-            bytes: to_send,
-            duration_s: duration,
-            dirty_rate: dirty,
-            throttle,
-            switchover: false,
-        });
-        total += to_send;
-        elapsed += duration;
-        previous = Some(to_send);
-        to_send = match input.working_set {
-            Some(w) if w > 0.0 => w * (1.0 - (-dirty * duration / w).exp()),
-            _ => dirty * duration,
-        };
-        round += 1;
     }
+
+    fn finish(&mut self, converged: bool, downtime_s: f64, failure: Option<String>) {
+        self.outcome = Some(PrecopyOutcome {
+            converged,
+            rounds: self.rounds.clone(),
+            bytes_total: self.total,
+            duration_s: self.elapsed,
+            downtime_s,
+            max_throttle: self.max_throttle,
+            failure,
+        });
+    }
+
+    /// Sends for `dt` seconds at `rate` bytes/s (or until the end); returns the time used.
+    pub fn advance(&mut self, mut dt: f64, rate: f64) -> f64 {
+        let start = dt;
+        while self.outcome.is_none() && dt > 0.0 && rate > 0.0 {
+            let remaining = self.to_send - self.sent_in_round;
+            let to_finish = remaining / rate;
+            if to_finish > dt {
+                self.sent_in_round += rate * dt;
+                self.round_elapsed += dt;
+                self.total += rate * dt;
+                self.elapsed += dt;
+                dt = 0.0;
+                break;
+            }
+            // The round completes within this step.
+            dt -= to_finish;
+            self.total += remaining;
+            self.elapsed += to_finish;
+            let duration = self.round_elapsed + to_finish;
+            self.rounds.push(Round {
+                round: self.round,
+                bytes: self.to_send,
+                duration_s: duration,
+                dirty_rate: self.dirty_rate(),
+                throttle: self.throttle,
+                switchover: self.switchover,
+            });
+            if self.switchover {
+                self.finish(true, duration, None);
+                break;
+            }
+            // What the guest dirtied while this round was sent is the next round.
+            let dirty = self.dirty_rate();
+            self.previous = Some(self.to_send);
+            self.to_send = match self.input.working_set {
+                Some(w) if w > 0.0 => w * (1.0 - (-dirty * duration / w).exp()),
+                _ => dirty * duration,
+            };
+            self.sent_in_round = 0.0;
+            self.round_elapsed = 0.0;
+            self.round += 1;
+            self.begin_round(rate);
+        }
+        start - dt
+    }
+
+    /// Dirty rate now, after the SDPS throttle, bytes/s.
+    pub fn dirty_rate(&self) -> f64 {
+        self.input.dirty_rate * (1.0 - self.throttle)
+    }
+
+    pub fn round(&self) -> u32 {
+        self.round
+    }
+
+    pub fn throttle(&self) -> f64 {
+        self.throttle
+    }
+
+    /// Bytes left in the current round (the dirty memory still to send).
+    pub fn remaining(&self) -> f64 {
+        (self.to_send - self.sent_in_round).max(0.0)
+    }
+
+    pub fn bytes_sent(&self) -> f64 {
+        self.total
+    }
+
+    pub fn in_switchover(&self) -> bool {
+        self.switchover
+    }
+
+    pub fn outcome(&self) -> Option<&PrecopyOutcome> {
+        self.outcome.as_ref()
+    }
+}
+
+/// Runs the pre-copy rounds to their end at the input's rate.
+pub fn simulate(input: &PrecopyInput) -> PrecopyOutcome {
+    let mut p = Precopy::new(*input, input.rate);
+    p.advance(f64::INFINITY, input.rate);
+    p.outcome
+        .take()
+        .expect("at a positive rate the pre-copy always ends")
 }
 
 #[cfg(test)]
@@ -174,6 +268,53 @@ mod tests {
 
     fn close(a: f64, b: f64) -> bool {
         ((a - b) / b).abs() <= 1e-9
+    }
+
+    #[test]
+    fn stepping_in_ticks_gives_the_same_result_as_one_run() {
+        for (ws, dirty) in [
+            (None, 300.0 * MIB),
+            (Some(512.0 * MIB), 900.0 * MIB),
+            (None, 1500.0 * MIB),
+        ] {
+            let mut inp = input(8.0 * GIB, dirty, 10.0, 500.0);
+            inp.working_set = ws;
+            inp.zero_fraction = 0.2;
+            let whole = simulate(&inp);
+            let mut p = Precopy::new(inp, inp.rate);
+            let mut ticks = 0;
+            let mut last_sent = 0.0;
+            while p.outcome().is_none() {
+                p.advance(0.25, inp.rate);
+                assert!(p.bytes_sent() >= last_sent, "bytes sent never go backwards");
+                last_sent = p.bytes_sent();
+                ticks += 1;
+                assert!(ticks < 1_000_000);
+            }
+            let stepped = p.outcome().unwrap();
+            assert_eq!(stepped.rounds.len(), whole.rounds.len());
+            assert!(close(stepped.bytes_total, whole.bytes_total));
+            assert!(close(stepped.duration_s, whole.duration_s));
+            assert!(close(stepped.downtime_s, whole.downtime_s));
+            assert_eq!(stepped.max_throttle, whole.max_throttle);
+        }
+    }
+
+    #[test]
+    fn a_slower_share_mid_round_lengthens_the_round_and_the_next_one() {
+        let inp = input(4.0 * GIB, 100.0 * MIB, 10.0, 500.0);
+        let full = simulate(&inp);
+        let mut p = Precopy::new(inp, inp.rate);
+        // Half the link for the first two seconds (another transfer shares it).
+        p.advance(2.0, inp.rate / 2.0);
+        p.advance(f64::INFINITY, inp.rate);
+        let shared = p.outcome().unwrap();
+        assert!(shared.rounds[0].duration_s > full.rounds[0].duration_s);
+        assert!(
+            shared.rounds[1].bytes > full.rounds[1].bytes,
+            "more dirtied while round 0 was slower"
+        );
+        assert!(shared.converged);
     }
 
     #[test]
