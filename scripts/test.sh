@@ -27,7 +27,7 @@ export VMSHIFT_DATABASE_URL="sqlite://$e2e_dir/vmshift.db"
 export VMSHIFT_BIND=127.0.0.1:3100
 export VMSHIFT_URL=http://127.0.0.1:3100
 export VMSHIFT_LOG=warn
-cargo leptos end-to-end 2>&1 | tee -a "$log"
+cargo leptos end-to-end --split 2>&1 | tee -a "$log"
 
 # One closing line for the whole run: Rust tests plus Playwright tests.
 rust=$(grep -Eo '^test result: ok\. [0-9]+ passed' "$log" | awk '{ s += $4 } END { print s + 0 }')

@@ -11,6 +11,7 @@ pub mod rpc;
 
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes, A};
+use leptos_router::{lazy_route, Lazy, LazyRoute};
 use leptos_router::{path, StaticSegment};
 use live::{InventoryResource, LinkState};
 
@@ -80,10 +81,40 @@ pub fn App() -> impl IntoView {
             <main>
                 <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
                     <Route path=StaticSegment("") view=pages::map::MapPage/>
-                    <Route path=path!("/inventory/:kind") view=pages::inventory::InventoryPage/>
-                    <Route path=StaticSegment("migrate") view=pages::migrate::MigratePage/>
+                    <Route path=path!("/inventory/:kind") view={Lazy::<InventoryRoute>::new()}/>
+                    <Route path=StaticSegment("migrate") view={Lazy::<MigrateRoute>::new()}/>
                 </Routes>
             </main>
         </Router>
+    }
+}
+
+/// The inventory pages, loaded on demand (`--split` builds put them in their own wasm chunk).
+struct InventoryRoute;
+
+#[lazy_route]
+impl LazyRoute for InventoryRoute {
+    fn data() -> Self {
+        InventoryRoute
+    }
+
+    fn view(this: Self) -> AnyView {
+        let InventoryRoute = this;
+        view! { <pages::inventory::InventoryPage/> }.into_any()
+    }
+}
+
+/// The migrate wizard, loaded on demand.
+struct MigrateRoute;
+
+#[lazy_route]
+impl LazyRoute for MigrateRoute {
+    fn data() -> Self {
+        MigrateRoute
+    }
+
+    fn view(this: Self) -> AnyView {
+        let MigrateRoute = this;
+        view! { <pages::migrate::MigratePage/> }.into_any()
     }
 }

@@ -6,5 +6,6 @@
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    // Lazy routes (the inventory pages and the wizard) load their own wasm chunks.
+    leptos::mount::hydrate_lazy(app::App);
 }
