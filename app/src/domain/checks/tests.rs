@@ -78,6 +78,11 @@ fn fired(report: &CheckReport, id: &str) -> Vec<Severity> {
         .collect()
 }
 
+/// The severities with which a rule fired for the lab VM's vMotion to host b.
+fn fired_to_b(l: &Lab, id: &str) -> Vec<Severity> {
+    fired(&check(&l.f.inv, &vmotion(l.web, l.f.b)), id)
+}
+
 fn edit_host(inv: &mut Inventory, id: HostId, f: impl FnOnce(&mut Host)) {
     let mut h = inv.hosts[&id].clone();
     f(&mut h);
@@ -129,7 +134,7 @@ fn host_target_same_and_host_state() {
     let mut l = lab();
     let same = check(&l.f.inv, &vmotion(l.web, l.f.a));
     assert_eq!(fired(&same, "host.target_same"), [Severity::Error]);
-    assert!(fired(&check(&l.f.inv, &vmotion(l.web, l.f.b)), "host.state").is_empty());
+    assert!(fired_to_b(&l, "host.state").is_empty());
     edit_host(&mut l.f.inv, l.f.b, |h| h.state = HostState::Maintenance);
     let report = check(&l.f.inv, &vmotion(l.web, l.f.b));
     assert_eq!(fired(&report, "host.state"), [Severity::Error]);
@@ -139,16 +144,13 @@ fn host_target_same_and_host_state() {
         .message
         .contains("maintenance mode"));
     edit_host(&mut l.f.inv, l.f.b, |h| h.state = HostState::Disconnected);
-    assert_eq!(
-        fired(&check(&l.f.inv, &vmotion(l.web, l.f.b)), "host.state"),
-        [Severity::Error]
-    );
+    assert_eq!(fired_to_b(&l, "host.state"), [Severity::Error]);
 }
 
 #[test]
 fn prerequisite_vmotion_enabled_on_both_hosts() {
     let mut l = lab();
-    assert!(fired(&check(&l.f.inv, &vmotion(l.web, l.f.b)), "vmotion.vmknic").is_empty());
+    assert!(fired_to_b(&l, "vmotion.vmknic").is_empty());
     edit_host(&mut l.f.inv, l.f.b, |h| h.vmotion_enabled = false);
     let report = check(&l.f.inv, &vmotion(l.web, l.f.b));
     assert_eq!(fired(&report, "vmotion.vmknic"), [Severity::Error]);
@@ -174,11 +176,7 @@ fn prerequisite_vmotion_enabled_on_both_hosts() {
 #[test]
 fn prerequisite_fast_vmotion_network() {
     let mut l = lab();
-    assert!(fired(
-        &check(&l.f.inv, &vmotion(l.web, l.f.b)),
-        "vmotion.link_speed"
-    )
-    .is_empty());
+    assert!(fired_to_b(&l, "vmotion.link_speed").is_empty());
     edit_host(&mut l.f.inv, l.f.b, |h| {
         h.vmotion_link_gbps = LinkGbps::parse(0.5).unwrap()
     });
@@ -190,26 +188,16 @@ fn prerequisite_fast_vmotion_network() {
 #[test]
 fn vmotion_ip_family() {
     let mut l = lab();
-    assert!(fired(
-        &check(&l.f.inv, &vmotion(l.web, l.f.b)),
-        "vmotion.ip_family"
-    )
-    .is_empty());
+    assert!(fired_to_b(&l, "vmotion.ip_family").is_empty());
     edit_host(&mut l.f.inv, l.f.b, |h| h.ip_family = IpFamily::V6);
-    assert_eq!(
-        fired(
-            &check(&l.f.inv, &vmotion(l.web, l.f.b)),
-            "vmotion.ip_family"
-        ),
-        [Severity::Error]
-    );
+    assert_eq!(fired_to_b(&l, "vmotion.ip_family"), [Severity::Error]);
 }
 
 #[test]
 fn cpu_vendor_and_features_with_evc() {
     let mut l = lab();
     // The VM runs with level 4 (fixture); the target has 5.
-    assert!(fired(&check(&l.f.inv, &vmotion(l.web, l.f.b)), "cpu.features").is_empty());
+    assert!(fired_to_b(&l, "cpu.features").is_empty());
     edit_host(&mut l.f.inv, l.f.b, |h| h.cpu_feature_level = 3);
     let report = check(&l.f.inv, &vmotion(l.web, l.f.b));
     assert_eq!(fired(&report, "cpu.features"), [Severity::Error]);
@@ -222,12 +210,9 @@ fn cpu_vendor_and_features_with_evc() {
     let mut c = l.f.inv.clusters[&l.f.cluster].clone();
     c.evc_level = Some(3);
     put(&mut l.f.inv, Object::Cluster(c));
-    assert!(fired(&check(&l.f.inv, &vmotion(l.web, l.f.b)), "cpu.features").is_empty());
+    assert!(fired_to_b(&l, "cpu.features").is_empty());
     edit_host(&mut l.f.inv, l.f.b, |h| h.cpu_vendor = CpuVendor::Amd);
-    assert_eq!(
-        fired(&check(&l.f.inv, &vmotion(l.web, l.f.b)), "cpu.vendor"),
-        [Severity::Error]
-    );
+    assert_eq!(fired_to_b(&l, "cpu.vendor"), [Severity::Error]);
 }
 
 #[test]
@@ -262,11 +247,7 @@ fn prerequisite_storage_independent_of_the_host_and_shared() {
 #[test]
 fn prerequisite_network_through_the_vds() {
     let mut l = lab();
-    assert!(fired(
-        &check(&l.f.inv, &vmotion(l.web, l.f.b)),
-        "network.portgroup"
-    )
-    .is_empty());
+    assert!(fired_to_b(&l, "network.portgroup").is_empty());
     edit_vm(&mut l.f.inv, l.web, |v| {
         v.nics.push(Nic {
             portgroup_id: l.f.pg_std_a,
@@ -316,11 +297,7 @@ fn device_local_backing() {
             true,
         ))
     });
-    assert!(fired(
-        &check(&l.f.inv, &vmotion(l.web, l.f.b)),
-        "device.local_backing"
-    )
-    .is_empty());
+    assert!(fired_to_b(&l, "device.local_backing").is_empty());
     edit_vm(&mut l.f.inv, l.web, |v| {
         v.devices[0].datastore_id = Some(l.f.local_a)
     });
@@ -330,13 +307,7 @@ fn device_local_backing() {
         "Currently connected device: CD/DVD drive of web uses backing '[local-a] …', which is not accessible"
     ));
     edit_vm(&mut l.f.inv, l.web, |v| v.devices[0].connected = false);
-    assert_eq!(
-        fired(
-            &check(&l.f.inv, &vmotion(l.web, l.f.b)),
-            "device.local_backing"
-        ),
-        [Severity::Warning]
-    );
+    assert_eq!(fired_to_b(&l, "device.local_backing"), [Severity::Warning]);
     edit_vm(&mut l.f.inv, l.web, |v| {
         v.devices = vec![device(
             DeviceKind::Usb,
@@ -345,13 +316,7 @@ fn device_local_backing() {
             true,
         )]
     });
-    assert_eq!(
-        fired(
-            &check(&l.f.inv, &vmotion(l.web, l.f.b)),
-            "device.local_backing"
-        ),
-        [Severity::Error]
-    );
+    assert_eq!(fired_to_b(&l, "device.local_backing"), [Severity::Error]);
     edit_vm(&mut l.f.inv, l.web, |v| {
         v.devices = vec![device(
             DeviceKind::Serial,
@@ -360,13 +325,7 @@ fn device_local_backing() {
             false,
         )]
     });
-    assert_eq!(
-        fired(
-            &check(&l.f.inv, &vmotion(l.web, l.f.b)),
-            "device.local_backing"
-        ),
-        [Severity::Warning]
-    );
+    assert_eq!(fired_to_b(&l, "device.local_backing"), [Severity::Warning]);
 }
 
 #[test]
@@ -391,10 +350,7 @@ fn prerequisite_target_resources_available() {
     // More vCPUs than the target has cores: an error; more vCPUs than cores in total: a warning.
     let mut l = lab();
     edit_vm(&mut l.f.inv, l.web, |v| v.vcpus = nz32(33));
-    assert_eq!(
-        fired(&check(&l.f.inv, &vmotion(l.web, l.f.b)), "resources.cpu"),
-        [Severity::Error]
-    );
+    assert_eq!(fired_to_b(&l, "resources.cpu"), [Severity::Error]);
     edit_vm(&mut l.f.inv, l.web, |v| v.vcpus = nz32(16));
     let busy_host = Vm {
         vcpus: nz32(20),
@@ -462,10 +418,7 @@ fn fault_tolerance_affinity_and_busy_block_every_kind() {
         v.fault_tolerance = false;
         v.cpu_affinity = true;
     });
-    assert_eq!(
-        fired(&check(&l.f.inv, &vmotion(l.web, l.f.b)), "affinity.cpu"),
-        [Severity::Error]
-    );
+    assert_eq!(fired_to_b(&l, "affinity.cpu"), [Severity::Error]);
     // Affinity pins to the host's cores: moving only the disks is fine.
     assert!(fired(
         &check(&l.f.inv, &svmotion(l.web, l.f.local_a)),
