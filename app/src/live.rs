@@ -47,6 +47,7 @@ pub fn connect(inventory: InventoryResource, link: RwSignal<LinkState>) {
                 Ok(LiveMessage::Snapshot {
                     revision: r,
                     inventory: inv,
+                    ..
                 }) => {
                     revision.set(r);
                     inventory.set(Some(Ok(inv)));

@@ -1,13 +1,34 @@
 //! Messages of the live websocket (`/ws`), shared by the server and the browser.
 
+use crate::domain::migration::{Fault, Migration, MigrationEvent};
 use crate::domain::{Change, Inventory};
 use serde::{Deserialize, Serialize};
 
 /// A message from the server. `revision` counts inventory changes: a client that sees a gap
-/// knows it missed something (the server then sends a fresh snapshot).
+/// knows it missed something (the server then sends a fresh snapshot). Migration events carry
+/// their own `seq` per migration, with the same rule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LiveMessage {
-    Snapshot { revision: u64, inventory: Inventory },
-    InventoryChanged { revision: u64, change: Change },
+    Snapshot {
+        revision: u64,
+        inventory: Inventory,
+        /// Migrations in flight and the recent ones (absent: keep what you have).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        migrations: Option<Vec<Migration>>,
+        /// Faults in effect (absent: keep what you have).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        faults: Option<Vec<Fault>>,
+    },
+    InventoryChanged {
+        revision: u64,
+        change: Change,
+    },
+    /// A progress event (SPEC §4).
+    MigrationEvent(MigrationEvent),
+    /// A migration was created or changed phase: its whole summary.
+    MigrationUpdated(Migration),
+    FaultsChanged {
+        faults: Vec<Fault>,
+    },
 }

@@ -58,3 +58,11 @@ id_type!(
     /// Identifies a virtual machine.
     VmId
 );
+id_type!(
+    /// Identifies a migration.
+    MigrationId
+);
+id_type!(
+    /// Identifies an injected fault.
+    FaultId
+);

@@ -8,10 +8,12 @@ pub mod error;
 pub mod ids;
 pub mod import;
 pub mod inventory;
+pub mod migration;
 pub mod model;
 pub mod precopy;
 pub mod prediction;
 pub mod scheduling;
+pub mod transfer;
 pub mod usage;
 pub mod values;
 

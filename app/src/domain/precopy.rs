@@ -230,6 +230,21 @@ impl Precopy {
         self.total
     }
 
+    /// Bytes of the current round (dirty memory when it started, plus the state at switchover).
+    pub fn round_bytes(&self) -> f64 {
+        self.to_send
+    }
+
+    /// Seconds spent sending so far.
+    pub fn elapsed(&self) -> f64 {
+        self.elapsed
+    }
+
+    /// The rounds completed so far.
+    pub fn rounds(&self) -> &[Round] {
+        &self.rounds
+    }
+
     pub fn in_switchover(&self) -> bool {
         self.switchover
     }

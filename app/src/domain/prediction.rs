@@ -1,17 +1,13 @@
 //! Predicted duration, data and downtime of a migration, by fast-forwarding the transfer model
 //! (SPEC §3): disks copied in one mirrored pass, memory by pre-copy, one switchover.
 
-use super::checks::rules::Plan;
-use super::checks::{MigrationKind, MigrationRequest};
+use super::checks::MigrationRequest;
 
 pub use super::checks::MigrationOptions;
-use super::precopy::{self, PrecopyInput};
+use super::transfer::{capacity, Resource, Transfer, TransferEnd, TransferPlan};
+pub use super::transfer::{DISK_SWITCHOVER_S, PREPARE_S};
 use super::*;
 use serde::{Deserialize, Serialize};
-
-const MIB: f64 = 1024.0 * 1024.0;
-/// Stun of a Storage vMotion switchover (the disk references change), seconds.
-pub const DISK_SWITCHOVER_S: f64 = 0.05;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PredictedRound {
@@ -36,108 +32,57 @@ pub struct Prediction {
     pub failure: Option<String>,
 }
 
-/// Predicts a migration. The request must be well formed (fields are named otherwise); the
-/// prediction does not depend on the checks passing.
+/// Predicts a migration by running its transfer alone, at the full bandwidth of what it
+/// crosses. The request must be well formed (fields are named otherwise); the prediction does
+/// not depend on the checks passing.
 pub fn predict(inv: &Inventory, request: &MigrationRequest) -> Result<Prediction, DomainError> {
-    request.options.validate()?;
-    let plan = Plan::resolve(inv, request)?;
-    let target_s = f64::from(request.options.downtime_target_ms.unwrap_or(500)) / 1000.0;
-    let cap = request
-        .options
-        .bandwidth_cap_mbps
-        .map(|m| f64::from(m) * 125_000.0);
-    let capped = |rate: f64| cap.map_or(rate, |c| rate.min(c));
+    let plan = TransferPlan::of(inv, request)?;
+    Ok(run_alone(inv, plan))
+}
 
-    let network = capped(precopy::link_rate(
-        plan.source
-            .vmotion_link_gbps
-            .get()
-            .min(plan.target.vmotion_link_gbps.get()),
-    ));
-    let mut duration = 0.0;
-    let mut bytes_total = 0.0;
-    let mut disk_bytes = 0.0;
-
-    // Disks: one mirrored pass at the pace of the slower datastore (and, for a combined
-    // move, of the vMotion network).
-    if let Some(target_ds) = plan.datastore {
-        for disk in plan
-            .vm
-            .disks
+/// Fast-forwards a transfer alone to its end.
+pub fn run_alone(inv: &Inventory, plan: TransferPlan) -> Prediction {
+    let disk_bytes = plan.disk_bytes();
+    let mut transfer = Transfer::new(plan, 0.0);
+    let mut failure = None;
+    while transfer.end().is_none() {
+        let resources = transfer.resources();
+        let rate = resources
             .iter()
-            .filter(|d| d.datastore_id != target_ds.id)
-        {
-            let Some(source_ds) = inv.datastores.get(&disk.datastore_id) else {
-                continue;
-            };
-            let mut rate = f64::from(
-                source_ds
-                    .throughput_mib_s
-                    .get()
-                    .min(target_ds.throughput_mib_s.get()),
-            ) * MIB;
-            if plan.kind == MigrationKind::Combined {
-                rate = rate.min(network);
-            }
-            rate = capped(rate);
-            let bytes = disk.allocated_mib() as f64 * MIB;
-            disk_bytes += bytes;
-            duration += bytes / rate;
+            .map(|r| capacity(inv, *r))
+            .fold(f64::INFINITY, f64::min);
+        if transfer.advance(f64::INFINITY, rate) == 0.0 {
+            failure = Some(
+                if resources
+                    .iter()
+                    .any(|r| matches!(r, Resource::Link(_)) && capacity(inv, *r) <= 0.0)
+                {
+                    "The vMotion network is down".to_string()
+                } else {
+                    "No bandwidth to copy the data".to_string()
+                },
+            );
+            break;
         }
-        bytes_total += disk_bytes;
     }
-
-    if !plan.kind.moves_host() {
-        return Ok(Prediction {
-            converges: true,
-            duration_s: duration + DISK_SWITCHOVER_S,
-            downtime_ms: DISK_SWITCHOVER_S * 1000.0,
-            bytes_total,
-            disk_bytes,
-            rounds: vec![],
-            max_throttle: 0.0,
-            failure: None,
-        });
-    }
-    if network <= 0.0 {
-        return Ok(Prediction {
-            converges: false,
-            duration_s: duration,
-            downtime_ms: 0.0,
-            bytes_total,
-            disk_bytes,
-            rounds: vec![],
-            max_throttle: 0.0,
-            failure: Some("The vMotion network is down".into()),
-        });
-    }
-    // A powered-off VM moves cold: only its configuration and state.
-    let hot = plan.vm.is_running();
-    let vm = plan.vm;
-    let outcome = precopy::simulate(&PrecopyInput {
-        rate: network,
-        memory: if hot {
-            vm.memory_mib.get() as f64 * MIB
-        } else {
-            0.0
-        },
-        zero_fraction: vm.workload.zero_page_fraction.get(),
-        dirty_rate: if hot {
-            vm.workload.dirty_rate_mib_s.get() * MIB
-        } else {
-            0.0
-        },
-        working_set: vm.workload.working_set_mib.map(|w| w.get() as f64 * MIB),
-        downtime_target: target_s,
-    });
-    Ok(Prediction {
-        converges: outcome.converged,
-        duration_s: duration + outcome.duration_s,
-        downtime_ms: outcome.downtime_s * 1000.0,
-        bytes_total: bytes_total + outcome.bytes_total,
+    let progress = transfer.progress();
+    let (converges, downtime_s) = match transfer.end() {
+        Some(TransferEnd::Converged { downtime_s }) => (true, *downtime_s),
+        Some(TransferEnd::Failed { reason }) => {
+            failure = Some(reason.clone());
+            let last = transfer.rounds().last().map_or(0.0, |r| r.duration_s);
+            (false, last)
+        }
+        None => (false, 0.0),
+    };
+    Prediction {
+        converges,
+        duration_s: transfer.elapsed(),
+        downtime_ms: downtime_s * 1000.0,
+        bytes_total: progress.bytes_sent,
         disk_bytes,
-        rounds: outcome
-            .rounds
+        rounds: transfer
+            .rounds()
             .iter()
             .map(|r| PredictedRound {
                 round: r.round,
@@ -145,15 +90,18 @@ pub fn predict(inv: &Inventory, request: &MigrationRequest) -> Result<Prediction
                 duration_s: r.duration_s,
             })
             .collect(),
-        max_throttle: outcome.max_throttle,
-        failure: outcome.failure,
-    })
+        max_throttle: transfer.max_throttle(),
+        failure,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::checks::MigrationKind;
+    use crate::domain::precopy::{self, PrecopyInput};
     use crate::domain::testing::*;
+    use crate::domain::transfer::MIB;
 
     fn request(
         vm: VmId,
@@ -223,9 +171,9 @@ mod tests {
             &request(id, MigrationKind::StorageVMotion, None, Some(f.local_a)),
         )
         .unwrap();
-        // 2,000 MiB thin at min(500, 200) MiB/s = 10 s, plus the brief switchover.
+        // Preparation, 2,000 MiB thin at min(500, 200) MiB/s = 10 s, the brief switchover.
         assert_eq!(p.disk_bytes, 2_000.0 * MIB);
-        assert!((p.duration_s - (10.0 + DISK_SWITCHOVER_S)).abs() < 1e-9);
+        assert!((p.duration_s - (PREPARE_S + 10.0 + DISK_SWITCHOVER_S)).abs() < 1e-9);
         assert!(p.rounds.is_empty());
         assert_eq!(p.downtime_ms, DISK_SWITCHOVER_S * 1000.0);
     }

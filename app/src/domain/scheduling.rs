@@ -76,62 +76,85 @@ impl Footprint {
     }
 }
 
+/// Slots in use on hosts, vMotion links and datastores by the migrations running now.
+#[derive(Debug, Clone, Default)]
+pub struct SlotUsage {
+    host: BTreeMap<HostId, u32>,
+    link: BTreeMap<HostId, u32>,
+    datastore: BTreeMap<DatastoreId, u32>,
+}
+
+impl SlotUsage {
+    pub fn of(running: &[Footprint]) -> Self {
+        let mut usage = SlotUsage::default();
+        for f in running {
+            usage.add(f);
+        }
+        usage
+    }
+
+    /// Counts a migration that starts running.
+    pub fn add(&mut self, f: &Footprint) {
+        for h in &f.hosts {
+            *self.host.entry(*h).or_default() += host_cost(f.kind);
+        }
+        for h in &f.links {
+            *self.link.entry(*h).or_default() += 1;
+        }
+        for d in &f.datastores {
+            *self.datastore.entry(*d).or_default() += datastore_cost(f.kind);
+        }
+    }
+
+    /// Why `candidate` must wait, e.g. "waiting: host esx-02 has 8/8 slots in use"; `None`
+    /// when it may start now.
+    pub fn queue_reason(&self, inv: &Inventory, candidate: &Footprint) -> Option<String> {
+        for h in &candidate.hosts {
+            let used = self.host.get(h).copied().unwrap_or(0);
+            if used + host_cost(candidate.kind) > HOST_BUDGET {
+                let name = inv.hosts.get(h).map(|h| h.name.as_str()).unwrap_or("?");
+                return Some(format!(
+                    "waiting: host {name} has {used}/{HOST_BUDGET} slots in use"
+                ));
+            }
+        }
+        for h in &candidate.links {
+            let Some(host) = inv.hosts.get(h) else {
+                continue;
+            };
+            let slots = link_slots(host.vmotion_link_gbps.get());
+            let used = self.link.get(h).copied().unwrap_or(0);
+            if used + 1 > slots {
+                return Some(format!(
+                    "waiting: the vMotion link of {} carries {used}/{slots} vMotions",
+                    host.name
+                ));
+            }
+        }
+        for d in &candidate.datastores {
+            let used = self.datastore.get(d).copied().unwrap_or(0);
+            if used + datastore_cost(candidate.kind) > DATASTORE_BUDGET {
+                let name = inv
+                    .datastores
+                    .get(d)
+                    .map(|d| d.name.as_str())
+                    .unwrap_or("?");
+                return Some(format!(
+                    "waiting: datastore {name} has {used}/{DATASTORE_BUDGET} slots in use"
+                ));
+            }
+        }
+        None
+    }
+}
+
 /// Why a migration waits, e.g. "waiting: host esx-02 has 8/8 slots in use".
 pub fn queue_reason(
     inv: &Inventory,
     running: &[Footprint],
     candidate: &Footprint,
 ) -> Option<String> {
-    let mut host_used: BTreeMap<HostId, u32> = BTreeMap::new();
-    let mut link_used: BTreeMap<HostId, u32> = BTreeMap::new();
-    let mut ds_used: BTreeMap<DatastoreId, u32> = BTreeMap::new();
-    for f in running {
-        for h in &f.hosts {
-            *host_used.entry(*h).or_default() += host_cost(f.kind);
-        }
-        for h in &f.links {
-            *link_used.entry(*h).or_default() += 1;
-        }
-        for d in &f.datastores {
-            *ds_used.entry(*d).or_default() += datastore_cost(f.kind);
-        }
-    }
-    for h in &candidate.hosts {
-        let used = host_used.get(h).copied().unwrap_or(0);
-        if used + host_cost(candidate.kind) > HOST_BUDGET {
-            let name = inv.hosts.get(h).map(|h| h.name.as_str()).unwrap_or("?");
-            return Some(format!(
-                "waiting: host {name} has {used}/{HOST_BUDGET} slots in use"
-            ));
-        }
-    }
-    for h in &candidate.links {
-        let Some(host) = inv.hosts.get(h) else {
-            continue;
-        };
-        let slots = link_slots(host.vmotion_link_gbps.get());
-        let used = link_used.get(h).copied().unwrap_or(0);
-        if used + 1 > slots {
-            return Some(format!(
-                "waiting: the vMotion link of {} carries {used}/{slots} vMotions",
-                host.name
-            ));
-        }
-    }
-    for d in &candidate.datastores {
-        let used = ds_used.get(d).copied().unwrap_or(0);
-        if used + datastore_cost(candidate.kind) > DATASTORE_BUDGET {
-            let name = inv
-                .datastores
-                .get(d)
-                .map(|d| d.name.as_str())
-                .unwrap_or("?");
-            return Some(format!(
-                "waiting: datastore {name} has {used}/{DATASTORE_BUDGET} slots in use"
-            ));
-        }
-    }
-    None
+    SlotUsage::of(running).queue_reason(inv, candidate)
 }
 
 /// A transfer sharing resources with others: the indexes of the resources it crosses, and
@@ -143,30 +166,29 @@ pub struct Flow {
 }
 
 /// Max-min fair rates (progressive filling): every flow's rate rises together until a
-/// resource saturates or a flow reaches its cap; those flows freeze and the rest go on.
+/// resource saturates or a flow reaches its cap; those flows freeze and the rest go on. Each
+/// round costs one pass over the flows, so thousands of flows share in a few milliseconds.
 pub fn max_min_fair(capacities: &[f64], flows: &[Flow]) -> Vec<f64> {
     let mut rate = vec![0.0; flows.len()];
-    let mut frozen = vec![false; flows.len()];
+    // A flow that nothing limits has no transfer to share: it stays at 0.
+    let mut active: Vec<usize> = (0..flows.len())
+        .filter(|&i| !(flows[i].resources.is_empty() && flows[i].cap.is_none()))
+        .collect();
     let mut remaining: Vec<f64> = capacities.to_vec();
-    for (i, f) in flows.iter().enumerate() {
-        if f.resources.is_empty() && f.cap.is_none() {
-            frozen[i] = true; // nothing limits it: leave at 0 (no transfer to share)
-        }
-    }
-    loop {
-        let active: Vec<usize> = (0..flows.len()).filter(|&i| !frozen[i]).collect();
-        if active.is_empty() {
-            break;
+    let mut users = vec![0usize; capacities.len()];
+    let eps = 1e-9;
+    while !active.is_empty() {
+        users.iter_mut().for_each(|u| *u = 0);
+        for &i in &active {
+            for &r in &flows[i].resources {
+                users[r] += 1;
+            }
         }
         // The smallest equal increment that saturates a resource or caps a flow.
         let mut step = f64::INFINITY;
-        for (r, cap) in remaining.iter().enumerate() {
-            let users = active
-                .iter()
-                .filter(|&&i| flows[i].resources.contains(&r))
-                .count();
-            if users > 0 {
-                step = step.min(cap / users as f64);
+        for (r, &n) in users.iter().enumerate() {
+            if n > 0 {
+                step = step.min(remaining[r] / n as f64);
             }
         }
         for &i in &active {
@@ -180,21 +202,18 @@ pub fn max_min_fair(capacities: &[f64], flows: &[Flow]) -> Vec<f64> {
         let step = step.max(0.0);
         for &i in &active {
             rate[i] += step;
-            for &r in &flows[i].resources {
-                remaining[r] -= step;
-            }
         }
-        let eps = 1e-9;
-        for &i in &active {
+        for (r, &n) in users.iter().enumerate() {
+            remaining[r] -= step * n as f64;
+        }
+        active.retain(|&i| {
             let capped = flows[i].cap.is_some_and(|c| rate[i] >= c - eps);
             let saturated = flows[i]
                 .resources
                 .iter()
                 .any(|&r| remaining[r] <= eps * capacities[r].max(1.0));
-            if capped || saturated {
-                frozen[i] = true;
-            }
-        }
+            !(capped || saturated)
+        });
     }
     rate
 }

@@ -2,8 +2,10 @@
 //! Only validated changes reach this module (see `inventory_service`).
 
 mod inventory;
+mod migrations;
 
 pub use inventory::{load_inventory, store_change};
+pub use migrations::{last_seq, load_events, load_migrations, store_events, store_migration};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;

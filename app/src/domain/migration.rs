@@ -1,0 +1,254 @@
+//! Migrations as the API and the pages see them: phases, the progress events of SPEC §4, and
+//! the faults an admin injects for drills.
+
+use super::checks::{MigrationKind, MigrationOptions};
+use super::ids::*;
+use super::precopy::Round;
+use super::prediction::Prediction;
+use super::DomainError;
+use serde::{Deserialize, Serialize};
+
+/// Where a migration is in its life. The last three are final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Queued,
+    Checking,
+    Preparing,
+    DiskCopy,
+    MemoryPrecopy,
+    Switchover,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 9] = [
+        Phase::Queued,
+        Phase::Checking,
+        Phase::Preparing,
+        Phase::DiskCopy,
+        Phase::MemoryPrecopy,
+        Phase::Switchover,
+        Phase::Completed,
+        Phase::Failed,
+        Phase::Cancelled,
+    ];
+
+    /// Completed, failed or cancelled: nothing happens any more.
+    pub fn is_final(self) -> bool {
+        matches!(self, Phase::Completed | Phase::Failed | Phase::Cancelled)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Queued => "queued",
+            Phase::Checking => "checking",
+            Phase::Preparing => "preparing",
+            Phase::DiskCopy => "disk_copy",
+            Phase::MemoryPrecopy => "memory_precopy",
+            Phase::Switchover => "switchover",
+            Phase::Completed => "completed",
+            Phase::Failed => "failed",
+            Phase::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Phase> {
+        Phase::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Phase::Queued => "Queued",
+            Phase::Checking => "Checking",
+            Phase::Preparing => "Preparing",
+            Phase::DiskCopy => "Copying disks",
+            Phase::MemoryPrecopy => "Memory pre-copy",
+            Phase::Switchover => "Switchover",
+            Phase::Completed => "Completed",
+            Phase::Failed => "Failed",
+            Phase::Cancelled => "Cancelled",
+        }
+    }
+}
+
+/// One progress event (SPEC §4). `seq` counts from 1 per migration with no gaps; `percent`
+/// never goes backwards.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MigrationEvent {
+    pub migration_id: MigrationId,
+    pub seq: u64,
+    /// Simulated seconds since the migration was created.
+    pub sim_time_s: f64,
+    pub phase: Phase,
+    pub percent: f64,
+    pub bytes_sent: f64,
+    pub bytes_total_estimate: f64,
+    pub rate_bytes_s: f64,
+    /// Seconds left at the current rate (absent while nothing moves).
+    pub eta_s: Option<f64>,
+    /// Pre-copy round (0 before the memory phase).
+    pub round: u32,
+    pub dirty_rate_bytes_s: f64,
+    pub remaining_dirty_bytes: f64,
+    pub expected_downtime_ms: f64,
+    pub message: String,
+}
+
+/// A migration: what was asked, where it stands, what it did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Migration {
+    pub id: MigrationId,
+    pub vm_id: VmId,
+    pub vm_name: String,
+    pub kind: MigrationKind,
+    pub source_host_id: HostId,
+    /// The host after the move (the source host for a Storage vMotion).
+    pub target_host_id: HostId,
+    /// Where each disk was, in the VM's disk order.
+    pub source_datastore_ids: Vec<DatastoreId>,
+    pub target_datastore_id: Option<DatastoreId>,
+    pub options: MigrationOptions,
+    pub phase: Phase,
+    pub percent: f64,
+    /// Why it waits, while queued.
+    pub queue_reason: Option<String>,
+    /// The last word: what is happening, or why it ended.
+    pub message: String,
+    /// Wall-clock times, milliseconds since the Unix epoch.
+    pub created_at_ms: i64,
+    pub finished_at_ms: Option<i64>,
+    /// Simulated seconds since creation (the time of the last event).
+    pub sim_time_s: f64,
+    pub bytes_sent: f64,
+    pub bytes_total_estimate: f64,
+    pub rate_bytes_s: f64,
+    pub eta_s: Option<f64>,
+    pub round: u32,
+    pub dirty_rate_bytes_s: f64,
+    pub remaining_dirty_bytes: f64,
+    pub expected_downtime_ms: f64,
+    /// Stun time at switchover, once completed.
+    pub downtime_ms: Option<f64>,
+    /// Highest SDPS throttle applied to the guest (0 = none).
+    pub max_throttle: f64,
+    /// Pre-copy rounds done so far.
+    pub rounds: Vec<Round>,
+    /// What the engine predicted when the migration was started.
+    pub prediction: Prediction,
+    /// Sequence number of the last event.
+    pub last_seq: u64,
+}
+
+impl Migration {
+    /// Applies an event to the summary (the browser and the server keep it the same way).
+    pub fn absorb(&mut self, e: &MigrationEvent) {
+        self.phase = e.phase;
+        self.percent = self.percent.max(e.percent);
+        self.sim_time_s = e.sim_time_s;
+        self.bytes_sent = e.bytes_sent;
+        self.bytes_total_estimate = e.bytes_total_estimate;
+        self.rate_bytes_s = e.rate_bytes_s;
+        self.eta_s = e.eta_s;
+        self.round = e.round;
+        self.dirty_rate_bytes_s = e.dirty_rate_bytes_s;
+        self.remaining_dirty_bytes = e.remaining_dirty_bytes;
+        self.expected_downtime_ms = e.expected_downtime_ms;
+        self.message = e.message.clone();
+        self.last_seq = e.seq;
+        if e.phase != Phase::Queued {
+            self.queue_reason = None;
+        }
+    }
+}
+
+/// A failure an admin injects to rehearse (or a test uses to prove the VM stays put).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// The vMotion network of a host is cut.
+    VmotionLinkDown,
+    /// A host stops answering.
+    HostDown,
+    /// A datastore has no space left.
+    DatastoreFull,
+}
+
+impl FaultKind {
+    pub const ALL: [FaultKind; 3] = [
+        FaultKind::VmotionLinkDown,
+        FaultKind::HostDown,
+        FaultKind::DatastoreFull,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FaultKind::VmotionLinkDown => "vmotion_link_down",
+            FaultKind::HostDown => "host_down",
+            FaultKind::DatastoreFull => "datastore_full",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            FaultKind::VmotionLinkDown => "vMotion link down",
+            FaultKind::HostDown => "Host down",
+            FaultKind::DatastoreFull => "Datastore full",
+        }
+    }
+
+    /// Whether the fault is about a host (else a datastore).
+    pub fn targets_host(self) -> bool {
+        !matches!(self, FaultKind::DatastoreFull)
+    }
+}
+
+/// What a user sends to inject a fault.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultRequest {
+    pub kind: FaultKind,
+    pub target_id: uuid::Uuid,
+}
+
+/// An injected fault, in effect until it is cleared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fault {
+    pub id: FaultId,
+    pub kind: FaultKind,
+    pub target_id: uuid::Uuid,
+    /// Name of the host or datastore.
+    pub target_name: String,
+    pub created_at_ms: i64,
+}
+
+impl FaultRequest {
+    /// Resolves the target against the inventory, naming the field when it is wrong.
+    pub fn resolve(&self, inv: &super::Inventory) -> Result<String, DomainError> {
+        let name = if self.kind.targets_host() {
+            inv.hosts
+                .get(&HostId(self.target_id))
+                .map(|h| h.name.to_string())
+        } else {
+            inv.datastores
+                .get(&DatastoreId(self.target_id))
+                .map(|d| d.name.to_string())
+        };
+        name.ok_or_else(|| {
+            DomainError::invalid(
+                "target_id",
+                format!(
+                    "target_id: no {} has id {}",
+                    if self.kind.targets_host() {
+                        "host"
+                    } else {
+                        "datastore"
+                    },
+                    self.target_id
+                ),
+            )
+        })
+    }
+}
