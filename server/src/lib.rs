@@ -5,6 +5,7 @@ mod backend;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod engine;
 pub mod inventory_service;
 mod origin;
 pub mod ws;

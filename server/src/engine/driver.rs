@@ -1,0 +1,55 @@
+//! What the engine asks of a hypervisor. The engine decides when a migration runs and how
+//! much bandwidth it gets; the driver moves the bytes and reports what happened. The simulated
+//! driver follows SPEC §3's model; a real driver (QEMU over QMP) implements the same calls,
+//! each answering at once from the state it last observed (no call may block the engine).
+
+use app::domain::precopy::Round;
+use app::domain::transfer::{Resource, TransferEnd, TransferPlan, TransferProgress};
+use app::domain::MigrationId;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct DriverError(pub String);
+
+/// The result of one transfer step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// Seconds of the step actually used (less than asked at the end of a stage, 0 when
+    /// stalled for lack of bandwidth).
+    pub used_s: f64,
+    pub progress: TransferProgress,
+    /// Set once the data is all across (or the transfer gave up).
+    pub end: Option<TransferEnd>,
+}
+
+pub trait Driver: Send + 'static {
+    /// Sets up the destination for a migration about to run.
+    fn prepare(
+        &mut self,
+        id: MigrationId,
+        plan: &TransferPlan,
+        memory_estimate: f64,
+    ) -> Result<(), DriverError>;
+
+    /// The resources (links, datastores) the migration's bytes cross right now.
+    fn resources(&self, id: MigrationId) -> Vec<Resource>;
+
+    /// Transfers for up to `dt` seconds at up to `rate` bytes/s.
+    fn step(&mut self, id: MigrationId, dt: f64, rate: f64) -> Result<Step, DriverError>;
+
+    /// Where the transfer stands (as of the last step).
+    fn progress(&self, id: MigrationId) -> Option<TransferProgress>;
+
+    /// Pre-copy rounds done so far.
+    fn rounds(&self, id: MigrationId) -> Vec<Round>;
+
+    /// Highest SDPS throttle applied so far.
+    fn max_throttle(&self, id: MigrationId) -> f64;
+
+    /// Completes a converged transfer: the VM runs on the target from now on. Returns the
+    /// downtime, seconds.
+    fn switchover(&mut self, id: MigrationId) -> Result<f64, DriverError>;
+
+    /// Stops a migration at any phase; the VM keeps running on its source.
+    fn abort(&mut self, id: MigrationId);
+}

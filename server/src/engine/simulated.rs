@@ -1,0 +1,91 @@
+//! The simulated driver: SPEC §3's transfer model, advanced by the engine's clock.
+
+use super::driver::{Driver, DriverError, Step};
+use app::domain::precopy::Round;
+use app::domain::transfer::{Resource, Transfer, TransferEnd, TransferPlan, TransferProgress};
+use app::domain::MigrationId;
+use std::collections::HashMap;
+
+#[derive(Debug, Default)]
+pub struct SimulatedDriver {
+    transfers: HashMap<MigrationId, Transfer>,
+}
+
+impl SimulatedDriver {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Migrations the driver is moving (for leak checks in tests).
+    pub fn in_flight(&self) -> usize {
+        self.transfers.len()
+    }
+
+    fn transfer(&self, id: MigrationId) -> Result<&Transfer, DriverError> {
+        self.transfers
+            .get(&id)
+            .ok_or_else(|| DriverError(format!("migration {id} is not prepared")))
+    }
+}
+
+impl Driver for SimulatedDriver {
+    fn prepare(
+        &mut self,
+        id: MigrationId,
+        plan: &TransferPlan,
+        memory_estimate: f64,
+    ) -> Result<(), DriverError> {
+        self.transfers
+            .insert(id, Transfer::new(plan.clone(), memory_estimate));
+        Ok(())
+    }
+
+    fn resources(&self, id: MigrationId) -> Vec<Resource> {
+        self.transfers
+            .get(&id)
+            .map(Transfer::resources)
+            .unwrap_or_default()
+    }
+
+    fn step(&mut self, id: MigrationId, dt: f64, rate: f64) -> Result<Step, DriverError> {
+        let transfer = self
+            .transfers
+            .get_mut(&id)
+            .ok_or_else(|| DriverError(format!("migration {id} is not prepared")))?;
+        let used_s = transfer.advance(dt, rate);
+        Ok(Step {
+            used_s,
+            progress: transfer.progress(),
+            end: transfer.end().cloned(),
+        })
+    }
+
+    fn progress(&self, id: MigrationId) -> Option<TransferProgress> {
+        self.transfers.get(&id).map(Transfer::progress)
+    }
+
+    fn rounds(&self, id: MigrationId) -> Vec<Round> {
+        self.transfer(id)
+            .map(|t| t.rounds().to_vec())
+            .unwrap_or_default()
+    }
+
+    fn max_throttle(&self, id: MigrationId) -> f64 {
+        self.transfer(id).map_or(0.0, Transfer::max_throttle)
+    }
+
+    fn switchover(&mut self, id: MigrationId) -> Result<f64, DriverError> {
+        let transfer = self
+            .transfers
+            .remove(&id)
+            .ok_or_else(|| DriverError(format!("migration {id} is not prepared")))?;
+        match transfer.end() {
+            Some(TransferEnd::Converged { downtime_s }) => Ok(*downtime_s),
+            _ => Err(DriverError("the transfer has not converged".into())),
+        }
+    }
+
+    fn abort(&mut self, id: MigrationId) {
+        self.transfers.remove(&id);
+    }
+}

@@ -1,0 +1,558 @@
+//! The engine core run on simulated time: hours of migrations in milliseconds.
+
+use super::simulated::SimulatedDriver;
+use super::*;
+use crate::demo::scale_inventory;
+use app::domain::checks::{MigrationKind, MigrationRequest};
+use app::domain::migration::{Fault, FaultKind, MigrationEvent, Phase};
+use app::domain::precopy::{link_rate, CHECKPOINT_BYTES};
+use app::domain::*;
+use std::collections::BTreeMap;
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+struct Lab {
+    inv: Inventory,
+    hosts: Vec<HostId>,
+    /// A second shared datastore on every host.
+    san_b: DatastoreId,
+}
+
+fn lab(hosts: usize, vms_per_host: usize) -> Lab {
+    let mut inv = scale_inventory(1, hosts, vms_per_host);
+    let mut host_ids: Vec<HostId> = inv.hosts.keys().copied().collect();
+    host_ids.sort_by_key(|h| inv.hosts[h].name.as_str().to_owned());
+    let san_b = Datastore {
+        id: DatastoreId::new_random(),
+        name: Name::parse("san-b").unwrap(),
+        kind: DatastoreKind::VmfsShared,
+        capacity_mib: SizeMib::parse(64 << 20).unwrap(),
+        throughput_mib_s: std::num::NonZeroU32::new(1_000).unwrap(),
+        host_ids: host_ids.clone(),
+    };
+    let id = san_b.id;
+    let change = inv
+        .validate(Mutation::Create(Object::Datastore(san_b)))
+        .unwrap();
+    inv.apply(&change);
+    Lab {
+        inv,
+        hosts: host_ids,
+        san_b: id,
+    }
+}
+
+impl Lab {
+    fn vms_on(&self, host: HostId) -> Vec<VmId> {
+        let mut vms: Vec<&Vm> = self
+            .inv
+            .vms
+            .values()
+            .filter(|v| v.host_id == host)
+            .collect();
+        vms.sort_by_key(|v| v.name.as_str().to_owned());
+        vms.iter().map(|v| v.id).collect()
+    }
+
+    fn update_host(&mut self, host: HostId, f: impl FnOnce(&mut Host)) {
+        let mut h = self.inv.hosts[&host].clone();
+        f(&mut h);
+        let change = self
+            .inv
+            .validate(Mutation::Update(Object::Host(h)))
+            .unwrap();
+        self.inv.apply(&change);
+    }
+
+    fn update_vm(&mut self, vm: VmId, f: impl FnOnce(&mut Vm)) {
+        let mut v = self.inv.vms[&vm].clone();
+        f(&mut v);
+        let change = self.inv.validate(Mutation::Update(Object::Vm(v))).unwrap();
+        self.inv.apply(&change);
+    }
+}
+
+fn vmotion(vm: VmId, to: HostId) -> MigrationRequest {
+    MigrationRequest {
+        vm_id: vm,
+        kind: MigrationKind::VMotion,
+        target_host_id: Some(to),
+        target_datastore_id: None,
+        options: Default::default(),
+    }
+}
+
+fn svmotion(vm: VmId, to: DatastoreId) -> MigrationRequest {
+    MigrationRequest {
+        vm_id: vm,
+        kind: MigrationKind::StorageVMotion,
+        target_host_id: None,
+        target_datastore_id: Some(to),
+        options: Default::default(),
+    }
+}
+
+fn combined(vm: VmId, host: HostId, ds: DatastoreId) -> MigrationRequest {
+    MigrationRequest {
+        vm_id: vm,
+        kind: MigrationKind::Combined,
+        target_host_id: Some(host),
+        target_datastore_id: Some(ds),
+        options: Default::default(),
+    }
+}
+
+/// An engine with every event recorded and checked as it comes: `seq` from 1 with no gaps,
+/// `percent` never going backwards. Switchovers are applied to the inventory like the
+/// service does.
+struct Run {
+    engine: Engine<SimulatedDriver>,
+    events: BTreeMap<MigrationId, Vec<MigrationEvent>>,
+    records: BTreeMap<MigrationId, app::domain::migration::Migration>,
+}
+
+impl Run {
+    fn new() -> Self {
+        Run {
+            engine: Engine::new(SimulatedDriver::new()),
+            events: BTreeMap::new(),
+            records: BTreeMap::new(),
+        }
+    }
+
+    fn record(&mut self, e: MigrationEvent) {
+        let list = self.events.entry(e.migration_id).or_default();
+        let last = list.last();
+        assert_eq!(e.seq, last.map_or(1, |l| l.seq + 1), "seq has a gap: {e:?}");
+        if let Some(l) = last {
+            assert!(
+                e.percent >= l.percent,
+                "percent went back: {l:?} then {e:?}"
+            );
+            assert!(!l.phase.is_final(), "an event after the end: {e:?}");
+        }
+        assert!((0.0..=100.0).contains(&e.percent));
+        list.push(e);
+    }
+
+    fn submit(&mut self, lab: &Lab, req: MigrationRequest) -> MigrationId {
+        let id = MigrationId::new_random();
+        let (m, e) = self.engine.submit(&lab.inv, req, id, 0).unwrap();
+        self.records.insert(id, m);
+        self.record(e);
+        id
+    }
+
+    fn cancel(&mut self, id: MigrationId) {
+        let (m, e) = self.engine.cancel(id, 0).unwrap();
+        self.records.insert(id, m);
+        self.record(e);
+    }
+
+    fn tick(&mut self, lab: &mut Lab, dt: f64) {
+        let out = self.engine.tick(&lab.inv, dt, 0);
+        for e in out.events {
+            self.record(e);
+        }
+        for m in out.updated {
+            self.records.insert(m.id, m);
+        }
+        for s in out.switchovers {
+            let change = lab
+                .inv
+                .validate(Mutation::Update(Object::Vm(s.moved)))
+                .unwrap();
+            lab.inv.apply(&change);
+            self.record(s.event);
+            self.records.insert(s.record.id, s.record);
+        }
+    }
+
+    fn phase(&self, id: MigrationId) -> Phase {
+        self.events[&id].last().unwrap().phase
+    }
+
+    /// Ticks until `done` holds (at most `limit` simulated seconds).
+    fn until(&mut self, lab: &mut Lab, dt: f64, limit: f64, done: impl Fn(&Run) -> bool) {
+        let mut t = 0.0;
+        while !done(self) {
+            assert!(t < limit, "not done after {limit} simulated seconds");
+            self.tick(lab, dt);
+            t += dt;
+        }
+    }
+
+    fn finish(&mut self, lab: &mut Lab) {
+        self.until(lab, 0.25, 100_000.0, |r| r.engine.in_flight() == 0);
+        assert_eq!(self.engine.driver().in_flight(), 0, "the driver leaked");
+    }
+}
+
+#[test]
+fn one_vmotion_through_the_engine_matches_the_closed_form() {
+    // (memory MiB, dirty MiB/s, link Gbps, downtime target ms)
+    for (memory, dirty, gbps, target_ms) in [
+        (8_192u64, 200.0, 10.0, 500u32),
+        (4_096, 50.0, 25.0, 100),
+        (16_384, 600.0, 10.0, 1_000),
+    ] {
+        let mut lab = lab(2, 1);
+        let (a, b) = (lab.hosts[0], lab.hosts[1]);
+        for h in [a, b] {
+            lab.update_host(h, |h| h.vmotion_link_gbps = LinkGbps::parse(gbps).unwrap());
+        }
+        let vm = lab.vms_on(a)[0];
+        lab.update_vm(vm, |v| {
+            v.memory_mib = SizeMib::parse(memory).unwrap();
+            v.workload.dirty_rate_mib_s = RateMibS::parse(dirty).unwrap();
+            v.workload.working_set_mib = None;
+            v.workload.zero_page_fraction = Fraction::parse(0.0).unwrap();
+        });
+        let mut run = Run::new();
+        let mut req = vmotion(vm, b);
+        req.options.downtime_target_ms = Some(target_ms);
+        let id = run.submit(&lab, req);
+        run.finish(&mut lab);
+
+        let (m, d, r, s) = (
+            memory as f64 * MIB,
+            dirty * MIB,
+            link_rate(gbps),
+            CHECKPOINT_BYTES,
+        );
+        let target = f64::from(target_ms) / 1000.0;
+        let lambda = d / r;
+        assert!(lambda < 0.9);
+        let n = (0..)
+            .find(|&n| (m * lambda.powi(n) + s) / r <= target)
+            .unwrap();
+        let bytes = m * (1.0 - lambda.powi(n + 1)) / (1.0 - lambda) + s;
+        let downtime = (m * lambda.powi(n) + s) / r;
+        let rec = &run.records[&id];
+        let close = |x: f64, y: f64| ((x - y) / y).abs() < 1e-9;
+        assert_eq!(rec.phase, Phase::Completed);
+        assert_eq!(rec.rounds.len(), n as usize + 1, "round count");
+        assert!(
+            close(rec.bytes_sent, bytes),
+            "{} vs {bytes}",
+            rec.bytes_sent
+        );
+        let memory_time: f64 = rec.rounds.iter().map(|r| r.duration_s).sum();
+        assert!(close(memory_time, bytes / r));
+        assert!(close(rec.downtime_ms.unwrap() / 1000.0, downtime));
+        assert_eq!(rec.percent, 100.0);
+        assert_eq!(lab.inv.vms[&vm].host_id, b, "the VM moved");
+        // The prediction made at start is what happened.
+        assert!(close(rec.prediction.bytes_total, bytes));
+    }
+}
+
+#[test]
+fn a_small_working_set_converges_in_few_rounds() {
+    let mut lab = lab(2, 1);
+    let (a, b) = (lab.hosts[0], lab.hosts[1]);
+    let vm = lab.vms_on(a)[0];
+    // 8 GiB, dirtying 2 GiB/s, but only within 64 MiB.
+    lab.update_vm(vm, |v| {
+        v.workload.dirty_rate_mib_s = RateMibS::parse(2_048.0).unwrap();
+        v.workload.working_set_mib = Some(SizeMib::parse(64).unwrap());
+    });
+    let mut run = Run::new();
+    let id = run.submit(&lab, vmotion(vm, b));
+    run.finish(&mut lab);
+    let rec = &run.records[&id];
+    assert_eq!(rec.phase, Phase::Completed);
+    assert!(rec.rounds.len() <= 3, "{} rounds", rec.rounds.len());
+    assert_eq!(rec.max_throttle, 0.0);
+}
+
+#[test]
+fn a_dirty_rate_above_the_bandwidth_completes_with_sdps_or_fails_at_the_limit() {
+    // Completes: 1 Gbps link, dirtying 150 MiB/s (above 119 MiB/s): SDPS brings it down.
+    let mut lab = lab(2, 1);
+    let (a, b) = (lab.hosts[0], lab.hosts[1]);
+    for h in [a, b] {
+        lab.update_host(h, |h| h.vmotion_link_gbps = LinkGbps::parse(1.0).unwrap());
+    }
+    let vm = lab.vms_on(a)[0];
+    lab.update_vm(vm, |v| {
+        v.memory_mib = SizeMib::parse(4_096).unwrap();
+        v.workload.dirty_rate_mib_s = RateMibS::parse(150.0).unwrap();
+        v.workload.working_set_mib = None;
+    });
+    let mut run = Run::new();
+    let id = run.submit(&lab, vmotion(vm, b));
+    run.finish(&mut lab);
+    let rec = &run.records[&id];
+    assert_eq!(rec.phase, Phase::Completed, "{}", rec.message);
+    assert!(rec.max_throttle >= 0.2, "the throttle is recorded");
+    assert!(rec.rounds.iter().any(|r| r.throttle > 0.0));
+    assert_eq!(lab.inv.vms[&vm].host_id, b);
+
+    // Fails: a guest rewriting a 4 GiB working set at 20 GiB/s over 0.1 Gbps: every round
+    // is the whole set (343 s), even throttled; after 30 rounds the stop-and-copy would
+    // exceed 100 s, so it fails and the VM stays.
+    let mut lab2 = self::lab(2, 1);
+    let (a, b) = (lab2.hosts[0], lab2.hosts[1]);
+    for h in [a, b] {
+        lab2.update_host(h, |h| h.vmotion_link_gbps = LinkGbps::parse(0.1).unwrap());
+    }
+    let vm = lab2.vms_on(a)[0];
+    lab2.update_vm(vm, |v| {
+        v.memory_mib = SizeMib::parse(16_384).unwrap();
+        v.workload.dirty_rate_mib_s = RateMibS::parse(20_000.0).unwrap();
+        v.workload.working_set_mib = Some(SizeMib::parse(4_096).unwrap());
+    });
+    let mut run = Run::new();
+    let id = run.submit(&lab2, vmotion(vm, b));
+    run.until(&mut lab2, 60.0, 1e5, |r| r.engine.in_flight() == 0);
+    let rec = &run.records[&id];
+    assert_eq!(rec.phase, Phase::Failed);
+    assert!(
+        rec.message
+            .contains("exceeded the maximum switchover time of 100 second(s)"),
+        "{}",
+        rec.message
+    );
+    assert!(rec.message.contains("keeps running on"));
+    assert_eq!(lab2.inv.vms[&vm].host_id, a, "the VM stayed on its source");
+    assert_eq!(run.engine.driver().in_flight(), 0);
+}
+
+#[test]
+fn the_ninth_vmotion_on_a_host_waits_with_a_reason_and_starts_when_a_slot_frees() {
+    let mut lab = lab(3, 9);
+    let (a, b, c) = (lab.hosts[0], lab.hosts[1], lab.hosts[2]);
+    let vms = lab.vms_on(a);
+    let mut run = Run::new();
+    let ids: Vec<MigrationId> = vms
+        .iter()
+        .enumerate()
+        .map(|(i, vm)| run.submit(&lab, vmotion(*vm, if i % 2 == 0 { b } else { c })))
+        .collect();
+    run.tick(&mut lab, 0.25);
+    let ninth = ids[8];
+    assert_eq!(run.phase(ninth), Phase::Queued);
+    let reason = run.records[&ninth].queue_reason.clone().unwrap();
+    let host = lab.inv.hosts[&a].name.as_str().to_owned();
+    assert_eq!(reason, format!("waiting: host {host} has 8/8 slots in use"));
+    for id in &ids[..8] {
+        assert_ne!(run.phase(*id), Phase::Queued);
+    }
+    // It starts as soon as one of the eight completes.
+    run.until(&mut lab, 0.25, 3_600.0, |r| {
+        ids[..8].iter().any(|id| r.phase(*id) == Phase::Completed)
+    });
+    run.tick(&mut lab, 0.25);
+    assert!(run.phase(ninth) > Phase::Queued, "{:?}", run.phase(ninth));
+    run.finish(&mut lab);
+    assert!(ids.iter().all(|id| run.phase(*id) == Phase::Completed));
+}
+
+#[test]
+fn the_fifth_vmotion_on_a_1_gbps_link_and_the_third_storage_vmotion_on_a_host_wait() {
+    let mut lab = lab(5, 5);
+    let hosts = lab.hosts.clone();
+    lab.update_host(hosts[0], |h| {
+        h.vmotion_link_gbps = LinkGbps::parse(1.0).unwrap()
+    });
+    let vms = lab.vms_on(hosts[0]);
+    let mut run = Run::new();
+    let ids: Vec<MigrationId> = (0..5)
+        .map(|i| run.submit(&lab, vmotion(vms[i], hosts[1 + i % 4])))
+        .collect();
+    run.tick(&mut lab, 0.25);
+    let name = lab.inv.hosts[&hosts[0]].name.as_str().to_owned();
+    assert_eq!(
+        run.records[&ids[4]].queue_reason.as_deref(),
+        Some(format!("waiting: the vMotion link of {name} carries 4/4 vMotions").as_str())
+    );
+    run.finish(&mut lab);
+    assert!(ids.iter().all(|id| run.phase(*id) == Phase::Completed));
+
+    // Storage vMotion costs 4 of a host's 8 slots: the third waits.
+    let mut lab = self::lab(1, 3);
+    let host = lab.hosts[0];
+    let (san_b, vms) = (lab.san_b, lab.vms_on(host));
+    let mut run = Run::new();
+    let ids: Vec<MigrationId> = vms
+        .iter()
+        .map(|v| run.submit(&lab, svmotion(*v, san_b)))
+        .collect();
+    run.tick(&mut lab, 0.25);
+    let name = lab.inv.hosts[&host].name.as_str().to_owned();
+    assert_eq!(run.phase(ids[2]), Phase::Queued);
+    assert_eq!(
+        run.records[&ids[2]].queue_reason.as_deref(),
+        Some(format!("waiting: host {name} has 8/8 slots in use").as_str())
+    );
+    run.finish(&mut lab);
+    for (id, vm) in ids.iter().zip(&vms) {
+        assert_eq!(run.phase(*id), Phase::Completed);
+        assert!(lab.inv.vms[vm]
+            .disks
+            .iter()
+            .all(|d| d.datastore_id == san_b));
+    }
+}
+
+#[test]
+fn concurrent_transfers_share_the_link_fairly() {
+    let mut lab = lab(3, 2);
+    let (a, b, c) = (lab.hosts[0], lab.hosts[1], lab.hosts[2]);
+    for h in [a, b, c] {
+        lab.update_host(h, |h| h.vmotion_link_gbps = LinkGbps::parse(10.0).unwrap());
+    }
+    let vms = lab.vms_on(a);
+    let mut run = Run::new();
+    let first = run.submit(&lab, vmotion(vms[0], b));
+    let mut capped = vmotion(vms[1], c);
+    capped.options.bandwidth_cap_mbps = Some(2_000); // 250 MB/s
+    let second = run.submit(&lab, capped);
+    run.until(&mut lab, 0.25, 60.0, |r| {
+        r.phase(first) == Phase::MemoryPrecopy && r.phase(second) == Phase::MemoryPrecopy
+    });
+    run.tick(&mut lab, 0.25);
+    let rate = |id| run.events[&id].last().unwrap().rate_bytes_s;
+    // Source link 1.25 GB/s: the capped one takes its 250 MB/s, the other the rest.
+    assert!((rate(second) - 250e6).abs() < 1.0, "{}", rate(second));
+    assert!((rate(first) - 1_000e6).abs() < 1.0, "{}", rate(first));
+    run.finish(&mut lab);
+}
+
+/// Runs a combined migration to `phase` and interrupts it there with `interrupt`; the VM
+/// must stay where it was, the driver must let go.
+fn interrupted_at(phase: Phase, interrupt: &dyn Fn(&mut Run, &mut Lab, MigrationId)) -> String {
+    let mut lab = lab(2, 1);
+    let (a, b) = (lab.hosts[0], lab.hosts[1]);
+    let san_b = lab.san_b;
+    let vm = lab.vms_on(a)[0];
+    let before = lab.inv.vms[&vm].clone();
+    let mut run = Run::new();
+    let id = run.submit(&lab, combined(vm, b, san_b));
+    if phase != Phase::Queued {
+        run.until(&mut lab, 0.01, 3_600.0, |r| r.phase(id) == phase);
+    }
+    interrupt(&mut run, &mut lab, id);
+    run.until(&mut lab, 0.25, 60.0, |r| r.engine.in_flight() == 0);
+    assert_eq!(
+        lab.inv.vms[&vm], before,
+        "the VM stayed on its source ({phase:?})"
+    );
+    assert_eq!(run.engine.driver().in_flight(), 0);
+    let rec = &run.records[&id];
+    assert!(rec.phase == Phase::Failed || rec.phase == Phase::Cancelled);
+    assert!(rec.message.contains("keeps running on"), "{}", rec.message);
+    rec.message.clone()
+}
+
+#[test]
+fn a_cancel_at_every_phase_leaves_the_vm_on_its_source() {
+    for phase in [
+        Phase::Queued,
+        Phase::Preparing,
+        Phase::DiskCopy,
+        Phase::MemoryPrecopy,
+        Phase::Switchover,
+    ] {
+        let message = interrupted_at(phase, &|run, _, id| run.cancel(id));
+        assert!(message.starts_with("Cancelled by the user"), "{message}");
+    }
+}
+
+#[test]
+fn faults_at_every_phase_leave_the_vm_on_its_source() {
+    let inject = |kind: FaultKind| {
+        move |run: &mut Run, lab: &mut Lab, _id: MigrationId| {
+            let target = match kind {
+                FaultKind::DatastoreFull => lab.san_b.0,
+                _ => lab.hosts[1].0,
+            };
+            run.engine.add_fault(Fault {
+                id: FaultId::new_random(),
+                kind,
+                target_id: target,
+                target_name: "target".into(),
+                created_at_ms: 0,
+            });
+        }
+    };
+    for phase in [
+        Phase::Queued,
+        Phase::Preparing,
+        Phase::DiskCopy,
+        Phase::MemoryPrecopy,
+        Phase::Switchover,
+    ] {
+        for kind in FaultKind::ALL {
+            let message = interrupted_at(phase, &inject(kind));
+            let expected = match kind {
+                FaultKind::VmotionLinkDown => "vMotion network of target went down",
+                FaultKind::HostDown => "Host target stopped responding",
+                FaultKind::DatastoreFull => "Datastore target ran out of space",
+            };
+            assert!(message.contains(expected), "{phase:?} {kind:?}: {message}");
+        }
+    }
+}
+
+#[test]
+fn a_second_migration_of_a_busy_vm_is_refused_and_finished_ones_are_gone() {
+    let lab = lab(2, 1);
+    let (a, b) = (lab.hosts[0], lab.hosts[1]);
+    let vm = lab.vms_on(a)[0];
+    let mut run = Run::new();
+    let id = run.submit(&lab, vmotion(vm, b));
+    let err = run
+        .engine
+        .submit(&lab.inv, vmotion(vm, b), MigrationId::new_random(), 0)
+        .unwrap_err();
+    assert_eq!(
+        err,
+        SubmitError::Busy {
+            vm: lab.inv.vms[&vm].name.as_str().to_owned(),
+            id
+        }
+    );
+    assert!(run.engine.busy_vms().contains(&vm));
+    run.cancel(id);
+    assert!(run.engine.busy_vms().is_empty());
+    assert_eq!(
+        run.engine.cancel(id, 0).unwrap_err(),
+        CancelError::NotInFlight(id)
+    );
+}
+
+#[test]
+fn storage_vmotion_and_a_thousand_times_speed_step_the_same_way() {
+    // One 250-second tick (1000× at 4 ticks/s) lands where a thousand small ones do.
+    let mut results = Vec::new();
+    for dt in [0.25, 250.0] {
+        let mut lab = lab(1, 1);
+        let (host, san_b) = (lab.hosts[0], lab.san_b);
+        let vm = lab.vms_on(host)[0];
+        let mut run = Run::new();
+        let id = run.submit(&lab, svmotion(vm, san_b));
+        run.until(&mut lab, dt, 1_000.0, |r| r.engine.in_flight() == 0);
+        let rec = run.records[&id].clone();
+        assert_eq!(rec.phase, Phase::Completed);
+        assert_eq!(rec.downtime_ms, Some(50.0));
+        assert!(lab.inv.vms[&vm]
+            .disks
+            .iter()
+            .all(|d| d.datastore_id == san_b));
+        let phases: Vec<Phase> = run.events[&id].iter().map(|e| e.phase).collect();
+        for p in [
+            Phase::Queued,
+            Phase::Checking,
+            Phase::Preparing,
+            Phase::DiskCopy,
+            Phase::Completed,
+        ] {
+            assert!(phases.contains(&p), "{p:?} missing in {phases:?}");
+        }
+        results.push(rec.bytes_sent);
+    }
+    assert_eq!(results[0], results[1]);
+    assert_eq!(results[0], 20.0 * 1024.0 * MIB);
+}
