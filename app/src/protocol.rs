@@ -27,7 +27,7 @@ pub enum LiveMessage {
     /// A progress event (SPEC §4).
     MigrationEvent(MigrationEvent),
     /// A migration was created or changed phase: its whole summary.
-    MigrationUpdated(Migration),
+    MigrationUpdated(Box<Migration>),
     FaultsChanged {
         faults: Vec<Fault>,
     },

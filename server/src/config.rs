@@ -29,7 +29,24 @@ pub struct Config {
     #[arg(long, env = "VMSHIFT_LIVE_BUFFER", default_value_t = crate::inventory_service::DEFAULT_LIVE_BUFFER)]
     pub live_buffer: usize,
 
+    /// Simulated seconds per wall-clock second for migrations (1 = real time, up to 1000).
+    #[arg(long, env = "VMSHIFT_SPEED", default_value_t = 1.0, value_parser = parse_speed)]
+    pub speed: f64,
+
+    /// Milliseconds between engine ticks (each running migration reports once a tick).
+    #[arg(long, env = "VMSHIFT_TICK_MS", default_value_t = 250, value_parser = clap::value_parser!(u64).range(10..=5_000))]
+    pub tick_ms: u64,
+
     /// Log filter (tracing's env-filter syntax).
     #[arg(long, env = "VMSHIFT_LOG", default_value = "info,sqlx=warn")]
     pub log: String,
+}
+
+fn parse_speed(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    if (1.0..=1000.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err("the speed factor must be between 1 and 1000".into())
+    }
 }

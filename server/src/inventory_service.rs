@@ -2,8 +2,12 @@
 //! one transaction, apply in memory, then tell every live client.
 
 use crate::db::{self, Db, DbError};
-use app::domain::{Change, DomainError, ImportSummary, Inventory, InventoryFile, Mutation};
+use app::domain::migration::{Fault, Migration, MigrationEvent};
+use app::domain::{
+    Change, DomainError, ImportSummary, Inventory, InventoryFile, Mutation, Object, Vm, VmId,
+};
 use app::protocol::LiveMessage;
+use std::collections::BTreeSet;
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use tokio::sync::{broadcast, Mutex};
 
@@ -30,6 +34,8 @@ pub struct InventoryService {
     /// Serializes writers: validation, storage and application happen as one step.
     write_gate: Mutex<()>,
     live: broadcast::Sender<Arc<str>>,
+    /// VMs with a migration queued or running: edits of them are refused.
+    in_motion: RwLock<BTreeSet<VmId>>,
 }
 
 impl InventoryService {
@@ -44,7 +50,12 @@ impl InventoryService {
             }),
             write_gate: Mutex::new(()),
             live,
+            in_motion: RwLock::new(BTreeSet::new()),
         }))
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
     }
 
     /// Read access to the current inventory. Keep the guard short-lived.
@@ -58,25 +69,55 @@ impl InventoryService {
         (current.revision, current.inventory.clone())
     }
 
-    /// The snapshot message, serialized.
+    /// The snapshot message (inventory only), serialized.
     pub fn snapshot_message(&self) -> String {
+        self.snapshot_message_with(None)
+    }
+
+    /// The snapshot message, with the migrations and faults a fresh client needs.
+    pub fn snapshot_message_with(&self, live: Option<(&[Migration], &[Fault])>) -> String {
         let current = self.current.read().unwrap_or_else(|e| e.into_inner());
         #[derive(serde::Serialize)]
         #[serde(tag = "type", rename = "snapshot")]
         struct SnapshotRef<'a> {
             revision: u64,
             inventory: &'a Inventory,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            migrations: Option<&'a [Migration]>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            faults: Option<&'a [Fault]>,
         }
         serde_json::to_string(&SnapshotRef {
             revision: current.revision,
             inventory: &current.inventory,
+            migrations: live.map(|l| l.0),
+            faults: live.map(|l| l.1),
         })
         .expect("the inventory serializes")
     }
 
-    /// VMs with a migration queued or running (none until the migration engine lands).
-    pub fn busy_vms(&self) -> std::collections::BTreeSet<app::domain::VmId> {
-        std::collections::BTreeSet::new()
+    /// VMs with a migration queued or running.
+    pub fn busy_vms(&self) -> BTreeSet<VmId> {
+        self.in_motion
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Marks a VM as having a migration in flight (or not any more).
+    pub fn set_in_motion(&self, vm: VmId, moving: bool) {
+        let mut set = self.in_motion.write().unwrap_or_else(|e| e.into_inner());
+        if moving {
+            set.insert(vm);
+        } else {
+            set.remove(&vm);
+        }
+    }
+
+    /// Pushes a message (or several, one per line) to every live client.
+    pub fn publish(&self, text: Arc<str>) {
+        // No receiver is not an error: nobody is watching.
+        let _ = self.live.send(text);
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<str>> {
@@ -96,13 +137,63 @@ impl InventoryService {
 
     async fn apply_now(&self, mutation: Mutation) -> Result<Change, ServiceError> {
         let _writer = self.write_gate.lock().await;
+        self.refuse_in_motion(&mutation)?;
         let change = self.read().validate(mutation)?;
         let mut tx = self.db.begin().await.map_err(DbError::from)?;
         db::store_change(&mut tx, &change).await?;
         tx.commit().await.map_err(DbError::from)?;
+        self.commit_in_memory(&change);
+        Ok(change)
+    }
+
+    /// A VM being migrated is the engine's until the migration ends.
+    fn refuse_in_motion(&self, mutation: &Mutation) -> Result<(), DomainError> {
+        let vm = match mutation {
+            Mutation::Update(Object::Vm(vm)) => Some(vm.id),
+            Mutation::Delete(app::domain::ObjectKind::Vm, id) => Some(VmId(*id)),
+            _ => None,
+        };
+        match vm {
+            Some(id) if self.busy_vms().contains(&id) => Err(DomainError::in_use(
+                Some("id"),
+                "this VM is being migrated: wait for the migration to end or cancel it",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Records a migration's switchover: the VM on its target, the migration completed and
+    /// its last event, in one transaction. Until it commits, the VM is on its source.
+    pub async fn switchover(
+        self: &Arc<Self>,
+        moved: Vm,
+        record: &Migration,
+        event: &MigrationEvent,
+    ) -> Result<Change, ServiceError> {
+        let this = self.clone();
+        let (record, event) = (record.clone(), event.clone());
+        tokio::spawn(async move {
+            let _writer = this.write_gate.lock().await;
+            let vm = moved.id;
+            let change = this.read().validate(Mutation::Update(Object::Vm(moved)))?;
+            let mut tx = this.db.begin().await.map_err(DbError::from)?;
+            db::store_change(&mut tx, &change).await?;
+            db::store_migration(&mut tx, &record).await?;
+            db::store_events(&mut tx, std::slice::from_ref(&event)).await?;
+            tx.commit().await.map_err(DbError::from)?;
+            this.set_in_motion(vm, false);
+            this.commit_in_memory(&change);
+            Ok(change)
+        })
+        .await
+        .map_err(|e| ServiceError::Storage(DbError::Corrupt(format!("switchover task: {e}"))))?
+    }
+
+    /// Applies a stored change in memory and tells every live client.
+    fn commit_in_memory(&self, change: &Change) {
         let revision = {
             let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
-            current.inventory.apply(&change);
+            current.inventory.apply(change);
             current.revision += 1;
             current.revision
         };
@@ -111,9 +202,7 @@ impl InventoryService {
             change: change.clone(),
         };
         let text = serde_json::to_string(&message).expect("changes serialize");
-        // No receiver is not an error: nobody is watching.
         let _ = self.live.send(Arc::from(text));
-        Ok(change)
     }
 
     /// Imports objects (creating new ids, replacing known ones), all or nothing, in one

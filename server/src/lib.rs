@@ -14,6 +14,8 @@ use app::rpc::ssr::Backend;
 use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::routing::get;
 use axum::Router;
+use engine::clock::SystemClock;
+use engine::service::{EngineConfig, MigrationService};
 use inventory_service::InventoryService;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -27,6 +29,7 @@ use tower_http::trace::TraceLayer;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub inventory: Arc<InventoryService>,
+    pub migrations: Arc<MigrationService>,
     /// Flips to `true` when the server shuts down (websockets close).
     pub shutdown: watch::Receiver<bool>,
 }
@@ -59,6 +62,23 @@ pub async fn open_inventory(
         service.seed(demo::demo_inventory()).await?;
     }
     Ok(service)
+}
+
+/// Starts the migration engine on the machine's clock (migrations a crash left in flight are
+/// marked failed first).
+pub async fn start_engine(
+    inventory: Arc<InventoryService>,
+    config: EngineConfig,
+    shutdown: watch::Receiver<bool>,
+) -> Result<Arc<MigrationService>, db::DbError> {
+    MigrationService::start(
+        inventory.db().clone(),
+        inventory,
+        Arc::new(SystemClock::default()),
+        config,
+        shutdown,
+    )
+    .await
 }
 
 /// The whole HTTP application.

@@ -1,6 +1,7 @@
 use clap::Parser;
 use leptos::prelude::{get_configuration, LeptosOptions};
-use server::{config::Config, open_inventory, router, AppState};
+use server::engine::service::EngineConfig;
+use server::{config::Config, open_inventory, router, start_engine, AppState};
 use tokio::sync::watch;
 use tracing_subscriber::EnvFilter;
 
@@ -25,9 +26,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let addr = config.bind.unwrap_or(leptos_options.site_addr);
     let inventory = open_inventory(&config.database_url, config.demo, config.live_buffer).await?;
     let (shutdown_tx, shutdown) = watch::channel(false);
+    let engine = EngineConfig {
+        speed: config.speed,
+        tick: std::time::Duration::from_millis(config.tick_ms),
+    };
+    let migrations = start_engine(inventory.clone(), engine, shutdown.clone()).await?;
+    tracing::info!(speed = config.speed, "migration engine running");
     let app = router(AppState {
         leptos_options,
         inventory,
+        migrations,
         shutdown,
     });
 

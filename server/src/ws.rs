@@ -16,24 +16,21 @@ async fn serve(mut socket: WebSocket, state: AppState) {
     // Subscribe before taking the snapshot so that no change falls between the two.
     let mut changes = state.inventory.subscribe();
     let mut shutdown = state.shutdown.clone();
-    if send(&mut socket, state.inventory.snapshot_message())
-        .await
-        .is_err()
-    {
+    if send(&mut socket, snapshot(&state)).await.is_err() {
         return;
     }
     loop {
         tokio::select! {
             change = changes.recv() => match change {
-                Ok(text) => {
-                    if send(&mut socket, text.to_string()).await.is_err() {
+                Ok(batch) => {
+                    if send_batch(&mut socket, &batch).await.is_err() {
                         return;
                     }
                 }
                 Err(RecvError::Lagged(missed)) => {
                     tracing::debug!(missed, "websocket client fell behind; resyncing");
                     changes = changes.resubscribe();
-                    if send(&mut socket, state.inventory.snapshot_message()).await.is_err() {
+                    if send(&mut socket, snapshot(&state)).await.is_err() {
                         return;
                     }
                 }
@@ -52,6 +49,22 @@ async fn serve(mut socket: WebSocket, state: AppState) {
     }
 }
 
+fn snapshot(state: &AppState) -> String {
+    let (migrations, faults) = state.migrations.snapshot();
+    state
+        .inventory
+        .snapshot_message_with(Some((&migrations, &faults)))
+}
+
 async fn send(socket: &mut WebSocket, text: String) -> Result<(), axum::Error> {
     socket.send(Message::Text(text.into())).await
+}
+
+/// Sends a batch (one message per line) with a single flush.
+async fn send_batch(socket: &mut WebSocket, batch: &str) -> Result<(), axum::Error> {
+    use futures::SinkExt;
+    for line in batch.split('\n') {
+        socket.feed(Message::Text(line.to_owned().into())).await?;
+    }
+    socket.flush().await
 }

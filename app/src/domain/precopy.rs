@@ -162,7 +162,8 @@ impl Precopy {
         });
     }
 
-    /// Sends for `dt` seconds at `rate` bytes/s (or until the end); returns the time used.
+    /// Sends for `dt` seconds at `rate` bytes/s, until the end or the start of the
+    /// stop-and-copy round, whichever comes first; returns the time used.
     pub fn advance(&mut self, mut dt: f64, rate: f64) -> f64 {
         let start = dt;
         while self.outcome.is_none() && dt > 0.0 && rate > 0.0 {
@@ -204,6 +205,10 @@ impl Precopy {
             self.round_elapsed = 0.0;
             self.round += 1;
             self.begin_round(rate);
+            if self.switchover {
+                // The VM is stunned from here: the caller sees the switchover begin.
+                break;
+            }
         }
         start - dt
     }
@@ -257,7 +262,9 @@ impl Precopy {
 /// Runs the pre-copy rounds to their end at the input's rate.
 pub fn simulate(input: &PrecopyInput) -> PrecopyOutcome {
     let mut p = Precopy::new(*input, input.rate);
-    p.advance(f64::INFINITY, input.rate);
+    while p.outcome.is_none() {
+        p.advance(f64::INFINITY, input.rate);
+    }
     p.outcome
         .take()
         .expect("at a positive rate the pre-copy always ends")
@@ -322,6 +329,11 @@ mod tests {
         let mut p = Precopy::new(inp, inp.rate);
         // Half the link for the first two seconds (another transfer shares it).
         p.advance(2.0, inp.rate / 2.0);
+        p.advance(f64::INFINITY, inp.rate);
+        assert!(
+            p.in_switchover() && p.outcome().is_none(),
+            "stops as the VM is stunned"
+        );
         p.advance(f64::INFINITY, inp.rate);
         let shared = p.outcome().unwrap();
         assert!(shared.rounds[0].duration_s > full.rounds[0].duration_s);

@@ -51,7 +51,7 @@ pub fn run_alone(inv: &Inventory, plan: TransferPlan) -> Prediction {
             .iter()
             .map(|r| capacity(inv, *r))
             .fold(f64::INFINITY, f64::min);
-        if transfer.advance(f64::INFINITY, rate) == 0.0 {
+        if rate <= 0.0 {
             failure = Some(
                 if resources
                     .iter()
@@ -64,6 +64,7 @@ pub fn run_alone(inv: &Inventory, plan: TransferPlan) -> Prediction {
             );
             break;
         }
+        transfer.advance(f64::INFINITY, rate);
     }
     let progress = transfer.progress();
     let (converges, downtime_s) = match transfer.end() {

@@ -31,8 +31,62 @@ pub enum ApiError {
     MethodNotAllowed(String),
     #[error("requests from another site are refused")]
     CrossSite,
+    /// The prerequisite checks refuse the migration (422, with every result).
+    #[error("{message}")]
+    Blocked {
+        message: String,
+        report: app::domain::checks::CheckReport,
+    },
+    /// The request conflicts with the current state (409).
+    #[error("{message}")]
+    Conflict {
+        field: Option<String>,
+        message: String,
+    },
+    #[error("the migration engine is not running")]
+    Unavailable,
     #[error("internal error")]
     Internal(String),
+}
+
+impl From<crate::engine::service::StartError> for ApiError {
+    fn from(e: crate::engine::service::StartError) -> Self {
+        use crate::engine::service::StartError;
+        match e {
+            StartError::Refused(d) => ApiError::Domain(d),
+            StartError::Blocked(report) => ApiError::Blocked {
+                message: format!(
+                    "the prerequisite checks failed: {}",
+                    report.first_error().map_or("", |r| r.message.as_str())
+                ),
+                report,
+            },
+            e @ StartError::Busy { .. } => ApiError::Conflict {
+                field: Some("vm_id".into()),
+                message: e.to_string(),
+            },
+            StartError::Storage(s) => ApiError::Internal(s.to_string()),
+            StartError::Stopped => ApiError::Unavailable,
+        }
+    }
+}
+
+impl From<crate::engine::service::CommandError> for ApiError {
+    fn from(e: crate::engine::service::CommandError) -> Self {
+        use crate::engine::service::CommandError;
+        match e {
+            e @ (CommandError::NotFound(_) | CommandError::NoFault(_)) => {
+                ApiError::NotFound(e.to_string())
+            }
+            e @ CommandError::AlreadyFinished(_) => ApiError::Conflict {
+                field: None,
+                message: e.to_string(),
+            },
+            CommandError::Refused(d) => ApiError::Domain(d),
+            CommandError::Storage(s) => ApiError::Internal(s.to_string()),
+            CommandError::Stopped => ApiError::Unavailable,
+        }
+    }
 }
 
 impl From<ServiceError> for ApiError {
@@ -70,6 +124,11 @@ impl ApiError {
                 (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", None)
             }
             ApiError::CrossSite => (StatusCode::FORBIDDEN, "cross_site", None),
+            ApiError::Blocked { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "blocked", None),
+            ApiError::Conflict { field, .. } => {
+                (StatusCode::CONFLICT, "conflict", field.as_deref())
+            }
+            ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),
         }
     }
@@ -81,9 +140,13 @@ impl IntoResponse for ApiError {
             tracing::error!(%detail, "request failed");
         }
         let (status, code, field) = self.parts();
-        let body = json!({
+        let mut body = json!({
             "error": { "code": code, "message": self.to_string(), "field": field }
         });
+        if let ApiError::Blocked { report, .. } = &self {
+            body["allowed"] = json!(false);
+            body["results"] = json!(report.results);
+        }
         (status, Json(body)).into_response()
     }
 }

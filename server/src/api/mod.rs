@@ -4,6 +4,7 @@ pub mod checks;
 pub mod error;
 pub mod inventory;
 pub mod json;
+pub mod migrations;
 pub mod openapi;
 
 use crate::AppState;
@@ -18,6 +19,21 @@ pub fn router() -> Router<AppState> {
         .route("/checks", axum::routing::post(checks::check))
         .route("/predictions", axum::routing::post(checks::predict))
         .route("/vms/{id}/targets", get(checks::targets))
+        .route("/migrations", get(migrations::list).post(migrations::start))
+        .route("/migrations/{id}", get(migrations::get_one))
+        .route("/migrations/{id}/events", get(migrations::events))
+        .route(
+            "/migrations/{id}/cancel",
+            axum::routing::post(migrations::cancel),
+        )
+        .route(
+            "/faults",
+            get(migrations::list_faults).post(migrations::add_fault),
+        )
+        .route(
+            "/faults/{id}",
+            axum::routing::delete(migrations::clear_fault),
+        )
         .route("/inventory", get(inventory::export).post(inventory::import))
         .route(
             "/{collection}",

@@ -6,6 +6,7 @@
 pub mod clock;
 pub mod driver;
 pub mod scheduler;
+pub mod service;
 pub mod simulated;
 
 pub use scheduler::{CancelError, Engine, SubmitError, Switchover, TickOutput};

@@ -3,7 +3,8 @@
 #![allow(dead_code)]
 
 use leptos::prelude::LeptosOptions;
-use server::{open_inventory, router, AppState};
+use server::engine::service::EngineConfig;
+use server::{open_inventory, router, start_engine, AppState};
 use std::net::SocketAddr;
 use tokio::sync::watch;
 
@@ -42,9 +43,18 @@ impl TestServer {
         }
         let (shutdown_tx, shutdown) = watch::channel(false);
         let options = LeptosOptions::builder().output_name("vmshift").build();
+        // Migrations run at 1000× with short ticks: minutes of simulated time per second.
+        let engine = EngineConfig {
+            speed: 1000.0,
+            tick: std::time::Duration::from_millis(50),
+        };
+        let migrations = start_engine(inventory.clone(), engine, shutdown.clone())
+            .await
+            .expect("engine starts");
         let app = router(AppState {
             leptos_options: options,
             inventory,
+            migrations,
             shutdown: shutdown.clone(),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
