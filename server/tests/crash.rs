@@ -1,0 +1,219 @@
+//! A `kill -9` of the real server binary while migrations run, then a restart on the same
+//! database: every migration ends final, every VM is on exactly one host (its source unless
+//! the switchover committed), and the histories stay gap-free.
+
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+struct Server {
+    child: Child,
+    base: String,
+    client: reqwest::Client,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn spawn(url: &str) -> Server {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_vmshift"))
+        .args([
+            "--database-url",
+            url,
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .args(["--speed", "20", "--tick-ms", "50", "--log", "warn"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    for _ in 0..500 {
+        if let Ok(r) = client.get(format!("{base}/healthz")).send().await {
+            if r.status().is_success() {
+                return Server {
+                    child,
+                    base,
+                    client,
+                };
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the server did not start");
+}
+
+impl Server {
+    async fn get(&self, path: &str) -> Value {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        r.json().await.unwrap()
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let r = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+
+    async fn ids(&self) -> HashMap<String, String> {
+        let mut ids = HashMap::new();
+        for c in ["hosts", "datastores", "vms"] {
+            for o in self.get(&format!("/api/v1/{c}")).await.as_array().unwrap() {
+                ids.insert(
+                    o["name"].as_str().unwrap().to_string(),
+                    o["id"].as_str().unwrap().to_string(),
+                );
+            }
+        }
+        ids
+    }
+}
+
+#[tokio::test]
+async fn a_kill_during_migrations_leaves_every_vm_on_exactly_one_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("vmshift.db").display());
+    let mut server = spawn(&url).await;
+    let id = server.ids().await;
+    // Slow moves (capped) that will be in flight, and one quick move that completes first.
+    let moves = [
+        ("web-01", Some("esx-02"), None, Some(20)),
+        ("app-01", None, Some("vsan-prod"), Some(50)),
+        ("db-01", Some("esx-03"), Some("vsan-prod"), Some(50)),
+        ("cache-01", Some("esx-04"), None, Some(10)),
+        ("mq-01", Some("esx-03"), None, None),
+    ];
+    let mut started = Vec::new();
+    for (vm, host, ds, cap) in moves {
+        let kind = match (host, ds) {
+            (Some(_), None) => "vmotion",
+            (None, Some(_)) => "storage_vmotion",
+            _ => "combined",
+        };
+        let mut body = json!({ "vm_id": id[vm], "kind": kind });
+        if let Some(h) = host {
+            body["target_host_id"] = json!(id[h]);
+        }
+        if let Some(d) = ds {
+            body["target_datastore_id"] = json!(id[d]);
+        }
+        if let Some(c) = cap {
+            body["options"] = json!({ "bandwidth_cap_mbps": c });
+        }
+        let (status, m) = server.post("/api/v1/migrations", &body).await;
+        assert_eq!(status, 201, "{vm}: {m}");
+        started.push((m["id"].as_str().unwrap().to_string(), vm, host, ds));
+    }
+    let before: HashMap<String, Value> = server
+        .get("/api/v1/vms")
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["name"].as_str().unwrap().to_string(), v.clone()))
+        .collect();
+    // Wait for the quick one to complete while the others are still moving data.
+    let quick = started[4].0.clone();
+    for _ in 0..500 {
+        let m = server.get(&format!("/api/v1/migrations/{quick}")).await;
+        if m["phase"] == "completed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let list = server.get("/api/v1/migrations").await;
+    let in_flight = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| !["completed", "failed", "cancelled"].contains(&m["phase"].as_str().unwrap()))
+        .count();
+    assert_eq!(
+        in_flight, 4,
+        "four migrations are in flight when the server dies"
+    );
+
+    server.child.kill().unwrap(); // SIGKILL
+    server.child.wait().unwrap();
+    drop(server);
+    let server = spawn(&url).await;
+
+    let after = server.get("/api/v1/vms").await;
+    let after = after.as_array().unwrap();
+    assert_eq!(after.len(), before.len(), "no VM lost or duplicated");
+    let hosts: Vec<String> = server
+        .get("/api/v1/hosts")
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_str().unwrap().to_string())
+        .collect();
+    let mut names = std::collections::BTreeSet::new();
+    for v in after {
+        assert!(names.insert(v["name"].as_str().unwrap().to_string()));
+        assert!(hosts.contains(&v["host_id"].as_str().unwrap().to_string()));
+    }
+    let vm = |name: &str| after.iter().find(|v| v["name"] == name).unwrap().clone();
+    for (mid, name, host, ds) in &started {
+        let m = server.get(&format!("/api/v1/migrations/{mid}")).await;
+        let events = server
+            .get(&format!("/api/v1/migrations/{mid}/events"))
+            .await;
+        let events = events.as_array().unwrap();
+        for (i, e) in events.iter().enumerate() {
+            assert_eq!(e["seq"].as_u64().unwrap(), i as u64 + 1);
+        }
+        assert_eq!(events.last().unwrap()["phase"], m["phase"]);
+        if mid == &quick {
+            assert_eq!(m["phase"], "completed");
+            assert_eq!(vm(name)["host_id"], id[host.unwrap()].as_str());
+            continue;
+        }
+        assert_eq!(m["phase"], "failed", "{name}");
+        let message = m["message"].as_str().unwrap();
+        assert!(
+            message.contains("vmshift stopped while this migration was in flight"),
+            "{message}"
+        );
+        // Not committed: the VM is exactly where it was.
+        assert_eq!(
+            vm(name),
+            before[*name],
+            "{name} is on its source ({host:?}, {ds:?})"
+        );
+    }
+    // The VMs are free to move again.
+    let (status, m) = server
+        .post(
+            "/api/v1/migrations",
+            &json!({ "vm_id": id["web-01"], "kind": "vmotion", "target_host_id": id["esx-02"] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{m}");
+}
