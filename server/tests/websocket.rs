@@ -138,3 +138,72 @@ async fn a_client_that_falls_behind_gets_a_fresh_snapshot_and_others_are_not_blo
     assert!(snapshots >= 1, "the slow client was resynced");
     assert_eq!(last_name, format!("dvs-{:05}", total - 1));
 }
+
+#[tokio::test]
+async fn migration_progress_streams_live_and_a_reconnecting_client_gets_it_in_its_snapshot() {
+    let s = TestServer::start(true).await;
+    let url = format!("ws://{}/ws", s.addr);
+    let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let first = next_json(&mut ws).await;
+    assert_eq!(first["type"], "snapshot");
+    assert_eq!(first["migrations"], json!([]));
+    assert_eq!(first["faults"], json!([]));
+    let find = |list: &Value, name: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["name"] == name)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (_, vms) = s.get("/api/v1/vms").await;
+    let (_, hosts) = s.get("/api/v1/hosts").await;
+    let (status, m) = s
+        .post(
+            "/api/v1/migrations",
+            &json!({ "vm_id": find(&vms, "web-01"), "kind": "vmotion",
+                     "target_host_id": find(&hosts, "esx-02") }),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let id = m["id"].as_str().unwrap().to_string();
+    // Every event, in order, percent never going back, until completed; the VM's move
+    // arrives as an inventory change.
+    let (mut seq, mut percent, mut moved) = (0, 0.0, false);
+    loop {
+        let msg = next_json(&mut ws).await;
+        match msg["type"].as_str().unwrap() {
+            "migration_event" => {
+                assert_eq!(msg["migration_id"], id.as_str());
+                assert_eq!(msg["seq"].as_u64().unwrap(), seq + 1, "no gap: {msg}");
+                seq += 1;
+                assert!(msg["percent"].as_f64().unwrap() >= percent);
+                percent = msg["percent"].as_f64().unwrap();
+                if msg["phase"] == "completed" {
+                    assert_eq!(percent, 100.0);
+                    break;
+                }
+            }
+            "migration_updated" => assert_eq!(msg["id"], id.as_str()),
+            "inventory_changed" => {
+                assert!(msg["change"].to_string().contains("\"web-01\""), "{msg}");
+                moved = true;
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(
+        moved,
+        "the VM's move reached the client before its completion"
+    );
+    assert!(seq >= 5);
+    // A new client gets the migration, completed, in its snapshot.
+    let (mut again, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let snapshot = next_json(&mut again).await;
+    let migrations = snapshot["migrations"].as_array().unwrap();
+    assert_eq!(migrations.len(), 1);
+    assert_eq!(migrations[0]["phase"], "completed");
+    assert_eq!(migrations[0]["last_seq"].as_u64().unwrap(), seq);
+}
