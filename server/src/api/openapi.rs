@@ -40,12 +40,66 @@ fn schema_name(kind: ObjectKind) -> &'static str {
 }
 
 fn schemas() -> Value {
+    let mut all = inventory_and_check_schemas();
+    let Value::Object(migrations) = migration_schemas() else {
+        unreachable!("an object")
+    };
+    all.as_object_mut().expect("an object").extend(migrations);
+    all
+}
+
+fn migration_schemas() -> Value {
+    json!({
+        "Phase": enumeration(&["queued", "checking", "preparing", "disk_copy", "memory_precopy", "switchover", "completed", "failed", "cancelled"]),
+        "MigrationEvent": {"type": "object", "required": ["migration_id", "seq", "sim_time_s", "phase", "percent", "bytes_sent", "bytes_total_estimate", "rate_bytes_s", "eta_s", "round", "dirty_rate_bytes_s", "remaining_dirty_bytes", "expected_downtime_ms", "message"], "properties": {
+            "migration_id": uuid(), "seq": {"type": "integer", "minimum": 1, "description": "1, 2, 3… per migration, no gaps"},
+            "sim_time_s": {"type": "number", "description": "simulated seconds since the migration was created"},
+            "phase": {"$ref": "#/components/schemas/Phase"},
+            "percent": {"type": "number", "minimum": 0, "maximum": 100, "description": "never goes backwards"},
+            "bytes_sent": {"type": "number"}, "bytes_total_estimate": {"type": "number"},
+            "rate_bytes_s": {"type": "number"}, "eta_s": {"type": ["number", "null"]},
+            "round": {"type": "integer"}, "dirty_rate_bytes_s": {"type": "number"},
+            "remaining_dirty_bytes": {"type": "number"}, "expected_downtime_ms": {"type": "number"},
+            "message": {"type": "string"}
+        }},
+        "Migration": {"type": "object", "required": ["id", "vm_id", "vm_name", "kind", "phase", "percent", "message", "prediction"], "properties": {
+            "id": uuid(), "vm_id": uuid(), "vm_name": {"type": "string"},
+            "kind": enumeration(&["vmotion", "storage_vmotion", "combined"]),
+            "source_host_id": uuid(), "target_host_id": uuid(),
+            "source_datastore_ids": {"type": "array", "items": uuid()},
+            "target_datastore_id": {"type": ["string", "null"], "format": "uuid"},
+            "options": {"type": "object"},
+            "phase": {"$ref": "#/components/schemas/Phase"}, "percent": {"type": "number"},
+            "queue_reason": {"type": ["string", "null"], "description": "e.g. waiting: host esx-02 has 8/8 slots in use"},
+            "message": {"type": "string"},
+            "created_at_ms": {"type": "integer"}, "finished_at_ms": {"type": ["integer", "null"]},
+            "sim_time_s": {"type": "number"}, "bytes_sent": {"type": "number"}, "bytes_total_estimate": {"type": "number"},
+            "rate_bytes_s": {"type": "number"}, "eta_s": {"type": ["number", "null"]}, "round": {"type": "integer"},
+            "dirty_rate_bytes_s": {"type": "number"}, "remaining_dirty_bytes": {"type": "number"},
+            "expected_downtime_ms": {"type": "number"}, "downtime_ms": {"type": ["number", "null"]},
+            "max_throttle": {"type": "number"},
+            "rounds": {"type": "array", "items": {"type": "object"}},
+            "prediction": {"$ref": "#/components/schemas/Prediction"},
+            "last_seq": {"type": "integer"}
+        }},
+        "FaultRequest": object(&["kind", "target_id"], json!({
+            "kind": enumeration(&["vmotion_link_down", "host_down", "datastore_full"]),
+            "target_id": {"type": "string", "format": "uuid", "description": "a host (vmotion_link_down, host_down) or a datastore (datastore_full)"}
+        })),
+        "Fault": {"type": "object", "properties": {
+            "id": uuid(), "kind": enumeration(&["vmotion_link_down", "host_down", "datastore_full"]),
+            "target_id": uuid(), "target_name": {"type": "string"}, "created_at_ms": {"type": "integer"}
+        }}
+    })
+}
+
+fn inventory_and_check_schemas() -> Value {
     json!({
         "Error": {
             "type": "object",
             "required": ["error"],
             "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
-                "code": enumeration(&["malformed_json", "invalid", "bad_path", "not_found", "duplicate", "in_use", "payload_too_large", "internal"]),
+                "code": enumeration(&["malformed_json", "invalid", "bad_path", "not_found", "duplicate", "in_use", "conflict", "blocked", "not_json", "method_not_allowed", "cross_site", "payload_too_large", "unavailable", "internal"]),
                 "message": {"type": "string"},
                 "field": {"type": ["string", "null"], "description": "Path of the offending field, e.g. disks[0].capacity_mib"}
             }}}
@@ -254,6 +308,56 @@ pub fn build() -> Value {
             ],
             "responses": with(error_responses(&[400, 404, 422]), "200", "the targets",
                 Some(json!({"$ref": "#/components/schemas/Targets"})))}}),
+    );
+    let migration = json!({"$ref": "#/components/schemas/Migration"});
+    let request_body = json!({"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MigrationRequest"}}}});
+    let mut blocked = error_responses(&[400, 409, 413, 415, 422]);
+    blocked.insert("422".into(), json!({"description": "invalid, or blocked by the checks (then with allowed: false and every result)",
+        "content": {"application/json": {"schema": {"allOf": [{"$ref": "#/components/schemas/Error"},
+            {"type": "object", "properties": {"allowed": {"type": "boolean"}, "results": {"type": "array", "items": {"$ref": "#/components/schemas/CheckResult"}}}}]}}}}));
+    paths.insert(
+        "/api/v1/migrations".into(),
+        json!({
+            "get": {"summary": "Every migration, newest first", "operationId": "list_migrations",
+                "responses": with(Map::new(), "200", "the migrations", Some(json!({"type": "array", "items": migration})))},
+            "post": {"summary": "Start a migration: the checks run again (422 with the results if blocked; 409 if the VM already has one in flight); it is queued, then runs",
+                "operationId": "start_migration", "requestBody": request_body,
+                "responses": with(blocked, "201", "the queued migration", Some(migration.clone()))}
+        }),
+    );
+    paths.insert(
+        "/api/v1/migrations/{id}".into(),
+        json!({"parameters": id_param, "get": {"summary": "A migration", "operationId": "get_migration",
+            "responses": with(error_responses(&[400, 404]), "200", "the migration", Some(migration.clone()))}}),
+    );
+    paths.insert(
+        "/api/v1/migrations/{id}/events".into(),
+        json!({"parameters": id_param, "get": {"summary": "A migration's progress events, in order", "operationId": "migration_events",
+            "responses": with(error_responses(&[400, 404]), "200", "the events",
+                Some(json!({"type": "array", "items": {"$ref": "#/components/schemas/MigrationEvent"}})))}}),
+    );
+    paths.insert(
+        "/api/v1/migrations/{id}/cancel".into(),
+        json!({"parameters": id_param, "post": {"summary": "Cancel a queued or running migration: the VM stays where it is",
+            "operationId": "cancel_migration",
+            "responses": with(error_responses(&[400, 404, 409]), "200", "the cancelled migration", Some(migration))}}),
+    );
+    let fault = json!({"$ref": "#/components/schemas/Fault"});
+    paths.insert(
+        "/api/v1/faults".into(),
+        json!({
+            "get": {"summary": "Faults in effect", "operationId": "list_faults",
+                "responses": with(Map::new(), "200", "the faults", Some(json!({"type": "array", "items": fault})))},
+            "post": {"summary": "Inject a fault (drills and tests); migrations it hits fail and their VMs stay on their sources",
+                "operationId": "inject_fault",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/FaultRequest"}}}},
+                "responses": with(error_responses(&[400, 409, 415, 422]), "201", "the fault", Some(fault.clone()))}
+        }),
+    );
+    paths.insert(
+        "/api/v1/faults/{id}".into(),
+        json!({"parameters": id_param, "delete": {"summary": "Clear a fault", "operationId": "clear_fault",
+            "responses": with(error_responses(&[400, 404]), "204", "cleared", None)}}),
     );
     paths.insert(
         "/api/v1/openapi.json".into(),
