@@ -41,16 +41,21 @@ async fn spawn(url: &str) -> Server {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
+    // Owned from here: a failure below kills it (see Drop).
+    let server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        client: reqwest::Client::new(),
+    };
     for _ in 0..500 {
-        if let Ok(r) = client.get(format!("{base}/healthz")).send().await {
+        if let Ok(r) = server
+            .client
+            .get(format!("{}/healthz", server.base))
+            .send()
+            .await
+        {
             if r.status().is_success() {
-                return Server {
-                    child,
-                    base,
-                    client,
-                };
+                return server;
             }
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
