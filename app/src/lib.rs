@@ -13,7 +13,7 @@ use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::{lazy_route, Lazy, LazyRoute};
 use leptos_router::{path, StaticSegment};
-use live::{InventoryResource, LinkState};
+use live::{InventoryResource, LinkState, LiveState};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -39,8 +39,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     let inventory: InventoryResource = Resource::new(|| (), |_| rpc::load_inventory());
-    let link = RwSignal::new(LinkState::Connecting);
+    let live = LiveState::new();
+    let link = live.link;
     provide_context(inventory);
+    provide_context(live);
 
     // Runs in the browser only, once hydrated: tests wait for this mark before clicking.
     Effect::new(move |_| {
@@ -48,7 +50,7 @@ pub fn App() -> impl IntoView {
             let _ = body.set_attribute("data-hydrated", "true");
         }
         #[cfg(feature = "hydrate")]
-        live::connect(inventory, link);
+        live::connect(inventory, live);
     });
 
     view! {
@@ -60,6 +62,13 @@ pub fn App() -> impl IntoView {
                 <nav>
                     <A href="/" attr:data-testid="nav-map">"Map"</A>
                     <A href="/migrate" attr:data-testid="nav-migrate">"Migrate"</A>
+                    <A href="/tasks" attr:data-testid="nav-tasks">
+                        "Tasks"
+                        {move || {
+                            let n = live.migrations.with(|m| m.values().filter(|m| !m.phase.is_final()).count());
+                            (n > 0).then(|| view! { <span class="badge" data-testid="nav-tasks-count">{n}</span> })
+                        }}
+                    </A>
                     <A href="/inventory/hosts" attr:data-testid="nav-inventory">"Inventory"</A>
                 </nav>
                 <span
@@ -83,6 +92,8 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("") view=pages::map::MapPage/>
                     <Route path=path!("/inventory/:kind") view={Lazy::<InventoryRoute>::new()}/>
                     <Route path=StaticSegment("migrate") view={Lazy::<MigrateRoute>::new()}/>
+                    <Route path=StaticSegment("tasks") view={Lazy::<TasksRoute>::new()}/>
+                    <Route path=path!("/tasks/:id") view={Lazy::<MigrationRoute>::new()}/>
                 </Routes>
             </main>
         </Router>
@@ -116,5 +127,35 @@ impl LazyRoute for MigrateRoute {
     fn view(this: Self) -> AnyView {
         let MigrateRoute = this;
         view! { <pages::migrate::MigratePage/> }.into_any()
+    }
+}
+
+/// The Tasks page (every migration, live) and its Faults panel, loaded on demand.
+struct TasksRoute;
+
+#[lazy_route]
+impl LazyRoute for TasksRoute {
+    fn data() -> Self {
+        TasksRoute
+    }
+
+    fn view(this: Self) -> AnyView {
+        let TasksRoute = this;
+        view! { <pages::tasks::TasksPage/> }.into_any()
+    }
+}
+
+/// One migration's detail page (event log and charts), loaded on demand.
+struct MigrationRoute;
+
+#[lazy_route]
+impl LazyRoute for MigrationRoute {
+    fn data() -> Self {
+        MigrationRoute
+    }
+
+    fn view(this: Self) -> AnyView {
+        let MigrationRoute = this;
+        view! { <pages::migration::MigrationPage/> }.into_any()
     }
 }

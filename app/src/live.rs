@@ -1,10 +1,83 @@
 //! The browser side of the live websocket: applies snapshots and changes to the shared
 //! inventory resource, and reconnects (getting a fresh snapshot) when the link drops.
 
-use crate::domain::Inventory;
+use crate::domain::migration::{Fault, Migration, MigrationEvent};
+use crate::domain::{Inventory, MigrationId, VmId};
 use leptos::prelude::*;
+use std::collections::BTreeMap;
 
 pub type InventoryResource = Resource<Result<Inventory, ServerFnError>>;
+
+/// Migrations and faults as the live link reports them (empty until the first snapshot).
+#[derive(Debug, Clone, Copy)]
+pub struct LiveState {
+    pub migrations: RwSignal<BTreeMap<MigrationId, Migration>>,
+    pub faults: RwSignal<Vec<Fault>>,
+    /// The migration whose events a detail page follows, and those events.
+    pub watched: RwSignal<Option<MigrationId>>,
+    pub watched_events: RwSignal<Vec<MigrationEvent>>,
+    pub link: RwSignal<LinkState>,
+}
+
+impl LiveState {
+    pub fn new() -> Self {
+        LiveState {
+            migrations: RwSignal::new(BTreeMap::new()),
+            faults: RwSignal::new(Vec::new()),
+            watched: RwSignal::new(None),
+            watched_events: RwSignal::new(Vec::new()),
+            link: RwSignal::new(LinkState::Connecting),
+        }
+    }
+
+    /// The migration in flight of each VM (for the map).
+    pub fn in_flight_by_vm(&self) -> BTreeMap<VmId, Migration> {
+        self.migrations.with(|m| {
+            m.values()
+                .filter(|m| !m.phase.is_final())
+                .map(|m| (m.vm_id, m.clone()))
+                .collect()
+        })
+    }
+
+    /// Folds in a live migration event. Returns `false` on a gap (the caller resyncs).
+    pub fn absorb_event(&self, e: &MigrationEvent) -> bool {
+        if self.watched.get_untracked() == Some(e.migration_id) {
+            self.watched_events.update(|list| {
+                if list.last().is_none_or(|l| e.seq > l.seq) {
+                    list.push(e.clone());
+                }
+            });
+        }
+        let mut gap = false;
+        self.migrations.update(|map| {
+            if let Some(m) = map.get_mut(&e.migration_id) {
+                if e.seq == m.last_seq + 1 {
+                    m.absorb(e);
+                } else if e.seq > m.last_seq + 1 {
+                    gap = true;
+                }
+            }
+        });
+        !gap
+    }
+
+    /// Takes a migration's whole summary (newer than what is held).
+    pub fn absorb_summary(&self, m: Migration) {
+        self.migrations.update(|map| {
+            let newer = map.get(&m.id).is_none_or(|old| m.last_seq >= old.last_seq);
+            if newer {
+                map.insert(m.id, m);
+            }
+        });
+    }
+}
+
+impl Default for LiveState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 /// Whether the live link is up (shown in the header).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,7 +88,8 @@ pub enum LinkState {
 }
 
 #[cfg(feature = "hydrate")]
-pub fn connect(inventory: InventoryResource, link: RwSignal<LinkState>) {
+pub fn connect(inventory: InventoryResource, live: LiveState) {
+    let link = live.link;
     use crate::protocol::LiveMessage;
     use std::cell::Cell;
     use std::rc::Rc;
@@ -32,7 +106,7 @@ pub fn connect(inventory: InventoryResource, link: RwSignal<LinkState>) {
     };
     let host = location.host().unwrap_or_default();
     let Ok(socket) = WebSocket::new(&format!("{scheme}://{host}/ws")) else {
-        set_timeout(move || connect(inventory, link), Duration::from_secs(2));
+        set_timeout(move || connect(inventory, live), Duration::from_secs(2));
         return;
     };
     let revision = Rc::new(Cell::new(0u64));
@@ -47,12 +121,27 @@ pub fn connect(inventory: InventoryResource, link: RwSignal<LinkState>) {
                 Ok(LiveMessage::Snapshot {
                     revision: r,
                     inventory: inv,
-                    ..
+                    migrations,
+                    faults,
                 }) => {
                     revision.set(r);
                     inventory.set(Some(Ok(inv)));
+                    if let Some(list) = migrations {
+                        live.migrations
+                            .set(list.into_iter().map(|m| (m.id, m)).collect());
+                    }
+                    if let Some(f) = faults {
+                        live.faults.set(f);
+                    }
                     link.set(LinkState::Live);
                 }
+                Ok(LiveMessage::MigrationUpdated(m)) => live.absorb_summary(*m),
+                Ok(LiveMessage::MigrationEvent(e)) => {
+                    if !live.absorb_event(&e) {
+                        let _ = socket.close();
+                    }
+                }
+                Ok(LiveMessage::FaultsChanged { faults }) => live.faults.set(faults),
                 Ok(LiveMessage::InventoryChanged {
                     revision: r,
                     change,
@@ -82,7 +171,7 @@ pub fn connect(inventory: InventoryResource, link: RwSignal<LinkState>) {
 
     let on_close = Closure::<dyn FnMut()>::new(move || {
         link.set(LinkState::Reconnecting);
-        set_timeout(move || connect(inventory, link), Duration::from_secs(1));
+        set_timeout(move || connect(inventory, live), Duration::from_secs(1));
     });
     socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
     on_close.forget();

@@ -2,13 +2,19 @@
 //! server's inventory service (behind [`ssr::InventoryBackend`]), the same one the REST API
 //! uses, so pages and scripts share one validation gate.
 
+use crate::domain::migration::{Fault, Migration, MigrationEvent};
 use crate::domain::{DomainError, ImportSummary, Inventory};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
-    use crate::domain::{Change, DomainError, ImportSummary, Inventory, InventoryFile, Mutation};
+    use crate::domain::checks::MigrationRequest;
+    use crate::domain::migration::{Fault, FaultRequest, Migration, MigrationEvent};
+    use crate::domain::{
+        Change, DomainError, FaultId, ImportSummary, Inventory, InventoryFile, MigrationId,
+        Mutation,
+    };
     use std::future::Future;
     use std::pin::Pin;
     use std::sync::Arc;
@@ -33,7 +39,15 @@ pub mod ssr {
             &self,
             mutation: Mutation,
         ) -> Pin<Box<dyn Future<Output = Result<Change, BackendError>> + Send + '_>>;
+        fn start_migration(&self, request: MigrationRequest) -> BackendFuture<'_, Migration>;
+        fn cancel_migration(&self, id: MigrationId) -> BackendFuture<'_, Migration>;
+        fn migration_events(&self, id: MigrationId) -> BackendFuture<'_, Vec<MigrationEvent>>;
+        fn add_fault(&self, request: FaultRequest) -> BackendFuture<'_, Fault>;
+        fn clear_fault(&self, id: FaultId) -> BackendFuture<'_, Fault>;
     }
+
+    pub type BackendFuture<'a, T> =
+        Pin<Box<dyn Future<Output = Result<T, BackendError>> + Send + 'a>>;
 
     pub type Backend = Arc<dyn InventoryBackend>;
 
@@ -125,4 +139,90 @@ pub async fn import_inventory(
             Err(ServerFnError::new("the import could not be stored"))
         }
     }
+}
+
+/// Hands a backend answer to the page: a refusal is `Ok(Err(..))`, shown to the user.
+#[cfg(feature = "ssr")]
+fn answer<T>(
+    result: Result<T, ssr::BackendError>,
+    what: &str,
+) -> Result<Result<T, DomainError>, ServerFnError> {
+    match result {
+        Ok(v) => Ok(Ok(v)),
+        Err(ssr::BackendError::Refused(e)) => Ok(Err(e)),
+        Err(ssr::BackendError::Internal(_)) => Err(ServerFnError::new(format!("{what} failed"))),
+    }
+}
+
+/// Starts a migration (`MigrationRequest`); the server runs the checks again. A refusal
+/// (blocked by a check, VM busy, bad value) comes back as `Ok(Err(..))`.
+#[server(prefix = "/rpc", endpoint = "migrations/start", input = Json)]
+pub async fn start_migration(
+    request: serde_json::Value,
+) -> Result<Result<Migration, DomainError>, ServerFnError> {
+    let request = match parse_arg(request) {
+        Ok(r) => r,
+        Err(e) => return Ok(Err(e)),
+    };
+    answer(
+        ssr::backend()?.start_migration(request).await,
+        "starting the migration",
+    )
+}
+
+/// Cancels a queued or running migration; the VM stays where it is.
+#[server(prefix = "/rpc", endpoint = "migrations/cancel", input = Json)]
+pub async fn cancel_migration(
+    id: serde_json::Value,
+) -> Result<Result<Migration, DomainError>, ServerFnError> {
+    let id = match parse_arg(id) {
+        Ok(i) => i,
+        Err(e) => return Ok(Err(e)),
+    };
+    answer(
+        ssr::backend()?.cancel_migration(id).await,
+        "cancelling the migration",
+    )
+}
+
+/// A migration's stored events, in order.
+#[server(prefix = "/rpc", endpoint = "migrations/events", input = Json)]
+pub async fn migration_events(
+    id: serde_json::Value,
+) -> Result<Result<Vec<MigrationEvent>, DomainError>, ServerFnError> {
+    let id = match parse_arg(id) {
+        Ok(i) => i,
+        Err(e) => return Ok(Err(e)),
+    };
+    answer(
+        ssr::backend()?.migration_events(id).await,
+        "reading the events",
+    )
+}
+
+/// Injects a fault (`{"kind", "target_id"}`).
+#[server(prefix = "/rpc", endpoint = "faults/add", input = Json)]
+pub async fn add_fault(
+    request: serde_json::Value,
+) -> Result<Result<Fault, DomainError>, ServerFnError> {
+    let request = match parse_arg(request) {
+        Ok(r) => r,
+        Err(e) => return Ok(Err(e)),
+    };
+    answer(
+        ssr::backend()?.add_fault(request).await,
+        "injecting the fault",
+    )
+}
+
+/// Clears a fault.
+#[server(prefix = "/rpc", endpoint = "faults/clear", input = Json)]
+pub async fn clear_fault(
+    id: serde_json::Value,
+) -> Result<Result<Fault, DomainError>, ServerFnError> {
+    let id = match parse_arg(id) {
+        Ok(i) => i,
+        Err(e) => return Ok(Err(e)),
+    };
+    answer(ssr::backend()?.clear_fault(id).await, "clearing the fault")
 }

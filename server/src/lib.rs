@@ -84,7 +84,10 @@ pub async fn start_engine(
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
-    let backend: Backend = Arc::new(backend::ServiceBackend(state.inventory.clone()));
+    let backend: Backend = Arc::new(backend::ServiceBackend(
+        state.inventory.clone(),
+        state.migrations.clone(),
+    ));
     let context = move || provide_context(backend.clone());
     let options = state.leptos_options.clone();
     Router::new()

@@ -4,12 +4,12 @@
 //! no round trip; the server re-checks authoritatively when a migration is submitted.
 
 use crate::domain::checks::{
-    check_migration, rank_targets, CheckReport, MigrationKind, MigrationRequest, Severity,
-    TargetSummary,
+    check_migration, rank_targets, CheckReport, MigrationKind, MigrationOptions, MigrationRequest,
+    Severity, TargetSummary,
 };
 use crate::domain::*;
 use crate::format;
-use crate::live::InventoryResource;
+use crate::live::{InventoryResource, LiveState};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use std::collections::BTreeSet;
@@ -39,6 +39,11 @@ struct Choices {
     host: RwSignal<Option<HostId>>,
     datastore: RwSignal<Option<DatastoreId>>,
     planned: RwSignal<bool>,
+    options: RwSignal<MigrationOptions>,
+    starting: RwSignal<bool>,
+    start_error: RwSignal<Option<String>>,
+    /// Opens a page (the new migration's detail).
+    go: Callback<String>,
 }
 
 #[component]
@@ -52,6 +57,13 @@ pub fn MigratePage() -> impl IntoView {
         host: RwSignal::new(None),
         datastore: RwSignal::new(None),
         planned: RwSignal::new(false),
+        options: RwSignal::new(MigrationOptions::default()),
+        starting: RwSignal::new(false),
+        start_error: RwSignal::new(None),
+        go: {
+            let navigate = leptos_router::hooks::use_navigate();
+            Callback::new(move |path: String| navigate(&path, Default::default()))
+        },
     };
     view! {
         <section class="page migrate-page" data-testid="wizard">
@@ -70,12 +82,38 @@ pub fn MigratePage() -> impl IntoView {
     }
 }
 
+/// Submits the move; on success, opens its detail page to watch it live.
+fn start(request: MigrationRequest, c: Choices) {
+    c.starting.set(true);
+    c.start_error.set(None);
+    leptos::task::spawn_local(async move {
+        let answer = crate::rpc::start_migration(serde_json::json!(request)).await;
+        c.starting.set(false);
+        match answer {
+            Ok(Ok(m)) => c.go.run(format!("/tasks/{}", m.id)),
+            Ok(Err(e)) => c.start_error.set(Some(e.message)),
+            Err(e) => c.start_error.set(Some(e.to_string())),
+        }
+    });
+}
+
 fn wizard(inv: &Inventory, c: Choices) -> AnyView {
     let vm_id = c.vm.get();
     let kind = c.kind.get();
     let host = c.host.get();
     let datastore = c.datastore.get();
-    let busy = BTreeSet::new();
+    let options = c.options.get();
+    // VMs already moving (not tracked: the wizard does not redraw at every progress tick).
+    let busy: BTreeSet<VmId> = use_context::<LiveState>()
+        .map(|live| {
+            live.migrations.with_untracked(|m| {
+                m.values()
+                    .filter(|m| !m.phase.is_final())
+                    .map(|m| m.vm_id)
+                    .collect()
+            })
+        })
+        .unwrap_or_default();
 
     let started = now_ms();
     let vm = vm_id.and_then(|id| inv.vms.get(&id));
@@ -211,17 +249,14 @@ fn wizard(inv: &Inventory, c: Choices) -> AnyView {
         let to_host = host.and_then(|h| inv.hosts.get(&h)).map(|h| h.name.to_string());
         let to_ds = datastore.and_then(|d| inv.datastores.get(&d)).map(|d| d.name.to_string());
         let warnings = report.as_ref().map(|r| r.count(Severity::Warning)).unwrap_or(0);
-        let prediction = crate::domain::prediction::predict(
-            inv,
-            &MigrationRequest {
-                vm_id: v.id,
-                kind,
-                target_host_id: if kind.moves_host() { host } else { None },
-                target_datastore_id: if kind.moves_storage() { datastore } else { None },
-                options: Default::default(),
-            },
-        )
-        .ok();
+        let request = MigrationRequest {
+            vm_id: v.id,
+            kind,
+            target_host_id: if kind.moves_host() { host } else { None },
+            target_datastore_id: if kind.moves_storage() { datastore } else { None },
+            options,
+        };
+        let prediction = crate::domain::prediction::predict(inv, &request).ok();
         let predicted = prediction.map(|p| {
             let data = format::mib((p.bytes_total / (1024.0 * 1024.0)).round() as u64);
             if p.converges {
@@ -246,10 +281,48 @@ fn wizard(inv: &Inventory, c: Choices) -> AnyView {
                 <h3>{format!("Planned: {}", kind.label())}</h3>
                 <p>{line}</p>
                 <p data-testid="wizard-prediction">{predicted}</p>
+                <div class="options">
+                    <label>
+                        "Downtime target (ms) "
+                        <input
+                            type="number"
+                            min="1"
+                            max="100000"
+                            data-testid="option-downtime"
+                            prop:value=options.downtime_target_ms.unwrap_or(500).to_string()
+                            on:change=move |ev| {
+                                let v = event_target_value(&ev).parse().ok();
+                                c.options.update(|o| o.downtime_target_ms = v);
+                            }
+                        />
+                    </label>
+                    <label>
+                        "Bandwidth cap (Mbit/s, empty = none) "
+                        <input
+                            type="number"
+                            min="1"
+                            data-testid="option-cap"
+                            prop:value=options.bandwidth_cap_mbps.map(|c| c.to_string()).unwrap_or_default()
+                            on:change=move |ev| {
+                                let v = event_target_value(&ev).parse().ok().filter(|c| *c > 0);
+                                c.options.update(|o| o.bandwidth_cap_mbps = v);
+                            }
+                        />
+                    </label>
+                </div>
                 <p class="muted">
                     {if warnings > 0 { format!("{warnings} warning(s) to keep in mind. ") } else { String::new() }}
-                    "The server checks again when the migration is submitted; starting migrations comes with the transfer engine."
+                    "The server checks again when the migration starts; it may wait in the queue for a free slot."
                 </p>
+                <button
+                    class="primary"
+                    data-testid="wizard-start"
+                    disabled=move || c.starting.get()
+                    on:click=move |_| start(request.clone(), c)
+                >
+                    {move || if c.starting.get() { "Starting…" } else { "Start migration" }}
+                </button>
+                {move || c.start_error.get().map(|e| view! { <p class="error" data-testid="wizard-start-error">{e}</p> })}
             </div>
         }
         .into_any()

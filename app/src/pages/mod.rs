@@ -1,3 +1,5 @@
 pub mod inventory;
 pub mod map;
 pub mod migrate;
+pub mod migration;
+pub mod tasks;

@@ -4,10 +4,12 @@
 pub mod model;
 
 use crate::components::Gauge;
+use crate::domain::VmId;
 use crate::domain::{CpuVendor, HostState, PowerState};
-use crate::live::InventoryResource;
+use crate::live::{InventoryResource, LiveState};
 use leptos::prelude::*;
 use model::{ClusterView, FabricBar, FabricKind, HostView, MapModel};
+use std::collections::BTreeMap;
 
 /// Width of a host column, in pixels (the CSS grid and the SVG bars share it).
 const COLUMN: usize = 200;
@@ -16,6 +18,36 @@ const ROW: usize = 34;
 #[component]
 pub fn MapPage() -> impl IntoView {
     let inventory = expect_context::<InventoryResource>();
+    let live = expect_context::<LiveState>();
+    // VMs in motion: where they go and how far along they are.
+    let moving: Memo<BTreeMap<VmId, Motion>> = Memo::new(move |_| {
+        let inv = inventory.get().and_then(Result::ok);
+        live.migrations.with(|map| {
+            map.values()
+                .filter(|m| !m.phase.is_final())
+                .map(|m| {
+                    let to = if m.kind.moves_host() {
+                        inv.as_ref()
+                            .and_then(|i| i.hosts.get(&m.target_host_id))
+                            .map(|h| h.name.to_string())
+                    } else {
+                        m.target_datastore_id
+                            .and_then(|d| inv.as_ref().and_then(|i| i.datastores.get(&d)))
+                            .map(|d| d.name.to_string())
+                    };
+                    (
+                        m.vm_id,
+                        Motion {
+                            to: to.unwrap_or_default(),
+                            percent: m.percent.floor(),
+                            phase: m.phase.as_str(),
+                            migration: m.id.to_string(),
+                        },
+                    )
+                })
+                .collect()
+        })
+    });
     view! {
         <section class="page map-page" data-testid="map">
             <Suspense fallback=|| view! { <p class="empty">"Loading the inventory…"</p> }>
@@ -34,7 +66,11 @@ pub fn MapPage() -> impl IntoView {
                                 );
                                 view! {
                                     <p class="summary" data-testid="map-summary">{summary}</p>
-                                    {model.clusters.into_iter().map(cluster_view).collect_view()}
+                                    {model
+                                        .clusters
+                                        .into_iter()
+                                        .map(|c| cluster_view(c, moving))
+                                        .collect_view()}
                                 }
                                     .into_any()
                             }
@@ -49,7 +85,16 @@ pub fn MapPage() -> impl IntoView {
     }
 }
 
-fn cluster_view(cluster: ClusterView) -> impl IntoView {
+/// A VM in motion, as the map marks it.
+#[derive(Debug, Clone, PartialEq)]
+struct Motion {
+    to: String,
+    percent: f64,
+    phase: &'static str,
+    migration: String,
+}
+
+fn cluster_view(cluster: ClusterView, moving: Memo<BTreeMap<VmId, Motion>>) -> impl IntoView {
     let columns = cluster.hosts.len().max(1);
     let grid = format!("grid-template-columns: 15rem repeat({columns}, {COLUMN}px)");
     let evc = cluster
@@ -66,7 +111,7 @@ fn cluster_view(cluster: ClusterView) -> impl IntoView {
                     <p class="muted">{format!("{host_count} hosts · {vm_count} VMs")}</p>
                     <p class="muted">{evc}</p>
                 </div>
-                {cluster.hosts.into_iter().map(host_card).collect_view()}
+                {cluster.hosts.into_iter().map(|h| host_card(h, moving)).collect_view()}
                 {cluster
                     .fabric
                     .into_iter()
@@ -77,7 +122,7 @@ fn cluster_view(cluster: ClusterView) -> impl IntoView {
     }
 }
 
-fn host_card(host: HostView) -> impl IntoView {
+fn host_card(host: HostView, moving: Memo<BTreeMap<VmId, Motion>>) -> impl IntoView {
     let state = match host.state {
         HostState::Connected => "connected",
         HostState::Maintenance => "maintenance",
@@ -120,16 +165,44 @@ fn host_card(host: HostView) -> impl IntoView {
                             PowerState::Suspended => "suspended",
                         };
                         let testid = format!("vm-{}", vm.name);
+                        let id = vm.id;
+                        let motion = move || moving.with(|m| m.get(&id).cloned());
+                        let class = move || {
+                            if motion().is_some() {
+                                format!("vm power-{power} moving")
+                            } else {
+                                format!("vm power-{power}")
+                            }
+                        };
+                        let badge_testid = format!("vm-moving-{}", vm.name);
                         view! {
-                            <li
-                                class=format!("vm power-{power}")
-                                data-testid=testid
-                                title=vm.detail
-                            >
+                            <li class=class data-testid=testid title=vm.detail>
                                 <a href=format!("/migrate?vm={}", vm.id) title="Migrate">
                                     <span class="dot"></span>
                                     {vm.name}
                                 </a>
+                                {move || {
+                                    motion()
+                                        .map(|m| {
+                                            view! {
+                                                <a
+                                                    class="motion"
+                                                    href=format!("/tasks/{}", m.migration)
+                                                    data-testid=badge_testid.clone()
+                                                    data-phase=m.phase
+                                                    title="In motion: open the migration"
+                                                >
+                                                    <span class="motion-track">
+                                                        <span
+                                                            class="motion-fill"
+                                                            style=format!("width: {}%", m.percent)
+                                                        ></span>
+                                                    </span>
+                                                    {format!("→ {} {:.0} %", m.to, m.percent)}
+                                                </a>
+                                            }
+                                        })
+                                }}
                             </li>
                         }
                     })

@@ -155,11 +155,25 @@ impl MapModel {
                                 id: vm.id,
                                 name: vm.name.to_string(),
                                 power: vm.power_state,
-                                detail: format!(
-                                    "{} vCPU · {}",
-                                    vm.vcpus,
-                                    format::mib(vm.memory_mib.get())
-                                ),
+                                detail: {
+                                    let mut stores: Vec<&str> = vm
+                                        .disks
+                                        .iter()
+                                        .filter_map(|d| inv.datastores.get(&d.datastore_id))
+                                        .map(|d| d.name.as_str())
+                                        .collect();
+                                    stores.dedup();
+                                    format!(
+                                        "{} vCPU · {} · disks on {}",
+                                        vm.vcpus,
+                                        format::mib(vm.memory_mib.get()),
+                                        if stores.is_empty() {
+                                            "—".to_string()
+                                        } else {
+                                            stores.join(", ")
+                                        }
+                                    )
+                                },
                             })
                             .collect(),
                     }

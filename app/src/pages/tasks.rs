@@ -1,0 +1,299 @@
+//! Tasks: every migration, live — phase, progress, rate, ETA, pre-copy round, dirty rate,
+//! why it waits — with Cancel; and the Faults panel to inject and clear faults for drills.
+
+use crate::domain::migration::{FaultKind, Migration, Phase};
+use crate::domain::{Inventory, MigrationId};
+use crate::format;
+use crate::live::{InventoryResource, LinkState, LiveState};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+#[component]
+pub fn TasksPage() -> impl IntoView {
+    let live = expect_context::<LiveState>();
+    // Newest first; the rows are keyed, so a row (and its Cancel button) stays put while its
+    // figures change.
+    let ids = Memo::new(move |_| {
+        live.migrations.with(|map| {
+            let mut list: Vec<(i64, MigrationId)> =
+                map.values().map(|m| (m.created_at_ms, m.id)).collect();
+            list.sort_by(|a, b| b.cmp(a));
+            list.into_iter().map(|(_, id)| id).collect::<Vec<_>>()
+        })
+    });
+    let empty = move || {
+        ids.with(Vec::is_empty).then(|| {
+            let text = if live.link.get() == LinkState::Live {
+                "No migrations yet: start one from the Migrate page or the map."
+            } else {
+                "Waiting for the live link…"
+            };
+            view! { <p class="empty" data-testid="tasks-empty">{text}</p> }
+        })
+    };
+    view! {
+        <section class="page tasks-page" data-testid="tasks">
+            <h2>"Tasks"</h2>
+            <FaultsPanel/>
+            <table class="tasks" data-testid="tasks-table">
+                <thead>
+                    <tr>
+                        <th>"VM"</th>
+                        <th>"Move"</th>
+                        <th>"Phase"</th>
+                        <th class="progress-col">"Progress"</th>
+                        <th>"Rate"</th>
+                        <th>"ETA"</th>
+                        <th>"Round"</th>
+                        <th>"Dirty rate"</th>
+                        <th>"Status"</th>
+                        <th></th>
+                    </tr>
+                </thead>
+                <tbody>
+                    <For each=move || ids.get() key=|id| *id let:id>
+                        <TaskRow id=id/>
+                    </For>
+                </tbody>
+            </table>
+            {empty}
+        </section>
+    }
+}
+
+/// "esx-01 → esx-02", "san-01 → vsan-prod", or both.
+pub fn route_label(inv: Option<&Inventory>, m: &Migration) -> String {
+    let host = |id| {
+        inv.and_then(|i| i.hosts.get(&id))
+            .map_or_else(|| "?".to_string(), |h| h.name.to_string())
+    };
+    let ds = |id| {
+        inv.and_then(|i| i.datastores.get(&id))
+            .map_or_else(|| "?".to_string(), |d| d.name.to_string())
+    };
+    let mut parts = Vec::new();
+    if m.kind.moves_host() {
+        parts.push(format!(
+            "{} → {}",
+            host(m.source_host_id),
+            host(m.target_host_id)
+        ));
+    }
+    if let Some(target) = m.target_datastore_id {
+        let mut sources: Vec<String> = m.source_datastore_ids.iter().map(|d| ds(*d)).collect();
+        sources.dedup();
+        parts.push(format!("{} → {}", sources.join(", "), ds(target)));
+    }
+    parts.join(" · ")
+}
+
+/// Cancels a migration; the answer comes back over the live link.
+pub fn cancel(id: MigrationId, error: RwSignal<Option<String>>) {
+    spawn_local(async move {
+        match crate::rpc::cancel_migration(serde_json::json!(id)).await {
+            Ok(Ok(_)) => error.set(None),
+            Ok(Err(e)) => error.set(Some(e.message)),
+            Err(e) => error.set(Some(e.to_string())),
+        }
+    });
+}
+
+#[component]
+fn TaskRow(id: MigrationId) -> impl IntoView {
+    let live = expect_context::<LiveState>();
+    let inventory = expect_context::<InventoryResource>();
+    let m = Memo::new(move |_| live.migrations.with(|map| map.get(&id).cloned()));
+    let error = RwSignal::new(None::<String>);
+    let field = move |f: fn(&Migration) -> String| move || m.with(|m| m.as_ref().map(f));
+    let vm = m.with_untracked(|m| m.as_ref().map(|m| m.vm_name.clone()).unwrap_or_default());
+    let route = move || {
+        let inv = inventory.get().and_then(Result::ok);
+        m.with(|m| m.as_ref().map(|m| route_label(inv.as_ref(), m)))
+    };
+    let phase = move || m.with(|m| m.as_ref().map(|m| m.phase));
+    let running = move || phase().is_some_and(|p| !p.is_final());
+    view! {
+        <tr
+            data-testid="task-row"
+            data-vm=vm.clone()
+            data-id=id.to_string()
+            data-phase=move || phase().map(|p| p.as_str())
+        >
+            <td>
+                <a href=format!("/tasks/{id}") data-testid="task-link">{vm.clone()}</a>
+            </td>
+            <td class="small">
+                {field(|m| m.kind.label().to_string())}
+                <br/>
+                <span class="muted">{route}</span>
+            </td>
+            <td>
+                <span
+                    class=move || format!("phase phase-{}", phase().map_or("", |p| p.as_str()))
+                    data-testid="task-phase"
+                >
+                    {move || phase().map(|p| p.label())}
+                </span>
+            </td>
+            <td class="progress-col">
+                <ProgressBar percent=Signal::derive(move || m.with(|m| m.as_ref().map_or(0.0, |m| m.percent)))/>
+            </td>
+            <td class="num" data-testid="task-rate">
+                {move || m.with(|m| m.as_ref().filter(|m| m.rate_bytes_s > 0.0).map(|m| format::rate(m.rate_bytes_s)))}
+            </td>
+            <td class="num" data-testid="task-eta">
+                {move || m.with(|m| m.as_ref().filter(|m| !m.phase.is_final()).and_then(|m| m.eta_s).map(format::duration))}
+            </td>
+            <td class="num" data-testid="task-round">
+                {move || m.with(|m| m.as_ref().filter(|m| m.phase >= Phase::MemoryPrecopy && m.kind.moves_host()).map(|m| m.round.to_string()))}
+            </td>
+            <td class="num">
+                {move || m.with(|m| m.as_ref().filter(|m| m.dirty_rate_bytes_s > 0.0 && !m.phase.is_final()).map(|m| format::rate(m.dirty_rate_bytes_s)))}
+            </td>
+            <td class="small status" data-testid="task-message">
+                {move || m.with(|m| m.as_ref().map(|m| m.queue_reason.clone().unwrap_or_else(|| m.message.clone())))}
+                {move || error.get().map(|e| view! { <span class="error" data-testid="task-error">{e}</span> })}
+            </td>
+            <td>
+                <button
+                    class="danger small"
+                    data-testid="task-cancel"
+                    disabled=move || !running()
+                    on:click=move |_| cancel(id, error)
+                >
+                    "Cancel"
+                </button>
+            </td>
+        </tr>
+    }
+}
+
+#[component]
+pub fn ProgressBar(#[prop(into)] percent: Signal<f64>) -> impl IntoView {
+    view! {
+        <div
+            class="progress"
+            role="progressbar"
+            aria-valuemin="0"
+            aria-valuemax="100"
+            aria-valuenow=move || format!("{:.0}", percent.get())
+            data-testid="progress"
+        >
+            <div class="progress-fill" style=move || format!("width: {:.1}%", percent.get())></div>
+            <span class="progress-label" data-testid="progress-label">
+                {move || format!("{:.0} %", percent.get())}
+            </span>
+        </div>
+    }
+}
+
+/// Inject a fault (a host's vMotion link, a host, a datastore) and clear it.
+#[component]
+fn FaultsPanel() -> impl IntoView {
+    let live = expect_context::<LiveState>();
+    let inventory = expect_context::<InventoryResource>();
+    let kind = RwSignal::new(FaultKind::VmotionLinkDown);
+    let target = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let targets = move || {
+        let Some(Ok(inv)) = inventory.get() else {
+            return Vec::new();
+        };
+        let mut list: Vec<(String, String)> = if kind.get().targets_host() {
+            inv.hosts
+                .values()
+                .map(|h| (h.id.to_string(), h.name.to_string()))
+                .collect()
+        } else {
+            inv.datastores
+                .values()
+                .map(|d| (d.id.to_string(), d.name.to_string()))
+                .collect()
+        };
+        list.sort_by(|a, b| a.1.cmp(&b.1));
+        list
+    };
+    let inject = move |_| {
+        let request = serde_json::json!({ "kind": kind.get_untracked(), "target_id": target.get_untracked() });
+        spawn_local(async move {
+            match crate::rpc::add_fault(request).await {
+                Ok(Ok(_)) => error.set(None),
+                Ok(Err(e)) => error.set(Some(e.message)),
+                Err(e) => error.set(Some(e.to_string())),
+            }
+        });
+    };
+    view! {
+        <details class="faults-panel" data-testid="faults-panel" open=move || !live.faults.with(Vec::is_empty)>
+            <summary>
+                "Faults "
+                <span class="muted small">"(drills: what a cut link, a dead host or a full datastore does to migrations)"</span>
+            </summary>
+            <div class="fault-form">
+                <select
+                    data-testid="fault-kind"
+                    on:change=move |ev| {
+                        let v = event_target_value(&ev);
+                        if let Some(k) = FaultKind::ALL.into_iter().find(|k| k.as_str() == v) {
+                            kind.set(k);
+                            target.set(String::new());
+                        }
+                    }
+                >
+                    {FaultKind::ALL
+                        .into_iter()
+                        .map(|k| view! { <option value=k.as_str()>{k.label()}</option> })
+                        .collect_view()}
+                </select>
+                <select data-testid="fault-target" on:change=move |ev| target.set(event_target_value(&ev))>
+                    <option value="" selected=move || target.get().is_empty()>"Choose a target…"</option>
+                    {move || {
+                        targets()
+                            .into_iter()
+                            .map(|(id, name)| view! { <option value=id.clone()>{name}</option> })
+                            .collect_view()
+                    }}
+                </select>
+                <button
+                    class="danger"
+                    data-testid="fault-inject"
+                    disabled=move || target.get().is_empty()
+                    on:click=inject
+                >
+                    "Inject"
+                </button>
+                {move || error.get().map(|e| view! { <span class="error" data-testid="fault-error">{e}</span> })}
+            </div>
+            <ul class="fault-list" data-testid="fault-list">
+                {move || {
+                    live.faults
+                        .get()
+                        .into_iter()
+                        .map(|f| {
+                            let id = f.id;
+                            let clear = move |_| {
+                                spawn_local(async move {
+                                    match crate::rpc::clear_fault(serde_json::json!(id)).await {
+                                        Ok(Ok(_)) => error.set(None),
+                                        Ok(Err(e)) => error.set(Some(e.message)),
+                                        Err(e) => error.set(Some(e.to_string())),
+                                    }
+                                });
+                            };
+                            view! {
+                                <li data-testid="fault-item" data-kind=f.kind.as_str()>
+                                    <strong>{f.kind.label()}</strong>
+                                    " on "
+                                    {f.target_name.clone()}
+                                    <button class="small" data-testid="fault-clear" on:click=clear>
+                                        "Clear"
+                                    </button>
+                                </li>
+                            }
+                        })
+                        .collect_view()
+                }}
+            </ul>
+        </details>
+    }
+}

@@ -1,0 +1,475 @@
+//! Migration engine benchmarks of issue 4, in process (no HTTP): the engine core with 10,000
+//! concurrent simulated vMotions ticking 4 times a second, what the runtime adds per tick
+//! (JSON lines for live clients, one SQLite transaction), and prediction latency. Prints a
+//! Markdown report.
+//!
+//!     cargo bench -p server --bench engine          (scripts/bench.sh runs it too)
+//!
+//! CPU time is the calling thread's own run time (`/proc/thread-self/schedstat`, ns), so
+//! time the thread spends preempted by other processes is not counted; where work happens
+//! on other threads (sqlx runs SQLite on its own worker thread) the process's CPU time, summed
+//! over its threads, is reported next to the wall time.
+
+use app::domain::checks::{MigrationKind, MigrationRequest};
+use app::domain::migration::{MigrationEvent, Phase};
+use app::domain::prediction::predict;
+use app::domain::{DatastoreId, HostId, Inventory, MigrationId, Vm, VmId};
+use app::protocol::LiveMessage;
+use server::demo::{demo_inventory, scale_inventory};
+use server::engine::simulated::SimulatedDriver;
+use server::engine::{Engine, TickOutput};
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+
+/// 125 clusters × 20 hosts × 4 VMs: 2,500 hosts and 10,000 VMs, every VM moving.
+const CLUSTERS: usize = 125;
+const HOSTS_PER_CLUSTER: usize = 20;
+const VMS_PER_HOST: usize = 4;
+/// Simulated seconds per tick: 4 ticks a second at 1×.
+const DT: f64 = 0.25;
+const TICKS_PER_S: f64 = 4.0;
+/// Ticks measured (300 simulated seconds): long enough to cross pre-copy round ends.
+const MEASURED_TICKS: usize = 1_200;
+/// Ticks measured with the runtime's work (JSON and SQLite) after the engine-only ones.
+const RUNTIME_TICKS: usize = 40;
+
+// ---- measuring -----------------------------------------------------------------------
+
+/// CPU time of the calling thread, ns (first field of schedstat: time spent on a CPU).
+fn thread_cpu_ns() -> u64 {
+    schedstat_ns("/proc/thread-self/schedstat")
+}
+
+/// CPU time of the whole process (every live thread), ns.
+fn process_cpu_ns() -> u64 {
+    std::fs::read_dir("/proc/self/task")
+        .map(|dir| {
+            dir.filter_map(Result::ok)
+                .map(|t| schedstat_ns(&format!("{}/schedstat", t.path().display())))
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+fn schedstat_ns(path: &str) -> u64 {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(0)
+}
+
+fn rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+/// Nearest-rank percentile of `values` (sorted here), in their unit.
+fn pct(values: &[f64], p: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn mean(values: &[f64]) -> f64 {
+    values.iter().sum::<f64>() / values.len() as f64
+}
+
+// ---- the workload ----------------------------------------------------------------------
+
+/// One vMotion per VM, each to the next host of its cluster (host h → h+1, wrapping): every
+/// host sends 4 and receives 4, so it uses exactly its 8 slots and its 25 Gbit/s link its 8
+/// vMotions, and each cluster's SAN 80 of its 128 slots. Bandwidth caps of 100–250 Mbit/s
+/// keep every migration in its first pre-copy rounds for the whole measurement (8 GiB at
+/// 250 Mbit/s is ~250 s for round 0).
+fn requests(inv: &Inventory) -> Vec<MigrationRequest> {
+    let host_by_name: HashMap<&str, HostId> = inv
+        .hosts
+        .values()
+        .map(|h| (h.name.as_str(), h.id))
+        .collect();
+    let mut vms: Vec<&Vm> = inv.vms.values().collect();
+    vms.sort_by_key(|v| v.name.as_str());
+    vms.iter()
+        .enumerate()
+        .map(|(i, vm)| {
+            // VM names are vm-CCC-HHH-VVV, host names esx-CCC-HHH.
+            let name = vm.name.as_str();
+            let cluster = &name[3..6];
+            let host: usize = name[7..10].parse().expect("generated name");
+            let target = format!("esx-{cluster}-{:03}", (host + 1) % HOSTS_PER_CLUSTER);
+            let mut request = MigrationRequest {
+                vm_id: vm.id,
+                kind: MigrationKind::VMotion,
+                target_host_id: Some(host_by_name[target.as_str()]),
+                target_datastore_id: None,
+                options: Default::default(),
+            };
+            request.options.bandwidth_cap_mbps = Some([100, 150, 200, 250][i % 4]);
+            request
+        })
+        .collect()
+}
+
+/// What one tick of the runtime (service.rs `publish`) sends to live clients: summaries
+/// first, then events, one JSON message per line.
+fn json_lines(out: &TickOutput) -> String {
+    let mut batch = String::with_capacity(out.events.len() * 400 + out.updated.len() * 1200);
+    let mut push = |message: &LiveMessage| {
+        if !batch.is_empty() {
+            batch.push('\n');
+        }
+        batch.push_str(&serde_json::to_string(message).expect("live messages serialize"));
+    };
+    for m in &out.updated {
+        push(&LiveMessage::MigrationUpdated(Box::new(m.clone())));
+    }
+    for e in &out.events {
+        push(&LiveMessage::MigrationEvent(e.clone()));
+    }
+    batch
+}
+
+/// What one tick of the runtime (service.rs `store`) writes: summaries then events, in one
+/// transaction.
+async fn store(db: &server::db::Db, out: &TickOutput) {
+    let mut tx = db.begin().await.unwrap();
+    for m in &out.updated {
+        server::db::store_migration(&mut tx, m).await.unwrap();
+    }
+    server::db::store_events(&mut tx, &out.events)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
+/// Counts the phases of the latest event of each migration seen in `events`.
+fn last_phases(latest: &mut BTreeMap<MigrationId, Phase>, events: &[MigrationEvent]) {
+    for e in events {
+        latest.insert(e.migration_id, e.phase);
+    }
+}
+
+fn engine_bench() {
+    println!("## Migration engine: 10,000 concurrent simulated vMotions\n");
+    let rss_start = rss_mib();
+    let t = Instant::now();
+    let inv = scale_inventory(CLUSTERS, HOSTS_PER_CLUSTER, VMS_PER_HOST);
+    let generated = t.elapsed();
+    let rss_inventory = rss_mib();
+    let requests = requests(&inv);
+    assert_eq!(requests.len(), 10_000);
+
+    // Submit all 10,000 (each builds its transfer plan and runs its prediction).
+    let mut engine = Engine::new(SimulatedDriver::new());
+    let mut latest: BTreeMap<MigrationId, Phase> = BTreeMap::new();
+    let (cpu0, t) = (thread_cpu_ns(), Instant::now());
+    let mut ids = Vec::with_capacity(requests.len());
+    for request in requests {
+        let id = MigrationId::new_random();
+        let (_, event) = engine.submit(&inv, request, id, 0).expect("submitted");
+        latest.insert(id, event.phase);
+        ids.push(id);
+    }
+    let submit_cpu = (thread_cpu_ns() - cpu0) as f64 / 1e6;
+    let submit_wall = t.elapsed().as_secs_f64() * 1e3;
+    let rss_submitted = rss_mib();
+
+    // The first tick admits them: cost model, prerequisite checks again, driver set-up.
+    let cpu0 = thread_cpu_ns();
+    let first = engine.tick(&inv, DT, 0);
+    let admit_cpu = (thread_cpu_ns() - cpu0) as f64 / 1e6;
+    last_phases(&mut latest, &first.events);
+    let count = |latest: &BTreeMap<MigrationId, Phase>, f: &dyn Fn(Phase) -> bool| {
+        latest.values().filter(|p| f(**p)).count()
+    };
+    let running = count(&latest, &|p| p >= Phase::Preparing && !p.is_final());
+    let queued = count(&latest, &|p| p == Phase::Queued);
+    let failed = count(&latest, &|p| p.is_final());
+    let rss_admitted = rss_mib();
+
+    // Steady state: MEASURED_TICKS ticks of 0.25 simulated seconds, one at a time.
+    let mut cpu_ms = Vec::with_capacity(MEASURED_TICKS);
+    let mut wall_ms = Vec::with_capacity(MEASURED_TICKS);
+    let (mut events, mut updated, mut switchovers) = (0usize, 0usize, 0usize);
+    for k in 0..MEASURED_TICKS {
+        let (cpu0, t) = (thread_cpu_ns(), Instant::now());
+        let out = engine.tick(&inv, DT, k as i64);
+        cpu_ms.push((thread_cpu_ns() - cpu0) as f64 / 1e6);
+        wall_ms.push(t.elapsed().as_secs_f64() * 1e3);
+        events += out.events.len();
+        updated += out.updated.len();
+        switchovers += out.switchovers.len();
+        last_phases(&mut latest, &out.events);
+    }
+    let in_flight = engine.in_flight();
+    let precopy = count(&latest, &|p| p == Phase::MemoryPrecopy);
+    let rss_end = rss_mib();
+
+    println!("| figure | value |\n|---|---|");
+    println!(
+        "| inventory | {} hosts ({} clusters × {}), {} VMs, generated in {:.0} ms |",
+        inv.hosts.len(),
+        CLUSTERS,
+        HOSTS_PER_CLUSTER,
+        inv.vms.len(),
+        generated.as_secs_f64() * 1e3
+    );
+    println!(
+        "| submit 10,000 vMotions (plan + prediction each) | {submit_cpu:.0} ms CPU ({submit_wall:.0} ms wall) |"
+    );
+    println!(
+        "| first tick: admission of all of them (cost model, checks, driver set-up) | {admit_cpu:.0} ms CPU |"
+    );
+    println!(
+        "| after the first tick: running / queued / ended | {running} / {queued} / {failed} |"
+    );
+    println!(
+        "| after {MEASURED_TICKS} more ticks ({:.0} simulated s): in flight / in memory pre-copy / switchovers | {in_flight} / {precopy} / {switchovers} |",
+        MEASURED_TICKS as f64 * DT
+    );
+    println!(
+        "| events per tick (mean) / summaries updated over the run | {:.0} / {updated} |",
+        events as f64 / MEASURED_TICKS as f64
+    );
+    println!(
+        "| `Engine::tick` CPU per tick, median / p99 / max ({MEASURED_TICKS} ticks) | {:.2} / {:.2} / {:.2} ms |",
+        pct(&cpu_ms, 0.5),
+        pct(&cpu_ms, 0.99),
+        pct(&cpu_ms, 1.0)
+    );
+    println!(
+        "| `Engine::tick` wall per tick, median / p99 | {:.2} / {:.2} ms |",
+        pct(&wall_ms, 0.5),
+        pct(&wall_ms, 0.99)
+    );
+    println!(
+        "| share of one core at 4 ticks/s (mean CPU per tick × 4) | {:.1} % |",
+        mean(&cpu_ms) * TICKS_PER_S / 10.0
+    );
+    println!(
+        "| RSS: start / with the inventory / 10,000 submitted / admitted / after the run | {rss_start:.1} / {rss_inventory:.1} / {rss_submitted:.1} / {rss_admitted:.1} / {rss_end:.1} MiB |"
+    );
+    println!(
+        "| engine state alone (RSS after the run − RSS with the inventory) | {:.1} MiB |",
+        rss_end - rss_inventory
+    );
+
+    // ---- what the runtime adds per tick ----------------------------------------------
+    println!("\n## Migration runtime per tick at 10,000 migrations (JSON lines, SQLite)\n");
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("engine.db").display());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let db = rt.block_on(server::db::connect(&url)).unwrap();
+    // The summaries exist already (the service stores each at submit).
+    rt.block_on(async {
+        let mut tx = db.begin().await.unwrap();
+        for id in &ids {
+            let m = engine.get(*id).expect("in flight");
+            server::db::store_migration(&mut tx, m).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+    });
+    let (mut tick_ms, mut json_ms, mut store_wall, mut store_cpu) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut batch_bytes = 0usize;
+    let mut rows = 0usize;
+    for k in 0..RUNTIME_TICKS {
+        let cpu0 = thread_cpu_ns();
+        let out = engine.tick(&inv, DT, k as i64);
+        tick_ms.push((thread_cpu_ns() - cpu0) as f64 / 1e6);
+
+        let cpu0 = thread_cpu_ns();
+        let batch = json_lines(&out);
+        json_ms.push((thread_cpu_ns() - cpu0) as f64 / 1e6);
+        batch_bytes = batch.len();
+        drop(batch);
+
+        let (cpu0, t) = (process_cpu_ns(), Instant::now());
+        rt.block_on(store(&db, &out));
+        store_wall.push(t.elapsed().as_secs_f64() * 1e3);
+        store_cpu.push((process_cpu_ns() - cpu0) as f64 / 1e6);
+        rows += out.events.len();
+    }
+    let total: Vec<f64> = (0..RUNTIME_TICKS)
+        .map(|i| tick_ms[i] + json_ms[i] + store_cpu[i])
+        .collect();
+    println!("| figure ({RUNTIME_TICKS} ticks of 10,000 events) | median | p99 |\n|---|---|---|");
+    println!(
+        "| `Engine::tick` (CPU) | {:.2} ms | {:.2} ms |",
+        pct(&tick_ms, 0.5),
+        pct(&tick_ms, 0.99)
+    );
+    println!(
+        "| JSON lines for live clients, {:.1} MB a tick (CPU) | {:.2} ms | {:.2} ms |",
+        batch_bytes as f64 / 1e6,
+        pct(&json_ms, 0.5),
+        pct(&json_ms, 0.99)
+    );
+    println!(
+        "| SQLite: the tick's events in one transaction (wall) | {:.2} ms | {:.2} ms |",
+        pct(&store_wall, 0.5),
+        pct(&store_wall, 0.99)
+    );
+    println!(
+        "| SQLite: same, CPU of all threads | {:.2} ms | {:.2} ms |",
+        pct(&store_cpu, 0.5),
+        pct(&store_cpu, 0.99)
+    );
+    println!(
+        "| whole tick: engine + JSON + SQLite (CPU) | {:.2} ms | {:.2} ms |",
+        pct(&total, 0.5),
+        pct(&total, 0.99)
+    );
+    println!(
+        "| share of one core at 4 ticks/s (mean): engine / JSON / SQLite / all | {:.1} % / {:.1} % / {:.1} % / {:.1} % | |",
+        mean(&tick_ms) * TICKS_PER_S / 10.0,
+        mean(&json_ms) * TICKS_PER_S / 10.0,
+        mean(&store_cpu) * TICKS_PER_S / 10.0,
+        mean(&total) * TICKS_PER_S / 10.0
+    );
+    println!(
+        "| database after the run: event rows / file size | {rows} rows stored / {:.0} MiB (+ WAL) | |",
+        std::fs::metadata(dir.path().join("engine.db")).map_or(0, |m| m.len()) as f64
+            / 1048576.0
+    );
+    println!(
+        "| process RSS after the runtime ticks | {:.1} MiB | |",
+        rss_mib()
+    );
+    drop(rt);
+}
+
+// ---- predictions -----------------------------------------------------------------------
+
+/// Demo moves: one per kind, and one that needs SDPS to converge.
+fn demo_moves(inv: &Inventory) -> Vec<(&'static str, MigrationRequest)> {
+    let vm = |n: &str| -> VmId {
+        inv.vms
+            .values()
+            .find(|v| v.name.as_str() == n)
+            .expect("demo VM")
+            .id
+    };
+    let host = |n: &str| -> HostId {
+        inv.hosts
+            .values()
+            .find(|h| h.name.as_str() == n)
+            .expect("demo host")
+            .id
+    };
+    let ds = |n: &str| -> DatastoreId {
+        inv.datastores
+            .values()
+            .find(|d| d.name.as_str() == n)
+            .expect("demo datastore")
+            .id
+    };
+    let request = |vm_id, kind, h: Option<HostId>, d: Option<DatastoreId>| MigrationRequest {
+        vm_id,
+        kind,
+        target_host_id: h,
+        target_datastore_id: d,
+        options: Default::default(),
+    };
+    // cache-01 (48 GiB, dirtying 900 MiB/s) capped at 4 Gbit/s (~477 MiB/s): pre-copy only
+    // converges once SDPS slows the guest down.
+    let mut sdps = request(
+        vm("cache-01"),
+        MigrationKind::VMotion,
+        Some(host("esx-01")),
+        None,
+    );
+    sdps.options.bandwidth_cap_mbps = Some(4_000);
+    vec![
+        (
+            "vMotion web-01 → esx-02",
+            request(
+                vm("web-01"),
+                MigrationKind::VMotion,
+                Some(host("esx-02")),
+                None,
+            ),
+        ),
+        (
+            "Storage vMotion web-01 → nfs-archive",
+            request(
+                vm("web-01"),
+                MigrationKind::StorageVMotion,
+                None,
+                Some(ds("nfs-archive")),
+            ),
+        ),
+        (
+            "combined build-local → esx-02 + san-gold",
+            request(
+                vm("build-local"),
+                MigrationKind::Combined,
+                Some(host("esx-02")),
+                Some(ds("san-gold")),
+            ),
+        ),
+        (
+            "vMotion db-01 → esx-02 (128 GiB, 600 MiB/s dirty)",
+            request(
+                vm("db-01"),
+                MigrationKind::VMotion,
+                Some(host("esx-02")),
+                None,
+            ),
+        ),
+        ("SDPS: vMotion cache-01 → esx-01 capped at 4 Gbit/s", sdps),
+    ]
+}
+
+fn prediction_bench() {
+    println!("\n## Prediction latency (`predict`, in process, demo inventory)\n");
+    const RUNS: usize = 10_000;
+    let inv = demo_inventory();
+    println!(
+        "| move | rounds / max throttle / predicted duration | median | p99 | max |\n|---|---|---|---|---|"
+    );
+    for (label, request) in demo_moves(&inv) {
+        let p = predict(&inv, &request).expect("well-formed demo move");
+        for _ in 0..200 {
+            std::hint::black_box(predict(&inv, &request).unwrap());
+        }
+        let mut us = Vec::with_capacity(RUNS);
+        for _ in 0..RUNS {
+            let t = Instant::now();
+            std::hint::black_box(predict(&inv, std::hint::black_box(&request)).unwrap());
+            us.push(t.elapsed().as_secs_f64() * 1e6);
+        }
+        println!(
+            "| {label} | {} / {:.2} / {:.0} s{} | {:.1} µs | {:.1} µs | {:.0} µs |",
+            p.rounds.len(),
+            p.max_throttle,
+            p.duration_s,
+            if p.converges {
+                ""
+            } else {
+                " (does not converge)"
+            },
+            pct(&us, 0.5),
+            pct(&us, 0.99),
+            pct(&us, 1.0)
+        );
+    }
+}
+
+fn main() {
+    // `cargo bench` passes --bench; nothing else to parse.
+    engine_bench();
+    prediction_bench();
+}
