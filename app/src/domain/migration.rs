@@ -110,6 +110,10 @@ pub struct Migration {
     /// Where each disk was, in the VM's disk order.
     pub source_datastore_ids: Vec<DatastoreId>,
     pub target_datastore_id: Option<DatastoreId>,
+    /// The move in words, named when it was asked ("esx-01 → esx-02 · san-01 → san-02").
+    pub route: String,
+    /// Where the VM goes, in words ("esx-02", "vsan-prod", "esx-02 and vsan-prod").
+    pub target: String,
     pub options: MigrationOptions,
     pub phase: Phase,
     pub percent: f64,

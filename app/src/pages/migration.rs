@@ -2,12 +2,12 @@
 //! of the remaining dirty memory per pre-copy round and of the transfer rate over time, and
 //! the event log — all live.
 
-use super::tasks::{cancel, route_label, ProgressBar};
+use super::tasks::{cancel, ProgressBar};
 use crate::domain::migration::{Migration, MigrationEvent, Phase};
 use crate::domain::precopy::Round;
 use crate::domain::MigrationId;
 use crate::format;
-use crate::live::{InventoryResource, LiveState};
+use crate::live::LiveState;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -20,7 +20,6 @@ const LOG_LIMIT: usize = 300;
 #[component]
 pub fn MigrationPage() -> impl IntoView {
     let live = expect_context::<LiveState>();
-    let inventory = expect_context::<InventoryResource>();
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").and_then(|s| s.parse::<MigrationId>().ok()));
     // Follow this migration's live events; the history comes from the server.
@@ -63,8 +62,7 @@ pub fn MigrationPage() -> impl IntoView {
             {move || match m.get() {
                 None => view! { <p class="empty" data-testid="migration-missing">"Waiting for this migration…"</p> }.into_any(),
                 Some(m) => {
-                    let inv = inventory.get().and_then(Result::ok);
-                    let route = route_label(inv.as_ref(), &m);
+                    let route = m.route.clone();
                     let mid = m.id;
                     let running = !m.phase.is_final();
                     view! {

@@ -2,7 +2,7 @@
 //! why it waits — with Cancel; and the Faults panel to inject and clear faults for drills.
 
 use crate::domain::migration::{FaultKind, Migration, Phase};
-use crate::domain::{Inventory, MigrationId};
+use crate::domain::MigrationId;
 use crate::format;
 use crate::live::{InventoryResource, LinkState, LiveState};
 use leptos::prelude::*;
@@ -61,32 +61,6 @@ pub fn TasksPage() -> impl IntoView {
     }
 }
 
-/// "esx-01 → esx-02", "san-01 → vsan-prod", or both.
-pub fn route_label(inv: Option<&Inventory>, m: &Migration) -> String {
-    let host = |id| {
-        inv.and_then(|i| i.hosts.get(&id))
-            .map_or_else(|| "?".to_string(), |h| h.name.to_string())
-    };
-    let ds = |id| {
-        inv.and_then(|i| i.datastores.get(&id))
-            .map_or_else(|| "?".to_string(), |d| d.name.to_string())
-    };
-    let mut parts = Vec::new();
-    if m.kind.moves_host() {
-        parts.push(format!(
-            "{} → {}",
-            host(m.source_host_id),
-            host(m.target_host_id)
-        ));
-    }
-    if let Some(target) = m.target_datastore_id {
-        let mut sources: Vec<String> = m.source_datastore_ids.iter().map(|d| ds(*d)).collect();
-        sources.dedup();
-        parts.push(format!("{} → {}", sources.join(", "), ds(target)));
-    }
-    parts.join(" · ")
-}
-
 /// Cancels a migration; the answer comes back over the live link.
 pub fn cancel(id: MigrationId, error: RwSignal<Option<String>>) {
     spawn_local(async move {
@@ -101,15 +75,11 @@ pub fn cancel(id: MigrationId, error: RwSignal<Option<String>>) {
 #[component]
 fn TaskRow(id: MigrationId) -> impl IntoView {
     let live = expect_context::<LiveState>();
-    let inventory = expect_context::<InventoryResource>();
     let m = Memo::new(move |_| live.migrations.with(|map| map.get(&id).cloned()));
     let error = RwSignal::new(None::<String>);
     let field = move |f: fn(&Migration) -> String| move || m.with(|m| m.as_ref().map(f));
     let vm = m.with_untracked(|m| m.as_ref().map(|m| m.vm_name.clone()).unwrap_or_default());
-    let route = move || {
-        let inv = inventory.get().and_then(Result::ok);
-        m.with(|m| m.as_ref().map(|m| route_label(inv.as_ref(), m)))
-    };
+    let route = m.with_untracked(|m| m.as_ref().map(|m| m.route.clone()).unwrap_or_default());
     let phase = move || m.with(|m| m.as_ref().map(|m| m.phase));
     let running = move || phase().is_some_and(|p| !p.is_final());
     view! {
@@ -199,6 +169,7 @@ fn FaultsPanel() -> impl IntoView {
         let Some(Ok(inv)) = inventory.get() else {
             return Vec::new();
         };
+
         let mut list: Vec<(String, String)> = if kind.get().targets_host() {
             inv.hosts
                 .values()
@@ -245,15 +216,17 @@ fn FaultsPanel() -> impl IntoView {
                         .map(|k| view! { <option value=k.as_str()>{k.label()}</option> })
                         .collect_view()}
                 </select>
-                <select data-testid="fault-target" on:change=move |ev| target.set(event_target_value(&ev))>
-                    <option value="" selected=move || target.get().is_empty()>"Choose a target…"</option>
-                    {move || {
-                        targets()
-                            .into_iter()
-                            .map(|(id, name)| view! { <option value=id.clone()>{name}</option> })
-                            .collect_view()
-                    }}
-                </select>
+                <Transition fallback=|| ()>
+                    <select data-testid="fault-target" on:change=move |ev| target.set(event_target_value(&ev))>
+                        <option value="" selected=move || target.get().is_empty()>"Choose a target…"</option>
+                        {move || {
+                            targets()
+                                .into_iter()
+                                .map(|(id, name)| view! { <option value=id.clone()>{name}</option> })
+                                .collect_view()
+                        }}
+                    </select>
+                </Transition>
                 <button
                     class="danger"
                     data-testid="fault-inject"

@@ -186,6 +186,25 @@ impl<D: Driver> Engine<D> {
             (false, None) => "?".into(),
         };
         let memory_estimate = prediction.bytes_total - prediction.disk_bytes;
+        let mut route = Vec::new();
+        if request.kind.moves_host() {
+            route.push(format!(
+                "{} → {}",
+                host_name(vm.host_id),
+                host_name(plan.target_host)
+            ));
+        }
+        if let Some(d) = plan.target_datastore {
+            route.push(format!(
+                "{} → {}",
+                if ds_names.is_empty() {
+                    "—".to_string()
+                } else {
+                    ds_names.join(", ")
+                },
+                inv.datastores.get(&d).map_or("?", |d| d.name.as_str())
+            ));
+        }
         let record = Migration {
             id,
             vm_id: vm.id,
@@ -195,6 +214,8 @@ impl<D: Driver> Engine<D> {
             target_host_id: plan.target_host,
             source_datastore_ids: vm.disks.iter().map(|d| d.datastore_id).collect(),
             target_datastore_id: plan.target_datastore,
+            route: route.join(" · "),
+            target: target_name.clone(),
             options: request.options,
             phase: Phase::Queued,
             percent: 0.0,

@@ -21,24 +21,14 @@ pub fn MapPage() -> impl IntoView {
     let live = expect_context::<LiveState>();
     // VMs in motion: where they go and how far along they are.
     let moving: Memo<BTreeMap<VmId, Motion>> = Memo::new(move |_| {
-        let inv = inventory.get().and_then(Result::ok);
         live.migrations.with(|map| {
             map.values()
                 .filter(|m| !m.phase.is_final())
                 .map(|m| {
-                    let to = if m.kind.moves_host() {
-                        inv.as_ref()
-                            .and_then(|i| i.hosts.get(&m.target_host_id))
-                            .map(|h| h.name.to_string())
-                    } else {
-                        m.target_datastore_id
-                            .and_then(|d| inv.as_ref().and_then(|i| i.datastores.get(&d)))
-                            .map(|d| d.name.to_string())
-                    };
                     (
                         m.vm_id,
                         Motion {
-                            to: to.unwrap_or_default(),
+                            to: m.target.clone(),
                             percent: m.percent.floor(),
                             phase: m.phase.as_str(),
                             migration: m.id.to_string(),
