@@ -35,4 +35,9 @@ cargo leptos end-to-end --split 2>&1 | tee -a "$log"
 # One closing line for the whole run: Rust tests plus Playwright tests.
 rust=$(grep -Eo '^test result: ok\. [0-9]+ passed' "$log" | awk '{ s += $4 } END { print s + 0 }')
 e2e=$(grep -Eo '^ *[0-9]+ passed \(' "$log" | awk '{ s += $1 } END { print s + 0 }')
+# cargo leptos can exit 0 when its build fails: no Playwright result is a failure.
+if [ "$e2e" -eq 0 ] || grep -Eq '^ *[0-9]+ failed' "$log"; then
+  echo "vmshift: the end-to-end tests did not all pass" >&2
+  exit 1
+fi
 echo "vmshift: $((rust + e2e)) passed, 0 failed"

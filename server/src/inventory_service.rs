@@ -221,6 +221,21 @@ impl InventoryService {
     async fn import_now(&self, file: InventoryFile) -> Result<ImportSummary, ServiceError> {
         let _writer = self.write_gate.lock().await;
         let (next, changes, summary) = self.read().validate_import(file)?;
+        let busy = self.busy_vms();
+        if let Some(vm) = changes.iter().find_map(|c| match c {
+            Change::Upsert {
+                object: Object::Vm(vm),
+            } if busy.contains(&vm.id) => Some(vm.name.to_string()),
+            _ => None,
+        }) {
+            return Err(DomainError::in_use(
+                Some("vms"),
+                format!(
+                    "vms: {vm} is being migrated; import it again once the migration has ended"
+                ),
+            )
+            .into());
+        }
         let mut tx = self.db.begin().await.map_err(DbError::from)?;
         for change in &changes {
             db::store_change(&mut tx, change).await?;

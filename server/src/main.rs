@@ -35,7 +35,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let app = router(AppState {
         leptos_options,
         inventory,
-        migrations,
+        migrations: migrations.clone(),
         shutdown,
     });
 
@@ -48,6 +48,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             let _ = shutdown_tx.send(true);
         })
         .await?;
+    // Let the engine end what is in flight and store it (bounded: a stop must not hang).
+    if tokio::time::timeout(std::time::Duration::from_secs(5), migrations.stopped())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "the engine did not stop in time; in-flight migrations are failed at the next start"
+        );
+    }
     Ok(())
 }
 

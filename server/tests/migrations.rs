@@ -369,3 +369,47 @@ async fn an_injected_fault_fails_the_migration_and_the_vm_stays() {
     let ok = wait_final(&s, m["id"].as_str().unwrap()).await;
     assert_eq!(ok["phase"], "completed", "{}", ok["message"]);
 }
+
+#[tokio::test]
+async fn a_clean_shutdown_ends_migrations_in_flight_and_says_so() {
+    let s = TestServer::start(true).await;
+    let id = ids(&s).await;
+    let mut slow = request(&id, "web-01", Some("esx-02"), None);
+    slow["options"] = json!({ "bandwidth_cap_mbps": 1 });
+    let (status, m) = s.post("/api/v1/migrations", &slow).await;
+    assert_eq!(status, 201);
+    let mid = m["id"].as_str().unwrap().to_string();
+    let before = s.export().await;
+    s.stop().await;
+    // Reopened on the same database: failed with the reason, the VM where it was.
+    let url = format!("sqlite://{}", s.db_path.display());
+    let inventory = server::open_inventory(&url, true, 16).await.unwrap();
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let engine = server::start_engine(inventory.clone(), Default::default(), rx)
+        .await
+        .unwrap();
+    let m = engine.get(mid.parse().unwrap()).unwrap();
+    assert_eq!(m.phase.as_str(), "failed");
+    assert!(
+        m.message
+            .contains("vmshift was shut down during the migration"),
+        "{}",
+        m.message
+    );
+    assert!(
+        m.message.contains("web-01 keeps running on esx-01"),
+        "{}",
+        m.message
+    );
+    let web01 = &inventory.read().vms[&id["web-01"].parse().unwrap()];
+    let host = before["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["name"] == "esx-01")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(web01.host_id.to_string(), host);
+}

@@ -278,6 +278,20 @@ impl<D: Driver> Engine<D> {
         Ok(self.end(id, Phase::Cancelled, message, now_ms))
     }
 
+    /// Ends every migration in flight (the server is stopping): each VM stays on its source.
+    pub fn stop_all(&mut self, now_ms: i64) -> Vec<(Migration, MigrationEvent)> {
+        let ids: Vec<MigrationId> = self.active.keys().copied().collect();
+        ids.into_iter()
+            .map(|id| {
+                let message = format!(
+                    "vmshift was shut down during the migration: {}",
+                    self.active[&id].stays
+                );
+                self.end(id, Phase::Failed, message, now_ms)
+            })
+            .collect()
+    }
+
     /// Injects a fault; running migrations it hits fail at the next tick.
     pub fn add_fault(&mut self, fault: Fault) {
         self.faults.insert(fault.id, fault);

@@ -93,6 +93,8 @@ pub struct MigrationService {
     clock: Arc<dyn Clock>,
     commands: mpsc::Sender<Command>,
     published: RwLock<Published>,
+    /// Flips to `true` once the engine task has stopped and stored its last events.
+    stopped: watch::Sender<bool>,
 }
 
 impl MigrationService {
@@ -121,6 +123,7 @@ impl MigrationService {
                 migrations,
                 faults: Vec::new(),
             }),
+            stopped: watch::channel(false).0,
         });
         let engine = Engine::new(SimulatedDriver::new());
         tokio::spawn(service.clone().run(engine, rx, config, shutdown));
@@ -241,10 +244,32 @@ impl MigrationService {
                 _ = shutdown.changed() => break,
             }
         }
-        tracing::info!(
-            in_flight = engine.in_flight(),
-            "engine stopped; migrations in flight will be marked failed at the next start"
-        );
+        // A clean stop: what is in flight fails now, VMs on their sources, all stored.
+        let ended = engine.stop_all(self.clock.unix_ms());
+        if !ended.is_empty() {
+            let (records, events): (Vec<Migration>, Vec<MigrationEvent>) =
+                ended.into_iter().unzip();
+            match self.store(&events, &records).await {
+                Ok(()) => tracing::info!(
+                    count = records.len(),
+                    "migrations in flight ended by the shutdown"
+                ),
+                Err(e) => {
+                    tracing::error!(error = %e, "could not store the shutdown of migrations; they will be marked failed at the next start")
+                }
+            }
+            for m in &records {
+                self.inventory.set_in_motion(m.vm_id, false);
+            }
+            self.publish(&events, &records);
+        }
+        self.stopped.send_replace(true);
+    }
+
+    /// Waits until the engine task has stopped (after the shutdown signal).
+    pub async fn stopped(&self) {
+        let mut rx = self.stopped.subscribe();
+        let _ = rx.wait_for(|s| *s).await;
     }
 
     async fn handle(&self, engine: &mut Engine<SimulatedDriver>, command: Command) {

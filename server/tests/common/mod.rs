@@ -12,6 +12,7 @@ pub struct TestServer {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
     pub db_path: std::path::PathBuf,
+    pub migrations: std::sync::Arc<server::engine::service::MigrationService>,
     _dir: tempfile::TempDir,
     shutdown: watch::Sender<bool>,
 }
@@ -54,7 +55,7 @@ impl TestServer {
         let app = router(AppState {
             leptos_options: options,
             inventory,
-            migrations,
+            migrations: migrations.clone(),
             shutdown: shutdown.clone(),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -72,9 +73,16 @@ impl TestServer {
             addr,
             client: reqwest::Client::new(),
             db_path,
+            migrations,
             _dir: dir,
             shutdown: shutdown_tx,
         }
+    }
+
+    /// Stops the server as SIGTERM would, and waits for the engine to store its last word.
+    pub async fn stop(&self) {
+        let _ = self.shutdown.send(true);
+        self.migrations.stopped().await;
     }
 
     pub fn url(&self, path: &str) -> String {
