@@ -230,6 +230,8 @@ struct ClientReport {
     samples: Vec<Sample>,
     /// Snapshots received after the first (resyncs of a client that fell behind).
     resyncs: usize,
+    /// Size of the first snapshot.
+    snapshot_bytes: usize,
     bytes: usize,
     closed_early: bool,
 }
@@ -267,6 +269,7 @@ async fn client(
         if line.starts_with(r#"{"type":"snapshot""#) {
             snapshots += 1;
             if snapshots == 1 {
+                report.snapshot_bytes = line.len();
                 let _ = connected.send(()).await;
             }
         } else if line.starts_with(r#"{"type":"migration_event""#)
@@ -477,6 +480,11 @@ async fn fan_out() {
     );
     println!(
         "| server RSS: idle with the inventory / {CLIENTS} clients connected / max while streaming | {rss_idle:.1} / {rss_connected:.1} / {rss_max:.1} MiB |"
+    );
+    println!(
+        "| server RSS per connected client / size of the snapshot each client got first | {:.0} KiB / {:.0} KiB |",
+        (rss_connected - rss_idle) * 1024.0 / CLIENTS as f64,
+        reports.iter().map(|r| r.snapshot_bytes).max().unwrap_or(0) as f64 / 1024.0
     );
 }
 
