@@ -180,6 +180,8 @@ pub struct Transfer {
     elapsed: f64,
     end: Option<TransferEnd>,
     max_throttle: f64,
+    /// Memory bytes the pre-copy will have sent in all, projected at (round, rate).
+    projection: Option<(u32, f64, f64)>,
 }
 
 impl Transfer {
@@ -194,6 +196,7 @@ impl Transfer {
             elapsed: 0.0,
             end: None,
             max_throttle: 0.0,
+            projection: None,
         }
     }
 
@@ -334,6 +337,18 @@ impl Transfer {
                 precopy.advance(dt, rate);
                 let used = precopy.elapsed() - before;
                 self.max_throttle = self.max_throttle.max(precopy.throttle());
+                // Re-project the rounds to come when a round starts or the share changes:
+                // the pre-copy run to its end from here, at this rate.
+                let stale = self.projection.is_none_or(|(round, at, _)| {
+                    round != precopy.round() || (at - rate).abs() > 0.01 * rate
+                });
+                if stale && precopy.outcome().is_none() {
+                    let mut ahead = precopy.as_ref().clone();
+                    while ahead.outcome().is_none() {
+                        ahead.advance(f64::INFINITY, rate);
+                    }
+                    self.projection = Some((precopy.round(), rate, ahead.bytes_sent()));
+                }
                 if let Some(outcome) = precopy.outcome() {
                     self.end = Some(if outcome.converged {
                         TransferEnd::Converged {
@@ -384,20 +399,10 @@ impl Transfer {
             Some(p) if self.end.is_some() => (p.round(), p.dirty_rate(), 0.0, 0.0),
             Some(p) => {
                 let left = p.remaining();
-                // Rounds still to come: a geometric series of ratio dirty/rate, roughly.
-                let ratio = if self.last_rate > 0.0 {
-                    p.dirty_rate() / self.last_rate
-                } else {
-                    1.0
-                };
-                let future = if p.in_switchover() {
-                    0.0
-                } else if ratio < 0.9 {
-                    p.round_bytes() * ratio / (1.0 - ratio) + precopy::CHECKPOINT_BYTES
-                } else {
-                    p.round_bytes() * 2.0 + precopy::CHECKPOINT_BYTES
-                };
-                (p.round(), p.dirty_rate(), left, left + future)
+                // What the rounds to come will send, as projected at this round and rate.
+                let total = self.projection.map_or(p.bytes_sent() + left, |(_, _, t)| t);
+                let future = (total - p.bytes_sent()).max(left);
+                (p.round(), p.dirty_rate(), left, future)
             }
             None if self.end.is_some() => (0, 0.0, 0.0, 0.0),
             None => (
@@ -575,5 +580,60 @@ mod tests {
         run_in_ticks(&f.inv, &mut t, 1.0);
         let expected = PREPARE_S + 2_000.0 * MIB / 12_500_000.0 + DISK_SWITCHOVER_S;
         assert!((t.elapsed() - expected).abs() < 1e-6, "{}", t.elapsed());
+    }
+}
+
+#[cfg(test)]
+mod estimate_tests {
+    use super::*;
+    use crate::domain::prediction::run_alone;
+    use crate::domain::testing::*;
+
+    #[test]
+    fn the_total_estimate_during_the_precopy_is_what_will_be_sent() {
+        // A 4 GiB guest dirtying 100 MiB/s within a 1 GiB working set over 1 Gbit/s: many
+        // rounds, each smaller; at a steady rate the projection is exact at every step, so
+        // the percent shown is true and never jumps.
+        let mut f = fixture();
+        let mut v = vm("web", f.a, vec![], vec![]);
+        v.workload.dirty_rate_mib_s = RateMibS::parse(100.0).unwrap();
+        v.workload.working_set_mib = Some(nz64(1_024));
+        let id = v.id;
+        let change = f.inv.validate(Mutation::Create(Object::Vm(v))).unwrap();
+        f.inv.apply(&change);
+        for h in [f.a, f.b] {
+            let mut host = f.inv.hosts[&h].clone();
+            host.vmotion_link_gbps = LinkGbps::parse(1.0).unwrap();
+            let change = f
+                .inv
+                .validate(Mutation::Update(Object::Host(host)))
+                .unwrap();
+            f.inv.apply(&change);
+        }
+        let req = MigrationRequest {
+            vm_id: id,
+            kind: MigrationKind::VMotion,
+            target_host_id: Some(f.b),
+            target_datastore_id: None,
+            options: Default::default(),
+        };
+        let plan = TransferPlan::of(&f.inv, &req).unwrap();
+        let alone = run_alone(&f.inv, plan.clone());
+        assert!(alone.rounds.len() > 3);
+        let mut t = Transfer::new(plan, alone.bytes_total);
+        let rate = precopy::link_rate(1.0);
+        let mut last_fraction = 0.0;
+        while t.end().is_none() {
+            t.advance(0.5, rate);
+            let p = t.progress();
+            if p.phase == Phase::Preparing {
+                continue;
+            }
+            let error = (p.bytes_total_estimate - alone.bytes_total).abs() / alone.bytes_total;
+            assert!(error < 1e-9, "estimate off by {error} in round {}", p.round);
+            let fraction = p.bytes_sent / p.bytes_total_estimate;
+            assert!(fraction >= last_fraction);
+            last_fraction = fraction;
+        }
     }
 }

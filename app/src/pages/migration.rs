@@ -100,6 +100,7 @@ pub fn MigrationPage() -> impl IntoView {
                 </figure>
             </div>
             <h3>"Event log"</h3>
+            <div class="event-log-scroll">
             <table class="event-log" data-testid="event-log">
                 <thead>
                     <tr>
@@ -139,6 +140,7 @@ pub fn MigrationPage() -> impl IntoView {
                     }}
                 </tbody>
             </table>
+            </div>
         </section>
     }
 }
@@ -161,7 +163,14 @@ fn figures(m: &Migration) -> impl IntoView {
                 format::bytes(m.bytes_total_estimate)
             ),
         ),
-        ("Rate", format::rate(m.rate_bytes_s)),
+        (
+            "Rate",
+            if m.rate_bytes_s > 0.0 {
+                format::rate(m.rate_bytes_s)
+            } else {
+                "—".into()
+            },
+        ),
         (
             "ETA",
             m.eta_s

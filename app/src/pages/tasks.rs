@@ -125,14 +125,20 @@ fn TaskRow(id: MigrationId) -> impl IntoView {
                 {move || error.get().map(|e| view! { <span class="error" data-testid="task-error">{e}</span> })}
             </td>
             <td>
-                <button
-                    class="danger small"
-                    data-testid="task-cancel"
-                    disabled=move || !running()
-                    on:click=move |_| cancel(id, error)
-                >
-                    "Cancel"
-                </button>
+                {move || {
+                    running()
+                        .then(|| {
+                            view! {
+                                <button
+                                    class="danger small"
+                                    data-testid="task-cancel"
+                                    on:click=move |_| cancel(id, error)
+                                >
+                                    "Cancel"
+                                </button>
+                            }
+                        })
+                }}
             </td>
         </tr>
     }
