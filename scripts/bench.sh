@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Benchmarks of docs/PERFORMANCE.md: the release wasm bundle size, then the load benchmark
-# (cargo bench). Figures are printed as Markdown; copy them into docs/PERFORMANCE.md.
+# Benchmarks of docs/PERFORMANCE.md: the release wasm bundle size, then the load, engine and
+# live benchmarks (cargo bench). Figures are printed as Markdown; copy them into
+# docs/PERFORMANCE.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh run
@@ -16,6 +17,18 @@ for f in target/site/pkg/vmshift.wasm target/site/pkg/*.wasm target/site/pkg/vms
 done
 echo
 cargo bench -p server --bench load
+
+# The migration engine (issue 4): 10,000 migrations ticking, the runtime's JSON and SQLite per
+# tick, predictions (in process); then predictions over HTTP and the websocket fan-out to
+# 1,000 clients against the binary. Each process holds ~1,000 sockets: raise the soft limit
+# of open files if it is low.
+echo
+cargo bench -p server --bench engine
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 4096 ]; then
+  ulimit -n 4096 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+fi
+echo
+cargo bench -p server --bench live
 
 # The wizard's in-browser checks, on 100 hosts / 2,000 VMs (the map's scale).
 echo

@@ -488,9 +488,30 @@ async fn fan_out() {
     );
 }
 
+/// The soft limit of open files (`/proc/self/limits`); the server inherits it.
+fn open_files_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    let soft = line
+        .trim_start_matches("Max open files")
+        .split_whitespace()
+        .next()?;
+    Some(if soft == "unlimited" {
+        u64::MAX
+    } else {
+        soft.parse().ok()?
+    })
+}
+
 #[tokio::main]
 async fn main() {
     // `cargo bench` passes --bench; nothing else to parse.
+    if let Some(limit) = open_files_limit().filter(|l| *l < CLIENTS as u64 + 200) {
+        eprintln!(
+            "{CLIENTS} websocket clients need more than {limit} open files: run `ulimit -n 4096` first (scripts/bench.sh does)"
+        );
+        std::process::exit(1);
+    }
     predictions_over_http().await;
     fan_out().await;
 }
