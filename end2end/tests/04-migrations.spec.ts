@@ -123,5 +123,6 @@ test("an injected vMotion link failure fails the migration and the VM stays on i
   await page.getByTestId("fault-clear").click();
   await expect(page.getByTestId("fault-item")).toHaveCount(0);
   await page.getByTestId("nav-map").click();
+  await expect(page.getByTestId("host-esx-01").getByTestId("vm-dns-01")).toBeVisible();
   await expect(page.getByTestId("host-esx-04").getByTestId("vm-dns-01")).toHaveCount(0);
 });

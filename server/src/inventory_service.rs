@@ -6,8 +6,9 @@ use app::domain::migration::{Fault, Migration, MigrationEvent};
 use app::domain::{
     Change, DomainError, ImportSummary, Inventory, InventoryFile, Mutation, Object, Vm, VmId,
 };
+use app::domain::{DatastoreId, HostId};
 use app::protocol::LiveMessage;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use tokio::sync::{broadcast, Mutex};
 
@@ -34,8 +35,28 @@ pub struct InventoryService {
     /// Serializes writers: validation, storage and application happen as one step.
     write_gate: Mutex<()>,
     live: broadcast::Sender<Arc<str>>,
-    /// VMs with a migration queued or running: edits of them are refused.
-    in_motion: RwLock<BTreeSet<VmId>>,
+    /// What migrations queued or running use: edits of these objects are refused.
+    in_motion: RwLock<InMotion>,
+}
+
+/// The VMs in motion and the hosts and datastores their migrations involve.
+#[derive(Default)]
+struct InMotion {
+    vms: BTreeSet<VmId>,
+    hosts: BTreeMap<HostId, u32>,
+    datastores: BTreeMap<DatastoreId, u32>,
+}
+
+impl InMotion {
+    fn objects(m: &Migration) -> (Vec<HostId>, Vec<DatastoreId>) {
+        let mut hosts = vec![m.source_host_id, m.target_host_id];
+        hosts.dedup();
+        let mut datastores = m.source_datastore_ids.clone();
+        datastores.extend(m.target_datastore_id);
+        datastores.sort();
+        datastores.dedup();
+        (hosts, datastores)
+    }
 }
 
 impl InventoryService {
@@ -50,7 +71,7 @@ impl InventoryService {
             }),
             write_gate: Mutex::new(()),
             live,
-            in_motion: RwLock::new(BTreeSet::new()),
+            in_motion: RwLock::new(InMotion::default()),
         }))
     }
 
@@ -101,16 +122,45 @@ impl InventoryService {
         self.in_motion
             .read()
             .unwrap_or_else(|e| e.into_inner())
+            .vms
             .clone()
     }
 
-    /// Marks a VM as having a migration in flight (or not any more).
-    pub fn set_in_motion(&self, vm: VmId, moving: bool) {
+    /// A migration is queued: its VM, hosts and datastores are the engine's until it ends.
+    pub fn begin_motion(&self, m: &Migration) {
+        let (hosts, datastores) = InMotion::objects(m);
         let mut set = self.in_motion.write().unwrap_or_else(|e| e.into_inner());
-        if moving {
-            set.insert(vm);
-        } else {
-            set.remove(&vm);
+        set.vms.insert(m.vm_id);
+        for h in hosts {
+            *set.hosts.entry(h).or_default() += 1;
+        }
+        for d in datastores {
+            *set.datastores.entry(d).or_default() += 1;
+        }
+    }
+
+    /// A migration ended (or was never stored): its objects are free again.
+    pub fn end_motion(&self, m: &Migration) {
+        let (hosts, datastores) = InMotion::objects(m);
+        let mut set = self.in_motion.write().unwrap_or_else(|e| e.into_inner());
+        if !set.vms.remove(&m.vm_id) {
+            return; // already ended
+        }
+        for h in hosts {
+            if let Some(n) = set.hosts.get_mut(&h) {
+                *n -= 1;
+                if *n == 0 {
+                    set.hosts.remove(&h);
+                }
+            }
+        }
+        for d in datastores {
+            if let Some(n) = set.datastores.get_mut(&d) {
+                *n -= 1;
+                if *n == 0 {
+                    set.datastores.remove(&d);
+                }
+            }
         }
     }
 
@@ -146,20 +196,34 @@ impl InventoryService {
         Ok(change)
     }
 
-    /// A VM being migrated is the engine's until the migration ends.
+    /// A VM being migrated, and the hosts and datastores its migration involves, are the
+    /// engine's until the migration ends: changing them under it is refused.
     fn refuse_in_motion(&self, mutation: &Mutation) -> Result<(), DomainError> {
-        let vm = match mutation {
-            Mutation::Update(Object::Vm(vm)) => Some(vm.id),
-            Mutation::Delete(app::domain::ObjectKind::Vm, id) => Some(VmId(*id)),
-            _ => None,
+        use app::domain::ObjectKind;
+        let (kind, id) = match mutation {
+            Mutation::Update(o) => (o.kind(), o.id()),
+            Mutation::Delete(kind, id) => (*kind, *id),
+            Mutation::Create(_) => return Ok(()),
         };
-        match vm {
-            Some(id) if self.busy_vms().contains(&id) => Err(DomainError::in_use(
-                Some("id"),
-                "this VM is being migrated: wait for the migration to end or cancel it",
-            )),
-            _ => Ok(()),
-        }
+        let set = self.in_motion.read().unwrap_or_else(|e| e.into_inner());
+        let (what, count) = match kind {
+            ObjectKind::Vm if set.vms.contains(&VmId(id)) => ("this VM is being migrated", 1),
+            ObjectKind::Host => match set.hosts.get(&HostId(id)) {
+                Some(n) => ("this host takes part in", *n),
+                None => return Ok(()),
+            },
+            ObjectKind::Datastore => match set.datastores.get(&DatastoreId(id)) {
+                Some(n) => ("this datastore takes part in", *n),
+                None => return Ok(()),
+            },
+            _ => return Ok(()),
+        };
+        let message = if kind == ObjectKind::Vm {
+            format!("{what}: wait for the migration to end or cancel it")
+        } else {
+            format!("{what} {count} migration(s) in flight: wait for them to end or cancel them")
+        };
+        Err(DomainError::in_use(Some("id"), message))
     }
 
     /// Records a migration's switchover: the VM on its target, the migration completed and
@@ -174,14 +238,13 @@ impl InventoryService {
         let (record, event) = (record.clone(), event.clone());
         tokio::spawn(async move {
             let _writer = this.write_gate.lock().await;
-            let vm = moved.id;
             let change = this.read().validate(Mutation::Update(Object::Vm(moved)))?;
             let mut tx = this.db.begin().await.map_err(DbError::from)?;
             db::store_change(&mut tx, &change).await?;
             db::store_migration(&mut tx, &record).await?;
             db::store_events(&mut tx, std::slice::from_ref(&event)).await?;
             tx.commit().await.map_err(DbError::from)?;
-            this.set_in_motion(vm, false);
+            this.end_motion(&record);
             this.commit_in_memory(&change);
             Ok(change)
         })

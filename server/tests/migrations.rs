@@ -158,6 +158,9 @@ async fn each_kind_of_migration_runs_to_completion_and_moves_the_vm() {
         let done = wait_final(&s, &mid).await;
         assert_eq!(done["phase"], "completed", "{vm}: {}", done["message"]);
         assert_eq!(done["percent"], 100.0);
+        assert_eq!(done["state"], "completed");
+        assert_eq!(done["result"]["downtime_ms"], done["downtime_ms"]);
+        assert!(done["started_at_ms"].as_i64().unwrap() >= done["created_at_ms"].as_i64().unwrap());
         assert!(done["downtime_ms"].as_f64().unwrap() > 0.0);
         // Alone on its links and datastores, it takes what was predicted.
         let took = done["sim_time_s"].as_f64().unwrap();
@@ -238,6 +241,23 @@ async fn blocked_busy_malformed_and_unknown_requests_are_refused_clearly() {
     let (status, body) = s.put(&format!("/api/v1/vms/{}", id["db-02"]), &vm).await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(s.delete(&format!("/api/v1/vms/{}", id["db-02"])).await, 409);
+    // So is changing a host or datastore it involves: the engine's plan must hold.
+    let (_, host) = s.get(&format!("/api/v1/hosts/{}", id["esx-03"])).await;
+    let (status, body) = s
+        .put(&format!("/api/v1/hosts/{}", id["esx-03"]), &host)
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("takes part in 1 migration(s) in flight"));
+    let (status, _) = s
+        .put(
+            &format!("/api/v1/hosts/{}", id["esx-04"]),
+            &s.get(&format!("/api/v1/hosts/{}", id["esx-04"])).await.1,
+        )
+        .await;
+    assert_eq!(status, 200, "an uninvolved host is free to change");
     // The checks see the VM as busy too.
     let (_, report) = s
         .post(
@@ -310,13 +330,16 @@ async fn an_injected_fault_fails_the_migration_and_the_vm_stays() {
     let (status, m) = s.post("/api/v1/migrations", &slow).await;
     assert_eq!(status, 201);
     let mid = m["id"].as_str().unwrap().to_string();
+    let mut copying = false;
     for _ in 0..200 {
         let (_, m) = s.get(&format!("/api/v1/migrations/{mid}")).await;
         if m["phase"] == "memory_precopy" {
+            copying = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    assert!(copying, "the fault hits during the memory pre-copy");
     let (status, fault) = s
         .post(
             "/api/v1/faults",
@@ -352,8 +375,14 @@ async fn an_injected_fault_fails_the_migration_and_the_vm_stays() {
             &request(&id, "web-01", Some("esx-02"), None),
         )
         .await;
-    let again = wait_final(&s, m["id"].as_str().unwrap()).await;
+    let again_id = m["id"].as_str().unwrap().to_string();
+    let again = wait_final(&s, &again_id).await;
     assert_eq!(again["phase"], "failed");
+    assert!(again["message"].as_str().unwrap().contains("went down"));
+    assert_eq!(again["state"], "failed");
+    assert_eq!(again["error"], again["message"]);
+    let phases = phases(&checked_events(&s, &again_id).await);
+    assert_eq!(phases, ["queued", "checking", "failed"]);
     // Cleared, the same move completes.
     let fid = fault["id"].as_str().unwrap();
     assert_eq!(s.delete(&format!("/api/v1/faults/{fid}")).await, 204);

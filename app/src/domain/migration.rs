@@ -74,6 +74,38 @@ impl Phase {
     }
 }
 
+/// The coarse state of a migration (SPEC §1), derived from its phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MigrationState {
+    Queued,
+    Running,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl Phase {
+    pub fn state(self) -> MigrationState {
+        match self {
+            Phase::Queued => MigrationState::Queued,
+            Phase::Completed => MigrationState::Completed,
+            Phase::Failed => MigrationState::Failed,
+            Phase::Cancelled => MigrationState::Cancelled,
+            _ => MigrationState::Running,
+        }
+    }
+}
+
+/// What a completed migration did.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MigrationResult {
+    /// Simulated seconds from start to switchover.
+    pub duration_s: f64,
+    pub downtime_ms: f64,
+    pub bytes: f64,
+}
+
 /// One progress event (SPEC §4). `seq` counts from 1 per migration with no gaps; `percent`
 /// never goes backwards.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -115,6 +147,7 @@ pub struct Migration {
     /// Where the VM goes, in words ("esx-02", "vsan-prod", "esx-02 and vsan-prod").
     pub target: String,
     pub options: MigrationOptions,
+    pub state: MigrationState,
     pub phase: Phase,
     pub percent: f64,
     /// Why it waits, while queued.
@@ -123,6 +156,8 @@ pub struct Migration {
     pub message: String,
     /// Wall-clock times, milliseconds since the Unix epoch.
     pub created_at_ms: i64,
+    /// When it left the queue.
+    pub started_at_ms: Option<i64>,
     pub finished_at_ms: Option<i64>,
     /// Simulated seconds since creation (the time of the last event).
     pub sim_time_s: f64,
@@ -142,6 +177,12 @@ pub struct Migration {
     pub rounds: Vec<Round>,
     /// What the engine predicted when the migration was started.
     pub prediction: Prediction,
+    /// What it did, once completed.
+    pub result: Option<MigrationResult>,
+    /// Why it failed, once failed.
+    pub error: Option<String>,
+    /// Who started it (accounts come with teams; `None` until then).
+    pub started_by: Option<String>,
     /// Sequence number of the last event.
     pub last_seq: u64,
 }
@@ -150,6 +191,18 @@ impl Migration {
     /// Applies an event to the summary (the browser and the server keep it the same way).
     pub fn absorb(&mut self, e: &MigrationEvent) {
         self.phase = e.phase;
+        self.state = e.phase.state();
+        match e.phase {
+            Phase::Failed => self.error = Some(e.message.clone()),
+            Phase::Completed => {
+                self.result = Some(MigrationResult {
+                    duration_s: e.sim_time_s,
+                    downtime_ms: self.downtime_ms.unwrap_or(e.expected_downtime_ms),
+                    bytes: e.bytes_sent,
+                })
+            }
+            _ => {}
+        }
         self.percent = self.percent.max(e.percent);
         self.sim_time_s = e.sim_time_s;
         self.bytes_sent = e.bytes_sent;

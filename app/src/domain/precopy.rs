@@ -1,6 +1,6 @@
 //! Memory pre-copy of a live migration (SPEC §3), as pure math: the rounds a vMotion sends,
 //! when it switches over, its downtime, SDPS throttling and the switchover limit. The engine
-//! (a later milestone) steps through the same model in time; predictions fast-forward it.
+//! steps through the same model in time; predictions fast-forward it.
 
 use serde::{Deserialize, Serialize};
 
@@ -453,5 +453,22 @@ mod tests {
         assert!(out.converged, "{out:?}");
         assert_eq!(out.rounds.len() as u32, MAX_ROUNDS + 1);
         assert!(out.downtime_s > 0.010 && out.downtime_s <= MAX_SWITCHOVER_S);
+    }
+
+    #[test]
+    fn sdps_starts_at_20_percent_and_rises_10_points_each_round_that_does_not_shrink() {
+        // Dirtying twice the link rate: each round grows until the throttle bites; from the
+        // round that shrinks by 10 % or more, the throttle holds.
+        let rate = link_rate(10.0);
+        let out = simulate(&input(1024.0 * MIB, 2.0 * rate, 10.0, 500.0));
+        let throttles: Vec<f64> = out.rounds.iter().take(7).map(|r| r.throttle).collect();
+        let expected = [0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.6];
+        for (got, want) in throttles.iter().zip(expected) {
+            assert!((got - want).abs() < 1e-12, "{throttles:?}");
+        }
+        // The dirty rate in effect follows the throttle.
+        assert!((out.rounds[3].dirty_rate - 2.0 * rate * 0.6).abs() < 1.0);
+        assert!(out.converged);
+        assert!((out.max_throttle - 0.6).abs() < 1e-12);
     }
 }

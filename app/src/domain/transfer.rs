@@ -66,8 +66,10 @@ pub struct TransferPlan {
     pub target_datastore: Option<DatastoreId>,
     /// Disks not already on the target datastore.
     pub disks: Vec<DiskCopy>,
-    /// Memory pre-copy (vMotion and combined; zero memory for a powered-off VM).
+    /// Memory pre-copy (vMotion and combined of a running VM).
     pub memory: Option<MemoryPlan>,
+    /// The VM is not running: nothing is stunned, the downtime is 0.
+    pub cold: bool,
     pub downtime_target_s: f64,
     /// Bandwidth cap, bytes/s.
     pub cap: Option<f64>,
@@ -93,19 +95,13 @@ impl TransferPlan {
                 .collect(),
             None => Vec::new(),
         };
-        let hot = vm.is_running();
-        let memory = plan.kind.moves_host().then(|| MemoryPlan {
-            memory: if hot {
-                vm.memory_mib.get() as f64 * MIB
-            } else {
-                0.0
-            },
+        // A powered-off or suspended VM moves cold: no memory to pre-copy, only its
+        // registration (and suspended state file, with the disks) changes host.
+        let cold = !vm.is_running();
+        let memory = (plan.kind.moves_host() && !cold).then(|| MemoryPlan {
+            memory: vm.memory_mib.get() as f64 * MIB,
             zero_fraction: vm.workload.zero_page_fraction.get(),
-            dirty_rate: if hot {
-                vm.workload.dirty_rate_mib_s.get() * MIB
-            } else {
-                0.0
-            },
+            dirty_rate: vm.workload.dirty_rate_mib_s.get() * MIB,
             working_set: vm.workload.working_set_mib.map(|w| w.get() as f64 * MIB),
         });
         Ok(TransferPlan {
@@ -115,6 +111,7 @@ impl TransferPlan {
             target_datastore: plan.datastore.map(|d| d.id),
             disks,
             memory,
+            cold,
             downtime_target_s: f64::from(request.options.downtime_target_ms.unwrap_or(500))
                 / 1000.0,
             cap: request
@@ -370,7 +367,11 @@ impl Transfer {
                 *elapsed += used;
                 if *elapsed >= DISK_SWITCHOVER_S {
                     self.end = Some(TransferEnd::Converged {
-                        downtime_s: DISK_SWITCHOVER_S,
+                        downtime_s: if self.plan.cold {
+                            0.0
+                        } else {
+                            DISK_SWITCHOVER_S
+                        },
                     });
                 }
                 used
@@ -422,6 +423,7 @@ impl Transfer {
                 (remaining_dirty + precopy::CHECKPOINT_BYTES) / self.last_rate
             }
             (_, true) => self.plan.downtime_target_s,
+            (_, false) if self.plan.cold => 0.0,
             (_, false) => DISK_SWITCHOVER_S,
         };
         TransferProgress {

@@ -309,6 +309,20 @@ fn wizard(inv: &Inventory, c: Choices) -> AnyView {
                             }
                         />
                     </label>
+                    <label>
+                        "Priority (0–10) "
+                        <input
+                            type="number"
+                            min="0"
+                            max="10"
+                            data-testid="option-priority"
+                            prop:value=options.priority.unwrap_or(5).to_string()
+                            on:change=move |ev| {
+                                let v = event_target_value(&ev).parse().ok().filter(|p| *p <= 10);
+                                c.options.update(|o| o.priority = v);
+                            }
+                        />
+                    </label>
                 </div>
                 <p class="muted">
                     {if warnings > 0 { format!("{warnings} warning(s) to keep in mind. ") } else { String::new() }}

@@ -4,12 +4,13 @@
 //! simulated time that elapsed, so tests run hours of migrations in milliseconds.
 
 use super::driver::{Driver, DriverError};
+use app::domain::checks::SPACE_HEADROOM;
 use app::domain::checks::{check_migration, MigrationRequest};
 use app::domain::migration::{Fault, FaultKind, Migration, MigrationEvent, Phase};
 use app::domain::prediction::run_alone;
 use app::domain::scheduling::{max_min_fair, Flow, Footprint, SlotUsage};
 use app::domain::transfer::{capacity, Resource, TransferEnd, TransferPlan, TransferProgress};
-use app::domain::{DomainError, FaultId, Inventory, MigrationId, Vm, VmId};
+use app::domain::{DatastoreId, DomainError, FaultId, HostId, Inventory, MigrationId, Vm, VmId};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Longest simulated step; a tick covering more is cut into steps (bandwidth is re-shared
@@ -17,6 +18,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 pub const MAX_STEP_S: f64 = 0.25;
 /// Most steps in one tick (at 1000× and 4 ticks/s a tick is 250 simulated seconds).
 pub const MAX_STEPS_PER_TICK: usize = 1_000;
+/// Bandwidth re-shares within one step (a transfer changes stage at most a few times).
+const MAX_PASSES: usize = 8;
 /// Percent shown until the switchover is committed.
 const PERCENT_BEFORE_COMMIT: f64 = 99.0;
 
@@ -37,6 +40,10 @@ struct Active {
     /// "web-01 keeps running on esx-01" (for failure messages).
     stays: String,
     target_name: String,
+    /// Memory the VM will take on its target host (live moves to another host), MiB.
+    memory_mib: u64,
+    /// Space its disks will take on the target datastore, MiB.
+    disk_mib: u64,
 }
 
 /// A finished transfer whose VM may now be recorded on its target: store `moved`, `record`
@@ -81,6 +88,9 @@ pub struct Engine<D: Driver> {
     rates: HashMap<MigrationId, f64>,
     rates_stale: bool,
     admission_stale: bool,
+    /// The simulated instant being processed (events are stamped with it): inside a step,
+    /// the exact time a transfer reached a phase or its end.
+    at: f64,
 }
 
 impl<D: Driver> Engine<D> {
@@ -94,6 +104,7 @@ impl<D: Driver> Engine<D> {
             rates: HashMap::new(),
             rates_stale: false,
             admission_stale: false,
+            at: 0.0,
         }
     }
 
@@ -186,6 +197,12 @@ impl<D: Driver> Engine<D> {
             (false, None) => "?".into(),
         };
         let memory_estimate = prediction.bytes_total - prediction.disk_bytes;
+        let request_moves_live_memory = plan.memory.is_some();
+        let disk_mib: u64 = plan
+            .disks
+            .iter()
+            .map(|d| vm.disks[d.disk].allocated_mib())
+            .sum();
         let mut route = Vec::new();
         if request.kind.moves_host() {
             route.push(format!(
@@ -217,11 +234,13 @@ impl<D: Driver> Engine<D> {
             route: route.join(" · "),
             target: target_name.clone(),
             options: request.options,
+            state: Phase::Queued.state(),
             phase: Phase::Queued,
             percent: 0.0,
             queue_reason: None,
             message: String::new(),
             created_at_ms: now_ms,
+            started_at_ms: None,
             finished_at_ms: None,
             sim_time_s: 0.0,
             bytes_sent: 0.0,
@@ -236,6 +255,9 @@ impl<D: Driver> Engine<D> {
             max_throttle: 0.0,
             rounds: Vec::new(),
             prediction: prediction.clone(),
+            result: None,
+            error: None,
+            started_by: None,
             last_seq: 0,
         };
         let mut active = Active {
@@ -251,6 +273,12 @@ impl<D: Driver> Engine<D> {
             rounds_seen: 0,
             stays,
             target_name,
+            memory_mib: if request_moves_live_memory {
+                vm.memory_mib.get()
+            } else {
+                0
+            },
+            disk_mib,
         };
         self.next_order += 1;
         let event = emit(
@@ -275,12 +303,14 @@ impl<D: Driver> Engine<D> {
     ) -> Result<(Migration, MigrationEvent), CancelError> {
         let a = self.active.get(&id).ok_or(CancelError::NotInFlight(id))?;
         let message = format!("Cancelled by the user: {}", a.stays);
+        self.at = self.now;
         Ok(self.end(id, Phase::Cancelled, message, now_ms))
     }
 
     /// Ends every migration in flight (the server is stopping): each VM stays on its source.
     pub fn stop_all(&mut self, now_ms: i64) -> Vec<(Migration, MigrationEvent)> {
         let ids: Vec<MigrationId> = self.active.keys().copied().collect();
+        self.at = self.now;
         ids.into_iter()
             .map(|id| {
                 let message = format!(
@@ -320,7 +350,7 @@ impl<D: Driver> Engine<D> {
         self.admission_stale = true;
         a.record.finished_at_ms = Some(now_ms);
         a.record.rate_bytes_s = 0.0;
-        let event = emit(&mut a, self.now, phase, None, 0.0, message);
+        let event = emit(&mut a, self.at, phase, None, 0.0, message);
         (a.record, event)
     }
 
@@ -352,29 +382,51 @@ impl<D: Driver> Engine<D> {
     /// Advances simulated time by `dt` seconds.
     pub fn tick(&mut self, inv: &Inventory, dt: f64, now_ms: i64) -> TickOutput {
         let mut out = TickOutput::default();
+        self.at = self.now;
         self.apply_faults(now_ms, &mut out);
         self.admit(inv, now_ms, &mut out);
         let steps = ((dt / MAX_STEP_S).ceil() as usize).clamp(1, MAX_STEPS_PER_TICK);
         let h = dt / steps as f64;
         let mut stepped: BTreeSet<MigrationId> = BTreeSet::new();
         for _ in 0..steps {
+            self.at = self.now;
             if self.admission_stale {
                 self.admit(inv, now_ms, &mut out);
             }
-            if self.rates_stale {
-                self.share_bandwidth(inv);
-            }
-            let running: Vec<MigrationId> = self
+            // Every running transfer gets the whole step. One whose stage changes to other
+            // resources stops there; once all have run, bandwidth is shared again and those
+            // go on with the rest of their step: no simulated time is lost.
+            let mut pending: Vec<(MigrationId, f64)> = self
                 .active
                 .iter()
                 .filter(|(_, a)| a.running)
-                .map(|(id, _)| *id)
+                .map(|(id, _)| (*id, h))
                 .collect();
-            for id in running {
-                stepped.insert(id);
-                self.step(inv, id, h, now_ms, &mut out);
+            for _pass in 0..MAX_PASSES {
+                if pending.is_empty() {
+                    break;
+                }
+                if self.rates_stale {
+                    self.share_bandwidth(inv, now_ms, &mut out);
+                }
+                let mut again = Vec::new();
+                for (id, left) in pending {
+                    if !self.active.contains_key(&id) {
+                        continue;
+                    }
+                    stepped.insert(id);
+                    let start = self.now + (h - left);
+                    if let Some(rest) = self.step(inv, id, start, left, now_ms, &mut out) {
+                        again.push((id, rest));
+                    }
+                }
+                pending = again;
             }
             self.now += h;
+        }
+        self.at = self.now;
+        if self.rates_stale {
+            self.share_bandwidth(inv, now_ms, &mut out);
         }
         // One progress event per running migration per tick.
         for id in stepped {
@@ -429,6 +481,15 @@ impl<D: Driver> Engine<D> {
             .map(|a| a.footprint.clone())
             .collect();
         let mut usage = SlotUsage::of(&running);
+        // What the running migrations will take on their targets once they land.
+        let mut memory_heading: HashMap<HostId, u64> = HashMap::new();
+        let mut space_heading: HashMap<DatastoreId, u64> = HashMap::new();
+        for a in self.active.values().filter(|a| a.running) {
+            *memory_heading.entry(a.plan.target_host).or_default() += a.memory_mib;
+            if let Some(d) = a.plan.target_datastore {
+                *space_heading.entry(d).or_default() += a.disk_mib;
+            }
+        }
         let mut queued: Vec<(u8, u64, MigrationId)> = self
             .active
             .iter()
@@ -439,13 +500,10 @@ impl<D: Driver> Engine<D> {
         let busy = self.busy_vms();
         for (_, _, id) in queued {
             let a = &self.active[&id];
-            if let Some(message) = self.faults.values().find_map(|f| Self::hit_by(f, a)) {
-                let (record, event) = self.end(id, Phase::Failed, message, now_ms);
-                out.events.push(event);
-                out.updated.push(record);
-                continue;
-            }
-            if let Some(reason) = usage.queue_reason(inv, &a.footprint) {
+            let reason = usage
+                .queue_reason(inv, &a.footprint)
+                .or_else(|| reservation_reason(inv, a, &memory_heading, &space_heading));
+            if let Some(reason) = reason {
                 let a = self.active.get_mut(&id).expect("queued");
                 if a.record.queue_reason.as_deref() != Some(&reason) {
                     a.record.queue_reason = Some(reason.clone());
@@ -455,9 +513,10 @@ impl<D: Driver> Engine<D> {
                 }
                 continue;
             }
-            // Leaves the queue: the checks again, against the inventory of now.
+            // Leaves the queue: the checks again, against the inventory and faults of now.
             let mut others = busy.clone();
             others.remove(&a.record.vm_id);
+            let fault = self.faults.values().find_map(|f| Self::hit_by(f, a));
             let a = self.active.get_mut(&id).expect("queued");
             let e = emit(
                 a,
@@ -472,6 +531,12 @@ impl<D: Driver> Engine<D> {
                 Ok(report) => report.first_error().map(|r| r.message.clone()),
                 Err(e) => Some(e.message),
             };
+            if let Some(message) = fault {
+                let (record, event) = self.end(id, Phase::Failed, message, now_ms);
+                out.events.push(event);
+                out.updated.push(record);
+                continue;
+            }
             if let Some(reason) = blocked {
                 let message = format!("Prerequisite check failed: {reason}; {}", a.stays);
                 let (record, event) = self.end(id, Phase::Failed, message, now_ms);
@@ -487,7 +552,12 @@ impl<D: Driver> Engine<D> {
                 continue;
             }
             usage.add(&a.footprint);
+            *memory_heading.entry(a.plan.target_host).or_default() += a.memory_mib;
+            if let Some(d) = a.plan.target_datastore {
+                *space_heading.entry(d).or_default() += a.disk_mib;
+            }
             a.running = true;
+            a.record.started_at_ms = Some(now_ms);
             a.resources = self.driver.resources(id);
             let message = format!("Preparing the destination on {}", a.target_name);
             let e = emit(a, self.now, Phase::Preparing, None, 0.0, message);
@@ -497,14 +567,31 @@ impl<D: Driver> Engine<D> {
         }
     }
 
-    /// Max-min fair rates for every running transfer over the resources it crosses now.
-    fn share_bandwidth(&mut self, inv: &Inventory) {
+    /// Max-min fair rates for every running transfer over the resources it crosses now. A
+    /// transfer that must cross a resource with no bandwidth at all (a link at 0 Gbit/s)
+    /// would wait forever: it fails instead, the VM staying where it is.
+    fn share_bandwidth(&mut self, inv: &Inventory, now_ms: i64, out: &mut TickOutput) {
         self.rates_stale = false;
         let mut index: HashMap<Resource, usize> = HashMap::new();
         let mut capacities = Vec::new();
         let mut ids = Vec::new();
         let mut flows = Vec::new();
+        let mut dead = Vec::new();
         for (id, a) in self.active.iter().filter(|(_, a)| a.running) {
+            if let Some(r) = a.resources.iter().find(|r| capacity(inv, **r) <= 0.0) {
+                let what = match r {
+                    Resource::Link(h) => format!(
+                        "the vMotion link of {} is down",
+                        inv.hosts.get(h).map_or("?", |h| h.name.as_str())
+                    ),
+                    Resource::Datastore(d) => format!(
+                        "datastore {} is gone",
+                        inv.datastores.get(d).map_or("?", |d| d.name.as_str())
+                    ),
+                };
+                dead.push((*id, format!("No bandwidth: {what}; {}", a.stays)));
+                continue;
+            }
             let resources = a
                 .resources
                 .iter()
@@ -523,43 +610,56 @@ impl<D: Driver> Engine<D> {
         }
         let rates = max_min_fair(&capacities, &flows);
         self.rates = ids.into_iter().zip(rates).collect();
+        for (id, message) in dead {
+            let (record, event) = self.end(id, Phase::Failed, message, now_ms);
+            out.events.push(event);
+            out.updated.push(record);
+        }
     }
 
+    /// Runs one transfer from simulated time `start` for `left` seconds. Returns the time
+    /// left when it stopped because its stage now crosses other resources (to go on once
+    /// bandwidth is shared again); `None` when the step is done, or the migration ended or
+    /// stalled.
     fn step(
         &mut self,
         inv: &Inventory,
         id: MigrationId,
-        h: f64,
+        start: f64,
+        mut left: f64,
         now_ms: i64,
         out: &mut TickOutput,
-    ) {
-        let mut left = h;
-        while left > 0.0 {
+    ) -> Option<f64> {
+        let mut at = start;
+        loop {
             let rate = self.rates.get(&id).copied().unwrap_or(0.0);
             let step = match self.driver.step(id, left, rate) {
                 Ok(s) => s,
                 Err(DriverError(reason)) => {
                     let stays = &self.active[&id].stays;
                     let message = format!("The hypervisor reported an error: {reason}; {stays}");
+                    self.at = at;
                     let (record, event) = self.end(id, Phase::Failed, message, now_ms);
                     out.events.push(event);
                     out.updated.push(record);
-                    return;
+                    return None;
                 }
             };
             left -= step.used_s;
+            at += step.used_s;
+            self.at = at;
             let a = self.active.get_mut(&id).expect("running");
             match step.end {
                 Some(TransferEnd::Converged { .. }) => {
                     self.switch_over(inv, id, rate, &step.progress, now_ms, out);
-                    return;
+                    return None;
                 }
                 Some(TransferEnd::Failed { reason }) => {
                     let message = format!("{reason}; {}", a.stays);
                     let (record, event) = self.end(id, Phase::Failed, message, now_ms);
                     out.events.push(event);
                     out.updated.push(record);
-                    return;
+                    return None;
                 }
                 None => {}
             }
@@ -567,7 +667,7 @@ impl<D: Driver> Engine<D> {
                 let message = phase_message(a, &step.progress);
                 let e = emit(
                     a,
-                    self.now + (h - left),
+                    at,
                     step.progress.phase,
                     Some(&step.progress),
                     rate,
@@ -575,17 +675,17 @@ impl<D: Driver> Engine<D> {
                 );
                 out.events.push(e);
                 out.updated.push(a.record.clone());
-                let resources = self.driver.resources(id);
-                if resources != a.resources {
-                    // The new stage crosses other resources: it waits for the next step,
-                    // when bandwidth is shared again.
-                    a.resources = resources;
-                    self.rates_stale = true;
-                    return;
-                }
             }
-            if step.used_s <= 0.0 {
-                return; // no bandwidth: stalled until the share changes
+            let resources = self.driver.resources(id);
+            if resources != a.resources {
+                // The next stage (or disk) crosses other links or datastores.
+                a.resources = resources;
+                self.rates_stale = true;
+                return (left > 1e-12).then_some(left);
+            }
+            if left <= 1e-12 || step.used_s <= 0.0 {
+                // Done with this step, or no bandwidth (stalled until the share changes).
+                return None;
             }
         }
     }
@@ -613,7 +713,7 @@ impl<D: Driver> Engine<D> {
             (Err(DriverError(reason)), _) => {
                 a.record.finished_at_ms = Some(now_ms);
                 let message = format!("The switchover failed: {reason}; {}", a.stays);
-                let e = emit(&mut a, self.now, Phase::Failed, None, 0.0, message);
+                let e = emit(&mut a, self.at, Phase::Failed, None, 0.0, message);
                 out.events.push(e);
                 out.updated.push(a.record);
                 return;
@@ -621,7 +721,7 @@ impl<D: Driver> Engine<D> {
             (_, None) => {
                 a.record.finished_at_ms = Some(now_ms);
                 let message = "The VM was deleted during the migration".to_string();
-                let e = emit(&mut a, self.now, Phase::Failed, None, 0.0, message);
+                let e = emit(&mut a, self.at, Phase::Failed, None, 0.0, message);
                 out.events.push(e);
                 out.updated.push(a.record);
                 return;
@@ -647,7 +747,7 @@ impl<D: Driver> Engine<D> {
         );
         let event = emit(
             &mut a,
-            self.now,
+            self.at,
             Phase::Completed,
             Some(progress),
             rate,
@@ -659,6 +759,57 @@ impl<D: Driver> Engine<D> {
             event,
         });
     }
+}
+
+/// Why a migration that fits the slots must still wait: its target host or datastore
+/// lacks what the migrations already heading there will take.
+fn reservation_reason(
+    inv: &Inventory,
+    a: &Active,
+    memory_heading: &HashMap<HostId, u64>,
+    space_heading: &HashMap<DatastoreId, u64>,
+) -> Option<String> {
+    if a.memory_mib > 0 {
+        let heading = memory_heading
+            .get(&a.plan.target_host)
+            .copied()
+            .unwrap_or(0);
+        if heading > 0 {
+            if let Some(host) = inv.hosts.get(&a.plan.target_host) {
+                let free = host
+                    .memory_mib
+                    .get()
+                    .saturating_sub(inv.host_load(host.id).running_memory_mib);
+                if free < heading + a.memory_mib {
+                    return Some(format!(
+                        "waiting: {} has {} free, {} of it taken by migrations already heading there",
+                        host.name,
+                        app::format::mib(free),
+                        app::format::mib(heading)
+                    ));
+                }
+            }
+        }
+    }
+    if let Some(d) = a.plan.target_datastore.filter(|_| a.disk_mib > 0) {
+        let heading = space_heading.get(&d).copied().unwrap_or(0);
+        if heading > 0 {
+            if let Some(ds) = inv.datastores.get(&d) {
+                let capacity = ds.capacity_mib.get();
+                let free = capacity.saturating_sub(inv.allocated_mib(ds.id, None));
+                let headroom = (capacity as f64 * SPACE_HEADROOM) as u64;
+                if free < heading + a.disk_mib + headroom {
+                    return Some(format!(
+                        "waiting: datastore {} has {} free, {} of it taken by disks already being copied there",
+                        ds.name,
+                        app::format::mib(free),
+                        app::format::mib(heading)
+                    ));
+                }
+            }
+        }
+    }
+    None
 }
 
 /// What a phase change says.

@@ -95,6 +95,9 @@ pub struct MigrationService {
     published: RwLock<Published>,
     /// Flips to `true` once the engine task has stopped and stored its last events.
     stopped: watch::Sender<bool>,
+    /// Events and summaries a failed write left unstored, retried first (in order) at the
+    /// next write; nothing is published before it is stored.
+    pending: std::sync::Mutex<(Vec<MigrationEvent>, Vec<Migration>)>,
 }
 
 impl MigrationService {
@@ -124,6 +127,7 @@ impl MigrationService {
                 faults: Vec::new(),
             }),
             stopped: watch::channel(false).0,
+            pending: std::sync::Mutex::new((Vec::new(), Vec::new())),
         });
         let engine = Engine::new(SimulatedDriver::new());
         tokio::spawn(service.clone().run(engine, rx, config, shutdown));
@@ -249,19 +253,15 @@ impl MigrationService {
         if !ended.is_empty() {
             let (records, events): (Vec<Migration>, Vec<MigrationEvent>) =
                 ended.into_iter().unzip();
-            match self.store(&events, &records).await {
-                Ok(()) => tracing::info!(
-                    count = records.len(),
-                    "migrations in flight ended by the shutdown"
-                ),
-                Err(e) => {
-                    tracing::error!(error = %e, "could not store the shutdown of migrations; they will be marked failed at the next start")
-                }
-            }
             for m in &records {
-                self.inventory.set_in_motion(m.vm_id, false);
+                self.inventory.end_motion(m);
             }
-            self.publish(&events, &records);
+            tracing::info!(
+                count = records.len(),
+                "migrations in flight ended by the shutdown"
+            );
+            // If this write fails, the next start marks them failed all the same.
+            self.persist(events, records).await;
         }
         self.stopped.send_replace(true);
     }
@@ -328,14 +328,16 @@ impl MigrationService {
                     SubmitError::Busy { vm, id } => StartError::Busy { vm, id },
                 })?
         };
+        // Its objects are the engine's from now on (before any await: no edit slips in).
+        self.inventory.begin_motion(&record);
         if let Err(e) = self
             .store(std::slice::from_ref(&event), std::slice::from_ref(&record))
             .await
         {
             let _ = engine.cancel(id, now_ms);
+            self.inventory.end_motion(&record);
             return Err(e.into());
         }
-        self.inventory.set_in_motion(record.vm_id, true);
         tracing::info!(migration = %id, vm = %record.vm_name, kind = record.kind.as_str(), "migration queued");
         self.publish(&[event], std::slice::from_ref(&record));
         Ok(record)
@@ -355,11 +357,11 @@ impl MigrationService {
                 })
             }
         };
-        self.store(std::slice::from_ref(&event), std::slice::from_ref(&record))
-            .await?;
-        self.inventory.set_in_motion(record.vm_id, false);
+        // The engine has let go: the VM is free whatever the write does (a failed write is
+        // retried before anything newer).
+        self.inventory.end_motion(&record);
         tracing::info!(migration = %id, vm = %record.vm_name, "migration cancelled");
-        self.publish(&[event], std::slice::from_ref(&record));
+        self.persist(vec![event], vec![record.clone()]).await;
         Ok(record)
     }
 
@@ -413,13 +415,10 @@ impl MigrationService {
             let inv = self.inventory.read();
             engine.tick(&inv, dt, now_ms)
         };
-        if let Err(e) = self.store(&out.events, &out.updated).await {
-            tracing::error!(error = %e, "could not store migration events");
-        }
         for m in out.updated.iter().filter(|m| m.phase.is_final()) {
-            self.inventory.set_in_motion(m.vm_id, false);
+            self.inventory.end_motion(m);
         }
-        self.publish(&out.events, &out.updated);
+        self.persist(out.events, out.updated).await;
         for s in out.switchovers {
             let (record, event) = match self
                 .inventory
@@ -442,25 +441,45 @@ impl MigrationService {
                     let mut record = s.record;
                     let mut event = s.event;
                     event.phase = Phase::Failed;
-                    event.percent = record.percent.min(99.0).max(event.percent.min(99.0));
+                    // Below 100 (nothing completed) and not below what clients saw.
+                    let shown = self.get(record.id).map_or(0.0, |m| m.percent);
+                    event.percent = shown.max(99.0_f64.min(event.percent));
+                    event.eta_s = None;
+                    event.rate_bytes_s = 0.0;
                     event.message = format!(
                         "The switchover could not be recorded ({reason}); {} stays on its source",
                         record.vm_name
                     );
                     record.phase = Phase::Failed;
+                    record.state = Phase::Failed.state();
+                    record.percent = event.percent;
+                    record.eta_s = None;
                     record.message = event.message.clone();
+                    record.error = Some(event.message.clone());
+                    record.result = None;
                     record.downtime_ms = None;
-                    if let Err(e) = self
-                        .store(std::slice::from_ref(&event), std::slice::from_ref(&record))
-                        .await
-                    {
-                        tracing::error!(error = %e, "could not store a failed switchover");
-                    }
-                    self.inventory.set_in_motion(record.vm_id, false);
-                    (record, event)
+                    self.inventory.end_motion(&record);
+                    self.persist(vec![event], vec![record]).await;
+                    continue;
                 }
             };
             self.publish(&[event], &[record]);
+        }
+    }
+
+    /// Stores events and summaries (after whatever an earlier failure left pending), then
+    /// publishes them. On a storage failure nothing is published and all stays pending.
+    async fn persist(&self, events: Vec<MigrationEvent>, records: Vec<Migration>) {
+        let (mut all_events, mut all_records) =
+            std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        all_events.extend(events);
+        all_records.extend(records);
+        match self.store(&all_events, &all_records).await {
+            Ok(()) => self.publish(&all_events, &all_records),
+            Err(e) => {
+                tracing::error!(error = %e, pending = all_events.len(), "could not store migration events; retrying at the next tick");
+                *self.pending.lock().unwrap_or_else(|e| e.into_inner()) = (all_events, all_records);
+            }
         }
     }
 

@@ -239,6 +239,14 @@ fn one_vmotion_through_the_engine_matches_the_closed_form() {
         );
         let memory_time: f64 = rec.rounds.iter().map(|r| r.duration_s).sum();
         assert!(close(memory_time, bytes / r));
+        // From creation to switchover: preparation, then exactly the pre-copy.
+        let total = app::domain::transfer::PREPARE_S + bytes / r;
+        assert!(
+            close(rec.sim_time_s, total),
+            "{} vs {total}",
+            rec.sim_time_s
+        );
+        assert!(close(rec.result.unwrap().duration_s, total));
         assert!(close(rec.downtime_ms.unwrap() / 1000.0, downtime));
         assert_eq!(rec.percent, 100.0);
         assert_eq!(lab.inv.vms[&vm].host_id, b, "the VM moved");
@@ -551,8 +559,82 @@ fn storage_vmotion_and_a_thousand_times_speed_step_the_same_way() {
         ] {
             assert!(phases.contains(&p), "{p:?} missing in {phases:?}");
         }
-        results.push(rec.bytes_sent);
+        assert!(
+            ((rec.sim_time_s - rec.prediction.duration_s) / rec.prediction.duration_s).abs() < 1e-9,
+            "alone, it takes what was predicted: {} vs {}",
+            rec.sim_time_s,
+            rec.prediction.duration_s
+        );
+        results.push((rec.bytes_sent, rec.sim_time_s));
     }
-    assert_eq!(results[0], results[1]);
-    assert_eq!(results[0], 20.0 * 1024.0 * MIB);
+    assert_eq!(results[0].0, 20.0 * 1024.0 * MIB);
+    assert_eq!(results[0].0, results[1].0);
+    assert!((results[0].1 - results[1].1).abs() < 1e-9, "{results:?}");
+}
+
+#[test]
+fn a_freed_slot_goes_to_the_highest_priority_then_the_oldest() {
+    let mut lab = lab(3, 11);
+    let (a, b) = (lab.hosts[0], lab.hosts[1]);
+    let vms = lab.vms_on(a);
+    let mut run = Run::new();
+    let running: Vec<MigrationId> = vms[..8]
+        .iter()
+        .map(|vm| run.submit(&lab, vmotion(*vm, b)))
+        .collect();
+    run.tick(&mut lab, 0.25);
+    let old_low = run.submit(&lab, vmotion(vms[8], b));
+    let mut urgent = vmotion(vms[9], b);
+    urgent.options.priority = Some(9);
+    let urgent = run.submit(&lab, urgent);
+    let later_low = run.submit(&lab, vmotion(vms[10], b));
+    run.tick(&mut lab, 0.25);
+    for id in [old_low, urgent, later_low] {
+        assert_eq!(run.phase(id), Phase::Queued);
+    }
+    // One slot frees: the urgent one takes it although it was queued after old_low.
+    run.cancel(running[0]);
+    run.tick(&mut lab, 0.25);
+    assert!(run.phase(urgent) > Phase::Queued);
+    assert_eq!(run.phase(old_low), Phase::Queued);
+    // The next slot goes to the oldest of equal priority.
+    run.cancel(running[1]);
+    run.tick(&mut lab, 0.25);
+    assert!(run.phase(old_low) > Phase::Queued);
+    assert_eq!(run.phase(later_low), Phase::Queued);
+    run.finish(&mut lab);
+}
+
+#[test]
+fn a_target_host_is_not_promised_the_same_memory_twice() {
+    // esx-1 has 1 TiB and its own 8 GiB VM; two 600 GiB guests may not both head there.
+    let mut lab = lab(3, 1);
+    let (a, b, c) = (lab.hosts[0], lab.hosts[1], lab.hosts[2]);
+    let first = lab.vms_on(a)[0];
+    let second = lab.vms_on(c)[0];
+    for vm in [first, second] {
+        lab.update_vm(vm, |v| {
+            v.memory_mib = SizeMib::parse(600 * 1024).unwrap();
+            v.workload.working_set_mib = Some(SizeMib::parse(1024).unwrap());
+        });
+    }
+    let mut run = Run::new();
+    let one = run.submit(&lab, vmotion(first, b));
+    let two = run.submit(&lab, vmotion(second, b));
+    run.tick(&mut lab, 0.25);
+    assert!(run.phase(one) > Phase::Queued);
+    assert_eq!(run.phase(two), Phase::Queued);
+    let reason = run.records[&two].queue_reason.clone().unwrap();
+    assert!(
+        reason.contains("taken by migrations already heading there"),
+        "{reason}"
+    );
+    // Once the first has landed, the checks decide: not enough memory left, it fails.
+    run.finish(&mut lab);
+    assert_eq!(run.phase(one), Phase::Completed);
+    assert_eq!(run.phase(two), Phase::Failed);
+    assert!(run.records[&two]
+        .message
+        .contains("Memory resource admission control failed"));
+    assert_eq!(lab.inv.vms[&second].host_id, c);
 }

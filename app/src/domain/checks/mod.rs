@@ -12,6 +12,7 @@ use super::inventory::{Inventory, ObjectKind};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
+pub use rules::{CPU_OVERCOMMIT_WARNING, SLOW_LINK_GBPS, SPACE_HEADROOM};
 pub use targets::{rank_targets, TargetSummary, Targets};
 
 /// The three ways a running VM moves.
