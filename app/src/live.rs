@@ -17,6 +17,8 @@ pub struct LiveState {
     pub watched: RwSignal<Option<MigrationId>>,
     pub watched_events: RwSignal<Vec<MigrationEvent>>,
     pub link: RwSignal<LinkState>,
+    /// Counts snapshots received: pages that load history reload it after a resync.
+    pub resyncs: RwSignal<u64>,
 }
 
 impl LiveState {
@@ -27,6 +29,7 @@ impl LiveState {
             watched: RwSignal::new(None),
             watched_events: RwSignal::new(Vec::new()),
             link: RwSignal::new(LinkState::Connecting),
+            resyncs: RwSignal::new(0),
         }
     }
 
@@ -133,6 +136,7 @@ pub fn connect(inventory: InventoryResource, live: LiveState) {
                     if let Some(f) = faults {
                         live.faults.set(f);
                     }
+                    live.resyncs.update(|n| *n += 1);
                     link.set(LinkState::Live);
                 }
                 Ok(LiveMessage::MigrationUpdated(m)) => live.absorb_summary(*m),

@@ -42,6 +42,7 @@ pub mod ssr {
         fn start_migration(&self, request: MigrationRequest) -> BackendFuture<'_, Migration>;
         fn cancel_migration(&self, id: MigrationId) -> BackendFuture<'_, Migration>;
         fn migration_events(&self, id: MigrationId) -> BackendFuture<'_, Vec<MigrationEvent>>;
+        fn migration(&self, id: MigrationId) -> Option<Migration>;
         fn add_fault(&self, request: FaultRequest) -> BackendFuture<'_, Fault>;
         fn clear_fault(&self, id: FaultId) -> BackendFuture<'_, Fault>;
     }
@@ -198,6 +199,15 @@ pub async fn migration_events(
         ssr::backend()?.migration_events(id).await,
         "reading the events",
     )
+}
+
+/// One migration (for a page opened on one the live snapshot no longer carries).
+#[server(prefix = "/rpc", endpoint = "migrations/get", input = Json)]
+pub async fn get_migration(id: serde_json::Value) -> Result<Option<Migration>, ServerFnError> {
+    let Ok(id) = parse_arg(id) else {
+        return Ok(None);
+    };
+    Ok(ssr::backend()?.migration(id))
 }
 
 /// Injects a fault (`{"kind", "target_id"}`).

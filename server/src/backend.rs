@@ -67,6 +67,10 @@ impl InventoryBackend for ServiceBackend {
         })
     }
 
+    fn migration(&self, id: MigrationId) -> Option<Migration> {
+        self.1.get(id)
+    }
+
     fn add_fault(&self, request: FaultRequest) -> BackendFuture<'_, Fault> {
         Box::pin(async move { self.1.add_fault(request).await.map_err(command_error) })
     }

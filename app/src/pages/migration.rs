@@ -28,8 +28,10 @@ pub fn MigrationPage() -> impl IntoView {
         live.watched_events.set(Vec::new());
     });
     on_cleanup(move || live.watched.set(None));
+    // Reloaded after every resync of the live link, so a reconnect leaves no hole.
     let history = LocalResource::new(move || {
         let id = id();
+        live.resyncs.track();
         async move {
             match id {
                 Some(id) => crate::rpc::migration_events(serde_json::json!(id))
@@ -52,15 +54,30 @@ pub fn MigrationPage() -> impl IntoView {
             });
         }
     });
-    let m =
-        Memo::new(move |_| id().and_then(|id| live.migrations.with(|map| map.get(&id).cloned())));
+    // A migration older than the live snapshot's window is fetched once.
+    let stored = LocalResource::new(move || {
+        let id = id();
+        async move {
+            match id {
+                Some(id) => crate::rpc::get_migration(serde_json::json!(id))
+                    .await
+                    .ok()
+                    .flatten(),
+                None => None,
+            }
+        }
+    });
+    let m = Memo::new(move |_| {
+        id().and_then(|id| live.migrations.with(|map| map.get(&id).cloned()))
+            .or_else(|| stored.get().flatten())
+    });
     let error = RwSignal::new(None::<String>);
 
     view! {
         <section class="page migration-page" data-testid="migration-detail">
             <p><a href="/tasks" data-testid="back-to-tasks">"← Tasks"</a></p>
             {move || match m.get() {
-                None => view! { <p class="empty" data-testid="migration-missing">"Waiting for this migration…"</p> }.into_any(),
+                None => view! { <p class="empty" data-testid="migration-missing">"Loading this migration…"</p> }.into_any(),
                 Some(m) => {
                     let route = m.route.clone();
                     let mid = m.id;
