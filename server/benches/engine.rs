@@ -5,20 +5,22 @@
 //!
 //!     cargo bench -p server --bench engine          (scripts/bench.sh runs it too)
 //!
-//! CPU time is the calling thread's own run time (`/proc/thread-self/schedstat`, ns), so
-//! time the thread spends preempted by other processes is not counted; where work happens
-//! on other threads (sqlx runs SQLite on its own worker thread) the process's CPU time, summed
-//! over its threads, is reported next to the wall time.
+//! CPU time is the calling thread's own (`CLOCK_THREAD_CPUTIME_ID`), so time the thread
+//! spends preempted by other processes is not counted; where work happens on other threads
+//! (sqlx runs SQLite on its own worker thread) the process's CPU time
+//! (`CLOCK_PROCESS_CPUTIME_ID`) is reported next to the wall time.
 
 use app::domain::checks::{MigrationKind, MigrationRequest};
 use app::domain::migration::{MigrationEvent, Phase};
 use app::domain::prediction::predict;
+use app::domain::scheduling::{max_min_fair, Flow, Footprint, SlotUsage};
+use app::domain::transfer::{capacity, Resource, TransferPlan};
 use app::domain::{DatastoreId, HostId, Inventory, MigrationId, Vm, VmId};
 use app::protocol::LiveMessage;
 use server::demo::{demo_inventory, scale_inventory};
 use server::engine::simulated::SimulatedDriver;
 use server::engine::{Engine, TickOutput};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Instant;
 
 /// 125 clusters × 20 hosts × 4 VMs: 2,500 hosts and 10,000 VMs, every VM moving.
@@ -35,27 +37,26 @@ const RUNTIME_TICKS: usize = 40;
 
 // ---- measuring -----------------------------------------------------------------------
 
-/// CPU time of the calling thread, ns (first field of schedstat: time spent on a CPU).
+/// CPU time of the calling thread, ns. (`/proc/thread-self/schedstat` would do without libc,
+/// but for a running thread it is only brought up to date at scheduler ticks: 4 ms steps.)
 fn thread_cpu_ns() -> u64 {
-    schedstat_ns("/proc/thread-self/schedstat")
+    cpu_clock_ns(libc::CLOCK_THREAD_CPUTIME_ID)
 }
 
-/// CPU time of the whole process (every live thread), ns.
+/// CPU time of the whole process (every thread, including sqlx's SQLite worker), ns.
 fn process_cpu_ns() -> u64 {
-    std::fs::read_dir("/proc/self/task")
-        .map(|dir| {
-            dir.filter_map(Result::ok)
-                .map(|t| schedstat_ns(&format!("{}/schedstat", t.path().display())))
-                .sum()
-        })
-        .unwrap_or(0)
+    cpu_clock_ns(libc::CLOCK_PROCESS_CPUTIME_ID)
 }
 
-fn schedstat_ns(path: &str) -> u64 {
-    std::fs::read_to_string(path)
-        .ok()
-        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
-        .unwrap_or(0)
+fn cpu_clock_ns(clock: libc::clockid_t) -> u64 {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `t` is a valid timespec for the call to write.
+    let rc = unsafe { libc::clock_gettime(clock, &mut t) };
+    assert_eq!(rc, 0, "clock_gettime");
+    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
 }
 
 fn rss_mib() -> f64 {
@@ -351,6 +352,89 @@ fn engine_bench() {
     drop(rt);
 }
 
+// ---- pieces of a tick ------------------------------------------------------------------
+
+/// Parts of what `Engine::tick` does, run alone through the public domain functions on the
+/// same 10,000 vMotions, to show where a tick's time goes (the engine's own helpers are
+/// private). A profile (`perf`) of the benchmark agrees: see docs/PERFORMANCE.md.
+fn tick_pieces() {
+    const RUNS: usize = 50;
+    println!("\n## Pieces of a tick at 10,000 running vMotions, measured alone\n");
+    let inv = scale_inventory(CLUSTERS, HOSTS_PER_CLUSTER, VMS_PER_HOST);
+    let requests = requests(&inv);
+    let footprints: Vec<Footprint> = requests
+        .iter()
+        .map(|r| {
+            let vm = &inv.vms[&r.vm_id];
+            Footprint::of(vm, r.kind, r.target_host_id, r.target_datastore_id)
+        })
+        .collect();
+    let time = |f: &mut dyn FnMut()| -> Vec<f64> {
+        (0..RUNS)
+            .map(|_| {
+                let cpu0 = thread_cpu_ns();
+                f();
+                (thread_cpu_ns() - cpu0) as f64 / 1e6
+            })
+            .collect()
+    };
+    // What `admit` does at every tick, queue or no queue: clone every running migration's
+    // footprint, count the slots they hold, and collect the busy VMs.
+    let usage = time(&mut || {
+        let running: Vec<Footprint> = footprints.to_vec();
+        std::hint::black_box(SlotUsage::of(&running));
+    });
+    let busy = time(&mut || {
+        let set: BTreeSet<VmId> = requests.iter().map(|r| r.vm_id).collect();
+        std::hint::black_box(set);
+    });
+    // What `share_bandwidth` does when a migration changes stage (each crosses its source and
+    // target links).
+    let mut index: HashMap<Resource, usize> = HashMap::new();
+    let mut capacities = Vec::new();
+    let flows: Vec<Flow> = requests
+        .iter()
+        .map(|r| {
+            let plan = TransferPlan::of(&inv, r).expect("valid move");
+            let links = [plan.source_host, plan.target_host];
+            let resources = links
+                .iter()
+                .map(|h| {
+                    *index.entry(Resource::Link(*h)).or_insert_with(|| {
+                        capacities.push(capacity(&inv, Resource::Link(*h)));
+                        capacities.len() - 1
+                    })
+                })
+                .collect();
+            Flow {
+                resources,
+                cap: plan.cap,
+            }
+        })
+        .collect();
+    let share = time(&mut || {
+        std::hint::black_box(max_min_fair(&capacities, &flows));
+    });
+    println!("| piece ({RUNS} runs, CPU) | median | p99 |\n|---|---|---|");
+    for (label, v) in [
+        (
+            "clone 10,000 footprints and count their slots (`SlotUsage::of`), as `admit` does every tick",
+            &usage,
+        ),
+        ("the set of busy VMs (`busy_vms`), as `admit` does every tick", &busy),
+        (
+            "max-min fair share of 10,000 flows over 2,500 links (at stage changes only)",
+            &share,
+        ),
+    ] {
+        println!(
+            "| {label} | {:.2} ms | {:.2} ms |",
+            pct(v, 0.5),
+            pct(v, 0.99)
+        );
+    }
+}
+
 // ---- predictions -----------------------------------------------------------------------
 
 /// Demo moves: one per kind, and one that needs SDPS to converge.
@@ -471,5 +555,6 @@ fn prediction_bench() {
 fn main() {
     // `cargo bench` passes --bench; nothing else to parse.
     engine_bench();
+    tick_pieces();
     prediction_bench();
 }
