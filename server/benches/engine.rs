@@ -1,7 +1,7 @@
 //! Migration engine benchmarks of issue 4, in process (no HTTP): the engine core with 10,000
 //! concurrent simulated vMotions ticking 4 times a second, what the runtime adds per tick
-//! (JSON lines for live clients, one SQLite transaction), and prediction latency. Prints a
-//! Markdown report.
+//! (JSON lines for live clients, one SQLite transaction), pieces of a tick measured alone, and
+//! prediction latency. Prints a Markdown report.
 //!
 //!     cargo bench -p server --bench engine          (scripts/bench.sh runs it too)
 //!
