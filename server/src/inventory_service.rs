@@ -8,9 +8,19 @@ use app::domain::{
 };
 use app::domain::{DatastoreId, HostId};
 use app::protocol::LiveMessage;
+use axum::extract::ws::Utf8Bytes;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use tokio::sync::{broadcast, Mutex};
+
+/// Messages pushed to live clients together: one websocket frame each, encoded once and
+/// shared by every client (a clone is a reference count).
+pub type LiveBatch = Arc<[Utf8Bytes]>;
+
+/// A batch of one message.
+pub fn one_message(text: String) -> LiveBatch {
+    Arc::from(vec![Utf8Bytes::from(text)])
+}
 
 /// How many change messages a slow websocket client may fall behind before it is resynced
 /// (by default; see `--live-buffer`).
@@ -34,7 +44,7 @@ pub struct InventoryService {
     current: RwLock<Current>,
     /// Serializes writers: validation, storage and application happen as one step.
     write_gate: Mutex<()>,
-    live: broadcast::Sender<Arc<str>>,
+    live: broadcast::Sender<LiveBatch>,
     /// What migrations queued or running use: edits of these objects are refused.
     in_motion: RwLock<InMotion>,
 }
@@ -164,13 +174,13 @@ impl InventoryService {
         }
     }
 
-    /// Pushes a message (or several, one per line) to every live client.
-    pub fn publish(&self, text: Arc<str>) {
+    /// Pushes messages to every live client.
+    pub fn publish(&self, batch: LiveBatch) {
         // No receiver is not an error: nobody is watching.
-        let _ = self.live.send(text);
+        let _ = self.live.send(batch);
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<str>> {
+    pub fn subscribe(&self) -> broadcast::Receiver<LiveBatch> {
         self.live.subscribe()
     }
 
@@ -265,7 +275,7 @@ impl InventoryService {
             change: change.clone(),
         };
         let text = serde_json::to_string(&message).expect("changes serialize");
-        let _ = self.live.send(Arc::from(text));
+        let _ = self.live.send(one_message(text));
     }
 
     /// Imports objects (creating new ids, replacing known ones), all or nothing, in one
@@ -309,7 +319,7 @@ impl InventoryService {
             current.inventory = next;
             current.revision += 1;
         }
-        let _ = self.live.send(Arc::from(self.snapshot_message()));
+        let _ = self.live.send(one_message(self.snapshot_message()));
         Ok(summary)
     }
 
@@ -325,7 +335,7 @@ impl InventoryService {
         current.inventory = inventory;
         current.revision += 1;
         drop(current);
-        let _ = self.live.send(Arc::from(self.snapshot_message()));
+        let _ = self.live.send(one_message(self.snapshot_message()));
         Ok(())
     }
 }

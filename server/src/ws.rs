@@ -9,7 +9,11 @@ use axum::response::Response;
 use tokio::sync::broadcast::error::RecvError;
 
 pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
-    ws.on_upgrade(move |socket| serve(socket, state))
+    // Clients only listen: small read buffers; writes are flushed once per batch.
+    ws.read_buffer_size(4 * 1024)
+        .max_message_size(64 * 1024)
+        .write_buffer_size(16 * 1024)
+        .on_upgrade(move |socket| serve(socket, state))
 }
 
 async fn serve(mut socket: WebSocket, state: AppState) {
@@ -60,11 +64,14 @@ async fn send(socket: &mut WebSocket, text: String) -> Result<(), axum::Error> {
     socket.send(Message::Text(text.into())).await
 }
 
-/// Sends a batch (one message per line) with a single flush.
-async fn send_batch(socket: &mut WebSocket, batch: &str) -> Result<(), axum::Error> {
+/// Sends a batch of messages with a single flush (the frames are shared, not copied).
+async fn send_batch(
+    socket: &mut WebSocket,
+    batch: &crate::inventory_service::LiveBatch,
+) -> Result<(), axum::Error> {
     use futures::SinkExt;
-    for line in batch.split('\n') {
-        socket.feed(Message::Text(line.to_owned().into())).await?;
+    for frame in batch.iter() {
+        socket.feed(Message::Text(frame.clone())).await?;
     }
     socket.flush().await
 }

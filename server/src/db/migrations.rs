@@ -33,16 +33,30 @@ pub async fn store_events(
     tx: &mut Transaction<'_, Sqlite>,
     events: &[MigrationEvent],
 ) -> Result<(), DbError> {
-    for chunk in events.chunks(EVENTS_PER_INSERT) {
+    let json: Vec<String> = events
+        .iter()
+        .map(|e| serde_json::to_string(e).map_err(|e| DbError::Corrupt(e.to_string())))
+        .collect::<Result<_, _>>()?;
+    store_encoded_events(tx, events, &json).await
+}
+
+/// Appends events already encoded as JSON (`json[i]` is `events[i]`), so that the live
+/// stream and the history share one encoding.
+pub async fn store_encoded_events(
+    tx: &mut Transaction<'_, Sqlite>,
+    events: &[MigrationEvent],
+    json: &[String],
+) -> Result<(), DbError> {
+    for (chunk, texts) in events
+        .chunks(EVENTS_PER_INSERT)
+        .zip(json.chunks(EVENTS_PER_INSERT))
+    {
         let mut q: QueryBuilder<Sqlite> =
             QueryBuilder::new("INSERT INTO migration_events (migration_id, seq, event) ");
-        let mut rows = Vec::with_capacity(chunk.len());
-        for e in chunk {
-            let json = serde_json::to_string(e).map_err(|e| DbError::Corrupt(e.to_string()))?;
-            rows.push((e.migration_id.to_string(), e.seq as i64, json));
-        }
-        q.push_values(rows, |mut b, (id, seq, json)| {
-            b.push_bind(id).push_bind(seq).push_bind(json);
+        q.push_values(chunk.iter().zip(texts), |mut b, (e, text)| {
+            b.push_bind(e.migration_id.to_string())
+                .push_bind(e.seq as i64)
+                .push_bind(text.as_str());
         });
         q.build().execute(&mut **tx).await?;
     }

@@ -5,7 +5,9 @@ mod inventory;
 mod migrations;
 
 pub use inventory::{load_inventory, store_change};
-pub use migrations::{last_seq, load_events, load_migrations, store_events, store_migration};
+pub use migrations::{
+    last_seq, load_events, load_migrations, store_encoded_events, store_events, store_migration,
+};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;

@@ -91,6 +91,7 @@ pub struct Engine<D: Driver> {
     /// The simulated instant being processed (events are stamped with it): inside a step,
     /// the exact time a transfer reached a phase or its end.
     at: f64,
+    ticks: u64,
 }
 
 impl<D: Driver> Engine<D> {
@@ -105,7 +106,12 @@ impl<D: Driver> Engine<D> {
             rates_stale: false,
             admission_stale: false,
             at: 0.0,
+            ticks: 0,
         }
+    }
+
+    fn has_queued(&self) -> bool {
+        self.active.values().any(|a| !a.running)
     }
 
     pub fn driver(&self) -> &D {
@@ -384,13 +390,18 @@ impl<D: Driver> Engine<D> {
         let mut out = TickOutput::default();
         self.at = self.now;
         self.apply_faults(now_ms, &mut out);
-        self.admit(inv, now_ms, &mut out);
+        // Admission runs when something changed (a submit, an end, a cleared fault), and
+        // about once a second while migrations wait (the inventory may have changed).
+        self.ticks += 1;
+        if self.has_queued() && (self.admission_stale || self.ticks.is_multiple_of(4)) {
+            self.admit(inv, now_ms, &mut out);
+        }
         let steps = ((dt / MAX_STEP_S).ceil() as usize).clamp(1, MAX_STEPS_PER_TICK);
         let h = dt / steps as f64;
         let mut stepped: BTreeSet<MigrationId> = BTreeSet::new();
         for _ in 0..steps {
             self.at = self.now;
-            if self.admission_stale {
+            if self.admission_stale && self.has_queued() {
                 self.admit(inv, now_ms, &mut out);
             }
             // Every running transfer gets the whole step. One whose stage changes to other
@@ -497,7 +508,7 @@ impl<D: Driver> Engine<D> {
             .map(|(id, a)| (a.request.options.priority.unwrap_or(5), a.order, *id))
             .collect();
         queued.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
-        let busy = self.busy_vms();
+        let mut busy = self.busy_vms();
         for (_, _, id) in queued {
             let a = &self.active[&id];
             let reason = usage
@@ -513,9 +524,10 @@ impl<D: Driver> Engine<D> {
                 }
                 continue;
             }
-            // Leaves the queue: the checks again, against the inventory and faults of now.
-            let mut others = busy.clone();
-            others.remove(&a.record.vm_id);
+            // Leaves the queue: the checks again, against the inventory and faults of now
+            // (the VM itself is not "busy" for its own checks).
+            let vm = a.record.vm_id;
+            busy.remove(&vm);
             let fault = self.faults.values().find_map(|f| Self::hit_by(f, a));
             let a = self.active.get_mut(&id).expect("queued");
             let e = emit(
@@ -527,10 +539,11 @@ impl<D: Driver> Engine<D> {
                 "Checking prerequisites".into(),
             );
             out.events.push(e);
-            let blocked = match check_migration(inv, &a.request, &others) {
+            let blocked = match check_migration(inv, &a.request, &busy) {
                 Ok(report) => report.first_error().map(|r| r.message.clone()),
                 Err(e) => Some(e.message),
             };
+            busy.insert(vm);
             if let Some(message) = fault {
                 let (record, event) = self.end(id, Phase::Failed, message, now_ms);
                 out.events.push(event);

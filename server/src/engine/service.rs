@@ -12,6 +12,7 @@ use app::domain::checks::{check_migration, CheckReport, MigrationRequest};
 use app::domain::migration::{Fault, FaultRequest, Migration, MigrationEvent, Phase};
 use app::domain::{DomainError, FaultId, MigrationId};
 use app::protocol::LiveMessage;
+use axum::extract::ws::Utf8Bytes;
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -330,8 +331,13 @@ impl MigrationService {
         };
         // Its objects are the engine's from now on (before any await: no edit slips in).
         self.inventory.begin_motion(&record);
+        let encoded = [serde_json::to_string(&event).expect("events serialize")];
         if let Err(e) = self
-            .store(std::slice::from_ref(&event), std::slice::from_ref(&record))
+            .store(
+                std::slice::from_ref(&event),
+                &encoded,
+                std::slice::from_ref(&record),
+            )
             .await
         {
             let _ = engine.cancel(id, now_ms);
@@ -406,7 +412,8 @@ impl MigrationService {
             .faults = faults.clone();
         let text = serde_json::to_string(&LiveMessage::FaultsChanged { faults })
             .expect("faults serialize");
-        self.inventory.publish(Arc::from(text));
+        self.inventory
+            .publish(crate::inventory_service::one_message(text));
     }
 
     async fn tick(&self, engine: &mut Engine<SimulatedDriver>, dt: f64) {
@@ -474,8 +481,17 @@ impl MigrationService {
             std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
         all_events.extend(events);
         all_records.extend(records);
-        match self.store(&all_events, &all_records).await {
-            Ok(()) => self.publish(&all_events, &all_records),
+        if all_events.is_empty() && all_records.is_empty() {
+            return;
+        }
+        // Each event is encoded once: the same JSON is stored and, prefixed with its type,
+        // sent live.
+        let encoded: Vec<String> = all_events
+            .iter()
+            .map(|e| serde_json::to_string(e).expect("events serialize"))
+            .collect();
+        match self.store(&all_events, &encoded, &all_records).await {
+            Ok(()) => self.publish_encoded(&all_events, encoded, &all_records),
             Err(e) => {
                 tracing::error!(error = %e, pending = all_events.len(), "could not store migration events; retrying at the next tick");
                 *self.pending.lock().unwrap_or_else(|e| e.into_inner()) = (all_events, all_records);
@@ -484,22 +500,36 @@ impl MigrationService {
     }
 
     /// Stores events and summaries in one transaction.
-    async fn store(&self, events: &[MigrationEvent], records: &[Migration]) -> Result<(), DbError> {
-        if events.is_empty() && records.is_empty() {
-            return Ok(());
-        }
+    async fn store(
+        &self,
+        events: &[MigrationEvent],
+        encoded: &[String],
+        records: &[Migration],
+    ) -> Result<(), DbError> {
         let mut tx = self.db.begin().await?;
         for m in records {
             db::store_migration(&mut tx, m).await?;
         }
-        db::store_events(&mut tx, events).await?;
+        db::store_encoded_events(&mut tx, events, encoded).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// Updates what readers see, then pushes the events and summaries to live clients in
-    /// one batch.
+    /// Updates what readers see, then pushes the summaries and events to live clients.
     fn publish(&self, events: &[MigrationEvent], records: &[Migration]) {
+        let encoded = events
+            .iter()
+            .map(|e| serde_json::to_string(e).expect("events serialize"))
+            .collect();
+        self.publish_encoded(events, encoded, records);
+    }
+
+    fn publish_encoded(
+        &self,
+        events: &[MigrationEvent],
+        encoded: Vec<String>,
+        records: &[Migration],
+    ) {
         if events.is_empty() && records.is_empty() {
             return;
         }
@@ -514,26 +544,26 @@ impl MigrationService {
                 p.migrations.insert(m.id, m.clone());
             }
         }
-        let mut batch = String::with_capacity(events.len() * 400 + records.len() * 1200);
+        let mut frames: Vec<Utf8Bytes> = Vec::with_capacity(records.len() + events.len());
         for m in records {
-            push_line(
-                &mut batch,
-                &LiveMessage::MigrationUpdated(Box::new(m.clone())),
-            );
+            let text = serde_json::to_string(&LiveMessage::MigrationUpdated(Box::new(m.clone())))
+                .expect("live messages serialize");
+            frames.push(text.into());
         }
-        for e in events {
-            push_line(&mut batch, &LiveMessage::MigrationEvent(e.clone()));
+        for json in encoded {
+            frames.push(event_message(&json).into());
         }
-        self.inventory.publish(Arc::from(batch));
+        self.inventory.publish(Arc::from(frames));
     }
 }
 
-/// Appends one JSON message (serialized JSON has no raw newline: lines separate messages).
-fn push_line(batch: &mut String, message: &LiveMessage) {
-    if !batch.is_empty() {
-        batch.push('\n');
-    }
-    batch.push_str(&serde_json::to_string(message).expect("live messages serialize"));
+/// `{"type":"migration_event", ...the event's fields}` from the event's own JSON object.
+fn event_message(event_json: &str) -> String {
+    let fields = event_json.strip_prefix('{').unwrap_or(event_json);
+    let mut text = String::with_capacity(event_json.len() + 28);
+    text.push_str("{\"type\":\"migration_event\",");
+    text.push_str(fields);
+    text
 }
 
 /// A migration a crash left in flight: failed, with a message saying where the VM is.
@@ -587,4 +617,33 @@ async fn recover(
     db::store_events(&mut tx, std::slice::from_ref(&event)).await?;
     tx.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_live_event_message_is_the_event_with_its_type() {
+        let e = MigrationEvent {
+            migration_id: MigrationId::new_random(),
+            seq: 3,
+            sim_time_s: 1.5,
+            phase: Phase::MemoryPrecopy,
+            percent: 12.0,
+            bytes_sent: 1.0,
+            bytes_total_estimate: 2.0,
+            rate_bytes_s: 3.0,
+            eta_s: None,
+            round: 1,
+            dirty_rate_bytes_s: 4.0,
+            remaining_dirty_bytes: 5.0,
+            expected_downtime_ms: 6.0,
+            message: "a \"quoted\"\nline".into(),
+        };
+        let text = event_message(&serde_json::to_string(&e).unwrap());
+        assert!(!text.contains('\n'), "one message, one line");
+        let parsed: LiveMessage = serde_json::from_str(&text).unwrap();
+        assert_eq!(parsed, LiveMessage::MigrationEvent(e));
+    }
 }
