@@ -4,21 +4,6 @@ mod common;
 
 use common::TestServer;
 use serde_json::{json, Value};
-use std::collections::HashMap;
-
-async fn ids(s: &TestServer) -> HashMap<String, String> {
-    let mut ids = HashMap::new();
-    for collection in ["hosts", "datastores", "vms"] {
-        let (_, list) = s.get(&format!("/api/v1/{collection}")).await;
-        for o in list.as_array().unwrap() {
-            ids.insert(
-                o["name"].as_str().unwrap().to_string(),
-                o["id"].as_str().unwrap().to_string(),
-            );
-        }
-    }
-    ids
-}
 
 fn rules(report: &Value, severity: &str) -> Vec<String> {
     report["results"]
@@ -33,7 +18,7 @@ fn rules(report: &Value, severity: &str) -> Vec<String> {
 #[tokio::test]
 async fn allowed_and_blocked_moves_of_every_kind() {
     let s = TestServer::start(true).await;
-    let id = ids(&s).await;
+    let id = s.ids().await;
     let cases = [
         // (vm, kind, host, datastore, allowed, an error rule expected when blocked)
         ("web-01", "vmotion", Some("esx-02"), None, true, None),
@@ -130,7 +115,7 @@ async fn allowed_and_blocked_moves_of_every_kind() {
 #[tokio::test]
 async fn malformed_check_requests_are_refused_naming_the_field() {
     let s = TestServer::start(true).await;
-    let id = ids(&s).await;
+    let id = s.ids().await;
     let cases = [
         (
             json!({"vm_id": id["web-01"], "kind": "vmotion"}),
@@ -183,7 +168,7 @@ async fn malformed_check_requests_are_refused_naming_the_field() {
 #[tokio::test]
 async fn targets_rank_valid_hosts_first_and_explain_the_others() {
     let s = TestServer::start(true).await;
-    let id = ids(&s).await;
+    let id = s.ids().await;
     let (st, t) = s
         .get(&format!(
             "/api/v1/vms/{}/targets?kind=vmotion",
@@ -307,7 +292,7 @@ async fn the_demo_inventory_exercises_every_rule() {
 #[tokio::test]
 async fn predictions_for_the_three_kinds() {
     let s = TestServer::start(true).await;
-    let id = ids(&s).await;
+    let id = s.ids().await;
     let (st, p) = s
         .post(
             "/api/v1/predictions",

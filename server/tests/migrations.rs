@@ -8,20 +8,6 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::time::Duration;
 
-async fn ids(s: &TestServer) -> HashMap<String, String> {
-    let mut ids = HashMap::new();
-    for collection in ["hosts", "datastores", "vms"] {
-        let (_, list) = s.get(&format!("/api/v1/{collection}")).await;
-        for o in list.as_array().unwrap() {
-            ids.insert(
-                o["name"].as_str().unwrap().to_string(),
-                o["id"].as_str().unwrap().to_string(),
-            );
-        }
-    }
-    ids
-}
-
 fn request(id: &HashMap<String, String>, vm: &str, host: Option<&str>, ds: Option<&str>) -> Value {
     let kind = match (host, ds) {
         (Some(_), None) => "vmotion",
@@ -94,7 +80,7 @@ fn phases(events: &[Value]) -> Vec<String> {
 #[tokio::test]
 async fn each_kind_of_migration_runs_to_completion_and_moves_the_vm() {
     let s = TestServer::start(true).await;
-    let id = ids(&s).await;
+    let id = s.ids().await;
     let cases = [
         (
             "web-01",
@@ -189,7 +175,7 @@ async fn each_kind_of_migration_runs_to_completion_and_moves_the_vm() {
 #[tokio::test]
 async fn blocked_busy_malformed_and_unknown_requests_are_refused_clearly() {
     let s = TestServer::start(true).await;
-    let id = ids(&s).await;
+    let id = s.ids().await;
     // Blocked by the checks: 422 with every result.
     let (status, body) = s
         .post(
@@ -305,7 +291,7 @@ async fn blocked_busy_malformed_and_unknown_requests_are_refused_clearly() {
 #[tokio::test]
 async fn an_injected_fault_fails_the_migration_and_the_vm_stays() {
     let s = TestServer::start(true).await;
-    let id = ids(&s).await;
+    let id = s.ids().await;
     // Bad fault requests name the field.
     let (status, body) = s
         .post(
@@ -402,7 +388,7 @@ async fn an_injected_fault_fails_the_migration_and_the_vm_stays() {
 #[tokio::test]
 async fn a_clean_shutdown_ends_migrations_in_flight_and_says_so() {
     let s = TestServer::start(true).await;
-    let id = ids(&s).await;
+    let id = s.ids().await;
     let mut slow = request(&id, "web-01", Some("esx-02"), None);
     slow["options"] = json!({ "bandwidth_cap_mbps": 1 });
     let (status, m) = s.post("/api/v1/migrations", &slow).await;

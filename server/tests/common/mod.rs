@@ -130,6 +130,21 @@ impl TestServer {
             .as_u16()
     }
 
+    /// Ids of the hosts, datastores and VMs by name.
+    pub async fn ids(&self) -> std::collections::HashMap<String, String> {
+        let mut ids = std::collections::HashMap::new();
+        for collection in ["hosts", "datastores", "vms"] {
+            let (_, list) = self.get(&format!("/api/v1/{collection}")).await;
+            for o in list.as_array().expect("a list") {
+                ids.insert(
+                    o["name"].as_str().expect("a name").to_string(),
+                    o["id"].as_str().expect("an id").to_string(),
+                );
+            }
+        }
+        ids
+    }
+
     /// The whole inventory as exported, to prove that a refused request changed nothing.
     pub async fn export(&self) -> serde_json::Value {
         self.get("/api/v1/inventory").await.1
