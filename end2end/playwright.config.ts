@@ -13,6 +13,8 @@ export default defineConfig({
   globalSetup: "./global-setup.ts",
   use: {
     baseURL: process.env.VMSHIFT_URL ?? "http://127.0.0.1:3000",
+    // Signed in as the admin (see global-setup.ts); accounts tests start their own contexts.
+    storageState: "test-results/admin-state.json",
     trace: "retain-on-failure",
     launchOptions: {
       executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",

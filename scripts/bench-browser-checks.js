@@ -9,7 +9,12 @@ const { chromium } = require("../end2end/node_modules/playwright-core");
     executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
   });
-  const page = await browser.newPage();
+  // Signed in with the session the caller opened (VMSHIFT_SESSION).
+  const context = await browser.newContext();
+  await context.addCookies([
+    { name: "vmshift_session", value: process.env.VMSHIFT_SESSION ?? "", url },
+  ]);
+  const page = await context.newPage();
   await page.goto(`${url}/migrate`);
   await page.waitForSelector("body[data-hydrated]", { timeout: 120000 });
   await page.getByTestId("wizard-vm").selectOption({ label: vmName });

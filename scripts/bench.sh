@@ -38,11 +38,16 @@ echo "| figure | value |"
 echo "|---|---|"
 dir=$(mktemp -d)
 port=3300
-./target/release/vmshift --database-url "sqlite://$dir/b.db" --demo false --bind 127.0.0.1:$port --log warn &
+./target/release/vmshift --database-url "sqlite://$dir/b.db" --demo false --bind 127.0.0.1:$port --log warn \
+  --admin-password bench-admin-password &
 pid=$!
 trap 'kill $pid 2>/dev/null; rm -rf "$dir"' EXIT
 for _ in $(seq 100); do curl -sf http://127.0.0.1:$port/healthz >/dev/null && break; sleep 0.1; done
 ./target/release/gen-inventory --clusters 2 --hosts 50 --vms 20 > "$dir/inv.json"
-curl -sf -X POST -H 'content-type: application/json' --data-binary @"$dir/inv.json" \
-  http://127.0.0.1:$port/api/v1/inventory >/dev/null
-node scripts/bench-browser-checks.js http://127.0.0.1:$port vm-000-000-000
+# Every route needs a signed-in user: the admin's session cookie.
+session=$(curl -sf -D - -o /dev/null -X POST -H 'content-type: application/json' \
+  -d '{"username": "admin", "password": "bench-admin-password"}' \
+  http://127.0.0.1:$port/api/v1/session | sed -n 's/^set-cookie: vmshift_session=\([^;]*\).*/\1/ip' | tr -d '\r')
+curl -sf -X POST -H 'content-type: application/json' -H "cookie: vmshift_session=$session" \
+  --data-binary @"$dir/inv.json" http://127.0.0.1:$port/api/v1/inventory >/dev/null
+VMSHIFT_SESSION=$session node scripts/bench-browser-checks.js http://127.0.0.1:$port vm-000-000-000

@@ -36,8 +36,34 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The signed-in user of this page (`None` on the sign-in page). Read once from the request
+/// on the server and carried to the browser with the page; signing in or out reloads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session(pub Option<domain::accounts::CurrentUser>);
+
+/// Whether the signed-in user has at least `role` (the server checks again, always).
+pub fn allowed(role: domain::accounts::Role) -> bool {
+    use_context::<Session>()
+        .and_then(|s| s.0)
+        .is_some_and(|u| u.role.allows(role))
+}
+
 #[component]
 pub fn App() -> impl IntoView {
+    let user: Option<domain::accounts::CurrentUser> = SharedValue::new(|| {
+        #[cfg(feature = "ssr")]
+        {
+            use_context::<axum::http::request::Parts>()
+                .and_then(|p| p.extensions.get::<domain::accounts::CurrentUser>().cloned())
+        }
+        #[cfg(not(feature = "ssr"))]
+        {
+            None
+        }
+    })
+    .into_inner();
+    let signed_in = user.is_some();
+    provide_context(Session(user.clone()));
     let inventory: InventoryResource = Resource::new(|| (), |_| rpc::load_inventory());
     let live = LiveState::new();
     let link = live.link;
@@ -50,7 +76,9 @@ pub fn App() -> impl IntoView {
             let _ = body.set_attribute("data-hydrated", "true");
         }
         #[cfg(feature = "hydrate")]
-        live::connect(inventory, live);
+        if signed_in {
+            live::connect(inventory, live);
+        }
     });
 
     view! {
@@ -59,37 +87,49 @@ pub fn App() -> impl IntoView {
                 <A href="/" attr:class="brand" attr:data-testid="nav-home">
                     <span class="brand-mark">"⇄"</span>" vmshift"
                 </A>
-                <nav>
-                    <A href="/" attr:data-testid="nav-map">"Map"</A>
-                    <A href="/migrate" attr:data-testid="nav-migrate">"Migrate"</A>
-                    <A href="/tasks" attr:data-testid="nav-tasks">
-                        "Tasks"
-                        {move || {
-                            let n = live.migrations.with(|m| m.values().filter(|m| !m.phase.is_final()).count());
-                            (n > 0).then(|| view! { <span class="badge" data-testid="nav-tasks-count">{n}</span> })
+                {signed_in.then(|| view! {
+                    <nav>
+                        <A href="/" attr:data-testid="nav-map">"Map"</A>
+                        <A href="/migrate" attr:data-testid="nav-migrate">"Migrate"</A>
+                        <A href="/tasks" attr:data-testid="nav-tasks">
+                            "Tasks"
+                            {move || {
+                                let n = live.migrations.with(|m| m.values().filter(|m| !m.phase.is_final()).count());
+                                (n > 0).then(|| view! { <span class="badge" data-testid="nav-tasks-count">{n}</span> })
+                            }}
+                        </A>
+                        <A href="/inventory/hosts" attr:data-testid="nav-inventory">"Inventory"</A>
+                    </nav>
+                    <span
+                        class="live"
+                        data-testid="live-status"
+                        data-state=move || match link.get() {
+                            LinkState::Live => "live",
+                            LinkState::Connecting => "connecting",
+                            LinkState::Reconnecting => "reconnecting",
+                        }
+                    >
+                        {move || match link.get() {
+                            LinkState::Live => "● live",
+                            LinkState::Connecting => "○ connecting",
+                            LinkState::Reconnecting => "○ reconnecting…",
                         }}
-                    </A>
-                    <A href="/inventory/hosts" attr:data-testid="nav-inventory">"Inventory"</A>
-                </nav>
-                <span
-                    class="live"
-                    data-testid="live-status"
-                    data-state=move || match link.get() {
-                        LinkState::Live => "live",
-                        LinkState::Connecting => "connecting",
-                        LinkState::Reconnecting => "reconnecting",
-                    }
-                >
-                    {move || match link.get() {
-                        LinkState::Live => "● live",
-                        LinkState::Connecting => "○ connecting",
-                        LinkState::Reconnecting => "○ reconnecting…",
-                    }}
-                </span>
+                    </span>
+                })}
+                {user.map(|u| view! {
+                    <form class="who" method="post" action="/auth/signout">
+                        <span data-testid="current-user" data-role=u.role.as_str()>
+                            {u.username.clone()}
+                            <span class="badge">{u.role.as_str()}</span>
+                        </span>
+                        <button class="link" type="submit" data-testid="signout">"Sign out"</button>
+                    </form>
+                })}
             </header>
             <main>
                 <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
                     <Route path=StaticSegment("") view=pages::map::MapPage/>
+                    <Route path=StaticSegment("signin") view=pages::signin::SignInPage/>
                     <Route path=path!("/inventory/:kind") view={Lazy::<InventoryRoute>::new()}/>
                     <Route path=StaticSegment("migrate") view={Lazy::<MigrateRoute>::new()}/>
                     <Route path=StaticSegment("tasks") view={Lazy::<TasksRoute>::new()}/>

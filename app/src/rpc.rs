@@ -2,6 +2,9 @@
 //! server's inventory service (behind [`ssr::InventoryBackend`]), the same one the REST API
 //! uses, so pages and scripts share one validation gate.
 
+use crate::domain::accounts::CurrentUser;
+#[cfg(feature = "ssr")]
+use crate::domain::accounts::Role;
 use crate::domain::migration::{Fault, Migration, MigrationEvent};
 use crate::domain::{DomainError, ImportSummary, Inventory};
 use leptos::prelude::*;
@@ -52,6 +55,28 @@ pub mod ssr {
 
     pub type Backend = Arc<dyn InventoryBackend>;
 
+    /// The signed-in user, who must have at least `role` (the server's middleware checks the
+    /// route too; this also covers server functions run in-process while rendering a page).
+    pub async fn require(
+        role: crate::domain::accounts::Role,
+    ) -> Result<crate::domain::accounts::CurrentUser, leptos::prelude::ServerFnError> {
+        let user =
+            leptos_axum::extract::<Option<axum::Extension<crate::domain::accounts::CurrentUser>>>()
+                .await
+                .ok()
+                .flatten()
+                .map(|axum::Extension(u)| u)
+                .ok_or_else(|| leptos::prelude::ServerFnError::new("sign in first"))?;
+        if user.role.allows(role) {
+            Ok(user)
+        } else {
+            Err(leptos::prelude::ServerFnError::new(format!(
+                "this needs the {} role",
+                role.as_str()
+            )))
+        }
+    }
+
     pub fn backend() -> Result<Backend, leptos::prelude::ServerFnError> {
         leptos::prelude::use_context::<Backend>().ok_or_else(|| {
             leptos::prelude::ServerFnError::new("the inventory backend is not available")
@@ -62,7 +87,14 @@ pub mod ssr {
 /// The whole inventory, for the first render; live changes then come over the websocket.
 #[server(prefix = "/rpc", endpoint = "inventory")]
 pub async fn load_inventory() -> Result<Inventory, ServerFnError> {
+    ssr::require(Role::Viewer).await?;
     Ok(ssr::backend()?.snapshot())
+}
+
+/// Who is signed in (`None` on the sign-in page).
+#[server(prefix = "/rpc", endpoint = "whoami")]
+pub async fn whoami() -> Result<Option<CurrentUser>, ServerFnError> {
+    Ok(ssr::require(Role::Viewer).await.ok())
 }
 
 /// Parses an argument inside the function, so that a malformed one is a refusal naming its
@@ -80,6 +112,7 @@ fn parse_arg<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result
 async fn apply(
     mutation: crate::domain::Mutation,
 ) -> Result<Result<(), DomainError>, ServerFnError> {
+    ssr::require(Role::Admin).await?;
     match ssr::backend()?.apply(mutation).await {
         Ok(_) => Ok(Ok(())),
         Err(ssr::BackendError::Refused(e)) => Ok(Err(e)),
@@ -129,6 +162,7 @@ pub async fn delete_object(
 pub async fn import_inventory(
     file: serde_json::Value,
 ) -> Result<Result<ImportSummary, DomainError>, ServerFnError> {
+    ssr::require(Role::Admin).await?;
     let file: crate::domain::InventoryFile = match parse_arg(file) {
         Ok(f) => f,
         Err(e) => return Ok(Err(e)),
@@ -161,6 +195,7 @@ fn answer<T>(
 pub async fn start_migration(
     request: serde_json::Value,
 ) -> Result<Result<Migration, DomainError>, ServerFnError> {
+    ssr::require(Role::Operator).await?;
     let request = match parse_arg(request) {
         Ok(r) => r,
         Err(e) => return Ok(Err(e)),
@@ -176,6 +211,7 @@ pub async fn start_migration(
 pub async fn cancel_migration(
     id: serde_json::Value,
 ) -> Result<Result<Migration, DomainError>, ServerFnError> {
+    ssr::require(Role::Operator).await?;
     let id = match parse_arg(id) {
         Ok(i) => i,
         Err(e) => return Ok(Err(e)),
@@ -191,6 +227,7 @@ pub async fn cancel_migration(
 pub async fn migration_events(
     id: serde_json::Value,
 ) -> Result<Result<Vec<MigrationEvent>, DomainError>, ServerFnError> {
+    ssr::require(Role::Viewer).await?;
     let id = match parse_arg(id) {
         Ok(i) => i,
         Err(e) => return Ok(Err(e)),
@@ -204,6 +241,7 @@ pub async fn migration_events(
 /// One migration (for a page opened on one the live snapshot no longer carries).
 #[server(prefix = "/rpc", endpoint = "migrations/get", input = Json)]
 pub async fn get_migration(id: serde_json::Value) -> Result<Option<Migration>, ServerFnError> {
+    ssr::require(Role::Viewer).await?;
     let Ok(id) = parse_arg(id) else {
         return Ok(None);
     };
@@ -215,6 +253,7 @@ pub async fn get_migration(id: serde_json::Value) -> Result<Option<Migration>, S
 pub async fn add_fault(
     request: serde_json::Value,
 ) -> Result<Result<Fault, DomainError>, ServerFnError> {
+    ssr::require(Role::Operator).await?;
     let request = match parse_arg(request) {
         Ok(r) => r,
         Err(e) => return Ok(Err(e)),
@@ -230,6 +269,7 @@ pub async fn add_fault(
 pub async fn clear_fault(
     id: serde_json::Value,
 ) -> Result<Result<Fault, DomainError>, ServerFnError> {
+    ssr::require(Role::Operator).await?;
     let id = match parse_arg(id) {
         Ok(i) => i,
         Err(e) => return Ok(Err(e)),

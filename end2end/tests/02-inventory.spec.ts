@@ -1,5 +1,6 @@
 import { test, expect, Page } from "@playwright/test";
 import { open, unique } from "./helpers";
+import { ADMIN_STATE } from "../global-setup";
 
 async function createHost(page: Page, name: string) {
   await open(page, "/inventory/hosts");
@@ -107,8 +108,8 @@ test("edit and delete through the forms", async ({ page }) => {
 });
 
 test("a change in one browser appears in another within a second", async ({ browser }) => {
-  const watcher = await browser.newContext();
-  const editor = await browser.newContext();
+  const watcher = await browser.newContext({ storageState: ADMIN_STATE });
+  const editor = await browser.newContext({ storageState: ADMIN_STATE });
   const map = await watcher.newPage();
   await open(map, "/");
   await expect(map.getByTestId("live-status")).toHaveAttribute("data-state", "live");

@@ -1,5 +1,6 @@
 import { test, expect, Page, Browser } from "@playwright/test";
 import { open } from "./helpers";
+import { ADMIN_STATE } from "../global-setup";
 
 /** Walks the wizard to the summary of a move and starts it; returns on its detail page. */
 async function startFromWizard(
@@ -27,7 +28,7 @@ async function startFromWizard(
 
 /** A second browser (its own context) on the Tasks page. */
 async function watcher(browser: Browser) {
-  const context = await browser.newContext();
+  const context = await browser.newContext({ storageState: ADMIN_STATE });
   const page = await context.newPage();
   await open(page, "/tasks");
   await expect(page.getByTestId("live-status")).toHaveAttribute("data-state", "live");
@@ -87,7 +88,7 @@ test("vMotion, Storage vMotion and combined from the wizard, watched live from a
 test("a VM in motion is marked on the map, and a cancel leaves it on its source", async ({ page, browser }) => {
   // cache-01 on esx-03, capped to crawl.
   await startFromWizard(page, "cache-01", "vmotion", "esx-02", null, 10);
-  const other = await browser.newContext().then((c) => c.newPage());
+  const other = await browser.newContext({ storageState: ADMIN_STATE }).then((c) => c.newPage());
   await open(other, "/");
   const mark = other.getByTestId("host-esx-03").getByTestId("vm-moving-cache-01");
   await expect(mark).toBeVisible();

@@ -18,6 +18,9 @@
 //! (each client's reception minus the first client's reception of the same event) is
 //! reported too: it is the fan-out cost alone, with no estimate involved.
 
+#[path = "bench_auth.rs"]
+mod bench_auth;
+
 use futures::StreamExt;
 use serde_json::{json, Value};
 use server::demo::scale_inventory;
@@ -38,6 +41,8 @@ const WINDOW: Duration = Duration::from_secs(20);
 struct Server {
     child: Child,
     base: String,
+    /// An admin API token (every route needs a signed-in user).
+    token: String,
     _dir: tempfile::TempDir,
 }
 
@@ -72,6 +77,7 @@ async fn start(inventory: Option<app::domain::Inventory>) -> Server {
         .args(["--bind", &format!("127.0.0.1:{port}")])
         .args(["--demo", if demo { "true" } else { "false" }])
         .args(["--speed", "1", "--tick-ms", "250", "--log", "warn"])
+        .args(["--admin-password", bench_auth::PASSWORD])
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
@@ -85,9 +91,11 @@ async fn start(inventory: Option<app::domain::Inventory>) -> Server {
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    let token = bench_auth::admin_token(&base).await;
     Server {
         child,
         base,
+        token,
         _dir: dir,
     }
 }
@@ -165,7 +173,7 @@ async fn ids(client: &reqwest::Client, base: &str, kind: &str) -> HashMap<String
 async fn predictions_over_http() {
     println!("## Prediction latency over HTTP (`POST /api/v1/predictions`, demo inventory)\n");
     let srv = start(None).await;
-    let client = reqwest::Client::new();
+    let client = bench_auth::client(&srv.token);
     let vms = ids(&client, &srv.base, "vms").await;
     let hosts = ids(&client, &srv.base, "hosts").await;
     let ds = ids(&client, &srv.base, "datastores").await;
@@ -249,11 +257,19 @@ fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
 /// in this process cost as little CPU as possible next to the server.
 async fn client(
     url: String,
+    token: String,
     shared: Arc<Shared>,
     connected: tokio::sync::mpsc::Sender<()>,
 ) -> ClientReport {
     let mut report = ClientReport::default();
-    let (mut ws, _) = tokio_tungstenite::connect_async(&url)
+    let mut request =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url)
+            .expect("a websocket URL");
+    request.headers_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("ASCII"),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(request)
         .await
         .expect("connect");
     let mut snapshots = 0usize;
@@ -305,7 +321,7 @@ async fn fan_out() {
     // their cluster (at most 2 out + 2 in per host: 4 of its 8 slots).
     let srv = start(Some(scale_inventory(3, 20, 5))).await;
     let pid = srv.child.id().to_string();
-    let http = reqwest::Client::new();
+    let http = bench_auth::client(&srv.token);
     let vms = ids(&http, &srv.base, "vms").await;
     let hosts = ids(&http, &srv.base, "hosts").await;
     let mut moves = Vec::new();
@@ -341,6 +357,7 @@ async fn fan_out() {
     for i in 0..CLIENTS {
         tasks.push(tokio::spawn(client(
             url.clone(),
+            srv.token.clone(),
             shared.clone(),
             tx.clone(),
         )));

@@ -4,6 +4,9 @@
 //!
 //!     cargo bench -p server --bench load            (scripts/bench.sh also measures the wasm)
 
+#[path = "bench_auth.rs"]
+mod bench_auth;
+
 use server::demo::scale_inventory;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -11,6 +14,8 @@ use std::time::{Duration, Instant};
 struct Server {
     child: Child,
     base: String,
+    /// An admin API token (every API route needs a signed-in user).
+    token: String,
     _dir: tempfile::TempDir,
 }
 
@@ -58,6 +63,8 @@ async fn start(
             if demo { "true" } else { "false" },
             "--log",
             "warn",
+            "--admin-password",
+            bench_auth::PASSWORD,
         ])
         .stdout(Stdio::null())
         .spawn()
@@ -73,9 +80,11 @@ async fn start(
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let started = t.elapsed();
+    let token = bench_auth::admin_token(&base).await;
     (
         Server {
             child,
+            token,
             base,
             _dir: dir,
         },
@@ -105,12 +114,14 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 
 /// Open-loop load: `rate` requests/s spread over `workers` connections for `seconds`.
 async fn load(
+    token: &str,
     urls: Vec<String>,
     rate: u32,
     workers: u32,
     seconds: u64,
 ) -> (Vec<Duration>, f64, usize) {
     let client = reqwest::Client::builder()
+        .default_headers(bench_auth::headers(token))
         .pool_max_idle_per_host(workers as usize)
         .build()
         .unwrap();
@@ -172,7 +183,6 @@ async fn timed_gets(client: &reqwest::Client, url: &str, n: usize) -> (Vec<Durat
 #[tokio::main]
 async fn main() {
     // `cargo bench` passes --bench; nothing else to parse.
-    let client = reqwest::Client::new();
     println!("## Inventory at vCenter's maximum scale (2,500 hosts, 45,000 VMs)\n");
     let t = Instant::now();
     let big = scale_inventory(50, 50, 18);
@@ -180,6 +190,7 @@ async fn main() {
     assert_eq!((big.hosts.len(), big.vms.len()), (2_500, 45_000));
     let host_ids: Vec<String> = big.hosts.keys().map(|h| h.to_string()).collect();
     let (srv, startup, seed) = start(Some(big), false).await;
+    let client = bench_auth::client(&srv.token);
     let pid = srv.child.id();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_loaded = rss_mib(pid);
@@ -222,9 +233,9 @@ async fn main() {
         .map(|id| format!("{}/api/v1/hosts/{id}", srv.base))
         .collect();
     // Warm-up.
-    let _ = load(urls.clone(), 500, 8, 2).await;
+    let _ = load(&srv.token, urls.clone(), 500, 8, 2).await;
     for (rate, workers) in [(2_000, 32), (4_000, 64)] {
-        let (lat, achieved, errors) = load(urls.clone(), rate, workers, 10).await;
+        let (lat, achieved, errors) = load(&srv.token, urls.clone(), rate, workers, 10).await;
         println!(
             "| `GET /api/v1/hosts/{{id}}` at {rate} req/s offered ({workers} connections, 10 s): achieved, p50 / p99 / max | {achieved:.0} req/s, {:.2} / {:.2} / {:.1} ms ({errors} errors) |",
             percentile(&lat, 0.5),
@@ -285,6 +296,7 @@ async fn main() {
     println!("\n## Cluster map SSR (100 hosts, 2,000 VMs)\n");
     let map_inv = scale_inventory(2, 50, 20);
     let (srv, _, _) = start(Some(map_inv), false).await;
+    let client = bench_auth::client(&srv.token);
     // Warm up, then 200 sequential renders.
     let _ = timed_gets(&client, &format!("{}/", srv.base), 20).await;
     let (times, size) = timed_gets(&client, &format!("{}/", srv.base), 200).await;

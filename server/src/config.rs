@@ -37,6 +37,11 @@ pub struct Config {
     #[arg(long, env = "VMSHIFT_TICK_MS", default_value_t = 250, value_parser = clap::value_parser!(u64).range(10..=5_000))]
     pub tick_ms: u64,
 
+    /// Password of the `admin` user created on the first start (when there is no user yet).
+    /// Without it, a random one is generated and printed once in the log.
+    #[arg(long, env = "VMSHIFT_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+
     /// Log filter (tracing's env-filter syntax).
     #[arg(long, env = "VMSHIFT_LOG", default_value = "info,sqlx=warn")]
     pub log: String,

@@ -1,5 +1,6 @@
 //! vmshift's server: configuration, database, REST API, websocket and the Leptos pages.
 
+pub mod accounts;
 pub mod api;
 mod backend;
 pub mod config;
@@ -10,8 +11,10 @@ pub mod inventory_service;
 mod origin;
 pub mod ws;
 
+use accounts::AccountService;
 use app::rpc::ssr::Backend;
 use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::http::{header, HeaderName, HeaderValue};
 use axum::routing::get;
 use axum::Router;
 use engine::clock::SystemClock;
@@ -22,6 +25,7 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::sync::Arc;
 use tokio::sync::watch;
 use tower_http::compression::CompressionLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 /// Shared state of every handler.
@@ -30,6 +34,7 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub inventory: Arc<InventoryService>,
     pub migrations: Arc<MigrationService>,
+    pub accounts: Arc<AccountService>,
     /// Flips to `true` when the server shuts down (websockets close).
     pub shutdown: watch::Receiver<bool>,
 }
@@ -81,6 +86,22 @@ pub async fn start_engine(
     .await
 }
 
+/// Opens the accounts (creating the first admin when there is no user).
+pub async fn open_accounts(
+    inventory: &InventoryService,
+    admin_password: Option<String>,
+) -> Result<Arc<AccountService>, accounts::AuthError> {
+    Ok(Arc::new(
+        AccountService::start(inventory.db().clone(), admin_password).await?,
+    ))
+}
+
+/// Content Security Policy: everything from this origin; inline scripts for Leptos'
+/// hydration data; wasm; no framing by other sites.
+const CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; \
+style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
+
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
@@ -94,6 +115,14 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api::router())
         .route("/ws", get(ws::upgrade))
         .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/auth/signin",
+            axum::routing::post(accounts::routes::form_sign_in),
+        )
+        .route(
+            "/auth/signout",
+            axum::routing::post(accounts::routes::form_sign_out),
+        )
         .leptos_routes_with_context(&state, routes, context, {
             let options = options.clone();
             move || app::shell(options.clone())
@@ -102,7 +131,31 @@ pub fn router(state: AppState) -> Router {
             app::shell,
         ))
         .layer(DefaultBodyLimit::max(config::BODY_LIMIT_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            accounts::policy::authorize,
+        ))
         .layer(axum::middleware::from_fn(origin::same_origin_only))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("cross-origin-opener-policy"),
+            HeaderValue::from_static("same-origin"),
+        ))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)

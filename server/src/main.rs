@@ -1,7 +1,7 @@
 use clap::Parser;
 use leptos::prelude::{get_configuration, LeptosOptions};
 use server::engine::service::EngineConfig;
-use server::{config::Config, open_inventory, router, start_engine, AppState};
+use server::{config::Config, open_accounts, open_inventory, router, start_engine, AppState};
 use tokio::sync::watch;
 use tracing_subscriber::EnvFilter;
 
@@ -31,23 +31,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         tick: std::time::Duration::from_millis(config.tick_ms),
     };
     let migrations = start_engine(inventory.clone(), engine, shutdown.clone()).await?;
+    let accounts = open_accounts(&inventory, config.admin_password.clone()).await?;
     tracing::info!(speed = config.speed, "migration engine running");
     let app = router(AppState {
         leptos_options,
         inventory,
         migrations: migrations.clone(),
+        accounts,
         shutdown,
     });
 
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("vmshift listening on http://{addr}");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            tracing::info!("shutting down");
-            let _ = shutdown_tx.send(true);
-        })
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        let _ = shutdown_tx.send(true);
+    })
+    .await?;
     // Let the engine end what is in flight and store it (bounded: a stop must not hang).
     if tokio::time::timeout(std::time::Duration::from_secs(5), migrations.stopped())
         .await

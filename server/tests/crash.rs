@@ -2,6 +2,9 @@
 //! database: every migration ends final, every VM is on exactly one host (its source unless
 //! the switchover committed), and the histories stay gap-free.
 
+mod common;
+
+use common::{client_with, token_for, ADMIN_PASSWORD};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
@@ -38,11 +41,12 @@ async fn spawn(url: &str) -> Server {
             &format!("127.0.0.1:{port}"),
         ])
         .args(["--speed", "20", "--tick-ms", "50", "--log", "warn"])
+        .args(["--admin-password", ADMIN_PASSWORD])
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
     // Owned from here: a failure below kills it (see Drop).
-    let server = Server {
+    let mut server = Server {
         child,
         base: format!("http://127.0.0.1:{port}"),
         client: reqwest::Client::new(),
@@ -55,6 +59,8 @@ async fn spawn(url: &str) -> Server {
             .await
         {
             if r.status().is_success() {
+                let addr = format!("127.0.0.1:{port}").parse().unwrap();
+                server.client = client_with(&token_for(addr, "admin", ADMIN_PASSWORD).await);
                 return server;
             }
         }

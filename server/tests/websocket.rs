@@ -27,9 +27,8 @@ async fn next_json(
 #[tokio::test]
 async fn a_change_made_over_the_api_reaches_every_connected_client() {
     let s = TestServer::start(true).await;
-    let url = format!("ws://{}/ws", s.addr);
-    let (mut a, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
-    let (mut b, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let mut a = s.ws().await;
+    let mut b = s.ws().await;
     for ws in [&mut a, &mut b] {
         let first = next_json(ws).await;
         assert_eq!(first["type"], "snapshot");
@@ -80,9 +79,8 @@ async fn a_client_that_falls_behind_gets_a_fresh_snapshot_and_others_are_not_blo
     let s = TestServer::start_seeded(false, live_buffer, Some(big)).await;
     let switch_url = format!("/api/v1/switches/{}", sw.id);
 
-    let url = format!("ws://{}/ws", s.addr);
-    let (mut slow, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
-    let (mut fast, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let mut slow = s.ws().await;
+    let mut fast = s.ws().await;
     assert_eq!(next_json(&mut slow).await["type"], "snapshot");
     assert_eq!(next_json(&mut fast).await["type"], "snapshot");
 
@@ -142,8 +140,7 @@ async fn a_client_that_falls_behind_gets_a_fresh_snapshot_and_others_are_not_blo
 #[tokio::test]
 async fn migration_progress_streams_live_and_a_reconnecting_client_gets_it_in_its_snapshot() {
     let s = TestServer::start(true).await;
-    let url = format!("ws://{}/ws", s.addr);
-    let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let mut ws = s.ws().await;
     let first = next_json(&mut ws).await;
     assert_eq!(first["type"], "snapshot");
     assert_eq!(first["migrations"], json!([]));
@@ -200,7 +197,7 @@ async fn migration_progress_streams_live_and_a_reconnecting_client_gets_it_in_it
     );
     assert!(seq >= 5);
     // A new client gets the migration, completed, in its snapshot.
-    let (mut again, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let mut again = s.ws().await;
     let snapshot = next_json(&mut again).await;
     let migrations = snapshot["migrations"].as_array().unwrap();
     assert_eq!(migrations.len(), 1);

@@ -3,6 +3,7 @@
 //! Pure Rust with no I/O, no leptos, tokio or sqlx, so it compiles for the server and the
 //! browser (wasm) alike and its tests run in milliseconds.
 
+pub mod accounts;
 pub mod checks;
 pub mod error;
 pub mod ids;

@@ -555,13 +555,17 @@ fn inventory_table(
 ) -> impl IntoView {
     let (headers, rows) = table(kind, inv);
     let count = rows.len();
+    // Only admins change the inventory (the server refuses the others anyway).
+    let admin = crate::allowed(crate::domain::accounts::Role::Admin);
     view! {
         <div class="toolbar">
             <h2>{format!("{} ({count})", capitalize(kind.plural()))}</h2>
-            <button class="primary" data-testid="new-object" on:click=move |_| editing.set(Some(Editing::New))>
-                {format!("New {}", kind.label())}
-            </button>
-            <ImportButton/>
+            {admin.then(|| view! {
+                <button class="primary" data-testid="new-object" on:click=move |_| editing.set(Some(Editing::New))>
+                    {format!("New {}", kind.label())}
+                </button>
+                <ImportButton/>
+            })}
             <a class="secondary button" href="/api/v1/inventory" download="vmshift-inventory.json" data-testid="export">
                 "Export"
             </a>
@@ -598,6 +602,7 @@ fn inventory_table(
                                                 </a>
                                             }
                                         })}
+                                    {admin.then(|| view! {
                                     <button
                                         class="link"
                                         data-testid=format!("edit-{name}")
@@ -605,7 +610,8 @@ fn inventory_table(
                                     >
                                         "Edit"
                                     </button>
-                                    {move || {
+                                    })}
+                                    {admin.then_some(move || {
                                         if confirming.get() == Some(id) {
                                             view! {
                                                 <button
@@ -637,7 +643,7 @@ fn inventory_table(
                                             }
                                                 .into_any()
                                         }
-                                    }}
+                                    })}
                                 </td>
                             </tr>
                         }

@@ -328,14 +328,26 @@ fn wizard(inv: &Inventory, c: Choices) -> AnyView {
                     {if warnings > 0 { format!("{warnings} warning(s) to keep in mind. ") } else { String::new() }}
                     "The server checks again when the migration starts; it may wait in the queue for a free slot."
                 </p>
-                <button
-                    class="primary"
-                    data-testid="wizard-start"
-                    disabled=move || c.starting.get()
-                    on:click=move |_| start(request.clone(), c)
-                >
-                    {move || if c.starting.get() { "Starting…" } else { "Start migration" }}
-                </button>
+                {if crate::allowed(crate::domain::accounts::Role::Operator) {
+                    view! {
+                        <button
+                            class="primary"
+                            data-testid="wizard-start"
+                            disabled=move || c.starting.get()
+                            on:click=move |_| start(request.clone(), c)
+                        >
+                            {move || if c.starting.get() { "Starting…" } else { "Start migration" }}
+                        </button>
+                    }
+                        .into_any()
+                } else {
+                    view! {
+                        <p class="muted" data-testid="wizard-start-denied">
+                            "Starting migrations needs the operator role."
+                        </p>
+                    }
+                        .into_any()
+                }}
                 {move || c.start_error.get().map(|e| view! { <p class="error" data-testid="wizard-start-error">{e}</p> })}
             </div>
         }

@@ -81,7 +81,8 @@ pub fn MigrationPage() -> impl IntoView {
                 Some(m) => {
                     let route = m.route.clone();
                     let mid = m.id;
-                    let running = !m.phase.is_final();
+                    let running = !m.phase.is_final()
+                        && crate::allowed(crate::domain::accounts::Role::Operator);
                     view! {
                         <header class="detail-head">
                             <h2>{format!("{} — {}", m.vm_name, m.kind.label())}</h2>

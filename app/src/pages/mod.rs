@@ -2,4 +2,5 @@ pub mod inventory;
 pub mod map;
 pub mod migrate;
 pub mod migration;
+pub mod signin;
 pub mod tasks;

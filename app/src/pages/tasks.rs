@@ -1,6 +1,7 @@
 //! Tasks: every migration, live — phase, progress, rate, ETA, pre-copy round, dirty rate,
 //! why it waits — with Cancel; and the Faults panel to inject and clear faults for drills.
 
+use crate::domain::accounts::Role;
 use crate::domain::migration::{FaultKind, Migration, Phase};
 use crate::domain::MigrationId;
 use crate::format;
@@ -34,7 +35,7 @@ pub fn TasksPage() -> impl IntoView {
     view! {
         <section class="page tasks-page" data-testid="tasks">
             <h2>"Tasks"</h2>
-            <FaultsPanel/>
+            {crate::allowed(Role::Operator).then(|| view! { <FaultsPanel/> })}
             <table class="tasks" data-testid="tasks-table">
                 <thead>
                     <tr>
@@ -81,7 +82,8 @@ fn TaskRow(id: MigrationId) -> impl IntoView {
     let vm = m.with_untracked(|m| m.as_ref().map(|m| m.vm_name.clone()).unwrap_or_default());
     let route = m.with_untracked(|m| m.as_ref().map(|m| m.route.clone()).unwrap_or_default());
     let phase = move || m.with(|m| m.as_ref().map(|m| m.phase));
-    let running = move || phase().is_some_and(|p| !p.is_final());
+    let operator = crate::allowed(Role::Operator);
+    let running = move || operator && phase().is_some_and(|p| !p.is_final());
     view! {
         <tr
             data-testid="task-row"

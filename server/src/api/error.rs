@@ -45,6 +45,14 @@ pub enum ApiError {
     },
     #[error("the migration engine is not running")]
     Unavailable,
+    #[error("sign in first (a session cookie, or Authorization: Bearer <API token>)")]
+    Unauthenticated,
+    #[error("wrong username or password")]
+    BadCredentials,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("too many failed sign-ins; try again in {0} s")]
+    TooManyRequests(u64),
     #[error("internal error")]
     Internal(String),
 }
@@ -129,6 +137,12 @@ impl ApiError {
                 (StatusCode::CONFLICT, "conflict", field.as_deref())
             }
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),
+            ApiError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated", None),
+            ApiError::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials", None),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", None),
+            ApiError::TooManyRequests(_) => {
+                (StatusCode::TOO_MANY_REQUESTS, "too_many_requests", None)
+            }
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),
         }
     }
@@ -146,6 +160,14 @@ impl IntoResponse for ApiError {
         if let ApiError::Blocked { report, .. } = &self {
             body["allowed"] = json!(false);
             body["results"] = json!(report.results);
+        }
+        if let ApiError::TooManyRequests(seconds) = &self {
+            let mut response = (status, Json(body)).into_response();
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(*seconds),
+            );
+            return response;
         }
         (status, Json(body)).into_response()
     }

@@ -16,6 +16,28 @@ use axum::Router;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/openapi.json", get(openapi::document))
+        .route(
+            "/session",
+            get(crate::accounts::routes::current)
+                .post(crate::accounts::routes::sign_in)
+                .delete(crate::accounts::routes::sign_out),
+        )
+        .route(
+            "/tokens",
+            get(crate::accounts::routes::list_tokens).post(crate::accounts::routes::create_token),
+        )
+        .route(
+            "/tokens/{id}",
+            axum::routing::delete(crate::accounts::routes::revoke_token),
+        )
+        .route(
+            "/users",
+            get(crate::accounts::routes::list_users).post(crate::accounts::routes::create_user),
+        )
+        .route(
+            "/users/{id}/role",
+            axum::routing::put(crate::accounts::routes::set_role),
+        )
         .route("/checks", axum::routing::post(checks::check))
         .route("/predictions", axum::routing::post(checks::predict))
         .route("/vms/{id}/targets", get(checks::targets))

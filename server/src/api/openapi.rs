@@ -99,7 +99,7 @@ fn inventory_and_check_schemas() -> Value {
             "type": "object",
             "required": ["error"],
             "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
-                "code": enumeration(&["malformed_json", "invalid", "bad_path", "not_found", "duplicate", "in_use", "conflict", "blocked", "not_json", "method_not_allowed", "cross_site", "payload_too_large", "unavailable", "internal"]),
+                "code": enumeration(&["malformed_json", "invalid", "bad_path", "not_found", "duplicate", "in_use", "conflict", "blocked", "not_json", "method_not_allowed", "cross_site", "unauthenticated", "bad_credentials", "forbidden", "too_many_requests", "payload_too_large", "unavailable", "internal"]),
                 "message": {"type": "string"},
                 "field": {"type": ["string", "null"], "description": "Path of the offending field, e.g. disks[0].capacity_mib"}
             }}}
@@ -359,6 +359,57 @@ pub fn build() -> Value {
         json!({"parameters": id_param, "delete": {"summary": "Clear a fault", "operationId": "clear_fault",
             "responses": with(error_responses(&[400, 404]), "204", "cleared", None)}}),
     );
+    let user = json!({"type": "object", "properties": {"id": uuid(), "username": {"type": "string"},
+        "role": enumeration(&["viewer", "operator", "admin"])}});
+    paths.insert(
+        "/api/v1/session".into(),
+        json!({
+            "post": {"summary": "Sign in: sets the session cookie (HttpOnly, SameSite=Strict; Secure over https). Throttled after repeated failures (429 with Retry-After)",
+                "operationId": "sign_in", "security": [],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": object(&["username", "password"], json!({"username": {"type": "string"}, "password": {"type": "string"}}))}}},
+                "responses": with(error_responses(&[400, 401, 422, 429]), "200", "signed in", Some(user.clone()))},
+            "get": {"summary": "Who is signed in", "operationId": "current_user",
+                "responses": with(error_responses(&[401]), "200", "the user", Some(user.clone()))},
+            "delete": {"summary": "Sign out: the session stops working", "operationId": "sign_out",
+                "responses": with(error_responses(&[401]), "204", "signed out", None)}
+        }),
+    );
+    let token = json!({"type": "object", "properties": {"id": uuid(), "name": {"type": "string"},
+        "created_at_ms": {"type": "integer"}, "revoked": {"type": "boolean"},
+        "token": {"type": "string", "description": "the secret, returned once at creation: send it as Authorization: Bearer <token>"}}});
+    paths.insert(
+        "/api/v1/tokens".into(),
+        json!({
+            "get": {"summary": "Your API tokens (without their secrets)", "operationId": "list_tokens",
+                "responses": with(error_responses(&[401]), "200", "the tokens", Some(json!({"type": "array", "items": token})))},
+            "post": {"summary": "Create an API token for scripts; the secret is shown once, stored hashed", "operationId": "create_token",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": object(&["name"], json!({"name": {"type": "string"}}))}}},
+                "responses": with(error_responses(&[401, 422]), "201", "the token, with its secret", Some(token.clone()))}
+        }),
+    );
+    paths.insert(
+        "/api/v1/tokens/{id}".into(),
+        json!({"parameters": id_param, "delete": {"summary": "Revoke one of your API tokens", "operationId": "revoke_token",
+            "responses": with(error_responses(&[400, 401, 404]), "204", "revoked", None)}}),
+    );
+    paths.insert(
+        "/api/v1/users".into(),
+        json!({
+            "get": {"summary": "Users (admin)", "operationId": "list_users",
+                "responses": with(error_responses(&[401, 403]), "200", "the users", Some(json!({"type": "array", "items": user})))},
+            "post": {"summary": "Create a user (admin)", "operationId": "create_user",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": object(&["username", "password", "role"], json!({
+                    "username": {"type": "string", "pattern": "^[a-z0-9._-]{1,64}$"}, "password": {"type": "string", "minLength": 10},
+                    "role": enumeration(&["viewer", "operator", "admin"])}))}}},
+                "responses": with(error_responses(&[401, 403, 409, 422]), "201", "the user", Some(user.clone()))}
+        }),
+    );
+    paths.insert(
+        "/api/v1/users/{id}/role".into(),
+        json!({"parameters": id_param, "put": {"summary": "Change a user's role (admin; the last admin keeps the role)", "operationId": "set_role",
+            "requestBody": {"required": true, "content": {"application/json": {"schema": object(&["role"], json!({"role": enumeration(&["viewer", "operator", "admin"])}))}}},
+            "responses": with(error_responses(&[400, 401, 403, 404, 409, 422]), "200", "the user", Some(user))}}),
+    );
     paths.insert(
         "/api/v1/openapi.json".into(),
         json!({"get": {"summary": "This document", "operationId": "openapi",
@@ -367,7 +418,7 @@ pub fn build() -> Value {
     json!({
         "openapi": "3.1.0",
         "info": {"title": "vmshift API", "version": env!("CARGO_PKG_VERSION"),
-            "description": "Cluster inventory and live VM migration. Errors are {\"error\": {\"code\", \"message\", \"field\"}}."},
+            "description": "Cluster inventory and live VM migration. Errors are {\"error\": {\"code\", \"message\", \"field\"}}. Every operation needs a signed-in user (the session cookie, or Authorization: Bearer <API token>) with the role it names: viewer reads, operator also starts/cancels migrations and injects faults, admin also changes the inventory and users; 401 without a user, 403 without the role."},
         "paths": paths,
         "components": {"schemas": schemas()}
     })

@@ -4,13 +4,60 @@
 
 use leptos::prelude::LeptosOptions;
 use server::engine::service::EngineConfig;
-use server::{open_inventory, router, start_engine, AppState};
+use server::{open_accounts, open_inventory, router, start_engine, AppState};
 use std::net::SocketAddr;
 use tokio::sync::watch;
 
+/// Password of the first admin in every test server.
+pub const ADMIN_PASSWORD: &str = "test-admin-password";
+
+/// Signs in and creates an API token (what a script does once).
+pub async fn token_for(addr: SocketAddr, username: &str, password: &str) -> String {
+    let http = reqwest::Client::new();
+    let res = http
+        .post(format!("http://{addr}/api/v1/session"))
+        .json(&serde_json::json!({ "username": username, "password": password }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{username} signs in");
+    let cookie = res
+        .headers()
+        .get(reqwest::header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("a session cookie")
+        .to_string();
+    let res = http
+        .post(format!("http://{addr}/api/v1/tokens"))
+        .header(reqwest::header::COOKIE, cookie)
+        .json(&serde_json::json!({ "name": "tests" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let body: serde_json::Value = res.json().await.unwrap();
+    body["token"].as_str().unwrap().to_string()
+}
+
+/// A client that sends `Authorization: Bearer <token>` with every request.
+pub fn client_with(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().unwrap(),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// Signed in as the admin (through an API token).
     pub client: reqwest::Client,
+    pub admin_token: String,
     pub db_path: std::path::PathBuf,
     pub migrations: std::sync::Arc<server::engine::service::MigrationService>,
     _dir: tempfile::TempDir,
@@ -52,26 +99,35 @@ impl TestServer {
         let migrations = start_engine(inventory.clone(), engine, shutdown.clone())
             .await
             .expect("engine starts");
+        let accounts = open_accounts(&inventory, Some(ADMIN_PASSWORD.into()))
+            .await
+            .expect("accounts open");
         let app = router(AppState {
             leptos_options: options,
             inventory,
             migrations: migrations.clone(),
+            accounts,
             shutdown: shutdown.clone(),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let mut stop = shutdown;
         tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|s| *s).await;
-                })
-                .await
-                .unwrap();
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await
+            .unwrap();
         });
+        let admin_token = token_for(addr, "admin", ADMIN_PASSWORD).await;
         TestServer {
             addr,
-            client: reqwest::Client::new(),
+            client: client_with(&admin_token),
+            admin_token,
             db_path,
             migrations,
             _dir: dir,
@@ -128,6 +184,35 @@ impl TestServer {
             .unwrap()
             .status()
             .as_u16()
+    }
+
+    /// A new user with this role, and a client signed in as them.
+    pub async fn user(&self, username: &str, role: &str) -> reqwest::Client {
+        let password = format!("{username}-password");
+        let (status, body) = self
+            .post(
+                "/api/v1/users",
+                &serde_json::json!({ "username": username, "password": password, "role": role }),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        client_with(&token_for(self.addr, username, &password).await)
+    }
+
+    /// A websocket to `/ws`, signed in as the admin.
+    pub async fn ws(
+        &self,
+    ) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>
+    {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = format!("ws://{}/ws", self.addr)
+            .into_client_request()
+            .unwrap();
+        request.headers_mut().insert(
+            "authorization",
+            format!("Bearer {}", self.admin_token).parse().unwrap(),
+        );
+        tokio_tungstenite::connect_async(request).await.unwrap().0
     }
 
     /// Ids of the hosts, datastores and VMs by name.

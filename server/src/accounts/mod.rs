@@ -1,0 +1,424 @@
+//! Accounts: users with a role, password sign-in (argon2), sessions behind an HttpOnly cookie,
+//! API tokens for scripts, and the policy that says which role each route needs. The one
+//! place where accounts change.
+
+pub mod policy;
+pub mod routes;
+
+use crate::db::{Db, DbError};
+use app::domain::accounts::{check_password, parse_username, CurrentUser, Role};
+use app::domain::DomainError;
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+/// The session cookie.
+pub const SESSION_COOKIE: &str = "vmshift_session";
+/// How long a session lasts.
+pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
+/// Failed sign-ins allowed per account, and per address, within [`FAILURE_WINDOW`].
+pub const MAX_FAILURES_PER_ACCOUNT: u32 = 5;
+pub const MAX_FAILURES_PER_ADDRESS: u32 = 20;
+pub const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// Prefix of API tokens (recognizable in a script, or in a leaked file).
+pub const TOKEN_PREFIX: &str = "vms_";
+
+/// Who is making a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub user: CurrentUser,
+    /// The session token when signed in through the browser (for sign-out).
+    pub session: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("wrong username or password")]
+    BadCredentials,
+    #[error("too many failed sign-ins; try again in {0} s")]
+    RateLimited(u64),
+    #[error(transparent)]
+    Refused(#[from] DomainError),
+    #[error(transparent)]
+    Storage(#[from] DbError),
+}
+
+impl From<sqlx::Error> for AuthError {
+    fn from(e: sqlx::Error) -> Self {
+        AuthError::Storage(DbError::from(e))
+    }
+}
+
+/// An API token as listed (the secret itself is shown once, at creation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenInfo {
+    pub id: Uuid,
+    pub name: String,
+    pub created_at_ms: i64,
+    pub revoked: bool,
+}
+
+/// Failed sign-ins in the current window, by account and by address.
+#[derive(Default)]
+struct Failures {
+    by_account: HashMap<String, (Instant, u32)>,
+    by_address: HashMap<IpAddr, (Instant, u32)>,
+}
+
+fn count<K: std::hash::Hash + Eq>(map: &mut HashMap<K, (Instant, u32)>, key: K, now: Instant) {
+    let entry = map.entry(key).or_insert((now, 0));
+    if now.duration_since(entry.0) > FAILURE_WINDOW {
+        *entry = (now, 0);
+    }
+    entry.1 += 1;
+}
+
+fn blocked<K: std::hash::Hash + Eq>(
+    map: &HashMap<K, (Instant, u32)>,
+    key: &K,
+    max: u32,
+    now: Instant,
+) -> Option<u64> {
+    let (start, n) = map.get(key)?;
+    let elapsed = now.duration_since(*start);
+    (elapsed <= FAILURE_WINDOW && *n >= max).then(|| (FAILURE_WINDOW - elapsed).as_secs().max(1))
+}
+
+pub struct AccountService {
+    db: Db,
+    failures: Mutex<Failures>,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// 256 random bits, hex.
+fn random_secret() -> String {
+    let bytes: [u8; 32] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What is stored of a token: its SHA-256, hex.
+fn digest(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn hash_password(password: &str) -> String {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("argon2 hashes any password")
+        .to_string()
+}
+
+fn verify_password(password: &str, stored: &str) -> bool {
+    PasswordHash::new(stored).is_ok_and(|hash| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &hash)
+            .is_ok()
+    })
+}
+
+fn user_of(row: &sqlx::sqlite::SqliteRow) -> Result<CurrentUser, DbError> {
+    let id: String = row.try_get("id")?;
+    let role: String = row.try_get("role")?;
+    Ok(CurrentUser {
+        id: Uuid::parse_str(&id).map_err(|_| DbError::Corrupt(format!("user id {id:?}")))?,
+        username: row.try_get("username")?,
+        role: Role::parse(&role).ok_or_else(|| DbError::Corrupt(format!("role {role:?}")))?,
+    })
+}
+
+impl AccountService {
+    /// Opens the accounts. With no user at all, creates `admin` with `admin_password`, or
+    /// with a random password printed once in the log.
+    pub async fn start(db: Db, admin_password: Option<String>) -> Result<Self, AuthError> {
+        let service = AccountService {
+            db,
+            failures: Mutex::new(Failures::default()),
+        };
+        let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&service.db)
+            .await?;
+        if users == 0 {
+            let (password, generated) = match admin_password {
+                Some(p) => (p, false),
+                None => (random_secret()[..20].to_string(), true),
+            };
+            service.create_user("admin", &password, Role::Admin).await?;
+            if generated {
+                // Printed once, on purpose: the only way to learn it.
+                tracing::warn!(
+                    "first start: created user `admin` with password {password} — sign in and keep it safe (or start with --admin-password)"
+                );
+            } else {
+                tracing::info!("first start: created user `admin` with the given password");
+            }
+        }
+        Ok(service)
+    }
+
+    pub async fn create_user(
+        &self,
+        username: &str,
+        password: &str,
+        role: Role,
+    ) -> Result<CurrentUser, AuthError> {
+        let username = parse_username(username)?;
+        check_password(password)?;
+        let user = CurrentUser {
+            id: Uuid::new_v4(),
+            username,
+            role,
+        };
+        let hash = hash_password(password);
+        let result = sqlx::query(
+            "INSERT INTO users (id, username, password_hash, role, created_at_ms) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(user.id.to_string())
+        .bind(&user.username)
+        .bind(hash)
+        .bind(role.as_str())
+        .bind(now_ms())
+        .execute(&self.db)
+        .await;
+        match result {
+            Ok(_) => Ok(user),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(
+                DomainError::duplicate("username", format!("username: {} is taken", user.username))
+                    .into(),
+            ),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn users(&self) -> Result<Vec<CurrentUser>, AuthError> {
+        let rows = sqlx::query("SELECT id, username, role FROM users ORDER BY username")
+            .fetch_all(&self.db)
+            .await?;
+        Ok(rows.iter().map(user_of).collect::<Result<_, _>>()?)
+    }
+
+    /// Changes a user's role; the last admin cannot lose the role.
+    pub async fn set_role(&self, id: Uuid, role: Role) -> Result<CurrentUser, AuthError> {
+        let mut tx = self.db.begin().await?;
+        let row = sqlx::query("SELECT id, username, role FROM users WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| DomainError::not_found(format!("no user has id {id}")))?;
+        let mut user = user_of(&row)?;
+        if user.role == Role::Admin && role != Role::Admin {
+            let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin'")
+                .fetch_one(&mut *tx)
+                .await?;
+            if admins <= 1 {
+                return Err(DomainError::in_use(
+                    Some("role"),
+                    "role: the last admin keeps the admin role",
+                )
+                .into());
+            }
+        }
+        sqlx::query("UPDATE users SET role = ? WHERE id = ?")
+            .bind(role.as_str())
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        user.role = role;
+        Ok(user)
+    }
+
+    /// Checks a password (rate-limited per account and per address); opens a session.
+    pub async fn sign_in(
+        &self,
+        username: &str,
+        password: &str,
+        address: IpAddr,
+    ) -> Result<(String, CurrentUser), AuthError> {
+        let now = Instant::now();
+        {
+            let f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+            let wait = blocked(
+                &f.by_account,
+                &username.to_owned(),
+                MAX_FAILURES_PER_ACCOUNT,
+                now,
+            )
+            .or_else(|| blocked(&f.by_address, &address, MAX_FAILURES_PER_ADDRESS, now));
+            if let Some(wait) = wait {
+                return Err(AuthError::RateLimited(wait));
+            }
+        }
+        let row =
+            sqlx::query("SELECT id, username, role, password_hash FROM users WHERE username = ?")
+                .bind(username)
+                .fetch_optional(&self.db)
+                .await?;
+        let user = match row {
+            Some(row) => {
+                let stored: String = row.try_get("password_hash")?;
+                verify_password(password, &stored)
+                    .then(|| user_of(&row))
+                    .transpose()?
+            }
+            None => {
+                // The same work as a real check, so that timing does not tell names apart.
+                let _ = verify_password(password, &hash_password("not a user's password"));
+                None
+            }
+        };
+        let Some(user) = user else {
+            let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+            count(&mut f.by_account, username.to_owned(), now);
+            count(&mut f.by_address, address, now);
+            tracing::warn!(%username, %address, "failed sign-in");
+            return Err(AuthError::BadCredentials);
+        };
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .by_account
+            .remove(username);
+        let token = random_secret();
+        let created = now_ms();
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, created_at_ms, expires_at_ms) VALUES (?, ?, ?, ?)",
+        )
+        .bind(digest(&token))
+        .bind(user.id.to_string())
+        .bind(created)
+        .bind(created + SESSION_TTL.as_millis() as i64)
+        .execute(&self.db)
+        .await?;
+        tracing::info!(username = %user.username, "signed in");
+        Ok((token, user))
+    }
+
+    pub async fn sign_out(&self, session: &str) -> Result<(), AuthError> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+            .bind(digest(session))
+            .execute(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// The user behind a session cookie, if it is valid.
+    pub async fn from_session(&self, session: &str) -> Result<Option<Principal>, AuthError> {
+        let row = sqlx::query(
+            "SELECT u.id, u.username, u.role FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.token_hash = ? AND s.expires_at_ms > ?",
+        )
+        .bind(digest(session))
+        .bind(now_ms())
+        .fetch_optional(&self.db)
+        .await?;
+        Ok(row.map(|r| user_of(&r)).transpose()?.map(|user| Principal {
+            user,
+            session: Some(session.to_owned()),
+        }))
+    }
+
+    /// The user behind an API token, if it is valid and not revoked.
+    pub async fn from_token(&self, token: &str) -> Result<Option<Principal>, AuthError> {
+        if !token.starts_with(TOKEN_PREFIX) {
+            return Ok(None);
+        }
+        let row = sqlx::query(
+            "SELECT u.id, u.username, u.role FROM api_tokens t JOIN users u ON u.id = t.user_id
+             WHERE t.token_hash = ? AND t.revoked_at_ms IS NULL",
+        )
+        .bind(digest(token))
+        .fetch_optional(&self.db)
+        .await?;
+        Ok(row.map(|r| user_of(&r)).transpose()?.map(|user| Principal {
+            user,
+            session: None,
+        }))
+    }
+
+    /// Creates an API token for `user`; the secret is returned once and stored hashed.
+    pub async fn create_token(
+        &self,
+        user: &CurrentUser,
+        name: &str,
+    ) -> Result<(String, TokenInfo), AuthError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 80 {
+            return Err(DomainError::invalid("name", "name: 1 to 80 characters").into());
+        }
+        let secret = format!("{TOKEN_PREFIX}{}", random_secret());
+        let info = TokenInfo {
+            id: Uuid::new_v4(),
+            name: name.to_owned(),
+            created_at_ms: now_ms(),
+            revoked: false,
+        };
+        sqlx::query(
+            "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at_ms) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(info.id.to_string())
+        .bind(user.id.to_string())
+        .bind(&info.name)
+        .bind(digest(&secret))
+        .bind(info.created_at_ms)
+        .execute(&self.db)
+        .await?;
+        Ok((secret, info))
+    }
+
+    pub async fn tokens(&self, user: &CurrentUser) -> Result<Vec<TokenInfo>, AuthError> {
+        let rows = sqlx::query(
+            "SELECT id, name, created_at_ms, revoked_at_ms FROM api_tokens WHERE user_id = ? ORDER BY created_at_ms",
+        )
+        .bind(user.id.to_string())
+        .fetch_all(&self.db)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let id: String = r.try_get("id")?;
+                let revoked: Option<i64> = r.try_get("revoked_at_ms")?;
+                Ok(TokenInfo {
+                    id: Uuid::parse_str(&id)
+                        .map_err(|_| DbError::Corrupt(format!("token id {id:?}")))?,
+                    name: r.try_get("name")?,
+                    created_at_ms: r.try_get("created_at_ms")?,
+                    revoked: revoked.is_some(),
+                })
+            })
+            .collect()
+    }
+
+    /// Revokes one of `user`'s tokens.
+    pub async fn revoke_token(&self, user: &CurrentUser, id: Uuid) -> Result<(), AuthError> {
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_at_ms = ? WHERE id = ? AND user_id = ? AND revoked_at_ms IS NULL",
+        )
+        .bind(now_ms())
+        .bind(id.to_string())
+        .bind(user.id.to_string())
+        .execute(&self.db)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(
+                DomainError::not_found(format!("no active token of yours has id {id}")).into(),
+            );
+        }
+        Ok(())
+    }
+}

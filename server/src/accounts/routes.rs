@@ -1,0 +1,254 @@
+//! Sign-in and sign-out (a JSON API for scripts, plain HTML forms for the sign-in page), the
+//! signed-in user's API tokens, and user management for admins.
+
+use super::{AuthError, Principal, SESSION_COOKIE, SESSION_TTL};
+use crate::api::error::ApiError;
+use crate::api::json::JsonBody;
+use crate::api::ApiPath as Path;
+use crate::AppState;
+use app::domain::accounts::{CurrentUser, Role};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form, Json};
+use serde::Deserialize;
+use serde_json::json;
+use std::net::SocketAddr;
+use uuid::Uuid;
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::BadCredentials => ApiError::BadCredentials,
+            AuthError::RateLimited(s) => ApiError::TooManyRequests(s),
+            AuthError::Refused(d) => ApiError::Domain(d),
+            AuthError::Storage(s) => ApiError::Internal(s.to_string()),
+        }
+    }
+}
+
+/// The session cookie: HttpOnly, SameSite=Strict, Secure when the site is served over https.
+fn session_cookie(headers: &HeaderMap, value: &str, max_age: u64) -> HeaderValue {
+    let https = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("https"));
+    let secure = if https { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    ))
+    .expect("cookie text is ASCII")
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    username: String,
+    password: String,
+}
+
+/// `POST /api/v1/session`: signs in, sets the session cookie.
+pub async fn sign_in(
+    State(state): State<AppState>,
+    ConnectInfo(address): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    let c: Credentials = body.parse()?;
+    let (token, user) = state
+        .accounts
+        .sign_in(&c.username, &c.password, address.ip())
+        .await?;
+    let mut response = Json(user).into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        session_cookie(&headers, &token, SESSION_TTL.as_secs()),
+    );
+    Ok(response)
+}
+
+/// `GET /api/v1/session`: who is signed in.
+pub async fn current(Extension(user): Extension<CurrentUser>) -> Json<CurrentUser> {
+    Json(user)
+}
+
+/// `DELETE /api/v1/session`: signs out (the session stops working everywhere).
+pub async fn sign_out(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if let Some(session) = &principal.session {
+        state.accounts.sign_out(session).await?;
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, session_cookie(&headers, "", 0));
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+pub struct SignInForm {
+    username: String,
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// Only local paths: a sign-in link cannot send the user to another site.
+fn local_target(next: &str) -> &str {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+        next
+    } else {
+        "/"
+    }
+}
+
+/// `POST /auth/signin` (the sign-in page's form): on success, back where the user was going.
+pub async fn form_sign_in(
+    State(state): State<AppState>,
+    ConnectInfo(address): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<SignInForm>,
+) -> Response {
+    match state
+        .accounts
+        .sign_in(&form.username, &form.password, address.ip())
+        .await
+    {
+        Ok((token, _)) => {
+            let mut response = Redirect::to(local_target(&form.next)).into_response();
+            response.headers_mut().insert(
+                header::SET_COOKIE,
+                session_cookie(&headers, &token, SESSION_TTL.as_secs()),
+            );
+            response
+        }
+        Err(e) => {
+            let reason = match e {
+                AuthError::RateLimited(_) => "throttled",
+                AuthError::Storage(s) => {
+                    tracing::error!(error = %s, "sign-in failed");
+                    "error"
+                }
+                _ => "credentials",
+            };
+            let next: String = form
+                .next
+                .bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => {
+                        (b as char).to_string()
+                    }
+                    _ => format!("%{b:02X}"),
+                })
+                .collect();
+            Redirect::to(&format!("/signin?error={reason}&next={next}")).into_response()
+        }
+    }
+}
+
+/// `POST /auth/signout` (the header's button).
+pub async fn form_sign_out(
+    State(state): State<AppState>,
+    principal: Option<Extension<Principal>>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(session) = principal.and_then(|Extension(p)| p.session) {
+        if let Err(e) = state.accounts.sign_out(&session).await {
+            tracing::error!(error = %e, "sign-out failed");
+        }
+    }
+    let mut response = Redirect::to("/signin").into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, session_cookie(&headers, "", 0));
+    response
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    name: String,
+}
+
+/// `POST /api/v1/tokens`: a new API token for the signed-in user; the secret is shown once.
+pub async fn create_token(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    body: JsonBody,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let t: NewToken = body.parse()?;
+    let (secret, info) = state.accounts.create_token(&user, &t.name).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "token": secret, "id": info.id, "name": info.name,
+                     "created_at_ms": info.created_at_ms, "revoked": false })),
+    ))
+}
+
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+) -> Result<Json<Vec<super::TokenInfo>>, ApiError> {
+    Ok(Json(state.accounts.tokens(&user).await?))
+}
+
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::BadPath {
+        field: "id".into(),
+        message: format!("id: {id:?} is not a UUID"),
+    })?;
+    state.accounts.revoke_token(&user, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    username: String,
+    password: String,
+    role: Role,
+}
+
+pub async fn list_users(State(state): State<AppState>) -> Result<Json<Vec<CurrentUser>>, ApiError> {
+    Ok(Json(state.accounts.users().await?))
+}
+
+/// `POST /api/v1/users` (admin).
+pub async fn create_user(
+    State(state): State<AppState>,
+    body: JsonBody,
+) -> Result<(StatusCode, Json<CurrentUser>), ApiError> {
+    let u: NewUser = body.parse()?;
+    let user = state
+        .accounts
+        .create_user(&u.username, &u.password, u.role)
+        .await?;
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleChange {
+    role: Role,
+}
+
+/// `PUT /api/v1/users/{id}/role` (admin).
+pub async fn set_role(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: JsonBody,
+) -> Result<Json<CurrentUser>, ApiError> {
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::BadPath {
+        field: "id".into(),
+        message: format!("id: {id:?} is not a UUID"),
+    })?;
+    let change: RoleChange = body.parse()?;
+    Ok(Json(state.accounts.set_role(id, change.role).await?))
+}

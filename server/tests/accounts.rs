@@ -1,0 +1,344 @@
+//! Accounts: every route refuses the anonymous (401) and the wrong role (403) and lets the
+//! right role through; sessions, tokens, sign-in throttling, security headers.
+
+mod common;
+
+use common::{client_with, token_for, TestServer, ADMIN_PASSWORD};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+const ID: &str = "6f1c0d35-7a4c-4a77-9d0e-9b61f6a5e0a1";
+
+/// Every route and the least role it needs (written here by hand, not taken from the
+/// server's policy, so that the two are checked against each other).
+fn routes() -> Vec<(Method, String, &'static str)> {
+    let mut r: Vec<(Method, String, &'static str)> = Vec::new();
+    for kind in [
+        "clusters",
+        "hosts",
+        "datastores",
+        "switches",
+        "portgroups",
+        "vms",
+    ] {
+        r.push((Method::GET, format!("/api/v1/{kind}"), "viewer"));
+        r.push((Method::POST, format!("/api/v1/{kind}"), "admin"));
+        r.push((Method::GET, format!("/api/v1/{kind}/{{id}}"), "viewer"));
+        r.push((Method::PUT, format!("/api/v1/{kind}/{{id}}"), "admin"));
+        r.push((Method::DELETE, format!("/api/v1/{kind}/{{id}}"), "admin"));
+    }
+    for (m, p, role) in [
+        (Method::GET, "/api/v1/inventory", "viewer"),
+        (Method::POST, "/api/v1/inventory", "admin"),
+        (Method::POST, "/api/v1/checks", "viewer"),
+        (Method::POST, "/api/v1/predictions", "viewer"),
+        (Method::GET, "/api/v1/vms/{id}/targets", "viewer"),
+        (Method::GET, "/api/v1/migrations", "viewer"),
+        (Method::POST, "/api/v1/migrations", "operator"),
+        (Method::GET, "/api/v1/migrations/{id}", "viewer"),
+        (Method::GET, "/api/v1/migrations/{id}/events", "viewer"),
+        (Method::POST, "/api/v1/migrations/{id}/cancel", "operator"),
+        (Method::GET, "/api/v1/faults", "viewer"),
+        (Method::POST, "/api/v1/faults", "operator"),
+        (Method::DELETE, "/api/v1/faults/{id}", "operator"),
+        (Method::GET, "/api/v1/session", "viewer"),
+        (Method::DELETE, "/api/v1/session", "viewer"),
+        (Method::GET, "/api/v1/tokens", "viewer"),
+        (Method::POST, "/api/v1/tokens", "viewer"),
+        (Method::DELETE, "/api/v1/tokens/{id}", "viewer"),
+        (Method::GET, "/api/v1/users", "admin"),
+        (Method::POST, "/api/v1/users", "admin"),
+        (Method::PUT, "/api/v1/users/{id}/role", "admin"),
+        (Method::POST, "/rpc/inventory", "viewer"),
+        (Method::POST, "/rpc/migrations/events", "viewer"),
+        (Method::POST, "/rpc/migrations/get", "viewer"),
+        (Method::POST, "/rpc/migrations/start", "operator"),
+        (Method::POST, "/rpc/migrations/cancel", "operator"),
+        (Method::POST, "/rpc/faults/add", "operator"),
+        (Method::POST, "/rpc/faults/clear", "operator"),
+        (Method::POST, "/rpc/save", "admin"),
+        (Method::POST, "/rpc/delete", "admin"),
+        (Method::POST, "/rpc/import", "admin"),
+    ] {
+        r.push((m, p.to_string(), role));
+    }
+    r
+}
+
+#[tokio::test]
+async fn every_route_needs_a_user_and_the_right_role() {
+    let s = TestServer::start(true).await;
+    let viewer = s.user("vera", "viewer").await;
+    let operator = s.user("otto", "operator").await;
+    let anonymous = reqwest::Client::new();
+    // The table covers every operation the OpenAPI document lists.
+    let (_, doc) = s.get("/api/v1/openapi.json").await;
+    let table = routes();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in ["get", "post", "put", "delete"] {
+            if item.get(method).is_some() && path != "/api/v1/openapi.json" {
+                let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+                assert!(
+                    table.iter().any(|(tm, tp, _)| *tm == m && tp == path)
+                        || (m == Method::POST && path == "/api/v1/session"),
+                    "{method} {path} is not in the role table"
+                );
+            }
+        }
+    }
+    let rank = |r: &str| {
+        ["viewer", "operator", "admin"]
+            .iter()
+            .position(|x| *x == r)
+            .unwrap()
+    };
+    let clients = [
+        ("viewer", &viewer),
+        ("operator", &operator),
+        ("admin", &s.client),
+    ];
+    for (method, path, needed) in &table {
+        let url = s.url(&path.replace("{id}", ID));
+        let send = |c: &reqwest::Client| {
+            c.request(method.clone(), &url)
+                .header("content-type", "application/json")
+                .body("{}")
+                .send()
+        };
+        let res = send(&anonymous).await.unwrap();
+        assert_eq!(res.status(), 401, "anonymous {method} {path}");
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        assert_eq!(body["error"]["code"], "unauthenticated", "{method} {path}");
+        for (role, client) in clients {
+            let status = send(client).await.unwrap().status().as_u16();
+            if rank(role) < rank(needed) {
+                assert_eq!(status, 403, "{role} {method} {path}");
+            } else {
+                assert!(
+                    status != 401 && status != 403,
+                    "{role} {method} {path}: {status}"
+                );
+            }
+        }
+    }
+    // The websocket and the pages.
+    let ws = anonymous
+        .get(s.url("/ws"))
+        .header("upgrade", "websocket")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ws.status(), 401);
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for page in ["/", "/tasks", "/migrate", "/inventory/hosts"] {
+        let res = no_redirects.get(s.url(page)).send().await.unwrap();
+        assert_eq!(res.status(), 303, "{page}");
+        let to = res.headers()["location"].to_str().unwrap().to_string();
+        assert!(to.starts_with("/signin?next=/"), "{page} → {to}");
+    }
+    for public in ["/healthz", "/api/v1/openapi.json"] {
+        assert_eq!(
+            anonymous.get(s.url(public)).send().await.unwrap().status(),
+            200
+        );
+    }
+}
+
+#[tokio::test]
+async fn sessions_cookies_tokens_and_sign_out() {
+    let s = TestServer::start(false).await;
+    let http = reqwest::Client::new();
+    let sign_in = |proto: Option<&'static str>| {
+        let mut r = http
+            .post(s.url("/api/v1/session"))
+            .json(&json!({ "username": "admin", "password": ADMIN_PASSWORD }));
+        if let Some(p) = proto {
+            r = r.header("x-forwarded-proto", p);
+        }
+        r.send()
+    };
+    let res = sign_in(None).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_string();
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(flag), "{cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "plain http: no Secure flag");
+    let https = sign_in(Some("https")).await.unwrap();
+    assert!(https.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .contains("; Secure"));
+    let session = cookie.split(';').next().unwrap().to_string();
+    let me = http
+        .get(s.url("/api/v1/session"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    assert_eq!(me.json::<Value>().await.unwrap()["role"], "admin");
+    // Sign-out: the same cookie no longer works.
+    let out = http
+        .delete(s.url("/api/v1/session"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 204);
+    let again = http
+        .get(s.url("/api/v1/hosts"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 401);
+    // A revoked token stops working.
+    let token = token_for(s.addr, "admin", ADMIN_PASSWORD).await;
+    let script = client_with(&token);
+    assert_eq!(
+        script
+            .get(s.url("/api/v1/hosts"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let (_, tokens) = s.get("/api/v1/tokens").await;
+    let id = tokens
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|t| t["revoked"] == false)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let revoke = script
+        .delete(s.url(&format!("/api/v1/tokens/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke.status(), 204);
+    assert_eq!(
+        script
+            .get(s.url("/api/v1/hosts"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    // The tokens are stored hashed: the secret is nowhere in the database.
+    let db = std::fs::read(&s.db_path).unwrap();
+    assert!(!db.windows(token.len()).any(|w| w == token.as_bytes()));
+    // Wrong password: 401, the same answer as an unknown user.
+    let bad = http
+        .post(s.url("/api/v1/session"))
+        .json(&json!({ "username": "admin", "password": "not-the-password" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 401);
+    assert_eq!(
+        bad.json::<Value>().await.unwrap()["error"]["code"],
+        "bad_credentials"
+    );
+    // Security headers on every answer.
+    let res = http.get(s.url("/healthz")).send().await.unwrap();
+    for (name, value) in [
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "same-origin"),
+    ] {
+        assert_eq!(res.headers()[name], value);
+    }
+    assert!(res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("frame-ancestors 'none'"));
+}
+
+#[tokio::test]
+async fn sign_in_is_throttled_per_account_and_users_are_managed_by_admins() {
+    let s = TestServer::start(false).await;
+    let http = reqwest::Client::new();
+    let attempt = |password: &'static str| {
+        http.post(s.url("/api/v1/session"))
+            .json(&json!({ "username": "admin", "password": password }))
+            .send()
+    };
+    for _ in 0..5 {
+        assert_eq!(attempt("wrong-password").await.unwrap().status(), 401);
+    }
+    // Now even the right password waits.
+    let res = attempt(ADMIN_PASSWORD).await.unwrap();
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().contains_key("retry-after"));
+    // Users: bad input names the field; duplicates are refused; the last admin stays admin.
+    let (status, body) = s
+        .post(
+            "/api/v1/users",
+            &json!({ "username": "Bad Name", "password": "long-enough-pw", "role": "viewer" }),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(body["error"]["field"], "username");
+    let (status, body) = s
+        .post(
+            "/api/v1/users",
+            &json!({ "username": "ann", "password": "short", "role": "viewer" }),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].clone()),
+        (422, json!("password"))
+    );
+    let (status, body) = s
+        .post(
+            "/api/v1/users",
+            &json!({ "username": "ann", "password": "long-enough-pw", "role": "root" }),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let (status, ann) = s
+        .post(
+            "/api/v1/users",
+            &json!({ "username": "ann", "password": "long-enough-pw", "role": "viewer" }),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, _) = s
+        .post(
+            "/api/v1/users",
+            &json!({ "username": "ann", "password": "long-enough-pw", "role": "viewer" }),
+        )
+        .await;
+    assert_eq!(status, 409);
+    let (_, users) = s.get("/api/v1/users").await;
+    let admin = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "admin")
+        .unwrap();
+    let (status, body) = s
+        .put(
+            &format!("/api/v1/users/{}/role", admin["id"].as_str().unwrap()),
+            &json!({ "role": "viewer" }),
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    let (status, body) = s
+        .put(
+            &format!("/api/v1/users/{}/role", ann["id"].as_str().unwrap()),
+            &json!({ "role": "operator" }),
+        )
+        .await;
+    assert_eq!((status, body["role"].clone()), (200, json!("operator")));
+}
