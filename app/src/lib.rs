@@ -1,6 +1,7 @@
 //! vmshift's pages and shared code. The `domain` module is plain Rust (no leptos) and runs on
 //! the server and in the browser alike.
 
+pub mod api_client;
 pub mod components;
 pub mod domain;
 pub mod format;
@@ -99,6 +100,8 @@ pub fn App() -> impl IntoView {
                             }}
                         </A>
                         <A href="/inventory/hosts" attr:data-testid="nav-inventory">"Inventory"</A>
+                        {allowed(domain::accounts::Role::Admin)
+                            .then(|| view! { <A href="/audit" attr:data-testid="nav-audit">"Audit"</A> })}
                     </nav>
                     <span
                         class="live"
@@ -118,10 +121,10 @@ pub fn App() -> impl IntoView {
                 })}
                 {user.map(|u| view! {
                     <form class="who" method="post" action="/auth/signout">
-                        <span data-testid="current-user" data-role=u.role.as_str()>
+                        <a href="/account" data-testid="current-user" data-role=u.role.as_str()>
                             {u.username.clone()}
                             <span class="badge">{u.role.as_str()}</span>
-                        </span>
+                        </a>
                         <button class="link" type="submit" data-testid="signout">"Sign out"</button>
                     </form>
                 })}
@@ -134,6 +137,8 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("migrate") view={Lazy::<MigrateRoute>::new()}/>
                     <Route path=StaticSegment("tasks") view={Lazy::<TasksRoute>::new()}/>
                     <Route path=path!("/tasks/:id") view={Lazy::<MigrationRoute>::new()}/>
+                    <Route path=StaticSegment("audit") view={Lazy::<AuditRoute>::new()}/>
+                    <Route path=StaticSegment("account") view={Lazy::<AccountRoute>::new()}/>
                 </Routes>
             </main>
         </Router>
@@ -197,5 +202,35 @@ impl LazyRoute for MigrationRoute {
     fn view(this: Self) -> AnyView {
         let MigrationRoute = this;
         view! { <pages::migration::MigrationPage/> }.into_any()
+    }
+}
+
+/// The audit log (admins), loaded on demand.
+struct AuditRoute;
+
+#[lazy_route]
+impl LazyRoute for AuditRoute {
+    fn data() -> Self {
+        AuditRoute
+    }
+
+    fn view(this: Self) -> AnyView {
+        let AuditRoute = this;
+        view! { <pages::audit::AuditPage/> }.into_any()
+    }
+}
+
+/// Your account: API tokens, and users for admins; loaded on demand.
+struct AccountRoute;
+
+#[lazy_route]
+impl LazyRoute for AccountRoute {
+    fn data() -> Self {
+        AccountRoute
+    }
+
+    fn view(this: Self) -> AnyView {
+        let AccountRoute = this;
+        view! { <pages::account::AccountPage/> }.into_any()
     }
 }

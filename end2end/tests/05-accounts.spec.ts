@@ -100,4 +100,37 @@ test("an operator migrates a VM", async ({ page, browser }) => {
   await expect(operator.page.getByTestId("object-table")).toBeVisible();
   await expect(operator.page.getByTestId("new-object")).toHaveCount(0);
   await operator.context.close();
+
+  // The admin's audit page shows who did it.
+  await open(page, "/audit");
+  await page.getByTestId("audit-actor").fill("otto");
+  await page.getByTestId("audit-actor").press("Tab");
+  const row = page.locator('[data-testid="audit-row"][data-action="migration.start"]');
+  await expect(row).toHaveAttribute("data-actor", "otto");
+  await expect(row).toContainText("dns-02");
+  await page.getByTestId("audit-action").selectOption("migration.start");
+  await expect(page.getByTestId("audit-row")).toHaveCount(1);
+  await expect(page.getByTestId("audit-csv")).toHaveAttribute("href", /actor=otto&action=migration.start/);
+});
+
+test("API tokens are created and revoked on the account page", async ({ page }) => {
+  await open(page, "/account");
+  await page.getByTestId("token-name").fill("nightly report");
+  await page.getByTestId("token-create").click();
+  const secret = page.getByTestId("token-secret").locator("code");
+  await expect(secret).toHaveText(/^vms_[0-9a-f]{64}$/);
+  const token = await secret.textContent();
+  const item = page.locator('[data-testid="token-item"]', { hasText: "nightly report" });
+  await expect(item).toHaveAttribute("data-revoked", "false");
+  // The token works for a script (no cookie), then stops once revoked.
+  const script = await (await import("@playwright/test")).request.newContext({
+    baseURL: process.env.VMSHIFT_URL,
+    storageState: undefined,
+    extraHTTPHeaders: { authorization: `Bearer ${token}` },
+  });
+  expect((await script.get("/api/v1/hosts")).status()).toBe(200);
+  await item.getByTestId("token-revoke").click();
+  await expect(item).toHaveAttribute("data-revoked", "true");
+  expect((await script.get("/api/v1/hosts")).status()).toBe(401);
+  await script.dispose();
 });

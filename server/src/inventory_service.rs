@@ -1,6 +1,7 @@
 //! The one place where the inventory changes: validate against the whole inventory, store in
 //! one transaction, apply in memory, then tell every live client.
 
+use crate::audit;
 use crate::db::{self, Db, DbError};
 use app::domain::migration::{Fault, Migration, MigrationEvent};
 use app::domain::{
@@ -190,17 +191,52 @@ impl InventoryService {
     /// disconnects mid-request): a committed change is always applied in memory too.
     pub async fn apply(self: &Arc<Self>, mutation: Mutation) -> Result<Change, ServiceError> {
         let this = self.clone();
-        tokio::spawn(async move { this.apply_now(mutation).await })
+        let actor = audit::current_actor();
+        tokio::spawn(async move { this.apply_now(mutation, actor).await })
             .await
             .map_err(|e| ServiceError::Storage(DbError::Corrupt(format!("mutation task: {e}"))))?
     }
 
-    async fn apply_now(&self, mutation: Mutation) -> Result<Change, ServiceError> {
+    async fn apply_now(&self, mutation: Mutation, actor: String) -> Result<Change, ServiceError> {
         let _writer = self.write_gate.lock().await;
         self.refuse_in_motion(&mutation)?;
-        let change = self.read().validate(mutation)?;
+        let action = match &mutation {
+            Mutation::Create(_) => "inventory.create",
+            Mutation::Update(_) => "inventory.update",
+            Mutation::Delete(..) => "inventory.delete",
+        };
+        let (change, record) = {
+            let inv = self.read();
+            let (kind, id) = match &mutation {
+                Mutation::Create(o) | Mutation::Update(o) => (o.kind(), o.id()),
+                Mutation::Delete(kind, id) => (*kind, *id),
+            };
+            let before = inv.get(kind, id);
+            let change = inv.validate(mutation)?;
+            let after = match &change {
+                Change::Upsert { object } => Some(object.clone()),
+                Change::Delete { .. } => None,
+            };
+            let name = after
+                .as_ref()
+                .or(before.as_ref())
+                .map_or_else(String::new, |o| o.name().to_owned());
+            let verb = action.trim_start_matches("inventory.");
+            let record = audit::Record {
+                action,
+                object_kind: serde_json::to_value(kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned)),
+                object_id: Some(id.to_string()),
+                summary: format!("{verb}d {} {name}", kind.label().to_lowercase()),
+                before: before.and_then(|o| serde_json::to_value(o).ok()),
+                after: after.and_then(|o| serde_json::to_value(o).ok()),
+            };
+            (change, record)
+        };
         let mut tx = self.db.begin().await.map_err(DbError::from)?;
         db::store_change(&mut tx, &change).await?;
+        audit::insert(&mut tx, &actor, &record).await?;
         tx.commit().await.map_err(DbError::from)?;
         self.commit_in_memory(&change);
         Ok(change)
@@ -248,9 +284,30 @@ impl InventoryService {
         let (record, event) = (record.clone(), event.clone());
         tokio::spawn(async move {
             let _writer = this.write_gate.lock().await;
+            let before = this
+                .read()
+                .vms
+                .get(&moved.id)
+                .and_then(|vm| serde_json::to_value(Object::Vm(vm.clone())).ok());
             let change = this.read().validate(Mutation::Update(Object::Vm(moved)))?;
             let mut tx = this.db.begin().await.map_err(DbError::from)?;
             db::store_change(&mut tx, &change).await?;
+            let after = match &change {
+                Change::Upsert { object } => serde_json::to_value(object).ok(),
+                Change::Delete { .. } => None,
+            };
+            let entry = audit::Record {
+                action: "inventory.update",
+                object_kind: Some("vm".into()),
+                object_id: Some(record.vm_id.to_string()),
+                summary: format!(
+                    "migration {} moved {} to {}",
+                    record.id, record.vm_name, record.target
+                ),
+                before,
+                after,
+            };
+            audit::insert(&mut tx, "system", &entry).await?;
             db::store_migration(&mut tx, &record).await?;
             db::store_events(&mut tx, std::slice::from_ref(&event)).await?;
             tx.commit().await.map_err(DbError::from)?;
@@ -286,12 +343,17 @@ impl InventoryService {
         file: InventoryFile,
     ) -> Result<ImportSummary, ServiceError> {
         let this = self.clone();
-        tokio::spawn(async move { this.import_now(file).await })
+        let actor = audit::current_actor();
+        tokio::spawn(async move { this.import_now(file, actor).await })
             .await
             .map_err(|e| ServiceError::Storage(DbError::Corrupt(format!("import task: {e}"))))?
     }
 
-    async fn import_now(&self, file: InventoryFile) -> Result<ImportSummary, ServiceError> {
+    async fn import_now(
+        &self,
+        file: InventoryFile,
+        actor: String,
+    ) -> Result<ImportSummary, ServiceError> {
         let _writer = self.write_gate.lock().await;
         let (next, changes, summary) = self.read().validate_import(file)?;
         let busy = self.busy_vms();
@@ -313,6 +375,17 @@ impl InventoryService {
         for change in &changes {
             db::store_change(&mut tx, change).await?;
         }
+        let record = audit::Record {
+            action: "inventory.import",
+            summary: format!(
+                "imported {} object(s): {} created, {} updated",
+                summary.created + summary.updated,
+                summary.created,
+                summary.updated
+            ),
+            ..Default::default()
+        };
+        audit::insert(&mut tx, &actor, &record).await?;
         tx.commit().await.map_err(DbError::from)?;
         {
             let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());

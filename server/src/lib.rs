@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod api;
+pub mod audit;
 mod backend;
 pub mod config;
 pub mod db;

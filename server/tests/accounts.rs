@@ -49,6 +49,8 @@ fn routes() -> Vec<(Method, String, &'static str)> {
         (Method::GET, "/api/v1/users", "admin"),
         (Method::POST, "/api/v1/users", "admin"),
         (Method::PUT, "/api/v1/users/{id}/role", "admin"),
+        (Method::GET, "/api/v1/audit", "admin"),
+        (Method::GET, "/api/v1/audit.csv", "admin"),
         (Method::POST, "/rpc/inventory", "viewer"),
         (Method::POST, "/rpc/migrations/events", "viewer"),
         (Method::POST, "/rpc/migrations/get", "viewer"),

@@ -4,6 +4,7 @@
 //! browser (wasm) alike and its tests run in milliseconds.
 
 pub mod accounts;
+pub mod audit;
 pub mod checks;
 pub mod error;
 pub mod ids;

@@ -1,3 +1,5 @@
+pub mod account;
+pub mod audit;
 pub mod inventory;
 pub mod map;
 pub mod migrate;

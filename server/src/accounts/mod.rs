@@ -5,6 +5,7 @@
 pub mod policy;
 pub mod routes;
 
+use crate::audit;
 use crate::db::{Db, DbError};
 use app::domain::accounts::{check_password, parse_username, CurrentUser, Role};
 use app::domain::DomainError;
@@ -197,7 +198,18 @@ impl AccountService {
         .execute(&self.db)
         .await;
         match result {
-            Ok(_) => Ok(user),
+            Ok(_) => {
+                let entry = audit::Record {
+                    action: "user.create",
+                    object_kind: Some("user".into()),
+                    object_id: Some(user.id.to_string()),
+                    summary: format!("created user {} ({})", user.username, role.as_str()),
+                    before: None,
+                    after: serde_json::to_value(&user).ok(),
+                };
+                audit::record(&self.db, &audit::current_actor(), entry).await;
+                Ok(user)
+            }
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(
                 DomainError::duplicate("username", format!("username: {} is taken", user.username))
                     .into(),
@@ -240,7 +252,23 @@ impl AccountService {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        let before = serde_json::to_value(&user).ok();
+        let old = user.role;
         user.role = role;
+        let entry = audit::Record {
+            action: "user.role",
+            object_kind: Some("user".into()),
+            object_id: Some(user.id.to_string()),
+            summary: format!(
+                "changed the role of {} from {} to {}",
+                user.username,
+                old.as_str(),
+                role.as_str()
+            ),
+            before,
+            after: serde_json::to_value(&user).ok(),
+        };
+        audit::record(&self.db, &audit::current_actor(), entry).await;
         Ok(user)
     }
 
@@ -284,10 +312,18 @@ impl AccountService {
             }
         };
         let Some(user) = user else {
-            let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-            count(&mut f.by_account, username.to_owned(), now);
-            count(&mut f.by_address, address, now);
+            {
+                let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+                count(&mut f.by_account, username.to_owned(), now);
+                count(&mut f.by_address, address, now);
+            }
             tracing::warn!(%username, %address, "failed sign-in");
+            let entry = audit::Record {
+                action: "session.sign_in_failed",
+                summary: format!("failed sign-in as {username} from {address}"),
+                ..Default::default()
+            };
+            audit::record(&self.db, username, entry).await;
             return Err(AuthError::BadCredentials);
         };
         self.failures
@@ -307,14 +343,30 @@ impl AccountService {
         .execute(&self.db)
         .await?;
         tracing::info!(username = %user.username, "signed in");
+        let entry = audit::Record {
+            action: "session.sign_in",
+            object_kind: Some("user".into()),
+            object_id: Some(user.id.to_string()),
+            summary: format!("signed in from {address}"),
+            ..Default::default()
+        };
+        audit::record(&self.db, &user.username, entry).await;
         Ok((token, user))
     }
 
     pub async fn sign_out(&self, session: &str) -> Result<(), AuthError> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+        let done = sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
             .bind(digest(session))
             .execute(&self.db)
             .await?;
+        if done.rows_affected() > 0 {
+            let entry = audit::Record {
+                action: "session.sign_out",
+                summary: "signed out".into(),
+                ..Default::default()
+            };
+            audit::record(&self.db, &audit::current_actor(), entry).await;
+        }
         Ok(())
     }
 
@@ -379,6 +431,15 @@ impl AccountService {
         .bind(info.created_at_ms)
         .execute(&self.db)
         .await?;
+        let entry = audit::Record {
+            action: "token.create",
+            object_kind: Some("token".into()),
+            object_id: Some(info.id.to_string()),
+            summary: format!("created API token {:?}", info.name),
+            before: None,
+            after: serde_json::to_value(&info).ok(),
+        };
+        audit::record(&self.db, &user.username, entry).await;
         Ok((secret, info))
     }
 

@@ -38,7 +38,7 @@ pub fn access(method: &Method, path: &str) -> Access {
     if let Some(rest) = path.strip_prefix("/api/v1") {
         let first = rest.trim_start_matches('/').split('/').next().unwrap_or("");
         return match (first, read) {
-            ("users", _) => Needs(Role::Admin),
+            ("users" | "audit" | "audit.csv", _) => Needs(Role::Admin),
             (_, true) => Needs(Role::Viewer),
             ("checks" | "predictions" | "session" | "tokens", false) => Needs(Role::Viewer),
             ("migrations" | "faults", false) => Needs(Role::Operator),
@@ -107,8 +107,13 @@ pub async fn authorize(
         request.extensions_mut().insert(p.clone());
         request.extensions_mut().insert(p.user.clone());
     }
+    // The request runs as its user (for the audit log).
+    let actor = principal
+        .as_ref()
+        .map_or_else(|| "anonymous".to_string(), |p| p.user.username.clone());
+    let run = |request| crate::audit::ACTOR.scope(actor, next.run(request));
     match (needed, &principal) {
-        (Access::Public, _) => next.run(request).await,
+        (Access::Public, _) => run(request).await,
         (Access::Needs(_), None) if !is_machine_route(&path) => {
             let target = request
                 .uri()
@@ -136,7 +141,7 @@ pub async fn authorize(
             ))
             .into_response()
         }
-        (Access::Needs(_), Some(_)) => next.run(request).await,
+        (Access::Needs(_), Some(_)) => run(request).await,
     }
 }
 
@@ -166,6 +171,8 @@ mod tests {
             (&Method::PUT, "/api/v1/hosts/x", Needs(Role::Admin)),
             (&post, "/api/v1/inventory", Needs(Role::Admin)),
             (&get, "/api/v1/users", Needs(Role::Admin)),
+            (&get, "/api/v1/audit", Needs(Role::Admin)),
+            (&get, "/api/v1/audit.csv", Needs(Role::Admin)),
             (&post, "/rpc/inventory", Needs(Role::Viewer)),
             (&post, "/rpc/migrations/start", Needs(Role::Operator)),
             (&post, "/rpc/save", Needs(Role::Admin)),

@@ -1,5 +1,6 @@
 //! The REST API under `/api/v1`.
 
+pub mod audit;
 pub mod checks;
 pub mod error;
 pub mod inventory;
@@ -16,6 +17,8 @@ use axum::Router;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/openapi.json", get(openapi::document))
+        .route("/audit", get(audit::list))
+        .route("/audit.csv", get(audit::csv))
         .route(
             "/session",
             get(crate::accounts::routes::current)

@@ -410,6 +410,31 @@ pub fn build() -> Value {
             "requestBody": {"required": true, "content": {"application/json": {"schema": object(&["role"], json!({"role": enumeration(&["viewer", "operator", "admin"])}))}}},
             "responses": with(error_responses(&[400, 401, 403, 404, 409, 422]), "200", "the user", Some(user))}}),
     );
+    let audit_params = json!([
+        {"name": "actor", "in": "query", "required": false, "schema": {"type": "string"}},
+        {"name": "action", "in": "query", "required": false, "schema": {"type": "string"},
+            "description": "an action (migration.start) or a prefix ending with a dot (migration.)"},
+        {"name": "since_ms", "in": "query", "required": false, "schema": {"type": "integer"}},
+        {"name": "until_ms", "in": "query", "required": false, "schema": {"type": "integer"}},
+        {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 10000}}
+    ]);
+    paths.insert(
+        "/api/v1/audit".into(),
+        json!({"get": {"summary": "The audit log, newest first (admin): who did what, when, before and after",
+            "operationId": "audit_log", "parameters": audit_params,
+            "responses": with(error_responses(&[401, 403, 422]), "200", "the entries",
+                Some(json!({"type": "array", "items": {"type": "object", "properties": {
+                    "id": {"type": "integer"}, "at_ms": {"type": "integer"}, "actor": {"type": "string"},
+                    "action": {"type": "string"}, "object_kind": {"type": ["string", "null"]},
+                    "object_id": {"type": ["string", "null"]}, "summary": {"type": "string"},
+                    "before": {}, "after": {}}}})))}}),
+    );
+    paths.insert(
+        "/api/v1/audit.csv".into(),
+        json!({"get": {"summary": "The audit log as CSV (admin), same filters (default limit 10,000)",
+            "operationId": "audit_csv", "parameters": audit_params,
+            "responses": {"200": {"description": "text/csv"}}}}),
+    );
     paths.insert(
         "/api/v1/openapi.json".into(),
         json!({"get": {"summary": "This document", "operationId": "openapi",

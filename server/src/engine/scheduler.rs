@@ -301,6 +301,13 @@ impl<D: Driver> Engine<D> {
         Ok((record, event))
     }
 
+    /// Records who started a migration (its summary and later events carry it).
+    pub fn attribute(&mut self, id: MigrationId, user: &str) -> Option<Migration> {
+        let a = self.active.get_mut(&id)?;
+        a.record.started_by = Some(user.to_owned());
+        Some(a.record.clone())
+    }
+
     /// Cancels a queued or running migration: the VM stays where it is.
     pub fn cancel(
         &mut self,

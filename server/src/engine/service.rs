@@ -6,6 +6,7 @@
 use super::clock::Clock;
 use super::scheduler::{CancelError, Engine, SubmitError};
 use super::simulated::SimulatedDriver;
+use crate::audit;
 use crate::db::{self, Db, DbError};
 use crate::inventory_service::{InventoryService, ServiceError};
 use app::domain::checks::{check_migration, CheckReport, MigrationRequest};
@@ -69,17 +70,28 @@ pub enum CommandError {
     Stopped,
 }
 
+/// A command, with the user it comes from (for `started_by` and the audit log).
 enum Command {
     Start(
         MigrationRequest,
+        String,
         oneshot::Sender<Result<Migration, StartError>>,
     ),
     Cancel(
         MigrationId,
+        String,
         oneshot::Sender<Result<Migration, CommandError>>,
     ),
-    AddFault(FaultRequest, oneshot::Sender<Result<Fault, CommandError>>),
-    ClearFault(FaultId, oneshot::Sender<Result<Fault, CommandError>>),
+    AddFault(
+        FaultRequest,
+        String,
+        oneshot::Sender<Result<Fault, CommandError>>,
+    ),
+    ClearFault(
+        FaultId,
+        String,
+        oneshot::Sender<Result<Fault, CommandError>>,
+    ),
 }
 
 #[derive(Default)]
@@ -190,22 +202,25 @@ impl MigrationService {
     ) -> Result<Migration, StartError> {
         let (tx, rx) = oneshot::channel();
         self.commands
-            .send(Command::Start(request, tx))
+            .send(Command::Start(request, crate::audit::current_actor(), tx))
             .await
             .map_err(|_| StartError::Stopped)?;
         rx.await.map_err(|_| StartError::Stopped)?
     }
 
     pub async fn cancel(&self, id: MigrationId) -> Result<Migration, CommandError> {
-        self.ask(|tx| Command::Cancel(id, tx)).await
+        self.ask(|tx| Command::Cancel(id, crate::audit::current_actor(), tx))
+            .await
     }
 
     pub async fn add_fault(&self, request: FaultRequest) -> Result<Fault, CommandError> {
-        self.ask(|tx| Command::AddFault(request, tx)).await
+        self.ask(|tx| Command::AddFault(request, crate::audit::current_actor(), tx))
+            .await
     }
 
     pub async fn clear_fault(&self, id: FaultId) -> Result<Fault, CommandError> {
-        self.ask(|tx| Command::ClearFault(id, tx)).await
+        self.ask(|tx| Command::ClearFault(id, crate::audit::current_actor(), tx))
+            .await
     }
 
     async fn ask<T>(
@@ -275,20 +290,69 @@ impl MigrationService {
 
     async fn handle(&self, engine: &mut Engine<SimulatedDriver>, command: Command) {
         match command {
-            Command::Start(request, reply) => {
-                let _ = reply.send(self.submit(engine, request).await);
-            }
-            Command::Cancel(id, reply) => {
-                let _ = reply.send(self.cancel_now(engine, id).await);
-            }
-            Command::AddFault(request, reply) => {
-                let result = self.fault_now(engine, request);
+            Command::Start(request, actor, reply) => {
+                let result = self.submit(engine, request, &actor).await;
+                if let Ok(m) = &result {
+                    let entry = audit::Record {
+                        action: "migration.start",
+                        object_kind: Some("migration".into()),
+                        object_id: Some(m.id.to_string()),
+                        summary: format!(
+                            "started a {} of {} ({})",
+                            m.kind.label(),
+                            m.vm_name,
+                            m.route
+                        ),
+                        before: None,
+                        after: serde_json::to_value(m).ok(),
+                    };
+                    audit::record(&self.db, &actor, entry).await;
+                }
                 let _ = reply.send(result);
             }
-            Command::ClearFault(id, reply) => {
+            Command::Cancel(id, actor, reply) => {
+                let result = self.cancel_now(engine, id).await;
+                if let Ok(m) = &result {
+                    let entry = audit::Record {
+                        action: "migration.cancel",
+                        object_kind: Some("migration".into()),
+                        object_id: Some(m.id.to_string()),
+                        summary: format!("cancelled the {} of {}", m.kind.label(), m.vm_name),
+                        before: None,
+                        after: serde_json::to_value(m).ok(),
+                    };
+                    audit::record(&self.db, &actor, entry).await;
+                }
+                let _ = reply.send(result);
+            }
+            Command::AddFault(request, actor, reply) => {
+                let result = self.fault_now(engine, request);
+                if let Ok(f) = &result {
+                    let entry = audit::Record {
+                        action: "fault.inject",
+                        object_kind: Some("fault".into()),
+                        object_id: Some(f.id.to_string()),
+                        summary: format!("injected {} on {}", f.kind.label(), f.target_name),
+                        before: None,
+                        after: serde_json::to_value(f).ok(),
+                    };
+                    audit::record(&self.db, &actor, entry).await;
+                }
+                let _ = reply.send(result);
+            }
+            Command::ClearFault(id, actor, reply) => {
                 let result = engine.clear_fault(id).ok_or(CommandError::NoFault(id));
-                if result.is_ok() {
+                if let Ok(f) = &result {
                     self.publish_faults(engine);
+                    let entry = audit::Record {
+                        action: "fault.clear",
+                        object_kind: Some("fault".into()),
+                        object_id: Some(f.id.to_string()),
+                        summary: format!("cleared {} on {}", f.kind.label(), f.target_name),
+                        before: serde_json::to_value(f).ok(),
+                        after: None,
+                    };
+                    audit::record(&self.db, &actor, entry).await;
                 }
                 let _ = reply.send(result);
             }
@@ -299,6 +363,7 @@ impl MigrationService {
         &self,
         engine: &mut Engine<SimulatedDriver>,
         request: MigrationRequest,
+        actor: &str,
     ) -> Result<Migration, StartError> {
         let id = MigrationId::new_random();
         let now_ms = self.clock.unix_ms();
@@ -322,12 +387,14 @@ impl MigrationService {
             if !report.allowed {
                 return Err(StartError::Blocked(report));
             }
-            engine
+            let (_, event) = engine
                 .submit(&inv, request, id, now_ms)
                 .map_err(|e| match e {
                     SubmitError::Refused(d) => StartError::Refused(d),
                     SubmitError::Busy { vm, id } => StartError::Busy { vm, id },
-                })?
+                })?;
+            let record = engine.attribute(id, actor).expect("just submitted");
+            (record, event)
         };
         // Its objects are the engine's from now on (before any await: no edit slips in).
         self.inventory.begin_motion(&record);

@@ -1,0 +1,235 @@
+//! Your account: API tokens for scripts (created — the secret shown once — and revoked here),
+//! and for admins, the users and their roles.
+
+use crate::api_client::call;
+use crate::domain::accounts::{CurrentUser, Role};
+use crate::Session;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+struct TokenInfo {
+    id: String,
+    name: String,
+    created_at_ms: i64,
+    revoked: bool,
+}
+
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    let me = use_context::<Session>().and_then(|s| s.0);
+    let admin = crate::allowed(Role::Admin);
+    view! {
+        <section class="page account-page" data-testid="account">
+            <h2>{me.map(|u| format!("{} ({})", u.username, u.role.as_str()))}</h2>
+            <Tokens/>
+            {admin.then(|| view! { <Users/> })}
+        </section>
+    }
+}
+
+#[component]
+fn Tokens() -> impl IntoView {
+    let version = RwSignal::new(0u32);
+    let tokens = LocalResource::new(move || {
+        version.track();
+        async move {
+            call("GET", "/api/v1/tokens", None).await.and_then(|v| {
+                serde_json::from_value::<Vec<TokenInfo>>(v).map_err(|e| e.to_string())
+            })
+        }
+    });
+    let name = RwSignal::new(String::new());
+    let secret = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<String>);
+    let create = move |_| {
+        let body = serde_json::json!({ "name": name.get_untracked() });
+        spawn_local(async move {
+            match call("POST", "/api/v1/tokens", Some(&body)).await {
+                Ok(v) => {
+                    secret.set(v["token"].as_str().map(str::to_owned));
+                    error.set(None);
+                    name.set(String::new());
+                    version.update(|n| *n += 1);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    view! {
+        <h3>"API tokens"</h3>
+        <p class="muted small">
+            "For scripts: send " <code>"Authorization: Bearer <token>"</code>
+            ". A token acts with your role; the secret is shown once and stored hashed."
+        </p>
+        <div class="fault-form">
+            <input
+                placeholder="what it is for"
+                data-testid="token-name"
+                prop:value=move || name.get()
+                on:input=move |ev| name.set(event_target_value(&ev))
+            />
+            <button class="primary" data-testid="token-create" on:click=create>"Create token"</button>
+            {move || error.get().map(|e| view! { <span class="form-error" data-testid="token-error">{e}</span> })}
+        </div>
+        {move || secret.get().map(|s| view! {
+            <p class="notice" data-testid="token-secret">
+                "Copy it now, it will not be shown again: " <code>{s}</code>
+            </p>
+        })}
+        <Transition fallback=|| ()>
+            <ul class="fault-list" data-testid="token-list">
+                {move || {
+                    tokens
+                        .get()
+                        .and_then(Result::ok)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|t| {
+                            let id = t.id.clone();
+                            let revoke = move |_| {
+                                let id = id.clone();
+                                spawn_local(async move {
+                                    match call("DELETE", &format!("/api/v1/tokens/{id}"), None).await {
+                                        Ok(_) => version.update(|n| *n += 1),
+                                        Err(e) => error.set(Some(e)),
+                                    }
+                                });
+                            };
+                            view! {
+                                <li data-testid="token-item" data-revoked=t.revoked.to_string()>
+                                    <strong>{t.name.clone()}</strong>
+                                    <span class="muted small">{super::audit::utc(t.created_at_ms)}</span>
+                                    {if t.revoked {
+                                        view! { <span class="badge">"revoked"</span> }.into_any()
+                                    } else {
+                                        view! {
+                                            <button class="small" data-testid="token-revoke" on:click=revoke>
+                                                "Revoke"
+                                            </button>
+                                        }
+                                            .into_any()
+                                    }}
+                                </li>
+                            }
+                        })
+                        .collect_view()
+                }}
+            </ul>
+        </Transition>
+    }
+}
+
+#[component]
+fn Users() -> impl IntoView {
+    let version = RwSignal::new(0u32);
+    let users = LocalResource::new(move || {
+        version.track();
+        async move {
+            call("GET", "/api/v1/users", None).await.and_then(|v| {
+                serde_json::from_value::<Vec<CurrentUser>>(v).map_err(|e| e.to_string())
+            })
+        }
+    });
+    let username = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let role = RwSignal::new(Role::Viewer);
+    let error = RwSignal::new(None::<String>);
+    let create = move |_| {
+        let body = serde_json::json!({
+            "username": username.get_untracked(),
+            "password": password.get_untracked(),
+            "role": role.get_untracked(),
+        });
+        spawn_local(async move {
+            match call("POST", "/api/v1/users", Some(&body)).await {
+                Ok(_) => {
+                    error.set(None);
+                    username.set(String::new());
+                    password.set(String::new());
+                    version.update(|n| *n += 1);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    let role_options = move |selected: Role| {
+        Role::ALL
+            .into_iter()
+            .map(
+                |r| view! { <option value=r.as_str() selected=r == selected>{r.as_str()}</option> },
+            )
+            .collect_view()
+    };
+    view! {
+        <h3>"Users"</h3>
+        <div class="fault-form">
+            <input
+                placeholder="username"
+                data-testid="user-name"
+                prop:value=move || username.get()
+                on:input=move |ev| username.set(event_target_value(&ev))
+            />
+            <input
+                type="password"
+                placeholder="password (10+ characters)"
+                data-testid="user-password"
+                prop:value=move || password.get()
+                on:input=move |ev| password.set(event_target_value(&ev))
+            />
+            <select
+                data-testid="user-role"
+                on:change=move |ev| {
+                    if let Some(r) = Role::parse(&event_target_value(&ev)) {
+                        role.set(r);
+                    }
+                }
+            >
+                {role_options(Role::Viewer)}
+            </select>
+            <button class="primary" data-testid="user-create" on:click=create>"Create user"</button>
+            {move || error.get().map(|e| view! { <span class="form-error" data-testid="user-error">{e}</span> })}
+        </div>
+        <Transition fallback=|| ()>
+            <table class="objects" data-testid="user-table">
+                <tbody>
+                    {move || {
+                        users
+                            .get()
+                            .and_then(Result::ok)
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|u| {
+                                let id = u.id;
+                                let change = move |ev| {
+                                    let Some(r) = Role::parse(&event_target_value(&ev)) else {
+                                        return;
+                                    };
+                                    let body = serde_json::json!({ "role": r });
+                                    spawn_local(async move {
+                                        match call("PUT", &format!("/api/v1/users/{id}/role"), Some(&body)).await {
+                                            Ok(_) => error.set(None),
+                                            Err(e) => error.set(Some(e)),
+                                        }
+                                        version.update(|n| *n += 1);
+                                    });
+                                };
+                                view! {
+                                    <tr data-testid="user-row" data-username=u.username.clone()>
+                                        <td class="name">{u.username.clone()}</td>
+                                        <td>
+                                            <select data-testid="user-role-select" on:change=change>
+                                                {role_options(u.role)}
+                                            </select>
+                                        </td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()
+                    }}
+                </tbody>
+            </table>
+        </Transition>
+    }
+}

@@ -1,0 +1,160 @@
+//! The audit log (admins): who did what and when, filtered by user and action, exported as
+//! CSV with the same filters.
+
+use crate::api_client::call;
+use crate::domain::audit::{AuditEntry, ACTIONS};
+use leptos::prelude::*;
+
+fn query(actor: &str, action: &str) -> String {
+    let mut q = vec!["limit=500".to_string()];
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    if !actor.is_empty() {
+        q.push(format!("actor={}", enc(actor)));
+    }
+    if !action.is_empty() {
+        q.push(format!("action={}", enc(action)));
+    }
+    q.join("&")
+}
+
+/// Milliseconds since the epoch as "2026-11-27 10:58:12 UTC".
+pub fn utc(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
+    // The civil date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(mo <= 2);
+    format!("{y:04}-{mo:02}-{d:02} {h:02}:{m:02}:{s:02} UTC")
+}
+
+#[component]
+pub fn AuditPage() -> impl IntoView {
+    let actor = RwSignal::new(String::new());
+    let action = RwSignal::new(String::new());
+    let entries = LocalResource::new(move || {
+        let q = query(&actor.get(), &action.get());
+        async move {
+            call("GET", &format!("/api/v1/audit?{q}"), None)
+                .await
+                .and_then(|v| {
+                    serde_json::from_value::<Vec<AuditEntry>>(v).map_err(|e| e.to_string())
+                })
+        }
+    });
+    let mut prefixes: Vec<String> = ACTIONS
+        .iter()
+        .filter_map(|a| a.split_once('.').map(|(p, _)| format!("{p}.")))
+        .collect();
+    prefixes.dedup();
+    let options = prefixes
+        .into_iter()
+        .map(|p| {
+            let label = format!("{p}*");
+            view! { <option value=p>{label}</option> }
+        })
+        .chain(
+            ACTIONS
+                .iter()
+                .map(|a| view! { <option value=*a>{*a}</option> }),
+        )
+        .collect_view();
+    let csv = move || format!("/api/v1/audit.csv?{}", query(&actor.get(), &action.get()));
+    view! {
+        <section class="page audit-page" data-testid="audit">
+            <div class="toolbar">
+                <h2>"Audit log"</h2>
+                <input
+                    placeholder="user"
+                    data-testid="audit-actor"
+                    on:change=move |ev| actor.set(event_target_value(&ev).trim().to_owned())
+                />
+                <select data-testid="audit-action" on:change=move |ev| action.set(event_target_value(&ev))>
+                    <option value="">"every action"</option>
+                    {options}
+                </select>
+                <a class="secondary button" href=csv download="vmshift-audit.csv" data-testid="audit-csv">
+                    "Export CSV"
+                </a>
+            </div>
+            <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
+                {move || {
+                    entries
+                        .get()
+                        .map(|r| match r {
+                            Err(e) => view! { <p class="form-error">{e}</p> }.into_any(),
+                            Ok(list) if list.is_empty() => {
+                                view! { <p class="empty" data-testid="audit-empty">"Nothing recorded matches."</p> }
+                                    .into_any()
+                            }
+                            Ok(list) => {
+                                view! {
+                                    <table class="objects" data-testid="audit-table">
+                                        <thead>
+                                            <tr>
+                                                <th>"When"</th>
+                                                <th>"Who"</th>
+                                                <th>"Action"</th>
+                                                <th>"What"</th>
+                                            </tr>
+                                        </thead>
+                                        <tbody>
+                                            {list
+                                                .into_iter()
+                                                .map(|e| {
+                                                    let detail = match (&e.before, &e.after) {
+                                                        (None, None) => String::new(),
+                                                        (b, a) => format!(
+                                                            "before: {}\nafter: {}",
+                                                            b.as_ref().map_or("—".into(), |v| v.to_string()),
+                                                            a.as_ref().map_or("—".into(), |v| v.to_string())
+                                                        ),
+                                                    };
+                                                    view! {
+                                                        <tr data-testid="audit-row" data-action=e.action.clone() data-actor=e.actor.clone()>
+                                                            <td class="small">{utc(e.at_ms)}</td>
+                                                            <td>{e.actor.clone()}</td>
+                                                            <td><code>{e.action.clone()}</code></td>
+                                                            <td class="small" title=detail>{e.summary.clone()}</td>
+                                                        </tr>
+                                                    }
+                                                })
+                                                .collect_view()}
+                                        </tbody>
+                                    </table>
+                                }
+                                    .into_any()
+                            }
+                        })
+                }}
+            </Transition>
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn utc_dates() {
+        assert_eq!(super::utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(super::utc(1_795_777_092_304), "2026-11-27 10:58:12 UTC");
+        assert_eq!(super::utc(951_782_400_000), "2000-02-29 00:00:00 UTC");
+    }
+}
