@@ -123,7 +123,7 @@ pub async fn query(db: &Db, filter: &AuditFilter) -> Result<Vec<AuditEntry>, DbE
 /// One CSV field, quoted when it needs to be; a leading `=`, `+`, `-` or `@` is escaped so
 /// that a spreadsheet does not take it for a formula.
 fn field(text: &str) -> String {
-    let guarded = if text.starts_with(['=', '+', '-', '@']) {
+    let guarded = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{text}")
     } else {
         text.to_owned()
@@ -178,6 +178,7 @@ mod tests {
         let line = csv.lines().nth(1).unwrap();
         assert!(line.starts_with("7,1,ann,inventory.update,vm,,\"renamed \"\"a, b\"\""));
         assert_eq!(field("=SUM(A1)"), "'=SUM(A1)");
+        assert_eq!(field("\tcmd"), "'\tcmd");
         assert_eq!(field("plain"), "plain");
         assert!(csv.starts_with("id,at_ms,actor,action"));
     }

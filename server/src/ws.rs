@@ -2,21 +2,33 @@
 //! task reading a bounded broadcast channel, so a slow client never blocks the others; one
 //! that falls behind by more than the buffer is sent a fresh snapshot.
 
+use crate::accounts::Principal;
 use crate::AppState;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
+use axum::Extension;
 use tokio::sync::broadcast::error::RecvError;
 
-pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+pub async fn upgrade(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+) -> Response {
     // Clients only listen: small read buffers; writes are flushed once per batch.
     ws.read_buffer_size(4 * 1024)
         .max_message_size(64 * 1024)
         .write_buffer_size(16 * 1024)
-        .on_upgrade(move |socket| serve(socket, state))
+        .on_upgrade(move |socket| serve(socket, state, principal))
 }
 
-async fn serve(mut socket: WebSocket, state: AppState) {
+/// How often a connection's session is checked for expiry (withdrawals are immediate).
+const RECHECK: std::time::Duration = std::time::Duration::from_secs(60);
+
+async fn serve(mut socket: WebSocket, state: AppState, principal: Principal) {
+    let mut revocations = state.accounts.revocations();
+    let mut recheck = tokio::time::interval(RECHECK);
+    recheck.tick().await;
     // Subscribe before taking the snapshot so that no change falls between the two.
     let mut changes = state.inventory.subscribe();
     let mut shutdown = state.shutdown.clone();
@@ -45,6 +57,23 @@ async fn serve(mut socket: WebSocket, state: AppState) {
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                 Some(Ok(_)) => {}
             },
+            // Credentials withdrawn somewhere, or time to check for expiry: still valid?
+            _ = async {
+                tokio::select! {
+                    _ = revocations.changed() => {},
+                    _ = recheck.tick() => {},
+                }
+            } => {
+                match state.accounts.recheck(&principal).await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => {
+                        tracing::debug!(user = %principal.user.username, "credentials withdrawn: closing the live link");
+                        let _ = socket.send(Message::Close(None)).await;
+                        return;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "could not check a live link's credentials"),
+                }
+            }
             _ = shutdown.changed() => {
                 let _ = socket.send(Message::Close(None)).await;
                 return;

@@ -113,6 +113,11 @@ async fn every_route_needs_a_user_and_the_right_role() {
         assert_eq!(body["error"]["code"], "unauthenticated", "{method} {path}");
         for (role, client) in clients {
             let status = send(client).await.unwrap().status().as_u16();
+            if *method == Method::POST && path == "/api/v1/tokens" {
+                // Any role, but from a session: these clients use tokens (tested below).
+                assert_eq!(status, 403, "{role} {method} {path}");
+                continue;
+            }
             if rank(role) < rank(needed) {
                 assert_eq!(status, 403, "{role} {method} {path}");
             } else {
@@ -343,4 +348,137 @@ async fn sign_in_is_throttled_per_account_and_users_are_managed_by_admins() {
         )
         .await;
     assert_eq!((status, body["role"].clone()), (200, json!("operator")));
+}
+
+#[tokio::test]
+async fn sign_in_cannot_be_raced_redirected_or_abused() {
+    let s = TestServer::start(false).await;
+    // Parallel wrong guesses: at most five get an answer on the password, the rest wait.
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let url = s.url("/api/v1/session");
+        tasks.push(tokio::spawn(async move {
+            reqwest::Client::new()
+                .post(url)
+                .json(&json!({ "username": "admin", "password": "guess-guess-guess" }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    assert_eq!(
+        answers.iter().filter(|s| **s == 401).count(),
+        5,
+        "{answers:?}"
+    );
+    assert_eq!(
+        answers.iter().filter(|s| **s == 429).count(),
+        15,
+        "{answers:?}"
+    );
+    // A malformed or huge name is refused without a trace in the audit log.
+    let long = "x".repeat(100_000);
+    let res = reqwest::Client::new()
+        .post(s.url("/api/v1/session"))
+        .json(&json!({ "username": long, "password": "p" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let (_, audit) = s
+        .get("/api/v1/audit?action=session.sign_in_failed&limit=100")
+        .await;
+    assert_eq!(audit.as_array().unwrap().len(), 5);
+    assert!(audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["actor"] == "anonymous"));
+    // The sign-in form only sends the user to a local path.
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let other = s.user("ola", "viewer").await;
+    drop(other);
+    for (next, expected) in [
+        ("/tasks", "/tasks"),
+        ("/\t/evil.example", "/"),
+        ("//evil.example", "/"),
+    ] {
+        let res = no_redirects
+            .post(s.url("/auth/signin"))
+            .form(&[
+                ("username", "ola"),
+                ("password", "ola-password"),
+                ("next", next),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303);
+        assert_eq!(res.headers()["location"], expected, "{next:?}");
+    }
+    // Paths that mean something else once normalized are refused.
+    // Sent raw: an HTTP client library would normalize them before sending.
+    for path in ["/pkg/../audit", "/pkg/%2e%2e/tasks", "/api/v1%2fusers"] {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut tcp = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            s.addr
+        );
+        tcp.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        tcp.read_to_end(&mut answer).await.unwrap();
+        let status_line = String::from_utf8_lossy(&answer)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string();
+        assert!(
+            status_line.starts_with("HTTP/1.1 400"),
+            "{path}: {status_line}"
+        );
+    }
+    // A token cannot mint tokens.
+    let res = s
+        .client
+        .post(s.url("/api/v1/tokens"))
+        .json(&json!({ "name": "copy" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+}
+
+#[tokio::test]
+async fn a_live_link_closes_when_its_token_is_revoked() {
+    use futures::StreamExt;
+    let s = TestServer::start(false).await;
+    let mut ws = s.ws().await;
+    let first = ws.next().await.unwrap().unwrap();
+    assert!(first.to_text().unwrap().contains("\"snapshot\""));
+    // Revoke the admin's token (from a session: a token cannot be managed with itself
+    // only by its owner, which the admin is).
+    let (_, tokens) = s.get("/api/v1/tokens").await;
+    let id = tokens[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(s.delete(&format!("/api/v1/tokens/{id}")).await, 204);
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while let Some(msg) = ws.next().await {
+            match msg {
+                Ok(tokio_tungstenite::tungstenite::Message::Close(_)) | Err(_) => return true,
+                Ok(_) => {}
+            }
+        }
+        true
+    })
+    .await;
+    assert_eq!(closed, Ok(true), "the socket closed");
 }

@@ -116,6 +116,14 @@ async fn every_kind_of_action_is_recorded_with_its_user() {
         .unwrap();
     assert_eq!(bad.status(), 401);
     let _ = token_for(s.addr, "otto", "otto-password").await;
+    // A second admin token, revoked (the first one is the test client's).
+    let _ = token_for(s.addr, "admin", common::ADMIN_PASSWORD).await;
+    let (_, tokens) = s.get("/api/v1/tokens").await;
+    let spare = tokens.as_array().unwrap().last().unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(s.delete(&format!("/api/v1/tokens/{spare}")).await, 204);
 
     let all = entries(&s, "?limit=1000").await;
     for (action, actor) in [
@@ -129,11 +137,16 @@ async fn every_kind_of_action_is_recorded_with_its_user() {
         ("migration.cancel", "otto"),
         ("fault.inject", "otto"),
         ("fault.clear", "otto"),
-        ("session.sign_in_failed", "otto"),
+        ("session.sign_in_failed", "anonymous"),
         ("session.sign_in", "otto"),
         ("token.create", "otto"),
+        ("token.revoke", "admin"),
     ] {
-        assert_eq!(find(&all, action)["actor"], actor, "{action}");
+        assert!(
+            all.iter()
+                .any(|e| e["action"] == action && e["actor"] == actor),
+            "{action} by {actor} missing"
+        );
     }
     // Before and after: the update carries both, the create only after, the delete only before.
     let update = find(&all, "inventory.update");
@@ -142,6 +155,10 @@ async fn every_kind_of_action_is_recorded_with_its_user() {
     assert_eq!(update["object_id"], hid);
     assert!(find(&all, "inventory.create")["before"].is_null());
     assert!(find(&all, "inventory.delete")["after"].is_null());
+    assert!(find(&all, "session.sign_in_failed")["summary"]
+        .as_str()
+        .unwrap()
+        .contains("failed sign-in as otto"));
     let role = find(&all, "user.role");
     assert_eq!(
         (

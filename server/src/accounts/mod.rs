@@ -38,6 +38,8 @@ pub struct Principal {
     pub user: CurrentUser,
     /// The session token when signed in through the browser (for sign-out).
     pub session: Option<String>,
+    /// The API token when a script calls.
+    pub token: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,7 +76,25 @@ struct Failures {
     by_address: HashMap<IpAddr, (Instant, u32)>,
 }
 
-fn count<K: std::hash::Hash + Eq>(map: &mut HashMap<K, (Instant, u32)>, key: K, now: Instant) {
+fn count<K: std::hash::Hash + Eq + Clone>(
+    map: &mut HashMap<K, (Instant, u32)>,
+    key: K,
+    now: Instant,
+) {
+    if map.len() >= MAX_TRACKED && !map.contains_key(&key) {
+        // Bounded memory: forget finished windows, then the oldest tenth.
+        map.retain(|_, (start, _)| now.duration_since(*start) <= FAILURE_WINDOW);
+        if map.len() >= MAX_TRACKED {
+            let mut by_age: Vec<(Instant, K)> = map
+                .iter()
+                .map(|(k, (start, _))| (*start, k.clone()))
+                .collect();
+            by_age.sort_by_key(|(start, _)| *start);
+            for (_, k) in by_age.into_iter().take(MAX_TRACKED / 10) {
+                map.remove(&k);
+            }
+        }
+    }
     let entry = map.entry(key).or_insert((now, 0));
     if now.duration_since(entry.0) > FAILURE_WINDOW {
         *entry = (now, 0);
@@ -96,7 +116,21 @@ fn blocked<K: std::hash::Hash + Eq>(
 pub struct AccountService {
     db: Db,
     failures: Mutex<Failures>,
+    /// Password hashes computed at once (argon2 is deliberately costly).
+    hashing: tokio::sync::Semaphore,
+    /// Bumped when credentials are withdrawn (sign-out, revocation, role change): open
+    /// websockets check theirs again.
+    revoked: tokio::sync::watch::Sender<u64>,
 }
+
+/// The hash an unknown user's attempt is checked against (computed once).
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| hash_password("no user has this password"))
+}
+
+/// Most accounts or addresses remembered with failures (older ones are forgotten first).
+const MAX_TRACKED: usize = 10_000;
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -151,6 +185,8 @@ impl AccountService {
         let service = AccountService {
             db,
             failures: Mutex::new(Failures::default()),
+            hashing: tokio::sync::Semaphore::new(2),
+            revoked: tokio::sync::watch::channel(0).0,
         };
         let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
             .fetch_one(&service.db)
@@ -186,7 +222,17 @@ impl AccountService {
             username,
             role,
         };
-        let hash = hash_password(password);
+        let hash = {
+            let _slot = self
+                .hashing
+                .acquire()
+                .await
+                .expect("the semaphore is never closed");
+            let password = password.to_owned();
+            tokio::task::spawn_blocking(move || hash_password(&password))
+                .await
+                .map_err(|e| DbError::Corrupt(format!("hashing task: {e}")))?
+        };
         let result = sqlx::query(
             "INSERT INTO users (id, username, password_hash, role, created_at_ms) VALUES (?, ?, ?, ?, ?)",
         )
@@ -252,6 +298,7 @@ impl AccountService {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        self.withdrawn();
         let before = serde_json::to_value(&user).ok();
         let old = user.role;
         user.role = role;
@@ -273,15 +320,23 @@ impl AccountService {
     }
 
     /// Checks a password (rate-limited per account and per address); opens a session.
+    ///
+    /// The attempt counts against both limits before anything is checked (and is taken back
+    /// on success), so parallel guesses cannot slip past the limit; malformed names never
+    /// reach the database, the logs or the audit log; the hashing runs off the async workers,
+    /// a few at a time; an unknown name costs the same single hash check as a known one.
     pub async fn sign_in(
         &self,
         username: &str,
         password: &str,
         address: IpAddr,
     ) -> Result<(String, CurrentUser), AuthError> {
+        if parse_username(username).is_err() || password.len() > 1024 {
+            return Err(AuthError::BadCredentials);
+        }
         let now = Instant::now();
         {
-            let f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+            let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
             let wait = blocked(
                 &f.by_account,
                 &username.to_owned(),
@@ -292,45 +347,51 @@ impl AccountService {
             if let Some(wait) = wait {
                 return Err(AuthError::RateLimited(wait));
             }
+            count(&mut f.by_account, username.to_owned(), now);
+            count(&mut f.by_address, address, now);
         }
         let row =
             sqlx::query("SELECT id, username, role, password_hash FROM users WHERE username = ?")
                 .bind(username)
                 .fetch_optional(&self.db)
                 .await?;
+        let (stored, found) = match &row {
+            Some(row) => (row.try_get::<String, _>("password_hash")?, true),
+            None => (dummy_hash().to_owned(), false),
+        };
+        let matches = {
+            let _slot = self
+                .hashing
+                .acquire()
+                .await
+                .expect("the semaphore is never closed");
+            let password = password.to_owned();
+            tokio::task::spawn_blocking(move || verify_password(&password, &stored))
+                .await
+                .unwrap_or(false)
+        };
         let user = match row {
-            Some(row) => {
-                let stored: String = row.try_get("password_hash")?;
-                verify_password(password, &stored)
-                    .then(|| user_of(&row))
-                    .transpose()?
-            }
-            None => {
-                // The same work as a real check, so that timing does not tell names apart.
-                let _ = verify_password(password, &hash_password("not a user's password"));
-                None
-            }
+            Some(row) if found && matches => Some(user_of(&row)?),
+            _ => None,
         };
         let Some(user) = user else {
-            {
-                let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-                count(&mut f.by_account, username.to_owned(), now);
-                count(&mut f.by_address, address, now);
-            }
             tracing::warn!(%username, %address, "failed sign-in");
             let entry = audit::Record {
                 action: "session.sign_in_failed",
                 summary: format!("failed sign-in as {username} from {address}"),
                 ..Default::default()
             };
-            audit::record(&self.db, username, entry).await;
+            audit::record(&self.db, "anonymous", entry).await;
             return Err(AuthError::BadCredentials);
         };
-        self.failures
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .by_account
-            .remove(username);
+        {
+            // Success: this attempt does not count, and the account's failures are forgiven.
+            let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+            f.by_account.remove(username);
+            if let Some(entry) = f.by_address.get_mut(&address) {
+                entry.1 = entry.1.saturating_sub(1);
+            }
+        }
         let token = random_secret();
         let created = now_ms();
         sqlx::query(
@@ -360,6 +421,7 @@ impl AccountService {
             .execute(&self.db)
             .await?;
         if done.rows_affected() > 0 {
+            self.withdrawn();
             let entry = audit::Record {
                 action: "session.sign_out",
                 summary: "signed out".into(),
@@ -368,6 +430,24 @@ impl AccountService {
             audit::record(&self.db, &audit::current_actor(), entry).await;
         }
         Ok(())
+    }
+
+    /// Notified whenever credentials are withdrawn.
+    pub fn revocations(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.revoked.subscribe()
+    }
+
+    fn withdrawn(&self) {
+        self.revoked.send_modify(|n| *n += 1);
+    }
+
+    /// The same principal, as of now (`None` once its session or token is gone).
+    pub async fn recheck(&self, p: &Principal) -> Result<Option<Principal>, AuthError> {
+        match (&p.session, &p.token) {
+            (Some(s), _) => self.from_session(s).await,
+            (None, Some(t)) => self.from_token(t).await,
+            (None, None) => Ok(None),
+        }
     }
 
     /// The user behind a session cookie, if it is valid.
@@ -383,6 +463,7 @@ impl AccountService {
         Ok(row.map(|r| user_of(&r)).transpose()?.map(|user| Principal {
             user,
             session: Some(session.to_owned()),
+            token: None,
         }))
     }
 
@@ -401,6 +482,7 @@ impl AccountService {
         Ok(row.map(|r| user_of(&r)).transpose()?.map(|user| Principal {
             user,
             session: None,
+            token: Some(token.to_owned()),
         }))
     }
 
@@ -480,6 +562,15 @@ impl AccountService {
                 DomainError::not_found(format!("no active token of yours has id {id}")).into(),
             );
         }
+        self.withdrawn();
+        let entry = audit::Record {
+            action: "token.revoke",
+            object_kind: Some("token".into()),
+            object_id: Some(id.to_string()),
+            summary: "revoked an API token".into(),
+            ..Default::default()
+        };
+        audit::record(&self.db, &user.username, entry).await;
         Ok(())
     }
 }

@@ -84,12 +84,31 @@ fn is_machine_route(path: &str) -> bool {
     path.starts_with("/api/") || path.starts_with("/rpc/") || path == "/ws"
 }
 
+/// Whether a path could mean something else once decoded or normalized (dot segments,
+/// encoded slashes or dots, backslashes): such paths are refused before the policy runs.
+fn ambiguous(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    path.split('/')
+        .any(|segment| segment == "." || segment == "..")
+        || lower.contains("%2e")
+        || lower.contains("%2f")
+        || lower.contains("%5c")
+        || path.contains('\\')
+}
+
 pub async fn authorize(
     State(state): State<AppState>,
     mut request: Request,
     next: Next,
 ) -> Response {
     let path = request.uri().path().to_owned();
+    if ambiguous(&path) {
+        return ApiError::BadPath {
+            field: "path".into(),
+            message: "the path has dot segments or encoded separators".into(),
+        }
+        .into_response();
+    }
     let needed = access(request.method(), &path);
     let (session, bearer) = credentials(request.headers());
     let principal: Option<Principal> = {
@@ -148,6 +167,22 @@ pub async fn authorize(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ambiguous_paths_are_recognized() {
+        for bad in [
+            "/pkg/../audit",
+            "/pkg/%2e%2e/tasks",
+            "/api/v1%2fusers",
+            "/a/./b",
+            "/x\\y",
+        ] {
+            assert!(ambiguous(bad), "{bad}");
+        }
+        for ok in ["/", "/pkg/vmshift.wasm", "/tasks/1.2", "/api/v1/vms"] {
+            assert!(!ambiguous(ok), "{ok}");
+        }
+    }
 
     #[test]
     fn the_policy_table() {

@@ -96,9 +96,21 @@ pub struct SignInForm {
     next: String,
 }
 
-/// Only local paths: a sign-in link cannot send the user to another site.
-fn local_target(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+/// Only local paths: a sign-in link cannot send the user to another site. The path must
+/// start with one `/`, and hold nothing but URL-safe characters (no tab, backslash or
+/// anything a browser would strip or reinterpret).
+pub fn local_target(next: &str) -> &str {
+    let safe = next.len() <= 2048
+        && next.starts_with('/')
+        && !next.starts_with("//")
+        && next.bytes().all(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'/' | b'_' | b'-' | b'.' | b'?' | b'=' | b'&' | b'%' | b'~'
+                )
+        });
+    if safe {
         next
     } else {
         "/"
@@ -176,9 +188,16 @@ pub struct NewToken {
 /// `POST /api/v1/tokens`: a new API token for the signed-in user; the secret is shown once.
 pub async fn create_token(
     State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
+    Extension(principal): Extension<Principal>,
     body: JsonBody,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    // A token cannot mint tokens: a leaked one must not outlive its revocation.
+    if principal.session.is_none() {
+        return Err(ApiError::Forbidden(
+            "API tokens are created from a signed-in session, not with a token".into(),
+        ));
+    }
+    let user = principal.user;
     let t: NewToken = body.parse()?;
     let (secret, info) = state.accounts.create_token(&user, &t.name).await?;
     Ok((
@@ -251,4 +270,27 @@ pub async fn set_role(
     })?;
     let change: RoleChange = body.parse()?;
     Ok(Json(state.accounts.set_role(id, change.role).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_target;
+
+    #[test]
+    fn only_local_paths_are_followed_after_sign_in() {
+        for ok in ["/", "/tasks", "/tasks/3f1c?x=1&y=%20", "/inventory/vms"] {
+            assert_eq!(local_target(ok), ok);
+        }
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "https://evil.example",
+            "evil",
+            "/\n/evil",
+            "",
+        ] {
+            assert_eq!(local_target(bad), "/", "{bad:?}");
+        }
+    }
 }

@@ -72,6 +72,13 @@ pub fn router() -> Router<AppState> {
         )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // Answers are about live state and may name users: never cached.
+        .layer(
+            tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+                axum::http::header::CACHE_CONTROL,
+                axum::http::HeaderValue::from_static("no-store"),
+            ),
+        )
 }
 
 async fn not_found() -> error::ApiError {
