@@ -60,6 +60,19 @@ impl From<sqlx::Error> for AuthError {
     }
 }
 
+/// A path as a query parameter value: everything but unreserved characters and `/` is
+/// percent-encoded.
+pub fn encode_path(path: &str) -> String {
+    path.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// An API token as listed (the secret itself is shown once, at creation).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TokenInfo {
@@ -394,6 +407,11 @@ impl AccountService {
         }
         let token = random_secret();
         let created = now_ms();
+        // Expired sessions are of no use: forget them as new ones open.
+        sqlx::query("DELETE FROM sessions WHERE expires_at_ms <= ?")
+            .bind(created)
+            .execute(&self.db)
+            .await?;
         sqlx::query(
             "INSERT INTO sessions (token_hash, user_id, created_at_ms, expires_at_ms) VALUES (?, ?, ?, ?)",
         )

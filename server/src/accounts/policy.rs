@@ -139,15 +139,7 @@ pub async fn authorize(
                 .path_and_query()
                 .map_or("/", |p| p.as_str())
                 .to_owned();
-            let next_param: String = target
-                .bytes()
-                .map(|b| match b {
-                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => {
-                        (b as char).to_string()
-                    }
-                    _ => format!("%{b:02X}"),
-                })
-                .collect();
+            let next_param = super::encode_path(&target);
             Redirect::to(&format!("/signin?next={next_param}")).into_response()
         }
         (Access::Needs(_), None) => ApiError::Unauthenticated.into_response(),

@@ -146,16 +146,7 @@ pub async fn form_sign_in(
                 }
                 _ => "credentials",
             };
-            let next: String = form
-                .next
-                .bytes()
-                .map(|b| match b {
-                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => {
-                        (b as char).to_string()
-                    }
-                    _ => format!("%{b:02X}"),
-                })
-                .collect();
+            let next = super::encode_path(&form.next);
             Redirect::to(&format!("/signin?error={reason}&next={next}")).into_response()
         }
     }
@@ -177,6 +168,13 @@ pub async fn form_sign_out(
         .headers_mut()
         .insert(header::SET_COOKIE, session_cookie(&headers, "", 0));
     response
+}
+
+fn path_id(raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::BadPath {
+        field: "id".into(),
+        message: format!("id: {raw:?} is not a UUID"),
+    })
 }
 
 #[derive(Deserialize)]
@@ -219,10 +217,7 @@ pub async fn revoke_token(
     Extension(user): Extension<CurrentUser>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let id = Uuid::parse_str(&id).map_err(|_| ApiError::BadPath {
-        field: "id".into(),
-        message: format!("id: {id:?} is not a UUID"),
-    })?;
+    let id = path_id(&id)?;
     state.accounts.revoke_token(&user, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -264,10 +259,7 @@ pub async fn set_role(
     Path(id): Path<String>,
     body: JsonBody,
 ) -> Result<Json<CurrentUser>, ApiError> {
-    let id = Uuid::parse_str(&id).map_err(|_| ApiError::BadPath {
-        field: "id".into(),
-        message: format!("id: {id:?} is not a UUID"),
-    })?;
+    let id = path_id(&id)?;
     let change: RoleChange = body.parse()?;
     Ok(Json(state.accounts.set_role(id, change.role).await?))
 }
