@@ -37,6 +37,12 @@ pub struct Config {
     #[arg(long, env = "VMSHIFT_TICK_MS", default_value_t = 250, value_parser = clap::value_parser!(u64).range(10..=5_000))]
     pub tick_ms: u64,
 
+    /// The address users reach vmshift at (`https://vmshift.example.com`), when it differs
+    /// from what browsers send as `Host` (behind a proxy): browser writes and websockets must
+    /// come from exactly this origin, and over https the session cookie is `Secure`.
+    #[arg(long, env = "VMSHIFT_PUBLIC_URL", value_parser = parse_origin)]
+    pub public_url: Option<String>,
+
     /// Password of the `admin` user created on the first start (when there is no user yet).
     /// Without it, a random one is generated and printed once in the log.
     #[arg(long, env = "VMSHIFT_ADMIN_PASSWORD", hide_env_values = true)]
@@ -53,5 +59,41 @@ fn parse_speed(s: &str) -> Result<f64, String> {
         Ok(v)
     } else {
         Err("the speed factor must be between 1 and 1000".into())
+    }
+}
+
+/// `scheme://host[:port]` of a URL, lowercased (what browsers send as `Origin`).
+pub fn parse_origin(s: &str) -> Result<String, String> {
+    let (scheme, rest) = s
+        .split_once("://")
+        .ok_or_else(|| format!("{s:?} is not a URL (https://host[:port])"))?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return Err(format!("{s:?}: only http and https"));
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.is_empty() || authority.contains('@') {
+        return Err(format!("{s:?}: give the host (and port) only"));
+    }
+    Ok(format!("{scheme}://{}", authority.to_ascii_lowercase()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_origin;
+
+    #[test]
+    fn public_urls_become_origins() {
+        assert_eq!(
+            parse_origin("HTTPS://VMShift.example.com/path").unwrap(),
+            "https://vmshift.example.com"
+        );
+        assert_eq!(
+            parse_origin("http://10.0.0.5:8080").unwrap(),
+            "http://10.0.0.5:8080"
+        );
+        for bad in ["vmshift.example.com", "ftp://x", "https://", "https://u@x"] {
+            assert!(parse_origin(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -36,6 +36,8 @@ pub struct AppState {
     pub inventory: Arc<InventoryService>,
     pub migrations: Arc<MigrationService>,
     pub accounts: Arc<AccountService>,
+    /// The origin users reach vmshift at (`--public-url`), when configured.
+    pub public_origin: Option<String>,
     /// Flips to `true` when the server shuts down (websockets close).
     pub shutdown: watch::Receiver<bool>,
 }
@@ -136,7 +138,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             accounts::policy::authorize,
         ))
-        .layer(axum::middleware::from_fn(origin::same_origin_only))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            origin::same_origin_only,
+        ))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),

@@ -38,6 +38,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         inventory,
         migrations: migrations.clone(),
         accounts,
+        public_origin: config.public_url.clone(),
         shutdown,
     });
 

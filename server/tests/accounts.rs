@@ -482,3 +482,32 @@ async fn a_live_link_closes_when_its_token_is_revoked() {
     .await;
     assert_eq!(closed, Ok(true), "the socket closed");
 }
+
+#[tokio::test]
+async fn with_a_public_url_only_that_origin_may_write_and_cookies_are_secure() {
+    let s = TestServer::start_public("https://vmshift.example.com").await;
+    let http = reqwest::Client::new();
+    let sign_in = |origin: &'static str| {
+        http.post(s.url("/api/v1/session"))
+            .header("origin", origin)
+            .json(&json!({ "username": "admin", "password": ADMIN_PASSWORD }))
+            .send()
+    };
+    // The server's own Host is not enough: a rebound name is another origin.
+    let rebound = sign_in("http://127.0.0.1").await.unwrap();
+    assert_eq!(rebound.status(), 403);
+    let ok = sign_in("https://vmshift.example.com").await.unwrap();
+    assert_eq!(ok.status(), 200);
+    let cookie = ok.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    // Scripts (no Origin) still work.
+    assert_eq!(
+        s.client
+            .get(s.url("/api/v1/hosts"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}

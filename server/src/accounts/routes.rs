@@ -27,12 +27,17 @@ impl From<AuthError> for ApiError {
     }
 }
 
-/// The session cookie: HttpOnly, SameSite=Strict, Secure when the site is served over https.
-fn session_cookie(headers: &HeaderMap, value: &str, max_age: u64) -> HeaderValue {
-    let https = headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("https"));
+/// The session cookie: HttpOnly, SameSite=Strict, Secure when the site is served over https
+/// (the configured public URL says so, or the proxy's `X-Forwarded-Proto`).
+fn session_cookie(state: &AppState, headers: &HeaderMap, value: &str, max_age: u64) -> HeaderValue {
+    let https = state
+        .public_origin
+        .as_deref()
+        .is_some_and(|o| o.starts_with("https://"))
+        || headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("https"));
     let secure = if https { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
         "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
@@ -62,7 +67,7 @@ pub async fn sign_in(
     let mut response = Json(user).into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
-        session_cookie(&headers, &token, SESSION_TTL.as_secs()),
+        session_cookie(&state, &headers, &token, SESSION_TTL.as_secs()),
     );
     Ok(response)
 }
@@ -84,7 +89,7 @@ pub async fn sign_out(
     let mut response = StatusCode::NO_CONTENT.into_response();
     response
         .headers_mut()
-        .insert(header::SET_COOKIE, session_cookie(&headers, "", 0));
+        .insert(header::SET_COOKIE, session_cookie(&state, &headers, "", 0));
     Ok(response)
 }
 
@@ -133,7 +138,7 @@ pub async fn form_sign_in(
             let mut response = Redirect::to(local_target(&form.next)).into_response();
             response.headers_mut().insert(
                 header::SET_COOKIE,
-                session_cookie(&headers, &token, SESSION_TTL.as_secs()),
+                session_cookie(&state, &headers, &token, SESSION_TTL.as_secs()),
             );
             response
         }
@@ -166,7 +171,7 @@ pub async fn form_sign_out(
     let mut response = Redirect::to("/signin").into_response();
     response
         .headers_mut()
-        .insert(header::SET_COOKIE, session_cookie(&headers, "", 0));
+        .insert(header::SET_COOKIE, session_cookie(&state, &headers, "", 0));
     response
 }
 

@@ -80,6 +80,26 @@ impl TestServer {
         live_buffer: usize,
         seed: Option<app::domain::Inventory>,
     ) -> Self {
+        Self::start_full(demo, live_buffer, seed, None).await
+    }
+
+    /// A server configured with `--public-url` (its origin).
+    pub async fn start_public(public_origin: &str) -> Self {
+        Self::start_full(
+            false,
+            server::inventory_service::DEFAULT_LIVE_BUFFER,
+            None,
+            Some(public_origin.to_string()),
+        )
+        .await
+    }
+
+    async fn start_full(
+        demo: bool,
+        live_buffer: usize,
+        seed: Option<app::domain::Inventory>,
+        public_origin: Option<String>,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let db_path = dir.path().join("vmshift.db");
         let url = format!("sqlite://{}", db_path.display());
@@ -107,6 +127,7 @@ impl TestServer {
             inventory,
             migrations: migrations.clone(),
             accounts,
+            public_origin,
             shutdown: shutdown.clone(),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
