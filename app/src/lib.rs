@@ -42,6 +42,17 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Session(pub Option<domain::accounts::CurrentUser>);
 
+/// Marks the page as interactive once its own component has hydrated (lazy routes hydrate
+/// after the shell): `body[data-ready]` holds the path. Tests wait for it before clicking.
+pub fn mark_ready() {
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let path = window().location().pathname().unwrap_or_default();
+            let _ = body.set_attribute("data-ready", &path);
+        }
+    });
+}
+
 /// Whether the signed-in user has at least `role` (the server checks again, always).
 pub fn allowed(role: domain::accounts::Role) -> bool {
     use_context::<Session>()

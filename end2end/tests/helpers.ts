@@ -9,6 +9,9 @@ export async function open(page: Page, path: string) {
   page.on("pageerror", (e) => errors.push(String(e)));
   await page.goto(path);
   await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  // The page's own component (a lazy route hydrates after the shell) is interactive.
+  const pathname = new URL(path, "http://x").pathname;
+  await expect(page.locator("body")).toHaveAttribute("data-ready", pathname);
   return errors;
 }
 

@@ -18,6 +18,7 @@ struct TokenInfo {
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
+    crate::mark_ready();
     let me = use_context::<Session>().and_then(|s| s.0);
     let admin = crate::allowed(Role::Admin);
     view! {

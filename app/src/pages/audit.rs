@@ -47,6 +47,7 @@ pub fn utc(ms: i64) -> String {
 
 #[component]
 pub fn AuditPage() -> impl IntoView {
+    crate::mark_ready();
     let actor = RwSignal::new(String::new());
     let action = RwSignal::new(String::new());
     let entries = LocalResource::new(move || {

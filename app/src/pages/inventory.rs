@@ -428,6 +428,7 @@ enum Editing {
 
 #[component]
 pub fn InventoryPage() -> impl IntoView {
+    crate::mark_ready();
     let inventory = expect_context::<InventoryResource>();
     let params = use_params_map();
     let kind = Memo::new(move |_| {

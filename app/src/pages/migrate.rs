@@ -48,6 +48,7 @@ struct Choices {
 
 #[component]
 pub fn MigratePage() -> impl IntoView {
+    crate::mark_ready();
     let inventory = expect_context::<InventoryResource>();
     let query = use_query_map();
     let initial_vm = query.with_untracked(|q| q.get("vm").and_then(|v| v.parse::<VmId>().ok()));

@@ -6,6 +6,7 @@ use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn SignInPage() -> impl IntoView {
+    crate::mark_ready();
     let query = use_query_map();
     let next = query.with_untracked(|q| q.get("next").unwrap_or_else(|| "/".into()));
     let error = query

@@ -11,6 +11,7 @@ use leptos::task::spawn_local;
 
 #[component]
 pub fn TasksPage() -> impl IntoView {
+    crate::mark_ready();
     let live = expect_context::<LiveState>();
     // Newest first; the rows are keyed, so a row (and its Cancel button) stays put while its
     // figures change.

@@ -17,6 +17,7 @@ const ROW: usize = 34;
 
 #[component]
 pub fn MapPage() -> impl IntoView {
+    crate::mark_ready();
     let inventory = expect_context::<InventoryResource>();
     let live = expect_context::<LiveState>();
     // VMs in motion: where they go and how far along they are.
