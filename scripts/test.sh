@@ -18,7 +18,11 @@ cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 log=$(mktemp)
 step "Rust tests"
 cargo test -p app 2>&1 | tee -a "$log"
+step "server tests on SQLite"
 cargo test -p server 2>&1 | tee -a "$log"
+step "server tests on PostgreSQL (a throw-away local server)"
+pg_url=$(bash scripts/postgres.sh start)
+VMSHIFT_TEST_POSTGRES=$pg_url cargo test -p server 2>&1 | tee -a "$log"
 
 step "end-to-end tests (Playwright, headless Chromium)"
 e2e_dir=$(mktemp -d)

@@ -133,6 +133,14 @@ fn encode_events(out: &TickOutput) -> Vec<String> {
         .collect()
 }
 
+/// The bench's claim on its migrations (one replica).
+fn lease() -> server::db::Lease {
+    server::db::Lease {
+        owner: "bench".into(),
+        expires_at_ms: i64::MAX,
+    }
+}
+
 /// What one tick of the runtime (service.rs `publish_encoded`) pushes to live clients: the
 /// summaries, then the events from their stored JSON, one websocket frame each, shared by
 /// every client (`LiveBatch`).
@@ -159,7 +167,9 @@ fn live_batch(out: &TickOutput, encoded: Vec<String>) -> LiveBatch {
 async fn store(db: &server::db::Db, out: &TickOutput, encoded: &[String]) {
     let mut tx = db.begin().await.unwrap();
     for m in &out.updated {
-        server::db::store_migration(&mut tx, m).await.unwrap();
+        server::db::store_migration(&mut tx, m, &lease())
+            .await
+            .unwrap();
     }
     server::db::store_encoded_events(&mut tx, &out.events, encoded)
         .await
@@ -293,7 +303,9 @@ fn engine_bench() {
         let mut tx = db.begin().await.unwrap();
         for id in &ids {
             let m = engine.get(*id).expect("in flight");
-            server::db::store_migration(&mut tx, m).await.unwrap();
+            server::db::store_migration(&mut tx, m, &lease())
+                .await
+                .unwrap();
         }
         tx.commit().await.unwrap();
     });

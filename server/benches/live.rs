@@ -68,7 +68,9 @@ async fn start(inventory: Option<app::domain::Inventory>) -> Server {
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
     let demo = inventory.is_none();
     if let Some(inv) = inventory {
-        let service = server::open_inventory(&url, false, 16).await.unwrap();
+        let service = server::open_inventory(&url, "bench".into(), false, 16)
+            .await
+            .unwrap();
         service.seed(inv).await.unwrap();
     }
     let port = free_port();

@@ -44,7 +44,9 @@ async fn start(
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
     let mut seed_time = Duration::ZERO;
     if let Some(inv) = inventory {
-        let service = server::open_inventory(&url, false, 16).await.unwrap();
+        let service = server::open_inventory(&url, "bench".into(), false, 16)
+            .await
+            .unwrap();
         let t = Instant::now();
         service.seed(inv).await.unwrap();
         seed_time = t.elapsed();

@@ -4,10 +4,10 @@
 //! The acting user travels with the request: the authorization middleware runs each request
 //! inside [`ACTOR`]'s scope, and the services read it where the action is taken.
 
-use crate::db::{Db, DbError};
+use crate::db::{Db, DbError, Statement};
 use app::domain::audit::{AuditEntry, AuditFilter};
 use serde_json::Value;
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::{AnyConnection, Row};
 
 tokio::task_local! {
     /// The user on whose behalf the current request runs.
@@ -39,10 +39,10 @@ fn now_ms() -> i64 {
 }
 
 /// Appends an entry (inside the caller's transaction, when it has one).
-pub async fn insert(conn: &mut SqliteConnection, actor: &str, r: &Record) -> Result<(), DbError> {
+pub async fn insert(conn: &mut AnyConnection, actor: &str, r: &Record) -> Result<(), DbError> {
     sqlx::query(
         "INSERT INTO audit_log (at_ms, actor, action, object_kind, object_id, summary, before, after)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(now_ms())
     .bind(actor)
@@ -71,30 +71,29 @@ pub async fn record(db: &Db, actor: &str, r: Record) {
 
 /// Entries matching `filter`, newest first.
 pub async fn query(db: &Db, filter: &AuditFilter) -> Result<Vec<AuditEntry>, DbError> {
-    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+    let mut q = Statement::new(
         "SELECT id, at_ms, actor, action, object_kind, object_id, summary, before, after FROM audit_log WHERE 1 = 1",
     );
     if let Some(actor) = &filter.actor {
-        q.push(" AND actor = ").push_bind(actor.clone());
+        q.push(" AND actor = ").bind(actor.clone());
     }
     if let Some(action) = &filter.action {
         if action.ends_with('.') {
             q.push(" AND action LIKE ")
-                .push_bind(format!("{}%", action.replace('%', "")));
+                .bind(format!("{}%", action.replace('%', "")));
         } else {
-            q.push(" AND action = ").push_bind(action.clone());
+            q.push(" AND action = ").bind(action.clone());
         }
     }
     if let Some(since) = filter.since_ms {
-        q.push(" AND at_ms >= ").push_bind(since);
+        q.push(" AND at_ms >= ").bind(since);
     }
     if let Some(until) = filter.until_ms {
-        q.push(" AND at_ms <= ").push_bind(until);
+        q.push(" AND at_ms <= ").bind(until);
     }
     let limit = filter.limit.unwrap_or(200).clamp(1, 10_000);
-    q.push(" ORDER BY id DESC LIMIT ")
-        .push_bind(i64::from(limit));
-    let rows = q.build().fetch_all(db).await?;
+    q.push(" ORDER BY id DESC LIMIT ").bind(i64::from(limit));
+    let rows = q.fetch_all(db).await?;
     rows.iter()
         .map(|r| {
             let json = |column: &str| -> Result<Option<Value>, DbError> {

@@ -105,5 +105,6 @@ fn backend_error(e: ServiceError) -> BackendError {
             tracing::error!(error = %s, "storing a change failed");
             BackendError::Internal(s.to_string())
         }
+        e @ ServiceError::Fenced => BackendError::Internal(e.to_string()),
     }
 }

@@ -13,7 +13,8 @@ pub struct Config {
     #[arg(long, env = "VMSHIFT_BIND")]
     pub bind: Option<SocketAddr>,
 
-    /// Database URL (SQLite), created if missing.
+    /// Database URL: `sqlite://path` (created if missing) or `postgres://user:pass@host/db`
+    /// (several replicas may share one PostgreSQL database).
     #[arg(
         long,
         env = "VMSHIFT_DATABASE_URL",
@@ -47,6 +48,16 @@ pub struct Config {
     /// Without it, a random one is generated and printed once in the log.
     #[arg(long, env = "VMSHIFT_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
+
+    /// This replica's name among several sharing one database (default: a fresh random one
+    /// per start).
+    #[arg(long, env = "VMSHIFT_REPLICA_ID")]
+    pub replica_id: Option<String>,
+
+    /// Milliseconds a replica's claim on its running migrations lasts unless renewed; when a
+    /// replica dies, another ends its migrations (failed, VMs on their sources) after this.
+    #[arg(long, env = "VMSHIFT_LEASE_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(300..=600_000))]
+    pub lease_ms: u64,
 
     /// Log filter (tracing's env-filter syntax).
     #[arg(long, env = "VMSHIFT_LOG", default_value = "info,sqlx=warn")]

@@ -1,8 +1,16 @@
 //! The one place where the inventory changes: validate against the whole inventory, store in
 //! one transaction, apply in memory, then tell every live client.
+//!
+//! Several replicas may share one database: each change takes the next inventory revision
+//! (a row locked until the transaction ends, so writers are serialized across replicas),
+//! and is logged under it. A replica whose copy is behind (the revision it gets is not the
+//! next of its own) catches up from the log first and validates again; replicas told of a
+//! change (see `replication`) catch up the same way. Every replica thus applies the same
+//! changes in the same order, under the same revision numbers.
 
 use crate::audit;
-use crate::db::{self, Db, DbError};
+use crate::db::{self, Db, DbError, Lease, Tx};
+use crate::replication::Notice;
 use app::domain::migration::{Fault, Migration, MigrationEvent};
 use app::domain::{
     Change, DomainError, ImportSummary, Inventory, InventoryFile, Mutation, Object, Vm, VmId,
@@ -33,7 +41,13 @@ pub enum ServiceError {
     Refused(#[from] DomainError),
     #[error(transparent)]
     Storage(#[from] DbError),
+    /// The migration is no longer this replica's: another one ended it (its lease expired).
+    #[error("this replica no longer owns the migration")]
+    Fenced,
 }
+
+/// Attempts at a write when other replicas keep changing the inventory under it.
+const WRITE_ATTEMPTS: usize = 5;
 
 struct Current {
     inventory: Inventory,
@@ -42,6 +56,8 @@ struct Current {
 
 pub struct InventoryService {
     db: Db,
+    /// This replica's name (in notices to the others).
+    replica: String,
     current: RwLock<Current>,
     /// Serializes writers: validation, storage and application happen as one step.
     write_gate: Mutex<()>,
@@ -71,14 +87,15 @@ impl InMotion {
 }
 
 impl InventoryService {
-    pub async fn load(db: Db, live_buffer: usize) -> Result<Arc<Self>, DbError> {
-        let inventory = db::load_inventory(&db).await?;
+    pub async fn load(db: Db, replica: String, live_buffer: usize) -> Result<Arc<Self>, DbError> {
+        let (revision, inventory) = load_consistent(&db).await?;
         let (live, _) = broadcast::channel(live_buffer.max(1));
         Ok(Arc::new(Self {
             db,
+            replica,
             current: RwLock::new(Current {
                 inventory,
-                revision: 0,
+                revision,
             }),
             write_gate: Mutex::new(()),
             live,
@@ -88,6 +105,88 @@ impl InventoryService {
 
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    pub fn replica(&self) -> &str {
+        &self.replica
+    }
+
+    fn revision(&self) -> u64 {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .revision
+    }
+
+    /// Begins a write: a transaction holding the next revision, once this replica's copy is
+    /// the latest (catching up from the log as long as another replica got there first).
+    /// The caller holds the write gate, validates against [`Self::read`] after this returns,
+    /// and commits with [`Self::finish_write`].
+    async fn begin_write(&self) -> Result<(Tx<'static>, u64), ServiceError> {
+        for _ in 0..WRITE_ATTEMPTS {
+            let mut tx = self.db.begin().await.map_err(DbError::from)?;
+            let next = db::next_revision(&mut tx).await?;
+            if next == self.revision() + 1 {
+                return Ok((tx, next));
+            }
+            tx.rollback().await.map_err(DbError::from)?;
+            self.catch_up_locked().await?;
+        }
+        Err(DbError::Corrupt("the inventory keeps changing under this write".into()).into())
+    }
+
+    /// Logs the change under its revision, tells the other replicas, commits.
+    async fn finish_write(
+        &self,
+        mut tx: Tx<'static>,
+        revision: u64,
+        change: Option<&Change>,
+    ) -> Result<(), ServiceError> {
+        let json = change.map(|c| serde_json::to_string(c).expect("changes serialize"));
+        db::log_change(&mut tx, revision, json.as_deref()).await?;
+        let notice = Notice::Inventory {
+            from: self.replica.clone(),
+            revision,
+        };
+        db::notify(&mut tx, &notice.encode()).await?;
+        tx.commit().await.map_err(DbError::from)?;
+        Ok(())
+    }
+
+    /// Applies what other replicas changed since this copy's revision (from the log, or a
+    /// whole reload when the log does not reach back that far) and tells live clients.
+    pub async fn catch_up(&self) -> Result<(), DbError> {
+        let _writer = self.write_gate.lock().await;
+        self.catch_up_locked().await
+    }
+
+    async fn catch_up_locked(&self) -> Result<(), DbError> {
+        let mine = self.revision();
+        let changes = db::changes_after(&self.db, mine).await?;
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let contiguous = changes
+            .iter()
+            .enumerate()
+            .all(|(i, (r, c))| *r == mine + 1 + i as u64 && c.is_some());
+        if !contiguous {
+            let (revision, inventory) = load_consistent(&self.db).await?;
+            {
+                let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
+                current.inventory = inventory;
+                current.revision = revision;
+            }
+            tracing::info!(revision, "inventory reloaded (changed by another replica)");
+            let _ = self.live.send(one_message(self.snapshot_message()));
+            return Ok(());
+        }
+        for (revision, json) in changes {
+            let change: Change = serde_json::from_str(json.as_deref().unwrap_or_default())
+                .map_err(|e| DbError::Corrupt(format!("logged change {revision}: {e}")))?;
+            self.commit_in_memory(&change, revision);
+        }
+        Ok(())
     }
 
     /// Read access to the current inventory. Keep the guard short-lived.
@@ -199,6 +298,7 @@ impl InventoryService {
 
     async fn apply_now(&self, mutation: Mutation, actor: String) -> Result<Change, ServiceError> {
         let _writer = self.write_gate.lock().await;
+        let (tx, revision) = self.begin_write().await?;
         self.refuse_in_motion(&mutation)?;
         let action = match &mutation {
             Mutation::Create(_) => "inventory.create",
@@ -234,11 +334,11 @@ impl InventoryService {
             };
             (change, record)
         };
-        let mut tx = self.db.begin().await.map_err(DbError::from)?;
+        let mut tx = tx;
         db::store_change(&mut tx, &change).await?;
         audit::insert(&mut tx, &actor, &record).await?;
-        tx.commit().await.map_err(DbError::from)?;
-        self.commit_in_memory(&change);
+        self.finish_write(tx, revision, Some(&change)).await?;
+        self.commit_in_memory(&change, revision);
         Ok(change)
     }
 
@@ -279,18 +379,23 @@ impl InventoryService {
         moved: Vm,
         record: &Migration,
         event: &MigrationEvent,
+        lease: &Lease,
     ) -> Result<Change, ServiceError> {
         let this = self.clone();
-        let (record, event) = (record.clone(), event.clone());
+        let (record, event, lease) = (record.clone(), event.clone(), lease.clone());
         tokio::spawn(async move {
             let _writer = this.write_gate.lock().await;
+            let (mut tx, revision) = this.begin_write().await?;
             let before = this
                 .read()
                 .vms
                 .get(&moved.id)
                 .and_then(|vm| serde_json::to_value(Object::Vm(vm.clone())).ok());
             let change = this.read().validate(Mutation::Update(Object::Vm(moved)))?;
-            let mut tx = this.db.begin().await.map_err(DbError::from)?;
+            // Fenced: a replica that lost the migration to another cannot move the VM.
+            if !db::store_migration(&mut tx, &record, &lease).await? {
+                return Err(ServiceError::Fenced);
+            }
             db::store_change(&mut tx, &change).await?;
             let after = match &change {
                 Change::Upsert { object } => serde_json::to_value(object).ok(),
@@ -308,11 +413,15 @@ impl InventoryService {
                 after,
             };
             audit::insert(&mut tx, "system", &entry).await?;
-            db::store_migration(&mut tx, &record).await?;
             db::store_events(&mut tx, std::slice::from_ref(&event)).await?;
-            tx.commit().await.map_err(DbError::from)?;
+            let notice = Notice::Migrations {
+                from: this.replica.clone(),
+                ids: vec![record.id],
+            };
+            db::notify(&mut tx, &notice.encode()).await?;
+            this.finish_write(tx, revision, Some(&change)).await?;
             this.end_motion(&record);
-            this.commit_in_memory(&change);
+            this.commit_in_memory(&change, revision);
             Ok(change)
         })
         .await
@@ -320,13 +429,12 @@ impl InventoryService {
     }
 
     /// Applies a stored change in memory and tells every live client.
-    fn commit_in_memory(&self, change: &Change) {
-        let revision = {
+    fn commit_in_memory(&self, change: &Change, revision: u64) {
+        {
             let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
             current.inventory.apply(change);
-            current.revision += 1;
-            current.revision
-        };
+            current.revision = revision;
+        }
         let message = LiveMessage::InventoryChanged {
             revision,
             change: change.clone(),
@@ -355,6 +463,7 @@ impl InventoryService {
         actor: String,
     ) -> Result<ImportSummary, ServiceError> {
         let _writer = self.write_gate.lock().await;
+        let (mut tx, revision) = self.begin_write().await?;
         let (next, changes, summary) = self.read().validate_import(file)?;
         let busy = self.busy_vms();
         if let Some(vm) = changes.iter().find_map(|c| match c {
@@ -371,7 +480,6 @@ impl InventoryService {
             )
             .into());
         }
-        let mut tx = self.db.begin().await.map_err(DbError::from)?;
         for change in &changes {
             db::store_change(&mut tx, change).await?;
         }
@@ -386,31 +494,49 @@ impl InventoryService {
             ..Default::default()
         };
         audit::insert(&mut tx, &actor, &record).await?;
-        tx.commit().await.map_err(DbError::from)?;
+        self.finish_write(tx, revision, None).await?;
         {
             let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
             current.inventory = next;
-            current.revision += 1;
+            current.revision = revision;
         }
         let _ = self.live.send(one_message(self.snapshot_message()));
         Ok(summary)
     }
 
-    /// Stores a whole validated inventory into an empty database (the demo).
-    pub async fn seed(&self, inventory: Inventory) -> Result<(), ServiceError> {
+    /// Stores a whole validated inventory into an empty database (the demo). When another
+    /// replica filled the database first, its inventory is kept (`Ok(false)`).
+    pub async fn seed(&self, inventory: Inventory) -> Result<bool, ServiceError> {
         let _writer = self.write_gate.lock().await;
-        let mut tx = self.db.begin().await.map_err(DbError::from)?;
+        let (mut tx, revision) = self.begin_write().await?;
+        if self.read().objects().next().is_some() {
+            return Ok(false);
+        }
         for object in inventory.objects() {
             db::store_change(&mut tx, &Change::Upsert { object }).await?;
         }
-        tx.commit().await.map_err(DbError::from)?;
+        self.finish_write(tx, revision, None).await?;
         let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
         current.inventory = inventory;
-        current.revision += 1;
+        current.revision = revision;
         drop(current);
         let _ = self.live.send(one_message(self.snapshot_message()));
-        Ok(())
+        Ok(true)
     }
+}
+
+/// The inventory and its revision, read as of one instant (other replicas may be writing).
+async fn load_consistent(db: &Db) -> Result<(u64, Inventory), DbError> {
+    let mut tx = db.begin().await?;
+    if db::Backend::of(&tx) == db::Backend::Postgres {
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+    }
+    let revision = db::revision_in(&mut tx).await?;
+    let inventory = db::load_inventory(&mut tx).await?;
+    tx.commit().await?;
+    Ok((revision, inventory))
 }
 
 /// A read guard on the current inventory.

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod engine;
 pub mod inventory_service;
 mod origin;
+pub mod replication;
 pub mod ws;
 
 use accounts::AccountService;
@@ -51,6 +52,7 @@ impl FromRef<AppState> for LeptosOptions {
 /// Opens the database, loads the demo inventory into an empty one, and loads the inventory.
 pub async fn open_inventory(
     database_url: &str,
+    replica: String,
     demo: bool,
     live_buffer: usize,
 ) -> Result<Arc<InventoryService>, Box<dyn std::error::Error + Send + Sync>> {
@@ -63,30 +65,38 @@ pub async fn open_inventory(
         }
     }
     let db = db::connect(database_url).await?;
-    let service = InventoryService::load(db, live_buffer).await?;
+    let service = InventoryService::load(db, replica, live_buffer).await?;
     let empty = service.read().objects().next().is_none();
-    if demo && empty {
-        tracing::info!("empty database: loading the demo inventory");
-        service.seed(demo::demo_inventory()).await?;
+    if demo && empty && service.seed(demo::demo_inventory()).await? {
+        tracing::info!("empty database: loaded the demo inventory");
     }
     Ok(service)
 }
 
 /// Starts the migration engine on the machine's clock (migrations a crash left in flight are
-/// marked failed first).
+/// marked failed first), and, on PostgreSQL, listens to the other replicas.
 pub async fn start_engine(
+    database_url: &str,
     inventory: Arc<InventoryService>,
     config: EngineConfig,
     shutdown: watch::Receiver<bool>,
 ) -> Result<Arc<MigrationService>, db::DbError> {
-    MigrationService::start(
+    let migrations = MigrationService::start(
         inventory.db().clone(),
-        inventory,
+        inventory.clone(),
         Arc::new(SystemClock::default()),
         config,
+        shutdown.clone(),
+    )
+    .await?;
+    replication::spawn_listener(
+        database_url.to_owned(),
+        inventory,
+        migrations.clone(),
         shutdown,
     )
-    .await
+    .await;
+    Ok(migrations)
 }
 
 /// Opens the accounts (creating the first admin when there is no user).

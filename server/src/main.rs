@@ -24,13 +24,35 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             .build()
     };
     let addr = config.bind.unwrap_or(leptos_options.site_addr);
-    let inventory = open_inventory(&config.database_url, config.demo, config.live_buffer).await?;
+    let replica = config
+        .replica_id
+        .clone()
+        .unwrap_or_else(server::replication::new_replica_id);
+    tracing::info!(
+        replica = %replica,
+        database = %server::db::redact(&config.database_url),
+        "opening the database"
+    );
+    let inventory = open_inventory(
+        &config.database_url,
+        replica,
+        config.demo,
+        config.live_buffer,
+    )
+    .await?;
     let (shutdown_tx, shutdown) = watch::channel(false);
     let engine = EngineConfig {
         speed: config.speed,
         tick: std::time::Duration::from_millis(config.tick_ms),
+        lease: std::time::Duration::from_millis(config.lease_ms),
     };
-    let migrations = start_engine(inventory.clone(), engine, shutdown.clone()).await?;
+    let migrations = start_engine(
+        &config.database_url,
+        inventory.clone(),
+        engine,
+        shutdown.clone(),
+    )
+    .await?;
     let accounts = open_accounts(&inventory, config.admin_password.clone()).await?;
     tracing::info!(speed = config.speed, "migration engine running");
     let app = router(AppState {

@@ -242,8 +242,20 @@ async fn sessions_cookies_tokens_and_sign_out() {
         401
     );
     // The tokens are stored hashed: the secret is nowhere in the database.
-    let db = std::fs::read(&s.db_path).unwrap();
-    assert!(!db.windows(token.len()).any(|w| w == token.as_bytes()));
+    if let Some(path) = s.db.sqlite_path() {
+        let db = std::fs::read(path).unwrap();
+        assert!(!db.windows(token.len()).any(|w| w == token.as_bytes()));
+    } else {
+        let db = server::db::connect(&s.db.url).await.unwrap();
+        let rows: Vec<(String, String)> = sqlx::query_as("SELECT token_hash, name FROM api_tokens")
+            .fetch_all(&db)
+            .await
+            .unwrap();
+        assert!(!rows.is_empty());
+        assert!(rows
+            .iter()
+            .all(|(hash, name)| !hash.contains(&token) && !name.contains(&token)));
+    }
     // Wrong password: 401, the same answer as an unknown user.
     let bad = http
         .post(s.url("/api/v1/session"))

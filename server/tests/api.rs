@@ -340,8 +340,9 @@ async fn changes_survive_a_restart_of_the_database() {
     let ids = seed(&s).await;
     let exported = s.export().await;
     // Re-open the same database file in a fresh service: the same inventory comes back.
-    let url = format!("sqlite://{}", s.db_path.display());
-    let reopened = server::open_inventory(&url, true, 16).await.unwrap();
+    let reopened = server::open_inventory(&s.db.url, "reopened".into(), true, 16)
+        .await
+        .unwrap();
     let (_, inv) = reopened.snapshot();
     assert_eq!(serde_json::to_value(&inv).unwrap(), exported);
     assert!(inv.vms.values().any(|v| v.id.to_string() == ids["web-01"]));
@@ -608,8 +609,7 @@ async fn the_demo_is_only_loaded_into_a_truly_empty_database() {
         )
         .await;
     assert_eq!(st, 201);
-    let url = format!("sqlite://{}", s.db_path.display());
-    let reopened = server::open_inventory(&url, true, 16)
+    let reopened = server::open_inventory(&s.db.url, "reopened".into(), true, 16)
         .await
         .expect("starts");
     let (_, inv) = reopened.snapshot();

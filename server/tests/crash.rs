@@ -41,6 +41,8 @@ async fn spawn(url: &str) -> Server {
             &format!("127.0.0.1:{port}"),
         ])
         .args(["--speed", "20", "--tick-ms", "50", "--log", "warn"])
+        // On PostgreSQL the dead server's migrations are ended once its lease runs out.
+        .args(["--lease-ms", "600"])
         .args(["--admin-password", ADMIN_PASSWORD])
         .stdout(Stdio::null())
         .spawn()
@@ -107,8 +109,8 @@ impl Server {
 
 #[tokio::test]
 async fn a_kill_during_migrations_leaves_every_vm_on_exactly_one_host() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("vmshift.db").display());
+    let db = common::TestDb::new().await;
+    let url = db.url.clone();
     let mut server = spawn(&url).await;
     let id = server.ids().await;
     // Slow moves (capped) that will be in flight, and one quick move that completes first.
@@ -173,6 +175,19 @@ async fn a_kill_during_migrations_leaves_every_vm_on_exactly_one_host() {
     server.child.wait().unwrap();
     drop(server);
     let server = spawn(&url).await;
+    // SQLite: ended at the start. PostgreSQL (where other replicas could be running them):
+    // ended when the dead server's lease has run out.
+    for _ in 0..200 {
+        let list = server.get("/api/v1/migrations").await;
+        let open =
+            list.as_array().unwrap().iter().any(|m| {
+                !["completed", "failed", "cancelled"].contains(&m["phase"].as_str().unwrap())
+            });
+        if !open {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     let after = server.get("/api/v1/vms").await;
     let after = after.as_array().unwrap();
@@ -208,8 +223,14 @@ async fn a_kill_during_migrations_leaves_every_vm_on_exactly_one_host() {
         }
         assert_eq!(m["phase"], "failed", "{name}");
         let message = m["message"].as_str().unwrap();
+        let why = if db.is_postgres() {
+            "stopped renewing its lease; another replica ended it"
+        } else {
+            "vmshift stopped while this migration was in flight"
+        };
+        assert!(message.contains(why), "{message}");
         assert!(
-            message.contains("vmshift stopped while this migration was in flight"),
+            message.contains("stays where the last committed state records it"),
             "{message}"
         );
         // Not committed: the VM is exactly where it was.

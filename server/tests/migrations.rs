@@ -397,10 +397,12 @@ async fn a_clean_shutdown_ends_migrations_in_flight_and_says_so() {
     let before = s.export().await;
     s.stop().await;
     // Reopened on the same database: failed with the reason, the VM where it was.
-    let url = format!("sqlite://{}", s.db_path.display());
-    let inventory = server::open_inventory(&url, true, 16).await.unwrap();
+    let url = s.db.url.clone();
+    let inventory = server::open_inventory(&url, "reopened".into(), true, 16)
+        .await
+        .unwrap();
     let (_tx, rx) = tokio::sync::watch::channel(false);
-    let engine = server::start_engine(inventory.clone(), Default::default(), rx)
+    let engine = server::start_engine(&url, inventory.clone(), Default::default(), rx)
         .await
         .unwrap();
     let m = engine.get(mid.parse().unwrap()).unwrap();

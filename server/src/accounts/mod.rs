@@ -181,7 +181,7 @@ fn verify_password(password: &str, stored: &str) -> bool {
     })
 }
 
-fn user_of(row: &sqlx::sqlite::SqliteRow) -> Result<CurrentUser, DbError> {
+fn user_of(row: &sqlx::any::AnyRow) -> Result<CurrentUser, DbError> {
     let id: String = row.try_get("id")?;
     let role: String = row.try_get("role")?;
     Ok(CurrentUser {
@@ -209,7 +209,14 @@ impl AccountService {
                 Some(p) => (p, false),
                 None => (random_secret()[..20].to_string(), true),
             };
-            service.create_user("admin", &password, Role::Admin).await?;
+            match service.create_user("admin", &password, Role::Admin).await {
+                Ok(_) => {}
+                // Another replica starting at the same time created it.
+                Err(AuthError::Refused(d)) if d.code == app::domain::ErrorCode::Duplicate => {
+                    return Ok(service)
+                }
+                Err(e) => return Err(e),
+            }
             if generated {
                 // Printed once, on purpose: the only way to learn it.
                 tracing::warn!(
@@ -247,7 +254,7 @@ impl AccountService {
                 .map_err(|e| DbError::Corrupt(format!("hashing task: {e}")))?
         };
         let result = sqlx::query(
-            "INSERT INTO users (id, username, password_hash, role, created_at_ms) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO users (id, username, password_hash, role, created_at_ms) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(user.id.to_string())
         .bind(&user.username)
@@ -287,7 +294,7 @@ impl AccountService {
     /// Changes a user's role; the last admin cannot lose the role.
     pub async fn set_role(&self, id: Uuid, role: Role) -> Result<CurrentUser, AuthError> {
         let mut tx = self.db.begin().await?;
-        let row = sqlx::query("SELECT id, username, role FROM users WHERE id = ?")
+        let row = sqlx::query("SELECT id, username, role FROM users WHERE id = $1")
             .bind(id.to_string())
             .fetch_optional(&mut *tx)
             .await?
@@ -305,7 +312,7 @@ impl AccountService {
                 .into());
             }
         }
-        sqlx::query("UPDATE users SET role = ? WHERE id = ?")
+        sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
             .bind(role.as_str())
             .bind(id.to_string())
             .execute(&mut *tx)
@@ -364,7 +371,7 @@ impl AccountService {
             count(&mut f.by_address, address, now);
         }
         let row =
-            sqlx::query("SELECT id, username, role, password_hash FROM users WHERE username = ?")
+            sqlx::query("SELECT id, username, role, password_hash FROM users WHERE username = $1")
                 .bind(username)
                 .fetch_optional(&self.db)
                 .await?;
@@ -408,12 +415,12 @@ impl AccountService {
         let token = random_secret();
         let created = now_ms();
         // Expired sessions are of no use: forget them as new ones open.
-        sqlx::query("DELETE FROM sessions WHERE expires_at_ms <= ?")
+        sqlx::query("DELETE FROM sessions WHERE expires_at_ms <= $1")
             .bind(created)
             .execute(&self.db)
             .await?;
         sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, created_at_ms, expires_at_ms) VALUES (?, ?, ?, ?)",
+            "INSERT INTO sessions (token_hash, user_id, created_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4)",
         )
         .bind(digest(&token))
         .bind(user.id.to_string())
@@ -434,7 +441,7 @@ impl AccountService {
     }
 
     pub async fn sign_out(&self, session: &str) -> Result<(), AuthError> {
-        let done = sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+        let done = sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(digest(session))
             .execute(&self.db)
             .await?;
@@ -472,7 +479,7 @@ impl AccountService {
     pub async fn from_session(&self, session: &str) -> Result<Option<Principal>, AuthError> {
         let row = sqlx::query(
             "SELECT u.id, u.username, u.role FROM sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.token_hash = ? AND s.expires_at_ms > ?",
+             WHERE s.token_hash = $1 AND s.expires_at_ms > $2",
         )
         .bind(digest(session))
         .bind(now_ms())
@@ -492,7 +499,7 @@ impl AccountService {
         }
         let row = sqlx::query(
             "SELECT u.id, u.username, u.role FROM api_tokens t JOIN users u ON u.id = t.user_id
-             WHERE t.token_hash = ? AND t.revoked_at_ms IS NULL",
+             WHERE t.token_hash = $1 AND t.revoked_at_ms IS NULL",
         )
         .bind(digest(token))
         .fetch_optional(&self.db)
@@ -522,7 +529,7 @@ impl AccountService {
             revoked: false,
         };
         sqlx::query(
-            "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at_ms) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at_ms) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(info.id.to_string())
         .bind(user.id.to_string())
@@ -545,7 +552,7 @@ impl AccountService {
 
     pub async fn tokens(&self, user: &CurrentUser) -> Result<Vec<TokenInfo>, AuthError> {
         let rows = sqlx::query(
-            "SELECT id, name, created_at_ms, revoked_at_ms FROM api_tokens WHERE user_id = ? ORDER BY created_at_ms",
+            "SELECT id, name, created_at_ms, revoked_at_ms FROM api_tokens WHERE user_id = $1 ORDER BY created_at_ms",
         )
         .bind(user.id.to_string())
         .fetch_all(&self.db)
@@ -568,7 +575,7 @@ impl AccountService {
     /// Revokes one of `user`'s tokens.
     pub async fn revoke_token(&self, user: &CurrentUser, id: Uuid) -> Result<(), AuthError> {
         let done = sqlx::query(
-            "UPDATE api_tokens SET revoked_at_ms = ? WHERE id = ? AND user_id = ? AND revoked_at_ms IS NULL",
+            "UPDATE api_tokens SET revoked_at_ms = $1 WHERE id = $2 AND user_id = $3 AND revoked_at_ms IS NULL",
         )
         .bind(now_ms())
         .bind(id.to_string())

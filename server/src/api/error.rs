@@ -92,7 +92,7 @@ impl From<crate::engine::service::CommandError> for ApiError {
             },
             CommandError::Refused(d) => ApiError::Domain(d),
             CommandError::Storage(s) => ApiError::Internal(s.to_string()),
-            CommandError::Stopped => ApiError::Unavailable,
+            CommandError::Stopped | CommandError::Foreign(_) => ApiError::Unavailable,
         }
     }
 }
@@ -102,6 +102,7 @@ impl From<ServiceError> for ApiError {
         match e {
             ServiceError::Refused(d) => ApiError::Domain(d),
             ServiceError::Storage(s) => ApiError::Internal(s.to_string()),
+            e @ ServiceError::Fenced => ApiError::Internal(e.to_string()),
         }
     }
 }

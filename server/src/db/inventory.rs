@@ -1,11 +1,12 @@
 //! Rows of the inventory tables to domain objects and back.
 
-use super::{Db, DbError};
+use super::DbError;
+use super::{Statement, Tx};
 use app::domain::*;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+use sqlx::any::AnyRow;
+use sqlx::Row;
 use std::num::NonZeroU32;
 use uuid::Uuid;
 
@@ -22,22 +23,22 @@ fn parse_enum<T: DeserializeOwned>(text: String) -> Result<T, DbError> {
         .map_err(|_| DbError::Corrupt(format!("unknown value {text:?}")))
 }
 
-fn uuid(row: &SqliteRow, column: &str) -> Result<Uuid, DbError> {
+fn uuid(row: &AnyRow, column: &str) -> Result<Uuid, DbError> {
     let text: String = row.try_get(column)?;
     Uuid::parse_str(&text).map_err(|_| DbError::Corrupt(format!("{column}: bad id {text:?}")))
 }
 
-fn opt_uuid(row: &SqliteRow, column: &str) -> Result<Option<Uuid>, DbError> {
+fn opt_uuid(row: &AnyRow, column: &str) -> Result<Option<Uuid>, DbError> {
     let text: Option<String> = row.try_get(column)?;
     text.map(|t| Uuid::parse_str(&t).map_err(|_| DbError::Corrupt(format!("{column}: {t:?}"))))
         .transpose()
 }
 
-fn name(row: &SqliteRow) -> Result<Name, DbError> {
+fn name(row: &AnyRow) -> Result<Name, DbError> {
     Name::parse(&row.try_get::<String, _>("name")?).map_err(DbError::Corrupt)
 }
 
-fn size(row: &SqliteRow, column: &str) -> Result<SizeMib, DbError> {
+fn size(row: &AnyRow, column: &str) -> Result<SizeMib, DbError> {
     let v: i64 = row.try_get(column)?;
     u64::try_from(v)
         .ok()
@@ -45,7 +46,7 @@ fn size(row: &SqliteRow, column: &str) -> Result<SizeMib, DbError> {
         .ok_or_else(|| DbError::Corrupt(format!("{column} = {v}")))
 }
 
-fn nz32(row: &SqliteRow, column: &str) -> Result<NonZeroU32, DbError> {
+fn nz32(row: &AnyRow, column: &str) -> Result<NonZeroU32, DbError> {
     let v: i64 = row.try_get(column)?;
     u32::try_from(v)
         .ok()
@@ -53,18 +54,27 @@ fn nz32(row: &SqliteRow, column: &str) -> Result<NonZeroU32, DbError> {
         .ok_or_else(|| DbError::Corrupt(format!("{column} = {v}")))
 }
 
-fn u64_of(row: &SqliteRow, column: &str) -> Result<u64, DbError> {
+fn u64_of(row: &AnyRow, column: &str) -> Result<u64, DbError> {
     let v: i64 = row.try_get(column)?;
     u64::try_from(v).map_err(|_| DbError::Corrupt(format!("{column} = {v}")))
 }
 
-fn u32_of(row: &SqliteRow, column: &str) -> Result<u32, DbError> {
+fn u32_of(row: &AnyRow, column: &str) -> Result<u32, DbError> {
     let v: i64 = row.try_get(column)?;
     u32::try_from(v).map_err(|_| DbError::Corrupt(format!("{column} = {v}")))
 }
 
-fn float<T: TryFrom<f64, Error = String>>(row: &SqliteRow, column: &str) -> Result<T, DbError> {
+fn float<T: TryFrom<f64, Error = String>>(row: &AnyRow, column: &str) -> Result<T, DbError> {
     T::try_from(row.try_get::<f64, _>(column)?).map_err(DbError::Corrupt)
+}
+
+/// Flags are stored as 0/1 (the same on every backend).
+fn flag(row: &AnyRow, column: &str) -> Result<bool, DbError> {
+    match row.try_get::<i64, _>(column)? {
+        0 => Ok(false),
+        1 => Ok(true),
+        v => Err(DbError::Corrupt(format!("{column} = {v}"))),
+    }
 }
 
 /// Sizes are bounded by the domain ([`SizeMib::MAX`]), far below `i64::MAX`.
@@ -74,10 +84,13 @@ fn as_i64(v: u64) -> i64 {
 
 /// Reads the whole inventory. The rows were validated on their way in, so they are applied
 /// directly (re-validating 45,000 VMs one by one would be quadratic).
-pub async fn load_inventory(db: &Db) -> Result<Inventory, DbError> {
+pub async fn load_inventory(tx: &mut Tx<'_>) -> Result<Inventory, DbError> {
     let mut inv = Inventory::default();
 
-    for row in sqlx::query("SELECT * FROM clusters").fetch_all(db).await? {
+    for row in sqlx::query("SELECT * FROM clusters")
+        .fetch_all(&mut **tx)
+        .await?
+    {
         let evc: Option<i64> = row.try_get("evc_level")?;
         let c = Cluster {
             id: ClusterId(uuid(&row, "id")?),
@@ -86,7 +99,10 @@ pub async fn load_inventory(db: &Db) -> Result<Inventory, DbError> {
         };
         inv.clusters.insert(c.id, c);
     }
-    for row in sqlx::query("SELECT * FROM hosts").fetch_all(db).await? {
+    for row in sqlx::query("SELECT * FROM hosts")
+        .fetch_all(&mut **tx)
+        .await?
+    {
         let h = Host {
             id: HostId(uuid(&row, "id")?),
             name: name(&row)?,
@@ -97,14 +113,14 @@ pub async fn load_inventory(db: &Db) -> Result<Inventory, DbError> {
             cpu_mhz: nz32(&row, "cpu_mhz")?,
             memory_mib: size(&row, "memory_mib")?,
             state: parse_enum(row.try_get("state")?)?,
-            vmotion_enabled: row.try_get("vmotion_enabled")?,
+            vmotion_enabled: flag(&row, "vmotion_enabled")?,
             vmotion_link_gbps: float(&row, "vmotion_link_gbps")?,
             ip_family: parse_enum(row.try_get("ip_family")?)?,
         };
         inv.hosts.insert(h.id, h);
     }
     for row in sqlx::query("SELECT * FROM datastores")
-        .fetch_all(db)
+        .fetch_all(&mut **tx)
         .await?
     {
         let d = Datastore {
@@ -118,7 +134,7 @@ pub async fn load_inventory(db: &Db) -> Result<Inventory, DbError> {
         inv.datastores.insert(d.id, d);
     }
     for row in sqlx::query("SELECT * FROM datastore_mounts ORDER BY datastore_id, position")
-        .fetch_all(db)
+        .fetch_all(&mut **tx)
         .await?
     {
         let ds = DatastoreId(uuid(&row, "datastore_id")?);
@@ -127,7 +143,10 @@ pub async fn load_inventory(db: &Db) -> Result<Inventory, DbError> {
             d.host_ids.push(host);
         }
     }
-    for row in sqlx::query("SELECT * FROM switches").fetch_all(db).await? {
+    for row in sqlx::query("SELECT * FROM switches")
+        .fetch_all(&mut **tx)
+        .await?
+    {
         let s = Switch {
             id: SwitchId(uuid(&row, "id")?),
             name: name(&row)?,
@@ -136,7 +155,7 @@ pub async fn load_inventory(db: &Db) -> Result<Inventory, DbError> {
         inv.switches.insert(s.id, s);
     }
     for row in sqlx::query("SELECT * FROM switch_members ORDER BY switch_id, position")
-        .fetch_all(db)
+        .fetch_all(&mut **tx)
         .await?
     {
         let sw = SwitchId(uuid(&row, "switch_id")?);
@@ -146,7 +165,7 @@ pub async fn load_inventory(db: &Db) -> Result<Inventory, DbError> {
         }
     }
     for row in sqlx::query("SELECT * FROM portgroups")
-        .fetch_all(db)
+        .fetch_all(&mut **tx)
         .await?
     {
         let vlan: i64 = row.try_get("vlan")?;
@@ -162,7 +181,10 @@ pub async fn load_inventory(db: &Db) -> Result<Inventory, DbError> {
         };
         inv.portgroups.insert(p.id, p);
     }
-    for row in sqlx::query("SELECT * FROM vms").fetch_all(db).await? {
+    for row in sqlx::query("SELECT * FROM vms")
+        .fetch_all(&mut **tx)
+        .await?
+    {
         let ws: Option<i64> = row.try_get("working_set_mib")?;
         let v = Vm {
             id: VmId(uuid(&row, "id")?),
@@ -184,13 +206,13 @@ pub async fn load_inventory(db: &Db) -> Result<Inventory, DbError> {
                 zero_page_fraction: float(&row, "zero_page_fraction")?,
                 disk_write_mib_s: float(&row, "disk_write_mib_s")?,
             },
-            fault_tolerance: row.try_get("fault_tolerance")?,
-            cpu_affinity: row.try_get("cpu_affinity")?,
+            fault_tolerance: flag(&row, "fault_tolerance")?,
+            cpu_affinity: flag(&row, "cpu_affinity")?,
         };
         inv.vms.insert(v.id, v);
     }
     for row in sqlx::query("SELECT * FROM vm_disks ORDER BY vm_id, position")
-        .fetch_all(db)
+        .fetch_all(&mut **tx)
         .await?
     {
         let vm = VmId(uuid(&row, "vm_id")?);
@@ -198,27 +220,27 @@ pub async fn load_inventory(db: &Db) -> Result<Inventory, DbError> {
             datastore_id: DatastoreId(uuid(&row, "datastore_id")?),
             capacity_mib: size(&row, "capacity_mib")?,
             used_mib: u64_of(&row, "used_mib")?,
-            thin: row.try_get("thin")?,
+            thin: flag(&row, "thin")?,
         };
         if let Some(v) = inv.vms.get_mut(&vm) {
             v.disks.push(disk);
         }
     }
     for row in sqlx::query("SELECT * FROM vm_nics ORDER BY vm_id, position")
-        .fetch_all(db)
+        .fetch_all(&mut **tx)
         .await?
     {
         let vm = VmId(uuid(&row, "vm_id")?);
         let nic = Nic {
             portgroup_id: PortgroupId(uuid(&row, "portgroup_id")?),
-            connected: row.try_get("connected")?,
+            connected: flag(&row, "connected")?,
         };
         if let Some(v) = inv.vms.get_mut(&vm) {
             v.nics.push(nic);
         }
     }
     for row in sqlx::query("SELECT * FROM vm_devices ORDER BY vm_id, position")
-        .fetch_all(db)
+        .fetch_all(&mut **tx)
         .await?
     {
         let vm = VmId(uuid(&row, "vm_id")?);
@@ -226,7 +248,7 @@ pub async fn load_inventory(db: &Db) -> Result<Inventory, DbError> {
             kind: parse_enum(row.try_get("kind")?)?,
             backing: parse_enum(row.try_get("backing")?)?,
             datastore_id: opt_uuid(&row, "datastore_id")?.map(DatastoreId),
-            connected: row.try_get("connected")?,
+            connected: flag(&row, "connected")?,
         };
         if let Some(v) = inv.vms.get_mut(&vm) {
             v.devices.push(device);
@@ -237,16 +259,13 @@ pub async fn load_inventory(db: &Db) -> Result<Inventory, DbError> {
 }
 
 /// Writes one validated change inside the caller's transaction.
-pub async fn store_change(
-    tx: &mut Transaction<'_, Sqlite>,
-    change: &Change,
-) -> Result<(), DbError> {
+pub async fn store_change(tx: &mut Tx<'_>, change: &Change) -> Result<(), DbError> {
     match change {
         Change::Upsert { object } => upsert(tx, object).await,
         Change::Delete { kind, id } => {
             // Tables are named after the API collections; child rows cascade.
             let table = kind.plural();
-            sqlx::query(&format!("DELETE FROM {table} WHERE id = ?"))
+            sqlx::query(&format!("DELETE FROM {table} WHERE id = $1"))
                 .bind(id.to_string())
                 .execute(&mut **tx)
                 .await?;
@@ -255,12 +274,12 @@ pub async fn store_change(
     }
 }
 
-async fn upsert(tx: &mut Transaction<'_, Sqlite>, object: &Object) -> Result<(), DbError> {
+async fn upsert(tx: &mut Tx<'_>, object: &Object) -> Result<(), DbError> {
     let id = object.id().to_string();
     match object {
         Object::Cluster(c) => {
             sqlx::query(
-                "INSERT INTO clusters (id, name, evc_level) VALUES (?, ?, ?)
+                "INSERT INTO clusters (id, name, evc_level) VALUES ($1, $2, $3)
                  ON CONFLICT (id) DO UPDATE SET name = excluded.name, evc_level = excluded.evc_level",
             )
             .bind(&id)
@@ -273,7 +292,7 @@ async fn upsert(tx: &mut Transaction<'_, Sqlite>, object: &Object) -> Result<(),
             sqlx::query(
                 "INSERT INTO hosts (id, name, cluster_id, cpu_vendor, cpu_feature_level, cores, cpu_mhz,
                     memory_mib, state, vmotion_enabled, vmotion_link_gbps, ip_family)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
                  ON CONFLICT (id) DO UPDATE SET name = excluded.name, cluster_id = excluded.cluster_id,
                     cpu_vendor = excluded.cpu_vendor, cpu_feature_level = excluded.cpu_feature_level,
                     cores = excluded.cores, cpu_mhz = excluded.cpu_mhz, memory_mib = excluded.memory_mib,
@@ -289,7 +308,7 @@ async fn upsert(tx: &mut Transaction<'_, Sqlite>, object: &Object) -> Result<(),
             .bind(i64::from(h.cpu_mhz.get()))
             .bind(as_i64(h.memory_mib.get()))
             .bind(enum_text(&h.state))
-            .bind(h.vmotion_enabled)
+            .bind(i64::from(h.vmotion_enabled))
             .bind(h.vmotion_link_gbps.get())
             .bind(enum_text(&h.ip_family))
             .execute(&mut **tx)
@@ -298,7 +317,7 @@ async fn upsert(tx: &mut Transaction<'_, Sqlite>, object: &Object) -> Result<(),
         Object::Datastore(d) => {
             sqlx::query(
                 "INSERT INTO datastores (id, name, kind, capacity_mib, throughput_mib_s)
-                 VALUES (?, ?, ?, ?, ?)
+                 VALUES ($1, $2, $3, $4, $5)
                  ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind,
                     capacity_mib = excluded.capacity_mib, throughput_mib_s = excluded.throughput_mib_s",
             )
@@ -313,7 +332,7 @@ async fn upsert(tx: &mut Transaction<'_, Sqlite>, object: &Object) -> Result<(),
         }
         Object::Switch(s) => {
             sqlx::query(
-                "INSERT INTO switches (id, name) VALUES (?, ?)
+                "INSERT INTO switches (id, name) VALUES ($1, $2)
                  ON CONFLICT (id) DO UPDATE SET name = excluded.name",
             )
             .bind(&id)
@@ -324,7 +343,7 @@ async fn upsert(tx: &mut Transaction<'_, Sqlite>, object: &Object) -> Result<(),
         }
         Object::Portgroup(p) => {
             sqlx::query(
-                "INSERT INTO portgroups (id, name, vlan, switch_id, host_id) VALUES (?, ?, ?, ?, ?)
+                "INSERT INTO portgroups (id, name, vlan, switch_id, host_id) VALUES ($1, $2, $3, $4, $5)
                  ON CONFLICT (id) DO UPDATE SET name = excluded.name, vlan = excluded.vlan,
                     switch_id = excluded.switch_id, host_id = excluded.host_id",
             )
@@ -341,7 +360,7 @@ async fn upsert(tx: &mut Transaction<'_, Sqlite>, object: &Object) -> Result<(),
                 "INSERT INTO vms (id, name, host_id, power_state, vcpus, memory_mib, memory_reservation_mib,
                     cpu_feature_level, dirty_rate_mib_s, working_set_mib, zero_page_fraction,
                     disk_write_mib_s, fault_tolerance, cpu_affinity)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
                  ON CONFLICT (id) DO UPDATE SET name = excluded.name, host_id = excluded.host_id,
                     power_state = excluded.power_state, vcpus = excluded.vcpus,
                     memory_mib = excluded.memory_mib, memory_reservation_mib = excluded.memory_reservation_mib,
@@ -362,12 +381,12 @@ async fn upsert(tx: &mut Transaction<'_, Sqlite>, object: &Object) -> Result<(),
             .bind(v.workload.working_set_mib.map(|w| as_i64(w.get())))
             .bind(v.workload.zero_page_fraction.get())
             .bind(v.workload.disk_write_mib_s.get())
-            .bind(v.fault_tolerance)
-            .bind(v.cpu_affinity)
+            .bind(i64::from(v.fault_tolerance))
+            .bind(i64::from(v.cpu_affinity))
             .execute(&mut **tx)
             .await?;
             for table in ["vm_disks", "vm_nics", "vm_devices"] {
-                sqlx::query(&format!("DELETE FROM {table} WHERE vm_id = ?"))
+                sqlx::query(&format!("DELETE FROM {table} WHERE vm_id = $1"))
                     .bind(&id)
                     .execute(&mut **tx)
                     .await?;
@@ -375,39 +394,39 @@ async fn upsert(tx: &mut Transaction<'_, Sqlite>, object: &Object) -> Result<(),
             for (i, d) in v.disks.iter().enumerate() {
                 sqlx::query(
                     "INSERT INTO vm_disks (vm_id, position, datastore_id, capacity_mib, used_mib, thin)
-                     VALUES (?, ?, ?, ?, ?, ?)",
+                     VALUES ($1, $2, $3, $4, $5, $6)",
                 )
                 .bind(&id)
                 .bind(i as i64)
                 .bind(d.datastore_id.to_string())
                 .bind(as_i64(d.capacity_mib.get()))
                 .bind(as_i64(d.used_mib))
-                .bind(d.thin)
+                .bind(i64::from(d.thin))
                 .execute(&mut **tx)
                 .await?;
             }
             for (i, n) in v.nics.iter().enumerate() {
                 sqlx::query(
-                    "INSERT INTO vm_nics (vm_id, position, portgroup_id, connected) VALUES (?, ?, ?, ?)",
+                    "INSERT INTO vm_nics (vm_id, position, portgroup_id, connected) VALUES ($1, $2, $3, $4)",
                 )
                 .bind(&id)
                 .bind(i as i64)
                 .bind(n.portgroup_id.to_string())
-                .bind(n.connected)
+                .bind(i64::from(n.connected))
                 .execute(&mut **tx)
                 .await?;
             }
             for (i, d) in v.devices.iter().enumerate() {
                 sqlx::query(
                     "INSERT INTO vm_devices (vm_id, position, kind, backing, datastore_id, connected)
-                     VALUES (?, ?, ?, ?, ?, ?)",
+                     VALUES ($1, $2, $3, $4, $5, $6)",
                 )
                 .bind(&id)
                 .bind(i as i64)
                 .bind(enum_text(&d.kind))
                 .bind(enum_text(&d.backing))
                 .bind(d.datastore_id.map(|x| x.to_string()))
-                .bind(d.connected)
+                .bind(i64::from(d.connected))
                 .execute(&mut **tx)
                 .await?;
             }
@@ -417,13 +436,13 @@ async fn upsert(tx: &mut Transaction<'_, Sqlite>, object: &Object) -> Result<(),
 }
 
 async fn replace_host_list(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Tx<'_>,
     table: &str,
     owner_column: &str,
     owner: &str,
     hosts: &[HostId],
 ) -> Result<(), DbError> {
-    sqlx::query(&format!("DELETE FROM {table} WHERE {owner_column} = ?"))
+    sqlx::query(&format!("DELETE FROM {table} WHERE {owner_column} = $1"))
         .bind(owner)
         .execute(&mut **tx)
         .await?;
@@ -431,14 +450,14 @@ async fn replace_host_list(
         return Ok(());
     }
     // One multi-row INSERT (SQLite allows 32,766 bound values: 10,922 hosts).
-    let mut insert = QueryBuilder::<Sqlite>::new(format!(
-        "INSERT INTO {table} ({owner_column}, position, host_id) "
+    let mut insert = Statement::new(format!(
+        "INSERT INTO {table} ({owner_column}, position, host_id)"
     ));
-    insert.push_values(hosts.iter().enumerate(), |mut row, (i, h)| {
-        row.push_bind(owner)
-            .push_bind(i as i64)
-            .push_bind(h.to_string());
+    insert.values(hosts.iter().enumerate(), |row, (i, h)| {
+        row.bind(owner.to_owned())
+            .bind(i as i64)
+            .bind(h.to_string());
     });
-    insert.build().execute(&mut **tx).await?;
+    insert.execute(&mut **tx).await?;
     Ok(())
 }

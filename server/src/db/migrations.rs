@@ -1,38 +1,232 @@
 //! Migrations and their events: summaries as JSON rows, events appended in order.
 
 use super::{Db, DbError};
+use super::{Statement, Tx};
 use app::domain::migration::{Migration, MigrationEvent};
-use app::domain::MigrationId;
-use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+use app::domain::{MigrationId, VmId};
+use sqlx::Row;
 
 /// Rows per multi-row insert (SQLite allows 32,766 bound values).
 const EVENTS_PER_INSERT: usize = 5_000;
 
-/// Inserts or replaces a migration's summary.
+/// Who runs a migration in flight, and until when that claim holds unless renewed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub owner: String,
+    pub expires_at_ms: i64,
+}
+
+/// Phases after which a migration is history (SQL list, for the queries below).
+const FINAL: &str = "('completed', 'failed', 'cancelled')";
+
+/// Inserts or updates a migration's summary on behalf of its owner. Returns `false`, writing
+/// nothing, when the row belongs to someone else or has ended already: the owner lost its
+/// lease and another replica ended the migration (the writer is fenced off).
 pub async fn store_migration(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Tx<'_>,
     m: &Migration,
-) -> Result<(), DbError> {
+    lease: &Lease,
+) -> Result<bool, DbError> {
     let record = serde_json::to_string(m).map_err(|e| DbError::Corrupt(e.to_string()))?;
-    sqlx::query(
-        "INSERT INTO migrations (id, vm_id, phase, created_at_ms, record) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET phase = excluded.phase, record = excluded.record",
-    )
+    let done = sqlx::query(&format!(
+        "INSERT INTO migrations (id, vm_id, phase, created_at_ms, record, owner, lease_expires_at_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (id) DO UPDATE SET phase = excluded.phase, record = excluded.record,
+            lease_expires_at_ms = excluded.lease_expires_at_ms
+         WHERE migrations.owner = excluded.owner AND migrations.phase NOT IN {FINAL}"
+    ))
     .bind(m.id.to_string())
     .bind(m.vm_id.to_string())
     .bind(m.phase.as_str())
     .bind(m.created_at_ms)
     .bind(record)
+    .bind(lease.owner.as_str())
+    .bind(lease.expires_at_ms)
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
+}
+
+/// Makes `owner` the owner of a migration still in flight whose lease has expired by
+/// `now_ms` (or that `owner` holds already). `false` when it is not claimable: it ended, or
+/// its owner renewed in time, or another replica claimed it first.
+pub async fn claim(
+    tx: &mut Tx<'_>,
+    id: MigrationId,
+    owner: &str,
+    now_ms: i64,
+) -> Result<bool, DbError> {
+    let done = sqlx::query(&format!(
+        "UPDATE migrations SET owner = $1, lease_expires_at_ms = $2
+         WHERE id = $3 AND phase NOT IN {FINAL}
+           AND (owner IS NULL OR owner = $1 OR lease_expires_at_ms IS NULL OR lease_expires_at_ms < $2)"
+    ))
+    .bind(owner)
+    .bind(now_ms)
+    .bind(id.to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Extends the leases of every migration `owner` runs; returns the ids it still holds.
+pub async fn renew_leases(db: &Db, lease: &Lease) -> Result<Vec<MigrationId>, DbError> {
+    let rows = sqlx::query(&format!(
+        "UPDATE migrations SET lease_expires_at_ms = $1
+         WHERE owner = $2 AND phase NOT IN {FINAL} RETURNING id"
+    ))
+    .bind(lease.expires_at_ms)
+    .bind(lease.owner.as_str())
+    .fetch_all(db)
+    .await?;
+    rows.iter().map(|r| id_of(r, "id")).collect()
+}
+
+/// Migrations in flight whose owner's lease expired before `now_ms` (not `owner`'s own).
+pub async fn expired_leases(
+    db: &Db,
+    owner: &str,
+    now_ms: i64,
+) -> Result<Vec<(MigrationId, Option<String>)>, DbError> {
+    let rows = sqlx::query(&format!(
+        "SELECT id, owner FROM migrations
+         WHERE phase NOT IN {FINAL} AND (owner IS NULL OR owner <> $1)
+           AND (lease_expires_at_ms IS NULL OR lease_expires_at_ms < $2)"
+    ))
+    .bind(owner)
+    .bind(now_ms)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((id_of(r, "id")?, r.try_get("owner")?)))
+        .collect()
+}
+
+/// Asks the owner of a migration in flight to cancel it (read at its next lease renewal, or
+/// at once when told). `false` when it has ended.
+pub async fn request_cancel(
+    tx: &mut Tx<'_>,
+    id: MigrationId,
+    actor: &str,
+) -> Result<bool, DbError> {
+    let done = sqlx::query(&format!(
+        "UPDATE migrations SET cancel_requested_by = $1 WHERE id = $2 AND phase NOT IN {FINAL}"
+    ))
+    .bind(actor)
+    .bind(id.to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Cancels asked of `owner`'s migrations: `(id, who asked)`.
+pub async fn cancel_requests(db: &Db, owner: &str) -> Result<Vec<(MigrationId, String)>, DbError> {
+    let rows = sqlx::query(&format!(
+        "SELECT id, cancel_requested_by FROM migrations
+         WHERE owner = $1 AND cancel_requested_by IS NOT NULL AND phase NOT IN {FINAL}"
+    ))
+    .bind(owner)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((id_of(r, "id")?, r.try_get("cancel_requested_by")?)))
+        .collect()
+}
+
+/// Ids of migrations in flight (any owner).
+pub async fn in_flight_ids(db: &Db) -> Result<Vec<MigrationId>, DbError> {
+    let rows = sqlx::query(&format!(
+        "SELECT id FROM migrations WHERE phase NOT IN {FINAL}"
+    ))
+    .fetch_all(db)
+    .await?;
+    rows.iter().map(|r| id_of(r, "id")).collect()
+}
+
+/// The migration in flight of a VM, if any.
+pub async fn in_flight_for_vm(db: &Db, vm: VmId) -> Result<Option<MigrationId>, DbError> {
+    let row = sqlx::query(&format!(
+        "SELECT id FROM migrations WHERE vm_id = $1 AND phase NOT IN {FINAL}"
+    ))
+    .bind(vm.to_string())
+    .fetch_optional(db)
+    .await?;
+    row.map(|r| id_of(&r, "id")).transpose()
+}
+
+/// Which of `ids` another replica owns now.
+pub async fn lost_of(
+    db: &Db,
+    owner: &str,
+    ids: &[MigrationId],
+) -> Result<Vec<MigrationId>, DbError> {
+    let mut lost = Vec::new();
+    for chunk in ids.chunks(500) {
+        let mut q = Statement::new("SELECT id FROM migrations WHERE owner <> ");
+        q.bind(owner.to_owned()).push(" AND id IN (");
+        for (i, id) in chunk.iter().enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            q.bind(id.to_string());
+        }
+        q.push(")");
+        for row in q.fetch_all(db).await? {
+            lost.push(id_of(&row, "id")?);
+        }
+    }
+    Ok(lost)
+}
+
+fn id_of(row: &sqlx::any::AnyRow, column: &str) -> Result<MigrationId, DbError> {
+    let text: String = row.try_get(column)?;
+    text.parse()
+        .map_err(|_| DbError::Corrupt(format!("{column}: bad migration id {text:?}")))
+}
+
+/// One migration's summary and its owner.
+pub async fn load_migration(
+    db: &Db,
+    id: MigrationId,
+) -> Result<Option<(Migration, Option<String>)>, DbError> {
+    let row = sqlx::query("SELECT record, owner FROM migrations WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(db)
+        .await?;
+    row.map(|row| {
+        let text: String = row.try_get("record")?;
+        let m = serde_json::from_str(&text)
+            .map_err(|e| DbError::Corrupt(format!("migration record: {e}")))?;
+        Ok((m, row.try_get("owner")?))
+    })
+    .transpose()
+}
+
+/// A migration's events after `seq`, in order.
+pub async fn load_events_after(
+    db: &Db,
+    id: MigrationId,
+    seq: u64,
+) -> Result<Vec<(MigrationEvent, String)>, DbError> {
+    let rows = sqlx::query(
+        "SELECT event FROM migration_events WHERE migration_id = $1 AND seq > $2 ORDER BY seq",
+    )
+    .bind(id.to_string())
+    .bind(seq as i64)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let text: String = row.try_get("event")?;
+            let e =
+                serde_json::from_str(&text).map_err(|e| DbError::Corrupt(format!("event: {e}")))?;
+            Ok((e, text))
+        })
+        .collect()
 }
 
 /// Appends events (already in order, `seq` continuing each migration's history).
-pub async fn store_events(
-    tx: &mut Transaction<'_, Sqlite>,
-    events: &[MigrationEvent],
-) -> Result<(), DbError> {
+pub async fn store_events(tx: &mut Tx<'_>, events: &[MigrationEvent]) -> Result<(), DbError> {
     let json: Vec<String> = events
         .iter()
         .map(|e| serde_json::to_string(e).map_err(|e| DbError::Corrupt(e.to_string())))
@@ -43,7 +237,7 @@ pub async fn store_events(
 /// Appends events already encoded as JSON (`json[i]` is `events[i]`), so that the live
 /// stream and the history share one encoding.
 pub async fn store_encoded_events(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Tx<'_>,
     events: &[MigrationEvent],
     json: &[String],
 ) -> Result<(), DbError> {
@@ -51,14 +245,13 @@ pub async fn store_encoded_events(
         .chunks(EVENTS_PER_INSERT)
         .zip(json.chunks(EVENTS_PER_INSERT))
     {
-        let mut q: QueryBuilder<Sqlite> =
-            QueryBuilder::new("INSERT INTO migration_events (migration_id, seq, event) ");
-        q.push_values(chunk.iter().zip(texts), |mut b, (e, text)| {
-            b.push_bind(e.migration_id.to_string())
-                .push_bind(e.seq as i64)
-                .push_bind(text.as_str());
+        let mut q = Statement::new("INSERT INTO migration_events (migration_id, seq, event)");
+        q.values(chunk.iter().zip(texts), |row, (e, text)| {
+            row.bind(e.migration_id.to_string())
+                .bind(e.seq as i64)
+                .bind(text.clone());
         });
-        q.build().execute(&mut **tx).await?;
+        q.execute(&mut **tx).await?;
     }
     Ok(())
 }
@@ -80,7 +273,7 @@ pub async fn load_migrations(db: &Db) -> Result<Vec<Migration>, DbError> {
 /// A migration's events in order.
 pub async fn load_events(db: &Db, id: MigrationId) -> Result<Vec<MigrationEvent>, DbError> {
     let rows =
-        sqlx::query("SELECT event FROM migration_events WHERE migration_id = ? ORDER BY seq")
+        sqlx::query("SELECT event FROM migration_events WHERE migration_id = $1 ORDER BY seq")
             .bind(id.to_string())
             .fetch_all(db)
             .await?;
@@ -95,7 +288,7 @@ pub async fn load_events(db: &Db, id: MigrationId) -> Result<Vec<MigrationEvent>
 /// The highest stored `seq` of a migration (0 when none).
 pub async fn last_seq(db: &Db, id: MigrationId) -> Result<u64, DbError> {
     let seq: Option<i64> =
-        sqlx::query_scalar("SELECT MAX(seq) FROM migration_events WHERE migration_id = ?")
+        sqlx::query_scalar("SELECT MAX(seq) FROM migration_events WHERE migration_id = $1")
             .bind(id.to_string())
             .fetch_one(db)
             .await?;

@@ -340,6 +340,30 @@ impl<D: Driver> Engine<D> {
         self.faults.insert(fault.id, fault);
     }
 
+    /// Replaces the faults (another replica changed them); cleared ones may free the queue.
+    pub fn replace_faults(&mut self, faults: Vec<Fault>) {
+        self.faults = faults.into_iter().map(|f| (f.id, f)).collect();
+        self.admission_stale = true;
+    }
+
+    /// Lets go of a migration someone else has ended (another replica took it over after
+    /// this one's lease expired): the driver aborts, the slots free up, no event is made.
+    pub fn abandon(&mut self, id: MigrationId) -> Option<Migration> {
+        let a = self.active.remove(&id)?;
+        if a.running {
+            self.driver.abort(id);
+            self.rates.remove(&id);
+            self.rates_stale = true;
+        }
+        self.admission_stale = true;
+        Some(a.record)
+    }
+
+    /// Ids of the migrations in flight.
+    pub fn ids(&self) -> Vec<MigrationId> {
+        self.active.keys().copied().collect()
+    }
+
     pub fn clear_fault(&mut self, id: FaultId) -> Option<Fault> {
         let f = self.faults.remove(&id);
         self.admission_stale = true;

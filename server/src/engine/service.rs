@@ -2,19 +2,27 @@
 //! time = wall time × speed factor), takes commands (start, cancel, faults) between ticks,
 //! stores every event, records switchovers in the same transaction as the VM's move, and
 //! pushes it all to live clients. Readers see a published copy, never the engine itself.
+//!
+//! With several replicas (PostgreSQL), each runs its own engine for the migrations started
+//! through it, holding each under a lease it renews in the database. The others show them
+//! (see `replication`), forward cancels to the owner, and when an owner stops renewing, the
+//! first to notice ends its migrations failed, VMs on their sources. Every write of the owner
+//! is fenced: once another replica has ended a migration, the old owner's writes of it are
+//! refused, the switchover included.
 
 use super::clock::Clock;
 use super::scheduler::{CancelError, Engine, SubmitError};
 use super::simulated::SimulatedDriver;
 use crate::audit;
-use crate::db::{self, Db, DbError};
+use crate::db::{self, Backend, Db, DbError, Lease};
 use crate::inventory_service::{InventoryService, ServiceError};
+use crate::replication::{Notice, IDS_PER_NOTICE};
 use app::domain::checks::{check_migration, CheckReport, MigrationRequest};
 use app::domain::migration::{Fault, FaultRequest, Migration, MigrationEvent, Phase};
 use app::domain::{DomainError, FaultId, MigrationId};
 use app::protocol::LiveMessage;
 use axum::extract::ws::Utf8Bytes;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -23,12 +31,15 @@ use tokio::sync::{mpsc, oneshot, watch};
 pub const SNAPSHOT_FINISHED: usize = 100;
 
 /// How the engine runs.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct EngineConfig {
     /// Simulated seconds per wall second (1 to 1000).
     pub speed: f64,
     /// Wall time between ticks.
     pub tick: Duration,
+    /// How long a replica's claim on its migrations lasts unless renewed (it renews three
+    /// times per period); another replica ends them once it has run out.
+    pub lease: Duration,
 }
 
 impl Default for EngineConfig {
@@ -36,9 +47,15 @@ impl Default for EngineConfig {
         EngineConfig {
             speed: 1.0,
             tick: Duration::from_millis(250),
+            lease: DEFAULT_LEASE,
         }
     }
 }
+
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(10);
+
+/// How long a cancel forwarded to the replica that owns the migration is awaited.
+const REMOTE_CANCEL_WAIT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -68,6 +85,9 @@ pub enum CommandError {
     Storage(#[from] DbError),
     #[error("the engine is shutting down")]
     Stopped,
+    /// Another replica runs this migration (the cancel is forwarded to it).
+    #[error("migration {0} runs on another replica")]
+    Foreign(MigrationId),
 }
 
 /// A command, with the user it comes from (for `started_by` and the audit log).
@@ -92,12 +112,18 @@ enum Command {
         String,
         oneshot::Sender<Result<Fault, CommandError>>,
     ),
+    /// Another replica changed the faults: these are all of them now.
+    ReplaceFaults(Vec<Fault>),
+    /// Renew leases, honour forwarded cancels, take over expired migrations now.
+    LeasePass,
 }
 
 #[derive(Default)]
 struct Published {
     migrations: BTreeMap<MigrationId, Migration>,
     faults: Vec<Fault>,
+    /// Migrations other replicas run (or ran), with whether they are still in motion here.
+    foreign: BTreeMap<MigrationId, bool>,
 }
 
 pub struct MigrationService {
@@ -111,6 +137,12 @@ pub struct MigrationService {
     /// Events and summaries a failed write left unstored, retried first (in order) at the
     /// next write; nothing is published before it is stored.
     pending: std::sync::Mutex<(Vec<MigrationEvent>, Vec<Migration>)>,
+    /// This replica's name, the owner of the migrations it runs.
+    replica: String,
+    lease: Duration,
+    backend: Backend,
+    /// Serializes the reading of other replicas' migrations.
+    absorbing: tokio::sync::Mutex<()>,
 }
 
 impl MigrationService {
@@ -122,13 +154,27 @@ impl MigrationService {
         config: EngineConfig,
         shutdown: watch::Receiver<bool>,
     ) -> Result<Arc<Self>, DbError> {
+        let backend = db::backend(&db).await?;
+        let replica = inventory.replica().to_owned();
         let mut migrations = BTreeMap::new();
+        let mut foreign = BTreeMap::new();
         for mut m in db::load_migrations(&db).await? {
             if !m.phase.is_final() {
-                recover(&db, &inventory, &mut m, clock.unix_ms()).await?;
+                if backend == Backend::Sqlite {
+                    // One replica: whoever ran it is gone.
+                    let message = stopped_message(&inventory, &m, None);
+                    let now_ms = clock.unix_ms();
+                    fail_orphan(&db, &replica, &mut m, i64::MAX, now_ms, message).await?;
+                } else {
+                    // Another replica may be running it; if not, its lease runs out and the
+                    // lease pass ends it.
+                    inventory.begin_motion(&m);
+                    foreign.insert(m.id, true);
+                }
             }
             migrations.insert(m.id, m);
         }
+        let faults = db::load_faults(&db).await?;
         let (commands, rx) = mpsc::channel(256);
         let service = Arc::new(MigrationService {
             db,
@@ -137,12 +183,18 @@ impl MigrationService {
             commands,
             published: RwLock::new(Published {
                 migrations,
-                faults: Vec::new(),
+                faults: faults.clone(),
+                foreign,
             }),
             stopped: watch::channel(false).0,
             pending: std::sync::Mutex::new((Vec::new(), Vec::new())),
+            replica,
+            lease: config.lease,
+            backend,
+            absorbing: tokio::sync::Mutex::new(()),
         });
-        let engine = Engine::new(SimulatedDriver::new());
+        let mut engine = Engine::new(SimulatedDriver::new());
+        engine.replace_faults(faults);
         tokio::spawn(service.clone().run(engine, rx, config, shutdown));
         Ok(service)
     }
@@ -209,8 +261,53 @@ impl MigrationService {
     }
 
     pub async fn cancel(&self, id: MigrationId) -> Result<Migration, CommandError> {
-        self.ask(|tx| Command::Cancel(id, crate::audit::current_actor(), tx))
-            .await
+        let actor = crate::audit::current_actor();
+        match self.ask(|tx| Command::Cancel(id, actor.clone(), tx)).await {
+            Err(CommandError::Foreign(id)) => self.cancel_remote(id, &actor).await,
+            other => other,
+        }
+    }
+
+    /// Asks the replica running a migration to cancel it, and waits (a while) for it.
+    async fn cancel_remote(&self, id: MigrationId, actor: &str) -> Result<Migration, CommandError> {
+        let mut tx = self.db.begin().await.map_err(DbError::from)?;
+        if !db::request_cancel(&mut tx, id, actor).await? {
+            drop(tx);
+            self.absorb_foreign(&[id]).await?;
+            return Err(match self.get(id) {
+                Some(m) => CommandError::AlreadyFinished(m.phase.as_str()),
+                None => CommandError::NotFound(id),
+            });
+        }
+        let notice = Notice::Cancel {
+            from: self.replica.clone(),
+            id,
+        };
+        db::notify(&mut tx, &notice.encode()).await?;
+        tx.commit().await.map_err(DbError::from)?;
+        let deadline = tokio::time::Instant::now() + REMOTE_CANCEL_WAIT;
+        let record = loop {
+            match self.get(id) {
+                Some(m) if m.phase.is_final() => break m,
+                Some(m) if tokio::time::Instant::now() >= deadline => break m,
+                None => return Err(CommandError::NotFound(id)),
+                Some(_) => tokio::time::sleep(Duration::from_millis(25)).await,
+            }
+        };
+        let entry = audit::Record {
+            action: "migration.cancel",
+            object_kind: Some("migration".into()),
+            object_id: Some(id.to_string()),
+            summary: format!(
+                "cancelled the {} of {}",
+                record.kind.label(),
+                record.vm_name
+            ),
+            before: None,
+            after: serde_json::to_value(&record).ok(),
+        };
+        audit::record(&self.db, actor, entry).await;
+        Ok(record)
     }
 
     pub async fn add_fault(&self, request: FaultRequest) -> Result<Fault, CommandError> {
@@ -246,6 +343,8 @@ impl MigrationService {
     ) {
         let mut interval = tokio::time::interval(config.tick);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut lease_interval = tokio::time::interval(config.lease / 3);
+        lease_interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last = self.clock.elapsed();
         loop {
             tokio::select! {
@@ -257,6 +356,7 @@ impl MigrationService {
                         self.tick(&mut engine, dt).await;
                     }
                 }
+                _ = lease_interval.tick() => self.lease_pass(&mut engine).await,
                 command = commands.recv() => match command {
                     Some(command) => self.handle(&mut engine, command).await,
                     None => break,
@@ -276,8 +376,8 @@ impl MigrationService {
                 count = records.len(),
                 "migrations in flight ended by the shutdown"
             );
-            // If this write fails, the next start marks them failed all the same.
-            self.persist(events, records).await;
+            // If this write fails, the next start (or another replica) fails them all the same.
+            self.persist(&mut engine, events, records).await;
         }
         self.stopped.send_replace(true);
     }
@@ -326,7 +426,7 @@ impl MigrationService {
                 let _ = reply.send(result);
             }
             Command::AddFault(request, actor, reply) => {
-                let result = self.fault_now(engine, request);
+                let result = self.fault_now(engine, request).await;
                 if let Ok(f) = &result {
                     let entry = audit::Record {
                         action: "fault.inject",
@@ -340,10 +440,14 @@ impl MigrationService {
                 }
                 let _ = reply.send(result);
             }
+            Command::ReplaceFaults(faults) => {
+                engine.replace_faults(faults);
+                self.publish_faults(engine);
+            }
+            Command::LeasePass => self.lease_pass(engine).await,
             Command::ClearFault(id, actor, reply) => {
-                let result = engine.clear_fault(id).ok_or(CommandError::NoFault(id));
+                let result = self.clear_fault_now(engine, id).await;
                 if let Ok(f) = &result {
-                    self.publish_faults(engine);
                     let entry = audit::Record {
                         action: "fault.clear",
                         object_kind: Some("fault".into()),
@@ -370,7 +474,8 @@ impl MigrationService {
         let (record, event) = {
             let inv = self.inventory.read();
             request.options.validate()?;
-            let busy = engine.busy_vms();
+            let mut busy = engine.busy_vms();
+            busy.extend(self.inventory.busy_vms());
             if busy.contains(&request.vm_id) {
                 let existing = self
                     .list()
@@ -409,6 +514,19 @@ impl MigrationService {
         {
             let _ = engine.cancel(id, now_ms);
             self.inventory.end_motion(&record);
+            // Another replica started one for this VM a moment ago.
+            if let DbError::Sqlx(s) = &e {
+                if db::is_unique_violation(s) {
+                    let existing = db::in_flight_for_vm(&self.db, record.vm_id)
+                        .await
+                        .ok()
+                        .flatten();
+                    return Err(StartError::Busy {
+                        vm: record.vm_name.clone(),
+                        id: existing.unwrap_or(id),
+                    });
+                }
+            }
             return Err(e.into());
         }
         tracing::info!(migration = %id, vm = %record.vm_name, kind = record.kind.as_str(), "migration queued");
@@ -424,51 +542,97 @@ impl MigrationService {
         let (record, event) = match engine.cancel(id, self.clock.unix_ms()) {
             Ok(done) => done,
             Err(CancelError::NotInFlight(_)) => {
+                let foreign = self.is_foreign(id);
                 return Err(match self.get(id) {
+                    Some(m) if !m.phase.is_final() && foreign => CommandError::Foreign(id),
                     Some(m) => CommandError::AlreadyFinished(m.phase.as_str()),
                     None => CommandError::NotFound(id),
-                })
+                });
             }
         };
         // The engine has let go: the VM is free whatever the write does (a failed write is
         // retried before anything newer).
         self.inventory.end_motion(&record);
         tracing::info!(migration = %id, vm = %record.vm_name, "migration cancelled");
-        self.persist(vec![event], vec![record.clone()]).await;
+        self.persist(engine, vec![event], vec![record.clone()])
+            .await;
         Ok(record)
     }
 
-    fn fault_now(
+    async fn fault_now(
         &self,
         engine: &mut Engine<SimulatedDriver>,
         request: FaultRequest,
     ) -> Result<Fault, CommandError> {
         let target_name = request.resolve(&self.inventory.read())?;
-        if engine
-            .faults()
-            .iter()
-            .any(|f| f.kind == request.kind && f.target_id == request.target_id)
-        {
-            return Err(DomainError::duplicate(
+        let duplicate = || {
+            DomainError::duplicate(
                 "target_id",
                 format!(
                     "target_id: {target_name} already has a {} fault",
                     request.kind.as_str()
                 ),
             )
-            .into());
+        };
+        if engine
+            .faults()
+            .iter()
+            .any(|f| f.kind == request.kind && f.target_id == request.target_id)
+        {
+            return Err(duplicate().into());
         }
         let fault = Fault {
             id: FaultId::new_random(),
             kind: request.kind,
             target_id: request.target_id,
-            target_name,
+            target_name: target_name.clone(),
             created_at_ms: self.clock.unix_ms(),
         };
+        let mut tx = self.db.begin().await.map_err(DbError::from)?;
+        if !db::insert_fault(&mut tx, &fault).await? {
+            return Err(duplicate().into());
+        }
+        self.notify_faults(&mut tx).await?;
+        tx.commit().await.map_err(DbError::from)?;
         engine.add_fault(fault.clone());
         tracing::warn!(kind = fault.kind.as_str(), target = %fault.target_name, "fault injected");
         self.publish_faults(engine);
         Ok(fault)
+    }
+
+    async fn clear_fault_now(
+        &self,
+        engine: &mut Engine<SimulatedDriver>,
+        id: FaultId,
+    ) -> Result<Fault, CommandError> {
+        let mut tx = self.db.begin().await.map_err(DbError::from)?;
+        let stored = db::delete_fault(&mut tx, id).await?;
+        self.notify_faults(&mut tx).await?;
+        tx.commit().await.map_err(DbError::from)?;
+        let cleared = engine.clear_fault(id);
+        let fault = stored.or(cleared).ok_or(CommandError::NoFault(id))?;
+        self.publish_faults(engine);
+        Ok(fault)
+    }
+
+    async fn notify_faults(&self, tx: &mut db::Tx<'_>) -> Result<(), DbError> {
+        let notice = Notice::Faults {
+            from: self.replica.clone(),
+        };
+        db::notify(tx, &notice.encode()).await
+    }
+
+    /// Another replica changed the faults: the engine takes the stored set.
+    pub async fn reload_faults(&self) -> Result<(), DbError> {
+        let faults = db::load_faults(&self.db).await?;
+        // A stopped engine has nothing to apply them to.
+        let _ = self.commands.send(Command::ReplaceFaults(faults)).await;
+        Ok(())
+    }
+
+    /// Another replica forwarded a cancel: handle it (with the lease pass) now.
+    pub async fn cancel_requested(&self, _id: MigrationId) {
+        let _ = self.commands.send(Command::LeasePass).await;
     }
 
     fn publish_faults(&self, engine: &Engine<SimulatedDriver>) {
@@ -492,20 +656,33 @@ impl MigrationService {
         for m in out.updated.iter().filter(|m| m.phase.is_final()) {
             self.inventory.end_motion(m);
         }
-        self.persist(out.events, out.updated).await;
+        self.persist(engine, out.events, out.updated).await;
         for s in out.switchovers {
+            let lease = self.lease_until(now_ms);
             let (record, event) = match self
                 .inventory
-                .switchover(s.moved, &s.record, &s.event)
+                .switchover(s.moved, &s.record, &s.event, &lease)
                 .await
             {
                 Ok(_) => {
                     tracing::info!(migration = %s.record.id, vm = %s.record.vm_name, "migration completed");
                     (s.record, s.event)
                 }
+                Err(ServiceError::Fenced) => {
+                    // Another replica ended it (this one's lease had run out): nothing was
+                    // written, the VM is on its source; show what the other one recorded.
+                    tracing::warn!(migration = %s.record.id, "switchover refused: the migration was taken over");
+                    self.inventory.end_motion(&s.record);
+                    self.mark_foreign(s.record.id);
+                    if let Err(e) = self.absorb_foreign(&[s.record.id]).await {
+                        tracing::error!(error = %e, "could not read a migration taken over");
+                    }
+                    continue;
+                }
                 Err(e) => {
                     // Nothing was written: the VM is where it was.
                     let reason = match &e {
+                        ServiceError::Fenced => unreachable!("handled above"),
                         ServiceError::Refused(d) => d.message.clone(),
                         ServiceError::Storage(s) => {
                             tracing::error!(error = %s, "could not record a switchover");
@@ -533,7 +710,7 @@ impl MigrationService {
                     record.result = None;
                     record.downtime_ms = None;
                     self.inventory.end_motion(&record);
-                    self.persist(vec![event], vec![record]).await;
+                    self.persist(engine, vec![event], vec![record]).await;
                     continue;
                 }
             };
@@ -543,27 +720,230 @@ impl MigrationService {
 
     /// Stores events and summaries (after whatever an earlier failure left pending), then
     /// publishes them. On a storage failure nothing is published and all stays pending.
-    async fn persist(&self, events: Vec<MigrationEvent>, records: Vec<Migration>) {
+    async fn persist(
+        &self,
+        engine: &mut Engine<SimulatedDriver>,
+        events: Vec<MigrationEvent>,
+        records: Vec<Migration>,
+    ) {
         let (mut all_events, mut all_records) =
             std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
         all_events.extend(events);
         all_records.extend(records);
-        if all_events.is_empty() && all_records.is_empty() {
-            return;
-        }
-        // Each event is encoded once: the same JSON is stored and, prefixed with its type,
-        // sent live.
-        let encoded: Vec<String> = all_events
-            .iter()
-            .map(|e| serde_json::to_string(e).expect("events serialize"))
-            .collect();
-        match self.store(&all_events, &encoded, &all_records).await {
-            Ok(()) => self.publish_encoded(&all_events, encoded, &all_records),
-            Err(e) => {
-                tracing::error!(error = %e, pending = all_events.len(), "could not store migration events; retrying at the next tick");
+        // A second attempt when the first failed because another replica took some of these
+        // migrations over: without them, the rest goes through.
+        for attempt in 0..2 {
+            if all_events.is_empty() && all_records.is_empty() {
+                return;
+            }
+            // Each event is encoded once: the same JSON is stored and, prefixed with its
+            // type, sent live.
+            let encoded: Vec<String> = all_events
+                .iter()
+                .map(|e| serde_json::to_string(e).expect("events serialize"))
+                .collect();
+            let error = match self.store(&all_events, &encoded, &all_records).await {
+                Ok(()) => {
+                    self.publish_encoded(&all_events, encoded, &all_records);
+                    return;
+                }
+                Err(e) => e,
+            };
+            let lost = if attempt == 0 {
+                self.lost_among(&error, &all_events, &all_records).await
+            } else {
+                Vec::new()
+            };
+            if lost.is_empty() {
+                tracing::error!(error = %error, pending = all_events.len(), "could not store migration events; retrying at the next tick");
                 *self.pending.lock().unwrap_or_else(|e| e.into_inner()) = (all_events, all_records);
+                return;
+            }
+            all_events.retain(|e| !lost.contains(&e.migration_id));
+            all_records.retain(|m| !lost.contains(&m.id));
+            self.let_go(engine, &lost).await;
+        }
+    }
+
+    /// Which migrations of a failed write another replica owns now.
+    async fn lost_among(
+        &self,
+        error: &DbError,
+        events: &[MigrationEvent],
+        records: &[Migration],
+    ) -> Vec<MigrationId> {
+        if let DbError::Fenced(id) = error {
+            return vec![*id];
+        }
+        let ids: BTreeSet<MigrationId> = events
+            .iter()
+            .map(|e| e.migration_id)
+            .chain(records.iter().map(|m| m.id))
+            .collect();
+        let ids: Vec<MigrationId> = ids.into_iter().collect();
+        db::lost_of(&self.db, &self.replica, &ids)
+            .await
+            .unwrap_or_default()
+    }
+
+    /// Migrations another replica ended: the engine lets go, readers see its record.
+    async fn let_go(&self, engine: &mut Engine<SimulatedDriver>, lost: &[MigrationId]) {
+        for id in lost {
+            if let Some(m) = engine.abandon(*id) {
+                tracing::warn!(migration = %id, vm = %m.vm_name, "migration taken over by another replica; let go");
+                self.inventory.end_motion(&m);
+            }
+            self.mark_foreign(*id);
+        }
+        if let Err(e) = self.absorb_foreign(lost).await {
+            tracing::error!(error = %e, "could not read migrations taken over");
+        }
+    }
+
+    fn lease_until(&self, now_ms: i64) -> Lease {
+        Lease {
+            owner: self.replica.clone(),
+            expires_at_ms: now_ms.saturating_add(self.lease.as_millis() as i64),
+        }
+    }
+
+    /// Renews this replica's leases (letting go of what it no longer holds), runs the cancels
+    /// other replicas forwarded, and ends the migrations of replicas that stopped renewing.
+    async fn lease_pass(&self, engine: &mut Engine<SimulatedDriver>) {
+        let now_ms = self.clock.unix_ms();
+        if engine.in_flight() > 0 {
+            match db::renew_leases(&self.db, &self.lease_until(now_ms)).await {
+                Ok(held) => {
+                    let held: BTreeSet<MigrationId> = held.into_iter().collect();
+                    let lost: Vec<MigrationId> = engine
+                        .ids()
+                        .into_iter()
+                        .filter(|id| !held.contains(id))
+                        .collect();
+                    if !lost.is_empty() {
+                        self.let_go(engine, &lost).await;
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "could not renew the migration leases"),
+            }
+            match db::cancel_requests(&self.db, &self.replica).await {
+                Ok(requests) => {
+                    for (id, actor) in requests {
+                        if self.cancel_now(engine, id).await.is_ok() {
+                            tracing::info!(migration = %id, by = %actor, "cancel forwarded by another replica");
+                        }
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "could not read forwarded cancels"),
             }
         }
+        if self.backend == Backend::Postgres {
+            if let Err(e) = self.take_over_expired(now_ms).await {
+                tracing::error!(error = %e, "could not end the migrations of a stopped replica");
+            }
+        }
+    }
+
+    /// Fails the migrations whose owner let its lease expire: the VM stays on its source.
+    async fn take_over_expired(&self, now_ms: i64) -> Result<(), DbError> {
+        for (id, owner) in db::expired_leases(&self.db, &self.replica, now_ms).await? {
+            let Some((mut m, _)) = db::load_migration(&self.db, id).await? else {
+                continue;
+            };
+            let message = stopped_message(&self.inventory, &m, owner.as_deref());
+            let event =
+                fail_orphan(&self.db, &self.replica, &mut m, now_ms, now_ms, message).await?;
+            let Some(event) = event else { continue };
+            self.mark_foreign(id);
+            let was_in_motion = self
+                .published
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .foreign
+                .insert(id, false)
+                .unwrap_or(false);
+            if was_in_motion {
+                self.inventory.end_motion(&m);
+            }
+            self.publish(&[event], &[m]);
+        }
+        Ok(())
+    }
+
+    fn is_foreign(&self, id: MigrationId) -> bool {
+        self.published
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .foreign
+            .contains_key(&id)
+    }
+
+    /// Records that a migration is (now) another replica's, no longer in motion here.
+    fn mark_foreign(&self, id: MigrationId) {
+        self.published
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .foreign
+            .entry(id)
+            .or_insert(false);
+    }
+
+    /// Reads what other replicas stored of these migrations and shows it here: summaries,
+    /// events not seen yet (in order), and which objects are in motion.
+    pub async fn absorb_foreign(&self, ids: &[MigrationId]) -> Result<(), DbError> {
+        let _one_at_a_time = self.absorbing.lock().await;
+        for &id in ids {
+            let (known, foreign) = {
+                let p = self.published.read().unwrap_or_else(|e| e.into_inner());
+                (
+                    p.migrations.get(&id).map(|m| m.last_seq),
+                    p.foreign.get(&id).copied(),
+                )
+            };
+            // Ours (not taken over): the engine is the authority.
+            if known.is_some() && foreign.is_none() {
+                continue;
+            }
+            let Some((record, owner)) = db::load_migration(&self.db, id).await? else {
+                continue;
+            };
+            if owner.as_deref() == Some(self.replica.as_str()) && foreign.is_none() {
+                continue;
+            }
+            let fresh = db::load_events_after(&self.db, id, known.unwrap_or(0)).await?;
+            let in_motion = foreign.unwrap_or(false);
+            let moving = !record.phase.is_final();
+            if moving && !in_motion {
+                self.inventory.begin_motion(&record);
+            } else if !moving && in_motion {
+                self.inventory.end_motion(&record);
+            }
+            self.published
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .foreign
+                .insert(id, moving);
+            let (events, encoded): (Vec<MigrationEvent>, Vec<String>) = fresh.into_iter().unzip();
+            self.publish_encoded(&events, encoded, &[record]);
+        }
+        Ok(())
+    }
+
+    /// After a lost connection to the other replicas: everything in flight, read again.
+    pub async fn resync_foreign(&self) -> Result<(), DbError> {
+        let mut ids: BTreeSet<MigrationId> =
+            db::in_flight_ids(&self.db).await?.into_iter().collect();
+        {
+            let p = self.published.read().unwrap_or_else(|e| e.into_inner());
+            ids.extend(
+                p.foreign
+                    .iter()
+                    .filter(|(_, moving)| **moving)
+                    .map(|(id, _)| *id),
+            );
+        }
+        let ids: Vec<MigrationId> = ids.into_iter().collect();
+        self.absorb_foreign(&ids).await
     }
 
     /// Stores events and summaries in one transaction.
@@ -573,11 +953,29 @@ impl MigrationService {
         encoded: &[String],
         records: &[Migration],
     ) -> Result<(), DbError> {
+        let lease = self.lease_until(self.clock.unix_ms());
         let mut tx = self.db.begin().await?;
         for m in records {
-            db::store_migration(&mut tx, m).await?;
+            if !db::store_migration(&mut tx, m, &lease).await? {
+                return Err(DbError::Fenced(m.id));
+            }
         }
         db::store_encoded_events(&mut tx, events, encoded).await?;
+        if self.backend == Backend::Postgres {
+            let ids: BTreeSet<MigrationId> = events
+                .iter()
+                .map(|e| e.migration_id)
+                .chain(records.iter().map(|m| m.id))
+                .collect();
+            let ids: Vec<MigrationId> = ids.into_iter().collect();
+            for chunk in ids.chunks(IDS_PER_NOTICE) {
+                let notice = Notice::Migrations {
+                    from: self.replica.clone(),
+                    ids: chunk.to_vec(),
+                };
+                db::notify(&mut tx, &notice.encode()).await?;
+            }
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -633,33 +1031,46 @@ fn event_message(event_json: &str) -> String {
     text
 }
 
-/// A migration a crash left in flight: failed, with a message saying where the VM is.
-async fn recover(
-    db: &Db,
-    inventory: &InventoryService,
-    m: &mut Migration,
-    now_ms: i64,
-) -> Result<(), DbError> {
-    let events = db::load_events(db, m.id).await?;
-    let last = events.last();
-    let location = {
+/// Why a migration in flight was abandoned, and where its VM is.
+fn stopped_message(inventory: &InventoryService, m: &Migration, replica: Option<&str>) -> String {
+    let host = {
         let inv = inventory.read();
         inv.vms.get(&m.vm_id).map(|vm| {
-            let host = inv
-                .hosts
+            inv.hosts
                 .get(&vm.host_id)
                 .map_or("?", |h| h.name.as_str())
-                .to_owned();
-            host
+                .to_owned()
         })
     };
-    let message = match location {
-        Some(host) => format!(
-            "vmshift stopped while this migration was in flight; {} stays where the last committed state records it, on {host}",
-            m.vm_name
+    let what = match replica {
+        Some(r) => format!(
+            "the vmshift replica running this migration ({r}) stopped renewing its lease; another replica ended it"
         ),
         None => "vmshift stopped while this migration was in flight".to_string(),
     };
+    match host {
+        Some(host) => format!(
+            "{what}; {} stays where the last committed state records it, on {host}",
+            m.vm_name
+        ),
+        None => what,
+    }
+}
+
+/// Fails a migration its owner abandoned (a crash, a replica that stopped renewing): claims
+/// it for `replica` if its lease has expired by `now_ms`, then stores it failed with its last
+/// event, in one transaction. `None` when it could not be claimed (it ended, or its owner
+/// renewed, or another replica was first).
+async fn fail_orphan(
+    db: &Db,
+    replica: &str,
+    m: &mut Migration,
+    claim_at_ms: i64,
+    finished_at_ms: i64,
+    message: String,
+) -> Result<Option<MigrationEvent>, DbError> {
+    let events = db::load_events(db, m.id).await?;
+    let last = events.last();
     let event = MigrationEvent {
         migration_id: m.id,
         seq: last.map_or(m.last_seq, |e| e.seq) + 1,
@@ -676,14 +1087,28 @@ async fn recover(
         expected_downtime_ms: 0.0,
         message,
     };
-    m.absorb(&event);
-    m.finished_at_ms = Some(now_ms);
-    tracing::warn!(migration = %m.id, vm = %m.vm_name, "migration left in flight by a stop marked failed");
     let mut tx = db.begin().await?;
-    db::store_migration(&mut tx, m).await?;
+    if !db::claim(&mut tx, m.id, replica, claim_at_ms).await? {
+        return Ok(None);
+    }
+    m.absorb(&event);
+    m.finished_at_ms = Some(finished_at_ms);
+    let lease = Lease {
+        owner: replica.to_owned(),
+        expires_at_ms: finished_at_ms,
+    };
+    if !db::store_migration(&mut tx, m, &lease).await? {
+        return Ok(None);
+    }
     db::store_events(&mut tx, std::slice::from_ref(&event)).await?;
+    let notice = Notice::Migrations {
+        from: replica.to_owned(),
+        ids: vec![m.id],
+    };
+    db::notify(&mut tx, &notice.encode()).await?;
     tx.commit().await?;
-    Ok(())
+    tracing::warn!(migration = %m.id, vm = %m.vm_name, "migration left in flight marked failed");
+    Ok(Some(event))
 }
 
 #[cfg(test)]

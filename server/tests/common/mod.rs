@@ -8,6 +8,80 @@ use server::{open_accounts, open_inventory, router, start_engine, AppState};
 use std::net::SocketAddr;
 use tokio::sync::watch;
 
+/// A throw-away database: SQLite in a temporary directory, or, when `VMSHIFT_TEST_POSTGRES`
+/// names a PostgreSQL server (an admin URL such as `postgres://vmshift@127.0.0.1:55432/postgres`),
+/// a fresh database there, dropped afterwards. The same tests run on both.
+pub struct TestDb {
+    pub url: String,
+    postgres: Option<(String, String)>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestDb {
+    pub async fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        match std::env::var("VMSHIFT_TEST_POSTGRES") {
+            Ok(admin) if !admin.is_empty() => {
+                use sqlx::Connection;
+                let name = format!("vmshift_test_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = sqlx::PgConnection::connect(&admin)
+                    .await
+                    .expect("the PostgreSQL test server answers (scripts/postgres.sh start)");
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .await
+                    .expect("a test database");
+                let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+                TestDb {
+                    url: format!("{base}/{name}"),
+                    postgres: Some((admin.clone(), name)),
+                    _dir: dir,
+                }
+            }
+            _ => TestDb {
+                url: format!("sqlite://{}", dir.path().join("vmshift.db").display()),
+                postgres: None,
+                _dir: dir,
+            },
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+
+    /// The SQLite file (None on PostgreSQL).
+    pub fn sqlite_path(&self) -> Option<std::path::PathBuf> {
+        self.url
+            .strip_prefix("sqlite://")
+            .map(std::path::PathBuf::from)
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((admin, name)) = self.postgres.take() else {
+            return;
+        };
+        // Best effort, off the test's runtime (which may be shutting down).
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            rt.block_on(async {
+                use sqlx::Connection;
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut conn)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
 /// Password of the first admin in every test server.
 pub const ADMIN_PASSWORD: &str = "test-admin-password";
 
@@ -58,9 +132,8 @@ pub struct TestServer {
     /// Signed in as the admin (through an API token).
     pub client: reqwest::Client,
     pub admin_token: String,
-    pub db_path: std::path::PathBuf,
+    pub db: TestDb,
     pub migrations: std::sync::Arc<server::engine::service::MigrationService>,
-    _dir: tempfile::TempDir,
     shutdown: watch::Sender<bool>,
 }
 
@@ -100,10 +173,9 @@ impl TestServer {
         seed: Option<app::domain::Inventory>,
         public_origin: Option<String>,
     ) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let db_path = dir.path().join("vmshift.db");
-        let url = format!("sqlite://{}", db_path.display());
-        let inventory = open_inventory(&url, demo, live_buffer)
+        let db = TestDb::new().await;
+        let url = db.url.clone();
+        let inventory = open_inventory(&url, "test".into(), demo, live_buffer)
             .await
             .expect("database opens");
         if let Some(seed) = seed {
@@ -115,8 +187,9 @@ impl TestServer {
         let engine = EngineConfig {
             speed: 1000.0,
             tick: std::time::Duration::from_millis(50),
+            lease: server::engine::service::DEFAULT_LEASE,
         };
-        let migrations = start_engine(inventory.clone(), engine, shutdown.clone())
+        let migrations = start_engine(&url, inventory.clone(), engine, shutdown.clone())
             .await
             .expect("engine starts");
         let accounts = open_accounts(&inventory, Some(ADMIN_PASSWORD.into()))
@@ -149,9 +222,8 @@ impl TestServer {
             addr,
             client: client_with(&admin_token),
             admin_token,
-            db_path,
+            db,
             migrations,
-            _dir: dir,
             shutdown: shutdown_tx,
         }
     }
