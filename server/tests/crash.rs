@@ -4,107 +4,15 @@
 
 mod common;
 
-use common::{client_with, token_for, ADMIN_PASSWORD};
+use common::process::{self, Process};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-struct Server {
-    child: Child,
-    base: String,
-    client: reqwest::Client,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn spawn(url: &str) -> Server {
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_vmshift"))
-        .args([
-            "--database-url",
-            url,
-            "--bind",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .args(["--speed", "20", "--tick-ms", "50", "--log", "warn"])
-        // On PostgreSQL the dead server's migrations are ended once its lease runs out.
-        .args(["--lease-ms", "600"])
-        .args(["--admin-password", ADMIN_PASSWORD])
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    // Owned from here: a failure below kills it (see Drop).
-    let mut server = Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-        client: reqwest::Client::new(),
-    };
-    for _ in 0..500 {
-        if let Ok(r) = server
-            .client
-            .get(format!("{}/healthz", server.base))
-            .send()
-            .await
-        {
-            if r.status().is_success() {
-                let addr = format!("127.0.0.1:{port}").parse().unwrap();
-                server.client = client_with(&token_for(addr, "admin", ADMIN_PASSWORD).await);
-                return server;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("the server did not start");
-}
-
-impl Server {
-    async fn get(&self, path: &str) -> Value {
-        let r = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap();
-        r.json().await.unwrap()
-    }
-
-    async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
-        let r = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .json(body)
-            .send()
-            .await
-            .unwrap();
-        (r.status().as_u16(), r.json().await.unwrap())
-    }
-
-    async fn ids(&self) -> HashMap<String, String> {
-        let mut ids = HashMap::new();
-        for c in ["hosts", "datastores", "vms"] {
-            for o in self.get(&format!("/api/v1/{c}")).await.as_array().unwrap() {
-                ids.insert(
-                    o["name"].as_str().unwrap().to_string(),
-                    o["id"].as_str().unwrap().to_string(),
-                );
-            }
-        }
-        ids
-    }
+async fn spawn(url: &str) -> Process {
+    // On PostgreSQL the dead server's migrations are ended once its lease runs out.
+    let flags = ["--speed", "20", "--tick-ms", "50", "--lease-ms", "600"];
+    process::spawn(url, &flags).await
 }
 
 #[tokio::test]

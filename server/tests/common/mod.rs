@@ -8,6 +8,34 @@ use server::{open_accounts, open_inventory, router, start_engine, AppState};
 use std::net::SocketAddr;
 use tokio::sync::watch;
 
+pub mod process;
+
+/// A websocket client.
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The next JSON message of a websocket for which `pick` returns something, within `wait`.
+pub async fn next_matching<T>(
+    ws: &mut Ws,
+    wait: std::time::Duration,
+    mut pick: impl FnMut(&serde_json::Value) -> Option<T>,
+) -> Option<T> {
+    use futures::StreamExt;
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let message = tokio::time::timeout_at(deadline, ws.next())
+            .await
+            .ok()??
+            .ok()?;
+        if let tokio_tungstenite::tungstenite::Message::Text(text) = message {
+            let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+            if let Some(found) = pick(&value) {
+                return Some(found);
+            }
+        }
+    }
+}
+
 /// A throw-away database: SQLite in a temporary directory, or, when `VMSHIFT_TEST_POSTGRES`
 /// names a PostgreSQL server (an admin URL such as `postgres://vmshift@127.0.0.1:55432/postgres`),
 /// a fresh database there, dropped afterwards. The same tests run on both.
