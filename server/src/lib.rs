@@ -74,29 +74,20 @@ pub async fn open_inventory(
 }
 
 /// Starts the migration engine on the machine's clock (migrations a crash left in flight are
-/// marked failed first), and, on PostgreSQL, listens to the other replicas.
+/// marked failed first).
 pub async fn start_engine(
-    database_url: &str,
     inventory: Arc<InventoryService>,
     config: EngineConfig,
     shutdown: watch::Receiver<bool>,
 ) -> Result<Arc<MigrationService>, db::DbError> {
-    let migrations = MigrationService::start(
+    MigrationService::start(
         inventory.db().clone(),
-        inventory.clone(),
+        inventory,
         Arc::new(SystemClock::default()),
         config,
-        shutdown.clone(),
-    )
-    .await?;
-    replication::spawn_listener(
-        database_url.to_owned(),
-        inventory,
-        migrations.clone(),
         shutdown,
     )
-    .await;
-    Ok(migrations)
+    .await
 }
 
 /// Opens the accounts (creating the first admin when there is no user).
@@ -105,7 +96,12 @@ pub async fn open_accounts(
     admin_password: Option<String>,
 ) -> Result<Arc<AccountService>, accounts::AuthError> {
     Ok(Arc::new(
-        AccountService::start(inventory.db().clone(), admin_password).await?,
+        AccountService::start(
+            inventory.db().clone(),
+            inventory.replica().to_owned(),
+            admin_password,
+        )
+        .await?,
     ))
 }
 

@@ -46,14 +46,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         tick: std::time::Duration::from_millis(config.tick_ms),
         lease: std::time::Duration::from_millis(config.lease_ms),
     };
-    let migrations = start_engine(
+    let migrations = start_engine(inventory.clone(), engine, shutdown.clone()).await?;
+    let accounts = open_accounts(&inventory, config.admin_password.clone()).await?;
+    // Several replicas on PostgreSQL: hear what the others do.
+    server::replication::spawn_listener(
         &config.database_url,
         inventory.clone(),
-        engine,
+        migrations.clone(),
+        accounts.clone(),
         shutdown.clone(),
-    )
-    .await?;
-    let accounts = open_accounts(&inventory, config.admin_password.clone()).await?;
+    );
     tracing::info!(speed = config.speed, "migration engine running");
     let app = router(AppState {
         leptos_options,

@@ -4,6 +4,7 @@
 //! clients. A receiver that loses its listening connection reconnects and resynchronizes
 //! everything, since notices sent meanwhile are lost.
 
+use crate::accounts::AccountService;
 use crate::db::{self, Backend, CHANNEL};
 use crate::engine::service::MigrationService;
 use crate::inventory_service::InventoryService;
@@ -26,6 +27,9 @@ pub enum Notice {
     Faults { from: String },
     /// Someone asked for this migration to be cancelled (its owner does it).
     Cancel { from: String, id: MigrationId },
+    /// A session or token was withdrawn (sign-out, revocation, role change): open websockets
+    /// check their credentials again.
+    Credentials { from: String },
 }
 
 /// Ids per migrations notice: PostgreSQL caps a payload at 8,000 bytes.
@@ -41,7 +45,8 @@ impl Notice {
             Notice::Inventory { from, .. }
             | Notice::Migrations { from, .. }
             | Notice::Faults { from }
-            | Notice::Cancel { from, .. } => from,
+            | Notice::Cancel { from, .. }
+            | Notice::Credentials { from } => from,
         }
     }
 }
@@ -54,24 +59,37 @@ pub fn new_replica_id() -> String {
 
 /// Listens for the other replicas' notices (PostgreSQL only; one replica on SQLite) until
 /// shutdown.
-pub async fn spawn_listener(
-    url: String,
+pub fn spawn_listener(
+    url: &str,
     inventory: Arc<InventoryService>,
     migrations: Arc<MigrationService>,
+    accounts: Arc<AccountService>,
     shutdown: watch::Receiver<bool>,
 ) {
-    if Backend::of_url(&url) != Some(Backend::Postgres) {
+    if Backend::of_url(url) != Some(Backend::Postgres) {
         return;
     }
-    tokio::spawn(listen(url, inventory, migrations, shutdown));
+    let services = Services {
+        inventory,
+        migrations,
+        accounts,
+    };
+    tokio::spawn(listen(url.to_owned(), services, shutdown));
 }
 
-async fn listen(
-    url: String,
+/// What notices act on.
+struct Services {
     inventory: Arc<InventoryService>,
     migrations: Arc<MigrationService>,
-    mut shutdown: watch::Receiver<bool>,
-) {
+    accounts: Arc<AccountService>,
+}
+
+async fn listen(url: String, services: Services, mut shutdown: watch::Receiver<bool>) {
+    let Services {
+        inventory,
+        migrations,
+        accounts,
+    } = &services;
     let me = inventory.replica().to_owned();
     loop {
         let mut listener = match connect(&url).await {
@@ -85,7 +103,8 @@ async fn listen(
             }
         };
         // Listening again: whatever was said meanwhile is lost, so read it all again.
-        resync(&inventory, &migrations).await;
+        resync(inventory, migrations).await;
+        accounts.withdrawn_elsewhere();
         loop {
             let notification = tokio::select! {
                 n = listener.try_recv() => n,
@@ -94,7 +113,7 @@ async fn listen(
             match notification {
                 Ok(Some(n)) => match serde_json::from_str::<Notice>(n.payload()) {
                     Ok(notice) if notice.from() != me => {
-                        handle(notice, &inventory, &migrations).await;
+                        handle(notice, &services).await;
                     }
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "unreadable notice ignored"),
@@ -114,13 +133,17 @@ async fn connect(url: &str) -> Result<PgListener, sqlx::Error> {
     Ok(listener)
 }
 
-async fn handle(notice: Notice, inventory: &InventoryService, migrations: &MigrationService) {
+async fn handle(notice: Notice, services: &Services) {
     let result = match notice {
-        Notice::Inventory { .. } => inventory.catch_up().await,
-        Notice::Migrations { ids, .. } => migrations.absorb_foreign(&ids).await,
-        Notice::Faults { .. } => migrations.reload_faults().await,
+        Notice::Inventory { .. } => services.inventory.catch_up().await,
+        Notice::Migrations { ids, .. } => services.migrations.absorb_foreign(&ids).await,
+        Notice::Faults { .. } => services.migrations.reload_faults().await,
         Notice::Cancel { id, .. } => {
-            migrations.cancel_requested(id).await;
+            services.migrations.cancel_requested(id).await;
+            Ok(())
+        }
+        Notice::Credentials { .. } => {
+            services.accounts.withdrawn_elsewhere();
             Ok(())
         }
     };

@@ -402,7 +402,7 @@ async fn a_clean_shutdown_ends_migrations_in_flight_and_says_so() {
         .await
         .unwrap();
     let (_tx, rx) = tokio::sync::watch::channel(false);
-    let engine = server::start_engine(&url, inventory.clone(), Default::default(), rx)
+    let engine = server::start_engine(inventory.clone(), Default::default(), rx)
         .await
         .unwrap();
     let m = engine.get(mid.parse().unwrap()).unwrap();

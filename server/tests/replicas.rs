@@ -18,6 +18,52 @@ async fn replica(db: &TestDb, name: &str) -> Process {
     spawn(&db.url, &flags).await
 }
 
+/// A new API token of the admin (tokens are made from a session): `(id, secret)`.
+async fn new_token(p: &Process) -> (String, String) {
+    let http = reqwest::Client::new();
+    let res = http
+        .post(format!("{}/api/v1/session", p.base))
+        .json(&json!({ "username": "admin", "password": common::ADMIN_PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    let cookie = res.headers()[reqwest::header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let body: Value = http
+        .post(format!("{}/api/v1/tokens", p.base))
+        .header(reqwest::header::COOKIE, cookie)
+        .json(&json!({ "name": "revoked-soon" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (
+        body["id"].as_str().unwrap().to_string(),
+        body["token"].as_str().unwrap().to_string(),
+    )
+}
+
+/// Whether the server closes the websocket before `wait` is over.
+async fn closes_within(ws: &mut common::Ws, wait: Duration) -> bool {
+    use futures::StreamExt;
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
+            Err(_) => return false,
+            Ok(None) | Ok(Some(Err(_))) => return true,
+            Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_)))) => return true,
+            Ok(Some(Ok(_))) => {}
+        }
+    }
+}
+
 fn is_final(phase: &str) -> bool {
     ["completed", "failed", "cancelled"].contains(&phase)
 }
@@ -125,6 +171,22 @@ async fn two_replicas_share_the_live_cluster_and_a_dead_ones_migration_ends_safe
     assert_eq!(cancelled["phase"], "cancelled", "{cancelled}");
     let on_a = a.get(&format!("/api/v1/migrations/{m2id}")).await;
     assert_eq!(on_a["phase"], "cancelled", "the owner ended it");
+
+    // A token revoked through A closes the websocket it opened on B at once.
+    let (token_id, token) = new_token(&a).await;
+    let mut ws_token = b.ws_with(&token).await;
+    let status = a
+        .client
+        .delete(format!("{}/api/v1/tokens/{token_id}", a.base))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 204);
+    assert!(
+        closes_within(&mut ws_token, Duration::from_secs(5)).await,
+        "B closes the live link of a token revoked on A"
+    );
 
     // A dies mid-migration: once its lease runs out, B ends the migration, VM on its source.
     let source = a.get(&format!("/api/v1/vms/{}", id["web-01"])).await["host_id"].clone();

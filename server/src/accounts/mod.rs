@@ -134,6 +134,8 @@ pub struct AccountService {
     /// Bumped when credentials are withdrawn (sign-out, revocation, role change): open
     /// websockets check theirs again.
     revoked: tokio::sync::watch::Sender<u64>,
+    /// This replica's name: withdrawals are announced to the other replicas.
+    replica: String,
 }
 
 /// The hash an unknown user's attempt is checked against (computed once).
@@ -194,12 +196,17 @@ fn user_of(row: &sqlx::any::AnyRow) -> Result<CurrentUser, DbError> {
 impl AccountService {
     /// Opens the accounts. With no user at all, creates `admin` with `admin_password`, or
     /// with a random password printed once in the log.
-    pub async fn start(db: Db, admin_password: Option<String>) -> Result<Self, AuthError> {
+    pub async fn start(
+        db: Db,
+        replica: String,
+        admin_password: Option<String>,
+    ) -> Result<Self, AuthError> {
         let service = AccountService {
             db,
             failures: Mutex::new(Failures::default()),
             hashing: tokio::sync::Semaphore::new(2),
             revoked: tokio::sync::watch::channel(0).0,
+            replica,
         };
         let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
             .fetch_one(&service.db)
@@ -463,6 +470,22 @@ impl AccountService {
     }
 
     fn withdrawn(&self) {
+        self.withdrawn_elsewhere();
+        // The other replicas' websockets check theirs too (their HTTP requests read the
+        // database anyway).
+        let notice = crate::replication::Notice::Credentials {
+            from: self.replica.clone(),
+        };
+        let db = self.db.clone();
+        tokio::spawn(async move {
+            if let Err(e) = crate::db::notify_now(&db, &notice.encode()).await {
+                tracing::warn!(error = %e, "could not tell the other replicas of a withdrawal");
+            }
+        });
+    }
+
+    /// Credentials were withdrawn (here or on another replica): open websockets check theirs.
+    pub fn withdrawn_elsewhere(&self) {
         self.revoked.send_modify(|n| *n += 1);
     }
 

@@ -213,5 +213,13 @@ pub async fn notify(tx: &mut Tx<'_>, payload: &str) -> Result<(), DbError> {
     Ok(())
 }
 
+/// Tells the other replicas at once, outside any transaction (nothing on SQLite).
+pub async fn notify_now(db: &Db, payload: &str) -> Result<(), DbError> {
+    let mut tx = db.begin().await?;
+    notify(&mut tx, payload).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// The channel replicas listen on.
 pub const CHANNEL: &str = "vmshift";

@@ -217,12 +217,19 @@ impl TestServer {
             tick: std::time::Duration::from_millis(50),
             lease: server::engine::service::DEFAULT_LEASE,
         };
-        let migrations = start_engine(&url, inventory.clone(), engine, shutdown.clone())
+        let migrations = start_engine(inventory.clone(), engine, shutdown.clone())
             .await
             .expect("engine starts");
         let accounts = open_accounts(&inventory, Some(ADMIN_PASSWORD.into()))
             .await
             .expect("accounts open");
+        server::replication::spawn_listener(
+            &url,
+            inventory.clone(),
+            migrations.clone(),
+            accounts.clone(),
+            shutdown.clone(),
+        );
         let app = router(AppState {
             leptos_options: options,
             inventory,

@@ -113,14 +113,18 @@ impl Process {
 
     /// A websocket signed in as the admin.
     pub async fn ws(&self) -> super::Ws {
+        self.ws_with(&self.token.clone()).await
+    }
+
+    /// A websocket with this API token.
+    pub async fn ws_with(&self, token: &str) -> super::Ws {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let mut request = format!("ws://{}/ws", self.addr)
             .into_client_request()
             .unwrap();
-        request.headers_mut().insert(
-            "authorization",
-            format!("Bearer {}", self.token).parse().unwrap(),
-        );
+        request
+            .headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
         tokio_tungstenite::connect_async(request).await.unwrap().0
     }
 }
