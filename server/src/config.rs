@@ -14,13 +14,10 @@ pub struct Config {
     pub bind: Option<SocketAddr>,
 
     /// Database URL: `sqlite://path` (created if missing) or `postgres://user:pass@host/db`
-    /// (several replicas may share one PostgreSQL database).
-    #[arg(
-        long,
-        env = "VMSHIFT_DATABASE_URL",
-        default_value = "sqlite://data/vmshift.db"
-    )]
-    pub database_url: String,
+    /// (several replicas may share one PostgreSQL database). Without it, `DATABASE_URL`, then
+    /// `sqlite://data/vmshift.db`.
+    #[arg(long, env = "VMSHIFT_DATABASE_URL")]
+    database_url: Option<String>,
 
     /// Load the demo inventory when the database is empty.
     #[arg(long, env = "VMSHIFT_DEMO", default_value_t = true, action = clap::ArgAction::Set)]
@@ -62,6 +59,20 @@ pub struct Config {
     /// Log filter (tracing's env-filter syntax).
     #[arg(long, env = "VMSHIFT_LOG", default_value = "info,sqlx=warn")]
     pub log: String,
+}
+
+/// Where the database is when neither `--database-url` nor `VMSHIFT_DATABASE_URL` says.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/vmshift.db";
+
+impl Config {
+    /// The database URL: the flag (or `VMSHIFT_DATABASE_URL`), else the conventional
+    /// `DATABASE_URL`, else SQLite in `data/`.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .or_else(|| std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()))
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned())
+    }
 }
 
 fn parse_speed(s: &str) -> Result<f64, String> {

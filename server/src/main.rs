@@ -24,22 +24,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             .build()
     };
     let addr = config.bind.unwrap_or(leptos_options.site_addr);
+    let database_url = config.database_url();
     let replica = config
         .replica_id
         .clone()
         .unwrap_or_else(server::replication::new_replica_id);
     tracing::info!(
         replica = %replica,
-        database = %server::db::redact(&config.database_url),
+        database = %server::db::redact(&database_url),
         "opening the database"
     );
-    let inventory = open_inventory(
-        &config.database_url,
-        replica,
-        config.demo,
-        config.live_buffer,
-    )
-    .await?;
+    let inventory = open_inventory(&database_url, replica, config.demo, config.live_buffer).await?;
     let (shutdown_tx, shutdown) = watch::channel(false);
     let engine = EngineConfig {
         speed: config.speed,
@@ -50,7 +45,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let accounts = open_accounts(&inventory, config.admin_password.clone()).await?;
     // Several replicas on PostgreSQL: hear what the others do.
     server::replication::spawn_listener(
-        &config.database_url,
+        &database_url,
         inventory.clone(),
         migrations.clone(),
         accounts.clone(),
