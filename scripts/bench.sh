@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks of docs/PERFORMANCE.md: the release wasm bundle size, then the load, engine and
-# live benchmarks (cargo bench). Figures are printed as Markdown; copy them into
+# live benchmarks (cargo bench), the load and live ones again on PostgreSQL, and the replicas
+# benchmark (PostgreSQL). Figures are printed as Markdown; copy them into
 # docs/PERFORMANCE.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +30,17 @@ if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 4096 ]; then
 fi
 echo
 cargo bench -p server --bench live
+
+# The same inventory and websocket benchmarks on PostgreSQL (a local throw-away server, fsync
+# off: see scripts/postgres.sh), then two replicas sharing one database: the latency of
+# migration events across replicas.
+pg_url=$(bash scripts/postgres.sh start)
+echo
+VMSHIFT_BENCH_POSTGRES=$pg_url cargo bench -p server --bench load
+echo
+VMSHIFT_BENCH_POSTGRES=$pg_url cargo bench -p server --bench live
+echo
+VMSHIFT_BENCH_POSTGRES=$pg_url cargo bench -p server --bench replicas
 
 # The wizard's in-browser checks, on 100 hosts / 2,000 VMs (the map's scale).
 echo

@@ -4,6 +4,9 @@
 //! Markdown report.
 //!
 //!     cargo bench -p server --bench live            (scripts/bench.sh runs it too)
+//!     VMSHIFT_BENCH_POSTGRES=$(scripts/postgres.sh start) cargo bench -p server --bench live
+//!
+//! The second form runs the same on a fresh PostgreSQL database (see `bench_db.rs`).
 //!
 //! Event latency. Every `migration_event` carries `sim_time_s`: simulated seconds since its
 //! migration was created. At speed 1 the engine advances by exactly the wall time between
@@ -14,12 +17,14 @@
 //! `R − sim_time_s` over every event of that migration received by every client (~80,000
 //! receptions): latency is thus measured above the fastest delivery of that migration in the
 //! whole run, which is itself at least the server's work before publishing (the tick, its
-//! SQLite transaction) plus one loopback hop — a floor of a few ms, not included. The spread
+//! database transaction) plus one loopback hop — a floor of a few ms, not included. The spread
 //! (each client's reception minus the first client's reception of the same event) is
 //! reported too: it is the fan-out cost alone, with no estimate involved.
 
 #[path = "bench_auth.rs"]
 mod bench_auth;
+#[path = "bench_db.rs"]
+mod bench_db;
 
 use futures::StreamExt;
 use serde_json::{json, Value};
@@ -43,7 +48,7 @@ struct Server {
     base: String,
     /// An admin API token (every route needs a signed-in user).
     token: String,
-    _dir: tempfile::TempDir,
+    db: bench_db::BenchDb,
 }
 
 impl Drop for Server {
@@ -64,8 +69,8 @@ fn free_port() -> u16 {
 /// Seeds a fresh database with `inventory` (or lets the server load the demo), starts vmshift
 /// on it at speed 1 with 250 ms ticks (the defaults), and waits until it answers.
 async fn start(inventory: Option<app::domain::Inventory>) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let db = bench_db::BenchDb::new().await;
+    let url = db.url.clone();
     let demo = inventory.is_none();
     if let Some(inv) = inventory {
         let service = server::open_inventory(&url, "bench".into(), false, 16)
@@ -98,7 +103,7 @@ async fn start(inventory: Option<app::domain::Inventory>) -> Server {
         child,
         base,
         token,
-        _dir: dir,
+        db,
     }
 }
 
@@ -173,8 +178,11 @@ async fn ids(client: &reqwest::Client, base: &str, kind: &str) -> HashMap<String
 }
 
 async fn predictions_over_http() {
-    println!("## Prediction latency over HTTP (`POST /api/v1/predictions`, demo inventory)\n");
     let srv = start(None).await;
+    println!(
+        "## Prediction latency over HTTP (`POST /api/v1/predictions`, demo inventory) — {}\n",
+        srv.db.label()
+    );
     let client = bench_auth::client(&srv.token);
     let vms = ids(&client, &srv.base, "vms").await;
     let hosts = ids(&client, &srv.base, "hosts").await;
@@ -318,10 +326,11 @@ async fn client(
 }
 
 async fn fan_out() {
-    println!("\n## Websocket fan-out: {CLIENTS} clients, {MIGRATIONS} migrations running (speed 1, 4 ticks/s)\n");
     // 3 clusters × 20 hosts × 5 VMs; the first two VMs of every host move to the next host of
     // their cluster (at most 2 out + 2 in per host: 4 of its 8 slots).
     let srv = start(Some(scale_inventory(3, 20, 5))).await;
+    let db = srv.db.label();
+    println!("\n## Websocket fan-out: {CLIENTS} clients, {MIGRATIONS} migrations running (speed 1, 4 ticks/s) — {db}\n");
     let pid = srv.child.id().to_string();
     let http = bench_auth::client(&srv.token);
     let vms = ids(&http, &srv.base, "vms").await;
@@ -465,7 +474,7 @@ async fn fan_out() {
         connect_time.as_secs_f64()
     );
     println!(
-        "| `POST /api/v1/migrations` ×{MIGRATIONS} (checks, plan, prediction, SQLite, published to {CLIENTS} clients) p50 / max | {:.1} / {:.1} ms |",
+        "| `POST /api/v1/migrations` ×{MIGRATIONS} (checks, plan, prediction, {db}, published to {CLIENTS} clients) p50 / max | {:.1} / {:.1} ms |",
         ms(pct(&mut post_us, 0.5)),
         ms(pct(&mut post_us, 1.0))
     );

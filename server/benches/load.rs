@@ -3,9 +3,14 @@
 //! loopback and loads it from this process. Prints a Markdown report.
 //!
 //!     cargo bench -p server --bench load            (scripts/bench.sh also measures the wasm)
+//!     VMSHIFT_BENCH_POSTGRES=$(scripts/postgres.sh start) cargo bench -p server --bench load
+//!
+//! The second form runs the same on a fresh PostgreSQL database (see `bench_db.rs`).
 
 #[path = "bench_auth.rs"]
 mod bench_auth;
+#[path = "bench_db.rs"]
+mod bench_db;
 
 use server::demo::scale_inventory;
 use std::process::{Child, Command, Stdio};
@@ -16,7 +21,7 @@ struct Server {
     base: String,
     /// An admin API token (every API route needs a signed-in user).
     token: String,
-    _dir: tempfile::TempDir,
+    _db: bench_db::BenchDb,
 }
 
 impl Drop for Server {
@@ -40,8 +45,8 @@ async fn start(
     inventory: Option<app::domain::Inventory>,
     demo: bool,
 ) -> (Server, Duration, Duration) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let db = bench_db::BenchDb::new().await;
+    let url = db.url.clone();
     let mut seed_time = Duration::ZERO;
     if let Some(inv) = inventory {
         let service = server::open_inventory(&url, "bench".into(), false, 16)
@@ -88,7 +93,7 @@ async fn start(
             child,
             token,
             base,
-            _dir: dir,
+            _db: db,
         },
         started,
         seed_time,
@@ -185,7 +190,8 @@ async fn timed_gets(client: &reqwest::Client, url: &str, n: usize) -> (Vec<Durat
 #[tokio::main]
 async fn main() {
     // `cargo bench` passes --bench; nothing else to parse.
-    println!("## Inventory at vCenter's maximum scale (2,500 hosts, 45,000 VMs)\n");
+    let db = bench_db::configured_label();
+    println!("## Inventory at vCenter's maximum scale (2,500 hosts, 45,000 VMs) — {db}\n");
     let t = Instant::now();
     let big = scale_inventory(50, 50, 18);
     let generated = t.elapsed();
@@ -202,11 +208,11 @@ async fn main() {
         generated.as_secs_f64() * 1e3
     );
     println!(
-        "| store it in SQLite (one transaction) | {:.2} s |",
+        "| store it in {db} (one transaction) | {:.2} s |",
         seed.as_secs_f64()
     );
     println!(
-        "| server start-up, loading it from SQLite, until /healthz answers | {:.2} s |",
+        "| server start-up, loading it from {db}, until /healthz answers | {:.2} s |",
         startup.as_secs_f64()
     );
     println!("| server RSS with it loaded, idle | {rss_loaded:.1} MiB |");
@@ -247,7 +253,7 @@ async fn main() {
     }
     println!("| server RSS after the load | {:.1} MiB |", rss_mib(pid));
 
-    println!("\n## Prerequisite checks against every host (2,500 hosts, 45,000 VMs)\n");
+    println!("\n## Prerequisite checks against every host (2,500 hosts, 45,000 VMs) — {db}\n");
     println!("| figure | value |\n|---|---|");
     let vm_list: serde_json::Value = client
         .get(format!("{}/api/v1/vms", srv.base))
@@ -295,7 +301,7 @@ async fn main() {
         percentile(&runs, 1.0)
     );
 
-    println!("\n## Cluster map SSR (100 hosts, 2,000 VMs)\n");
+    println!("\n## Cluster map SSR (100 hosts, 2,000 VMs) — {db}\n");
     let map_inv = scale_inventory(2, 50, 20);
     let (srv, _, _) = start(Some(map_inv), false).await;
     let client = bench_auth::client(&srv.token);
@@ -311,7 +317,7 @@ async fn main() {
     );
     drop(srv);
 
-    println!("\n## Idle server with the demo inventory\n");
+    println!("\n## Idle server with the demo inventory — {db}\n");
     let (srv, startup, _) = start(None, true).await;
     tokio::time::sleep(Duration::from_millis(1_000)).await;
     println!("| figure | value |\n|---|---|");
