@@ -92,11 +92,16 @@ async fn two_replicas_share_the_live_cluster_and_a_dead_ones_migration_ends_safe
         .await;
     assert_eq!(status, 201, "{m}");
     let mid = m["id"].as_str().unwrap().to_string();
+    // Each event once, in order (B re-reads what A stored: nothing twice, nothing skipped).
+    let mut last_seq = 0;
     let seen = next_matching(&mut ws_b, Duration::from_secs(10), |v| {
-        (v["type"] == "migration_event"
-            && v["migration_id"] == mid.as_str()
-            && v["phase"] == "memory_precopy")
-            .then(|| v.clone())
+        if v["type"] != "migration_event" || v["migration_id"] != mid.as_str() {
+            return None;
+        }
+        let seq = v["seq"].as_u64().unwrap();
+        assert_eq!(seq, last_seq + 1, "B forwards every event once, in order");
+        last_seq = seq;
+        (v["phase"] == "memory_precopy" && seq >= 6).then(|| v.clone())
     })
     .await
     .expect("B's client sees A's migration progress");

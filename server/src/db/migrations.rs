@@ -202,6 +202,61 @@ pub async fn load_migration(
     .transpose()
 }
 
+/// Summaries and owners of these migrations (those that exist), read in one query.
+pub async fn load_migrations_by_id(
+    db: &Db,
+    ids: &[MigrationId],
+) -> Result<Vec<(Migration, Option<String>)>, DbError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let mut q = Statement::new("SELECT record, owner FROM migrations WHERE id IN (");
+        for (i, id) in chunk.iter().enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            q.bind(id.to_string());
+        }
+        q.push(")");
+        for row in q.fetch_all(db).await? {
+            let text: String = row.try_get("record")?;
+            let m = serde_json::from_str(&text)
+                .map_err(|e| DbError::Corrupt(format!("migration record: {e}")))?;
+            out.push((m, row.try_get("owner")?));
+        }
+    }
+    Ok(out)
+}
+
+/// The events of several migrations, each after its own `seq`, in one query per 200
+/// migrations: `(event, its JSON)` by migration then `seq`.
+pub async fn load_events_after_many(
+    db: &Db,
+    after: &[(MigrationId, u64)],
+) -> Result<Vec<(MigrationEvent, String)>, DbError> {
+    let mut out = Vec::new();
+    for chunk in after.chunks(200) {
+        let mut q = Statement::new("SELECT event FROM migration_events WHERE ");
+        for (i, (id, seq)) in chunk.iter().enumerate() {
+            if i > 0 {
+                q.push(" OR ");
+            }
+            q.push("(migration_id = ")
+                .bind(id.to_string())
+                .push(" AND seq > ")
+                .bind(*seq as i64)
+                .push(")");
+        }
+        q.push(" ORDER BY migration_id, seq");
+        for row in q.fetch_all(db).await? {
+            let text: String = row.try_get("event")?;
+            let e =
+                serde_json::from_str(&text).map_err(|e| DbError::Corrupt(format!("event: {e}")))?;
+            out.push((e, text));
+        }
+    }
+    Ok(out)
+}
+
 /// A migration's events after `seq`, in order.
 pub async fn load_events_after(
     db: &Db,

@@ -892,40 +892,70 @@ impl MigrationService {
     /// events not seen yet (in order), and which objects are in motion.
     pub async fn absorb_foreign(&self, ids: &[MigrationId]) -> Result<(), DbError> {
         let _one_at_a_time = self.absorbing.lock().await;
-        for &id in ids {
-            let (known, foreign) = {
-                let p = self.published.read().unwrap_or_else(|e| e.into_inner());
-                (
-                    p.migrations.get(&id).map(|m| m.last_seq),
-                    p.foreign.get(&id).copied(),
-                )
-            };
-            // Ours (not taken over): the engine is the authority.
-            if known.is_some() && foreign.is_none() {
-                continue;
-            }
-            let Some((record, owner)) = db::load_migration(&self.db, id).await? else {
-                continue;
-            };
+        // What to read, from which `seq` on (ours, not taken over, are the engine's).
+        let wanted: BTreeMap<MigrationId, (u64, Option<bool>)> = {
+            let p = self.published.read().unwrap_or_else(|e| e.into_inner());
+            ids.iter()
+                .filter_map(|id| {
+                    let known = p.migrations.get(id).map(|m| m.last_seq);
+                    let foreign = p.foreign.get(id).copied();
+                    (known.is_none() || foreign.is_some())
+                        .then_some((*id, (known.unwrap_or(0), foreign)))
+                })
+                .collect()
+        };
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<MigrationId> = wanted.keys().copied().collect();
+        let records = db::load_migrations_by_id(&self.db, &ids).await?;
+        let after: Vec<(MigrationId, u64)> =
+            wanted.iter().map(|(id, (seq, _))| (*id, *seq)).collect();
+        let mut fresh: BTreeMap<MigrationId, Vec<(MigrationEvent, String)>> = BTreeMap::new();
+        for (event, json) in db::load_events_after_many(&self.db, &after).await? {
+            fresh
+                .entry(event.migration_id)
+                .or_default()
+                .push((event, json));
+        }
+        let (mut events, mut encoded, mut summaries) = (Vec::new(), Vec::new(), Vec::new());
+        for (mut record, owner) in records {
+            let (_, foreign) = wanted[&record.id];
             if owner.as_deref() == Some(self.replica.as_str()) && foreign.is_none() {
                 continue;
             }
-            let fresh = db::load_events_after(&self.db, id, known.unwrap_or(0)).await?;
-            let in_motion = foreign.unwrap_or(false);
+            // The owner stores a summary only when it changes (phase, round, queue): bring
+            // it up to the events stored since, or readers would see it go back.
+            let news = fresh.remove(&record.id).unwrap_or_default();
+            for (e, _) in &news {
+                if e.seq > record.last_seq {
+                    record.absorb(e);
+                }
+            }
             let moving = !record.phase.is_final();
+            let in_motion = foreign.unwrap_or(false);
             if moving && !in_motion {
                 self.inventory.begin_motion(&record);
             } else if !moving && in_motion {
                 self.inventory.end_motion(&record);
             }
-            self.published
-                .write()
-                .unwrap_or_else(|e| e.into_inner())
-                .foreign
-                .insert(id, moving);
-            let (events, encoded): (Vec<MigrationEvent>, Vec<String>) = fresh.into_iter().unzip();
-            self.publish_encoded(&events, encoded, &[record]);
+            let changed = {
+                let mut p = self.published.write().unwrap_or_else(|e| e.into_inner());
+                p.foreign.insert(record.id, moving);
+                p.migrations
+                    .get(&record.id)
+                    .is_none_or(|old| summary_changed(old, &record))
+            };
+            for (e, json) in news {
+                events.push(e);
+                encoded.push(json);
+            }
+            if changed {
+                summaries.push(record);
+            }
         }
+        // One batch for all: one frame list shared by every client.
+        self.publish_encoded(&events, encoded, &summaries);
         Ok(())
     }
 
@@ -1029,6 +1059,21 @@ fn event_message(event_json: &str) -> String {
     text.push_str("{\"type\":\"migration_event\",");
     text.push_str(fields);
     text
+}
+
+/// Whether a summary changed in what events do not carry (clients get events anyway): the
+/// owner pushes a summary on the same occasions.
+fn summary_changed(old: &Migration, new: &Migration) -> bool {
+    old.phase != new.phase
+        || old.round != new.round
+        || old.queue_reason != new.queue_reason
+        || old.rounds.len() != new.rounds.len()
+        || old.result != new.result
+        || old.error != new.error
+        || old.downtime_ms != new.downtime_ms
+        || old.max_throttle != new.max_throttle
+        || old.started_at_ms != new.started_at_ms
+        || old.finished_at_ms != new.finished_at_ms
 }
 
 /// Why a migration in flight was abandoned, and where its VM is.
