@@ -2,7 +2,8 @@
 # Installs what vmshift needs on a fresh machine, idempotently (each step is skipped when
 # its tool is already there).
 #   scripts/setup.sh run   — the build tools and wasm-opt (release builds)
-#   scripts/setup.sh test  — the build tools, Chromium and the Playwright packages
+#   scripts/setup.sh test  — the build tools, Chromium, the Playwright packages, QEMU and the
+#                            lab guest
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-run}
@@ -31,6 +32,9 @@ case "$mode" in
       apt-get update -qq
       apt-get install -y -qq chromium >/dev/null
     fi
+    # The QEMU driver's lab: QEMU itself and the guest (kernel, initramfs, workload).
+    bash scripts/install-qemu.sh
+    bash scripts/lab-guest.sh >/dev/null
     if [ ! -d end2end/node_modules/@playwright/test ] \
       || ! cmp -s end2end/package-lock.json end2end/node_modules/.package-lock.json; then
       step "installing the Playwright packages (no browser download)"

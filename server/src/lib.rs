@@ -10,6 +10,7 @@ pub mod demo;
 pub mod engine;
 pub mod inventory_service;
 mod origin;
+pub mod qemu;
 pub mod replication;
 pub mod ws;
 
