@@ -297,3 +297,81 @@ async fn a_guest_that_does_not_converge_needs_throttling_and_a_cancel_leaves_it_
     destination.stop().await;
     assert!(!alive(sp) && !alive(dp));
 }
+
+#[tokio::test]
+async fn combined_moves_host_and_disk_with_nothing_shared() {
+    let Some(lab) = lab() else { return };
+    let _one = one_at_a_time().await;
+    let (datastore_a, datastore_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let spec = GuestSpec {
+        memory_mib: 256,
+        working_set_mib: 32,
+        dirty_mib_s: 4,
+        disk_mib_s: 1,
+    };
+    let (source, disk) = boot(&lab, datastore_a.path(), &spec).await;
+    let before = source
+        .wait_heartbeat(1, Duration::from_secs(20))
+        .await
+        .unwrap();
+    // The target host has its own disk on the target datastore: empty, the same size.
+    let target_disk = datastore_b.path().join("web-01.qcow2");
+    server::qemu::guest::create_image(&target_disk, 128)
+        .await
+        .unwrap();
+    let destination = Guest::start(
+        &lab,
+        "web-01",
+        datastore_b.path(),
+        &spec,
+        &target_disk,
+        Boot::Incoming { paused: true },
+    )
+    .await
+    .unwrap();
+    let limits = Limits {
+        bandwidth_bytes_s: Some(200 * MIB),
+        ..Limits::default()
+    };
+    let (mut mirror_steps, mut memory_steps) = (0, 0);
+    let outcome = migrate::combined(
+        &source,
+        &destination,
+        limits,
+        Duration::from_millis(100),
+        |_| mirror_steps += 1,
+        |_| memory_steps += 1,
+    )
+    .await
+    .unwrap();
+    assert!(mirror_steps > 0 && memory_steps > 0);
+    assert!(outcome.memory.downtime_ms < 1000, "{outcome:?}");
+    assert_eq!(source.status().await.unwrap(), "postmigrate");
+    // Both copies hold the same disk before the guest resumes on the target.
+    assert!(
+        migrate::images_identical(&disk, &target_disk)
+            .await
+            .unwrap(),
+        "images identical"
+    );
+    migrate::resume(&destination).await.unwrap();
+    assert_eq!(destination.status().await.unwrap(), "running");
+    let after = destination
+        .wait_heartbeat(0, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert!(after.seq > before.seq);
+    let later = destination
+        .wait_heartbeat(after.seq, Duration::from_secs(20))
+        .await
+        .unwrap();
+    assert_eq!(later.disk_bad, 0, "{later:?}");
+    assert_eq!(
+        open_images(&destination).await.unwrap(),
+        vec![target_disk.display().to_string()]
+    );
+    let (sp, dp) = (source.pid().unwrap(), destination.pid().unwrap());
+    source.stop().await;
+    destination.stop().await;
+    assert!(!alive(sp) && !alive(dp));
+}

@@ -321,3 +321,242 @@ pub async fn open_images(guest: &Guest) -> Result<Vec<String>, LabError> {
         })
         .unwrap_or_default())
 }
+
+/// What a finished combined migration measured.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CombinedOutcome {
+    pub mirror: MirrorOutcome,
+    pub memory: MemoryOutcome,
+}
+
+/// Moves the running guest to another host *and* its disk to another datastore, sharing
+/// nothing: `destination` was started with `Boot::Incoming { paused: true }` on an empty image
+/// of the same size on the target datastore. The disk is mirrored to it over NBD first; once
+/// caught up, the memory follows with the switchover held (`pause-before-switchover`) until
+/// the mirror is let go, so both copies are identical when the guest resumes on the target.
+/// `on_memory` sees the memory stage; `on_mirror` the disk stage.
+pub async fn combined(
+    source: &Guest,
+    destination: &Guest,
+    limits: Limits,
+    poll: Duration,
+    mut on_mirror: impl FnMut(&MirrorProgress),
+    mut on_memory: impl FnMut(&MemoryProgress),
+) -> Result<CombinedOutcome, LabError> {
+    let started = Instant::now();
+    let nbd_port = free_port()?;
+    let dest_node = destination
+        .disk_node
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    destination
+        .qmp
+        .execute(
+            "nbd-server-start",
+            json!({ "addr": { "type": "inet", "data": { "host": "127.0.0.1", "port": nbd_port.to_string() } } }),
+        )
+        .await?;
+    destination
+        .qmp
+        .execute(
+            "block-export-add",
+            json!({ "type": "nbd", "id": "vmshift-export", "node-name": dest_node, "name": "vmshift", "writable": true }),
+        )
+        .await?;
+    let source_node = source
+        .disk_node
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    source
+        .qmp
+        .execute(
+            "blockdev-add",
+            json!({ "driver": "nbd", "node-name": "vmshift-nbd", "export": "vmshift",
+                    "server": { "type": "inet", "host": "127.0.0.1", "port": nbd_port.to_string() } }),
+        )
+        .await?;
+    let job = "vmshift-mirror";
+    let mut events = source.qmp.events();
+    let mut mirror =
+        json!({ "job-id": job, "device": source_node, "target": "vmshift-nbd", "sync": "full" });
+    if let Some(b) = limits.bandwidth_bytes_s {
+        mirror["speed"] = json!(b);
+    }
+    let undo = |e: LabError| async move {
+        let _ = source
+            .qmp
+            .execute("block-job-cancel", json!({ "device": job, "force": true }))
+            .await;
+        let _ = source
+            .qmp
+            .execute("blockdev-del", json!({ "node-name": "vmshift-nbd" }))
+            .await;
+        e
+    };
+    if let Err(e) = source.qmp.execute("blockdev-mirror", mirror).await {
+        return Err(undo(e.into()).await);
+    }
+    let copied = loop {
+        let jobs = match source.qmp.execute("query-block-jobs", json!({})).await {
+            Ok(j) => j,
+            Err(e) => return Err(undo(e.into()).await),
+        };
+        let Some(j) = jobs
+            .as_array()
+            .and_then(|a| a.iter().find(|j| j["device"] == job))
+        else {
+            return Err(undo(LabError::Failed("the disk mirror stopped".into())).await);
+        };
+        let progress = MirrorProgress {
+            offset_bytes: j["offset"].as_u64().unwrap_or(0),
+            len_bytes: j["len"].as_u64().unwrap_or(0),
+            ready: j["ready"].as_bool().unwrap_or(false),
+        };
+        on_mirror(&progress);
+        if progress.ready {
+            break progress.offset_bytes;
+        }
+        tokio::time::sleep(poll).await;
+    };
+    let mirror_ms = started.elapsed().as_millis() as u64;
+
+    // The memory, held before the switchover.
+    let uri = format!("tcp:127.0.0.1:{}", free_port()?);
+    destination
+        .qmp
+        .execute(
+            "migrate-set-capabilities",
+            json!({ "capabilities": [ { "capability": "events", "state": true } ] }),
+        )
+        .await?;
+    destination
+        .qmp
+        .execute("migrate-incoming", json!({ "uri": uri }))
+        .await?;
+    source
+        .qmp
+        .execute(
+            "migrate-set-capabilities",
+            json!({ "capabilities": [
+                { "capability": "events", "state": true },
+                { "capability": "auto-converge", "state": limits.auto_converge },
+                { "capability": "pause-before-switchover", "state": true },
+            ] }),
+        )
+        .await?;
+    let mut parameters = json!({
+        "downtime-limit": limits.downtime_limit_ms,
+        "cpu-throttle-initial": 20,
+        "cpu-throttle-increment": 10,
+    });
+    if let Some(b) = limits.bandwidth_bytes_s {
+        parameters["max-bandwidth"] = json!(b);
+    }
+    source
+        .qmp
+        .execute("migrate-set-parameters", parameters)
+        .await?;
+    let memory_started = Instant::now();
+    if let Err(e) = source.qmp.execute("migrate", json!({ "uri": uri })).await {
+        return Err(undo(e.into()).await);
+    }
+    let mut max_throttle = 0;
+    let mut released = false;
+    loop {
+        let info = source.qmp.execute("query-migrate", json!({})).await?;
+        let progress = MemoryProgress::of(&info);
+        max_throttle = max_throttle.max(progress.throttle_percent);
+        on_memory(&progress);
+        match progress.status.as_str() {
+            "pre-switchover" if !released => {
+                // The guest is stopped: let the mirror go (a ready job completes without
+                // switching the source to the copy), then let the switchover happen.
+                source
+                    .qmp
+                    .execute("block-job-cancel", json!({ "device": job }))
+                    .await?;
+                next_event(
+                    &mut events,
+                    &["BLOCK_JOB_COMPLETED", "BLOCK_JOB_CANCELLED"],
+                    job,
+                    Duration::from_secs(30),
+                )
+                .await?;
+                source
+                    .qmp
+                    .execute("blockdev-del", json!({ "node-name": "vmshift-nbd" }))
+                    .await?;
+                source
+                    .qmp
+                    .execute("migrate-continue", json!({ "state": "pre-switchover" }))
+                    .await?;
+                released = true;
+            }
+            "completed" => {
+                destination
+                    .qmp
+                    .execute("block-export-del", json!({ "id": "vmshift-export" }))
+                    .await?;
+                destination
+                    .qmp
+                    .execute("nbd-server-stop", json!({}))
+                    .await?;
+                let memory = MemoryOutcome {
+                    total_ms: info["total-time"]
+                        .as_u64()
+                        .unwrap_or(memory_started.elapsed().as_millis() as u64),
+                    downtime_ms: info["downtime"].as_u64().unwrap_or(0),
+                    rounds: progress.round,
+                    transferred_bytes: progress.transferred_bytes,
+                    max_throttle_percent: max_throttle,
+                };
+                return Ok(CombinedOutcome {
+                    mirror: MirrorOutcome {
+                        total_ms: mirror_ms,
+                        copied_bytes: copied,
+                    },
+                    memory,
+                });
+            }
+            "failed" | "cancelled" => {
+                let why = info["error-desc"]
+                    .as_str()
+                    .unwrap_or("cancelled")
+                    .to_owned();
+                if !released {
+                    return Err(
+                        undo(LabError::Failed(format!("the migration failed: {why}"))).await,
+                    );
+                }
+                return Err(LabError::Failed(format!("the migration failed: {why}")));
+            }
+            _ => tokio::time::sleep(poll).await,
+        }
+    }
+}
+
+/// Resumes a guest whose migration has completed into a destination started paused.
+pub async fn resume(guest: &Guest) -> Result<(), LabError> {
+    guest.qmp.execute("cont", json!({})).await?;
+    Ok(())
+}
+
+/// Whether two images hold the same guest-visible content (`qemu-img compare`, read-only).
+pub async fn images_identical(a: &Path, b: &Path) -> Result<bool, LabError> {
+    let out = tokio::process::Command::new("qemu-img")
+        .args(["compare", "-U", "-q"])
+        .arg(a)
+        .arg(b)
+        .output()
+        .await
+        .map_err(|e| LabError::Image(e.to_string()))?;
+    match out.status.code() {
+        Some(0) => Ok(true),
+        Some(1) => Ok(false),
+        _ => Err(LabError::Image(
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )),
+    }
+}
