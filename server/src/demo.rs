@@ -672,6 +672,113 @@ pub fn demo_inventory() -> Inventory {
     Inventory::from_objects(objects).expect("the demo inventory is valid")
 }
 
+/// Name of the cluster whose VMs are real lab guests under the QEMU driver.
+pub const LAB_CLUSTER: &str = "Lab";
+
+/// The lab cluster for the QEMU driver: two hosts on one switch, a datastore both see and a
+/// local one on each, and two small guests — `lab-web` on the shared datastore (it can
+/// vMotion) and `lab-db` on lab-esx-01's local datastore (the local-storage check stops its
+/// vMotion; a Storage vMotion or a combined move takes it across).
+pub fn lab_objects() -> Vec<Object> {
+    let mut objects = Vec::new();
+    let cluster = Cluster {
+        id: ClusterId::new_random(),
+        name: name(LAB_CLUSTER),
+        evc_level: None,
+    };
+    objects.push(Object::Cluster(cluster.clone()));
+    let hosts: Vec<Host> = ["lab-esx-01", "lab-esx-02"]
+        .into_iter()
+        .map(|n| Host {
+            id: HostId::new_random(),
+            name: name(n),
+            cluster_id: cluster.id,
+            cpu_vendor: CpuVendor::Intel,
+            cpu_feature_level: 6,
+            cores: nz32(2),
+            cpu_mhz: nz32(2_000),
+            memory_mib: nz64(8 * 1024),
+            state: HostState::Connected,
+            vmotion_enabled: true,
+            vmotion_link_gbps: gbps(1.0),
+            ip_family: IpFamily::V4,
+        })
+        .collect();
+    for h in &hosts {
+        objects.push(Object::Host(h.clone()));
+    }
+    let ids: Vec<HostId> = hosts.iter().map(|h| h.id).collect();
+    let datastore = |n: &str, kind: DatastoreKind, host_ids: Vec<HostId>| Datastore {
+        id: DatastoreId::new_random(),
+        name: name(n),
+        kind,
+        capacity_mib: nz64(16 * 1024),
+        throughput_mib_s: nz32(200),
+        host_ids,
+    };
+    let shared = datastore("lab-shared", DatastoreKind::Nfs, ids.clone());
+    let local_1 = datastore("lab-local-01", DatastoreKind::Local, vec![ids[0]]);
+    let local_2 = datastore("lab-local-02", DatastoreKind::Local, vec![ids[1]]);
+    for d in [&shared, &local_1, &local_2] {
+        objects.push(Object::Datastore(d.clone()));
+    }
+    let switch = Switch {
+        id: SwitchId::new_random(),
+        name: name("dvs-lab"),
+        host_ids: ids.clone(),
+    };
+    objects.push(Object::Switch(switch.clone()));
+    let pg = Portgroup {
+        id: PortgroupId::new_random(),
+        name: name("pg-lab"),
+        vlan: VlanId::parse(150).expect("valid vlan"),
+        switch_id: Some(switch.id),
+        host_id: None,
+    };
+    objects.push(Object::Portgroup(pg.clone()));
+    for (vm_name, ds, dirty, disk_write) in [
+        ("lab-web", &shared, 8.0, 1.0),
+        ("lab-db", &local_1, 16.0, 2.0),
+    ] {
+        objects.push(Object::Vm(Vm {
+            id: VmId::new_random(),
+            name: name(vm_name),
+            host_id: ids[0],
+            power_state: PowerState::On,
+            vcpus: nz32(1),
+            memory_mib: nz64(256),
+            memory_reservation_mib: 0,
+            cpu_feature_level: 6,
+            disks: vec![Disk {
+                datastore_id: ds.id,
+                capacity_mib: nz64(crate::lab::LAB_DISK_MIB),
+                used_mib: crate::lab::LAB_DISK_MIB / 2,
+                thin: true,
+            }],
+            nics: vec![Nic {
+                portgroup_id: pg.id,
+                connected: true,
+            }],
+            devices: vec![],
+            workload: Workload {
+                dirty_rate_mib_s: RateMibS::parse(dirty).expect("in range"),
+                working_set_mib: Some(nz64(64)),
+                zero_page_fraction: Fraction::parse(0.3).expect("in range"),
+                disk_write_mib_s: RateMibS::parse(disk_write).expect("in range"),
+            },
+            fault_tolerance: false,
+            cpu_affinity: false,
+        }));
+    }
+    objects
+}
+
+/// The demo inventory with the lab cluster (for the QEMU driver).
+pub fn demo_with_lab() -> Inventory {
+    let objects: Vec<Object> = demo_inventory().objects().chain(lab_objects()).collect();
+    Inventory::from_objects(objects).expect("the demo and the lab are valid together")
+}
+
 /// A large synthetic inventory for benchmarks: `clusters` of `hosts_per_cluster` hosts, each
 /// cluster with one shared datastore and one vDS, `vms_per_host` VMs per host.
 pub fn scale_inventory(

@@ -9,6 +9,7 @@ pub mod db;
 pub mod demo;
 pub mod engine;
 pub mod inventory_service;
+pub mod lab;
 mod origin;
 pub mod qemu;
 pub mod replication;

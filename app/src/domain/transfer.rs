@@ -60,6 +60,8 @@ pub struct MemoryPlan {
 /// What a migration has to move, resolved from the inventory once, at start.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TransferPlan {
+    /// The VM moved (a real driver needs to know which).
+    pub vm: VmId,
     pub kind: MigrationKind,
     pub source_host: HostId,
     pub target_host: HostId,
@@ -105,6 +107,7 @@ impl TransferPlan {
             working_set: vm.workload.working_set_mib.map(|w| w.get() as f64 * MIB),
         });
         Ok(TransferPlan {
+            vm: vm.id,
             kind: plan.kind,
             source_host: plan.source.id,
             target_host: plan.target.id,

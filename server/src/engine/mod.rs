@@ -5,6 +5,7 @@
 
 pub mod clock;
 pub mod driver;
+pub mod qemu_driver;
 pub mod scheduler;
 pub mod service;
 pub mod simulated;

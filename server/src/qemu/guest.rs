@@ -116,7 +116,8 @@ impl Heartbeat {
 
 pub struct Guest {
     pub name: String,
-    child: tokio::process::Child,
+    child: tokio::sync::Mutex<tokio::process::Child>,
+    pid: Option<u32>,
     pub qmp: Qmp,
     pub serial: PathBuf,
     pub qmp_socket: PathBuf,
@@ -231,7 +232,8 @@ impl Guest {
         };
         Ok(Guest {
             name: name.to_owned(),
-            child,
+            pid: child.id(),
+            child: tokio::sync::Mutex::new(child),
             qmp,
             serial,
             qmp_socket,
@@ -274,18 +276,19 @@ impl Guest {
 
     /// The process id (for leak checks).
     pub fn pid(&self) -> Option<u32> {
-        self.child.id()
+        self.pid
     }
 
-    /// Stops QEMU (asking first, then killing) and removes its socket.
-    pub async fn stop(mut self) {
+    /// Stops QEMU (asking first, then killing), reaps it and removes its socket.
+    pub async fn stop(&self) {
         let _ =
             tokio::time::timeout(Duration::from_secs(2), self.qmp.execute("quit", json!({}))).await;
-        if tokio::time::timeout(Duration::from_secs(3), self.child.wait())
+        let mut child = self.child.lock().await;
+        if tokio::time::timeout(Duration::from_secs(3), child.wait())
             .await
             .is_err()
         {
-            let _ = self.child.kill().await;
+            let _ = child.kill().await;
         }
         let _ = std::fs::remove_file(&self.qmp_socket);
     }

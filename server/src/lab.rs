@@ -1,0 +1,284 @@
+//! The lab: the real side of the QEMU driver. Each lab VM is a QEMU process on this machine
+//! (its "host" is bookkeeping: which process runs it), each datastore a directory holding the
+//! VMs' qcow2 images. The lab boots the lab VMs at start, follows them through migrations
+//! (the destination process becomes the VM, the source stops), cleans up after a cancel or a
+//! failure, and stops every process at shutdown: nothing is left behind.
+
+use crate::qemu::guest::{create_image, LabError};
+use crate::qemu::{Boot, Guest, GuestSpec, Heartbeat, Lab};
+use app::domain::{DatastoreId, HostId, Inventory, Vm, VmId};
+use serde_json::json;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// Virtual size of a lab VM's disk.
+pub const LAB_DISK_MIB: u64 = 128;
+
+/// Largest memory a lab guest gets (they run under TCG on two cores).
+pub const LAB_MAX_MEMORY_MIB: u64 = 512;
+
+struct LabVm {
+    name: String,
+    spec: GuestSpec,
+    host: HostId,
+    guest: Arc<Guest>,
+    image: PathBuf,
+    /// A destination being filled by a migration in flight, and its image.
+    incoming: Option<(Arc<Guest>, PathBuf)>,
+}
+
+pub struct LabRuntime {
+    lab: Lab,
+    root: PathBuf,
+    vms: Mutex<HashMap<VmId, LabVm>>,
+}
+
+impl LabRuntime {
+    pub fn new(lab: Lab, root: PathBuf) -> Self {
+        LabRuntime {
+            lab,
+            root,
+            vms: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<VmId, LabVm>> {
+        self.vms.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn datastore_dir(&self, ds: DatastoreId) -> PathBuf {
+        self.root.join("datastores").join(ds.to_string())
+    }
+
+    /// Where a VM's image lives on a datastore.
+    pub fn image_path(&self, vm: VmId, ds: DatastoreId) -> PathBuf {
+        self.datastore_dir(ds).join(format!("{vm}.qcow2"))
+    }
+
+    fn host_dir(&self, host: HostId) -> PathBuf {
+        self.root.join("hosts").join(host.to_string())
+    }
+
+    /// What a VM's guest runs: its memory (capped for the lab) and workload profile.
+    pub fn spec_of(vm: &Vm) -> GuestSpec {
+        let memory_mib = vm.memory_mib.get().clamp(128, LAB_MAX_MEMORY_MIB);
+        let working_set = vm
+            .workload
+            .working_set_mib
+            .map_or(memory_mib / 4, |w| w.get())
+            .min(memory_mib / 2);
+        GuestSpec {
+            memory_mib,
+            working_set_mib: working_set.max(1),
+            dirty_mib_s: vm.workload.dirty_rate_mib_s.get().round() as u64,
+            disk_mib_s: vm.workload.disk_write_mib_s.get().round() as u64,
+        }
+    }
+
+    /// Boots every running VM of `hosts` on its host, its first disk's datastore holding its
+    /// image (created on first boot).
+    pub async fn boot_all(&self, inv: &Inventory, hosts: &[HostId]) -> Result<usize, LabError> {
+        let mut booted = 0;
+        for vm in inv.vms.values().filter(|v| hosts.contains(&v.host_id)) {
+            if vm.power_state != app::domain::PowerState::On {
+                continue;
+            }
+            let Some(ds) = vm.disks.first().map(|d| d.datastore_id) else {
+                continue;
+            };
+            self.boot(vm, ds).await?;
+            booted += 1;
+        }
+        Ok(booted)
+    }
+
+    async fn boot(&self, vm: &Vm, ds: DatastoreId) -> Result<(), LabError> {
+        let image = self.image_path(vm.id, ds);
+        std::fs::create_dir_all(self.datastore_dir(ds))
+            .map_err(|e| LabError::Image(e.to_string()))?;
+        if !image.exists() {
+            create_image(&image, LAB_DISK_MIB).await?;
+        }
+        let spec = Self::spec_of(vm);
+        let dir = self.host_dir(vm.host_id);
+        std::fs::create_dir_all(&dir).map_err(|e| LabError::Image(e.to_string()))?;
+        let guest = Guest::start(
+            &self.lab,
+            vm.name.as_str(),
+            &dir,
+            &spec,
+            &image,
+            Boot::Fresh,
+        )
+        .await?;
+        tracing::info!(vm = %vm.name, "lab guest started");
+        self.lock().insert(
+            vm.id,
+            LabVm {
+                name: vm.name.to_string(),
+                spec,
+                host: vm.host_id,
+                guest: Arc::new(guest),
+                image,
+                incoming: None,
+            },
+        );
+        Ok(())
+    }
+
+    /// The process running a VM now.
+    pub fn guest(&self, vm: VmId) -> Option<Arc<Guest>> {
+        self.lock().get(&vm).map(|v| v.guest.clone())
+    }
+
+    pub fn image_of(&self, vm: VmId) -> Option<PathBuf> {
+        self.lock().get(&vm).map(|v| v.image.clone())
+    }
+
+    /// Whether a VM is a real lab guest.
+    pub fn is_real(&self, vm: VmId) -> bool {
+        self.lock().contains_key(&vm)
+    }
+
+    /// The last heartbeat of every lab VM, with the host it runs on.
+    pub fn heartbeats(&self) -> Vec<(VmId, HostId, Option<Heartbeat>)> {
+        self.lock()
+            .iter()
+            .map(|(id, v)| (*id, v.host, v.guest.last_heartbeat()))
+            .collect()
+    }
+
+    /// Starts a process for `vm` on `host` (a migration's destination).
+    pub async fn start_guest(
+        &self,
+        vm: VmId,
+        host: HostId,
+        image: &Path,
+        boot: Boot,
+    ) -> Result<Arc<Guest>, LabError> {
+        let (name, spec) = {
+            let vms = self.lock();
+            let v = vms
+                .get(&vm)
+                .ok_or_else(|| LabError::Failed(format!("VM {vm} is not a lab guest")))?;
+            (v.name.clone(), v.spec.clone())
+        };
+        let dir = self.host_dir(host);
+        std::fs::create_dir_all(&dir).map_err(|e| LabError::Image(e.to_string()))?;
+        Ok(Arc::new(
+            Guest::start(&self.lab, &name, &dir, &spec, image, boot).await?,
+        ))
+    }
+
+    /// Records a migration's destination (to clean it up if the migration does not finish).
+    pub fn incoming(&self, vm: VmId, guest: Arc<Guest>, image: PathBuf) {
+        if let Some(v) = self.lock().get_mut(&vm) {
+            v.incoming = Some((guest, image));
+        }
+    }
+
+    /// The migration completed: the destination on `host` is the VM now; the source stops.
+    pub async fn commit(&self, vm: VmId, host: HostId) {
+        let old = {
+            let mut vms = self.lock();
+            let Some(v) = vms.get_mut(&vm) else { return };
+            let Some((guest, image)) = v.incoming.take() else {
+                return;
+            };
+            v.host = host;
+            v.image = image;
+            std::mem::replace(&mut v.guest, guest)
+        };
+        old.stop().await;
+    }
+
+    /// The disk moved to `new`: the old image is deleted.
+    pub async fn moved_disk(&self, vm: VmId, new: PathBuf, old: PathBuf) {
+        if let Some(v) = self.lock().get_mut(&vm) {
+            v.image = new;
+        }
+        let _ = std::fs::remove_file(old);
+    }
+
+    /// A migration of `vm` was cancelled or failed: QEMU's jobs are cancelled (the guest
+    /// keeps running where it was, on its image), the destination stops and its image, if it
+    /// was a new one, is deleted.
+    pub async fn cancel(&self, vm: VmId) {
+        let (guest, image, incoming) = {
+            let mut vms = self.lock();
+            let Some(v) = vms.get_mut(&vm) else { return };
+            (v.guest.clone(), v.image.clone(), v.incoming.take())
+        };
+        let _ = guest.qmp.execute("migrate_cancel", json!({})).await;
+        if let Ok(jobs) = guest.qmp.execute("query-block-jobs", json!({})).await {
+            for job in jobs.as_array().into_iter().flatten() {
+                let device = job["device"].clone();
+                let _ = guest
+                    .qmp
+                    .execute(
+                        "block-job-cancel",
+                        json!({ "device": device, "force": true }),
+                    )
+                    .await;
+            }
+        }
+        // Block nodes a Storage vMotion or a combined migration added and did not switch to.
+        let current = guest
+            .disk_node
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Ok(nodes) = guest
+            .qmp
+            .execute("query-named-block-nodes", json!({ "flat": true }))
+            .await
+        {
+            let mut extra: Vec<(String, Option<String>)> = nodes
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|n| {
+                    let name = n["node-name"].as_str()?.to_owned();
+                    let file = n["file"].as_str().map(str::to_owned);
+                    (name.starts_with("disk-")
+                        || name.starts_with("file-")
+                        || name.starts_with("vmshift-"))
+                    .then_some((name, file))
+                })
+                .filter(|(name, _)| *name != current)
+                .collect();
+            // Formats before their files.
+            extra.sort_by_key(|(name, _)| !name.starts_with("disk-") && name != "vmshift-nbd");
+            for (name, file) in extra {
+                let _ = guest
+                    .qmp
+                    .execute("blockdev-del", json!({ "node-name": name }))
+                    .await;
+                if let Some(file) = file.filter(|f| *f != image.display().to_string()) {
+                    if !file.starts_with("nbd") {
+                        let _ = std::fs::remove_file(file);
+                    }
+                }
+            }
+        }
+        if let Some((destination, dest_image)) = incoming {
+            destination.stop().await;
+            if dest_image != image {
+                let _ = std::fs::remove_file(dest_image);
+            }
+        }
+        tracing::info!(vm = %vm, "lab migration cancelled; the guest runs where it was");
+    }
+
+    /// Stops every lab guest (server shutdown).
+    pub async fn shutdown(&self) {
+        let all: Vec<LabVm> = self.lock().drain().map(|(_, v)| v).collect();
+        for v in all {
+            if let Some((g, _)) = v.incoming {
+                g.stop().await;
+            }
+            v.guest.stop().await;
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! The QEMU driver behind the engine: lab guests really migrate when the engine runs their
+//! migrations, with the same checks, events and switchover as simulated ones. Skipped, saying
+//! why, where QEMU or the lab guest are missing.
+
+use app::domain::checks::{check_migration, MigrationKind, MigrationOptions, MigrationRequest};
+use app::domain::migration::{MigrationEvent, Phase};
+use app::domain::{HostId, Inventory, MigrationId, VmId};
+use server::engine::qemu_driver::QemuDriver;
+use server::engine::Engine;
+use server::lab::LabRuntime;
+use server::qemu::Lab;
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn lab() -> Option<Lab> {
+    if std::env::var_os("VMSHIFT_TEST_POSTGRES").is_some() {
+        eprintln!("skipped: run once, in the SQLite pass");
+        return None;
+    }
+    match Lab::find(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/lab")) {
+        Ok(lab) => Some(lab),
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            None
+        }
+    }
+}
+
+fn vm(inv: &Inventory, name: &str) -> VmId {
+    inv.vms
+        .values()
+        .find(|v| v.name.as_str() == name)
+        .unwrap()
+        .id
+}
+
+fn host(inv: &Inventory, name: &str) -> HostId {
+    inv.hosts
+        .values()
+        .find(|h| h.name.as_str() == name)
+        .unwrap()
+        .id
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// Ticks the engine in real time until `id` ends (or `limit` passes); its events, and the
+/// switchover's moved VM if it completed.
+async fn run_to_end(
+    engine: &mut Engine<QemuDriver>,
+    inv: &mut Inventory,
+    id: MigrationId,
+    limit: Duration,
+) -> (Vec<MigrationEvent>, bool) {
+    let started = Instant::now();
+    let mut last = Instant::now();
+    let mut events = Vec::new();
+    while started.elapsed() < limit {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let dt = last.elapsed().as_secs_f64();
+        last = Instant::now();
+        let out = engine.tick(inv, dt, now_ms());
+        events.extend(out.events.into_iter().filter(|e| e.migration_id == id));
+        if let Some(s) = out.switchovers.into_iter().find(|s| s.record.id == id) {
+            events.push(s.event.clone());
+            inv.apply(&app::domain::Change::Upsert {
+                object: app::domain::Object::Vm(s.moved),
+            });
+            return (events, true);
+        }
+        if events.last().is_some_and(|e| e.phase.is_final()) {
+            return (events, false);
+        }
+    }
+    panic!("the migration did not end in {limit:?}: {events:?}");
+}
+
+#[tokio::test]
+async fn the_engine_moves_real_guests_and_a_cancel_leaves_them_running() {
+    let Some(lab) = lab() else { return };
+    let root = tempfile::tempdir().unwrap();
+    let mut inv = Inventory::from_objects(server::demo::lab_objects()).unwrap();
+    let runtime = Arc::new(LabRuntime::new(lab, root.path().to_path_buf()));
+    let hosts: Vec<HostId> = inv.hosts.keys().copied().collect();
+    assert_eq!(runtime.boot_all(&inv, &hosts).await.unwrap(), 2);
+    let (web, db) = (vm(&inv, "lab-web"), vm(&inv, "lab-db"));
+    let (esx1, esx2) = (host(&inv, "lab-esx-01"), host(&inv, "lab-esx-02"));
+    for v in [web, db] {
+        assert!(runtime
+            .guest(v)
+            .unwrap()
+            .wait_heartbeat(0, Duration::from_secs(60))
+            .await
+            .is_some());
+    }
+    let mut engine = Engine::new(QemuDriver::new(runtime.clone()));
+
+    // Checks still rule: lab-db's disk sits on lab-esx-01's local datastore.
+    let blocked = MigrationRequest {
+        vm_id: db,
+        kind: MigrationKind::VMotion,
+        target_host_id: Some(esx2),
+        target_datastore_id: None,
+        options: MigrationOptions::default(),
+    };
+    let report = check_migration(&inv, &blocked, &BTreeSet::new()).unwrap();
+    assert!(!report.allowed);
+    assert!(
+        report.results.iter().any(|r| r.id == "storage.local"),
+        "{report:?}"
+    );
+
+    // A vMotion of lab-web: the engine's events, the guest beating on lab-esx-02.
+    let request = MigrationRequest {
+        vm_id: web,
+        kind: MigrationKind::VMotion,
+        target_host_id: Some(esx2),
+        target_datastore_id: None,
+        options: MigrationOptions {
+            downtime_target_ms: Some(300),
+            bandwidth_cap_mbps: Some(800),
+            priority: None,
+        },
+    };
+    assert!(
+        check_migration(&inv, &request, &BTreeSet::new())
+            .unwrap()
+            .allowed
+    );
+    let before = runtime.guest(web).unwrap().last_heartbeat().unwrap();
+    let id = MigrationId::new_random();
+    engine.submit(&inv, request, id, now_ms()).unwrap();
+    let (events, completed) = run_to_end(&mut engine, &mut inv, id, Duration::from_secs(120)).await;
+    assert!(completed, "{events:?}");
+    let phases: Vec<Phase> = events.iter().map(|e| e.phase).collect();
+    assert!(phases.contains(&Phase::MemoryPrecopy), "{phases:?}");
+    assert_eq!(events.last().unwrap().phase, Phase::Completed);
+    assert!(events
+        .windows(2)
+        .all(|w| w[0].percent <= w[1].percent && w[1].seq == w[0].seq + 1));
+    assert_eq!(inv.vms[&web].host_id, esx2);
+    let beats = runtime.heartbeats();
+    let (_, on, _) = beats.iter().find(|(v, _, _)| *v == web).unwrap();
+    assert_eq!(*on, esx2, "the lab runs lab-web on lab-esx-02 now");
+    let after = runtime
+        .guest(web)
+        .unwrap()
+        .wait_heartbeat(before.seq, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(after.disk_bad, 0);
+    assert_eq!(engine.driver().in_flight(), 0);
+
+    // A Storage vMotion of lab-db cancelled while its disk is copied: it keeps running on
+    // its source image, and the half-copied target is gone.
+    let shared = inv
+        .datastores
+        .values()
+        .find(|d| d.name.as_str() == "lab-shared")
+        .unwrap()
+        .id;
+    let request = MigrationRequest {
+        vm_id: db,
+        kind: MigrationKind::StorageVMotion,
+        target_host_id: None,
+        target_datastore_id: Some(shared),
+        options: MigrationOptions {
+            bandwidth_cap_mbps: Some(16),
+            ..MigrationOptions::default()
+        },
+    };
+    assert!(
+        check_migration(&inv, &request, &BTreeSet::new())
+            .unwrap()
+            .allowed
+    );
+    let image = runtime.image_of(db).unwrap();
+    let id = MigrationId::new_random();
+    engine.submit(&inv, request, id, now_ms()).unwrap();
+    let started = Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let out = engine.tick(&inv, 0.25, now_ms());
+        if out
+            .events
+            .iter()
+            .any(|e| e.migration_id == id && e.phase == Phase::DiskCopy)
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the disk copy starts"
+        );
+    }
+    engine.cancel(id, now_ms()).unwrap();
+    let target = runtime.image_path(db, shared);
+    for _ in 0..50 {
+        if !target.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!target.exists(), "the half-copied image is removed");
+    assert_eq!(runtime.image_of(db).unwrap(), image);
+    let guest = runtime.guest(db).unwrap();
+    assert_eq!(guest.status().await.unwrap(), "running");
+    let beat = guest.last_heartbeat().unwrap();
+    assert!(guest
+        .wait_heartbeat(beat.seq, Duration::from_secs(20))
+        .await
+        .is_some());
+    assert_eq!(
+        server::qemu::migrate::open_images(&guest).await.unwrap(),
+        vec![image.display().to_string()]
+    );
+    let _ = esx1;
+
+    // Shutdown: no QEMU left.
+    let pids: Vec<u32> = [web, db]
+        .iter()
+        .filter_map(|v| runtime.guest(*v)?.pid())
+        .collect();
+    runtime.shutdown().await;
+    for pid in pids {
+        assert!(
+            !std::path::Path::new(&format!("/proc/{pid}/exe")).exists() || {
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+                stat.rsplit_once(')')
+                    .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
+            },
+            "QEMU {pid} stopped"
+        );
+    }
+}
