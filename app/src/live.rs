@@ -19,6 +19,8 @@ pub struct LiveState {
     pub link: RwSignal<LinkState>,
     /// Counts snapshots received: pages that load history reload it after a resync.
     pub resyncs: RwSignal<u64>,
+    /// The lab's real guests (QEMU driver), by VM.
+    pub lab: RwSignal<BTreeMap<VmId, crate::protocol::LabGuest>>,
 }
 
 impl LiveState {
@@ -30,6 +32,7 @@ impl LiveState {
             watched_events: RwSignal::new(Vec::new()),
             link: RwSignal::new(LinkState::Connecting),
             resyncs: RwSignal::new(0),
+            lab: RwSignal::new(BTreeMap::new()),
         }
     }
 
@@ -146,6 +149,9 @@ pub fn connect(inventory: InventoryResource, live: LiveState) {
                     }
                 }
                 Ok(LiveMessage::FaultsChanged { faults }) => live.faults.set(faults),
+                Ok(LiveMessage::LabHeartbeats { guests }) => live
+                    .lab
+                    .set(guests.into_iter().map(|g| (g.vm_id, g)).collect()),
                 Ok(LiveMessage::InventoryChanged {
                     revision: r,
                     change,

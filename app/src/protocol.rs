@@ -31,4 +31,24 @@ pub enum LiveMessage {
     FaultsChanged {
         faults: Vec<Fault>,
     },
+    /// The real guests of the lab (QEMU driver), once a second: which host runs each and its
+    /// last heartbeat.
+    LabHeartbeats {
+        guests: Vec<LabGuest>,
+    },
+}
+
+/// A real lab VM as last seen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LabGuest {
+    pub vm_id: crate::domain::VmId,
+    /// The host whose QEMU process runs it now.
+    pub host_id: crate::domain::HostId,
+    /// Heartbeats since the guest booted (its workload's counter: it continues across
+    /// migrations); `None` until the first.
+    pub heartbeat: Option<u64>,
+    pub uptime_ms: Option<u64>,
+    /// Disk blocks re-read and found intact / damaged.
+    pub disk_ok: u64,
+    pub disk_bad: u64,
 }

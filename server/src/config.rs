@@ -56,9 +56,29 @@ pub struct Config {
     #[arg(long, env = "VMSHIFT_LEASE_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(300..=600_000))]
     pub lease_ms: u64,
 
+    /// What moves the bytes: `simulated` (SPEC §3's model, any speed) or `qemu` (the VMs of
+    /// the `Lab` cluster are real QEMU guests on this machine, migrated over QMP; speed 1).
+    #[arg(long, env = "VMSHIFT_DRIVER", value_enum, default_value_t = DriverKind::Simulated)]
+    pub driver: DriverKind,
+
+    /// Where the lab guest's kernel and initramfs are (built by scripts/lab-guest.sh).
+    #[arg(long, env = "VMSHIFT_LAB_DIR", default_value = "target/lab")]
+    pub lab_dir: std::path::PathBuf,
+
+    /// Where the lab keeps its datastores (directories of qcow2 images) and guest consoles.
+    #[arg(long, env = "VMSHIFT_LAB_DATA", default_value = "data/lab")]
+    pub lab_data: std::path::PathBuf,
+
     /// Log filter (tracing's env-filter syntax).
     #[arg(long, env = "VMSHIFT_LOG", default_value = "info,sqlx=warn")]
     pub log: String,
+}
+
+/// The hypervisor side of migrations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DriverKind {
+    Simulated,
+    Qemu,
 }
 
 /// Where the database is when neither `--database-url` nor `VMSHIFT_DATABASE_URL` says.

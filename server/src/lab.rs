@@ -282,3 +282,35 @@ impl LabRuntime {
         }
     }
 }
+
+/// Tells live clients, once a second, which host runs each lab guest and its last heartbeat.
+pub fn spawn_heartbeats(
+    runtime: Arc<LabRuntime>,
+    inventory: Arc<crate::inventory_service::InventoryService>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                _ = every.tick() => {}
+                _ = shutdown.changed() => return,
+            }
+            let guests: Vec<app::protocol::LabGuest> = runtime
+                .heartbeats()
+                .into_iter()
+                .map(|(vm_id, host_id, beat)| app::protocol::LabGuest {
+                    vm_id,
+                    host_id,
+                    heartbeat: beat.map(|b| b.seq),
+                    uptime_ms: beat.map(|b| b.uptime_ms),
+                    disk_ok: beat.map_or(0, |b| b.disk_ok),
+                    disk_bad: beat.map_or(0, |b| b.disk_bad),
+                })
+                .collect();
+            let message = app::protocol::LiveMessage::LabHeartbeats { guests };
+            let text = serde_json::to_string(&message).expect("heartbeats serialize");
+            inventory.publish(crate::inventory_service::one_message(text));
+        }
+    });
+}

@@ -58,6 +58,17 @@ pub async fn open_inventory(
     demo: bool,
     live_buffer: usize,
 ) -> Result<Arc<InventoryService>, Box<dyn std::error::Error + Send + Sync>> {
+    let demo = demo.then(demo::demo_inventory);
+    open_inventory_with(database_url, replica, demo, live_buffer).await
+}
+
+/// Like [`open_inventory`], with the inventory an empty database gets (if any).
+pub async fn open_inventory_with(
+    database_url: &str,
+    replica: String,
+    demo: Option<app::domain::Inventory>,
+    live_buffer: usize,
+) -> Result<Arc<InventoryService>, Box<dyn std::error::Error + Send + Sync>> {
     if let Some(path) = database_url
         .strip_prefix("sqlite://")
         .and_then(|p| std::path::Path::new(p.split('?').next().unwrap_or(p)).parent())
@@ -69,8 +80,10 @@ pub async fn open_inventory(
     let db = db::connect(database_url).await?;
     let service = InventoryService::load(db, replica, live_buffer).await?;
     let empty = service.read().objects().next().is_none();
-    if demo && empty && service.seed(demo::demo_inventory()).await? {
-        tracing::info!("empty database: loaded the demo inventory");
+    if let Some(demo) = demo.filter(|_| empty) {
+        if service.seed(demo).await? {
+            tracing::info!("empty database: loaded the demo inventory");
+        }
     }
     Ok(service)
 }
@@ -88,6 +101,62 @@ pub async fn start_engine(
         Arc::new(SystemClock::default()),
         config,
         shutdown,
+    )
+    .await
+}
+
+/// Starts the lab of the QEMU driver: boots every running VM of the `Lab` cluster as a QEMU
+/// guest on this machine.
+pub async fn start_lab(
+    lab_dir: &std::path::Path,
+    lab_data: &std::path::Path,
+    inventory: &InventoryService,
+) -> Result<Arc<lab::LabRuntime>, String> {
+    let lab = qemu::Lab::find(lab_dir)?;
+    let runtime = Arc::new(lab::LabRuntime::new(lab, lab_data.to_path_buf()));
+    let hosts: Vec<app::domain::HostId> = {
+        let inv = inventory.read();
+        let clusters: Vec<app::domain::ClusterId> = inv
+            .clusters
+            .values()
+            .filter(|c| c.name.as_str() == demo::LAB_CLUSTER)
+            .map(|c| c.id)
+            .collect();
+        inv.hosts
+            .values()
+            .filter(|h| clusters.contains(&h.cluster_id))
+            .map(|h| h.id)
+            .collect()
+    };
+    if hosts.is_empty() {
+        tracing::warn!(
+            "no `{}` cluster in the inventory: no VM is real (start on an empty database for the demo lab)",
+            demo::LAB_CLUSTER
+        );
+    }
+    let inv = inventory.read().clone();
+    let booted = runtime
+        .boot_all(&inv, &hosts)
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!(guests = booted, "lab guests running under QEMU");
+    Ok(runtime)
+}
+
+/// Starts the migration engine with a chosen driver.
+pub async fn start_engine_with(
+    inventory: Arc<InventoryService>,
+    config: EngineConfig,
+    shutdown: watch::Receiver<bool>,
+    driver: engine::driver::BoxedDriver,
+) -> Result<Arc<MigrationService>, db::DbError> {
+    MigrationService::start_with(
+        inventory.db().clone(),
+        inventory,
+        Arc::new(SystemClock::default()),
+        config,
+        shutdown,
+        driver,
     )
     .await
 }

@@ -1,7 +1,11 @@
 use clap::Parser;
 use leptos::prelude::{get_configuration, LeptosOptions};
+use server::config::{Config, DriverKind};
+use server::engine::driver::BoxedDriver;
+use server::engine::qemu_driver::QemuDriver;
 use server::engine::service::EngineConfig;
-use server::{config::Config, open_accounts, open_inventory, router, start_engine, AppState};
+use server::engine::simulated::SimulatedDriver;
+use server::{open_accounts, open_inventory_with, router, start_engine_with, start_lab, AppState};
 use tokio::sync::watch;
 use tracing_subscriber::EnvFilter;
 
@@ -34,14 +38,39 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         database = %server::db::redact(&database_url),
         "opening the database"
     );
-    let inventory = open_inventory(&database_url, replica, config.demo, config.live_buffer).await?;
+    let qemu = config.driver == DriverKind::Qemu;
+    let demo = config.demo.then(|| {
+        if qemu {
+            server::demo::demo_with_lab()
+        } else {
+            server::demo::demo_inventory()
+        }
+    });
+    let inventory = open_inventory_with(&database_url, replica, demo, config.live_buffer).await?;
     let (shutdown_tx, shutdown) = watch::channel(false);
-    let engine = EngineConfig {
+    let mut engine = EngineConfig {
         speed: config.speed,
         tick: std::time::Duration::from_millis(config.tick_ms),
         lease: std::time::Duration::from_millis(config.lease_ms),
     };
-    let migrations = start_engine(inventory.clone(), engine, shutdown.clone()).await?;
+    // Real guests run in real time.
+    let lab = if qemu {
+        if engine.speed != 1.0 {
+            tracing::warn!(speed = engine.speed, "the QEMU driver runs at speed 1");
+            engine.speed = 1.0;
+        }
+        Some(start_lab(&config.lab_dir, &config.lab_data, &inventory).await?)
+    } else {
+        None
+    };
+    let driver: BoxedDriver = match &lab {
+        Some(runtime) => {
+            server::lab::spawn_heartbeats(runtime.clone(), inventory.clone(), shutdown.clone());
+            Box::new(QemuDriver::new(runtime.clone()))
+        }
+        None => Box::new(SimulatedDriver::new()),
+    };
+    let migrations = start_engine_with(inventory.clone(), engine, shutdown.clone(), driver).await?;
     let accounts = open_accounts(&inventory, config.admin_password.clone()).await?;
     // Several replicas on PostgreSQL: hear what the others do.
     server::replication::spawn_listener(
@@ -81,6 +110,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         tracing::warn!(
             "the engine did not stop in time; in-flight migrations are failed at the next start"
         );
+    }
+    if let Some(runtime) = lab {
+        runtime.shutdown().await;
+        tracing::info!("lab guests stopped");
     }
     Ok(())
 }

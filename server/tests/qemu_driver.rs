@@ -14,6 +14,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod common;
+
 fn lab() -> Option<Lab> {
     if std::env::var_os("VMSHIFT_TEST_POSTGRES").is_some() {
         eprintln!("skipped: run once, in the SQLite pass");
@@ -239,4 +241,127 @@ async fn the_engine_moves_real_guests_and_a_cancel_leaves_them_running() {
             "QEMU {pid} stopped"
         );
     }
+}
+
+/// QEMU processes whose command line mentions `dir` (the lab's data directory).
+fn qemu_processes_in(dir: &Path) -> Vec<u32> {
+    let needle = dir.display().to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let cmdline = String::from_utf8_lossy(&cmdline);
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let zombie = stat
+                .rsplit_once(')')
+                .is_some_and(|(_, r)| r.trim_start().starts_with('Z'));
+            cmdline.contains("qemu-system") && cmdline.contains(&needle) && !zombie
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_server_with_the_qemu_driver_migrates_a_real_vm_through_the_api() {
+    let Some(_) = lab() else { return };
+    let db = common::TestDb::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let lab_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/lab");
+    let mut server = common::process::spawn(
+        &db.url,
+        &[
+            "--driver",
+            "qemu",
+            "--lab-dir",
+            lab_dir.to_str().unwrap(),
+            "--lab-data",
+            data.path().to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(
+        qemu_processes_in(data.path()).len(),
+        2,
+        "the two lab VMs run"
+    );
+    let id = server.ids().await;
+    let mut ws = server.ws().await;
+    // The map learns which VMs are real, and their heartbeat.
+    let web = id["lab-web"].clone();
+    let beat = common::next_matching(&mut ws, Duration::from_secs(60), |v| {
+        (v["type"] == "lab_heartbeats").then_some(())?;
+        v["guests"]
+            .as_array()?
+            .iter()
+            .find(|g| g["vm_id"] == web.as_str() && g["heartbeat"].as_u64().is_some())
+            .cloned()
+    })
+    .await
+    .expect("lab heartbeats");
+    assert_eq!(beat["host_id"], id["lab-esx-01"].as_str());
+
+    // The same checks rule: lab-db's disk is local to lab-esx-01.
+    let (status, body) = server
+        .post(
+            "/api/v1/migrations",
+            &serde_json::json!({ "vm_id": id["lab-db"], "kind": "vmotion", "target_host_id": id["lab-esx-02"] }),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("storage.local"), "{body}");
+
+    let (status, m) = server
+        .post(
+            "/api/v1/migrations",
+            &serde_json::json!({ "vm_id": web, "kind": "vmotion", "target_host_id": id["lab-esx-02"],
+                                 "options": { "bandwidth_cap_mbps": 800 } }),
+        )
+        .await;
+    assert_eq!(status, 201, "{m}");
+    let mid = m["id"].as_str().unwrap().to_string();
+    let mut done = serde_json::Value::Null;
+    for _ in 0..600 {
+        done = server.get(&format!("/api/v1/migrations/{mid}")).await;
+        if ["completed", "failed", "cancelled"].contains(&done["phase"].as_str().unwrap()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(done["phase"], "completed", "{done}");
+    let downtime = done["result"]["downtime_ms"].as_f64().unwrap();
+    assert!(
+        downtime > 0.0 && downtime < 1000.0,
+        "measured downtime {downtime} ms"
+    );
+    let vm = server.get(&format!("/api/v1/vms/{web}")).await;
+    assert_eq!(vm["host_id"], id["lab-esx-02"].as_str());
+    // Its heartbeat now comes from lab-esx-02's QEMU, and goes on.
+    let seq = beat["heartbeat"].as_u64().unwrap();
+    common::next_matching(&mut ws, Duration::from_secs(30), |v| {
+        (v["type"] == "lab_heartbeats").then_some(())?;
+        v["guests"].as_array()?.iter().find(|g| {
+            g["vm_id"] == web.as_str()
+                && g["host_id"] == id["lab-esx-02"].as_str()
+                && g["heartbeat"].as_u64().is_some_and(|h| h > seq)
+                && g["disk_bad"] == 0
+        })?;
+        Some(())
+    })
+    .await
+    .expect("the heartbeat continues on lab-esx-02");
+    assert_eq!(
+        qemu_processes_in(data.path()).len(),
+        2,
+        "the source QEMU has stopped"
+    );
+
+    // A clean stop leaves no QEMU behind.
+    unsafe {
+        libc::kill(server.child.id() as i32, libc::SIGTERM);
+    }
+    let _ = server.child.wait();
+    assert!(
+        qemu_processes_in(data.path()).is_empty(),
+        "no QEMU left after the server stops"
+    );
 }

@@ -22,6 +22,9 @@ pub struct Step {
     pub end: Option<TransferEnd>,
 }
 
+/// A driver chosen at start-up (`--driver`).
+pub type BoxedDriver = Box<dyn Driver>;
+
 pub trait Driver: Send + 'static {
     /// Sets up the destination for a migration about to run.
     fn prepare(
@@ -52,4 +55,36 @@ pub trait Driver: Send + 'static {
 
     /// Stops a migration at any phase; the VM keeps running on its source.
     fn abort(&mut self, id: MigrationId);
+}
+
+impl<D: Driver + ?Sized> Driver for Box<D> {
+    fn prepare(
+        &mut self,
+        id: MigrationId,
+        plan: &TransferPlan,
+        memory_estimate: f64,
+    ) -> Result<(), DriverError> {
+        (**self).prepare(id, plan, memory_estimate)
+    }
+    fn resources(&self, id: MigrationId) -> Vec<Resource> {
+        (**self).resources(id)
+    }
+    fn step(&mut self, id: MigrationId, dt: f64, rate: f64) -> Result<Step, DriverError> {
+        (**self).step(id, dt, rate)
+    }
+    fn progress(&self, id: MigrationId) -> Option<TransferProgress> {
+        (**self).progress(id)
+    }
+    fn rounds(&self, id: MigrationId) -> Vec<Round> {
+        (**self).rounds(id)
+    }
+    fn max_throttle(&self, id: MigrationId) -> f64 {
+        (**self).max_throttle(id)
+    }
+    fn switchover(&mut self, id: MigrationId) -> Result<f64, DriverError> {
+        (**self).switchover(id)
+    }
+    fn abort(&mut self, id: MigrationId) {
+        (**self).abort(id)
+    }
 }

@@ -11,6 +11,7 @@
 //! refused, the switchover included.
 
 use super::clock::Clock;
+use super::driver::BoxedDriver;
 use super::scheduler::{CancelError, Engine, SubmitError};
 use super::simulated::SimulatedDriver;
 use crate::audit;
@@ -154,6 +155,19 @@ impl MigrationService {
         config: EngineConfig,
         shutdown: watch::Receiver<bool>,
     ) -> Result<Arc<Self>, DbError> {
+        let driver = Box::new(SimulatedDriver::new());
+        Self::start_with(db, inventory, clock, config, shutdown, driver).await
+    }
+
+    /// Like [`Self::start`], with the driver that moves the bytes (simulated or QEMU).
+    pub async fn start_with(
+        db: Db,
+        inventory: Arc<InventoryService>,
+        clock: Arc<dyn Clock>,
+        config: EngineConfig,
+        shutdown: watch::Receiver<bool>,
+        driver: BoxedDriver,
+    ) -> Result<Arc<Self>, DbError> {
         let backend = db::backend(&db).await?;
         let replica = inventory.replica().to_owned();
         let mut migrations = BTreeMap::new();
@@ -193,7 +207,7 @@ impl MigrationService {
             backend,
             absorbing: tokio::sync::Mutex::new(()),
         });
-        let mut engine = Engine::new(SimulatedDriver::new());
+        let mut engine = Engine::new(driver);
         engine.replace_faults(faults);
         tokio::spawn(service.clone().run(engine, rx, config, shutdown));
         Ok(service)
@@ -336,7 +350,7 @@ impl MigrationService {
 
     async fn run(
         self: Arc<Self>,
-        mut engine: Engine<SimulatedDriver>,
+        mut engine: Engine<BoxedDriver>,
         mut commands: mpsc::Receiver<Command>,
         config: EngineConfig,
         mut shutdown: watch::Receiver<bool>,
@@ -388,7 +402,7 @@ impl MigrationService {
         let _ = rx.wait_for(|s| *s).await;
     }
 
-    async fn handle(&self, engine: &mut Engine<SimulatedDriver>, command: Command) {
+    async fn handle(&self, engine: &mut Engine<BoxedDriver>, command: Command) {
         match command {
             Command::Start(request, actor, reply) => {
                 let result = self.submit(engine, request, &actor).await;
@@ -465,7 +479,7 @@ impl MigrationService {
 
     async fn submit(
         &self,
-        engine: &mut Engine<SimulatedDriver>,
+        engine: &mut Engine<BoxedDriver>,
         request: MigrationRequest,
         actor: &str,
     ) -> Result<Migration, StartError> {
@@ -536,7 +550,7 @@ impl MigrationService {
 
     async fn cancel_now(
         &self,
-        engine: &mut Engine<SimulatedDriver>,
+        engine: &mut Engine<BoxedDriver>,
         id: MigrationId,
     ) -> Result<Migration, CommandError> {
         let (record, event) = match engine.cancel(id, self.clock.unix_ms()) {
@@ -561,7 +575,7 @@ impl MigrationService {
 
     async fn fault_now(
         &self,
-        engine: &mut Engine<SimulatedDriver>,
+        engine: &mut Engine<BoxedDriver>,
         request: FaultRequest,
     ) -> Result<Fault, CommandError> {
         let target_name = request.resolve(&self.inventory.read())?;
@@ -602,7 +616,7 @@ impl MigrationService {
 
     async fn clear_fault_now(
         &self,
-        engine: &mut Engine<SimulatedDriver>,
+        engine: &mut Engine<BoxedDriver>,
         id: FaultId,
     ) -> Result<Fault, CommandError> {
         let mut tx = self.db.begin().await.map_err(DbError::from)?;
@@ -635,7 +649,7 @@ impl MigrationService {
         let _ = self.commands.send(Command::LeasePass).await;
     }
 
-    fn publish_faults(&self, engine: &Engine<SimulatedDriver>) {
+    fn publish_faults(&self, engine: &Engine<BoxedDriver>) {
         let faults = engine.faults();
         self.published
             .write()
@@ -647,7 +661,7 @@ impl MigrationService {
             .publish(crate::inventory_service::one_message(text));
     }
 
-    async fn tick(&self, engine: &mut Engine<SimulatedDriver>, dt: f64) {
+    async fn tick(&self, engine: &mut Engine<BoxedDriver>, dt: f64) {
         let now_ms = self.clock.unix_ms();
         let out = {
             let inv = self.inventory.read();
@@ -722,7 +736,7 @@ impl MigrationService {
     /// publishes them. On a storage failure nothing is published and all stays pending.
     async fn persist(
         &self,
-        engine: &mut Engine<SimulatedDriver>,
+        engine: &mut Engine<BoxedDriver>,
         events: Vec<MigrationEvent>,
         records: Vec<Migration>,
     ) {
@@ -787,7 +801,7 @@ impl MigrationService {
     }
 
     /// Migrations another replica ended: the engine lets go, readers see its record.
-    async fn let_go(&self, engine: &mut Engine<SimulatedDriver>, lost: &[MigrationId]) {
+    async fn let_go(&self, engine: &mut Engine<BoxedDriver>, lost: &[MigrationId]) {
         for id in lost {
             if let Some(m) = engine.abandon(*id) {
                 tracing::warn!(migration = %id, vm = %m.vm_name, "migration taken over by another replica; let go");
@@ -809,7 +823,7 @@ impl MigrationService {
 
     /// Renews this replica's leases (letting go of what it no longer holds), runs the cancels
     /// other replicas forwarded, and ends the migrations of replicas that stopped renewing.
-    async fn lease_pass(&self, engine: &mut Engine<SimulatedDriver>) {
+    async fn lease_pass(&self, engine: &mut Engine<BoxedDriver>) {
         let now_ms = self.clock.unix_ms();
         if engine.in_flight() > 0 {
             match db::renew_leases(&self.db, &self.lease_until(now_ms)).await {

@@ -256,8 +256,18 @@ impl Guest {
             .collect()
     }
 
+    /// The latest heartbeat (reads the end of the console file only: it grows forever).
     pub fn last_heartbeat(&self) -> Option<Heartbeat> {
-        self.heartbeats().last().copied()
+        use std::io::{Read, Seek, SeekFrom};
+        let mut file = std::fs::File::open(&self.serial).ok()?;
+        let len = file.metadata().ok()?.len();
+        file.seek(SeekFrom::Start(len.saturating_sub(4096))).ok()?;
+        let mut tail = Vec::new();
+        file.read_to_end(&mut tail).ok()?;
+        String::from_utf8_lossy(&tail)
+            .lines()
+            .rev()
+            .find_map(Heartbeat::parse)
     }
 
     /// Waits for a heartbeat with `seq` above `after`.

@@ -7,6 +7,7 @@ use crate::components::Gauge;
 use crate::domain::VmId;
 use crate::domain::{CpuVendor, HostState, PowerState};
 use crate::live::{InventoryResource, LiveState};
+use crate::protocol::LabGuest;
 use leptos::prelude::*;
 use model::{ClusterView, FabricBar, FabricKind, HostView, MapModel};
 use std::collections::BTreeMap;
@@ -60,7 +61,7 @@ pub fn MapPage() -> impl IntoView {
                                     {model
                                         .clusters
                                         .into_iter()
-                                        .map(|c| cluster_view(c, moving))
+                                        .map(|c| cluster_view(c, moving, live.lab))
                                         .collect_view()}
                                 }
                                     .into_any()
@@ -85,7 +86,11 @@ struct Motion {
     migration: String,
 }
 
-fn cluster_view(cluster: ClusterView, moving: Memo<BTreeMap<VmId, Motion>>) -> impl IntoView {
+fn cluster_view(
+    cluster: ClusterView,
+    moving: Memo<BTreeMap<VmId, Motion>>,
+    lab: RwSignal<BTreeMap<VmId, LabGuest>>,
+) -> impl IntoView {
     let columns = cluster.hosts.len().max(1);
     let grid = format!("grid-template-columns: 15rem repeat({columns}, {COLUMN}px)");
     let evc = cluster
@@ -102,7 +107,7 @@ fn cluster_view(cluster: ClusterView, moving: Memo<BTreeMap<VmId, Motion>>) -> i
                     <p class="muted">{format!("{host_count} hosts · {vm_count} VMs")}</p>
                     <p class="muted">{evc}</p>
                 </div>
-                {cluster.hosts.into_iter().map(|h| host_card(h, moving)).collect_view()}
+                {cluster.hosts.into_iter().map(|h| host_card(h, moving, lab)).collect_view()}
                 {cluster
                     .fabric
                     .into_iter()
@@ -113,7 +118,11 @@ fn cluster_view(cluster: ClusterView, moving: Memo<BTreeMap<VmId, Motion>>) -> i
     }
 }
 
-fn host_card(host: HostView, moving: Memo<BTreeMap<VmId, Motion>>) -> impl IntoView {
+fn host_card(
+    host: HostView,
+    moving: Memo<BTreeMap<VmId, Motion>>,
+    lab: RwSignal<BTreeMap<VmId, LabGuest>>,
+) -> impl IntoView {
     let state = match host.state {
         HostState::Connected => "connected",
         HostState::Maintenance => "maintenance",
@@ -166,12 +175,38 @@ fn host_card(host: HostView, moving: Memo<BTreeMap<VmId, Motion>>) -> impl IntoV
                             }
                         };
                         let badge_testid = format!("vm-moving-{}", vm.name);
+                        let real_testid = format!("vm-real-{}", vm.name);
+                        // A real lab guest (QEMU driver): its heartbeat, live.
+                        let real = move || {
+                            lab.with(|l| l.get(&id).cloned()).map(|g| {
+                                let beat = g.heartbeat.map_or("booting".to_string(), |b| format!("♥ {b}"));
+                                let title = format!(
+                                    "Real QEMU guest: heartbeat {}, up {} s, disk blocks verified {} ({} bad)",
+                                    g.heartbeat.unwrap_or(0),
+                                    g.uptime_ms.unwrap_or(0) / 1000,
+                                    g.disk_ok,
+                                    g.disk_bad
+                                );
+                                let class = if g.disk_bad > 0 { "real bad" } else { "real" };
+                                view! {
+                                    <span
+                                        class=class
+                                        data-testid=real_testid.clone()
+                                        data-heartbeat=g.heartbeat.unwrap_or(0)
+                                        title=title
+                                    >
+                                        {beat}
+                                    </span>
+                                }
+                            })
+                        };
                         view! {
                             <li class=class data-testid=testid title=vm.detail>
                                 <a href=format!("/migrate?vm={}", vm.id) title="Migrate">
                                     <span class="dot"></span>
                                     {vm.name}
                                 </a>
+                                {real}
                                 {move || {
                                     motion()
                                         .map(|m| {
