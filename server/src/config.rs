@@ -57,7 +57,8 @@ pub struct Config {
     pub lease_ms: u64,
 
     /// What moves the bytes: `simulated` (SPEC §3's model, any speed) or `qemu` (the VMs of
-    /// the `Lab` cluster are real QEMU guests on this machine, migrated over QMP; speed 1).
+    /// the `Lab` cluster are real QEMU guests on this machine, migrated over QMP; the others
+    /// stay simulated; speed 1).
     #[arg(long, env = "VMSHIFT_DRIVER", value_enum, default_value_t = DriverKind::Simulated)]
     pub driver: DriverKind,
 

@@ -2,7 +2,7 @@ use clap::Parser;
 use leptos::prelude::{get_configuration, LeptosOptions};
 use server::config::{Config, DriverKind};
 use server::engine::driver::BoxedDriver;
-use server::engine::qemu_driver::QemuDriver;
+use server::engine::qemu_driver::LabDriver;
 use server::engine::service::EngineConfig;
 use server::engine::simulated::SimulatedDriver;
 use server::{open_accounts, open_inventory_with, router, start_engine_with, start_lab, AppState};
@@ -66,7 +66,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let driver: BoxedDriver = match &lab {
         Some(runtime) => {
             server::lab::spawn_heartbeats(runtime.clone(), inventory.clone(), shutdown.clone());
-            Box::new(QemuDriver::new(runtime.clone()))
+            Box::new(LabDriver::new(runtime.clone()))
         }
         None => Box::new(SimulatedDriver::new()),
     };

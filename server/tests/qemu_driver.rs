@@ -355,6 +355,29 @@ async fn the_server_with_the_qemu_driver_migrates_a_real_vm_through_the_api() {
         "the source QEMU has stopped"
     );
 
+    // The other clusters' VMs stay simulated in the same engine.
+    let (status, sim) = server
+        .post(
+            "/api/v1/migrations",
+            &serde_json::json!({ "vm_id": id["web-01"], "kind": "vmotion", "target_host_id": id["esx-02"] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{sim}");
+    let sid = sim["id"].as_str().unwrap().to_string();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let running = server.get(&format!("/api/v1/migrations/{sid}")).await;
+    assert!(
+        ["preparing", "memory_precopy"].contains(&running["phase"].as_str().unwrap()),
+        "{running}"
+    );
+    let (status, cancelled) = server
+        .post(
+            &format!("/api/v1/migrations/{sid}/cancel"),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{cancelled}");
+
     // A clean stop leaves no QEMU behind.
     unsafe {
         libc::kill(server.child.id() as i32, libc::SIGTERM);

@@ -402,3 +402,80 @@ async fn sequence(
         }
     }
 }
+
+/// The driver of `--driver qemu`: the lab's VMs (real guests) move through QEMU, every other
+/// VM through the simulated model, side by side in one engine.
+pub struct LabDriver {
+    lab: Arc<LabRuntime>,
+    real: QemuDriver,
+    simulated: super::simulated::SimulatedDriver,
+    is_real: HashMap<MigrationId, bool>,
+}
+
+impl LabDriver {
+    pub fn new(lab: Arc<LabRuntime>) -> Self {
+        LabDriver {
+            real: QemuDriver::new(lab.clone()),
+            lab,
+            simulated: super::simulated::SimulatedDriver::new(),
+            is_real: HashMap::new(),
+        }
+    }
+
+    fn pick(&self, id: MigrationId) -> &dyn Driver {
+        if self.is_real.get(&id).copied().unwrap_or(false) {
+            &self.real
+        } else {
+            &self.simulated
+        }
+    }
+
+    fn pick_mut(&mut self, id: MigrationId) -> &mut dyn Driver {
+        if self.is_real.get(&id).copied().unwrap_or(false) {
+            &mut self.real
+        } else {
+            &mut self.simulated
+        }
+    }
+}
+
+impl Driver for LabDriver {
+    fn prepare(
+        &mut self,
+        id: MigrationId,
+        plan: &TransferPlan,
+        memory_estimate: f64,
+    ) -> Result<(), DriverError> {
+        let real = self.lab.is_real(plan.vm);
+        self.is_real.insert(id, real);
+        let result = self.pick_mut(id).prepare(id, plan, memory_estimate);
+        if result.is_err() {
+            self.is_real.remove(&id);
+        }
+        result
+    }
+    fn resources(&self, id: MigrationId) -> Vec<Resource> {
+        self.pick(id).resources(id)
+    }
+    fn step(&mut self, id: MigrationId, dt: f64, rate: f64) -> Result<Step, DriverError> {
+        self.pick_mut(id).step(id, dt, rate)
+    }
+    fn progress(&self, id: MigrationId) -> Option<TransferProgress> {
+        self.pick(id).progress(id)
+    }
+    fn rounds(&self, id: MigrationId) -> Vec<Round> {
+        self.pick(id).rounds(id)
+    }
+    fn max_throttle(&self, id: MigrationId) -> f64 {
+        self.pick(id).max_throttle(id)
+    }
+    fn switchover(&mut self, id: MigrationId) -> Result<f64, DriverError> {
+        let result = self.pick_mut(id).switchover(id);
+        self.is_real.remove(&id);
+        result
+    }
+    fn abort(&mut self, id: MigrationId) {
+        self.pick_mut(id).abort(id);
+        self.is_real.remove(&id);
+    }
+}
