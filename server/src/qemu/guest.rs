@@ -173,7 +173,9 @@ impl Guest {
             Boot::Incoming { .. } => format!("dst-{}", uuid::Uuid::new_v4().simple()),
         };
         let serial = dir.join(format!("{name}-{tag}.console"));
-        let qmp_socket = dir.join(format!("{name}-{tag}.qmp"));
+        // A unix socket path must stay under 108 bytes, whatever `dir` is.
+        let short = uuid::Uuid::new_v4().simple().to_string();
+        let qmp_socket = std::env::temp_dir().join(format!("vmshift-{}.qmp", &short[..12]));
         let _ = std::fs::remove_file(&qmp_socket);
         let append = format!(
             "console=ttyS0 panic=-1 quiet vmshift.working_set_mib={} vmshift.dirty_mib_s={} vmshift.disk_mib_s={}",
