@@ -763,7 +763,8 @@ pub fn lab_objects() -> Vec<Object> {
             workload: Workload {
                 dirty_rate_mib_s: RateMibS::parse(dirty).expect("in range"),
                 working_set_mib: Some(nz64(64)),
-                zero_page_fraction: Fraction::parse(0.3).expect("in range"),
+                // The lab guest touches its kernel, initramfs and working set only.
+                zero_page_fraction: Fraction::parse(0.6).expect("in range"),
                 disk_write_mib_s: RateMibS::parse(disk_write).expect("in range"),
             },
             fault_tolerance: false,

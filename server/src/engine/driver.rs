@@ -55,6 +55,12 @@ pub trait Driver: Send + 'static {
 
     /// Stops a migration at any phase; the VM keeps running on its source.
     fn abort(&mut self, id: MigrationId);
+
+    /// Whether this migration moves in real time (a hypervisor): it starts when prepared, at
+    /// the end of the tick's interval, not at its start as a simulated one is credited.
+    fn real_time(&self, _id: MigrationId) -> bool {
+        false
+    }
 }
 
 impl<D: Driver + ?Sized> Driver for Box<D> {
@@ -86,5 +92,8 @@ impl<D: Driver + ?Sized> Driver for Box<D> {
     }
     fn abort(&mut self, id: MigrationId) {
         (**self).abort(id)
+    }
+    fn real_time(&self, id: MigrationId) -> bool {
+        (**self).real_time(id)
     }
 }

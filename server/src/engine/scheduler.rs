@@ -91,6 +91,8 @@ pub struct Engine<D: Driver> {
     /// The simulated instant being processed (events are stamped with it): inside a step,
     /// the exact time a transfer reached a phase or its end.
     at: f64,
+    /// Where the current tick's interval ends (real-time migrations start there).
+    tick_end: f64,
     ticks: u64,
 }
 
@@ -106,6 +108,7 @@ impl<D: Driver> Engine<D> {
             rates_stale: false,
             admission_stale: false,
             at: 0.0,
+            tick_end: 0.0,
             ticks: 0,
         }
     }
@@ -420,6 +423,7 @@ impl<D: Driver> Engine<D> {
     pub fn tick(&mut self, inv: &Inventory, dt: f64, now_ms: i64) -> TickOutput {
         let mut out = TickOutput::default();
         self.at = self.now;
+        self.tick_end = self.now + dt;
         self.apply_faults(now_ms, &mut out);
         // Admission runs when something changed (a submit, an end, a cleared fault), and
         // about once a second while migrations wait (the inventory may have changed).
@@ -604,7 +608,14 @@ impl<D: Driver> Engine<D> {
             a.record.started_at_ms = Some(now_ms);
             a.resources = self.driver.resources(id);
             let message = format!("Preparing the destination on {}", a.target_name);
-            let e = emit(a, self.now, Phase::Preparing, None, 0.0, message);
+            // A hypervisor starts now, in real time: at the end of the interval this tick
+            // simulates, not at its start.
+            let at = if self.driver.real_time(id) {
+                self.tick_end.max(self.now)
+            } else {
+                self.now
+            };
+            let e = emit(a, at, Phase::Preparing, None, 0.0, message);
             out.events.push(e);
             out.updated.push(a.record.clone());
             self.rates_stale = true;
