@@ -98,6 +98,10 @@ test.describe("real lab guests (QEMU driver)", () => {
     await expect(page.getByTestId("detail-phase")).toHaveClass(/phase-completed/, {
       timeout: 120_000,
     });
+    // The measured figures next to the simulated model's prediction for the same move.
+    await expect(page.getByTestId("detail-actual")).toHaveAttribute("data-real", "true");
+    await expect(page.getByTestId("detail-figures")).toContainText("Measured (QEMU)");
+    await expect(page.getByTestId("detail-predicted")).toContainText("downtime");
 
     // On the map: lab-web under lab-esx-02, its heartbeat going on there.
     await open(page, `${BASE}/`);

@@ -328,6 +328,7 @@ async fn the_server_with_the_qemu_driver_migrates_a_real_vm_through_the_api() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(done["phase"], "completed", "{done}");
+    assert_eq!(done["real"], true, "measured, not simulated");
     let downtime = done["result"]["downtime_ms"].as_f64().unwrap();
     assert!(
         downtime > 0.0 && downtime < 1000.0,

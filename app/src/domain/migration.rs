@@ -185,6 +185,10 @@ pub struct Migration {
     pub started_by: Option<String>,
     /// Sequence number of the last event.
     pub last_seq: u64,
+    /// Run by a real hypervisor (the QEMU driver's lab), not simulated: its figures are
+    /// measured.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub real: bool,
 }
 
 impl Migration {

@@ -215,7 +215,14 @@ fn figures(m: &Migration) -> impl IntoView {
             "SDPS throttle (max)",
             format!("{:.0} %", m.max_throttle * 100.0),
         ),
-        ("Elapsed (simulated)", format::duration(m.sim_time_s)),
+        (
+            if m.real {
+                "Elapsed"
+            } else {
+                "Elapsed (simulated)"
+            },
+            format::duration(m.sim_time_s),
+        ),
     ];
     let predicted = if p.converges {
         format!(
@@ -228,6 +235,7 @@ fn figures(m: &Migration) -> impl IntoView {
     } else {
         format!("would fail: {}", p.failure.clone().unwrap_or_default())
     };
+    let real = m.real;
     let actual = done.then(|| {
         format!(
             "{} · {} · {:.0} ms downtime · {} round(s)",
@@ -245,7 +253,11 @@ fn figures(m: &Migration) -> impl IntoView {
                 .collect_view()}
             <dt>"Predicted"</dt>
             <dd data-testid="detail-predicted">{predicted}</dd>
-            {actual.map(|a| view! { <dt>"Actual"</dt><dd data-testid="detail-actual">{a}</dd> })}
+            {actual
+                .map(|a| {
+                    let label = if real { "Measured (QEMU)" } else { "Actual" };
+                    view! { <dt>{label}</dt><dd data-testid="detail-actual" data-real=real>{a}</dd> }
+                })}
         </dl>
     }
 }

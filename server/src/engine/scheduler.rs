@@ -268,6 +268,7 @@ impl<D: Driver> Engine<D> {
             error: None,
             started_by: None,
             last_seq: 0,
+            real: false,
         };
         let mut active = Active {
             record,
@@ -615,6 +616,7 @@ impl<D: Driver> Engine<D> {
             } else {
                 self.now
             };
+            a.record.real = self.driver.real_time(id);
             let e = emit(a, at, Phase::Preparing, None, 0.0, message);
             out.events.push(e);
             out.updated.push(a.record.clone());
