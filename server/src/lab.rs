@@ -268,7 +268,7 @@ impl LabRuntime {
                 let _ = std::fs::remove_file(dest_image);
             }
         }
-        tracing::info!(vm = %vm, "lab migration cancelled; the guest runs where it was");
+        tracing::info!(vm = %vm, "lab migration stopped; the guest runs where it was");
     }
 
     /// Stops every lab guest (server shutdown).

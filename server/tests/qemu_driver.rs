@@ -223,7 +223,76 @@ async fn the_engine_moves_real_guests_and_a_cancel_leaves_them_running() {
         server::qemu::migrate::open_images(&guest).await.unwrap(),
         vec![image.display().to_string()]
     );
-    let _ = esx1;
+
+    // A destination that dies mid-flight: the migration fails, lab-web runs on where it was,
+    // and nothing of the attempt is left.
+    let request = MigrationRequest {
+        vm_id: web,
+        kind: MigrationKind::VMotion,
+        target_host_id: Some(esx1),
+        target_datastore_id: None,
+        options: MigrationOptions {
+            bandwidth_cap_mbps: Some(16),
+            ..MigrationOptions::default()
+        },
+    };
+    let id = MigrationId::new_random();
+    engine.submit(&inv, request, id, now_ms()).unwrap();
+    let started = Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let out = engine.tick(&inv, 0.25, now_ms());
+        if out
+            .events
+            .iter()
+            .any(|e| e.migration_id == id && e.phase == Phase::MemoryPrecopy)
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the memory copy starts"
+        );
+    }
+    // The destination: started with -incoming, and not a VM's current process (lab-web's is
+    // itself a former destination).
+    let current: Vec<u32> = [web, db]
+        .iter()
+        .filter_map(|v| runtime.guest(*v)?.pid())
+        .collect();
+    let destinations = || {
+        qemu_processes_in(root.path(), "-incoming")
+            .into_iter()
+            .filter(|p| !current.contains(p))
+            .collect::<Vec<u32>>()
+    };
+    let incoming = destinations();
+    assert_eq!(incoming.len(), 1, "one destination");
+    unsafe {
+        libc::kill(incoming[0] as i32, libc::SIGKILL);
+    }
+    let (events, completed) = run_to_end(&mut engine, &mut inv, id, Duration::from_secs(60)).await;
+    assert!(!completed);
+    let last = events.last().unwrap();
+    assert_eq!(last.phase, Phase::Failed);
+    assert!(
+        last.message.contains("lab-web keeps running on lab-esx-02"),
+        "{}",
+        last.message
+    );
+    assert_eq!(inv.vms[&web].host_id, esx2);
+    let guest = runtime.guest(web).unwrap();
+    assert_eq!(guest.status().await.unwrap(), "running");
+    let beat = guest.last_heartbeat().unwrap();
+    assert!(guest
+        .wait_heartbeat(beat.seq, Duration::from_secs(20))
+        .await
+        .is_some());
+    assert!(
+        destinations().is_empty(),
+        "the dead destination is gone, nothing else started"
+    );
+    assert_eq!(engine.driver().in_flight(), 0);
 
     // Shutdown: no QEMU left.
     let pids: Vec<u32> = [web, db]
@@ -243,8 +312,8 @@ async fn the_engine_moves_real_guests_and_a_cancel_leaves_them_running() {
     }
 }
 
-/// QEMU processes whose command line mentions `dir` (the lab's data directory).
-fn qemu_processes_in(dir: &Path) -> Vec<u32> {
+/// QEMU processes whose command line mentions `dir` (the lab's data directory) and `also`.
+fn qemu_processes_in(dir: &Path, also: &str) -> Vec<u32> {
     let needle = dir.display().to_string();
     std::fs::read_dir("/proc")
         .unwrap()
@@ -256,7 +325,10 @@ fn qemu_processes_in(dir: &Path) -> Vec<u32> {
             let zombie = stat
                 .rsplit_once(')')
                 .is_some_and(|(_, r)| r.trim_start().starts_with('Z'));
-            cmdline.contains("qemu-system") && cmdline.contains(&needle) && !zombie
+            cmdline.contains("qemu-system")
+                && cmdline.contains(&needle)
+                && cmdline.contains(also)
+                && !zombie
         })
         .collect()
 }
@@ -280,7 +352,7 @@ async fn the_server_with_the_qemu_driver_migrates_a_real_vm_through_the_api() {
     )
     .await;
     assert_eq!(
-        qemu_processes_in(data.path()).len(),
+        qemu_processes_in(data.path(), "").len(),
         2,
         "the two lab VMs run"
     );
@@ -351,7 +423,7 @@ async fn the_server_with_the_qemu_driver_migrates_a_real_vm_through_the_api() {
     .await
     .expect("the heartbeat continues on lab-esx-02");
     assert_eq!(
-        qemu_processes_in(data.path()).len(),
+        qemu_processes_in(data.path(), "").len(),
         2,
         "the source QEMU has stopped"
     );
@@ -385,7 +457,7 @@ async fn the_server_with_the_qemu_driver_migrates_a_real_vm_through_the_api() {
     }
     let _ = server.child.wait();
     assert!(
-        qemu_processes_in(data.path()).is_empty(),
+        qemu_processes_in(data.path(), "").is_empty(),
         "no QEMU left after the server stops"
     );
 }

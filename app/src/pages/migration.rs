@@ -255,8 +255,12 @@ fn figures(m: &Migration) -> impl IntoView {
             <dd data-testid="detail-predicted">{predicted}</dd>
             {actual
                 .map(|a| {
-                    let label = if real { "Measured (QEMU)" } else { "Actual" };
-                    view! { <dt>{label}</dt><dd data-testid="detail-actual" data-real=real>{a}</dd> }
+                    let (label, flag) = if real {
+                        ("Measured (QEMU)", "true")
+                    } else {
+                        ("Actual", "false")
+                    };
+                    view! { <dt>{label}</dt><dd data-testid="detail-actual" data-real=flag>{a}</dd> }
                 })}
         </dl>
     }

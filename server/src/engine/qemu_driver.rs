@@ -286,7 +286,11 @@ async fn run(
     let end = tokio::select! {
         result = sequence(&lab, &plan, &observed, &mut rate) => match result {
             Ok(downtime_s) => TransferEnd::Converged { downtime_s },
-            Err(reason) => TransferEnd::Failed { reason },
+            Err(reason) => {
+                // The guest stays where it was; what the sequence had started goes.
+                lab.cancel(plan.vm).await;
+                TransferEnd::Failed { reason }
+            }
         },
         _ = async { let _ = cancel.wait_for(|c| *c).await; } => {
             lab.cancel(plan.vm).await;
