@@ -26,6 +26,9 @@ struct LabVm {
     image: PathBuf,
     /// A destination being filled by a migration in flight, and its image.
     incoming: Option<(Arc<Guest>, PathBuf)>,
+    /// The last heartbeat of the process that ran the VM before (shown until the new one's
+    /// first: the guest's counter goes on across a migration).
+    previous_beat: Option<Heartbeat>,
 }
 
 pub struct LabRuntime {
@@ -122,6 +125,7 @@ impl LabRuntime {
                 guest: Arc::new(guest),
                 image,
                 incoming: None,
+                previous_beat: None,
             },
         );
         Ok(())
@@ -145,7 +149,7 @@ impl LabRuntime {
     pub fn heartbeats(&self) -> Vec<(VmId, HostId, Option<Heartbeat>)> {
         self.lock()
             .iter()
-            .map(|(id, v)| (*id, v.host, v.guest.last_heartbeat()))
+            .map(|(id, v)| (*id, v.host, v.guest.last_heartbeat().or(v.previous_beat)))
             .collect()
     }
 
@@ -188,6 +192,7 @@ impl LabRuntime {
             };
             v.host = host;
             v.image = image;
+            v.previous_beat = v.guest.last_heartbeat();
             std::mem::replace(&mut v.guest, guest)
         };
         old.stop().await;

@@ -80,22 +80,22 @@ fn free_port() -> Result<u16, LabError> {
         .map_err(|e| LabError::Failed(format!("no free port: {e}")))
 }
 
-/// Moves the running guest's memory from `source` to `destination` (started with
-/// `Boot::Incoming`), polling progress every `poll`. On success the guest runs on the
-/// destination and the source is `postmigrate`; on failure or cancel it keeps running on
-/// the source (and the destination has exited: start a new one to retry).
-pub async fn vmotion(
+/// Readies both ends of a memory migration (destination listening, source's capabilities
+/// and parameters set) and returns the stream's URI; `migrate` to it starts the transfer.
+/// `hold_switchover` stops the source before the switchover until `migrate-continue`.
+async fn ready_memory_migration(
     source: &Guest,
     destination: &Guest,
     limits: Limits,
-    poll: Duration,
-    mut on_progress: impl FnMut(&MemoryProgress),
-) -> Result<MemoryOutcome, LabError> {
+    hold_switchover: bool,
+) -> Result<String, LabError> {
     let uri = format!("tcp:127.0.0.1:{}", free_port()?);
-    let events_on = json!({ "capabilities": [ { "capability": "events", "state": true } ] });
     destination
         .qmp
-        .execute("migrate-set-capabilities", events_on)
+        .execute(
+            "migrate-set-capabilities",
+            json!({ "capabilities": [ { "capability": "events", "state": true } ] }),
+        )
         .await?;
     destination
         .qmp
@@ -109,6 +109,7 @@ pub async fn vmotion(
             json!({ "capabilities": [
                 { "capability": "events", "state": true },
                 { "capability": "auto-converge", "state": limits.auto_converge },
+                { "capability": "pause-before-switchover", "state": hold_switchover },
             ] }),
         )
         .await?;
@@ -124,6 +125,21 @@ pub async fn vmotion(
         .qmp
         .execute("migrate-set-parameters", parameters)
         .await?;
+    Ok(uri)
+}
+
+/// Moves the running guest's memory from `source` to `destination` (started with
+/// `Boot::Incoming`), polling progress every `poll`. On success the guest runs on the
+/// destination and the source is `postmigrate`; on failure or cancel it keeps running on
+/// the source (and the destination has exited: start a new one to retry).
+pub async fn vmotion(
+    source: &Guest,
+    destination: &Guest,
+    limits: Limits,
+    poll: Duration,
+    mut on_progress: impl FnMut(&MemoryProgress),
+) -> Result<MemoryOutcome, LabError> {
+    let uri = ready_memory_migration(source, destination, limits, false).await?;
     let started = Instant::now();
     source.qmp.execute("migrate", json!({ "uri": uri })).await?;
     let mut max_throttle = 0;
@@ -423,41 +439,10 @@ pub async fn combined(
     let mirror_ms = started.elapsed().as_millis() as u64;
 
     // The memory, held before the switchover.
-    let uri = format!("tcp:127.0.0.1:{}", free_port()?);
-    destination
-        .qmp
-        .execute(
-            "migrate-set-capabilities",
-            json!({ "capabilities": [ { "capability": "events", "state": true } ] }),
-        )
-        .await?;
-    destination
-        .qmp
-        .execute("migrate-incoming", json!({ "uri": uri }))
-        .await?;
-    source
-        .qmp
-        .execute(
-            "migrate-set-capabilities",
-            json!({ "capabilities": [
-                { "capability": "events", "state": true },
-                { "capability": "auto-converge", "state": limits.auto_converge },
-                { "capability": "pause-before-switchover", "state": true },
-            ] }),
-        )
-        .await?;
-    let mut parameters = json!({
-        "downtime-limit": limits.downtime_limit_ms,
-        "cpu-throttle-initial": 20,
-        "cpu-throttle-increment": 10,
-    });
-    if let Some(b) = limits.bandwidth_bytes_s {
-        parameters["max-bandwidth"] = json!(b);
-    }
-    source
-        .qmp
-        .execute("migrate-set-parameters", parameters)
-        .await?;
+    let uri = match ready_memory_migration(source, destination, limits, true).await {
+        Ok(uri) => uri,
+        Err(e) => return Err(undo(e).await),
+    };
     let memory_started = Instant::now();
     if let Err(e) = source.qmp.execute("migrate", json!({ "uri": uri })).await {
         return Err(undo(e.into()).await);
