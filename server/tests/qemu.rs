@@ -44,6 +44,24 @@ fn alive(pid: u32) -> bool {
         .unwrap_or(false)
 }
 
+/// Stops these QEMU processes and checks none is left running.
+async fn stop_all(guests: &[&Guest]) {
+    let pids: Vec<u32> = guests.iter().filter_map(|g| g.pid()).collect();
+    for g in guests {
+        g.stop().await;
+    }
+    for pid in pids {
+        assert!(!alive(pid), "QEMU {pid} is gone");
+    }
+}
+
+/// A destination QEMU for `spec` on `disk`, waiting for an incoming migration.
+async fn incoming(lab: &Lab, dir: &Path, spec: &GuestSpec, disk: &Path, paused: bool) -> Guest {
+    Guest::start(lab, "web-01", dir, spec, disk, Boot::Incoming { paused })
+        .await
+        .unwrap()
+}
+
 /// A booted guest on a fresh disk in `dir` (its "datastore").
 async fn boot(lab: &Lab, dir: &Path, spec: &GuestSpec) -> (Guest, PathBuf) {
     let disk = dir.join("web-01.qcow2");
@@ -77,16 +95,7 @@ async fn vmotion_of_a_running_guest_moves_it_with_its_heartbeat() {
         .await
         .unwrap();
     // The destination host opens the same (shared) disk, waiting for the memory.
-    let destination = Guest::start(
-        &lab,
-        "web-01",
-        dir.path(),
-        &spec,
-        &disk,
-        Boot::Incoming { paused: false },
-    )
-    .await
-    .unwrap();
+    let destination = incoming(&lab, dir.path(), &spec, &disk, false).await;
     assert_eq!(destination.status().await.unwrap(), "inmigrate");
     let mut rounds_seen = Vec::new();
     let limits = Limits {
@@ -136,10 +145,7 @@ async fn vmotion_of_a_running_guest_moves_it_with_its_heartbeat() {
         later.disk_ok > 0 && later.disk_writes > before.disk_writes,
         "{later:?}"
     );
-    let (sp, dp) = (source.pid().unwrap(), destination.pid().unwrap());
-    source.stop().await;
-    destination.stop().await;
-    assert!(!alive(sp) && !alive(dp), "no QEMU left behind");
+    stop_all(&[&source, &destination]).await;
 }
 
 #[tokio::test]
@@ -192,9 +198,7 @@ async fn storage_vmotion_moves_the_disk_while_the_guest_writes() {
     assert_eq!(after.disk_bad, 0, "{after:?}");
     assert!(after.disk_ok > before.disk_ok, "{after:?}");
     assert_eq!(guest.status().await.unwrap(), "running");
-    let pid = guest.pid().unwrap();
-    guest.stop().await;
-    assert!(!alive(pid));
+    stop_all(&[&guest]).await;
 }
 
 #[tokio::test]
@@ -216,16 +220,7 @@ async fn a_guest_that_does_not_converge_needs_throttling_and_a_cancel_leaves_it_
         auto_converge: false,
     };
     // Without throttling it never converges: cancelled after 10 s, still rounds going.
-    let destination = Guest::start(
-        &lab,
-        "web-01",
-        dir.path(),
-        &spec,
-        &disk,
-        Boot::Incoming { paused: false },
-    )
-    .await
-    .unwrap();
+    let destination = incoming(&lab, dir.path(), &spec, &disk, false).await;
     let mut last = migrate::MemoryProgress::default();
     let attempt = tokio::time::timeout(
         Duration::from_secs(10),
@@ -259,21 +254,10 @@ async fn a_guest_that_does_not_converge_needs_throttling_and_a_cancel_leaves_it_
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(source.status().await.unwrap(), "running");
-    let gone = destination.pid().unwrap();
-    destination.stop().await;
-    assert!(!alive(gone));
+    stop_all(&[&destination]).await;
 
     // With throttling (SDPS), a new destination: it completes, the throttle recorded.
-    let destination = Guest::start(
-        &lab,
-        "web-01",
-        dir.path(),
-        &spec,
-        &disk,
-        Boot::Incoming { paused: false },
-    )
-    .await
-    .unwrap();
+    let destination = incoming(&lab, dir.path(), &spec, &disk, false).await;
     let outcome = migrate::vmotion(
         &source,
         &destination,
@@ -292,10 +276,7 @@ async fn a_guest_that_does_not_converge_needs_throttling_and_a_cancel_leaves_it_
         .wait_heartbeat(0, Duration::from_secs(30))
         .await
         .is_some());
-    let (sp, dp) = (source.pid().unwrap(), destination.pid().unwrap());
-    source.stop().await;
-    destination.stop().await;
-    assert!(!alive(sp) && !alive(dp));
+    stop_all(&[&source, &destination]).await;
 }
 
 #[tokio::test]
@@ -319,16 +300,7 @@ async fn combined_moves_host_and_disk_with_nothing_shared() {
     server::qemu::guest::create_image(&target_disk, 128)
         .await
         .unwrap();
-    let destination = Guest::start(
-        &lab,
-        "web-01",
-        datastore_b.path(),
-        &spec,
-        &target_disk,
-        Boot::Incoming { paused: true },
-    )
-    .await
-    .unwrap();
+    let destination = incoming(&lab, datastore_b.path(), &spec, &target_disk, true).await;
     let limits = Limits {
         bandwidth_bytes_s: Some(200 * MIB),
         ..Limits::default()
@@ -370,8 +342,5 @@ async fn combined_moves_host_and_disk_with_nothing_shared() {
         open_images(&destination).await.unwrap(),
         vec![target_disk.display().to_string()]
     );
-    let (sp, dp) = (source.pid().unwrap(), destination.pid().unwrap());
-    source.stop().await;
-    destination.stop().await;
-    assert!(!alive(sp) && !alive(dp));
+    stop_all(&[&source, &destination]).await;
 }

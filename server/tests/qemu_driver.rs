@@ -84,6 +84,31 @@ async fn run_to_end(
     panic!("the migration did not end in {limit:?}: {events:?}");
 }
 
+/// Ticks the engine in real time until `id` reaches `phase` (within 30 s).
+async fn tick_until(
+    engine: &mut Engine<QemuDriver>,
+    inv: &Inventory,
+    id: MigrationId,
+    phase: Phase,
+) {
+    let started = Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let out = engine.tick(inv, 0.25, now_ms());
+        if out
+            .events
+            .iter()
+            .any(|e| e.migration_id == id && e.phase == phase)
+        {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{id} reaches {phase:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_engine_moves_real_guests_and_a_cancel_leaves_them_running() {
     let Some(lab) = lab() else { return };
@@ -186,22 +211,7 @@ async fn the_engine_moves_real_guests_and_a_cancel_leaves_them_running() {
     let image = runtime.image_of(db).unwrap();
     let id = MigrationId::new_random();
     engine.submit(&inv, request, id, now_ms()).unwrap();
-    let started = Instant::now();
-    loop {
-        tokio::time::sleep(Duration::from_millis(250)).await;
-        let out = engine.tick(&inv, 0.25, now_ms());
-        if out
-            .events
-            .iter()
-            .any(|e| e.migration_id == id && e.phase == Phase::DiskCopy)
-        {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the disk copy starts"
-        );
-    }
+    tick_until(&mut engine, &inv, id, Phase::DiskCopy).await;
     engine.cancel(id, now_ms()).unwrap();
     let target = runtime.image_path(db, shared);
     for _ in 0..50 {
@@ -238,22 +248,7 @@ async fn the_engine_moves_real_guests_and_a_cancel_leaves_them_running() {
     };
     let id = MigrationId::new_random();
     engine.submit(&inv, request, id, now_ms()).unwrap();
-    let started = Instant::now();
-    loop {
-        tokio::time::sleep(Duration::from_millis(250)).await;
-        let out = engine.tick(&inv, 0.25, now_ms());
-        if out
-            .events
-            .iter()
-            .any(|e| e.migration_id == id && e.phase == Phase::MemoryPrecopy)
-        {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the memory copy starts"
-        );
-    }
+    tick_until(&mut engine, &inv, id, Phase::MemoryPrecopy).await;
     // The destination: started with -incoming, and not a VM's current process (lab-web's is
     // itself a former destination).
     let current: Vec<u32> = [web, db]
