@@ -104,8 +104,6 @@ impl Observed {
 
 struct Run {
     observed: Arc<Mutex<Observed>>,
-    /// Bandwidth the engine grants, bytes/s (the task applies it as QEMU's cap).
-    rate: watch::Sender<f64>,
     cancel: watch::Sender<bool>,
     resources: Vec<Resource>,
 }
@@ -154,7 +152,6 @@ impl Driver for QemuDriver {
             )));
         }
         let observed = Arc::new(Mutex::new(Observed::new()));
-        let (rate, rate_rx) = watch::channel(0.0);
         let (cancel, cancel_rx) = watch::channel(false);
         let mut resources = vec![Resource::Link(plan.source_host)];
         if plan.target_host != plan.source_host {
@@ -167,14 +164,12 @@ impl Driver for QemuDriver {
             self.lab.clone(),
             plan.clone(),
             observed.clone(),
-            rate_rx,
             cancel_rx,
         ));
         self.runs.insert(
             id,
             Run {
                 observed,
-                rate,
                 cancel,
                 resources,
             },
@@ -189,18 +184,12 @@ impl Driver for QemuDriver {
             .unwrap_or_default()
     }
 
-    fn step(&mut self, id: MigrationId, dt: f64, rate: f64) -> Result<Step, DriverError> {
+    /// The engine's bandwidth share (`_rate`) is not applied: QEMU runs at the plan's cap.
+    fn step(&mut self, id: MigrationId, dt: f64, _rate: f64) -> Result<Step, DriverError> {
         let run = self
             .runs
             .get(&id)
             .ok_or_else(|| DriverError(format!("migration {id} is not prepared")))?;
-        run.rate.send_if_modified(|r| {
-            let changed = (*r - rate).abs() > 0.1 * r.max(1.0);
-            if changed {
-                *r = rate;
-            }
-            changed
-        });
         let observed = run
             .observed
             .lock()
@@ -261,16 +250,10 @@ impl Driver for QemuDriver {
     }
 }
 
-/// The limits of a plan, with the engine's share as the cap when it is lower.
-fn limits(plan: &TransferPlan, share: f64) -> Limits {
-    let cap = match (plan.cap, share > 0.0) {
-        (Some(c), true) => Some(c.min(share)),
-        (Some(c), false) => Some(c),
-        (None, true) => Some(share),
-        (None, false) => None,
-    };
+/// QEMU's limits for a plan: its cap (at least 1 MiB/s) and downtime target, with SDPS.
+fn limits(plan: &TransferPlan) -> Limits {
     Limits {
-        bandwidth_bytes_s: cap.map(|c| c.max(1.0 * 1024.0 * 1024.0) as u64),
+        bandwidth_bytes_s: plan.cap.map(|c| c.max(1.0 * 1024.0 * 1024.0) as u64),
         downtime_limit_ms: (plan.downtime_target_s * 1000.0).round().max(1.0) as u64,
         auto_converge: true,
     }
@@ -280,11 +263,10 @@ async fn run(
     lab: Arc<LabRuntime>,
     plan: TransferPlan,
     observed: Arc<Mutex<Observed>>,
-    mut rate: watch::Receiver<f64>,
     mut cancel: watch::Receiver<bool>,
 ) {
     let end = tokio::select! {
-        result = sequence(&lab, &plan, &observed, &mut rate) => match result {
+        result = sequence(&lab, &plan, &observed) => match result {
             Ok(downtime_s) => TransferEnd::Converged { downtime_s },
             Err(reason) => {
                 // The guest stays where it was; what the sequence had started goes.
@@ -307,14 +289,12 @@ async fn sequence(
     lab: &LabRuntime,
     plan: &TransferPlan,
     observed: &Arc<Mutex<Observed>>,
-    rate: &mut watch::Receiver<f64>,
 ) -> Result<f64, String> {
     let vm = plan.vm;
     let source = lab
         .guest(vm)
         .ok_or_else(|| format!("VM {vm} has no running lab guest"))?;
-    let share = *rate.borrow();
-    let limits = limits(plan, share);
+    let limits = limits(plan);
     let observe_memory = |disk: f64| {
         let observed = observed.clone();
         move |p: &MemoryProgress| {
