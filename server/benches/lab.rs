@@ -12,6 +12,8 @@
 
 #[path = "bench_auth.rs"]
 mod bench_auth;
+#[path = "bench_proc.rs"]
+mod bench_proc;
 
 use futures::StreamExt;
 use serde_json::{json, Value};
@@ -25,14 +27,6 @@ const DOWNTIME_MS: u32 = 300;
 
 fn lab_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/lab")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -51,7 +45,7 @@ struct VmshiftRun {
 /// One vMotion of lab-web through a fresh vmshift with the QEMU driver.
 async fn vmshift_run() -> VmshiftRun {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
+    let port = bench_proc::free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_vmshift"))
         .args(["--bind", &format!("127.0.0.1:{port}")])
         .arg("--database-url")
@@ -66,15 +60,7 @@ async fn vmshift_run() -> VmshiftRun {
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    loop {
-        if let Ok(r) = http.get(format!("{base}/healthz")).send().await {
-            if r.status().is_success() {
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    bench_proc::wait_up(&base).await;
     let token = bench_auth::admin_token(&base).await;
     let http = bench_auth::client(&token);
     let mut ids = std::collections::HashMap::new();

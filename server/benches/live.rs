@@ -25,6 +25,8 @@
 mod bench_auth;
 #[path = "bench_db.rs"]
 mod bench_db;
+#[path = "bench_proc.rs"]
+mod bench_proc;
 
 use futures::StreamExt;
 use serde_json::{json, Value};
@@ -58,14 +60,6 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Seeds a fresh database with `inventory` (or lets the server load the demo), starts vmshift
 /// on it at speed 1 with 250 ms ticks (the defaults), and waits until it answers.
 async fn start(inventory: Option<app::domain::Inventory>) -> Server {
@@ -78,7 +72,7 @@ async fn start(inventory: Option<app::domain::Inventory>) -> Server {
             .unwrap();
         service.seed(inv).await.unwrap();
     }
-    let port = free_port();
+    let port = bench_proc::free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_vmshift"))
         .args(["--database-url", &url])
         .args(["--bind", &format!("127.0.0.1:{port}")])
@@ -89,15 +83,7 @@ async fn start(inventory: Option<app::domain::Inventory>) -> Server {
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    loop {
-        if let Ok(r) = client.get(format!("{base}/healthz")).send().await {
-            if r.status().is_success() {
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    bench_proc::wait_up(&base).await;
     let token = bench_auth::admin_token(&base).await;
     Server {
         child,
@@ -105,32 +91,6 @@ async fn start(inventory: Option<app::domain::Inventory>) -> Server {
         token,
         db,
     }
-}
-
-/// A `/proc/<pid>/status` figure, MiB.
-fn status_mib(pid: &str, field: &str) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(f64::NAN)
-}
-
-/// User + system CPU seconds of a process (`/proc/<pid>/stat`, clock ticks of 10 ms).
-fn cpu_s(pid: &str) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name (which may hold spaces) start at the state, field 3.
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        f.get(i - 3)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(14) + ticks(15)) / 100.0
 }
 
 /// Nearest-rank percentile of `values` (sorted here).
@@ -352,7 +312,7 @@ async fn fan_out() {
         }
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let rss_idle = status_mib(&pid, "VmRSS:");
+    let rss_idle = bench_proc::status_mib(&pid, "VmRSS:");
 
     // Connect every client (64 at a time) and wait for all their snapshots.
     let shared = Arc::new(Shared {
@@ -383,7 +343,7 @@ async fn fan_out() {
     }
     let connect_time = t.elapsed();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let rss_connected = status_mib(&pid, "VmRSS:");
+    let rss_connected = bench_proc::status_mib(&pid, "VmRSS:");
 
     // Start the migrations.
     let mut index = HashMap::new();
@@ -405,18 +365,18 @@ async fn fan_out() {
     // Past preparation (1 s) into memory pre-copy before recording.
     tokio::time::sleep(Duration::from_secs(3)).await;
 
-    let (server_cpu0, bench_cpu0) = (cpu_s(&pid), cpu_s("self"));
+    let (server_cpu0, bench_cpu0) = (bench_proc::cpu_s(&pid), bench_proc::cpu_s("self"));
     shared.recording.store(true, Ordering::Relaxed);
     let mut rss_max: f64 = 0.0;
     let t = Instant::now();
     while t.elapsed() < WINDOW {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        rss_max = rss_max.max(status_mib(&pid, "VmRSS:"));
+        rss_max = rss_max.max(bench_proc::status_mib(&pid, "VmRSS:"));
     }
     shared.recording.store(false, Ordering::Relaxed);
     let window = t.elapsed().as_secs_f64();
-    let server_cpu = (cpu_s(&pid) - server_cpu0) / window * 100.0;
-    let bench_cpu = (cpu_s("self") - bench_cpu0) / window * 100.0;
+    let server_cpu = (bench_proc::cpu_s(&pid) - server_cpu0) / window * 100.0;
+    let bench_cpu = (bench_proc::cpu_s("self") - bench_cpu0) / window * 100.0;
 
     // Still all in flight?
     let list: Vec<Value> = http

@@ -11,6 +11,8 @@
 mod bench_auth;
 #[path = "bench_db.rs"]
 mod bench_db;
+#[path = "bench_proc.rs"]
+mod bench_proc;
 
 use server::demo::scale_inventory;
 use std::process::{Child, Command, Stdio};
@@ -31,14 +33,6 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Seeds a database with `inventory` (if any), starts vmshift on it and waits until it answers.
 /// Returns the server and how long start-up (loading the inventory) took.
 async fn start(
@@ -56,7 +50,7 @@ async fn start(
         service.seed(inv).await.unwrap();
         seed_time = t.elapsed();
     }
-    let port = free_port();
+    let port = bench_proc::free_port();
     let t = Instant::now();
     let child = Command::new(env!("CARGO_BIN_EXE_vmshift"))
         .args([
@@ -77,15 +71,7 @@ async fn start(
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    loop {
-        if let Ok(r) = client.get(format!("{base}/healthz")).send().await {
-            if r.status().is_success() {
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    bench_proc::wait_up(&base).await;
     let started = t.elapsed();
     let token = bench_auth::admin_token(&base).await;
     (

@@ -30,6 +30,8 @@
 mod bench_auth;
 #[path = "bench_db.rs"]
 mod bench_db;
+#[path = "bench_proc.rs"]
+mod bench_proc;
 
 use futures::StreamExt;
 use serde_json::{json, Value};
@@ -77,21 +79,13 @@ impl Replica {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Starts replica `name` on `url` at speed 1 with 250 ms ticks, its log (stdout and stderr,
 /// level warn) going to `log_dir/<name>.log`, and waits until it answers.
 async fn start_replica(url: &str, name: &str, log_dir: &Path) -> Replica {
     let log = log_dir.join(format!("{name}.log"));
     let out = File::create(&log).expect("a log file");
     let err = out.try_clone().expect("a log file");
-    let port = free_port();
+    let port = bench_proc::free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_vmshift"))
         .args(["--database-url", url])
         .args(["--bind", &format!("127.0.0.1:{port}")])
@@ -104,15 +98,7 @@ async fn start_replica(url: &str, name: &str, log_dir: &Path) -> Replica {
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    loop {
-        if let Ok(r) = client.get(format!("{base}/healthz")).send().await {
-            if r.status().is_success() {
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    bench_proc::wait_up(&base).await;
     let token = bench_auth::admin_token(&base).await;
     Replica {
         child,
@@ -120,32 +106,6 @@ async fn start_replica(url: &str, name: &str, log_dir: &Path) -> Replica {
         token,
         log,
     }
-}
-
-/// A `/proc/<pid>/status` figure, MiB.
-fn status_mib(pid: &str, field: &str) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(f64::NAN)
-}
-
-/// User + system CPU seconds of a process (`/proc/<pid>/stat`, clock ticks of 10 ms).
-fn cpu_s(pid: &str) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name (which may hold spaces) start at the state, field 3.
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        f.get(i - 3)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(14) + ticks(15)) / 100.0
 }
 
 /// CPU seconds of every process named `postgres` on the machine (the server and one backend
@@ -161,7 +121,7 @@ fn postgres_cpu_s() -> f64 {
             std::fs::read_to_string(format!("/proc/{pid}/comm"))
                 .is_ok_and(|c| c.trim_end() == "postgres")
         })
-        .map(|pid| cpu_s(&pid))
+        .map(|pid| bench_proc::cpu_s(&pid))
         .sum()
 }
 
@@ -431,7 +391,7 @@ async fn main() {
         }
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let rss_idle = pids.each_ref().map(|p| status_mib(p, "VmRSS:"));
+    let rss_idle = pids.each_ref().map(|p| bench_proc::status_mib(p, "VmRSS:"));
 
     // Connect the clients, alternately to A and B, 64 at a time, and wait for their snapshots.
     let shared = Arc::new(Shared {
@@ -463,7 +423,7 @@ async fn main() {
     }
     let connect_time = t.elapsed();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let rss_connected = pids.each_ref().map(|p| status_mib(p, "VmRSS:"));
+    let rss_connected = pids.each_ref().map(|p| bench_proc::status_mib(p, "VmRSS:"));
 
     // Start the migrations, through A only.
     let mut index = HashMap::new();
@@ -488,9 +448,9 @@ async fn main() {
 
     // The window: CPU of both replicas, PostgreSQL and this process; RSS every 500 ms.
     let cpu0 = (
-        pids.each_ref().map(|p| cpu_s(p)),
+        pids.each_ref().map(|p| bench_proc::cpu_s(p)),
         postgres_cpu_s(),
-        cpu_s("self"),
+        bench_proc::cpu_s("self"),
     );
     let window_start = shared.epoch.elapsed().as_micros() as u32;
     let mut rss_max = [0.0f64; 2];
@@ -498,18 +458,18 @@ async fn main() {
     while t.elapsed() < WINDOW {
         tokio::time::sleep(Duration::from_millis(500)).await;
         for (max, pid) in rss_max.iter_mut().zip(&pids) {
-            *max = max.max(status_mib(pid, "VmRSS:"));
+            *max = max.max(bench_proc::status_mib(pid, "VmRSS:"));
         }
     }
     let window_end = shared.epoch.elapsed().as_micros() as u32;
     let window = t.elapsed().as_secs_f64();
     let share = |s0: f64, s1: f64| (s1 - s0) / window * 100.0;
     let cpu = [
-        share(cpu0.0[0], cpu_s(&pids[0])),
-        share(cpu0.0[1], cpu_s(&pids[1])),
+        share(cpu0.0[0], bench_proc::cpu_s(&pids[0])),
+        share(cpu0.0[1], bench_proc::cpu_s(&pids[1])),
     ];
     let postgres_cpu = share(cpu0.1, postgres_cpu_s());
-    let bench_cpu = share(cpu0.2, cpu_s("self"));
+    let bench_cpu = share(cpu0.2, bench_proc::cpu_s("self"));
     tokio::time::sleep(GRACE).await;
 
     // Still all in flight, and seen so by B?
