@@ -3,7 +3,8 @@
 script (no vmshift). Boots the lab guest exactly as vmshift's lab does, waits for its first
 heartbeat, then times a live migration to a second QEMU on the same disk: from starting the
 destination to `completed`, with the same caps and downtime limit. Prints one JSON line:
-{"total_ms", "qemu_total_ms", "downtime_ms", "rounds"}.
+{"total_ms", "qemu_total_ms", "downtime_ms", "rounds", "prepare_ms", "setup_ms",
+"ram_transferred", "downtime_bytes", "precopy_bytes", "normal_pages", "zero_pages", "mbps"}.
 
     qmp_floor.py LAB_DIR WORK_DIR --memory 256 --working-set 64 --dirty 8 --disk 1 \
                  --bandwidth-bytes 100000000 --downtime-ms 300
@@ -105,6 +106,7 @@ def main():
         "max-bandwidth": a.bandwidth_bytes,
         "downtime-limit": a.downtime_ms,
         "cpu-throttle-initial": 20, "cpu-throttle-increment": 10})
+    prepared_ms = (time.time() - t0) * 1000
     sq.cmd("migrate", uri=uri)
     while True:
         info = sq.cmd("query-migrate")
@@ -128,6 +130,14 @@ def main():
         "qemu_total_ms": info.get("total-time"),
         "downtime_ms": info.get("downtime"),
         "rounds": info.get("ram", {}).get("dirty-sync-count"),
+        "prepare_ms": round(prepared_ms, 1),
+        "setup_ms": info.get("setup-time"),
+        "ram_transferred": info.get("ram", {}).get("transferred"),
+        "downtime_bytes": info.get("ram", {}).get("downtime-bytes"),
+        "precopy_bytes": info.get("ram", {}).get("precopy-bytes"),
+        "normal_pages": info.get("ram", {}).get("normal"),
+        "zero_pages": info.get("ram", {}).get("duplicate"),
+        "mbps": info.get("ram", {}).get("mbps"),
     }))
 
 

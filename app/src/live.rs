@@ -2,6 +2,7 @@
 //! inventory resource, and reconnects (getting a fresh snapshot) when the link drops.
 
 use crate::domain::migration::{Fault, Migration, MigrationEvent};
+use crate::domain::platform::Platform;
 use crate::domain::{Inventory, MigrationId, VmId};
 use leptos::prelude::*;
 use std::collections::BTreeMap;
@@ -21,6 +22,8 @@ pub struct LiveState {
     pub resyncs: RwSignal<u64>,
     /// The lab's real guests (QEMU driver), by VM.
     pub lab: RwSignal<BTreeMap<VmId, crate::protocol::LabGuest>>,
+    /// The figures the lab's migrations are predicted with (QEMU on the server's machine).
+    pub lab_platform: RwSignal<Option<Platform>>,
 }
 
 impl LiveState {
@@ -33,7 +36,17 @@ impl LiveState {
             link: RwSignal::new(LinkState::Connecting),
             resyncs: RwSignal::new(0),
             lab: RwSignal::new(BTreeMap::new()),
+            lab_platform: RwSignal::new(None),
         }
+    }
+
+    /// The platform a VM's migration would run on, when it is a real lab guest (not
+    /// tracked: the wizard does not redraw at every heartbeat).
+    pub fn platform_of(&self, vm: VmId) -> Option<Platform> {
+        self.lab
+            .with_untracked(|lab| lab.contains_key(&vm))
+            .then(|| self.lab_platform.get_untracked())
+            .flatten()
     }
 
     /// The migration in flight of each VM (for the map).
@@ -149,9 +162,11 @@ pub fn connect(inventory: InventoryResource, live: LiveState) {
                     }
                 }
                 Ok(LiveMessage::FaultsChanged { faults }) => live.faults.set(faults),
-                Ok(LiveMessage::LabHeartbeats { guests }) => live
-                    .lab
-                    .set(guests.into_iter().map(|g| (g.vm_id, g)).collect()),
+                Ok(LiveMessage::LabHeartbeats { guests, platform }) => {
+                    live.lab_platform.set(platform);
+                    live.lab
+                        .set(guests.into_iter().map(|g| (g.vm_id, g)).collect());
+                }
                 Ok(LiveMessage::InventoryChanged {
                     revision: r,
                     change,

@@ -35,6 +35,9 @@ pub enum LiveMessage {
     /// last heartbeat.
     LabHeartbeats {
         guests: Vec<LabGuest>,
+        /// The figures the lab's migrations are predicted with.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        platform: Option<crate::domain::platform::Platform>,
     },
 }
 

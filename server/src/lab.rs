@@ -4,13 +4,16 @@
 //! (the destination process becomes the VM, the source stops), cleans up after a cancel or a
 //! failure, and stops every process at shutdown: nothing is left behind.
 
+use crate::engine::driver::Platforms;
 use crate::qemu::guest::{create_image, LabError};
 use crate::qemu::{Boot, Guest, GuestSpec, Heartbeat, Lab};
+use app::domain::platform::Platform;
 use app::domain::{DatastoreId, HostId, Inventory, Vm, VmId};
 use serde_json::json;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 /// Virtual size of a lab VM's disk.
 pub const LAB_DISK_MIB: u64 = 128;
@@ -31,10 +34,16 @@ struct LabVm {
     previous_beat: Option<Heartbeat>,
 }
 
+/// How many recent QEMU starts the lab's preparation time is the median of.
+const STARTS_KEPT: usize = 9;
+
 pub struct LabRuntime {
     lab: Lab,
     root: PathBuf,
     vms: Mutex<HashMap<VmId, LabVm>>,
+    /// How long the last QEMU processes took to start and answer QMP, seconds (a
+    /// destination's preparation is mostly that).
+    starts: Mutex<VecDeque<f64>>,
 }
 
 impl LabRuntime {
@@ -43,7 +52,45 @@ impl LabRuntime {
             lab,
             root,
             vms: Mutex::new(HashMap::new()),
+            starts: Mutex::new(VecDeque::new()),
         }
+    }
+
+    /// The figures that predict a lab migration: QEMU on loopback, with the preparation
+    /// time this machine measured (the median of the last starts).
+    pub fn platform(&self) -> Platform {
+        let mut starts: Vec<f64> = self
+            .starts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .copied()
+            .collect();
+        let mut platform = Platform::QEMU_LOOPBACK;
+        if !starts.is_empty() {
+            starts.sort_by(f64::total_cmp);
+            platform.prepare_s = starts[starts.len() / 2];
+        }
+        platform
+    }
+
+    /// Times a QEMU start for [`LabRuntime::platform`].
+    async fn timed_start(
+        &self,
+        name: &str,
+        dir: &Path,
+        spec: &GuestSpec,
+        image: &Path,
+        boot: Boot,
+    ) -> Result<Guest, LabError> {
+        let started = Instant::now();
+        let guest = Guest::start(&self.lab, name, dir, spec, image, boot).await?;
+        let mut starts = self.starts.lock().unwrap_or_else(|e| e.into_inner());
+        if starts.len() == STARTS_KEPT {
+            starts.pop_front();
+        }
+        starts.push_back(started.elapsed().as_secs_f64());
+        Ok(guest)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<VmId, LabVm>> {
@@ -106,15 +153,9 @@ impl LabRuntime {
         let spec = Self::spec_of(vm);
         let dir = self.host_dir(vm.host_id);
         std::fs::create_dir_all(&dir).map_err(|e| LabError::Image(e.to_string()))?;
-        let guest = Guest::start(
-            &self.lab,
-            vm.name.as_str(),
-            &dir,
-            &spec,
-            &image,
-            Boot::Fresh,
-        )
-        .await?;
+        let guest = self
+            .timed_start(vm.name.as_str(), &dir, &spec, &image, Boot::Fresh)
+            .await?;
         tracing::info!(vm = %vm.name, "lab guest started");
         self.lock().insert(
             vm.id,
@@ -171,7 +212,7 @@ impl LabRuntime {
         let dir = self.host_dir(host);
         std::fs::create_dir_all(&dir).map_err(|e| LabError::Image(e.to_string()))?;
         Ok(Arc::new(
-            Guest::start(&self.lab, &name, &dir, &spec, image, boot).await?,
+            self.timed_start(&name, &dir, &spec, image, boot).await?,
         ))
     }
 
@@ -313,9 +354,23 @@ pub fn spawn_heartbeats(
                     disk_bad: beat.map_or(0, |b| b.disk_bad),
                 })
                 .collect();
-            let message = app::protocol::LiveMessage::LabHeartbeats { guests };
+            let message = app::protocol::LiveMessage::LabHeartbeats {
+                guests,
+                platform: Some(runtime.platform()),
+            };
             let text = serde_json::to_string(&message).expect("heartbeats serialize");
             inventory.publish(crate::inventory_service::one_message(text));
         }
     });
+}
+
+impl Platforms for LabRuntime {
+    /// A real guest moves through QEMU; every other VM through the simulated vSphere.
+    fn platform(&self, vm: VmId) -> Platform {
+        if self.is_real(vm) {
+            self.platform()
+        } else {
+            Platform::VSPHERE
+        }
+    }
 }

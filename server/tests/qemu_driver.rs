@@ -4,6 +4,8 @@
 
 use app::domain::checks::{check_migration, MigrationKind, MigrationOptions, MigrationRequest};
 use app::domain::migration::{MigrationEvent, Phase};
+use app::domain::platform::Platform;
+use app::domain::prediction::{predict, predict_on};
 use app::domain::{HostId, Inventory, MigrationId, VmId};
 use server::engine::qemu_driver::QemuDriver;
 use server::engine::Engine;
@@ -163,7 +165,18 @@ async fn the_engine_moves_real_guests_and_a_cancel_leaves_them_running() {
     );
     let before = runtime.guest(web).unwrap().last_heartbeat().unwrap();
     let id = MigrationId::new_random();
-    engine.submit(&inv, request, id, now_ms()).unwrap();
+    let (record, _) = engine.submit(&inv, request.clone(), id, now_ms()).unwrap();
+    // Predicted with the lab's figures: QEMU's preparation as measured when the guests
+    // started, its stop-and-copy; vSphere's figures predict a far longer stun.
+    let platform = runtime.platform();
+    assert!(platform.prepare_s > 0.0 && platform.prepare_s != Platform::QEMU_LOOPBACK.prepare_s);
+    assert_eq!(
+        record.prediction,
+        predict_on(&inv, &request, platform).unwrap()
+    );
+    let vsphere = predict(&inv, &request).unwrap();
+    assert!(record.prediction.downtime_ms < vsphere.downtime_ms / 4.0);
+    assert!(record.prediction.duration_s < vsphere.duration_s);
     let (events, completed) = run_to_end(&mut engine, &mut inv, id, Duration::from_secs(120)).await;
     assert!(completed, "{events:?}");
     let phases: Vec<Phase> = events.iter().map(|e| e.phase).collect();
@@ -366,6 +379,11 @@ async fn the_server_with_the_qemu_driver_migrates_a_real_vm_through_the_api() {
     .await
     .expect("lab heartbeats");
     assert_eq!(beat["host_id"], id["lab-esx-01"].as_str());
+    let beat_platform = common::next_matching(&mut ws, Duration::from_secs(10), |v| {
+        (v["type"] == "lab_heartbeats").then(|| v["platform"].clone())
+    })
+    .await
+    .expect("the lab's platform");
 
     // The same checks rule: lab-db's disk is local to lab-esx-01.
     let (status, body) = server
@@ -377,14 +395,33 @@ async fn the_server_with_the_qemu_driver_migrates_a_real_vm_through_the_api() {
     assert_eq!(status, 422, "{body}");
     assert!(body.to_string().contains("storage.local"), "{body}");
 
-    let (status, m) = server
+    // The lab's figures reach the browsers (the wizard predicts with them) and the API:
+    // a real VM is predicted as QEMU runs it, a simulated one with vSphere's figures.
+    let platform: Platform = serde_json::from_value(beat_platform.clone()).unwrap();
+    assert!(platform.switchover_rate.is_some() && platform.is_sane(), "{platform:?}");
+    let move_web = serde_json::json!({ "vm_id": web, "kind": "vmotion", "target_host_id": id["lab-esx-02"],
+                                       "options": { "bandwidth_cap_mbps": 800 } });
+    let (status, predicted) = server.post("/api/v1/predictions", &move_web).await;
+    assert_eq!(status, 200, "{predicted}");
+    let (status, simulated) = server
         .post(
-            "/api/v1/migrations",
-            &serde_json::json!({ "vm_id": web, "kind": "vmotion", "target_host_id": id["lab-esx-02"],
-                                 "options": { "bandwidth_cap_mbps": 800 } }),
+            "/api/v1/predictions",
+            &serde_json::json!({ "vm_id": id["web-01"], "kind": "vmotion", "target_host_id": id["esx-02"] }),
         )
         .await;
+    assert_eq!(status, 200, "{simulated}");
+    assert!(simulated["duration_s"].as_f64().unwrap() > Platform::VSPHERE.prepare_s);
+    let inventory: Inventory =
+        serde_json::from_value(server.get("/api/v1/inventory").await).unwrap();
+    let request: MigrationRequest = serde_json::from_value(move_web.clone()).unwrap();
+    let expected = predict_on(&inventory, &request, platform).unwrap();
+    assert_eq!(predicted["downtime_ms"].as_f64().unwrap(), expected.downtime_ms);
+    assert!(expected.downtime_ms < predict(&inventory, &request).unwrap().downtime_ms / 4.0);
+
+    let (status, m) = server.post("/api/v1/migrations", &move_web).await;
     assert_eq!(status, 201, "{m}");
+    // The record keeps the prediction made at start, with the same figures.
+    assert_eq!(m["prediction"]["downtime_ms"], predicted["downtime_ms"], "{m}");
     let mid = m["id"].as_str().unwrap().to_string();
     let mut done = serde_json::Value::Null;
     for _ in 0..600 {

@@ -12,6 +12,7 @@ pub mod import;
 pub mod inventory;
 pub mod migration;
 pub mod model;
+pub mod platform;
 pub mod precopy;
 pub mod prediction;
 pub mod scheduling;

@@ -2,10 +2,11 @@
 //! when it switches over, its downtime, SDPS throttling and the switchover limit. The engine
 //! steps through the same model in time; predictions fast-forward it.
 
+use super::platform::Platform;
 use serde::{Deserialize, Serialize};
 
-/// Device and checkpoint state sent at switchover, bytes (8 MiB).
-pub const CHECKPOINT_BYTES: f64 = 8.0 * 1024.0 * 1024.0;
+/// Device and checkpoint state sent at switchover on vSphere, bytes (8 MiB).
+pub const CHECKPOINT_BYTES: f64 = Platform::VSPHERE.checkpoint_bytes;
 /// Default downtime target, seconds.
 pub const DEFAULT_DOWNTIME_TARGET_S: f64 = 0.5;
 /// Rounds after which the switchover is forced.
@@ -39,6 +40,9 @@ pub struct PrecopyInput {
     pub working_set: Option<f64>,
     /// Downtime target, seconds.
     pub downtime_target: f64,
+    /// The hypervisor's checkpoint size and stop-and-copy costs.
+    #[serde(default)]
+    pub platform: Platform,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -124,12 +128,19 @@ impl Precopy {
                 self.max_throttle = self.max_throttle.max(self.throttle);
             }
         }
-        let stop_and_copy = (self.to_send + CHECKPOINT_BYTES) / rate;
-        if stop_and_copy <= self.input.downtime_target || self.round >= MAX_ROUNDS {
+        let checkpoint = self.input.platform.checkpoint_bytes;
+        // Decided at the transfer's rate (as vSphere and QEMU both estimate it); the stun
+        // itself lasts what the platform's stop-and-copy takes.
+        let at_rate = (self.to_send + checkpoint) / rate;
+        if at_rate <= self.input.downtime_target || self.round >= MAX_ROUNDS {
+            let stop_and_copy = self
+                .input
+                .platform
+                .stop_and_copy_s(self.to_send + checkpoint, rate);
             if stop_and_copy > MAX_SWITCHOVER_S {
                 self.rounds.push(Round {
                     round: self.round,
-                    bytes: self.to_send + CHECKPOINT_BYTES,
+                    bytes: self.to_send + checkpoint,
                     duration_s: stop_and_copy,
                     dirty_rate: self.dirty_rate(),
                     throttle: self.throttle,
@@ -146,7 +157,7 @@ impl Precopy {
                 return;
             }
             self.switchover = true;
-            self.to_send += CHECKPOINT_BYTES;
+            self.to_send += checkpoint;
         }
     }
 
@@ -167,6 +178,11 @@ impl Precopy {
     pub fn advance(&mut self, mut dt: f64, rate: f64) -> f64 {
         let start = dt;
         while self.outcome.is_none() && dt > 0.0 && rate > 0.0 {
+            let rate = if self.switchover {
+                self.input.platform.stop_and_copy_rate(self.to_send, rate)
+            } else {
+                rate
+            };
             let remaining = self.to_send - self.sent_in_round;
             let to_finish = remaining / rate;
             if to_finish > dt {
@@ -285,6 +301,7 @@ mod tests {
             dirty_rate: dirty,
             working_set: None,
             downtime_target: target_ms / 1000.0,
+            platform: Platform::VSPHERE,
         }
     }
 
@@ -294,14 +311,17 @@ mod tests {
 
     #[test]
     fn stepping_in_ticks_gives_the_same_result_as_one_run() {
-        for (ws, dirty) in [
-            (None, 300.0 * MIB),
-            (Some(512.0 * MIB), 900.0 * MIB),
-            (None, 1500.0 * MIB),
+        for (ws, dirty, platform) in [
+            (None, 300.0 * MIB, Platform::VSPHERE),
+            (Some(512.0 * MIB), 900.0 * MIB, Platform::VSPHERE),
+            (None, 1500.0 * MIB, Platform::VSPHERE),
+            (None, 300.0 * MIB, Platform::QEMU_LOOPBACK),
+            (Some(512.0 * MIB), 900.0 * MIB, Platform::QEMU_LOOPBACK),
         ] {
             let mut inp = input(8.0 * GIB, dirty, 10.0, 500.0);
             inp.working_set = ws;
             inp.zero_fraction = 0.2;
+            inp.platform = platform;
             let whole = simulate(&inp);
             let mut p = Precopy::new(inp, inp.rate);
             let mut ticks = 0;

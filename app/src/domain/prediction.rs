@@ -4,6 +4,7 @@
 use super::checks::MigrationRequest;
 
 pub use super::checks::MigrationOptions;
+use super::platform::Platform;
 use super::transfer::{capacity, Resource, Transfer, TransferEnd, TransferPlan};
 pub use super::transfer::{DISK_SWITCHOVER_S, PREPARE_S};
 use super::*;
@@ -36,7 +37,16 @@ pub struct Prediction {
 /// crosses. The request must be well formed (fields are named otherwise); the prediction does
 /// not depend on the checks passing.
 pub fn predict(inv: &Inventory, request: &MigrationRequest) -> Result<Prediction, DomainError> {
-    let plan = TransferPlan::of(inv, request)?;
+    predict_on(inv, request, Platform::VSPHERE)
+}
+
+/// Predicts a migration run by a hypervisor with these figures (the QEMU lab's, for example).
+pub fn predict_on(
+    inv: &Inventory,
+    request: &MigrationRequest,
+    platform: Platform,
+) -> Result<Prediction, DomainError> {
+    let plan = TransferPlan::of(inv, request)?.on(platform);
     Ok(run_alone(inv, plan))
 }
 
@@ -100,7 +110,7 @@ pub fn run_alone(inv: &Inventory, plan: TransferPlan) -> Prediction {
 mod tests {
     use super::*;
     use crate::domain::checks::MigrationKind;
-    use crate::domain::precopy::{self, PrecopyInput};
+    use crate::domain::precopy::{self, PrecopyInput, CHECKPOINT_BYTES};
     use crate::domain::testing::*;
     use crate::domain::transfer::MIB;
 
@@ -153,6 +163,7 @@ mod tests {
             dirty_rate: vm.workload.dirty_rate_mib_s.get() * MIB,
             working_set: None,
             downtime_target: 0.5,
+            platform: Default::default(),
         });
         assert!(p.converges);
         assert_eq!(p.bytes_total, expected.bytes_total);
@@ -162,6 +173,65 @@ mod tests {
         let mut capped = request(id, MigrationKind::VMotion, Some(f.b), None);
         capped.options.bandwidth_cap_mbps = Some(200);
         assert!(predict(&f.inv, &capped).unwrap().duration_s > p.duration_s);
+    }
+
+    /// A platform whose last round is not held to the cap and whose stun has a fixed cost
+    /// (QEMU's kind): the closed form of SPEC §3 with those two changes, to 1e-9.
+    #[test]
+    fn another_platform_prepares_and_stuns_with_its_own_figures() {
+        let (mut f, id) = setup();
+        f.update_vm(id, |v| {
+            v.memory_mib = SizeMib::parse(4096).unwrap();
+            v.workload.dirty_rate_mib_s = RateMibS::parse(30.0).unwrap();
+            v.workload.working_set_mib = None;
+            v.workload.zero_page_fraction = Fraction::parse(0.0).unwrap();
+        });
+        let platform = Platform {
+            prepare_s: 0.2,
+            checkpoint_bytes: 0.5 * MIB,
+            switchover_rate: Some(2e9),
+            stun_s: 0.01,
+            disk_switchover_s: 0.02,
+        };
+        let mut req = request(id, MigrationKind::VMotion, Some(f.b), None);
+        req.options.bandwidth_cap_mbps = Some(800); // 100 MB/s
+        req.options.downtime_target_ms = Some(300);
+        let p = predict_on(&f.inv, &req, platform).unwrap();
+
+        let (m, d, r, s) = (4096.0 * MIB, 30.0 * MIB, 100e6, 0.5 * MIB);
+        let lambda = d / r;
+        // The switchover is decided at the capped rate...
+        let n = (0..)
+            .find(|&n| (m * lambda.powi(n) + s) / r <= 0.3)
+            .unwrap();
+        let precopy_bytes = m * (1.0 - lambda.powi(n)) / (1.0 - lambda);
+        // ...and the last round crosses at the platform's rate, plus the stun.
+        let downtime = (m * lambda.powi(n) + s) / 2e9 + 0.01;
+        let close = |x: f64, y: f64| ((x - y) / y).abs() < 1e-9;
+        assert!(p.converges);
+        assert_eq!(p.rounds.len(), n as usize + 1);
+        assert!(close(p.downtime_ms, downtime * 1000.0), "{}", p.downtime_ms);
+        assert!(close(p.duration_s, 0.2 + precopy_bytes / r + downtime));
+        assert!(close(p.bytes_total, precopy_bytes + m * lambda.powi(n) + s));
+
+        // vSphere's figures for the same move: 1 s to prepare, the last round at the cap.
+        let vsphere = predict(&f.inv, &req).unwrap();
+        let downtime = (m * lambda.powi(n) + CHECKPOINT_BYTES) / r;
+        assert!(close(vsphere.downtime_ms, downtime * 1000.0));
+        assert!(close(
+            vsphere.duration_s,
+            PREPARE_S + precopy_bytes / r + downtime
+        ));
+
+        // A Storage vMotion switches its disks over in the platform's time.
+        let svm = predict_on(
+            &f.inv,
+            &request(id, MigrationKind::StorageVMotion, None, Some(f.local_a)),
+            platform,
+        )
+        .unwrap();
+        assert!((svm.duration_s - (0.2 + 10.0 + 0.02)).abs() < 1e-9);
+        assert_eq!(svm.downtime_ms, 20.0);
     }
 
     #[test]

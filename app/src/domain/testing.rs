@@ -29,6 +29,16 @@ pub struct Fixture {
     pub pg_std_a: PortgroupId,
 }
 
+impl Fixture {
+    /// Changes a VM through the inventory's gate.
+    pub fn update_vm(&mut self, id: VmId, f: impl FnOnce(&mut Vm)) {
+        let mut v = self.inv.vms[&id].clone();
+        f(&mut v);
+        let change = self.inv.validate(Mutation::Update(Object::Vm(v))).unwrap();
+        self.inv.apply(&change);
+    }
+}
+
 pub fn host(cluster: ClusterId, n: &str) -> Host {
     Host {
         id: HostId::new_random(),

@@ -6,15 +6,16 @@
 use super::checks::rules::Plan;
 use super::checks::{MigrationKind, MigrationRequest};
 use super::migration::Phase;
+use super::platform::Platform;
 use super::precopy::{self, Precopy, PrecopyInput, Round};
 use super::*;
 use serde::{Deserialize, Serialize};
 
 pub const MIB: f64 = 1024.0 * 1024.0;
-/// Setting up the destination (VM shell, vMotion stream), simulated seconds.
-pub const PREPARE_S: f64 = 1.0;
-/// Stun of a Storage vMotion switchover (the disk references change), seconds.
-pub const DISK_SWITCHOVER_S: f64 = 0.05;
+/// Setting up the destination on vSphere (VM shell, vMotion stream), simulated seconds.
+pub const PREPARE_S: f64 = Platform::VSPHERE.prepare_s;
+/// Stun of a Storage vMotion switchover on vSphere (the disk references change), seconds.
+pub const DISK_SWITCHOVER_S: f64 = Platform::VSPHERE.disk_switchover_s;
 
 /// Something a transfer's bytes cross, whose bandwidth concurrent transfers share.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -75,6 +76,9 @@ pub struct TransferPlan {
     pub downtime_target_s: f64,
     /// Bandwidth cap, bytes/s.
     pub cap: Option<f64>,
+    /// The figures of the hypervisor that runs it (vSphere's unless a driver says otherwise).
+    #[serde(default)]
+    pub platform: Platform,
 }
 
 impl TransferPlan {
@@ -121,7 +125,14 @@ impl TransferPlan {
                 .options
                 .bandwidth_cap_mbps
                 .map(|m| f64::from(m) * 125_000.0),
+            platform: Platform::VSPHERE,
         })
+    }
+
+    /// The same plan, run by a hypervisor with these figures.
+    pub fn on(mut self, platform: Platform) -> Self {
+        self.platform = platform;
+        self
     }
 
     pub fn disk_bytes(&self) -> f64 {
@@ -282,9 +293,10 @@ impl Transfer {
         self.last_rate = rate;
         let used = match &mut self.stage {
             Stage::Preparing { elapsed } => {
-                let used = (PREPARE_S - *elapsed).min(dt);
+                let prepare_s = self.plan.platform.prepare_s;
+                let used = (prepare_s - *elapsed).min(dt);
                 *elapsed += used;
-                if *elapsed >= PREPARE_S {
+                if *elapsed >= prepare_s {
                     self.next_stage_after_preparing();
                 }
                 used
@@ -328,6 +340,7 @@ impl Transfer {
                             dirty_rate: memory.dirty_rate,
                             working_set: memory.working_set,
                             downtime_target: self.plan.downtime_target_s,
+                            platform: self.plan.platform,
                         },
                         rate,
                     ))
@@ -366,15 +379,12 @@ impl Transfer {
                 used
             }
             Stage::DiskSwitchover { elapsed } => {
-                let used = (DISK_SWITCHOVER_S - *elapsed).min(dt);
+                let switchover_s = self.plan.platform.disk_switchover_s;
+                let used = (switchover_s - *elapsed).min(dt);
                 *elapsed += used;
-                if *elapsed >= DISK_SWITCHOVER_S {
+                if *elapsed >= switchover_s {
                     self.end = Some(TransferEnd::Converged {
-                        downtime_s: if self.plan.cold {
-                            0.0
-                        } else {
-                            DISK_SWITCHOVER_S
-                        },
+                        downtime_s: if self.plan.cold { 0.0 } else { switchover_s },
                     });
                 }
                 used
@@ -422,12 +432,13 @@ impl Transfer {
         let bytes_sent = self.disk_sent + memory_sent;
         let expected_downtime_s = match (&self.end, self.plan.memory.is_some()) {
             (Some(TransferEnd::Converged { downtime_s }), _) => *downtime_s,
-            (_, true) if self.last_rate > 0.0 => {
-                (remaining_dirty + precopy::CHECKPOINT_BYTES) / self.last_rate
-            }
+            (_, true) if self.last_rate > 0.0 => self.plan.platform.stop_and_copy_s(
+                remaining_dirty + self.plan.platform.checkpoint_bytes,
+                self.last_rate,
+            ),
             (_, true) => self.plan.downtime_target_s,
             (_, false) if self.plan.cold => 0.0,
-            (_, false) => DISK_SWITCHOVER_S,
+            (_, false) => self.plan.platform.disk_switchover_s,
         };
         TransferProgress {
             phase: self.phase(),

@@ -7,6 +7,7 @@ use crate::domain::checks::{
     check_migration, rank_targets, CheckReport, MigrationKind, MigrationOptions, MigrationRequest,
     Severity, TargetSummary,
 };
+use crate::domain::platform::Platform;
 use crate::domain::*;
 use crate::format;
 use crate::live::{InventoryResource, LiveState};
@@ -115,6 +116,12 @@ fn wizard(inv: &Inventory, c: Choices) -> AnyView {
             })
         })
         .unwrap_or_default();
+    // A real lab guest is predicted with the lab's figures (QEMU on this machine), every
+    // other VM with vSphere's.
+    let platform = use_context::<LiveState>()
+        .zip(vm_id)
+        .and_then(|(live, vm)| live.platform_of(vm))
+        .unwrap_or(Platform::VSPHERE);
 
     let started = now_ms();
     let vm = vm_id.and_then(|id| inv.vms.get(&id));
@@ -257,7 +264,7 @@ fn wizard(inv: &Inventory, c: Choices) -> AnyView {
             target_datastore_id: if kind.moves_storage() { datastore } else { None },
             options,
         };
-        let prediction = crate::domain::prediction::predict(inv, &request).ok();
+        let prediction = crate::domain::prediction::predict_on(inv, &request, platform).ok();
         let predicted = prediction.map(|p| {
             let data = format::mib((p.bytes_total / (1024.0 * 1024.0)).round() as u64);
             if p.converges {

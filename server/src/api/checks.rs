@@ -84,6 +84,8 @@ pub async fn predict(
     body: JsonBody,
 ) -> Result<Json<app::domain::prediction::Prediction>, ApiError> {
     let request: MigrationRequest = body.parse()?;
-    let prediction = app::domain::prediction::predict(&state.inventory.read(), &request)?;
+    let platform = state.migrations.platform(request.vm_id);
+    let prediction =
+        app::domain::prediction::predict_on(&state.inventory.read(), &request, platform)?;
     Ok(Json(prediction))
 }

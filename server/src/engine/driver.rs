@@ -3,9 +3,26 @@
 //! driver follows SPEC §3's model; a real driver (QEMU over QMP) implements the same calls,
 //! each answering at once from the state it last observed (no call may block the engine).
 
+use app::domain::platform::Platform;
 use app::domain::precopy::Round;
 use app::domain::transfer::{Resource, TransferEnd, TransferPlan, TransferProgress};
-use app::domain::MigrationId;
+use app::domain::{MigrationId, VmId};
+use std::sync::Arc;
+
+/// Which hypervisor's figures predict a VM's migrations: the platform of the driver that
+/// would run them. Shared with the API and the pages (predictions before a migration exists).
+pub trait Platforms: Send + Sync {
+    fn platform(&self, vm: VmId) -> Platform;
+}
+
+/// Every VM on vSphere's figures (the simulated driver).
+pub struct Vsphere;
+
+impl Platforms for Vsphere {
+    fn platform(&self, _vm: VmId) -> Platform {
+        Platform::VSPHERE
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{0}")]
@@ -61,6 +78,11 @@ pub trait Driver: Send + 'static {
     fn real_time(&self, _id: MigrationId) -> bool {
         false
     }
+
+    /// The platform figures of the VMs this driver moves (vSphere's unless it says otherwise).
+    fn platforms(&self) -> Arc<dyn Platforms> {
+        Arc::new(Vsphere)
+    }
 }
 
 impl<D: Driver + ?Sized> Driver for Box<D> {
@@ -95,5 +117,8 @@ impl<D: Driver + ?Sized> Driver for Box<D> {
     }
     fn real_time(&self, id: MigrationId) -> bool {
         (**self).real_time(id)
+    }
+    fn platforms(&self) -> Arc<dyn Platforms> {
+        (**self).platforms()
     }
 }

@@ -5,7 +5,7 @@
 //! the transfer ends (for the engine) only when QEMU has completed, so the engine's
 //! one-transaction switchover records where the guest really runs, with the measured downtime.
 
-use super::driver::{Driver, DriverError, Step};
+use super::driver::{Driver, DriverError, Platforms, Step};
 use crate::lab::LabRuntime;
 use crate::qemu::migrate::{self, Limits, MemoryProgress, MirrorProgress};
 use crate::qemu::Boot;
@@ -240,6 +240,9 @@ impl Driver for QemuDriver {
 
     fn real_time(&self, _id: MigrationId) -> bool {
         true
+    }
+    fn platforms(&self) -> Arc<dyn Platforms> {
+        self.lab.clone()
     }
 
     fn abort(&mut self, id: MigrationId) {
@@ -479,5 +482,8 @@ impl Driver for LabDriver {
     }
     fn real_time(&self, id: MigrationId) -> bool {
         self.pick(id).real_time(id)
+    }
+    fn platforms(&self) -> Arc<dyn Platforms> {
+        self.lab.clone()
     }
 }

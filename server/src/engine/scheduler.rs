@@ -3,7 +3,7 @@
 //! turns all of it into progress events. Synchronous and clock-free: the caller passes the
 //! simulated time that elapsed, so tests run hours of migrations in milliseconds.
 
-use super::driver::{Driver, DriverError};
+use super::driver::{Driver, DriverError, Platforms};
 use app::domain::checks::SPACE_HEADROOM;
 use app::domain::checks::{check_migration, MigrationRequest};
 use app::domain::migration::{Fault, FaultKind, Migration, MigrationEvent, Phase};
@@ -12,6 +12,7 @@ use app::domain::scheduling::{max_min_fair, Flow, Footprint, SlotUsage};
 use app::domain::transfer::{capacity, Resource, TransferEnd, TransferPlan, TransferProgress};
 use app::domain::{DatastoreId, DomainError, FaultId, HostId, Inventory, MigrationId, Vm, VmId};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// Longest simulated step; a tick covering more is cut into steps (bandwidth is re-shared
 /// and queued migrations admitted between them).
@@ -80,6 +81,8 @@ pub enum CancelError {
 
 pub struct Engine<D: Driver> {
     driver: D,
+    /// The platform figures each VM's migrations are predicted with (the driver's).
+    platforms: Arc<dyn Platforms>,
     /// Simulated seconds since the engine started.
     now: f64,
     active: BTreeMap<MigrationId, Active>,
@@ -99,6 +102,7 @@ pub struct Engine<D: Driver> {
 impl<D: Driver> Engine<D> {
     pub fn new(driver: D) -> Self {
         Engine {
+            platforms: driver.platforms(),
             driver,
             now: 0.0,
             active: BTreeMap::new(),
@@ -115,6 +119,11 @@ impl<D: Driver> Engine<D> {
 
     fn has_queued(&self) -> bool {
         self.active.values().any(|a| !a.running)
+    }
+
+    /// The platform figures each VM's migrations are predicted with.
+    pub fn platforms(&self) -> Arc<dyn Platforms> {
+        self.platforms.clone()
     }
 
     pub fn driver(&self) -> &D {
@@ -162,7 +171,7 @@ impl<D: Driver> Engine<D> {
                 id: a.record.id,
             });
         }
-        let plan = TransferPlan::of(inv, &request)?;
+        let plan = TransferPlan::of(inv, &request)?.on(self.platforms.platform(request.vm_id));
         let prediction = run_alone(inv, plan.clone());
         let vm = &inv.vms[&request.vm_id];
         let footprint = Footprint::of(

@@ -11,7 +11,7 @@
 //! refused, the switchover included.
 
 use super::clock::Clock;
-use super::driver::BoxedDriver;
+use super::driver::{BoxedDriver, Platforms};
 use super::scheduler::{CancelError, Engine, SubmitError};
 use super::simulated::SimulatedDriver;
 use crate::audit;
@@ -20,7 +20,8 @@ use crate::inventory_service::{InventoryService, ServiceError};
 use crate::replication::{Notice, IDS_PER_NOTICE};
 use app::domain::checks::{check_migration, CheckReport, MigrationRequest};
 use app::domain::migration::{Fault, FaultRequest, Migration, MigrationEvent, Phase};
-use app::domain::{DomainError, FaultId, MigrationId};
+use app::domain::platform::Platform;
+use app::domain::{DomainError, FaultId, MigrationId, VmId};
 use app::protocol::LiveMessage;
 use axum::extract::ws::Utf8Bytes;
 use std::collections::{BTreeMap, BTreeSet};
@@ -144,9 +145,16 @@ pub struct MigrationService {
     backend: Backend,
     /// Serializes the reading of other replicas' migrations.
     absorbing: tokio::sync::Mutex<()>,
+    /// The platform figures of the driver, for predictions.
+    platforms: Arc<dyn Platforms>,
 }
 
 impl MigrationService {
+    /// The figures of the platform that would run a VM's migration (what predicts it).
+    pub fn platform(&self, vm: VmId) -> Platform {
+        self.platforms.platform(vm)
+    }
+
     /// Marks migrations a crash left in flight as failed, then starts the engine task.
     pub async fn start(
         db: Db,
@@ -190,6 +198,7 @@ impl MigrationService {
         }
         let faults = db::load_faults(&db).await?;
         let (commands, rx) = mpsc::channel(256);
+        let platforms = driver.platforms();
         let service = Arc::new(MigrationService {
             db,
             inventory,
@@ -206,6 +215,7 @@ impl MigrationService {
             lease: config.lease,
             backend,
             absorbing: tokio::sync::Mutex::new(()),
+            platforms,
         });
         let mut engine = Engine::new(driver);
         engine.replace_faults(faults);
