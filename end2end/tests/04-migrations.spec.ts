@@ -127,3 +127,58 @@ test("an injected vMotion link failure fails the migration and the VM stays on i
   await expect(page.getByTestId("host-esx-01").getByTestId("vm-dns-01")).toBeVisible();
   await expect(page.getByTestId("host-esx-04").getByTestId("vm-dns-01")).toHaveCount(0);
 });
+
+test("Tasks shows a queued migration's reason, a running one's rate, ETA and round, and cancels from its row", async ({
+  page,
+}) => {
+  test.setTimeout(90_000);
+  // Three Storage vMotions from esx-04 (4 of its 8 slots each): the third waits.
+  const ids: Record<string, string> = {};
+  for (const kind of ["vms", "hosts", "datastores"]) {
+    for (const o of await (await page.request.get(`/api/v1/${kind}`)).json()) ids[o.name] = o.id;
+  }
+  const moves = [
+    { vm: "cache-02", kind: "storage_vmotion", target_datastore_id: ids["nfs-archive"] },
+    { vm: "db-03", kind: "storage_vmotion", target_datastore_id: ids["nfs-archive"] },
+    { vm: "app-04", kind: "storage_vmotion", target_datastore_id: ids["nfs-archive"] },
+    { vm: "ci-runner-02", kind: "vmotion", target_host_id: ids["esx-03"] },
+  ];
+  for (const { vm, ...move } of moves) {
+    const res = await page.request.post("/api/v1/migrations", {
+      data: { vm_id: ids[vm], ...move, options: { bandwidth_cap_mbps: 10 } },
+    });
+    expect(res.status(), `${vm}: ${await res.text()}`).toBe(201);
+  }
+  await open(page, "/tasks");
+  const queued = row(page, "app-04");
+  await expect(queued).toHaveAttribute("data-phase", "queued");
+  await expect(queued.getByTestId("task-message")).toContainText("waiting: host esx-04 has 8/8 slots in use");
+  await expect(queued.getByTestId("task-eta")).toHaveText("");
+
+  // A running copy shows its rate (the 10 Mbit/s cap) and an ETA.
+  const copying = row(page, "cache-02");
+  await expect(copying).toHaveAttribute("data-phase", "disk_copy");
+  await expect(copying.getByTestId("task-rate")).toContainText("/s");
+  await expect(copying.getByTestId("task-eta")).not.toHaveText("");
+  // A vMotion in its pre-copy shows its round.
+  const vmotion = row(page, "ci-runner-02");
+  await expect(vmotion).toHaveAttribute("data-phase", "memory_precopy");
+  await expect(vmotion.getByTestId("task-round")).toHaveText("0");
+
+  // Its detail page draws the transfer rate over time.
+  await vmotion.getByTestId("task-link").click();
+  await expect(page.getByTestId("rate-line")).toBeVisible();
+  await page.getByTestId("back-to-tasks").click();
+
+  // Cancel from the rows: the queued one, then the others; every VM stays where it was.
+  await row(page, "app-04").getByTestId("task-cancel").click();
+  await expect(row(page, "app-04")).toHaveAttribute("data-phase", "cancelled");
+  for (const vm of ["cache-02", "db-03", "ci-runner-02"]) {
+    await row(page, vm).getByTestId("task-cancel").click();
+    await expect(row(page, vm)).toHaveAttribute("data-phase", "cancelled");
+    await expect(row(page, vm).getByTestId("task-message")).toContainText("keeps running on");
+  }
+  await page.getByTestId("nav-map").click();
+  await expect(page.getByTestId("host-esx-05").getByTestId("vm-ci-runner-02")).toBeVisible();
+  await expect(page.getByTestId("host-esx-04").getByTestId("vm-app-04")).toHaveAttribute("title", /disks on vsan-prod/);
+});

@@ -1,11 +1,13 @@
-//! The QEMU driver against the floor (issue 6): the same vMotion of the same lab guest
-//! (256 MiB, 64 MiB working set dirtied at 8 MiB/s, 1 MiB/s of disk writes), with the same cap
-//! (100 MB/s) and downtime limit (300 ms), driven (a) by vmshift — the release binary with
-//! `--driver qemu`, the migration started through the API and run by the engine — and (b)
-//! directly over QMP by `bench/qmp_floor.py`, a minimal script: what QEMU alone needs. Both
-//! time from the destination's start to `completed` (vmshift: the engine's duration, which
-//! begins with preparing the destination). Also the prediction the simulated model made for
-//! the same move, against what happened. Prints a Markdown report.
+//! The QEMU driver against the floor, and the model against QEMU (issue 6). The same
+//! migrations of the same lab guests (256 MiB, a 64 MiB working set, checksummed disk writes;
+//! lab-web dirties 8 MiB/s and writes 1 MiB/s, lab-db 16 and 2), driven (a) by vmshift — the
+//! release binary with `--driver qemu`, each migration started through the API on a fresh
+//! server and run by the engine — and, for the vMotions, (b) directly over QMP by
+//! `bench/qmp_floor.py`, a minimal script: what QEMU alone needs, with the same cap and
+//! downtime limit. Both time from the destination's start to `completed` (vmshift: the
+//! engine's duration, which begins with preparing the destination). For every scenario, the
+//! prediction the model made at start (with the lab's platform figures) against what happened.
+//! Prints a Markdown report.
 //!
 //!     cargo bench -p server --bench lab            (needs scripts/install-qemu.sh and
 //!                                                   scripts/lab-guest.sh)
@@ -21,9 +23,76 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const RUNS: usize = 5;
-const CAP_MBPS: u32 = 800; // 100 MB/s
+const RUNS: usize = 3;
 const DOWNTIME_MS: u32 = 300;
+
+/// One migration measured `RUNS` times.
+struct Scenario {
+    label: &'static str,
+    vm: &'static str,
+    kind: &'static str,
+    host: Option<&'static str>,
+    datastore: Option<&'static str>,
+    cap_mbps: u32,
+    /// Run the floor script too (vMotions of lab-web).
+    floor: bool,
+    /// Heartbeats to wait for before migrating: moves of a disk wait until the guest has
+    /// written its whole 64 MiB region, so the image holds what the inventory says.
+    warm_beats: u64,
+}
+
+const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        label: "vMotion lab-web, 100 MB/s",
+        vm: "lab-web",
+        kind: "vmotion",
+        host: Some("lab-esx-02"),
+        datastore: None,
+        cap_mbps: 800,
+        floor: true,
+        warm_beats: 2,
+    },
+    Scenario {
+        label: "vMotion lab-web, 50 MB/s",
+        vm: "lab-web",
+        kind: "vmotion",
+        host: Some("lab-esx-02"),
+        datastore: None,
+        cap_mbps: 400,
+        floor: true,
+        warm_beats: 2,
+    },
+    Scenario {
+        label: "vMotion lab-web, 400 MB/s",
+        vm: "lab-web",
+        kind: "vmotion",
+        host: Some("lab-esx-02"),
+        datastore: None,
+        cap_mbps: 3200,
+        floor: true,
+        warm_beats: 2,
+    },
+    Scenario {
+        label: "Storage vMotion lab-db → lab-shared, 100 MB/s",
+        vm: "lab-db",
+        kind: "storage_vmotion",
+        host: None,
+        datastore: Some("lab-shared"),
+        cap_mbps: 800,
+        floor: false,
+        warm_beats: 34,
+    },
+    Scenario {
+        label: "combined lab-db → lab-esx-02 + lab-local-02, 100 MB/s",
+        vm: "lab-db",
+        kind: "combined",
+        host: Some("lab-esx-02"),
+        datastore: Some("lab-local-02"),
+        cap_mbps: 800,
+        floor: false,
+        warm_beats: 34,
+    },
+];
 
 fn lab_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/lab")
@@ -42,8 +111,8 @@ struct VmshiftRun {
     rounds: u64,
 }
 
-/// One vMotion of lab-web through a fresh vmshift with the QEMU driver.
-async fn vmshift_run() -> VmshiftRun {
+/// One migration through a fresh vmshift with the QEMU driver.
+async fn vmshift_run(sc: &Scenario) -> VmshiftRun {
     let dir = tempfile::tempdir().unwrap();
     let port = bench_proc::free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_vmshift"))
@@ -64,7 +133,7 @@ async fn vmshift_run() -> VmshiftRun {
     let token = bench_auth::admin_token(&base).await;
     let http = bench_auth::client(&token);
     let mut ids = std::collections::HashMap::new();
-    for c in ["hosts", "vms"] {
+    for c in ["hosts", "datastores", "vms"] {
         let list: Vec<Value> = http
             .get(format!("{base}/api/v1/{c}"))
             .send()
@@ -89,7 +158,7 @@ async fn vmshift_run() -> VmshiftRun {
         .headers_mut()
         .insert("authorization", format!("Bearer {token}").parse().unwrap());
     let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    let web = ids["lab-web"].clone();
+    let vm = ids[sc.vm].clone();
     loop {
         let Some(Ok(message)) = ws.next().await else {
             panic!("the live stream ended")
@@ -101,7 +170,7 @@ async fn vmshift_run() -> VmshiftRun {
         if v["type"] == "lab_heartbeats"
             && v["guests"].as_array().is_some_and(|g| {
                 g.iter()
-                    .any(|g| g["vm_id"] == web.as_str() && g["heartbeat"].as_u64() >= Some(2))
+                    .any(|g| g["vm_id"] == vm.as_str() && g["heartbeat"].as_u64() >= Some(sc.warm_beats))
             })
         {
             break;
@@ -109,8 +178,10 @@ async fn vmshift_run() -> VmshiftRun {
     }
     let m: Value = http
         .post(format!("{base}/api/v1/migrations"))
-        .json(&json!({ "vm_id": web, "kind": "vmotion", "target_host_id": ids["lab-esx-02"],
-                       "options": { "bandwidth_cap_mbps": CAP_MBPS, "downtime_target_ms": DOWNTIME_MS } }))
+        .json(&json!({ "vm_id": vm, "kind": sc.kind,
+                       "target_host_id": sc.host.map(|h| ids[h].clone()),
+                       "target_datastore_id": sc.datastore.map(|d| ids[d].clone()),
+                       "options": { "bandwidth_cap_mbps": sc.cap_mbps, "downtime_target_ms": DOWNTIME_MS } }))
         .send()
         .await
         .unwrap()
@@ -170,7 +241,7 @@ async fn vmshift_run() -> VmshiftRun {
 }
 
 /// One run of the floor script: (total ms, downtime ms, rounds).
-fn floor_run() -> (f64, f64, u64) {
+fn floor_run(sc: &Scenario) -> (f64, f64, u64) {
     let dir = tempfile::tempdir().unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/qmp_floor.py");
     let out = Command::new("python3")
@@ -189,7 +260,7 @@ fn floor_run() -> (f64, f64, u64) {
         ])
         .args([
             "--bandwidth-bytes",
-            &(u64::from(CAP_MBPS) * 125_000).to_string(),
+            &(u64::from(sc.cap_mbps) * 125_000).to_string(),
         ])
         .args(["--downtime-ms", &DOWNTIME_MS.to_string()])
         .output()
@@ -204,68 +275,83 @@ fn floor_run() -> (f64, f64, u64) {
     )
 }
 
+fn list(v: &[f64]) -> String {
+    v.iter()
+        .map(|x| format!("{x:.0}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn error(predicted: f64, measured: f64) -> String {
+    if measured == 0.0 {
+        return if predicted == 0.0 { "exact".into() } else { "n/a".into() };
+    }
+    format!("{:+.0} %", (predicted - measured) / measured * 100.0)
+}
+
 #[tokio::main]
 async fn main() {
     if let Err(why) = server::qemu::Lab::find(&lab_dir()) {
         eprintln!("the lab is missing: {why}");
         std::process::exit(1);
     }
-    let (mut v_total, mut v_down, mut p_time, mut p_down, mut v_rounds) =
-        (vec![], vec![], vec![], vec![], vec![]);
-    let (mut f_total, mut f_down, mut f_rounds) = (vec![], vec![], vec![]);
-    // Interleaved, so that both see the same machine conditions.
-    for _ in 0..RUNS {
-        let r = vmshift_run().await;
-        v_total.push(r.total_ms);
-        v_down.push(r.downtime_ms);
-        p_time.push(r.predicted_s * 1000.0);
-        p_down.push(r.predicted_downtime_ms);
-        v_rounds.push(r.rounds as f64);
-        let (t, d, n) = floor_run();
-        f_total.push(t);
-        f_down.push(d);
-        f_rounds.push(n as f64);
+    println!("## The QEMU driver against the direct-QMP floor, and the model against QEMU ({RUNS} runs each)\n");
+    println!("TCG on 2 cores; downtime limit {DOWNTIME_MS} ms; times from the destination's start to `completed`; medians, with the runs in brackets.\n");
+    let mut floors = Vec::new();
+    let mut predictions = Vec::new();
+    for sc in SCENARIOS {
+        let (mut v_total, mut v_down, mut p_time, mut p_down, mut v_rounds) =
+            (vec![], vec![], vec![], vec![], vec![]);
+        let (mut f_total, mut f_down, mut f_rounds) = (vec![], vec![], vec![]);
+        // Interleaved, so that both see the same machine conditions.
+        for _ in 0..RUNS {
+            let r = vmshift_run(sc).await;
+            v_total.push(r.total_ms);
+            v_down.push(r.downtime_ms);
+            p_time.push(r.predicted_s * 1000.0);
+            p_down.push(r.predicted_downtime_ms);
+            v_rounds.push(r.rounds as f64);
+            if sc.floor {
+                let (t, d, n) = floor_run(sc);
+                f_total.push(t);
+                f_down.push(d);
+                f_rounds.push(n as f64);
+            }
+        }
+        let (vt, vd) = (median(&mut v_total.clone()), median(&mut v_down.clone()));
+        if sc.floor {
+            let (ft, fd) = (median(&mut f_total.clone()), median(&mut f_down.clone()));
+            floors.push(format!(
+                "| {} | {vt:.0} ms ({}) | {ft:.0} ms ({}) | **{:.2}** | {vd:.0} ms ({}) | {fd:.0} ms ({}) | **{:.2}** | {:.0} / {:.0} |",
+                sc.label,
+                list(&v_total),
+                list(&f_total),
+                vt / ft,
+                list(&v_down),
+                list(&f_down),
+                vd / fd,
+                median(&mut v_rounds.clone()),
+                median(&mut f_rounds),
+            ));
+        }
+        let (pt, pd) = (median(&mut p_time), median(&mut p_down));
+        predictions.push(format!(
+            "| {} | {pt:.0} ms | {vt:.0} ms ({}) | **{}** | {pd:.0} ms | {vd:.0} ms ({}) | **{}** |",
+            sc.label,
+            list(&v_total),
+            error(pt, vt),
+            list(&v_down),
+            error(pd, vd),
+        ));
     }
-    let list = |v: &[f64]| {
-        v.iter()
-            .map(|x| format!("{x:.0}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    println!(
-        "## The QEMU driver against the direct-QMP floor (lab-web vMotion, {RUNS} runs each)\n"
-    );
-    println!("Guest: 256 MiB, 64 MiB working set dirtied at 8 MiB/s, 1 MiB/s of disk writes, TCG on 2 cores. Cap 100 MB/s, downtime limit {DOWNTIME_MS} ms. Times from the destination's start to `completed`.\n");
-    println!("| figure | vmshift (QEMU driver) | floor (`bench/qmp_floor.py`) | vmshift / floor |");
-    println!("|---|---|---|---|");
-    let (vt, ft) = (median(&mut v_total.clone()), median(&mut f_total.clone()));
-    let (vd, fd) = (median(&mut v_down.clone()), median(&mut f_down.clone()));
-    println!(
-        "| total time, median (runs) | {vt:.0} ms ({}) | {ft:.0} ms ({}) | {:.2} |",
-        list(&v_total),
-        list(&f_total),
-        vt / ft
-    );
-    println!(
-        "| downtime, median (runs) | {vd:.0} ms ({}) | {fd:.0} ms ({}) | {:.2} |",
-        list(&v_down),
-        list(&f_down),
-        vd / fd
-    );
-    println!(
-        "| pre-copy rounds, median | {:.0} | {:.0} | |",
-        median(&mut v_rounds),
-        median(&mut f_rounds)
-    );
-    let (pt, pd) = (median(&mut p_time.clone()), median(&mut p_down.clone()));
-    println!("\n| the simulated model's prediction for the same move | predicted | measured (vmshift, median) | error |");
-    println!("|---|---|---|---|");
-    println!(
-        "| duration | {pt:.0} ms | {vt:.0} ms | {:+.0} % |",
-        (pt - vt) / vt * 100.0
-    );
-    println!(
-        "| downtime | {pd:.0} ms | {vd:.0} ms | {:+.0} % |",
-        (pd - vd) / vd * 100.0
-    );
+    println!("| migration | vmshift total | floor total | ratio (≤ 1.10) | vmshift downtime | floor downtime | ratio (≤ 1.10) | rounds vmshift / floor |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for row in floors {
+        println!("{row}");
+    }
+    println!("\n| migration | predicted duration | measured | error (±20 %) | predicted downtime | measured | error (±20 %) |");
+    println!("|---|---|---|---|---|---|---|");
+    for row in predictions {
+        println!("{row}");
+    }
 }

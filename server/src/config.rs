@@ -123,7 +123,26 @@ pub fn parse_origin(s: &str) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_origin;
+    use super::{parse_origin, parse_speed, Config};
+    use clap::Parser;
+
+    #[test]
+    fn the_speed_factor_is_1_by_default_and_at_most_1000() {
+        assert_eq!(parse_speed("1"), Ok(1.0));
+        assert_eq!(parse_speed("1000"), Ok(1000.0));
+        assert_eq!(parse_speed("2.5"), Ok(2.5));
+        for bad in ["0.5", "0", "-3", "1000.5", "1e9", "fast", "NaN"] {
+            assert!(parse_speed(bad).is_err(), "{bad}");
+        }
+        let parsed = Config::try_parse_from(["vmshift", "--speed", "1000"]).unwrap();
+        assert_eq!(parsed.speed, 1000.0);
+        let refused = Config::try_parse_from(["vmshift", "--speed", "1001"]).unwrap_err();
+        assert!(refused.to_string().contains("between 1 and 1000"), "{refused}");
+        // Unless the environment sets it (the end-to-end run does), the default is 1×.
+        if std::env::var_os("VMSHIFT_SPEED").is_none() {
+            assert_eq!(Config::try_parse_from(["vmshift"]).unwrap().speed, 1.0);
+        }
+    }
 
     #[test]
     fn public_urls_become_origins() {

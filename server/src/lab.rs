@@ -106,6 +106,14 @@ impl LabRuntime {
         self.datastore_dir(ds).join(format!("{vm}.qcow2"))
     }
 
+    /// Where a VM's disk moving to `ds` goes, the datastore's directory made if no VM has
+    /// lived there yet.
+    pub fn target_image(&self, vm: VmId, ds: DatastoreId) -> Result<PathBuf, LabError> {
+        std::fs::create_dir_all(self.datastore_dir(ds))
+            .map_err(|e| LabError::Image(e.to_string()))?;
+        Ok(self.image_path(vm, ds))
+    }
+
     fn host_dir(&self, host: HostId) -> PathBuf {
         self.root.join("hosts").join(host.to_string())
     }

@@ -300,10 +300,40 @@ async fn predictions_for_the_three_kinds() {
         )
         .await;
     assert_eq!(st, 200, "{p}");
+    // The fields the API promises (and three more: disk bytes, the highest SDPS throttle,
+    // and why it would fail when it would); each round is {round, bytes, duration_s}.
+    let keys: std::collections::BTreeSet<&str> =
+        p.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "converges",
+            "duration_s",
+            "downtime_ms",
+            "bytes_total",
+            "rounds",
+            "disk_bytes",
+            "max_throttle"
+        ]
+        .into(),
+        "{p}"
+    );
     assert_eq!(p["converges"], true);
-    assert!(p["rounds"].as_array().unwrap().len() >= 2, "{p}");
+    let rounds = p["rounds"].as_array().unwrap();
+    assert!(rounds.len() >= 2, "{p}");
+    let mut total = 0.0;
+    for (i, r) in rounds.iter().enumerate() {
+        let keys: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys.len(), 3, "{r}");
+        assert_eq!(r["round"].as_u64(), Some(i as u64), "{r}");
+        assert!(r["bytes"].as_f64().unwrap() > 0.0 && r["duration_s"].as_f64().unwrap() > 0.0);
+        total += r["bytes"].as_f64().unwrap();
+    }
+    // The rounds add up to what is sent; the later ones shrink (the pre-copy converges).
+    assert!((total - p["bytes_total"].as_f64().unwrap()).abs() < 1.0, "{p}");
+    assert!(rounds[1]["bytes"].as_f64() < rounds[0]["bytes"].as_f64());
     assert!(p["downtime_ms"].as_f64().unwrap() <= 500.0);
-    assert!(p["bytes_total"].as_f64().unwrap() > 0.0);
+    assert!(p["duration_s"].as_f64().unwrap() > 1.0, "preparation alone takes 1 s");
     let (st, p) = s
         .post("/api/v1/predictions", &json!({"vm_id": id["web-01"], "kind": "storage_vmotion", "target_datastore_id": id["vsan-prod"]}))
         .await;

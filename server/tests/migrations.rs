@@ -37,35 +37,11 @@ async fn wait_final(s: &TestServer, id: &str) -> Value {
     panic!("migration {id} did not finish");
 }
 
-/// Stored events: `seq` 1..n with no gap, `percent` never going back, one final event last.
+/// Stored events, checked as every history must be (`common::check_history`).
 async fn checked_events(s: &TestServer, id: &str) -> Vec<Value> {
     let (status, events) = s.get(&format!("/api/v1/migrations/{id}/events")).await;
     assert_eq!(status, 200);
-    let events = events.as_array().unwrap().clone();
-    let mut percent = 0.0;
-    for (i, e) in events.iter().enumerate() {
-        assert_eq!(e["seq"].as_u64().unwrap(), i as u64 + 1, "gap at {e}");
-        let p = e["percent"].as_f64().unwrap();
-        assert!(p >= percent, "percent went back at {e}");
-        percent = p;
-        for field in [
-            "migration_id",
-            "sim_time_s",
-            "phase",
-            "bytes_sent",
-            "bytes_total_estimate",
-            "rate_bytes_s",
-            "eta_s",
-            "round",
-            "dirty_rate_bytes_s",
-            "remaining_dirty_bytes",
-            "expected_downtime_ms",
-            "message",
-        ] {
-            assert!(e.get(field).is_some(), "{field} missing in {e}");
-        }
-    }
-    events
+    common::check_history(&events)
 }
 
 fn phases(events: &[Value]) -> Vec<String> {
@@ -383,6 +359,108 @@ async fn an_injected_fault_fails_the_migration_and_the_vm_stays() {
         .await;
     let ok = wait_final(&s, m["id"].as_str().unwrap()).await;
     assert_eq!(ok["phase"], "completed", "{}", ok["message"]);
+}
+
+/// Waits until a migration reaches `phase`.
+async fn wait_phase(s: &TestServer, id: &str, phase: &str) {
+    for _ in 0..500 {
+        let (_, m) = s.get(&format!("/api/v1/migrations/{id}")).await;
+        if m["phase"] == phase {
+            return;
+        }
+        assert!(
+            !["completed", "failed", "cancelled"].contains(&m["phase"].as_str().unwrap()),
+            "{m}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("migration {id} never reached {phase}");
+}
+
+/// The two other fault kinds, injected over the API while migrations run: a target host
+/// that stops responding and a target datastore that fills up each fail their migration
+/// with a message naming them, everything stays where it was, and clearing them lets the
+/// same moves complete.
+#[tokio::test]
+async fn host_down_and_datastore_full_fail_running_migrations_and_clear() {
+    let s = TestServer::start(true).await;
+    let id = s.ids().await;
+    let before = s.export().await;
+    let slow = |mut body: Value| {
+        body["options"] = json!({ "bandwidth_cap_mbps": 10 });
+        body
+    };
+    let (status, vmotion) = s
+        .post(
+            "/api/v1/migrations",
+            &slow(request(&id, "web-01", Some("esx-02"), None)),
+        )
+        .await;
+    assert_eq!(status, 201, "{vmotion}");
+    let (status, storage) = s
+        .post(
+            "/api/v1/migrations",
+            &slow(request(&id, "app-01", None, Some("vsan-prod"))),
+        )
+        .await;
+    assert_eq!(status, 201, "{storage}");
+    let (vmotion, storage) = (
+        vmotion["id"].as_str().unwrap().to_string(),
+        storage["id"].as_str().unwrap().to_string(),
+    );
+    wait_phase(&s, &vmotion, "memory_precopy").await;
+    wait_phase(&s, &storage, "disk_copy").await;
+
+    let (status, host_down) = s
+        .post(
+            "/api/v1/faults",
+            &json!({ "kind": "host_down", "target_id": id["esx-02"] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{host_down}");
+    let done = wait_final(&s, &vmotion).await;
+    assert_eq!(done["phase"], "failed");
+    let message = done["message"].as_str().unwrap();
+    assert!(message.contains("Host esx-02 stopped responding"), "{message}");
+    assert!(message.contains("web-01 keeps running on esx-01"), "{message}");
+    // The Storage vMotion does not touch esx-02: it goes on.
+    let (_, m) = s.get(&format!("/api/v1/migrations/{storage}")).await;
+    assert_eq!(m["phase"], "disk_copy", "{m}");
+
+    let (status, full) = s
+        .post(
+            "/api/v1/faults",
+            &json!({ "kind": "datastore_full", "target_id": id["vsan-prod"] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{full}");
+    assert_eq!(full["target_name"], "vsan-prod");
+    let done = wait_final(&s, &storage).await;
+    assert_eq!(done["phase"], "failed");
+    let message = done["message"].as_str().unwrap();
+    assert!(message.contains("Datastore vsan-prod ran out of space"), "{message}");
+    assert!(message.contains("app-01 keeps running"), "{message}");
+    assert_eq!(s.export().await, before, "nothing moved");
+    for mid in [&vmotion, &storage] {
+        checked_events(&s, mid).await;
+    }
+
+    // Cleared, both moves complete.
+    for fault in [&host_down, &full] {
+        let fid = fault["id"].as_str().unwrap();
+        assert_eq!(s.delete(&format!("/api/v1/faults/{fid}")).await, 204);
+    }
+    let (_, faults) = s.get("/api/v1/faults").await;
+    assert_eq!(faults, json!([]));
+    for body in [
+        request(&id, "web-01", Some("esx-02"), None),
+        request(&id, "app-01", None, Some("vsan-prod")),
+    ] {
+        let (status, m) = s.post("/api/v1/migrations", &body).await;
+        assert_eq!(status, 201, "{m}");
+        let ok = wait_final(&s, m["id"].as_str().unwrap()).await;
+        assert_eq!(ok["phase"], "completed", "{}", ok["message"]);
+    }
 }
 
 #[tokio::test]

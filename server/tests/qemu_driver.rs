@@ -247,6 +247,54 @@ async fn the_engine_moves_real_guests_and_a_cancel_leaves_them_running() {
         vec![image.display().to_string()]
     );
 
+    // A combined move of lab-db to lab-esx-02 and lab-local-02 (a datastore no VM has used
+    // yet): it runs there, on an image identical to the one it left, and beats.
+    let local_2 = inv
+        .datastores
+        .values()
+        .find(|d| d.name.as_str() == "lab-local-02")
+        .unwrap()
+        .id;
+    let request = MigrationRequest {
+        vm_id: db,
+        kind: MigrationKind::Combined,
+        target_host_id: Some(esx2),
+        target_datastore_id: Some(local_2),
+        options: MigrationOptions {
+            bandwidth_cap_mbps: Some(800),
+            ..MigrationOptions::default()
+        },
+    };
+    assert!(
+        check_migration(&inv, &request, &BTreeSet::new())
+            .unwrap()
+            .allowed
+    );
+    let id = MigrationId::new_random();
+    engine.submit(&inv, request, id, now_ms()).unwrap();
+    let (events, completed) = run_to_end(&mut engine, &mut inv, id, Duration::from_secs(120)).await;
+    assert!(completed, "{:?}", events.last());
+    let phases: Vec<Phase> = events.iter().map(|e| e.phase).collect();
+    let disk = phases.iter().position(|p| *p == Phase::DiskCopy);
+    let memory = phases.iter().position(|p| *p == Phase::MemoryPrecopy);
+    assert!(disk.is_some() && disk < memory, "disks, then memory: {phases:?}");
+    assert_eq!(inv.vms[&db].host_id, esx2);
+    assert_eq!(inv.vms[&db].disks[0].datastore_id, local_2);
+    let moved = runtime.image_of(db).unwrap();
+    assert_eq!(moved, runtime.image_path(db, local_2));
+    assert!(!image.exists(), "the old image is gone once the guest left it");
+    let guest = runtime.guest(db).unwrap();
+    let beat = guest.last_heartbeat().map_or(0, |b| b.seq);
+    let after = guest
+        .wait_heartbeat(beat, Duration::from_secs(30))
+        .await
+        .expect("lab-db beats on lab-esx-02");
+    assert_eq!(after.disk_bad, 0, "its disk verifies on the new datastore");
+    assert_eq!(
+        server::qemu::migrate::open_images(&guest).await.unwrap(),
+        vec![moved.display().to_string()]
+    );
+
     // A destination that dies mid-flight: the migration fails, lab-web runs on where it was,
     // and nothing of the attempt is left.
     let request = MigrationRequest {

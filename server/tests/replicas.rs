@@ -228,10 +228,7 @@ async fn two_replicas_share_the_live_cluster_and_a_dead_ones_migration_ends_safe
     let web01 = b.get(&format!("/api/v1/vms/{}", id["web-01"])).await;
     assert_eq!(web01["host_id"], source);
     let events = b.get(&format!("/api/v1/migrations/{mid}/events")).await;
-    let events = events.as_array().unwrap();
-    for (i, e) in events.iter().enumerate() {
-        assert_eq!(e["seq"].as_u64().unwrap(), i as u64 + 1);
-    }
+    let events = common::check_history(&events);
     assert_eq!(events.last().unwrap()["phase"], "failed");
     // And the VM is free to move again, through B.
     let (status, m3) = b

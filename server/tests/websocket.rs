@@ -203,4 +203,49 @@ async fn migration_progress_streams_live_and_a_reconnecting_client_gets_it_in_it
     assert_eq!(migrations.len(), 1);
     assert_eq!(migrations[0]["phase"], "completed");
     assert_eq!(migrations[0]["last_seq"].as_u64().unwrap(), seq);
+
+    // A client that connects mid-migration gets it in motion in its snapshot, then the
+    // events that follow it, with no gap and no repeat.
+    let (status, m) = s
+        .post(
+            "/api/v1/migrations",
+            &json!({ "vm_id": find(&vms, "app-01"), "kind": "vmotion",
+                     "target_host_id": find(&hosts, "esx-02"),
+                     "options": { "bandwidth_cap_mbps": 10 } }),
+        )
+        .await;
+    assert_eq!(status, 201, "{m}");
+    let slow = m["id"].as_str().unwrap().to_string();
+    loop {
+        let msg = next_json(&mut ws).await;
+        if msg["type"] == "migration_event" && msg["phase"] == "memory_precopy" {
+            break;
+        }
+    }
+    let mut late = s.ws().await;
+    let snapshot = next_json(&mut late).await;
+    assert_eq!(snapshot["type"], "snapshot");
+    let summary = snapshot["migrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == slow.as_str())
+        .expect("the running migration is in the snapshot")
+        .clone();
+    assert_eq!(summary["phase"], "memory_precopy", "{summary}");
+    let last_seq = summary["last_seq"].as_u64().unwrap();
+    let mut next = last_seq + 1;
+    while next < last_seq + 4 {
+        let msg = next_json(&mut late).await;
+        if msg["type"] == "migration_event" {
+            assert_eq!(msg["migration_id"], slow.as_str());
+            assert_eq!(msg["seq"].as_u64().unwrap(), next, "{msg}");
+            assert!(msg["percent"].as_f64().unwrap() >= summary["percent"].as_f64().unwrap());
+            next += 1;
+        }
+    }
+    let (status, _) = s
+        .post(&format!("/api/v1/migrations/{slow}/cancel"), &json!({}))
+        .await;
+    assert_eq!(status, 200);
 }

@@ -14,6 +14,51 @@ pub mod process;
 pub type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+/// The fields of every progress event (SPEC §4).
+pub const EVENT_FIELDS: [&str; 14] = [
+    "migration_id",
+    "seq",
+    "sim_time_s",
+    "phase",
+    "percent",
+    "bytes_sent",
+    "bytes_total_estimate",
+    "rate_bytes_s",
+    "eta_s",
+    "round",
+    "dirty_rate_bytes_s",
+    "remaining_dirty_bytes",
+    "expected_downtime_ms",
+    "message",
+];
+
+/// What every stored history must be (SPEC §4): `seq` 1..n with no gap, `percent` never
+/// going back, time never going back, every field present, and — once the migration has
+/// ended — exactly one final event (completed, failed or cancelled), the last.
+pub fn check_history(events: &serde_json::Value) -> Vec<serde_json::Value> {
+    let events = events.as_array().expect("a history is a list").clone();
+    let (mut percent, mut time) = (0.0, 0.0);
+    let mut finals = 0;
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(e["seq"].as_u64(), Some(i as u64 + 1), "gap at {e}");
+        for field in EVENT_FIELDS {
+            assert!(e.get(field).is_some(), "{field} missing in {e}");
+        }
+        let p = e["percent"].as_f64().unwrap();
+        assert!(p >= percent, "percent went back at {e}");
+        percent = p;
+        let t = e["sim_time_s"].as_f64().unwrap();
+        assert!(t >= time, "time went back at {e}");
+        time = t;
+        if ["completed", "failed", "cancelled"].contains(&e["phase"].as_str().unwrap()) {
+            finals += 1;
+            assert_eq!(i + 1, events.len(), "events after the end: {e}");
+        }
+    }
+    assert!(finals <= 1);
+    events
+}
+
 /// The next JSON message of a websocket for which `pick` returns something, within `wait`.
 pub async fn next_matching<T>(
     ws: &mut Ws,
