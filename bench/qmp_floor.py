@@ -43,10 +43,12 @@ class Qmp:
             return reply["return"]
 
 
-def start(a, work, disk, tag, incoming):
+def start(a, work, disk, tag, incoming, dirty=None, disk_rate=None):
     sock = f"/tmp/floor-{uuid.uuid4().hex[:12]}.qmp"
+    dirty = a.dirty if dirty is None else dirty
+    disk_rate = a.disk if disk_rate is None else disk_rate
     append = (f"console=ttyS0 panic=-1 quiet vmshift.working_set_mib={a.working_set} "
-              f"vmshift.dirty_mib_s={a.dirty} vmshift.disk_mib_s={a.disk}")
+              f"vmshift.dirty_mib_s={dirty} vmshift.disk_mib_s={disk_rate}")
     kernel = os.path.join(a.lab_dir, "vmlinux")
     if not os.path.exists(kernel):
         kernel = os.path.join(a.lab_dir, "vmlinuz")
@@ -84,16 +86,26 @@ def main():
     p.add_argument("--disk", type=int, default=1)
     p.add_argument("--bandwidth-bytes", type=int, default=100_000_000)
     p.add_argument("--downtime-ms", type=int, default=300)
+    p.add_argument("--companion", default=None,
+                   help="DIRTY,DISK: also run a second guest with this workload, as vmshift's "
+                        "lab runs its other VM (the same machine conditions)")
     a = p.parse_args()
     disk = os.path.join(a.work, "floor.qcow2")
     subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", disk, "128M"], check=True)
+    companion = None
+    if a.companion:
+        c_dirty, c_disk = (int(x) for x in a.companion.split(","))
+        c_image = os.path.join(a.work, "companion.qcow2")
+        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", c_image, "128M"], check=True)
+        companion = start(a, a.work, c_image, "companion", False, c_dirty, c_disk)
     src, sq, ssock = start(a, a.work, disk, "src", False)
-    console = os.path.join(a.work, "src.console")
     deadline = time.time() + 60
-    while b"VMSHIFT-HEARTBEAT" not in open(console, "rb").read():
-        if time.time() > deadline:
-            raise SystemExit("the guest did not boot")
-        time.sleep(0.1)
+    for tag in ["src"] + (["companion"] if companion else []):
+        console = os.path.join(a.work, tag + ".console")
+        while b"VMSHIFT-HEARTBEAT" not in open(console, "rb").read():
+            if time.time() > deadline:
+                raise SystemExit(f"the {tag} guest did not boot")
+            time.sleep(0.1)
     t0 = time.time()
     dst, dq, dsock = start(a, a.work, disk, "dst", True)
     uri = f"tcp:127.0.0.1:{free_port()}"
@@ -114,16 +126,16 @@ def main():
             break
         time.sleep(0.02)
     total_ms = (time.time() - t0) * 1000
-    for q in (sq, dq):
+    running = [(src, sq, ssock), (dst, dq, dsock)] + ([companion] if companion else [])
+    for _, q, _ in running:
         try:
             q.cmd("quit")
         except Exception:
             pass
-    for proc in (src, dst):
+    for proc, _, sock in running:
         proc.wait(timeout=10)
-    for s in (ssock, dsock):
-        if os.path.exists(s):
-            os.remove(s)
+        if os.path.exists(sock):
+            os.remove(sock)
     print(json.dumps({
         "status": info.get("status"),
         "total_ms": round(total_ms, 1),

@@ -40,15 +40,6 @@ impl LiveState {
         }
     }
 
-    /// The platform a VM's migration would run on, when it is a real lab guest (not
-    /// tracked: the wizard does not redraw at every heartbeat).
-    pub fn platform_of(&self, vm: VmId) -> Option<Platform> {
-        self.lab
-            .with_untracked(|lab| lab.contains_key(&vm))
-            .then(|| self.lab_platform.get_untracked())
-            .flatten()
-    }
-
     /// The migration in flight of each VM (for the map).
     pub fn in_flight_by_vm(&self) -> BTreeMap<VmId, Migration> {
         self.migrations.with(|m| {

@@ -111,11 +111,23 @@ struct VmshiftRun {
     rounds: u64,
 }
 
+/// The server, stopped cleanly (SIGTERM: it stops its lab guests) when dropped.
+struct Stopped(std::process::Child);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        unsafe {
+            libc::kill(self.0.id() as i32, libc::SIGTERM);
+        }
+        let _ = self.0.wait();
+    }
+}
+
 /// One migration through a fresh vmshift with the QEMU driver.
 async fn vmshift_run(sc: &Scenario) -> VmshiftRun {
     let dir = tempfile::tempdir().unwrap();
     let port = bench_proc::free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vmshift"))
+    let child = Command::new(env!("CARGO_BIN_EXE_vmshift"))
         .args(["--bind", &format!("127.0.0.1:{port}")])
         .arg("--database-url")
         .arg(format!("sqlite://{}", dir.path().join("v.db").display()))
@@ -128,6 +140,8 @@ async fn vmshift_run(sc: &Scenario) -> VmshiftRun {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
+    // Stopped (with its guests) even if this run panics.
+    let _server = Stopped(child);
     let base = format!("http://127.0.0.1:{port}");
     bench_proc::wait_up(&base).await;
     let token = bench_auth::admin_token(&base).await;
@@ -169,8 +183,9 @@ async fn vmshift_run(sc: &Scenario) -> VmshiftRun {
         let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         if v["type"] == "lab_heartbeats"
             && v["guests"].as_array().is_some_and(|g| {
-                g.iter()
-                    .any(|g| g["vm_id"] == vm.as_str() && g["heartbeat"].as_u64() >= Some(sc.warm_beats))
+                g.iter().any(|g| {
+                    g["vm_id"] == vm.as_str() && g["heartbeat"].as_u64() >= Some(sc.warm_beats)
+                })
             })
         {
             break;
@@ -223,10 +238,6 @@ async fn vmshift_run(sc: &Scenario) -> VmshiftRun {
             .unwrap_or_else(|| panic!("no {phase} event: {events:?}"))
     };
     let total_ms = (at("completed") - at("preparing")) * 1000.0;
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGTERM);
-    }
-    let _ = child.wait();
     VmshiftRun {
         total_ms,
         downtime_ms: done["result"]["downtime_ms"].as_f64().unwrap(),
@@ -263,6 +274,8 @@ fn floor_run(sc: &Scenario) -> (f64, f64, u64) {
             &(u64::from(sc.cap_mbps) * 125_000).to_string(),
         ])
         .args(["--downtime-ms", &DOWNTIME_MS.to_string()])
+        // vmshift's lab runs lab-db beside lab-web: so does the floor, for the same machine.
+        .args(["--companion", "16,2"])
         .output()
         .unwrap();
     let v: Value = serde_json::from_slice(&out.stdout)
@@ -284,7 +297,11 @@ fn list(v: &[f64]) -> String {
 
 fn error(predicted: f64, measured: f64) -> String {
     if measured == 0.0 {
-        return if predicted == 0.0 { "exact".into() } else { "n/a".into() };
+        return if predicted == 0.0 {
+            "exact".into()
+        } else {
+            "n/a".into()
+        };
     }
     format!("{:+.0} %", (predicted - measured) / measured * 100.0)
 }

@@ -137,7 +137,10 @@ mod tests {
         let parsed = Config::try_parse_from(["vmshift", "--speed", "1000"]).unwrap();
         assert_eq!(parsed.speed, 1000.0);
         let refused = Config::try_parse_from(["vmshift", "--speed", "1001"]).unwrap_err();
-        assert!(refused.to_string().contains("between 1 and 1000"), "{refused}");
+        assert!(
+            refused.to_string().contains("between 1 and 1000"),
+            "{refused}"
+        );
         // Unless the environment sets it (the end-to-end run does), the default is 1×.
         if std::env::var_os("VMSHIFT_SPEED").is_none() {
             assert_eq!(Config::try_parse_from(["vmshift"]).unwrap().speed, 1.0);

@@ -57,7 +57,8 @@ impl LabRuntime {
     }
 
     /// The figures that predict a lab migration: QEMU on loopback, with the preparation
-    /// time this machine measured (the median of the last starts).
+    /// time this machine measured (the median of the last destinations' starts; the
+    /// platform's figure before the first).
     pub fn platform(&self) -> Platform {
         let mut starts: Vec<f64> = self
             .starts
@@ -74,7 +75,63 @@ impl LabRuntime {
         platform
     }
 
-    /// Times a QEMU start for [`LabRuntime::platform`].
+    /// Stops the QEMU processes a previous run of the lab left behind (the server was killed
+    /// before it could stop them: they would run on, unmanaged, on the same images), and
+    /// removes their QMP sockets. Returns how many there were.
+    pub fn reap_orphans(&self) -> usize {
+        let root = format!("{}/", self.root.display());
+        let Ok(proc) = std::fs::read_dir("/proc") else {
+            return 0;
+        };
+        let mut killed = Vec::new();
+        for entry in proc.flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+                continue;
+            };
+            let args: Vec<String> = cmdline
+                .split(|b| *b == 0)
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
+            let ours = args.first().is_some_and(|a| a.contains("qemu-system"))
+                && args.iter().any(|a| a.contains(&root));
+            if !ours {
+                continue;
+            }
+            // SAFETY: kill(2) on a pid read from /proc; no memory is involved.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+            let socket = args
+                .iter()
+                .skip_while(|a| *a != "-qmp")
+                .nth(1)
+                .and_then(|q| q.strip_prefix("unix:"))
+                .and_then(|q| q.split(',').next());
+            if let Some(socket) = socket {
+                let _ = std::fs::remove_file(socket);
+            }
+            tracing::warn!(pid, "stopped a QEMU process a previous run left behind");
+            killed.push(pid);
+        }
+        // Their images stay locked until they have exited (a zombie holds no file).
+        let gone = |pid: &i32| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
+                stat.rsplit_once(')')
+                    .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
+            })
+        };
+        let deadline = Instant::now() + std::time::Duration::from_secs(10);
+        while !killed.iter().all(gone) && Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        killed.len()
+    }
+
+    /// Times a migration destination's start for [`LabRuntime::platform`] (boots at start-up
+    /// are not counted: they run while other guests boot, unlike a migration's).
     async fn timed_start(
         &self,
         name: &str,
@@ -84,7 +141,11 @@ impl LabRuntime {
         boot: Boot,
     ) -> Result<Guest, LabError> {
         let started = Instant::now();
+        let incoming = matches!(boot, Boot::Incoming { .. });
         let guest = Guest::start(&self.lab, name, dir, spec, image, boot).await?;
+        if !incoming {
+            return Ok(guest);
+        }
         let mut starts = self.starts.lock().unwrap_or_else(|e| e.into_inner());
         if starts.len() == STARTS_KEPT {
             starts.pop_front();

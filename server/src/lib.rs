@@ -113,7 +113,18 @@ pub async fn start_lab(
     inventory: &InventoryService,
 ) -> Result<Arc<lab::LabRuntime>, String> {
     let lab = qemu::Lab::find(lab_dir)?;
-    let runtime = Arc::new(lab::LabRuntime::new(lab, lab_data.to_path_buf()));
+    // Absolute, so that a later run recognizes this one's processes by their command line.
+    let lab_data = std::fs::create_dir_all(lab_data)
+        .and_then(|()| lab_data.canonicalize())
+        .map_err(|e| format!("lab data directory {}: {e}", lab_data.display()))?;
+    let runtime = Arc::new(lab::LabRuntime::new(lab, lab_data));
+    let orphans = runtime.reap_orphans();
+    if orphans > 0 {
+        tracing::warn!(
+            orphans,
+            "stopped the lab guests a previous run left (it did not shut down cleanly)"
+        );
+    }
     let hosts: Vec<app::domain::HostId> = {
         let inv = inventory.read();
         let clusters: Vec<app::domain::ClusterId> = inv

@@ -330,10 +330,16 @@ async fn predictions_for_the_three_kinds() {
         total += r["bytes"].as_f64().unwrap();
     }
     // The rounds add up to what is sent; the later ones shrink (the pre-copy converges).
-    assert!((total - p["bytes_total"].as_f64().unwrap()).abs() < 1.0, "{p}");
+    assert!(
+        (total - p["bytes_total"].as_f64().unwrap()).abs() < 1.0,
+        "{p}"
+    );
     assert!(rounds[1]["bytes"].as_f64() < rounds[0]["bytes"].as_f64());
     assert!(p["downtime_ms"].as_f64().unwrap() <= 500.0);
-    assert!(p["duration_s"].as_f64().unwrap() > 1.0, "preparation alone takes 1 s");
+    assert!(
+        p["duration_s"].as_f64().unwrap() > 1.0,
+        "preparation alone takes 1 s"
+    );
     let (st, p) = s
         .post("/api/v1/predictions", &json!({"vm_id": id["web-01"], "kind": "storage_vmotion", "target_datastore_id": id["vsan-prod"]}))
         .await;

@@ -421,8 +421,14 @@ async fn host_down_and_datastore_full_fail_running_migrations_and_clear() {
     let done = wait_final(&s, &vmotion).await;
     assert_eq!(done["phase"], "failed");
     let message = done["message"].as_str().unwrap();
-    assert!(message.contains("Host esx-02 stopped responding"), "{message}");
-    assert!(message.contains("web-01 keeps running on esx-01"), "{message}");
+    assert!(
+        message.contains("Host esx-02 stopped responding"),
+        "{message}"
+    );
+    assert!(
+        message.contains("web-01 keeps running on esx-01"),
+        "{message}"
+    );
     // The Storage vMotion does not touch esx-02: it goes on.
     let (_, m) = s.get(&format!("/api/v1/migrations/{storage}")).await;
     assert_eq!(m["phase"], "disk_copy", "{m}");
@@ -438,7 +444,10 @@ async fn host_down_and_datastore_full_fail_running_migrations_and_clear() {
     let done = wait_final(&s, &storage).await;
     assert_eq!(done["phase"], "failed");
     let message = done["message"].as_str().unwrap();
-    assert!(message.contains("Datastore vsan-prod ran out of space"), "{message}");
+    assert!(
+        message.contains("Datastore vsan-prod ran out of space"),
+        "{message}"
+    );
     assert!(message.contains("app-01 keeps running"), "{message}");
     assert_eq!(s.export().await, before, "nothing moved");
     for mid in [&vmotion, &storage] {

@@ -67,6 +67,19 @@ pub fn MigratePage() -> impl IntoView {
             Callback::new(move |path: String| navigate(&path, Default::default()))
         },
     };
+    // Which VMs are real lab guests and the figures they are predicted with: changes only
+    // when the lab does (not at every heartbeat), so the wizard redraws then only.
+    let live = use_context::<LiveState>();
+    let lab = Memo::new(move |_| {
+        live.map(|l| {
+            (
+                l.lab
+                    .with(|m| m.keys().copied().collect::<BTreeSet<VmId>>()),
+                l.lab_platform.get(),
+            )
+        })
+        .unwrap_or_default()
+    });
     view! {
         <section class="page migrate-page" data-testid="wizard">
             <h2>"Migrate a VM"</h2>
@@ -75,7 +88,7 @@ pub fn MigratePage() -> impl IntoView {
                     inventory
                         .get()
                         .map(|r| match r {
-                            Ok(inv) => wizard(&inv, choices).into_any(),
+                            Ok(inv) => wizard(&inv, choices, lab).into_any(),
                             Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
                         })
                 }}
@@ -99,7 +112,10 @@ fn start(request: MigrationRequest, c: Choices) {
     });
 }
 
-fn wizard(inv: &Inventory, c: Choices) -> AnyView {
+/// The real lab guests and their platform's figures (QEMU driver).
+type LabFigures = (BTreeSet<VmId>, Option<Platform>);
+
+fn wizard(inv: &Inventory, c: Choices, lab: Memo<LabFigures>) -> AnyView {
     let vm_id = c.vm.get();
     let kind = c.kind.get();
     let host = c.host.get();
@@ -118,10 +134,9 @@ fn wizard(inv: &Inventory, c: Choices) -> AnyView {
         .unwrap_or_default();
     // A real lab guest is predicted with the lab's figures (QEMU on this machine), every
     // other VM with vSphere's.
-    let platform = use_context::<LiveState>()
-        .zip(vm_id)
-        .and_then(|(live, vm)| live.platform_of(vm))
-        .unwrap_or(Platform::VSPHERE);
+    let lab_platform =
+        lab.with(|(real, platform)| vm_id.filter(|vm| real.contains(vm)).and(*platform));
+    let platform = lab_platform.unwrap_or(Platform::VSPHERE);
 
     let started = now_ms();
     let vm = vm_id.and_then(|id| inv.vms.get(&id));
@@ -279,6 +294,11 @@ fn wizard(inv: &Inventory, c: Choices) -> AnyView {
                 format!("Predicted to fail: {}.", p.failure.unwrap_or_default())
             }
         });
+        let figures = if lab_platform.is_some() {
+            "A real lab guest: predicted with the figures of QEMU on this machine."
+        } else {
+            "Predicted with vSphere's figures."
+        };
         let line = match (kind.moves_host(), kind.moves_storage()) {
             (true, false) => format!("{} moves from {from} to {}; its disks stay where they are.", v.name, to_host.unwrap_or_default()),
             (false, true) => format!("The disks of {} move to {}; it keeps running on {from}.", v.name, to_ds.unwrap_or_default()),
@@ -289,6 +309,7 @@ fn wizard(inv: &Inventory, c: Choices) -> AnyView {
                 <h3>{format!("Planned: {}", kind.label())}</h3>
                 <p>{line}</p>
                 <p data-testid="wizard-prediction">{predicted}</p>
+                <p class="muted small" data-testid="wizard-platform">{figures}</p>
                 <div class="options">
                     <label>
                         "Downtime target (ms) "

@@ -334,9 +334,7 @@ async fn sequence(
             let from = lab
                 .image_of(vm)
                 .ok_or("the guest's disk image is unknown")?;
-            let to = lab
-                .target_image(vm, target_ds)
-                .map_err(|e| e.to_string())?;
+            let to = lab.target_image(vm, target_ds).map_err(|e| e.to_string())?;
             let started = Instant::now();
             let observed_mirror = observed.clone();
             migrate::storage_vmotion(&source, &from, &to, limits, POLL, move |p| {
@@ -356,9 +354,7 @@ async fn sequence(
             let from = lab
                 .image_of(vm)
                 .ok_or("the guest's disk image is unknown")?;
-            let to = lab
-                .target_image(vm, target_ds)
-                .map_err(|e| e.to_string())?;
+            let to = lab.target_image(vm, target_ds).map_err(|e| e.to_string())?;
             let size = crate::qemu::guest::image_size(&from)
                 .await
                 .map_err(|e| e.to_string())?;

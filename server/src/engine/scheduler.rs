@@ -491,8 +491,12 @@ impl<D: Driver> Engine<D> {
                 continue;
             };
             let rate = self.rates.get(&id).copied().unwrap_or(0.0);
-            let message = a.record.message.clone();
             let phase = a.record.phase;
+            // The pre-copy's message follows the SDPS throttle as it rises.
+            let message = match &progress {
+                Some(p) if phase == Phase::MemoryPrecopy && p.phase == phase => phase_message(a, p),
+                _ => a.record.message.clone(),
+            };
             let e = emit(a, self.now, phase, progress.as_ref(), rate, message);
             out.events.push(e);
             if a.rounds_seen != a.record.round as usize + 1 && phase >= Phase::MemoryPrecopy {
@@ -886,6 +890,10 @@ fn phase_message(a: &Active, p: &TransferProgress) -> String {
             "Copying {:.0} MiB of disk to {} (writes mirrored)",
             a.plan.disk_bytes() / MIB,
             a.target_name
+        ),
+        Phase::MemoryPrecopy if p.throttle > 0.0 => format!(
+            "Pre-copying memory; SDPS slows the guest by {:.0} % so that the copy converges",
+            p.throttle * 100.0
         ),
         Phase::MemoryPrecopy => "Pre-copying memory".into(),
         Phase::Switchover => format!(

@@ -191,10 +191,7 @@ impl Run {
         waiting: MigrationId,
     ) {
         let mut t = 0.0;
-        while !running
-            .iter()
-            .any(|id| self.phase(*id) == Phase::Completed)
-        {
+        while !running.iter().any(|id| self.phase(*id) == Phase::Completed) {
             assert_eq!(
                 self.phase(waiting),
                 Phase::Queued,
@@ -326,6 +323,17 @@ fn a_dirty_rate_above_the_bandwidth_completes_with_sdps_or_fails_at_the_limit() 
     assert_eq!(rec.phase, Phase::Completed, "{}", rec.message);
     assert!(rec.max_throttle >= 0.2, "the throttle is recorded");
     assert!(rec.rounds.iter().any(|r| r.throttle > 0.0));
+    // The events say so while it happens, the throttle rising.
+    let sdps: Vec<&str> = run.events[&id]
+        .iter()
+        .filter(|e| e.message.contains("SDPS slows the guest by"))
+        .map(|e| e.message.as_str())
+        .collect();
+    assert!(
+        sdps.first().is_some_and(|m| m.contains("by 20 %")),
+        "{sdps:?}"
+    );
+    assert!(sdps.iter().any(|m| m.contains("by 30 %")), "{sdps:?}");
     assert_eq!(lab.inv.vms[&vm].host_id, b);
 
     // Fails: a guest rewriting a 4 GiB working set at 20 GiB/s over 0.1 Gbps: every round

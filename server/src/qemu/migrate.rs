@@ -140,6 +140,7 @@ pub async fn vmotion(
     mut on_progress: impl FnMut(&MemoryProgress),
 ) -> Result<MemoryOutcome, LabError> {
     let uri = ready_memory_migration(source, destination, limits, false).await?;
+    let mut events = source.qmp.events();
     let started = Instant::now();
     source.qmp.execute("migrate", json!({ "uri": uri })).await?;
     let mut max_throttle = 0;
@@ -150,6 +151,7 @@ pub async fn vmotion(
         on_progress(&progress);
         match progress.status.as_str() {
             "completed" => {
+                loaded(source, destination).await?;
                 return Ok(MemoryOutcome {
                     total_ms: info["total-time"]
                         .as_u64()
@@ -158,14 +160,14 @@ pub async fn vmotion(
                     rounds: progress.round,
                     transferred_bytes: progress.transferred_bytes,
                     max_throttle_percent: max_throttle,
-                })
+                });
             }
             "failed" => {
                 let why = info["error-desc"].as_str().unwrap_or("no reason given");
                 return Err(LabError::Failed(format!("the migration failed: {why}")));
             }
             "cancelled" => return Err(LabError::Failed("the migration was cancelled".into())),
-            _ => tokio::time::sleep(poll).await,
+            _ => until_status_changes(&mut events, poll).await,
         }
     }
 }
@@ -189,6 +191,53 @@ pub struct MirrorProgress {
 pub struct MirrorOutcome {
     pub total_ms: u64,
     pub copied_bytes: u64,
+}
+
+/// The source has sent everything; the destination still loads the last state before it
+/// runs (or stays paused, if started so). Waits for that. If the destination fails to load
+/// it, the guest resumes on its source (stopped since the switchover) and this fails.
+async fn loaded(source: &Guest, destination: &Guest) -> Result<(), LabError> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match destination.status().await.as_deref() {
+            Ok("running" | "paused" | "prelaunch") => return Ok(()),
+            Ok("inmigrate") if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(2)).await
+            }
+            other => {
+                let why = match other {
+                    Ok(status) => format!("it is {status}"),
+                    Err(e) => e.to_string(),
+                };
+                let _ = source.qmp.execute("cont", json!({})).await;
+                return Err(LabError::Failed(format!(
+                    "the destination did not take over after the switchover ({why}); the guest resumed on its source"
+                )));
+            }
+        }
+    }
+}
+
+/// Waits `poll`, or less when the migration's status changes (QEMU's `MIGRATION` event):
+/// a switchover to hold or an end is seen at once, not up to a poll later.
+async fn until_status_changes(
+    events: &mut tokio::sync::broadcast::Receiver<QmpEvent>,
+    poll: Duration,
+) {
+    let _ = tokio::time::timeout(poll, async {
+        loop {
+            match events.recv().await {
+                Ok(e) if e.name == "MIGRATION" => return,
+                Ok(_) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => return,
+                // No more events: the poll alone paces the loop.
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                    std::future::pending::<()>().await
+                }
+            }
+        }
+    })
+    .await;
 }
 
 async fn next_event(
@@ -480,6 +529,7 @@ pub async fn combined(
                 released = true;
             }
             "completed" => {
+                loaded(source, destination).await?;
                 destination
                     .qmp
                     .execute("block-export-del", json!({ "id": "vmshift-export" }))
@@ -517,7 +567,7 @@ pub async fn combined(
                 }
                 return Err(LabError::Failed(format!("the migration failed: {why}")));
             }
-            _ => tokio::time::sleep(poll).await,
+            _ => until_status_changes(&mut events, poll).await,
         }
     }
 }
