@@ -297,8 +297,12 @@ pub async fn storage_vmotion(
         )
         .await?;
     let mut events = guest.qmp.events();
+    // `top` copies the clusters the image has allocated (lab images have no backing file,
+    // and the new image reads zeros elsewhere): a thin disk costs what it holds, as on
+    // vSphere. `full` walks the whole virtual size, zeros included, against the rate limit:
+    // twice the time for a half-full disk (measured).
     let mut mirror = json!({
-        "job-id": job, "device": old, "target": new_node, "sync": "full",
+        "job-id": job, "device": old, "target": new_node, "sync": "top",
     });
     if let Some(b) = limits.bandwidth_bytes_s {
         mirror["speed"] = json!(b);
@@ -444,8 +448,9 @@ pub async fn combined(
         .await?;
     let job = "vmshift-mirror";
     let mut events = source.qmp.events();
+    // Allocated clusters only, as for a Storage vMotion.
     let mut mirror =
-        json!({ "job-id": job, "device": source_node, "target": "vmshift-nbd", "sync": "full" });
+        json!({ "job-id": job, "device": source_node, "target": "vmshift-nbd", "sync": "top" });
     if let Some(b) = limits.bandwidth_bytes_s {
         mirror["speed"] = json!(b);
     }
