@@ -22,6 +22,10 @@ pub struct Platform {
     pub stun_s: f64,
     /// Stun of a Storage vMotion switchover (the disk references change), seconds.
     pub disk_switchover_s: f64,
+    /// What a combined migration's switchover adds to the stun to let its disk mirror go,
+    /// seconds.
+    #[serde(default)]
+    pub disk_release_s: f64,
 }
 
 impl Platform {
@@ -32,14 +36,16 @@ impl Platform {
         switchover_rate: None,
         stun_s: 0.0,
         disk_switchover_s: 0.05,
+        disk_release_s: 0.0,
     };
 
     /// QEMU 10 under TCG with both ends on this machine's loopback (the lab of the QEMU
     /// driver), as `bench/qmp_floor.py` measured it (docs/PERFORMANCE.md, issue 6): the
     /// destination starts in ~0.05–0.2 s (the lab replaces this with what it measures), the
     /// last round crosses at ~2.5 GB/s once the guest is stopped, whatever the cap, and a
-    /// stun costs ~9 ms on top; a small guest's device state is a fraction of a MiB; a
-    /// Storage vMotion's pivot to the mirrored image does not stop the guest.
+    /// stun costs ~9 ms on top (~8 ms more for a combined move, which releases its disk
+    /// mirror while the guest is held); a small guest's device state is a fraction of a MiB;
+    /// a Storage vMotion's pivot to the mirrored image does not stop the guest.
     pub const QEMU_LOOPBACK: Platform = Platform {
         prepare_s: 0.1,
         checkpoint_bytes: 0.25 * MIB,
@@ -47,6 +53,8 @@ impl Platform {
         stun_s: 0.009,
         // A mirror's pivot to the new image does not stop the guest.
         disk_switchover_s: 0.0,
+        // The guest is held before the switchover while the NBD mirror is released.
+        disk_release_s: 0.008,
     };
 
     /// The downtime of a stop-and-copy of `bytes` (checkpoint included) by a transfer running
@@ -69,6 +77,7 @@ impl Platform {
     pub fn is_sane(&self) -> bool {
         let ok = |x: f64| x.is_finite() && x >= 0.0;
         ok(self.prepare_s)
+            && ok(self.disk_release_s)
             && ok(self.checkpoint_bytes)
             && ok(self.stun_s)
             && ok(self.disk_switchover_s)
@@ -102,6 +111,7 @@ mod tests {
             stun_s: 0.01,
             ..Platform::VSPHERE
         };
+        assert_eq!(p.disk_release_s, 0.0);
         // 10 MB at 1 GB/s = 10 ms, plus the 10 ms stun, whatever the capped rate was.
         assert!((p.stop_and_copy_s(10e6, 1e8) - 0.02).abs() < 1e-12);
         let rate = p.stop_and_copy_rate(10e6, 1e8);

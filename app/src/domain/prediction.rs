@@ -192,6 +192,7 @@ mod tests {
             switchover_rate: Some(2e9),
             stun_s: 0.01,
             disk_switchover_s: 0.02,
+            disk_release_s: 0.005,
         };
         let mut req = request(id, MigrationKind::VMotion, Some(f.b), None);
         req.options.bandwidth_cap_mbps = Some(800); // 100 MB/s
@@ -232,6 +233,30 @@ mod tests {
         .unwrap();
         assert!((svm.duration_s - (0.2 + 10.0 + 0.02)).abs() < 1e-9);
         assert_eq!(svm.downtime_ms, 20.0);
+
+        // A combined move's stun also releases its disk mirror; a vMotion's does not.
+        let local = vm(
+            "local",
+            f.a,
+            vec![disk(f.local_a, 1_000, 1_000, false)],
+            vec![],
+        );
+        let lid = local.id;
+        let change = f.inv.validate(Mutation::Create(Object::Vm(local))).unwrap();
+        f.inv.apply(&change);
+        let combined = request(lid, MigrationKind::Combined, Some(f.b), Some(f.shared));
+        let released = Platform {
+            disk_release_s: 0.0,
+            ..platform
+        };
+        let with = predict_on(&f.inv, &combined, platform).unwrap();
+        let without = predict_on(&f.inv, &combined, released).unwrap();
+        assert!((with.downtime_ms - without.downtime_ms - 5.0).abs() < 1e-9);
+        assert!((with.duration_s - without.duration_s - 0.005).abs() < 1e-9);
+        assert_eq!(
+            predict_on(&f.inv, &req, platform).unwrap(),
+            predict_on(&f.inv, &req, released).unwrap()
+        );
     }
 
     #[test]

@@ -129,6 +129,16 @@ impl TransferPlan {
         })
     }
 
+    /// The figures the memory pre-copy runs with: a combined move's stun also lets its disk
+    /// mirror go.
+    fn memory_platform(&self) -> Platform {
+        let mut platform = self.platform;
+        if !self.disks.is_empty() {
+            platform.stun_s += platform.disk_release_s;
+        }
+        platform
+    }
+
     /// The same plan, run by a hypervisor with these figures.
     pub fn on(mut self, platform: Platform) -> Self {
         self.platform = platform;
@@ -340,7 +350,7 @@ impl Transfer {
                             dirty_rate: memory.dirty_rate,
                             working_set: memory.working_set,
                             downtime_target: self.plan.downtime_target_s,
-                            platform: self.plan.platform,
+                            platform: self.plan.memory_platform(),
                         },
                         rate,
                     ))
