@@ -43,14 +43,14 @@ impl Platform {
     /// driver), as `bench/qmp_floor.py` measured it (docs/PERFORMANCE.md, issue 6): the
     /// destination starts in ~0.05–0.2 s (the lab replaces this with what it measures), the
     /// last round crosses at ~2.5 GB/s once the guest is stopped, whatever the cap, and a
-    /// stun costs ~9 ms on top (~8 ms more for a combined move, which releases its disk
+    /// stun costs ~11 ms on top (~8 ms more for a combined move, which releases its disk
     /// mirror while the guest is held); a small guest's device state is a fraction of a MiB;
     /// a Storage vMotion's pivot to the mirrored image does not stop the guest.
     pub const QEMU_LOOPBACK: Platform = Platform {
         prepare_s: 0.1,
         checkpoint_bytes: 0.25 * MIB,
         switchover_rate: Some(2.5e9),
-        stun_s: 0.009,
+        stun_s: 0.011,
         // A mirror's pivot to the new image does not stop the guest.
         disk_switchover_s: 0.0,
         // The guest is held before the switchover while the NBD mirror is released.
