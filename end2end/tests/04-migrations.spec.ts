@@ -141,7 +141,7 @@ test("Tasks shows a queued migration's reason, a running one's rate, ETA and rou
     { vm: "cache-02", kind: "storage_vmotion", target_datastore_id: ids["nfs-archive"] },
     { vm: "db-03", kind: "storage_vmotion", target_datastore_id: ids["nfs-archive"] },
     { vm: "app-04", kind: "storage_vmotion", target_datastore_id: ids["nfs-archive"] },
-    { vm: "ci-runner-02", kind: "vmotion", target_host_id: ids["esx-03"] },
+    { vm: "dns-02", kind: "vmotion", target_host_id: ids["esx-02"] },
   ];
   for (const { vm, ...move } of moves) {
     const res = await page.request.post("/api/v1/migrations", {
@@ -161,7 +161,7 @@ test("Tasks shows a queued migration's reason, a running one's rate, ETA and rou
   await expect(copying.getByTestId("task-rate")).toContainText("/s");
   await expect(copying.getByTestId("task-eta")).not.toHaveText("");
   // A vMotion in its pre-copy shows its round.
-  const vmotion = row(page, "ci-runner-02");
+  const vmotion = row(page, "dns-02");
   await expect(vmotion).toHaveAttribute("data-phase", "memory_precopy");
   await expect(vmotion.getByTestId("task-round")).toHaveText("0");
 
@@ -173,12 +173,12 @@ test("Tasks shows a queued migration's reason, a running one's rate, ETA and rou
   // Cancel from the rows: the queued one, then the others; every VM stays where it was.
   await row(page, "app-04").getByTestId("task-cancel").click();
   await expect(row(page, "app-04")).toHaveAttribute("data-phase", "cancelled");
-  for (const vm of ["cache-02", "db-03", "ci-runner-02"]) {
+  for (const vm of ["cache-02", "db-03", "dns-02"]) {
     await row(page, vm).getByTestId("task-cancel").click();
     await expect(row(page, vm)).toHaveAttribute("data-phase", "cancelled");
     await expect(row(page, vm).getByTestId("task-message")).toContainText("keeps running on");
   }
   await page.getByTestId("nav-map").click();
-  await expect(page.getByTestId("host-esx-05").getByTestId("vm-ci-runner-02")).toBeVisible();
+  await expect(page.getByTestId("host-esx-03").getByTestId("vm-dns-02")).toBeVisible();
   await expect(page.getByTestId("host-esx-04").getByTestId("vm-app-04")).toHaveAttribute("title", /disks on vsan-prod/);
 });
