@@ -278,8 +278,9 @@ async fn the_engine_moves_real_guests_and_a_cancel_leaves_them_running() {
         kind: MigrationKind::Combined,
         target_host_id: Some(esx2),
         target_datastore_id: Some(local_2),
+        // 16 MB/s: the disk (what lab-db has written so far) takes a few ticks to copy.
         options: MigrationOptions {
-            bandwidth_cap_mbps: Some(800),
+            bandwidth_cap_mbps: Some(128),
             ..MigrationOptions::default()
         },
     };
