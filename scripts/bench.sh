@@ -63,3 +63,13 @@ session=$(curl -sf -D - -o /dev/null -X POST -H 'content-type: application/json'
 curl -sf -X POST -H 'content-type: application/json' -H "cookie: vmshift_session=$session" \
   --data-binary @"$dir/inv.json" http://127.0.0.1:$port/api/v1/inventory >/dev/null
 VMSHIFT_SESSION=$session node scripts/bench-browser-checks.js http://127.0.0.1:$port vm-000-000-000
+
+# The QEMU driver (issue 6): against the direct-QMP floor, the model against real moves, then
+# the same vMotion through libvirt (two daemons in their own namespaces; JSON lines).
+bash scripts/install-qemu.sh
+bash scripts/lab-guest.sh
+echo
+cargo bench -p server --bench lab
+bash scripts/install-libvirt.sh
+echo
+bash bench/libvirt_floor.sh 5 100 50 400
