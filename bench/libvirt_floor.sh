@@ -39,6 +39,7 @@ drop_namespaces() {
 }
 drop_namespaces
 trap cleanup EXIT
+trap "exit 1" INT TERM
 
 ip netns add vmshift-a
 ip netns add vmshift-b
