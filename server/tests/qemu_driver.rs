@@ -7,7 +7,8 @@ use app::domain::migration::{Migration, MigrationEvent, Phase};
 use app::domain::platform::Platform;
 use app::domain::prediction::{predict, predict_on};
 use app::domain::{
-    HostId, Inventory, MigrationId, Mutation, Object, PowerState, RateMibS, SizeMib, VmId,
+    DatastoreId, HostId, Inventory, MigrationId, Mutation, Object, PowerState, RateMibS, SizeMib,
+    VmId,
 };
 use server::engine::qemu_driver::QemuDriver;
 use server::engine::Engine;
@@ -56,6 +57,40 @@ fn host(inv: &Inventory, name: &str) -> HostId {
         .find(|h| h.name.as_str() == name)
         .unwrap()
         .id
+}
+
+fn datastore(inv: &Inventory, name: &str) -> DatastoreId {
+    inv.datastores
+        .values()
+        .find(|d| d.name.as_str() == name)
+        .unwrap()
+        .id
+}
+
+/// A move of `vm` at `cap_mbps`, the downtime target 300 ms.
+fn move_of(
+    vm: VmId,
+    kind: MigrationKind,
+    host: Option<HostId>,
+    datastore: Option<DatastoreId>,
+    cap_mbps: u32,
+) -> MigrationRequest {
+    MigrationRequest {
+        vm_id: vm,
+        kind,
+        target_host_id: host,
+        target_datastore_id: datastore,
+        options: MigrationOptions {
+            downtime_target_ms: Some(300),
+            bandwidth_cap_mbps: Some(cap_mbps),
+            priority: None,
+        },
+    }
+}
+
+fn assert_allowed(inv: &Inventory, request: &MigrationRequest) {
+    let report = check_migration(inv, request, &BTreeSet::new()).unwrap();
+    assert!(report.allowed, "{report:?}");
 }
 
 fn now_ms() -> i64 {
@@ -159,22 +194,8 @@ async fn the_engine_moves_real_guests_and_a_cancel_leaves_them_running() {
     );
 
     // A vMotion of lab-web: the engine's events, the guest beating on lab-esx-02.
-    let request = MigrationRequest {
-        vm_id: web,
-        kind: MigrationKind::VMotion,
-        target_host_id: Some(esx2),
-        target_datastore_id: None,
-        options: MigrationOptions {
-            downtime_target_ms: Some(300),
-            bandwidth_cap_mbps: Some(800),
-            priority: None,
-        },
-    };
-    assert!(
-        check_migration(&inv, &request, &BTreeSet::new())
-            .unwrap()
-            .allowed
-    );
+    let request = move_of(web, MigrationKind::VMotion, Some(esx2), None, 800);
+    assert_allowed(&inv, &request);
     let before = runtime.guest(web).unwrap().last_heartbeat().unwrap();
     let id = MigrationId::new_random();
     let (record, _) = engine.submit(&inv, request.clone(), id, now_ms()).unwrap();
@@ -218,27 +239,9 @@ async fn the_engine_moves_real_guests_and_a_cancel_leaves_them_running() {
 
     // A Storage vMotion of lab-db cancelled while its disk is copied: it keeps running on
     // its source image, and the half-copied target is gone.
-    let shared = inv
-        .datastores
-        .values()
-        .find(|d| d.name.as_str() == "lab-shared")
-        .unwrap()
-        .id;
-    let request = MigrationRequest {
-        vm_id: db,
-        kind: MigrationKind::StorageVMotion,
-        target_host_id: None,
-        target_datastore_id: Some(shared),
-        options: MigrationOptions {
-            bandwidth_cap_mbps: Some(16),
-            ..MigrationOptions::default()
-        },
-    };
-    assert!(
-        check_migration(&inv, &request, &BTreeSet::new())
-            .unwrap()
-            .allowed
-    );
+    let shared = datastore(&inv, "lab-shared");
+    let request = move_of(db, MigrationKind::StorageVMotion, None, Some(shared), 16);
+    assert_allowed(&inv, &request);
     let image = runtime.image_of(db).unwrap();
     let id = MigrationId::new_random();
     engine.submit(&inv, request, id, now_ms()).unwrap();
@@ -267,28 +270,10 @@ async fn the_engine_moves_real_guests_and_a_cancel_leaves_them_running() {
 
     // A combined move of lab-db to lab-esx-02 and lab-local-02 (a datastore no VM has used
     // yet): it runs there, on an image identical to the one it left, and beats.
-    let local_2 = inv
-        .datastores
-        .values()
-        .find(|d| d.name.as_str() == "lab-local-02")
-        .unwrap()
-        .id;
-    let request = MigrationRequest {
-        vm_id: db,
-        kind: MigrationKind::Combined,
-        target_host_id: Some(esx2),
-        target_datastore_id: Some(local_2),
-        // 16 MB/s: the disk (what lab-db has written so far) takes a few ticks to copy.
-        options: MigrationOptions {
-            bandwidth_cap_mbps: Some(128),
-            ..MigrationOptions::default()
-        },
-    };
-    assert!(
-        check_migration(&inv, &request, &BTreeSet::new())
-            .unwrap()
-            .allowed
-    );
+    let local_2 = datastore(&inv, "lab-local-02");
+    // 16 MB/s: the disk (what lab-db has written so far) takes a few ticks to copy.
+    let request = move_of(db, MigrationKind::Combined, Some(esx2), Some(local_2), 128);
+    assert_allowed(&inv, &request);
     let id = MigrationId::new_random();
     engine.submit(&inv, request, id, now_ms()).unwrap();
     let (events, completed) = run_to_end(&mut engine, &mut inv, id, Duration::from_secs(120)).await;
@@ -322,16 +307,7 @@ async fn the_engine_moves_real_guests_and_a_cancel_leaves_them_running() {
 
     // A destination that dies mid-flight: the migration fails, lab-web runs on where it was,
     // and nothing of the attempt is left.
-    let request = MigrationRequest {
-        vm_id: web,
-        kind: MigrationKind::VMotion,
-        target_host_id: Some(esx1),
-        target_datastore_id: None,
-        options: MigrationOptions {
-            bandwidth_cap_mbps: Some(16),
-            ..MigrationOptions::default()
-        },
-    };
+    let request = move_of(web, MigrationKind::VMotion, Some(esx1), None, 16);
     let id = MigrationId::new_random();
     engine.submit(&inv, request, id, now_ms()).unwrap();
     tick_until(&mut engine, &inv, id, Phase::MemoryPrecopy).await;
@@ -427,17 +403,8 @@ async fn a_guest_dirtying_faster_than_the_cap_completes_throttled_and_the_events
         .await
         .is_some());
     let mut engine = Engine::new(QemuDriver::new(runtime.clone()));
-    let request = MigrationRequest {
-        vm_id: web,
-        kind: MigrationKind::VMotion,
-        target_host_id: Some(host(&inv, "lab-esx-02")),
-        target_datastore_id: None,
-        options: MigrationOptions {
-            downtime_target_ms: Some(300),
-            bandwidth_cap_mbps: Some(256), // 32 MB/s
-            priority: None,
-        },
-    };
+    let esx2 = host(&inv, "lab-esx-02");
+    let request = move_of(web, MigrationKind::VMotion, Some(esx2), None, 256); // 32 MB/s
     let id = MigrationId::new_random();
     engine.submit(&inv, request, id, now_ms()).unwrap();
     let (events, record) = run_to_end(&mut engine, &mut inv, id, Duration::from_secs(180)).await;
@@ -468,6 +435,20 @@ async fn a_guest_dirtying_faster_than_the_cap_completes_throttled_and_the_events
     assert_eq!(qmp_sockets(), sockets, "no QMP socket left");
 }
 
+/// The binary with `--driver qemu`, its lab's data in `data`.
+async fn lab_server(db: &common::TestDb, data: &Path) -> common::process::Process {
+    let lab_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/lab");
+    let args = [
+        "--driver",
+        "qemu",
+        "--lab-dir",
+        lab_dir.to_str().unwrap(),
+        "--lab-data",
+        data.to_str().unwrap(),
+    ];
+    common::process::spawn(&db.url, &args).await
+}
+
 /// A server killed with SIGKILL cannot stop its guests: they run on, unmanaged. The next
 /// start on the same lab data stops them (and their sockets) before booting the lab again.
 #[tokio::test]
@@ -477,16 +458,7 @@ async fn the_guests_of_a_killed_server_are_stopped_at_its_next_start() {
     let sockets = qmp_sockets();
     let db = common::TestDb::new().await;
     let data = tempfile::tempdir().unwrap();
-    let lab_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/lab");
-    let args = [
-        "--driver",
-        "qemu",
-        "--lab-dir",
-        lab_dir.to_str().unwrap(),
-        "--lab-data",
-        data.path().to_str().unwrap(),
-    ];
-    let mut first = common::process::spawn(&db.url, &args).await;
+    let mut first = lab_server(&db, data.path()).await;
     let orphans = qemu_processes_in(data.path(), "");
     assert_eq!(orphans.len(), 2, "the two lab VMs run");
     unsafe {
@@ -500,7 +472,7 @@ async fn the_guests_of_a_killed_server_are_stopped_at_its_next_start() {
         "they outlive the killed server"
     );
 
-    let mut second = common::process::spawn(&db.url, &args).await;
+    let mut second = lab_server(&db, data.path()).await;
     let now = qemu_processes_in(data.path(), "");
     assert_eq!(now.len(), 2, "the lab runs again: {now:?}");
     assert!(
@@ -553,19 +525,7 @@ async fn the_server_with_the_qemu_driver_migrates_a_real_vm_through_the_api() {
     let sockets = qmp_sockets();
     let db = common::TestDb::new().await;
     let data = tempfile::tempdir().unwrap();
-    let lab_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/lab");
-    let mut server = common::process::spawn(
-        &db.url,
-        &[
-            "--driver",
-            "qemu",
-            "--lab-dir",
-            lab_dir.to_str().unwrap(),
-            "--lab-data",
-            data.path().to_str().unwrap(),
-        ],
-    )
-    .await;
+    let mut server = lab_server(&db, data.path()).await;
     assert_eq!(
         qemu_processes_in(data.path(), "").len(),
         2,

@@ -129,6 +129,20 @@ mod tests {
         }
     }
 
+    /// A VM on host a with a 1,000 MiB thick disk on a's local datastore.
+    fn on_local_a(f: &mut Fixture) -> VmId {
+        let local = vm(
+            "local",
+            f.a,
+            vec![disk(f.local_a, 1_000, 1_000, false)],
+            vec![],
+        );
+        let id = local.id;
+        let change = f.inv.validate(Mutation::Create(Object::Vm(local))).unwrap();
+        f.inv.apply(&change);
+        id
+    }
+
     fn setup() -> (Fixture, VmId) {
         let mut f = fixture();
         let v = vm(
@@ -235,15 +249,7 @@ mod tests {
         assert_eq!(svm.downtime_ms, 20.0);
 
         // A combined move's stun also releases its disk mirror; a vMotion's does not.
-        let local = vm(
-            "local",
-            f.a,
-            vec![disk(f.local_a, 1_000, 1_000, false)],
-            vec![],
-        );
-        let lid = local.id;
-        let change = f.inv.validate(Mutation::Create(Object::Vm(local))).unwrap();
-        f.inv.apply(&change);
+        let lid = on_local_a(&mut f);
         let combined = request(lid, MigrationKind::Combined, Some(f.b), Some(f.shared));
         let released = Platform {
             disk_release_s: 0.0,
@@ -294,15 +300,7 @@ mod tests {
         assert!(both.is_ok());
         let mut f = f;
         // Host b mounts the shared datastore only; move a VM from local-a to shared and to b.
-        let local = vm(
-            "local",
-            f.a,
-            vec![disk(f.local_a, 1_000, 1_000, false)],
-            vec![],
-        );
-        let lid = local.id;
-        let change = f.inv.validate(Mutation::Create(Object::Vm(local))).unwrap();
-        f.inv.apply(&change);
+        let lid = on_local_a(&mut f);
         let p = predict(
             &f.inv,
             &request(lid, MigrationKind::Combined, Some(f.b), Some(f.shared)),
