@@ -93,6 +93,21 @@ fn assert_allowed(inv: &Inventory, request: &MigrationRequest) {
     assert!(report.allowed, "{report:?}");
 }
 
+/// The process running `vm` now: running, and beating again within 20 s.
+async fn running_and_beating(runtime: &LabRuntime, vm: VmId) -> Arc<server::qemu::Guest> {
+    let guest = runtime.guest(vm).unwrap();
+    assert_eq!(guest.status().await.unwrap(), "running");
+    let beat = guest.last_heartbeat().map_or(0, |b| b.seq);
+    assert!(
+        guest
+            .wait_heartbeat(beat, Duration::from_secs(20))
+            .await
+            .is_some(),
+        "{vm} beats again"
+    );
+    guest
+}
+
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -256,13 +271,7 @@ async fn the_engine_moves_real_guests_and_a_cancel_leaves_them_running() {
     }
     assert!(!target.exists(), "the half-copied image is removed");
     assert_eq!(runtime.image_of(db).unwrap(), image);
-    let guest = runtime.guest(db).unwrap();
-    assert_eq!(guest.status().await.unwrap(), "running");
-    let beat = guest.last_heartbeat().unwrap();
-    assert!(guest
-        .wait_heartbeat(beat.seq, Duration::from_secs(20))
-        .await
-        .is_some());
+    let guest = running_and_beating(&runtime, db).await;
     assert_eq!(
         server::qemu::migrate::open_images(&guest).await.unwrap(),
         vec![image.display().to_string()]
@@ -338,13 +347,7 @@ async fn the_engine_moves_real_guests_and_a_cancel_leaves_them_running() {
         last.message
     );
     assert_eq!(inv.vms[&web].host_id, esx2);
-    let guest = runtime.guest(web).unwrap();
-    assert_eq!(guest.status().await.unwrap(), "running");
-    let beat = guest.last_heartbeat().unwrap();
-    assert!(guest
-        .wait_heartbeat(beat.seq, Duration::from_secs(20))
-        .await
-        .is_some());
+    running_and_beating(&runtime, web).await;
     assert!(
         destinations().is_empty(),
         "the dead destination is gone, nothing else started"
