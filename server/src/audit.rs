@@ -32,6 +32,37 @@ pub struct Record {
     pub after: Option<Value>,
 }
 
+impl Record {
+    /// An entry about one object, with neither state attached yet.
+    pub fn about(
+        action: &'static str,
+        kind: &str,
+        id: impl ToString,
+        summary: impl Into<String>,
+    ) -> Self {
+        Record {
+            action,
+            object_kind: Some(kind.to_owned()),
+            object_id: Some(id.to_string()),
+            summary: summary.into(),
+            before: None,
+            after: None,
+        }
+    }
+
+    /// The object as it was before the action.
+    pub fn before(mut self, value: &impl serde::Serialize) -> Self {
+        self.before = serde_json::to_value(value).ok();
+        self
+    }
+
+    /// The object as the action left it.
+    pub fn after(mut self, value: &impl serde::Serialize) -> Self {
+        self.after = serde_json::to_value(value).ok();
+        self
+    }
+}
+
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -154,6 +154,20 @@ async fn every_kind_of_action_is_recorded_with_its_user() {
     assert_eq!(update["after"]["object"]["cores"], 16);
     assert_eq!(update["object_id"], hid);
     assert!(find(&all, "inventory.create")["before"].is_null());
+    // A migration or a fault: its kind and id, the record after a start or an injection,
+    // before a clearing.
+    for (action, kind, state) in [
+        ("migration.start", "migration", "after"),
+        ("migration.cancel", "migration", "after"),
+        ("fault.inject", "fault", "after"),
+        ("fault.clear", "fault", "before"),
+    ] {
+        let e = find(&all, action);
+        let other = if state == "after" { "before" } else { "after" };
+        assert_eq!(e["object_kind"], kind, "{e}");
+        assert_eq!(e[state]["id"], e["object_id"], "{e}");
+        assert!(e[other].is_null(), "{e}");
+    }
     assert!(find(&all, "inventory.delete")["after"].is_null());
     assert!(find(&all, "session.sign_in_failed")["summary"]
         .as_str()

@@ -417,19 +417,14 @@ impl MigrationService {
             Command::Start(request, actor, reply) => {
                 let result = self.submit(engine, request, &actor).await;
                 if let Ok(m) = &result {
-                    let entry = audit::Record {
-                        action: "migration.start",
-                        object_kind: Some("migration".into()),
-                        object_id: Some(m.id.to_string()),
-                        summary: format!(
-                            "started a {} of {} ({})",
-                            m.kind.label(),
-                            m.vm_name,
-                            m.route
-                        ),
-                        before: None,
-                        after: serde_json::to_value(m).ok(),
-                    };
+                    let summary = format!(
+                        "started a {} of {} ({})",
+                        m.kind.label(),
+                        m.vm_name,
+                        m.route
+                    );
+                    let entry = audit::Record::about("migration.start", "migration", m.id, summary)
+                        .after(m);
                     audit::record(&self.db, &actor, entry).await;
                 }
                 let _ = reply.send(result);
@@ -437,14 +432,10 @@ impl MigrationService {
             Command::Cancel(id, actor, reply) => {
                 let result = self.cancel_now(engine, id).await;
                 if let Ok(m) = &result {
-                    let entry = audit::Record {
-                        action: "migration.cancel",
-                        object_kind: Some("migration".into()),
-                        object_id: Some(m.id.to_string()),
-                        summary: format!("cancelled the {} of {}", m.kind.label(), m.vm_name),
-                        before: None,
-                        after: serde_json::to_value(m).ok(),
-                    };
+                    let summary = format!("cancelled the {} of {}", m.kind.label(), m.vm_name);
+                    let entry =
+                        audit::Record::about("migration.cancel", "migration", m.id, summary)
+                            .after(m);
                     audit::record(&self.db, &actor, entry).await;
                 }
                 let _ = reply.send(result);
@@ -452,14 +443,9 @@ impl MigrationService {
             Command::AddFault(request, actor, reply) => {
                 let result = self.fault_now(engine, request).await;
                 if let Ok(f) = &result {
-                    let entry = audit::Record {
-                        action: "fault.inject",
-                        object_kind: Some("fault".into()),
-                        object_id: Some(f.id.to_string()),
-                        summary: format!("injected {} on {}", f.kind.label(), f.target_name),
-                        before: None,
-                        after: serde_json::to_value(f).ok(),
-                    };
+                    let summary = format!("injected {} on {}", f.kind.label(), f.target_name);
+                    let entry =
+                        audit::Record::about("fault.inject", "fault", f.id, summary).after(f);
                     audit::record(&self.db, &actor, entry).await;
                 }
                 let _ = reply.send(result);
@@ -472,14 +458,9 @@ impl MigrationService {
             Command::ClearFault(id, actor, reply) => {
                 let result = self.clear_fault_now(engine, id).await;
                 if let Ok(f) = &result {
-                    let entry = audit::Record {
-                        action: "fault.clear",
-                        object_kind: Some("fault".into()),
-                        object_id: Some(f.id.to_string()),
-                        summary: format!("cleared {} on {}", f.kind.label(), f.target_name),
-                        before: serde_json::to_value(f).ok(),
-                        after: None,
-                    };
+                    let summary = format!("cleared {} on {}", f.kind.label(), f.target_name);
+                    let entry =
+                        audit::Record::about("fault.clear", "fault", f.id, summary).before(f);
                     audit::record(&self.db, &actor, entry).await;
                 }
                 let _ = reply.send(result);
