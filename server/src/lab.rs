@@ -78,7 +78,7 @@ impl LabRuntime {
     /// Stops the QEMU processes a previous run of the lab left behind (the server was killed
     /// before it could stop them: they would run on, unmanaged, on the same images), and
     /// removes their QMP sockets. Returns how many there were.
-    pub fn reap_orphans(&self) -> usize {
+    pub async fn reap_orphans(&self) -> usize {
         let root = format!("{}/", self.root.display());
         let Ok(proc) = std::fs::read_dir("/proc") else {
             return 0;
@@ -125,7 +125,7 @@ impl LabRuntime {
         };
         let deadline = Instant::now() + std::time::Duration::from_secs(10);
         while !killed.iter().all(gone) && Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(20));
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
         killed.len()
     }

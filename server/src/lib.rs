@@ -118,7 +118,7 @@ pub async fn start_lab(
         .and_then(|()| lab_data.canonicalize())
         .map_err(|e| format!("lab data directory {}: {e}", lab_data.display()))?;
     let runtime = Arc::new(lab::LabRuntime::new(lab, lab_data));
-    let orphans = runtime.reap_orphans();
+    let orphans = runtime.reap_orphans().await;
     if orphans > 0 {
         tracing::warn!(
             orphans,
