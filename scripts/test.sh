@@ -12,12 +12,12 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "clippy (server side, browser side)"
-cargo clippy -p app -p server --all-targets -- -D warnings
+cargo clippy -p domain -p app -p server --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 log=$(mktemp)
 step "Rust tests"
-cargo test -p app 2>&1 | tee -a "$log"
+cargo test -p domain -p app 2>&1 | tee -a "$log"
 step "server tests on SQLite"
 cargo test -p server 2>&1 | tee -a "$log"
 step "server tests on PostgreSQL (a throw-away local server)"

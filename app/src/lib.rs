@@ -1,10 +1,9 @@
-//! vmshift's pages and shared code. The `domain` module is plain Rust (no leptos) and runs on
-//! the server and in the browser alike.
+//! vmshift's pages and components (Leptos), the live link, and the server functions the pages
+//! call. The rules they apply come from the `domain` crate, which runs here in the browser and
+//! on the server alike.
 
 pub mod api_client;
 pub mod components;
-pub mod domain;
-pub mod format;
 pub mod live;
 pub mod pages;
 pub mod protocol;

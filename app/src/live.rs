@@ -1,9 +1,9 @@
 //! The browser side of the live websocket: applies snapshots and changes to the shared
 //! inventory resource, and reconnects (getting a fresh snapshot) when the link drops.
 
-use crate::domain::migration::{Fault, Migration, MigrationEvent};
-use crate::domain::platform::Platform;
-use crate::domain::{Inventory, MigrationId, VmId};
+use domain::migration::{Fault, Migration, MigrationEvent};
+use domain::platform::Platform;
+use domain::{Inventory, MigrationId, VmId};
 use leptos::prelude::*;
 use std::collections::BTreeMap;
 

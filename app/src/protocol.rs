@@ -1,7 +1,7 @@
 //! Messages of the live websocket (`/ws`), shared by the server and the browser.
 
-use crate::domain::migration::{Fault, Migration, MigrationEvent};
-use crate::domain::{Change, Inventory};
+use domain::migration::{Fault, Migration, MigrationEvent};
+use domain::{Change, Inventory};
 use serde::{Deserialize, Serialize};
 
 /// A message from the server. `revision` counts inventory changes: a client that sees a gap
@@ -37,16 +37,16 @@ pub enum LiveMessage {
         guests: Vec<LabGuest>,
         /// The figures the lab's migrations are predicted with.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        platform: Option<crate::domain::platform::Platform>,
+        platform: Option<domain::platform::Platform>,
     },
 }
 
 /// A real lab VM as last seen.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LabGuest {
-    pub vm_id: crate::domain::VmId,
+    pub vm_id: domain::VmId,
     /// The host whose QEMU process runs it now.
-    pub host_id: crate::domain::HostId,
+    pub host_id: domain::HostId,
     /// Heartbeats since the guest booted (its workload's counter: it continues across
     /// migrations); `None` until the first.
     pub heartbeat: Option<u64>,

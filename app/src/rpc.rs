@@ -2,19 +2,19 @@
 //! server's inventory service (behind [`ssr::InventoryBackend`]), the same one the REST API
 //! uses, so pages and scripts share one validation gate.
 
-use crate::domain::accounts::CurrentUser;
+use domain::accounts::CurrentUser;
 #[cfg(feature = "ssr")]
-use crate::domain::accounts::Role;
-use crate::domain::migration::{Fault, Migration, MigrationEvent};
-use crate::domain::{DomainError, ImportSummary, Inventory};
+use domain::accounts::Role;
+use domain::migration::{Fault, Migration, MigrationEvent};
+use domain::{DomainError, ImportSummary, Inventory};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
-    use crate::domain::checks::MigrationRequest;
-    use crate::domain::migration::{Fault, FaultRequest, Migration, MigrationEvent};
-    use crate::domain::{
+    use domain::checks::MigrationRequest;
+    use domain::migration::{Fault, FaultRequest, Migration, MigrationEvent};
+    use domain::{
         Change, DomainError, FaultId, ImportSummary, Inventory, InventoryFile, MigrationId,
         Mutation,
     };
@@ -58,15 +58,14 @@ pub mod ssr {
     /// The signed-in user, who must have at least `role` (the server's middleware checks the
     /// route too; this also covers server functions run in-process while rendering a page).
     pub async fn require(
-        role: crate::domain::accounts::Role,
-    ) -> Result<crate::domain::accounts::CurrentUser, leptos::prelude::ServerFnError> {
-        let user =
-            leptos_axum::extract::<Option<axum::Extension<crate::domain::accounts::CurrentUser>>>()
-                .await
-                .ok()
-                .flatten()
-                .map(|axum::Extension(u)| u)
-                .ok_or_else(|| leptos::prelude::ServerFnError::new("sign in first"))?;
+        role: domain::accounts::Role,
+    ) -> Result<domain::accounts::CurrentUser, leptos::prelude::ServerFnError> {
+        let user = leptos_axum::extract::<Option<axum::Extension<domain::accounts::CurrentUser>>>()
+            .await
+            .ok()
+            .flatten()
+            .map(|axum::Extension(u)| u)
+            .ok_or_else(|| leptos::prelude::ServerFnError::new("sign in first"))?;
         if user.role.allows(role) {
             Ok(user)
         } else {
@@ -109,9 +108,7 @@ fn parse_arg<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result
 
 /// Hands a mutation to the backend: a refusal is `Ok(Err(..))`, for the form to show.
 #[cfg(feature = "ssr")]
-async fn apply(
-    mutation: crate::domain::Mutation,
-) -> Result<Result<(), DomainError>, ServerFnError> {
+async fn apply(mutation: domain::Mutation) -> Result<Result<(), DomainError>, ServerFnError> {
     ssr::require(Role::Admin).await?;
     match ssr::backend()?.apply(mutation).await {
         Ok(_) => Ok(Ok(())),
@@ -129,8 +126,8 @@ pub async fn save_object(
     create: bool,
     object: serde_json::Value,
 ) -> Result<Result<(), DomainError>, ServerFnError> {
-    use crate::domain::Mutation;
-    let object: crate::domain::Object = match parse_arg(object) {
+    use domain::Mutation;
+    let object: domain::Object = match parse_arg(object) {
         Ok(o) => o,
         Err(e) => return Ok(Err(e)),
     };
@@ -148,9 +145,8 @@ pub async fn delete_object(
     kind: serde_json::Value,
     id: serde_json::Value,
 ) -> Result<Result<(), DomainError>, ServerFnError> {
-    use crate::domain::Mutation;
-    let (kind, id): (crate::domain::ObjectKind, uuid::Uuid) = match (parse_arg(kind), parse_arg(id))
-    {
+    use domain::Mutation;
+    let (kind, id): (domain::ObjectKind, uuid::Uuid) = match (parse_arg(kind), parse_arg(id)) {
         (Ok(k), Ok(i)) => (k, i),
         (Err(e), _) | (_, Err(e)) => return Ok(Err(e)),
     };
@@ -163,7 +159,7 @@ pub async fn import_inventory(
     file: serde_json::Value,
 ) -> Result<Result<ImportSummary, DomainError>, ServerFnError> {
     ssr::require(Role::Admin).await?;
-    let file: crate::domain::InventoryFile = match parse_arg(file) {
+    let file: domain::InventoryFile = match parse_arg(file) {
         Ok(f) => f,
         Err(e) => return Ok(Err(e)),
     };

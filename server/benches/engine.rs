@@ -11,16 +11,17 @@
 //! (sqlx runs SQLite on its own worker thread) the process's CPU time
 //! (`CLOCK_PROCESS_CPUTIME_ID`) is reported next to the wall time.
 
-use app::domain::checks::{MigrationKind, MigrationRequest};
-use app::domain::migration::{MigrationEvent, Phase};
-use app::domain::prediction::predict;
-use app::domain::scheduling::{max_min_fair, Flow, Footprint, SlotUsage};
-use app::domain::transfer::{capacity, Resource, TransferPlan};
-use app::domain::{DatastoreId, HostId, Inventory, MigrationId, Vm, VmId};
 use app::protocol::LiveMessage;
 use axum::extract::ws::Utf8Bytes;
-use server::demo::{demo_inventory, scale_inventory};
-use server::engine::simulated::SimulatedDriver;
+use domain::checks::{MigrationKind, MigrationRequest};
+use domain::engine::simulated::SimulatedDriver;
+use domain::generate::scale_inventory;
+use domain::migration::{MigrationEvent, Phase};
+use domain::prediction::predict;
+use domain::scheduling::{max_min_fair, Flow, Footprint, SlotUsage};
+use domain::transfer::{capacity, Resource, TransferPlan};
+use domain::{DatastoreId, HostId, Inventory, MigrationId, Vm, VmId};
+use server::demo::demo_inventory;
 use server::engine::{Engine, TickOutput};
 use server::inventory_service::LiveBatch;
 use std::collections::{BTreeMap, BTreeSet, HashMap};

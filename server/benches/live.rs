@@ -28,9 +28,9 @@ mod bench_db;
 #[path = "bench_proc.rs"]
 mod bench_proc;
 
+use domain::generate::scale_inventory;
 use futures::StreamExt;
 use serde_json::{json, Value};
-use server::demo::scale_inventory;
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -62,7 +62,7 @@ impl Drop for Server {
 
 /// Seeds a fresh database with `inventory` (or lets the server load the demo), starts vmshift
 /// on it at speed 1 with 250 ms ticks (the defaults), and waits until it answers.
-async fn start(inventory: Option<app::domain::Inventory>) -> Server {
+async fn start(inventory: Option<domain::Inventory>) -> Server {
     let db = bench_db::BenchDb::new().await;
     let url = db.url.clone();
     let demo = inventory.is_none();

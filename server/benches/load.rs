@@ -14,7 +14,7 @@ mod bench_db;
 #[path = "bench_proc.rs"]
 mod bench_proc;
 
-use server::demo::scale_inventory;
+use domain::generate::scale_inventory;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -35,10 +35,7 @@ impl Drop for Server {
 
 /// Seeds a database with `inventory` (if any), starts vmshift on it and waits until it answers.
 /// Returns the server and how long start-up (loading the inventory) took.
-async fn start(
-    inventory: Option<app::domain::Inventory>,
-    demo: bool,
-) -> (Server, Duration, Duration) {
+async fn start(inventory: Option<domain::Inventory>, demo: bool) -> (Server, Duration, Duration) {
     let db = bench_db::BenchDb::new().await;
     let url = db.url.clone();
     let mut seed_time = Duration::ZERO;
@@ -268,10 +265,10 @@ async fn main() {
     let mut runs = Vec::new();
     for _ in 0..20 {
         let t = Instant::now();
-        let targets = app::domain::checks::rank_targets(
+        let targets = domain::checks::rank_targets(
             &inv,
             vm,
-            app::domain::checks::MigrationKind::VMotion,
+            domain::checks::MigrationKind::VMotion,
             None,
             None,
             &busy,

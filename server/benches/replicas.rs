@@ -33,9 +33,9 @@ mod bench_db;
 #[path = "bench_proc.rs"]
 mod bench_proc;
 
+use domain::generate::scale_inventory;
 use futures::StreamExt;
 use serde_json::{json, Value};
-use server::demo::scale_inventory;
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};

@@ -5,7 +5,7 @@
 //! inside [`ACTOR`]'s scope, and the services read it where the action is taken.
 
 use crate::db::{Db, DbError, Statement};
-use app::domain::audit::{AuditEntry, AuditFilter};
+use domain::audit::{AuditEntry, AuditFilter};
 use serde_json::Value;
 use sqlx::{AnyConnection, Row};
 

@@ -2,12 +2,12 @@
 
 use crate::engine::service::{CommandError, MigrationService, StartError};
 use crate::inventory_service::{InventoryService, ServiceError};
-use app::domain::checks::MigrationRequest;
-use app::domain::migration::{Fault, FaultRequest, Migration, MigrationEvent};
-use app::domain::{
+use app::rpc::ssr::{BackendError, BackendFuture, InventoryBackend};
+use domain::checks::MigrationRequest;
+use domain::migration::{Fault, FaultRequest, Migration, MigrationEvent};
+use domain::{
     Change, DomainError, FaultId, ImportSummary, Inventory, InventoryFile, MigrationId, Mutation,
 };
-use app::rpc::ssr::{BackendError, BackendFuture, InventoryBackend};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -42,7 +42,7 @@ impl InventoryBackend for ServiceBackend {
                     BackendError::Refused(DomainError::in_use(Some("vm_id"), e.to_string()))
                 }
                 e @ StartError::Blocked(_) => BackendError::Refused(DomainError {
-                    code: app::domain::ErrorCode::Invalid,
+                    code: domain::ErrorCode::Invalid,
                     message: e.to_string(),
                     field: None,
                 }),

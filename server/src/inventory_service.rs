@@ -11,13 +11,13 @@
 use crate::audit;
 use crate::db::{self, Db, DbError, Lease, Tx};
 use crate::replication::Notice;
-use app::domain::migration::{Fault, Migration, MigrationEvent};
-use app::domain::{
-    Change, DomainError, ImportSummary, Inventory, InventoryFile, Mutation, Object, Vm, VmId,
-};
-use app::domain::{DatastoreId, HostId};
 use app::protocol::LiveMessage;
 use axum::extract::ws::Utf8Bytes;
+use domain::migration::{Fault, Migration, MigrationEvent};
+use domain::{
+    Change, DomainError, ImportSummary, Inventory, InventoryFile, Mutation, Object, Vm, VmId,
+};
+use domain::{DatastoreId, HostId};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use tokio::sync::{broadcast, Mutex};
@@ -345,7 +345,7 @@ impl InventoryService {
     /// A VM being migrated, and the hosts and datastores its migration involves, are the
     /// engine's until the migration ends: changing them under it is refused.
     fn refuse_in_motion(&self, mutation: &Mutation) -> Result<(), DomainError> {
-        use app::domain::ObjectKind;
+        use domain::ObjectKind;
         let (kind, id) = match mutation {
             Mutation::Update(o) => (o.kind(), o.id()),
             Mutation::Delete(kind, id) => (*kind, *id),

@@ -4,11 +4,11 @@
 //! (the destination process becomes the VM, the source stops), cleans up after a cancel or a
 //! failure, and stops every process at shutdown: nothing is left behind.
 
-use crate::engine::driver::Platforms;
 use crate::qemu::guest::{create_image, LabError};
 use crate::qemu::{Boot, Guest, GuestSpec, Heartbeat, Lab};
-use app::domain::platform::Platform;
-use app::domain::{DatastoreId, HostId, Inventory, Vm, VmId};
+use domain::engine::driver::Platforms;
+use domain::platform::Platform;
+use domain::{DatastoreId, HostId, Inventory, Vm, VmId};
 use serde_json::json;
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -200,7 +200,7 @@ impl LabRuntime {
     pub async fn boot_all(&self, inv: &Inventory, hosts: &[HostId]) -> Result<usize, LabError> {
         let mut booted = 0;
         for vm in inv.vms.values().filter(|v| hosts.contains(&v.host_id)) {
-            if vm.power_state != app::domain::PowerState::On {
+            if vm.power_state != domain::PowerState::On {
                 continue;
             }
             let Some(ds) = vm.disks.first().map(|d| d.datastore_id) else {

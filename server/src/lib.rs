@@ -66,7 +66,7 @@ pub async fn open_inventory(
 pub async fn open_inventory_with(
     database_url: &str,
     replica: String,
-    demo: Option<app::domain::Inventory>,
+    demo: Option<domain::Inventory>,
     live_buffer: usize,
 ) -> Result<Arc<InventoryService>, Box<dyn std::error::Error + Send + Sync>> {
     if let Some(path) = database_url
@@ -125,9 +125,9 @@ pub async fn start_lab(
             "stopped the lab guests a previous run left (it did not shut down cleanly)"
         );
     }
-    let hosts: Vec<app::domain::HostId> = {
+    let hosts: Vec<domain::HostId> = {
         let inv = inventory.read();
-        let clusters: Vec<app::domain::ClusterId> = inv
+        let clusters: Vec<domain::ClusterId> = inv
             .clusters
             .values()
             .filter(|c| c.name.as_str() == demo::LAB_CLUSTER)
@@ -159,7 +159,7 @@ pub async fn start_engine_with(
     inventory: Arc<InventoryService>,
     config: EngineConfig,
     shutdown: watch::Receiver<bool>,
-    driver: engine::driver::BoxedDriver,
+    driver: domain::engine::driver::BoxedDriver,
 ) -> Result<Arc<MigrationService>, db::DbError> {
     MigrationService::start_with(
         inventory.db().clone(),

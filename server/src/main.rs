@@ -1,10 +1,10 @@
 use clap::Parser;
+use domain::engine::driver::BoxedDriver;
+use domain::engine::simulated::SimulatedDriver;
 use leptos::prelude::{get_configuration, LeptosOptions};
 use server::config::{Config, DriverKind};
-use server::engine::driver::BoxedDriver;
 use server::engine::qemu_driver::LabDriver;
 use server::engine::service::EngineConfig;
-use server::engine::simulated::SimulatedDriver;
 use server::{open_accounts, open_inventory_with, router, start_engine_with, start_lab, AppState};
 use tokio::sync::watch;
 use tracing_subscriber::EnvFilter;

@@ -8,7 +8,7 @@ use crate::accounts::AccountService;
 use crate::db::{self, Backend, CHANNEL};
 use crate::engine::service::MigrationService;
 use crate::inventory_service::InventoryService;
-use app::domain::MigrationId;
+use domain::MigrationId;
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgListener;
 use std::sync::Arc;

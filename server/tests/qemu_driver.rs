@@ -2,11 +2,11 @@
 //! migrations, with the same checks, events and switchover as simulated ones. Skipped, saying
 //! why, where QEMU or the lab guest are missing.
 
-use app::domain::checks::{check_migration, MigrationKind, MigrationOptions, MigrationRequest};
-use app::domain::migration::{Migration, MigrationEvent, Phase};
-use app::domain::platform::Platform;
-use app::domain::prediction::{predict, predict_on};
-use app::domain::{
+use domain::checks::{check_migration, MigrationKind, MigrationOptions, MigrationRequest};
+use domain::migration::{Migration, MigrationEvent, Phase};
+use domain::platform::Platform;
+use domain::prediction::{predict, predict_on};
+use domain::{
     DatastoreId, HostId, Inventory, MigrationId, Mutation, Object, PowerState, RateMibS, SizeMib,
     VmId,
 };
@@ -134,8 +134,8 @@ async fn run_to_end(
         events.extend(out.events.into_iter().filter(|e| e.migration_id == id));
         if let Some(s) = out.switchovers.into_iter().find(|s| s.record.id == id) {
             events.push(s.event.clone());
-            inv.apply(&app::domain::Change::Upsert {
-                object: app::domain::Object::Vm(s.moved),
+            inv.apply(&domain::Change::Upsert {
+                object: domain::Object::Vm(s.moved),
             });
             return (events, Some(s.record));
         }

@@ -73,7 +73,7 @@ async fn a_client_that_falls_behind_gets_a_fresh_snapshot_and_others_are_not_blo
     // A small live buffer, and changes big enough (a switch with 400 member hosts, ~16 KB a
     // message) that a client which stops reading fills its socket buffers and then lags.
     let live_buffer = 64;
-    let big = server::demo::scale_inventory(1, 400, 0);
+    let big = domain::generate::scale_inventory(1, 400, 0);
     let sw = big.switches.values().next().unwrap().clone();
     let hosts: Vec<String> = sw.host_ids.iter().map(|h| h.to_string()).collect();
     let s = TestServer::start_seeded(false, live_buffer, Some(big)).await;

@@ -3,8 +3,8 @@
 //! live inventory in the browser before the server validates it again authoritatively.
 //! Every error is shown next to the field it names.
 
-use crate::domain::{DomainError, Inventory, Mutation, Object, ObjectKind};
 use crate::live::InventoryResource;
+use domain::{DomainError, Inventory, Mutation, Object, ObjectKind};
 use leptos::prelude::*;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;

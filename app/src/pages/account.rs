@@ -2,8 +2,8 @@
 //! and for admins, the users and their roles.
 
 use crate::api_client::call;
-use crate::domain::accounts::{CurrentUser, Role};
 use crate::Session;
+use domain::accounts::{CurrentUser, Role};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::Deserialize;

@@ -2,7 +2,7 @@
 //! CSV with the same filters.
 
 use crate::api_client::call;
-use crate::domain::audit::{AuditEntry, ACTIONS};
+use domain::audit::{AuditEntry, ACTIONS};
 use leptos::prelude::*;
 
 fn query(actor: &str, action: &str) -> String {

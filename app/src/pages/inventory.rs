@@ -2,9 +2,9 @@
 //! edit one. Deletion asks for confirmation and explains a refusal (who uses the object).
 
 use crate::components::form::{Field, FormSpec, Group, Input, ObjectForm};
-use crate::domain::*;
-use crate::format;
 use crate::live::InventoryResource;
+use domain::format;
+use domain::*;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
@@ -557,7 +557,7 @@ fn inventory_table(
     let (headers, rows) = table(kind, inv);
     let count = rows.len();
     // Only admins change the inventory (the server refuses the others anyway).
-    let admin = crate::allowed(crate::domain::accounts::Role::Admin);
+    let admin = crate::allowed(domain::accounts::Role::Admin);
     view! {
         <div class="toolbar">
             <h2>{format!("{} ({count})", capitalize(kind.plural()))}</h2>

@@ -3,14 +3,14 @@
 //! Every choice re-runs the checks in the browser (the same Rust rules as the server), with
 //! no round trip; the server re-checks authoritatively when a migration is submitted.
 
-use crate::domain::checks::{
+use crate::live::{InventoryResource, LiveState};
+use domain::checks::{
     check_migration, rank_targets, CheckReport, MigrationKind, MigrationOptions, MigrationRequest,
     Severity, TargetSummary,
 };
-use crate::domain::platform::Platform;
-use crate::domain::*;
-use crate::format;
-use crate::live::{InventoryResource, LiveState};
+use domain::format;
+use domain::platform::Platform;
+use domain::*;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use std::collections::BTreeSet;
@@ -279,7 +279,7 @@ fn wizard(inv: &Inventory, c: Choices, lab: Memo<LabFigures>) -> AnyView {
             target_datastore_id: if kind.moves_storage() { datastore } else { None },
             options,
         };
-        let prediction = crate::domain::prediction::predict_on(inv, &request, platform).ok();
+        let prediction = domain::prediction::predict_on(inv, &request, platform).ok();
         let predicted = prediction.map(|p| {
             let data = format::mib((p.bytes_total / (1024.0 * 1024.0)).round() as u64);
             if p.converges {
@@ -357,7 +357,7 @@ fn wizard(inv: &Inventory, c: Choices, lab: Memo<LabFigures>) -> AnyView {
                     {if warnings > 0 { format!("{warnings} warning(s) to keep in mind. ") } else { String::new() }}
                     "The server checks again when the migration starts; it may wait in the queue for a free slot."
                 </p>
-                {if crate::allowed(crate::domain::accounts::Role::Operator) {
+                {if crate::allowed(domain::accounts::Role::Operator) {
                     view! {
                         <button
                             class="primary"

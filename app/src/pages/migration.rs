@@ -3,11 +3,11 @@
 //! the event log — all live.
 
 use super::tasks::{cancel, ProgressBar};
-use crate::domain::migration::{Migration, MigrationEvent, Phase};
-use crate::domain::precopy::Round;
-use crate::domain::MigrationId;
-use crate::format;
 use crate::live::LiveState;
+use domain::format;
+use domain::migration::{Migration, MigrationEvent, Phase};
+use domain::precopy::Round;
+use domain::MigrationId;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -83,7 +83,7 @@ pub fn MigrationPage() -> impl IntoView {
                     let route = m.route.clone();
                     let mid = m.id;
                     let running = !m.phase.is_final()
-                        && crate::allowed(crate::domain::accounts::Role::Operator);
+                        && crate::allowed(domain::accounts::Role::Operator);
                     view! {
                         <header class="detail-head">
                             <h2>{format!("{} — {}", m.vm_name, m.kind.label())}</h2>

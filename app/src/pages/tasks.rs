@@ -1,11 +1,11 @@
 //! Tasks: every migration, live — phase, progress, rate, ETA, pre-copy round, dirty rate,
 //! why it waits — with Cancel; and the Faults panel to inject and clear faults for drills.
 
-use crate::domain::accounts::Role;
-use crate::domain::migration::{FaultKind, Migration, Phase};
-use crate::domain::MigrationId;
-use crate::format;
 use crate::live::{InventoryResource, LinkState, LiveState};
+use domain::accounts::Role;
+use domain::format;
+use domain::migration::{FaultKind, Migration, Phase};
+use domain::MigrationId;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 

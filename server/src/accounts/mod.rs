@@ -7,11 +7,11 @@ pub mod routes;
 
 use crate::audit;
 use crate::db::{Db, DbError};
-use app::domain::accounts::{check_password, parse_username, CurrentUser, Role};
-use app::domain::DomainError;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use domain::accounts::{check_password, parse_username, CurrentUser, Role};
+use domain::DomainError;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -219,7 +219,7 @@ impl AccountService {
             match service.create_user("admin", &password, Role::Admin).await {
                 Ok(_) => {}
                 // Another replica starting at the same time created it.
-                Err(AuthError::Refused(d)) if d.code == app::domain::ErrorCode::Duplicate => {
+                Err(AuthError::Refused(d)) if d.code == domain::ErrorCode::Duplicate => {
                     return Ok(service)
                 }
                 Err(e) => return Err(e),

@@ -5,11 +5,11 @@
 use super::Principal;
 use crate::api::error::ApiError;
 use crate::AppState;
-use app::domain::accounts::Role;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
+use domain::accounts::Role;
 
 /// What a route needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,11 +2,11 @@
 
 use super::error::ApiError;
 use crate::AppState;
-use app::domain::audit::{AuditEntry, AuditFilter, ACTIONS};
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Json;
+use domain::audit::{AuditEntry, AuditFilter, ACTIONS};
 use serde::Deserialize;
 
 #[derive(Deserialize)]

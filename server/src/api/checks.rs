@@ -4,12 +4,12 @@ use super::error::ApiError;
 use super::json::JsonBody;
 use super::ApiPath as Path;
 use crate::AppState;
-use app::domain::checks::{
-    check_migration, rank_targets, CheckReport, MigrationKind, MigrationRequest, Targets,
-};
-use app::domain::{DatastoreId, HostId, VmId};
 use axum::extract::{Query, State};
 use axum::Json;
+use domain::checks::{
+    check_migration, rank_targets, CheckReport, MigrationKind, MigrationRequest, Targets,
+};
+use domain::{DatastoreId, HostId, VmId};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -82,10 +82,9 @@ pub async fn targets(
 pub async fn predict(
     State(state): State<AppState>,
     body: JsonBody,
-) -> Result<Json<app::domain::prediction::Prediction>, ApiError> {
+) -> Result<Json<domain::prediction::Prediction>, ApiError> {
     let request: MigrationRequest = body.parse()?;
     let platform = state.migrations.platform(request.vm_id);
-    let prediction =
-        app::domain::prediction::predict_on(&state.inventory.read(), &request, platform)?;
+    let prediction = domain::prediction::predict_on(&state.inventory.read(), &request, platform)?;
     Ok(Json(prediction))
 }

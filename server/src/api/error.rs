@@ -2,10 +2,10 @@
 //! a 4xx status naming the cause, or a 500 whose details are logged, never sent.
 
 use crate::inventory_service::ServiceError;
-use app::domain::{DomainError, ErrorCode};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use domain::{DomainError, ErrorCode};
 use serde_json::json;
 
 #[derive(Debug, thiserror::Error)]
@@ -35,7 +35,7 @@ pub enum ApiError {
     #[error("{message}")]
     Blocked {
         message: String,
-        report: app::domain::checks::CheckReport,
+        report: domain::checks::CheckReport,
     },
     /// The request conflicts with the current state (409).
     #[error("{message}")]

@@ -4,11 +4,11 @@ use super::error::ApiError;
 use super::json::{parse_value, JsonBody};
 use super::ApiPath as Path;
 use crate::AppState;
-use app::domain::{Mutation, Object, ObjectKind};
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use domain::{Mutation, Object, ObjectKind};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -165,7 +165,7 @@ pub async fn export(State(state): State<AppState>) -> Response {
 pub async fn import(
     State(state): State<AppState>,
     body: JsonBody,
-) -> Result<Json<app::domain::ImportSummary>, ApiError> {
-    let file: app::domain::InventoryFile = body.parse()?;
+) -> Result<Json<domain::ImportSummary>, ApiError> {
+    let file: domain::InventoryFile = body.parse()?;
     Ok(Json(state.inventory.import(file).await?))
 }

@@ -4,12 +4,12 @@ use super::error::ApiError;
 use super::json::JsonBody;
 use super::ApiPath as Path;
 use crate::AppState;
-use app::domain::checks::MigrationRequest;
-use app::domain::migration::{Fault, FaultRequest, Migration, MigrationEvent};
-use app::domain::{FaultId, MigrationId};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use domain::checks::MigrationRequest;
+use domain::migration::{Fault, FaultRequest, Migration, MigrationEvent};
+use domain::{FaultId, MigrationId};
 use uuid::Uuid;
 
 fn id_of(raw: &str) -> Result<Uuid, ApiError> {

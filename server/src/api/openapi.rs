@@ -1,8 +1,8 @@
 //! The OpenAPI 3.1 document of the REST API, built from the same kind table as the router.
 //! A test walks every path and method in it against the router.
 
-use app::domain::ObjectKind;
 use axum::Json;
+use domain::ObjectKind;
 use serde_json::{json, Map, Value};
 
 pub async fn document() -> Json<Value> {

@@ -23,7 +23,7 @@ struct Args {
 
 fn main() {
     let args = Args::parse();
-    let inventory = server::demo::scale_inventory(args.clusters, args.hosts, args.vms);
+    let inventory = domain::generate::scale_inventory(args.clusters, args.hosts, args.vms);
     let stdout = std::io::stdout().lock();
     serde_json::to_writer(std::io::BufWriter::new(stdout), &inventory).expect("stdout is writable");
 }

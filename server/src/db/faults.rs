@@ -1,8 +1,8 @@
 //! Injected faults, shared by every replica's engine.
 
 use super::{Db, DbError, Tx};
-use app::domain::migration::Fault;
-use app::domain::FaultId;
+use domain::migration::Fault;
+use domain::FaultId;
 use sqlx::Row;
 
 /// Every fault, oldest first.

@@ -2,7 +2,7 @@
 
 use super::DbError;
 use super::{Statement, Tx};
-use app::domain::*;
+use domain::*;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sqlx::any::AnyRow;

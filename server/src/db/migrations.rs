@@ -2,8 +2,8 @@
 
 use super::{Db, DbError};
 use super::{Statement, Tx};
-use app::domain::migration::{Migration, MigrationEvent};
-use app::domain::{MigrationId, VmId};
+use domain::migration::{Migration, MigrationEvent};
+use domain::{MigrationId, VmId};
 use sqlx::Row;
 
 /// Rows per multi-row insert (SQLite allows 32,766 bound values).

@@ -36,7 +36,7 @@ pub enum DbError {
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     #[error("migration {0} belongs to another replica now")]
-    Fenced(app::domain::MigrationId),
+    Fenced(domain::MigrationId),
     #[error("unsupported database URL {0:?}: use sqlite://… or postgres://…")]
     Unsupported(String),
 }

@@ -5,15 +5,15 @@
 //! the transfer ends (for the engine) only when QEMU has completed, so the engine's
 //! one-transaction switchover records where the guest really runs, with the measured downtime.
 
-use super::driver::{Driver, DriverError, Platforms, Step};
 use crate::lab::LabRuntime;
 use crate::qemu::migrate::{self, Limits, MemoryProgress, MirrorProgress};
 use crate::qemu::Boot;
-use app::domain::checks::MigrationKind;
-use app::domain::migration::Phase;
-use app::domain::precopy::Round;
-use app::domain::transfer::{Resource, TransferEnd, TransferPlan, TransferProgress};
-use app::domain::MigrationId;
+use domain::checks::MigrationKind;
+use domain::engine::driver::{Driver, DriverError, Platforms, Step};
+use domain::migration::Phase;
+use domain::precopy::Round;
+use domain::transfer::{Resource, TransferEnd, TransferPlan, TransferProgress};
+use domain::MigrationId;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -410,7 +410,7 @@ async fn sequence(
 pub struct LabDriver {
     lab: Arc<LabRuntime>,
     real: QemuDriver,
-    simulated: super::simulated::SimulatedDriver,
+    simulated: domain::engine::simulated::SimulatedDriver,
     is_real: HashMap<MigrationId, bool>,
 }
 
@@ -419,7 +419,7 @@ impl LabDriver {
         LabDriver {
             real: QemuDriver::new(lab.clone()),
             lab,
-            simulated: super::simulated::SimulatedDriver::new(),
+            simulated: domain::engine::simulated::SimulatedDriver::new(),
             is_real: HashMap::new(),
         }
     }

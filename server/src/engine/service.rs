@@ -11,19 +11,19 @@
 //! refused, the switchover included.
 
 use super::clock::Clock;
-use super::driver::{BoxedDriver, Platforms};
-use super::scheduler::{CancelError, Engine, SubmitError};
-use super::simulated::SimulatedDriver;
 use crate::audit;
 use crate::db::{self, Backend, Db, DbError, Lease};
 use crate::inventory_service::{InventoryService, ServiceError};
 use crate::replication::{Notice, IDS_PER_NOTICE};
-use app::domain::checks::{check_migration, CheckReport, MigrationRequest};
-use app::domain::migration::{Fault, FaultRequest, Migration, MigrationEvent, Phase};
-use app::domain::platform::Platform;
-use app::domain::{DomainError, FaultId, MigrationId, VmId};
 use app::protocol::LiveMessage;
 use axum::extract::ws::Utf8Bytes;
+use domain::checks::{check_migration, CheckReport, MigrationRequest};
+use domain::engine::driver::{BoxedDriver, Platforms};
+use domain::engine::simulated::SimulatedDriver;
+use domain::engine::{CancelError, Engine, SubmitError};
+use domain::migration::{Fault, FaultRequest, Migration, MigrationEvent, Phase};
+use domain::platform::Platform;
+use domain::{DomainError, FaultId, MigrationId, VmId};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;

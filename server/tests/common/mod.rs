@@ -224,7 +224,7 @@ impl TestServer {
     pub async fn start_seeded(
         demo: bool,
         live_buffer: usize,
-        seed: Option<app::domain::Inventory>,
+        seed: Option<domain::Inventory>,
     ) -> Self {
         Self::start_full(demo, live_buffer, seed, None).await
     }
@@ -243,7 +243,7 @@ impl TestServer {
     async fn start_full(
         demo: bool,
         live_buffer: usize,
-        seed: Option<app::domain::Inventory>,
+        seed: Option<domain::Inventory>,
         public_origin: Option<String>,
     ) -> Self {
         let db = TestDb::new().await;

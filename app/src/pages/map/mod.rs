@@ -4,10 +4,10 @@
 pub mod model;
 
 use crate::components::Gauge;
-use crate::domain::VmId;
-use crate::domain::{CpuVendor, HostState, PowerState};
 use crate::live::{InventoryResource, LiveState};
 use crate::protocol::LabGuest;
+use domain::VmId;
+use domain::{CpuVendor, HostState, PowerState};
 use leptos::prelude::*;
 use model::{ClusterView, FabricBar, FabricKind, HostView, MapModel};
 use std::collections::BTreeMap;

@@ -2,8 +2,8 @@
 //! its cost measured): clusters with their hosts in columns, the VMs on each host, and below
 //! them one bar per datastore or switch spanning the columns of the hosts it reaches.
 
-use crate::domain::*;
-use crate::format;
+use domain::format;
+use domain::*;
 
 pub struct MapModel {
     pub clusters: Vec<ClusterView>,
@@ -234,7 +234,7 @@ impl MapModel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::testing::*;
+    use domain::testing::*;
 
     #[test]
     fn hosts_are_columns_and_shared_storage_and_switches_are_bars() {

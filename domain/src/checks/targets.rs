@@ -1,7 +1,7 @@
 //! Every possible target of a move, checked and ranked: allowed first, then by free resources.
 
 use super::{check_migration, CheckReport, MigrationKind, MigrationRequest, Severity};
-use crate::domain::*;
+use crate::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 

@@ -3,10 +3,10 @@
 //! driver follows SPEC §3's model; a real driver (QEMU over QMP) implements the same calls,
 //! each answering at once from the state it last observed (no call may block the engine).
 
-use app::domain::platform::Platform;
-use app::domain::precopy::Round;
-use app::domain::transfer::{Resource, TransferEnd, TransferPlan, TransferProgress};
-use app::domain::{MigrationId, VmId};
+use crate::platform::Platform;
+use crate::precopy::Round;
+use crate::transfer::{Resource, TransferEnd, TransferPlan, TransferProgress};
+use crate::{MigrationId, VmId};
 use std::sync::Arc;
 
 /// Which hypervisor's figures predict a VM's migrations: the platform of the driver that

@@ -2,7 +2,7 @@
 //! to vCenter's, and a remedy.
 
 use super::{CheckResult, MigrationKind, MigrationRequest, ObjectRef, Severity};
-use crate::domain::*;
+use crate::*;
 use std::collections::BTreeSet;
 
 /// vMotion links under this speed get a warning (Gbit/s).

@@ -466,8 +466,8 @@ impl Transfer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::prediction::run_alone;
-    use crate::domain::testing::*;
+    use crate::prediction::run_alone;
+    use crate::testing::*;
 
     fn placed(f: &mut Fixture, v: Vm) -> VmId {
         let id = v.id;
@@ -612,8 +612,8 @@ mod tests {
 #[cfg(test)]
 mod estimate_tests {
     use super::*;
-    use crate::domain::prediction::run_alone;
-    use crate::domain::testing::*;
+    use crate::prediction::run_alone;
+    use crate::testing::*;
 
     #[test]
     fn the_total_estimate_during_the_precopy_is_what_will_be_sent() {

@@ -2,8 +2,8 @@
 //! design note each have a named test.
 
 use super::*;
-use crate::domain::testing::*;
-use crate::domain::*;
+use crate::testing::*;
+use crate::*;
 
 struct Lab {
     f: Fixture,

@@ -1,9 +1,9 @@
 //! The simulated driver: SPEC §3's transfer model, advanced by the engine's clock.
 
 use super::driver::{Driver, DriverError, Step};
-use app::domain::precopy::Round;
-use app::domain::transfer::{Resource, Transfer, TransferEnd, TransferPlan, TransferProgress};
-use app::domain::MigrationId;
+use crate::precopy::Round;
+use crate::transfer::{Resource, Transfer, TransferEnd, TransferPlan, TransferProgress};
+use crate::MigrationId;
 use std::collections::HashMap;
 
 #[derive(Debug, Default)]

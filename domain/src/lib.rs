@@ -6,7 +6,10 @@
 pub mod accounts;
 pub mod audit;
 pub mod checks;
+pub mod engine;
 pub mod error;
+pub mod format;
+pub mod generate;
 pub mod ids;
 pub mod import;
 pub mod inventory;

@@ -2,11 +2,11 @@
 
 use super::simulated::SimulatedDriver;
 use super::*;
-use crate::demo::scale_inventory;
-use app::domain::checks::{MigrationKind, MigrationRequest};
-use app::domain::migration::{Fault, FaultKind, MigrationEvent, Phase};
-use app::domain::precopy::{link_rate, CHECKPOINT_BYTES};
-use app::domain::*;
+use crate::checks::{MigrationKind, MigrationRequest};
+use crate::generate::scale_inventory;
+use crate::migration::{Fault, FaultKind, MigrationEvent, Phase};
+use crate::precopy::{link_rate, CHECKPOINT_BYTES};
+use crate::*;
 use std::collections::BTreeMap;
 
 const MIB: f64 = 1024.0 * 1024.0;
@@ -108,7 +108,7 @@ fn combined(vm: VmId, host: HostId, ds: DatastoreId) -> MigrationRequest {
 struct Run {
     engine: Engine<SimulatedDriver>,
     events: BTreeMap<MigrationId, Vec<MigrationEvent>>,
-    records: BTreeMap<MigrationId, app::domain::migration::Migration>,
+    records: BTreeMap<MigrationId, crate::migration::Migration>,
 }
 
 impl Run {
@@ -268,7 +268,7 @@ fn one_vmotion_through_the_engine_matches_the_closed_form() {
         let memory_time: f64 = rec.rounds.iter().map(|r| r.duration_s).sum();
         assert!(close(memory_time, bytes / r));
         // From creation to switchover: preparation, then exactly the pre-copy.
-        let total = app::domain::transfer::PREPARE_S + bytes / r;
+        let total = crate::transfer::PREPARE_S + bytes / r;
         assert!(
             close(rec.sim_time_s, total),
             "{} vs {total}",

@@ -1,6 +1,6 @@
 use super::*;
-use crate::domain::testing::*;
-use crate::domain::{ErrorCode, Fraction, RateMibS, VlanId};
+use crate::testing::*;
+use crate::{ErrorCode, Fraction, RateMibS, VlanId};
 
 fn create(inv: &mut Inventory, object: Object) -> Result<(), DomainError> {
     let change = inv.validate(Mutation::Create(object))?;
@@ -596,7 +596,7 @@ fn an_import_is_validated_whole_in_dependency_order() {
     let mut renamed = f.inv.hosts[&f.a].clone();
     renamed.name = name("esx-a-renamed");
     // Listed VM first, host later: the import orders them by dependency.
-    let file = crate::domain::InventoryFile {
+    let file = crate::InventoryFile {
         clusters: vec![cluster],
         hosts: vec![renamed, h],
         vms: vec![v.clone()],

@@ -109,10 +109,10 @@ pub fn run_alone(inv: &Inventory, plan: TransferPlan) -> Prediction {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::checks::MigrationKind;
-    use crate::domain::precopy::{self, PrecopyInput, CHECKPOINT_BYTES};
-    use crate::domain::testing::*;
-    use crate::domain::transfer::MIB;
+    use crate::checks::MigrationKind;
+    use crate::precopy::{self, PrecopyInput, CHECKPOINT_BYTES};
+    use crate::testing::*;
+    use crate::transfer::MIB;
 
     fn request(
         vm: VmId,

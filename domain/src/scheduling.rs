@@ -221,7 +221,7 @@ pub fn max_min_fair(capacities: &[f64], flows: &[Flow]) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::testing::*;
+    use crate::testing::*;
 
     fn put(inv: &mut Inventory, o: Object) {
         let m = if inv.contains(o.kind(), o.id()) {

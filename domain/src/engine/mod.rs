@@ -3,14 +3,19 @@
 //! turns all of it into progress events. Synchronous and clock-free: the caller passes the
 //! simulated time that elapsed, so tests run hours of migrations in milliseconds.
 
-use super::driver::{Driver, DriverError, Platforms};
-use app::domain::checks::SPACE_HEADROOM;
-use app::domain::checks::{check_migration, MigrationRequest};
-use app::domain::migration::{Fault, FaultKind, Migration, MigrationEvent, Phase};
-use app::domain::prediction::run_alone;
-use app::domain::scheduling::{max_min_fair, Flow, Footprint, SlotUsage};
-use app::domain::transfer::{capacity, Resource, TransferEnd, TransferPlan, TransferProgress};
-use app::domain::{DatastoreId, DomainError, FaultId, HostId, Inventory, MigrationId, Vm, VmId};
+pub mod driver;
+pub mod simulated;
+#[cfg(test)]
+mod tests;
+
+use crate::checks::SPACE_HEADROOM;
+use crate::checks::{check_migration, MigrationRequest};
+use crate::migration::{Fault, FaultKind, Migration, MigrationEvent, Phase};
+use crate::prediction::run_alone;
+use crate::scheduling::{max_min_fair, Flow, Footprint, SlotUsage};
+use crate::transfer::{capacity, Resource, TransferEnd, TransferPlan, TransferProgress};
+use crate::{DatastoreId, DomainError, FaultId, HostId, Inventory, MigrationId, Vm, VmId};
+use driver::{Driver, DriverError, Platforms};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -854,8 +859,8 @@ fn reservation_reason(
                     return Some(format!(
                         "waiting: {} has {} free, {} of it taken by migrations already heading there",
                         host.name,
-                        app::format::mib(free),
-                        app::format::mib(heading)
+                        crate::format::mib(free),
+                        crate::format::mib(heading)
                     ));
                 }
             }
@@ -872,8 +877,8 @@ fn reservation_reason(
                     return Some(format!(
                         "waiting: datastore {} has {} free, {} of it taken by disks already being copied there",
                         ds.name,
-                        app::format::mib(free),
-                        app::format::mib(heading)
+                        crate::format::mib(free),
+                        crate::format::mib(heading)
                     ));
                 }
             }
