@@ -11,16 +11,16 @@ pub mod error;
 pub mod format;
 pub mod generate;
 pub mod ids;
-pub mod import;
 pub mod inventory;
 pub mod migration;
 pub mod model;
+pub mod object;
+pub mod phase;
 pub mod platform;
 pub mod precopy;
 pub mod prediction;
 pub mod scheduling;
 pub mod transfer;
-pub mod usage;
 pub mod values;
 
 #[cfg(test)]
@@ -28,7 +28,8 @@ pub(crate) mod testing;
 
 pub use error::{DomainError, ErrorCode};
 pub use ids::*;
-pub use import::{ImportSummary, InventoryFile};
-pub use inventory::{Change, Inventory, Mutation, Object, ObjectKind};
+pub use inventory::import::{ImportSummary, InventoryFile};
+pub use inventory::{HostLoad, Inventory};
 pub use model::*;
+pub use object::{Change, Mutation, Object, ObjectKind};
 pub use values::*;

@@ -5,7 +5,7 @@
 
 use super::checks::rules::Plan;
 use super::checks::{MigrationKind, MigrationRequest};
-use super::migration::Phase;
+use super::phase::Phase;
 use super::platform::Platform;
 use super::precopy::{self, Precopy, PrecopyInput, Round};
 use super::*;

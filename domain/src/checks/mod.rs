@@ -8,7 +8,8 @@ mod tests;
 
 use super::error::DomainError;
 use super::ids::*;
-use super::inventory::{Inventory, ObjectKind};
+use crate::inventory::Inventory;
+use crate::object::ObjectKind;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 

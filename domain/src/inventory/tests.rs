@@ -1,4 +1,6 @@
 use super::*;
+use crate::error::DomainError;
+use crate::object::Mutation;
 use crate::testing::*;
 use crate::{ErrorCode, Fraction, RateMibS, VlanId};
 

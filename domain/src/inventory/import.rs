@@ -1,8 +1,10 @@
 //! The import format: the export's lists of objects, in any order within a list. Imported
 //! objects are created, or replace the object with the same id.
 
-use super::inventory::Object;
-use super::model::*;
+use super::Inventory;
+use crate::error::DomainError;
+use crate::model::*;
+use crate::object::{Change, Mutation, Object};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -64,5 +66,41 @@ impl InventoryFile {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+impl Inventory {
+    /// Validates a whole import against the inventory as it grows, object by object, creating
+    /// new ids and replacing known ones. All or nothing: the first refusal is returned with
+    /// its field prefixed by the object's place in the file (`vms[3].disks[0].datastore_id`).
+    /// On success, returns the inventory after the import and the changes to store.
+    pub fn validate_import(
+        &self,
+        file: InventoryFile,
+    ) -> Result<(Inventory, Vec<Change>, ImportSummary), DomainError> {
+        let mut next = self.clone();
+        let mut changes = Vec::with_capacity(file.len());
+        let mut summary = ImportSummary::default();
+        for (path, object) in file.into_objects() {
+            let name = object.name().to_string();
+            let mutation = if next.contains(object.kind(), object.id()) {
+                summary.updated += 1;
+                Mutation::Update(object)
+            } else {
+                summary.created += 1;
+                Mutation::Create(object)
+            };
+            let change = next.validate(mutation).map_err(|e| DomainError {
+                code: e.code,
+                message: format!("{path} ({name}): {}", e.message),
+                field: Some(match e.field {
+                    Some(f) => format!("{path}.{f}"),
+                    None => path.clone(),
+                }),
+            })?;
+            next.apply(&change);
+            changes.push(change);
+        }
+        Ok((next, changes, summary))
     }
 }

@@ -1,22 +1,9 @@
 //! Figures derived from the inventory: space allocated on datastores, load on hosts, and who
 //! uses an object (to explain why it cannot be deleted).
 
-use super::ids::*;
-use super::inventory::Inventory;
-use super::model::*;
-
-/// Load on one host from the VMs placed on it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct HostLoad {
-    pub vms: u32,
-    pub running_vms: u32,
-    /// vCPUs of running VMs.
-    pub running_vcpus: u64,
-    /// Memory of running VMs, MiB.
-    pub running_memory_mib: u64,
-    /// Reservations of running VMs, MiB.
-    pub reserved_memory_mib: u64,
-}
+use super::{HostLoad, Inventory};
+use crate::ids::*;
+use crate::model::*;
 
 impl Inventory {
     /// Free MiB on a datastore (never negative).
@@ -45,8 +32,8 @@ impl Inventory {
     }
 
     /// Plain-words description of every object that refers to `kind`/`id`.
-    pub fn users_of(&self, kind: super::ObjectKind, id: uuid::Uuid) -> Vec<String> {
-        use super::ObjectKind as K;
+    pub fn users_of(&self, kind: crate::object::ObjectKind, id: uuid::Uuid) -> Vec<String> {
+        use crate::object::ObjectKind as K;
         let mut users = Vec::new();
         match kind {
             K::Cluster => {
