@@ -23,8 +23,8 @@ pub mod scheduling;
 pub mod transfer;
 pub mod values;
 
-#[cfg(test)]
-pub(crate) mod testing;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use error::{DomainError, ErrorCode};
 pub use ids::*;
