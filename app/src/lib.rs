@@ -2,7 +2,6 @@
 //! call. The rules they apply come from the `domain` crate, which runs here in the browser and
 //! on the server alike.
 
-pub mod api_client;
 pub mod components;
 pub mod live;
 pub mod pages;

@@ -7,7 +7,7 @@ use domain::{Inventory, MigrationId, VmId};
 use leptos::prelude::*;
 use std::collections::BTreeMap;
 
-pub type InventoryResource = Resource<Result<Inventory, ServerFnError>>;
+pub type InventoryResource = Resource<Result<Inventory, crate::rpc::ServerError>>;
 
 /// Migrations and faults as the live link reports them (empty until the first snapshot).
 #[derive(Debug, Clone, Copy)]

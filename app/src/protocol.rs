@@ -24,7 +24,7 @@ pub enum LiveMessage {
         revision: u64,
         change: Change,
     },
-    /// A progress event (SPEC §4).
+    /// A progress event (docs/DESIGN.md#the-progress-stream).
     MigrationEvent(MigrationEvent),
     /// A migration was created or changed phase: its whole summary.
     MigrationUpdated(Box<Migration>),

@@ -1,274 +1,379 @@
-//! Server functions used by the pages. They are thin: each one hands its request to the
-//! server's inventory service (behind [`ssr::InventoryBackend`]), the same one the REST API
-//! uses, so pages and scripts share one validation gate.
+//! The pages' one way to the server: typed server functions, each a thin call into the
+//! server's services through [`ssr::Backend`] (implemented by the server, `http::server_fns`),
+//! the same services the REST API uses.
+//!
+//! A server function's role is the first segment of its endpoint (`operator/migrations/start`):
+//! the server refuses the call over HTTP to anyone without it (and a server function without a
+//! role to everyone), and [`ssr::backend`] checks it again for calls made in-process while a
+//! page renders. Errors are [`ServerError`]: the code, message and field the REST API answers
+//! with, sent with the same HTTP status.
 
-use domain::accounts::CurrentUser;
-#[cfg(feature = "ssr")]
-use domain::accounts::Role;
-use domain::migration::{Fault, Migration, MigrationEvent};
-use domain::{DomainError, ImportSummary, Inventory};
+use domain::accounts::{CurrentUser, NewToken, Role, TokenInfo};
+use domain::audit::{AuditEntry, AuditFilter};
+use domain::checks::MigrationRequest;
+use domain::migration::{Fault, FaultRequest, Migration, MigrationEvent};
+use domain::{FaultId, ImportSummary, Inventory, InventoryFile, MigrationId, Object, ObjectKind};
 use leptos::prelude::*;
-use leptos::server_fn::codec::Json;
+use leptos::server_fn::codec::{Post, PostUrl};
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
-#[cfg(feature = "ssr")]
-pub mod ssr {
-    use domain::checks::MigrationRequest;
-    use domain::migration::{Fault, FaultRequest, Migration, MigrationEvent};
-    use domain::{
-        Change, DomainError, FaultId, ImportSummary, Inventory, InventoryFile, MigrationId,
-        Mutation,
-    };
-    use std::future::Future;
-    use std::pin::Pin;
-    use std::sync::Arc;
+/// Why the server refused or failed a call: what the REST API answers in
+/// `{"error": {"code", "message", "field"}}`, with its HTTP status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{message}")]
+pub struct ServerError {
+    pub status: u16,
+    /// `invalid`, `not_found`, `duplicate`, `in_use`, `conflict`, `blocked`, `forbidden`…
+    pub code: String,
+    pub message: String,
+    /// The field at fault (`disks[0].capacity_mib`), when there is one.
+    pub field: Option<String>,
+}
 
-    /// Why the server could not apply a mutation.
-    #[derive(Debug)]
-    pub enum BackendError {
-        /// Refused by validation: shown to the user next to the field.
-        Refused(DomainError),
-        /// Anything else; logged by the server, reported as a generic failure.
-        Internal(String),
-    }
-
-    /// What the pages need from the server: the inventory and its validation gate.
-    pub trait InventoryBackend: Send + Sync + 'static {
-        fn snapshot(&self) -> Inventory;
-        fn import(
-            &self,
-            file: InventoryFile,
-        ) -> Pin<Box<dyn Future<Output = Result<ImportSummary, BackendError>> + Send + '_>>;
-        fn apply(
-            &self,
-            mutation: Mutation,
-        ) -> Pin<Box<dyn Future<Output = Result<Change, BackendError>> + Send + '_>>;
-        fn start_migration(&self, request: MigrationRequest) -> BackendFuture<'_, Migration>;
-        fn cancel_migration(&self, id: MigrationId) -> BackendFuture<'_, Migration>;
-        fn migration_events(&self, id: MigrationId) -> BackendFuture<'_, Vec<MigrationEvent>>;
-        fn migration(&self, id: MigrationId) -> Option<Migration>;
-        fn add_fault(&self, request: FaultRequest) -> BackendFuture<'_, Fault>;
-        fn clear_fault(&self, id: FaultId) -> BackendFuture<'_, Fault>;
-    }
-
-    pub type BackendFuture<'a, T> =
-        Pin<Box<dyn Future<Output = Result<T, BackendError>> + Send + 'a>>;
-
-    pub type Backend = Arc<dyn InventoryBackend>;
-
-    /// The signed-in user, who must have at least `role` (the server's middleware checks the
-    /// route too; this also covers server functions run in-process while rendering a page).
-    pub async fn require(
-        role: domain::accounts::Role,
-    ) -> Result<domain::accounts::CurrentUser, leptos::prelude::ServerFnError> {
-        let user = leptos_axum::extract::<Option<axum::Extension<domain::accounts::CurrentUser>>>()
-            .await
-            .ok()
-            .flatten()
-            .map(|axum::Extension(u)| u)
-            .ok_or_else(|| leptos::prelude::ServerFnError::new("sign in first"))?;
-        if user.role.allows(role) {
-            Ok(user)
-        } else {
-            Err(leptos::prelude::ServerFnError::new(format!(
-                "this needs the {} role",
-                role.as_str()
-            )))
+impl ServerError {
+    pub fn new(status: u16, code: &str, message: impl Into<String>) -> Self {
+        ServerError {
+            status,
+            code: code.into(),
+            message: message.into(),
+            field: None,
         }
     }
+}
 
-    pub fn backend() -> Result<Backend, leptos::prelude::ServerFnError> {
-        leptos::prelude::use_context::<Backend>().ok_or_else(|| {
-            leptos::prelude::ServerFnError::new("the inventory backend is not available")
+impl From<domain::DomainError> for ServerError {
+    /// A refusal of the domain, as the REST API maps it.
+    fn from(e: domain::DomainError) -> Self {
+        use domain::ErrorCode::*;
+        let (status, code) = match e.code {
+            Invalid => (422, "invalid"),
+            NotFound => (404, "not_found"),
+            Duplicate => (409, "duplicate"),
+            InUse => (409, "in_use"),
+        };
+        ServerError {
+            status,
+            code: code.into(),
+            message: e.message,
+            field: e.field,
+        }
+    }
+}
+
+impl FromServerFnError for ServerError {
+    type Encoder = leptos::server_fn::codec::JsonEncoding;
+
+    /// What went wrong around the call itself: arguments that do not decode (the field
+    /// named, 422), the server out of reach, an unreadable answer.
+    fn from_server_fn_error(e: ServerFnErrorErr) -> Self {
+        // On the server, a body that does not decode is the caller's (the arguments);
+        // in the browser, an answer that does not decode is not.
+        let arguments = match &e {
+            ServerFnErrorErr::Args(m) | ServerFnErrorErr::MissingArg(m) => Some(m.clone()),
+            ServerFnErrorErr::Deserialization(m) if cfg!(feature = "ssr") => Some(m.clone()),
+            _ => None,
+        };
+        if let Some(message) = arguments {
+            let field = message
+                .split_once(": ")
+                .map(|(field, _)| field.to_owned())
+                .filter(|f| !f.contains(' '));
+            let mut error = ServerError::new(422, "invalid", message);
+            error.field = field;
+            ssr::set_status(error.status);
+            return error;
+        }
+        match e {
+            ServerFnErrorErr::Request(m) => ServerError::new(
+                0,
+                "unreachable",
+                format!("the server cannot be reached: {m}"),
+            ),
+            other => {
+                ssr::set_status(500);
+                ServerError::new(500, "internal", other.to_string())
+            }
+        }
+    }
+}
+
+/// JSON arguments decoded with the path of the offending field in the error
+/// (`request.options.downtime_target_ms: invalid type…`).
+pub struct FieldJsonEncoding;
+pub type FieldJson = Post<FieldJsonEncoding>;
+
+impl leptos::server_fn::ContentType for FieldJsonEncoding {
+    const CONTENT_TYPE: &'static str = "application/json";
+}
+
+impl leptos::server_fn::FormatType for FieldJsonEncoding {
+    const FORMAT_TYPE: leptos::server_fn::Format = leptos::server_fn::Format::Text;
+}
+
+impl<T: Serialize> leptos::server_fn::Encodes<T> for FieldJsonEncoding {
+    type Error = serde_json::Error;
+
+    fn encode(output: &T) -> Result<leptos::server_fn::Bytes, Self::Error> {
+        serde_json::to_vec(output).map(Into::into)
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> leptos::server_fn::Decodes<T> for FieldJsonEncoding {
+    type Error = String;
+
+    fn decode(bytes: leptos::server_fn::Bytes) -> Result<T, Self::Error> {
+        let mut json = serde_json::Deserializer::from_slice(&bytes);
+        serde_path_to_error::deserialize(&mut json).map_err(|e| {
+            let path = e.path().to_string();
+            format!("{path}: {}", e.into_inner())
         })
     }
 }
 
-/// The whole inventory, for the first render; live changes then come over the websocket.
-#[server(prefix = "/rpc", endpoint = "inventory")]
-pub async fn load_inventory() -> Result<Inventory, ServerFnError> {
-    ssr::require(Role::Viewer).await?;
-    Ok(ssr::backend()?.snapshot())
+/// The role a server function needs, from its path (`/rpc/operator/…`): `None` when it
+/// declares none (refused to everyone).
+pub fn role_of(path: &str) -> Option<Role> {
+    let endpoint = path.strip_prefix("/rpc/")?;
+    Role::parse(endpoint.split('/').next()?)
 }
 
-/// Who is signed in (`None` on the sign-in page).
-#[server(prefix = "/rpc", endpoint = "whoami")]
-pub async fn whoami() -> Result<Option<CurrentUser>, ServerFnError> {
-    Ok(ssr::require(Role::Viewer).await.ok())
-}
-
-/// Parses an argument inside the function, so that a malformed one is a refusal naming its
-/// field rather than a decoding failure (which server_fn reports as a 500).
 #[cfg(feature = "ssr")]
-fn parse_arg<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, DomainError> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let field = e.path().to_string();
-        DomainError::invalid(field.clone(), format!("{field}: {}", e.into_inner()))
-    })
-}
+pub mod ssr {
+    use super::ServerError;
+    use domain::accounts::{Caller, CurrentUser, NewToken, Role, TokenInfo};
+    use domain::audit::{AuditEntry, AuditFilter};
+    use domain::checks::MigrationRequest;
+    use domain::migration::{Fault, FaultRequest, Migration, MigrationEvent};
+    use domain::{Change, FaultId, ImportSummary, Inventory, InventoryFile, MigrationId, Mutation};
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::Arc;
 
-/// Hands a mutation to the backend: a refusal is `Ok(Err(..))`, for the form to show.
-#[cfg(feature = "ssr")]
-async fn apply(mutation: domain::Mutation) -> Result<Result<(), DomainError>, ServerFnError> {
-    ssr::require(Role::Admin).await?;
-    match ssr::backend()?.apply(mutation).await {
-        Ok(_) => Ok(Ok(())),
-        Err(ssr::BackendError::Refused(e)) => Ok(Err(e)),
-        Err(ssr::BackendError::Internal(_)) => {
-            Err(ServerFnError::new("the change could not be stored"))
+    pub type Answer<'a, T> = Pin<Box<dyn Future<Output = Result<T, ServerError>> + Send + 'a>>;
+
+    /// What the pages need from the server's services (implemented by the server).
+    pub trait Backend: Send + Sync + 'static {
+        fn inventory(&self) -> Inventory;
+        fn apply(&self, mutation: Mutation) -> Answer<'_, Change>;
+        fn import(&self, file: InventoryFile) -> Answer<'_, ImportSummary>;
+        fn start_migration(&self, request: MigrationRequest) -> Answer<'_, Migration>;
+        fn cancel_migration(&self, id: MigrationId) -> Answer<'_, Migration>;
+        fn migration(&self, id: MigrationId) -> Option<Migration>;
+        fn migration_events(&self, id: MigrationId) -> Answer<'_, Vec<MigrationEvent>>;
+        fn add_fault(&self, request: FaultRequest) -> Answer<'_, Fault>;
+        fn clear_fault(&self, id: FaultId) -> Answer<'_, Fault>;
+        fn tokens(&self, caller: Caller) -> Answer<'_, Vec<TokenInfo>>;
+        fn create_token(&self, caller: Caller, name: String) -> Answer<'_, NewToken>;
+        fn revoke_token(&self, caller: Caller, id: uuid::Uuid) -> Answer<'_, ()>;
+        fn users(&self) -> Answer<'_, Vec<CurrentUser>>;
+        fn create_user(
+            &self,
+            username: String,
+            password: String,
+            role: Role,
+        ) -> Answer<'_, CurrentUser>;
+        fn set_role(&self, id: uuid::Uuid, role: Role) -> Answer<'_, CurrentUser>;
+        fn audit(&self, filter: AuditFilter) -> Answer<'_, Vec<AuditEntry>>;
+    }
+
+    /// The server's services, provided to every server function and page render.
+    pub type Services = Arc<dyn Backend>;
+
+    /// The backend and the caller, once the caller is known to have the role the server
+    /// function at `path` declares (checked again here for calls made in-process while a
+    /// page renders, which do not cross the server's route layer).
+    pub fn backend(path: &str) -> Result<(Services, Caller), ServerError> {
+        let caller = leptos::prelude::use_context::<axum::http::request::Parts>()
+            .and_then(|p| p.extensions.get::<Caller>().cloned());
+        let needed = super::role_of(path);
+        let refusal = match (&caller, needed) {
+            (_, None) => Some(ServerError::new(
+                403,
+                "forbidden",
+                "no role is declared for this server function",
+            )),
+            (None, _) => Some(ServerError::new(401, "unauthenticated", "sign in first")),
+            (Some(c), Some(role)) if !c.user.role.allows(role) => Some(ServerError::new(
+                403,
+                "forbidden",
+                format!("this needs the {} role", role.as_str()),
+            )),
+            _ => None,
+        };
+        if let Some(e) = refusal {
+            set_status(e.status);
+            return Err(e);
         }
+        let services = leptos::prelude::use_context::<Services>().ok_or_else(|| {
+            ServerError::new(500, "internal", "the server's services are not available")
+        })?;
+        Ok((services, caller.expect("checked above")))
+    }
+
+    /// Answers a server function's HTTP call with this status (a call made while a page
+    /// renders leaves the page's status alone).
+    pub fn set_status(status: u16) {
+        let over_http = leptos::prelude::use_context::<axum::http::request::Parts>()
+            .is_some_and(|p| p.uri.path().starts_with("/rpc/"));
+        if !over_http {
+            return;
+        }
+        if let (Some(options), Ok(status)) = (
+            leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),
+            axum::http::StatusCode::from_u16(status),
+        ) {
+            options.set_status(status);
+        }
+    }
+
+    /// Passes an answer on, its error with its status.
+    pub fn answer<T>(result: Result<T, ServerError>) -> Result<T, ServerError> {
+        if let Err(e) = &result {
+            set_status(e.status);
+        }
+        result
+    }
+
+    /// The signed-in user of the page being rendered.
+    pub fn current_user() -> Option<CurrentUser> {
+        leptos::prelude::use_context::<axum::http::request::Parts>()
+            .and_then(|p| p.extensions.get::<Caller>().map(|c| c.user.clone()))
     }
 }
 
-/// Creates (`create = true`) or replaces an object (`{"kind", "object"}`). A refusal comes
-/// back as `Ok(Err(..))` so the form can show it next to its field.
-#[server(prefix = "/rpc", endpoint = "save", input = Json)]
-pub async fn save_object(
-    create: bool,
-    object: serde_json::Value,
-) -> Result<Result<(), DomainError>, ServerFnError> {
+#[cfg(not(feature = "ssr"))]
+mod ssr {
+    /// Only the server sets statuses.
+    pub fn set_status(_status: u16) {}
+}
+
+/// Runs `$call` on the server's services, as the server function `$f` (whose path names
+/// the role it needs).
+#[cfg(feature = "ssr")]
+macro_rules! call {
+    ($f:ty, |$api:ident, $caller:pat_param| $call:expr) => {{
+        use leptos::server_fn::ServerFn;
+        let ($api, $caller) = ssr::backend(<$f>::PATH)?;
+        ssr::answer($call.await)
+    }};
+}
+
+/// The whole inventory, for the first render; live changes then come over the websocket.
+#[server(prefix = "/rpc", endpoint = "viewer/inventory", input = PostUrl)]
+pub async fn load_inventory() -> Result<Inventory, ServerError> {
+    call!(LoadInventory, |api, _| async { Ok(api.inventory()) })
+}
+
+/// Creates (`create = true`) or replaces an object.
+#[server(prefix = "/rpc", endpoint = "admin/save", input = FieldJson)]
+pub async fn save_object(create: bool, object: Object) -> Result<(), ServerError> {
     use domain::Mutation;
-    let object: domain::Object = match parse_arg(object) {
-        Ok(o) => o,
-        Err(e) => return Ok(Err(e)),
-    };
-    apply(if create {
+    let mutation = if create {
         Mutation::Create(object)
     } else {
         Mutation::Update(object)
+    };
+    call!(SaveObject, |api, _| async {
+        api.apply(mutation).await.map(drop)
     })
-    .await
 }
 
 /// Deletes an object; refused (with who uses it) when others depend on it.
-#[server(prefix = "/rpc", endpoint = "delete", input = Json)]
-pub async fn delete_object(
-    kind: serde_json::Value,
-    id: serde_json::Value,
-) -> Result<Result<(), DomainError>, ServerFnError> {
-    use domain::Mutation;
-    let (kind, id): (domain::ObjectKind, uuid::Uuid) = match (parse_arg(kind), parse_arg(id)) {
-        (Ok(k), Ok(i)) => (k, i),
-        (Err(e), _) | (_, Err(e)) => return Ok(Err(e)),
-    };
-    apply(Mutation::Delete(kind, id)).await
+#[server(prefix = "/rpc", endpoint = "admin/delete", input = FieldJson)]
+pub async fn delete_object(kind: ObjectKind, id: Uuid) -> Result<(), ServerError> {
+    let mutation = domain::Mutation::Delete(kind, id);
+    call!(DeleteObject, |api, _| async {
+        api.apply(mutation).await.map(drop)
+    })
 }
 
 /// Imports objects in the export format (all or nothing).
-#[server(prefix = "/rpc", endpoint = "import", input = Json)]
-pub async fn import_inventory(
-    file: serde_json::Value,
-) -> Result<Result<ImportSummary, DomainError>, ServerFnError> {
-    ssr::require(Role::Admin).await?;
-    let file: domain::InventoryFile = match parse_arg(file) {
-        Ok(f) => f,
-        Err(e) => return Ok(Err(e)),
-    };
-    match ssr::backend()?.import(file).await {
-        Ok(summary) => Ok(Ok(summary)),
-        Err(ssr::BackendError::Refused(e)) => Ok(Err(e)),
-        Err(ssr::BackendError::Internal(_)) => {
-            Err(ServerFnError::new("the import could not be stored"))
-        }
-    }
+#[server(prefix = "/rpc", endpoint = "admin/import", input = FieldJson)]
+pub async fn import_inventory(file: InventoryFile) -> Result<ImportSummary, ServerError> {
+    call!(ImportInventory, |api, _| api.import(file))
 }
 
-/// Hands a backend answer to the page: a refusal is `Ok(Err(..))`, shown to the user.
-#[cfg(feature = "ssr")]
-fn answer<T>(
-    result: Result<T, ssr::BackendError>,
-    what: &str,
-) -> Result<Result<T, DomainError>, ServerFnError> {
-    match result {
-        Ok(v) => Ok(Ok(v)),
-        Err(ssr::BackendError::Refused(e)) => Ok(Err(e)),
-        Err(ssr::BackendError::Internal(_)) => Err(ServerFnError::new(format!("{what} failed"))),
-    }
-}
-
-/// Starts a migration (`MigrationRequest`); the server runs the checks again. A refusal
-/// (blocked by a check, VM busy, bad value) comes back as `Ok(Err(..))`.
-#[server(prefix = "/rpc", endpoint = "migrations/start", input = Json)]
-pub async fn start_migration(
-    request: serde_json::Value,
-) -> Result<Result<Migration, DomainError>, ServerFnError> {
-    ssr::require(Role::Operator).await?;
-    let request = match parse_arg(request) {
-        Ok(r) => r,
-        Err(e) => return Ok(Err(e)),
-    };
-    answer(
-        ssr::backend()?.start_migration(request).await,
-        "starting the migration",
-    )
+/// Starts a migration; the server runs the checks again.
+#[server(prefix = "/rpc", endpoint = "operator/migrations/start", input = FieldJson)]
+pub async fn start_migration(request: MigrationRequest) -> Result<Migration, ServerError> {
+    call!(StartMigration, |api, _| api.start_migration(request))
 }
 
 /// Cancels a queued or running migration; the VM stays where it is.
-#[server(prefix = "/rpc", endpoint = "migrations/cancel", input = Json)]
-pub async fn cancel_migration(
-    id: serde_json::Value,
-) -> Result<Result<Migration, DomainError>, ServerFnError> {
-    ssr::require(Role::Operator).await?;
-    let id = match parse_arg(id) {
-        Ok(i) => i,
-        Err(e) => return Ok(Err(e)),
-    };
-    answer(
-        ssr::backend()?.cancel_migration(id).await,
-        "cancelling the migration",
-    )
+#[server(prefix = "/rpc", endpoint = "operator/migrations/cancel", input = FieldJson)]
+pub async fn cancel_migration(id: MigrationId) -> Result<Migration, ServerError> {
+    call!(CancelMigration, |api, _| api.cancel_migration(id))
 }
 
 /// A migration's stored events, in order.
-#[server(prefix = "/rpc", endpoint = "migrations/events", input = Json)]
-pub async fn migration_events(
-    id: serde_json::Value,
-) -> Result<Result<Vec<MigrationEvent>, DomainError>, ServerFnError> {
-    ssr::require(Role::Viewer).await?;
-    let id = match parse_arg(id) {
-        Ok(i) => i,
-        Err(e) => return Ok(Err(e)),
-    };
-    answer(
-        ssr::backend()?.migration_events(id).await,
-        "reading the events",
-    )
+#[server(prefix = "/rpc", endpoint = "viewer/migrations/events", input = FieldJson)]
+pub async fn migration_events(id: MigrationId) -> Result<Vec<MigrationEvent>, ServerError> {
+    call!(MigrationEvents, |api, _| api.migration_events(id))
 }
 
 /// One migration (for a page opened on one the live snapshot no longer carries).
-#[server(prefix = "/rpc", endpoint = "migrations/get", input = Json)]
-pub async fn get_migration(id: serde_json::Value) -> Result<Option<Migration>, ServerFnError> {
-    ssr::require(Role::Viewer).await?;
-    let Ok(id) = parse_arg(id) else {
-        return Ok(None);
-    };
-    Ok(ssr::backend()?.migration(id))
+#[server(prefix = "/rpc", endpoint = "viewer/migrations/get", input = FieldJson)]
+pub async fn get_migration(id: MigrationId) -> Result<Option<Migration>, ServerError> {
+    call!(GetMigration, |api, _| async { Ok(api.migration(id)) })
 }
 
-/// Injects a fault (`{"kind", "target_id"}`).
-#[server(prefix = "/rpc", endpoint = "faults/add", input = Json)]
-pub async fn add_fault(
-    request: serde_json::Value,
-) -> Result<Result<Fault, DomainError>, ServerFnError> {
-    ssr::require(Role::Operator).await?;
-    let request = match parse_arg(request) {
-        Ok(r) => r,
-        Err(e) => return Ok(Err(e)),
-    };
-    answer(
-        ssr::backend()?.add_fault(request).await,
-        "injecting the fault",
-    )
+/// Injects a fault.
+#[server(prefix = "/rpc", endpoint = "operator/faults/add", input = FieldJson)]
+pub async fn add_fault(request: FaultRequest) -> Result<Fault, ServerError> {
+    call!(AddFault, |api, _| api.add_fault(request))
 }
 
 /// Clears a fault.
-#[server(prefix = "/rpc", endpoint = "faults/clear", input = Json)]
-pub async fn clear_fault(
-    id: serde_json::Value,
-) -> Result<Result<Fault, DomainError>, ServerFnError> {
-    ssr::require(Role::Operator).await?;
-    let id = match parse_arg(id) {
-        Ok(i) => i,
-        Err(e) => return Ok(Err(e)),
-    };
-    answer(ssr::backend()?.clear_fault(id).await, "clearing the fault")
+#[server(prefix = "/rpc", endpoint = "operator/faults/clear", input = FieldJson)]
+pub async fn clear_fault(id: FaultId) -> Result<Fault, ServerError> {
+    call!(ClearFault, |api, _| api.clear_fault(id))
+}
+
+/// The signed-in user's API tokens.
+#[server(prefix = "/rpc", endpoint = "viewer/tokens/list", input = PostUrl)]
+pub async fn list_tokens() -> Result<Vec<TokenInfo>, ServerError> {
+    call!(ListTokens, |api, caller| api.tokens(caller))
+}
+
+/// A new API token for the signed-in user; its secret is in the answer, this once.
+#[server(prefix = "/rpc", endpoint = "viewer/tokens/create", input = FieldJson)]
+pub async fn create_token(name: String) -> Result<NewToken, ServerError> {
+    call!(CreateToken, |api, caller| api.create_token(caller, name))
+}
+
+/// Revokes one of the signed-in user's tokens.
+#[server(prefix = "/rpc", endpoint = "viewer/tokens/revoke", input = FieldJson)]
+pub async fn revoke_token(id: Uuid) -> Result<(), ServerError> {
+    call!(RevokeToken, |api, caller| api.revoke_token(caller, id))
+}
+
+/// Every user (admins).
+#[server(prefix = "/rpc", endpoint = "admin/users/list", input = PostUrl)]
+pub async fn list_users() -> Result<Vec<CurrentUser>, ServerError> {
+    call!(ListUsers, |api, _| api.users())
+}
+
+/// Creates a user (admins).
+#[server(prefix = "/rpc", endpoint = "admin/users/create", input = FieldJson)]
+pub async fn create_user(
+    username: String,
+    password: String,
+    role: Role,
+) -> Result<CurrentUser, ServerError> {
+    call!(CreateUser, |api, _| api
+        .create_user(username, password, role))
+}
+
+/// Changes a user's role (admins); the last admin keeps theirs.
+#[server(prefix = "/rpc", endpoint = "admin/users/role", input = FieldJson)]
+pub async fn set_role(id: Uuid, role: Role) -> Result<CurrentUser, ServerError> {
+    call!(SetRole, |api, _| api.set_role(id, role))
+}
+
+/// The audit log, newest first (admins).
+#[server(prefix = "/rpc", endpoint = "admin/audit", input = FieldJson)]
+pub async fn audit_entries(filter: AuditFilter) -> Result<Vec<AuditEntry>, ServerError> {
+    call!(AuditEntries, |api, _| api.audit(filter))
 }

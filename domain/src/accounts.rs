@@ -45,6 +45,31 @@ pub struct CurrentUser {
     pub role: Role,
 }
 
+/// Who is calling, as the server found them: the user, and whether through a browser session
+/// (an API token cannot create tokens: a leaked one must not outlive its revocation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub user: CurrentUser,
+    pub with_session: bool,
+}
+
+/// An API token as listed (the secret itself is shown once, at creation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenInfo {
+    pub id: uuid::Uuid,
+    pub name: String,
+    pub created_at_ms: i64,
+    pub revoked: bool,
+}
+
+/// A token just created: its secret, shown this once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewToken {
+    pub token: String,
+    #[serde(flatten)]
+    pub info: TokenInfo,
+}
+
 /// Minimum password length.
 pub const MIN_PASSWORD: usize = 10;
 

@@ -1,10 +1,11 @@
-//! Migrations as the API and the pages see them: phases, the progress events of SPEC §4, and
+//! Migrations as the API and the pages see them: phases, the progress events of docs/DESIGN.md#the-progress-stream, and
 //! the faults an admin injects for drills.
 
 use super::checks::{MigrationKind, MigrationOptions};
 use super::ids::*;
 use super::precopy::Round;
 use super::prediction::Prediction;
+use super::transfer::TransferProgress;
 use super::DomainError;
 pub use crate::phase::{MigrationState, Phase};
 use serde::{Deserialize, Serialize};
@@ -18,7 +19,7 @@ pub struct MigrationResult {
     pub bytes: f64,
 }
 
-/// One progress event (SPEC §4). `seq` counts from 1 per migration with no gaps; `percent`
+/// One progress event (docs/DESIGN.md#the-progress-stream). `seq` counts from 1 per migration with no gaps; `percent`
 /// never goes backwards.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MigrationEvent {
@@ -134,6 +135,108 @@ impl Migration {
         if e.phase != Phase::Queued {
             self.queue_reason = None;
         }
+    }
+}
+
+/// Percent shown until a switchover is committed: 100 means the VM runs on its target.
+pub const PERCENT_BEFORE_COMMIT: f64 = 99.0;
+
+/// How a migration ends. See docs/DESIGN.md#how-a-migration-ends.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ending {
+    /// The switchover is recorded: the VM runs on its target after `downtime_ms` of stun.
+    Completed { downtime_ms: f64, message: String },
+    /// A check, a fault, the driver or the switchover's record failed; the VM stays where it
+    /// was.
+    Failed(String),
+    /// Cancelled by a user; the VM stays where it was.
+    Cancelled(String),
+    /// Its owner went away mid-flight (a crash, a replica that stopped renewing its lease):
+    /// failed, the VM where the last committed state has it.
+    Orphaned(String),
+}
+
+impl Migration {
+    /// The next progress event of this migration, folded into the summary. `sim_time_s`
+    /// (seconds since creation) and `percent` never go back; `percent` stays below 100 until
+    /// the switchover is committed. See docs/DESIGN.md#the-progress-stream.
+    pub fn record_event(
+        &mut self,
+        phase: Phase,
+        sim_time_s: f64,
+        progress: Option<&TransferProgress>,
+        rate: f64,
+        message: String,
+    ) -> MigrationEvent {
+        let r = &*self;
+        let mut e = MigrationEvent {
+            migration_id: r.id,
+            seq: r.last_seq + 1,
+            sim_time_s: sim_time_s.max(r.sim_time_s),
+            phase,
+            percent: r.percent,
+            bytes_sent: r.bytes_sent,
+            bytes_total_estimate: r.bytes_total_estimate,
+            rate_bytes_s: if phase.is_final() { 0.0 } else { rate },
+            eta_s: None,
+            round: r.round,
+            dirty_rate_bytes_s: r.dirty_rate_bytes_s,
+            remaining_dirty_bytes: r.remaining_dirty_bytes,
+            expected_downtime_ms: r.expected_downtime_ms,
+            message,
+        };
+        if let Some(p) = progress {
+            e.bytes_sent = p.bytes_sent;
+            e.bytes_total_estimate = p.bytes_total_estimate.max(p.bytes_sent);
+            e.round = p.round;
+            e.dirty_rate_bytes_s = p.dirty_rate;
+            e.remaining_dirty_bytes = p.remaining_dirty;
+            e.expected_downtime_ms = p.expected_downtime_s * 1000.0;
+            if e.bytes_total_estimate > 0.0 {
+                let raw = 100.0 * e.bytes_sent / e.bytes_total_estimate;
+                e.percent = e.percent.max(raw.min(PERCENT_BEFORE_COMMIT));
+            }
+            if rate > 0.0 && !phase.is_final() {
+                e.eta_s = Some((e.bytes_total_estimate - e.bytes_sent).max(0.0) / rate);
+            }
+        }
+        match phase {
+            Phase::Completed => {
+                e.percent = 100.0;
+                e.eta_s = Some(0.0);
+                e.remaining_dirty_bytes = 0.0;
+            }
+            Phase::Preparing => e.eta_s = self.eta_s,
+            _ => {}
+        }
+        self.absorb(&e);
+        e
+    }
+
+    /// Ends the migration — the one way every migration ends, in the engine core, its
+    /// runtime and recovery alike: the final event (after `progress`, if given), folded into
+    /// the summary, finished at `now_ms`.
+    pub fn end(
+        &mut self,
+        ending: Ending,
+        sim_time_s: f64,
+        progress: Option<&TransferProgress>,
+        now_ms: i64,
+    ) -> MigrationEvent {
+        let (phase, message) = match ending {
+            Ending::Completed {
+                downtime_ms,
+                message,
+            } => {
+                self.downtime_ms = Some(downtime_ms);
+                (Phase::Completed, message)
+            }
+            Ending::Failed(m) | Ending::Orphaned(m) => (Phase::Failed, m),
+            Ending::Cancelled(m) => (Phase::Cancelled, m),
+        };
+        self.finished_at_ms = Some(now_ms);
+        self.rate_bytes_s = 0.0;
+        self.record_event(phase, sim_time_s, progress, 0.0, message)
     }
 }
 

@@ -1,4 +1,4 @@
-//! The objects of a cluster inventory (SPEC §1). Field names are the API contract.
+//! The objects of a cluster inventory (docs/DESIGN.md#the-domain-model). Field names are the API contract.
 
 use super::ids::*;
 use super::values::*;

@@ -68,7 +68,7 @@ impl Phase {
     }
 }
 
-/// The coarse state of a migration (SPEC §1), derived from its phase.
+/// The coarse state of a migration (docs/DESIGN.md#the-domain-model), derived from its phase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MigrationState {

@@ -1,6 +1,6 @@
-//! What a hypervisor spends besides moving bytes. The transfer model (SPEC §3) is the same for
+//! What a hypervisor spends besides moving bytes. The transfer model (docs/DESIGN.md#transfer-model) is the same for
 //! every driver: rounds, dirty memory, the switchover rule, SDPS. These figures are what differ
-//! between vSphere (the figures SPEC §3 fixes) and QEMU on this machine (measured in the lab),
+//! between vSphere (docs/DESIGN.md#platforms) and QEMU on this machine (measured in the lab),
 //! so that a prediction is made with the figures of the platform that will run the move.
 
 use serde::{Deserialize, Serialize};
@@ -11,11 +11,11 @@ const MIB: f64 = 1024.0 * 1024.0;
 pub struct Platform {
     /// Setting up the destination (VM shell or process, migration stream), seconds.
     pub prepare_s: f64,
-    /// Device and checkpoint state sent with the last round, bytes (S of SPEC §3).
+    /// Device and checkpoint state sent with the last round, bytes (S in docs/DESIGN.md#memory-pre-copy).
     pub checkpoint_bytes: f64,
     /// Rate of the stop-and-copy, bytes/s, when the stunned guest's last bytes are not held
     /// to the transfer's rate (QEMU lifts its bandwidth limit once the guest is stopped);
-    /// `None`: the transfer's rate, as SPEC §3 has it.
+    /// `None`: the transfer's rate, as the transfer model has it.
     pub switchover_rate: Option<f64>,
     /// Fixed cost of a stun (stopping the vCPUs, resuming on the target), seconds, added to
     /// the downtime of a live switchover.
@@ -29,7 +29,7 @@ pub struct Platform {
 }
 
 impl Platform {
-    /// vSphere, with the figures of SPEC §3 (the simulated driver's).
+    /// vSphere, with the figures of docs/DESIGN.md#platforms (the simulated driver's).
     pub const VSPHERE: Platform = Platform {
         prepare_s: 1.0,
         checkpoint_bytes: 8.0 * MIB,

@@ -1,4 +1,4 @@
-//! Memory pre-copy of a live migration (SPEC §3), as pure math: the rounds a vMotion sends,
+//! Memory pre-copy of a live migration (docs/DESIGN.md#transfer-model), as pure math: the rounds a vMotion sends,
 //! when it switches over, its downtime, SDPS throttling and the switchover limit. The engine
 //! steps through the same model in time; predictions fast-forward it.
 

@@ -1,5 +1,5 @@
 //! Predicted duration, data and downtime of a migration, by fast-forwarding the transfer model
-//! (SPEC §3): disks copied in one mirrored pass, memory by pre-copy, one switchover.
+//! (docs/DESIGN.md#transfer-model): disks copied in one mirrored pass, memory by pre-copy, one switchover.
 
 use super::checks::MigrationRequest;
 
@@ -190,7 +190,7 @@ mod tests {
     }
 
     /// A platform whose last round is not held to the cap and whose stun has a fixed cost
-    /// (QEMU's kind): the closed form of SPEC §3 with those two changes, to 1e-9.
+    /// (QEMU's kind): the closed form of docs/DESIGN.md#memory-pre-copy with those two changes, to 1e-9.
     #[test]
     fn another_platform_prepares_and_stuns_with_its_own_figures() {
         let (mut f, id) = setup();

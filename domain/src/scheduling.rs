@@ -1,4 +1,4 @@
-//! vSphere's cost model for concurrent migrations (SPEC §3) and max-min fair sharing of
+//! vSphere's cost model for concurrent migrations (docs/DESIGN.md#transfer-model) and max-min fair sharing of
 //! bandwidth: which migrations may run now, why the others wait, and how fast each one goes.
 
 use super::checks::MigrationKind;

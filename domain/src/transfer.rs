@@ -1,4 +1,4 @@
-//! The data movement of one migration (SPEC §3) as a resumable state machine: preparation,
+//! The data movement of one migration (docs/DESIGN.md#transfer-model) as a resumable state machine: preparation,
 //! disks copied in one mirrored pass, memory pre-copy, one switchover. The engine advances it
 //! tick by tick at the rate its fair share gives; predictions run it alone to the end. Pure:
 //! no clock, no I/O.

@@ -99,3 +99,32 @@ impl Drop for BenchDb {
         .join();
     }
 }
+
+/// Fills the empty database at `url` with `inventory` through the app itself (built as `main`
+/// builds it, then dropped before the server under test starts); returns how long storing
+/// took.
+pub async fn seed(url: &str, inventory: domain::Inventory) -> std::time::Duration {
+    use clap::Parser;
+    let config = server::config::Config::try_parse_from([
+        "vmshift",
+        "--database-url",
+        url,
+        "--bind",
+        "127.0.0.1:0",
+        "--demo",
+        "false",
+        "--admin-password",
+        "bench-admin-password",
+        "--log",
+        "warn",
+    ])
+    .expect("a valid configuration");
+    let app = server::App::build(config).await.expect("the app starts");
+    let started = std::time::Instant::now();
+    app.services()
+        .inventory
+        .seed(inventory)
+        .await
+        .expect("the inventory is stored");
+    started.elapsed()
+}

@@ -308,7 +308,7 @@ fn error(predicted: f64, measured: f64) -> String {
 
 #[tokio::main]
 async fn main() {
-    if let Err(why) = server::qemu::Lab::find(&lab_dir()) {
+    if let Err(why) = server::lab::qemu::Lab::find(&lab_dir()) {
         eprintln!("the lab is missing: {why}");
         std::process::exit(1);
     }

@@ -67,10 +67,7 @@ async fn start(inventory: Option<domain::Inventory>) -> Server {
     let url = db.url.clone();
     let demo = inventory.is_none();
     if let Some(inv) = inventory {
-        let service = server::open_inventory(&url, "bench".into(), false, 16)
-            .await
-            .unwrap();
-        service.seed(inv).await.unwrap();
+        bench_db::seed(&url, inv).await;
     }
     let port = bench_proc::free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_vmshift"))

@@ -40,12 +40,7 @@ async fn start(inventory: Option<domain::Inventory>, demo: bool) -> (Server, Dur
     let url = db.url.clone();
     let mut seed_time = Duration::ZERO;
     if let Some(inv) = inventory {
-        let service = server::open_inventory(&url, "bench".into(), false, 16)
-            .await
-            .unwrap();
-        let t = Instant::now();
-        service.seed(inv).await.unwrap();
-        seed_time = t.elapsed();
+        seed_time = bench_db::seed(&url, inv).await;
     }
     let port = bench_proc::free_port();
     let t = Instant::now();

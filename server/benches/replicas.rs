@@ -355,12 +355,7 @@ async fn main() {
 
     // One database, seeded here (as live.rs does), then both replicas on it.
     let db = bench_db::BenchDb::new().await;
-    {
-        let service = server::open_inventory(&db.url, "bench".into(), false, 16)
-            .await
-            .unwrap();
-        service.seed(scale_inventory(3, 20, 5)).await.unwrap();
-    }
+    bench_db::seed(&db.url, scale_inventory(3, 20, 5)).await;
     let log_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-replicas");
     std::fs::create_dir_all(&log_dir).unwrap();
     // One after the other: the first creates the admin, the second finds it.

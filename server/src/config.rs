@@ -3,9 +3,6 @@
 use clap::Parser;
 use std::net::SocketAddr;
 
-/// Largest accepted request body (an inventory import can be large).
-pub const BODY_LIMIT_BYTES: usize = 16 * 1024 * 1024;
-
 #[derive(Debug, Clone, Parser)]
 #[command(name = "vmshift", version, about = "Live VM migration console")]
 pub struct Config {
@@ -17,14 +14,14 @@ pub struct Config {
     /// (several replicas may share one PostgreSQL database). Without it, `DATABASE_URL`, then
     /// `sqlite://data/vmshift.db`.
     #[arg(long, env = "VMSHIFT_DATABASE_URL")]
-    database_url: Option<String>,
+    pub database_url: Option<String>,
 
     /// Load the demo inventory when the database is empty.
     #[arg(long, env = "VMSHIFT_DEMO", default_value_t = true, action = clap::ArgAction::Set)]
     pub demo: bool,
 
     /// Live changes a slow websocket client may fall behind before it is sent a fresh snapshot.
-    #[arg(long, env = "VMSHIFT_LIVE_BUFFER", default_value_t = crate::inventory_service::DEFAULT_LIVE_BUFFER)]
+    #[arg(long, env = "VMSHIFT_LIVE_BUFFER", default_value_t = crate::live::DEFAULT_LIVE_BUFFER)]
     pub live_buffer: usize,
 
     /// Simulated seconds per wall-clock second for migrations (1 = real time, up to 1000).
@@ -56,7 +53,7 @@ pub struct Config {
     #[arg(long, env = "VMSHIFT_LEASE_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(300..=600_000))]
     pub lease_ms: u64,
 
-    /// What moves the bytes: `simulated` (SPEC §3's model, any speed) or `qemu` (the VMs of
+    /// What moves the bytes: `simulated` (the transfer model, any speed) or `qemu` (the VMs of
     /// the `Lab` cluster are real QEMU guests on this machine, migrated over QMP; the others
     /// stay simulated; speed 1).
     #[arg(long, env = "VMSHIFT_DRIVER", value_enum, default_value_t = DriverKind::Simulated)]

@@ -340,10 +340,8 @@ async fn changes_survive_a_restart_of_the_database() {
     let ids = seed(&s).await;
     let exported = s.export().await;
     // Re-open the same database file in a fresh service: the same inventory comes back.
-    let reopened = server::open_inventory(&s.db.url, "reopened".into(), true, 16)
-        .await
-        .unwrap();
-    let (_, inv) = reopened.snapshot();
+    let reopened = common::reopen(&s.db.url).await;
+    let (_, inv) = reopened.services().inventory.snapshot();
     assert_eq!(serde_json::to_value(&inv).unwrap(), exported);
     assert!(inv.vms.values().any(|v| v.id.to_string() == ids["web-01"]));
 }
@@ -571,19 +569,31 @@ async fn requests_from_another_site_are_refused() {
 }
 
 #[tokio::test]
-async fn server_functions_refuse_bad_arguments_without_a_500() {
+async fn server_functions_refuse_bad_arguments_with_a_422_naming_the_field() {
     let s = TestServer::start(true).await;
     let before = s.export().await;
-    for body in [
-        json!({"create": true, "object": {"kind": "vm", "object": {"name": ""}}}),
-        json!({"create": true, "object": {"kind": "teapot", "object": {}}}),
-        json!({"kind": "host", "id": "not-a-uuid"}),
+    for (endpoint, body, field) in [
+        (
+            "admin/save",
+            json!({"create": true, "object": {"kind": "vm", "object": {"name": ""}}}),
+            "object",
+        ),
+        (
+            "admin/save",
+            json!({"create": true, "object": {"kind": "teapot", "object": {}}}),
+            "object.kind",
+        ),
+        (
+            "admin/delete",
+            json!({"kind": "host", "id": "not-a-uuid"}),
+            "id",
+        ),
+        (
+            "operator/migrations/start",
+            json!({"request": {"vm_id": "x", "kind": "vmotion"}}),
+            "request.vm_id",
+        ),
     ] {
-        let endpoint = if body.get("create").is_some() {
-            "save"
-        } else {
-            "delete"
-        };
         let res = s
             .client
             .post(s.url(&format!("/rpc/{endpoint}")))
@@ -592,9 +602,16 @@ async fn server_functions_refuse_bad_arguments_without_a_500() {
             .await
             .unwrap();
         let status = res.status().as_u16();
-        let text = res.text().await.unwrap();
-        assert_eq!(status, 200, "{endpoint}: {text}");
-        assert!(text.contains("invalid"), "{endpoint}: {text}");
+        let answer: Value = res.json().await.unwrap();
+        assert_eq!(status, 422, "{endpoint}: {answer}");
+        assert_eq!(answer["code"], "invalid", "{endpoint}: {answer}");
+        assert_eq!(answer["status"], 422, "{endpoint}: {answer}");
+        assert!(
+            answer["field"]
+                .as_str()
+                .is_some_and(|f| f.starts_with(field)),
+            "{endpoint}: {answer}"
+        );
     }
     assert_eq!(s.export().await, before);
 }
@@ -609,10 +626,8 @@ async fn the_demo_is_only_loaded_into_a_truly_empty_database() {
         )
         .await;
     assert_eq!(st, 201);
-    let reopened = server::open_inventory(&s.db.url, "reopened".into(), true, 16)
-        .await
-        .expect("starts");
-    let (_, inv) = reopened.snapshot();
+    let reopened = common::reopen(&s.db.url).await;
+    let (_, inv) = reopened.services().inventory.snapshot();
     assert_eq!(inv.switches.len(), 1);
     assert!(
         inv.hosts.is_empty(),

@@ -485,14 +485,13 @@ async fn a_clean_shutdown_ends_migrations_in_flight_and_says_so() {
     s.stop().await;
     // Reopened on the same database: failed with the reason, the VM where it was.
     let url = s.db.url.clone();
-    let inventory = server::open_inventory(&url, "reopened".into(), true, 16)
-        .await
+    let reopened = common::reopen(&url).await;
+    let inventory = reopened.services().inventory.clone();
+    let m = reopened
+        .services()
+        .migrations
+        .get(mid.parse().unwrap())
         .unwrap();
-    let (_tx, rx) = tokio::sync::watch::channel(false);
-    let engine = server::start_engine(inventory.clone(), Default::default(), rx)
-        .await
-        .unwrap();
-    let m = engine.get(mid.parse().unwrap()).unwrap();
     assert_eq!(m.phase.as_str(), "failed");
     assert!(
         m.message

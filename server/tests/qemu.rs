@@ -2,8 +2,8 @@
 //! non-converging guest that needs throttling, and a cancel. Skipped, saying why, where QEMU
 //! or the lab guest (scripts/install-qemu.sh, scripts/lab-guest.sh) are missing.
 
-use server::qemu::migrate::{self, open_images};
-use server::qemu::{Boot, Guest, GuestSpec, Lab, Limits};
+use server::lab::qemu::migrate::{self, open_images};
+use server::lab::qemu::{Boot, Guest, GuestSpec, Lab, Limits};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -65,7 +65,9 @@ async fn incoming(lab: &Lab, dir: &Path, spec: &GuestSpec, disk: &Path, paused: 
 /// A booted guest on a fresh disk in `dir` (its "datastore").
 async fn boot(lab: &Lab, dir: &Path, spec: &GuestSpec) -> (Guest, PathBuf) {
     let disk = dir.join("web-01.qcow2");
-    server::qemu::guest::create_image(&disk, 128).await.unwrap();
+    server::lab::qemu::guest::create_image(&disk, 128)
+        .await
+        .unwrap();
     let guest = Guest::start(lab, "web-01", dir, spec, &disk, Boot::Fresh)
         .await
         .unwrap();
@@ -297,7 +299,7 @@ async fn combined_moves_host_and_disk_with_nothing_shared() {
         .unwrap();
     // The target host has its own disk on the target datastore: empty, the same size.
     let target_disk = datastore_b.path().join("web-01.qcow2");
-    server::qemu::guest::create_image(&target_disk, 128)
+    server::lab::qemu::guest::create_image(&target_disk, 128)
         .await
         .unwrap();
     let destination = incoming(&lab, datastore_b.path(), &spec, &target_disk, true).await;

@@ -3,6 +3,7 @@
 //! why, where QEMU or the lab guest are missing.
 
 use domain::checks::{check_migration, MigrationKind, MigrationOptions, MigrationRequest};
+use domain::engine::Engine;
 use domain::migration::{Migration, MigrationEvent, Phase};
 use domain::platform::Platform;
 use domain::prediction::{predict, predict_on};
@@ -10,10 +11,9 @@ use domain::{
     DatastoreId, HostId, Inventory, MigrationId, Mutation, Object, PowerState, RateMibS, SizeMib,
     VmId,
 };
-use server::engine::qemu_driver::QemuDriver;
-use server::engine::Engine;
-use server::lab::LabRuntime;
-use server::qemu::Lab;
+use server::lab::driver::QemuDriver;
+use server::lab::qemu::Lab;
+use server::lab::runtime::LabRuntime;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
@@ -94,7 +94,7 @@ fn assert_allowed(inv: &Inventory, request: &MigrationRequest) {
 }
 
 /// The process running `vm` now: running, and beating again within 20 s.
-async fn running_and_beating(runtime: &LabRuntime, vm: VmId) -> Arc<server::qemu::Guest> {
+async fn running_and_beating(runtime: &LabRuntime, vm: VmId) -> Arc<server::lab::qemu::Guest> {
     let guest = runtime.guest(vm).unwrap();
     assert_eq!(guest.status().await.unwrap(), "running");
     let beat = guest.last_heartbeat().map_or(0, |b| b.seq);
@@ -177,7 +177,7 @@ async fn the_engine_moves_real_guests_and_a_cancel_leaves_them_running() {
     let _one = one_at_a_time().await;
     let sockets = qmp_sockets();
     let root = tempfile::tempdir().unwrap();
-    let mut inv = Inventory::from_objects(server::demo::lab_objects()).unwrap();
+    let mut inv = server::lab::cluster();
     let runtime = Arc::new(LabRuntime::new(lab, root.path().to_path_buf()));
     let hosts: Vec<HostId> = inv.hosts.keys().copied().collect();
     assert_eq!(runtime.boot_all(&inv, &hosts).await.unwrap(), 2);
@@ -273,7 +273,9 @@ async fn the_engine_moves_real_guests_and_a_cancel_leaves_them_running() {
     assert_eq!(runtime.image_of(db).unwrap(), image);
     let guest = running_and_beating(&runtime, db).await;
     assert_eq!(
-        server::qemu::migrate::open_images(&guest).await.unwrap(),
+        server::lab::qemu::migrate::open_images(&guest)
+            .await
+            .unwrap(),
         vec![image.display().to_string()]
     );
 
@@ -310,7 +312,9 @@ async fn the_engine_moves_real_guests_and_a_cancel_leaves_them_running() {
         .expect("lab-db beats on lab-esx-02");
     assert_eq!(after.disk_bad, 0, "its disk verifies on the new datastore");
     assert_eq!(
-        server::qemu::migrate::open_images(&guest).await.unwrap(),
+        server::lab::qemu::migrate::open_images(&guest)
+            .await
+            .unwrap(),
         vec![moved.display().to_string()]
     );
 
@@ -382,7 +386,7 @@ async fn a_guest_dirtying_faster_than_the_cap_completes_throttled_and_the_events
     let _one = one_at_a_time().await;
     let sockets = qmp_sockets();
     let root = tempfile::tempdir().unwrap();
-    let mut inv = Inventory::from_objects(server::demo::lab_objects()).unwrap();
+    let mut inv = server::lab::cluster();
     let (web, db) = (vm(&inv, "lab-web"), vm(&inv, "lab-db"));
     // lab-web dirties 96 MiB/s over 128 MiB; lab-db stays off.
     for (id, hot) in [(web, true), (db, false)] {

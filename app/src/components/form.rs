@@ -239,9 +239,15 @@ fn value_of(text: &str, field: &Field) -> Result<Option<Value>, String> {
 /// Parses the form's JSON into a typed object for the local check, or `None` when a value
 /// does not fit its type: the server then names the field (it tracks the error path; the
 /// browser bundle does without that code).
-pub fn parse_local(kind: ObjectKind, json: &Value) -> Option<Object> {
+/// The form's values as an object of `kind`, or the refusal naming the field that does not
+/// fit (as the server would name it).
+pub fn parse_local(kind: ObjectKind, json: &Value) -> Result<Object, DomainError> {
     let tagged = serde_json::json!({ "kind": kind, "object": json });
-    serde_json::from_str(&tagged.to_string()).ok()
+    serde_path_to_error::deserialize(tagged).map_err(|e| {
+        let path = e.path().to_string();
+        let field = path.strip_prefix("object.").unwrap_or(&path).to_owned();
+        DomainError::invalid(field.clone(), format!("{field}: {}", e.into_inner()))
+    })
 }
 
 /// Where to show an error: the field it names, or the closest field the form has
@@ -278,22 +284,21 @@ pub fn ObjectForm(
     let form_error = RwSignal::new(None::<String>);
     let spec = StoredValue::new(spec);
 
-    let save = Action::new(move |(create, tagged): &(bool, Value)| {
-        crate::rpc::save_object(*create, tagged.clone())
+    let save = Action::new(move |(create, object): &(bool, Object)| {
+        crate::rpc::save_object(*create, object.clone())
     });
 
-    let show_refusal = move |e: DomainError| {
+    let show_refusal = move |field: Option<String>, message: String| {
         let keys = spec.with_value(|s| s.keys(&rows.get_untracked()));
-        match place_error(&keys, e.field.as_deref()) {
-            Some(key) => errors.set(BTreeMap::from([(key, e.message)])),
-            None => form_error.set(Some(e.message)),
+        match place_error(&keys, field.as_deref()) {
+            Some(key) => errors.set(BTreeMap::from([(key, message)])),
+            None => form_error.set(Some(message)),
         }
     };
 
     Effect::new(move |_| match save.value().get() {
-        Some(Ok(Ok(()))) => on_done.run(()),
-        Some(Ok(Err(refusal))) => show_refusal(refusal),
-        Some(Err(e)) => form_error.set(Some(format!("The server could not save: {e}"))),
+        Some(Ok(())) => on_done.run(()),
+        Some(Err(refusal)) => show_refusal(refusal.field, refusal.message),
         None => {}
     });
 
@@ -313,29 +318,29 @@ pub fn ObjectForm(
         let json = match built {
             Ok(json) => json,
             Err((field, message)) => {
-                show_refusal(DomainError::invalid(field, message));
+                show_refusal(Some(field), message);
                 return;
             }
         };
         // Instant feedback from the same rules the server applies.
-        if let Some(object) = parse_local(kind, &json) {
-            let mutation = if creating {
-                Mutation::Create(object)
-            } else {
-                Mutation::Update(object)
-            };
-            let local: Option<Result<(), DomainError>> = inventory.with_untracked(|r| {
-                r.as_ref()
-                    .and_then(|r| r.as_ref().ok())
-                    .map(|inv: &Inventory| inv.validate(mutation).map(|_| ()))
-            });
-            if let Some(Err(refusal)) = local {
-                show_refusal(refusal);
-                return;
-            }
+        let object = match parse_local(kind, &json) {
+            Ok(object) => object,
+            Err(refusal) => return show_refusal(refusal.field, refusal.message),
+        };
+        let mutation = if creating {
+            Mutation::Create(object.clone())
+        } else {
+            Mutation::Update(object.clone())
+        };
+        let local: Option<Result<(), DomainError>> = inventory.with_untracked(|r| {
+            r.as_ref()
+                .and_then(|r| r.as_ref().ok())
+                .map(|inv: &Inventory| inv.validate(mutation).map(|_| ()))
+        });
+        if let Some(Err(refusal)) = local {
+            return show_refusal(refusal.field, refusal.message);
         }
-        let tagged = serde_json::json!({ "kind": kind, "object": json });
-        save.dispatch((creating, tagged));
+        save.dispatch((creating, object));
     };
 
     let field_view = move |field: Field, key: String| {

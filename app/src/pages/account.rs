@@ -1,20 +1,11 @@
 //! Your account: API tokens for scripts (created — the secret shown once — and revoked here),
 //! and for admins, the users and their roles.
 
-use crate::api_client::call;
+use crate::rpc;
 use crate::Session;
-use domain::accounts::{CurrentUser, Role};
+use domain::accounts::Role;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::Deserialize;
-
-#[derive(Debug, Clone, Deserialize)]
-struct TokenInfo {
-    id: String,
-    name: String,
-    created_at_ms: i64,
-    revoked: bool,
-}
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
@@ -35,26 +26,22 @@ fn Tokens() -> impl IntoView {
     let version = RwSignal::new(0u32);
     let tokens = LocalResource::new(move || {
         version.track();
-        async move {
-            call("GET", "/api/v1/tokens", None).await.and_then(|v| {
-                serde_json::from_value::<Vec<TokenInfo>>(v).map_err(|e| e.to_string())
-            })
-        }
+        rpc::list_tokens()
     });
     let name = RwSignal::new(String::new());
     let secret = RwSignal::new(None::<String>);
     let error = RwSignal::new(None::<String>);
     let create = move |_| {
-        let body = serde_json::json!({ "name": name.get_untracked() });
+        let token_name = name.get_untracked();
         spawn_local(async move {
-            match call("POST", "/api/v1/tokens", Some(&body)).await {
-                Ok(v) => {
-                    secret.set(v["token"].as_str().map(str::to_owned));
+            match rpc::create_token(token_name).await {
+                Ok(created) => {
+                    secret.set(Some(created.token));
                     error.set(None);
                     name.set(String::new());
                     version.update(|n| *n += 1);
                 }
-                Err(e) => error.set(Some(e)),
+                Err(e) => error.set(Some(e.message)),
             }
         });
     };
@@ -88,13 +75,12 @@ fn Tokens() -> impl IntoView {
                         .unwrap_or_default()
                         .into_iter()
                         .map(|t| {
-                            let id = t.id.clone();
+                            let id = t.id;
                             let revoke = move |_| {
-                                let id = id.clone();
                                 spawn_local(async move {
-                                    match call("DELETE", &format!("/api/v1/tokens/{id}"), None).await {
-                                        Ok(_) => version.update(|n| *n += 1),
-                                        Err(e) => error.set(Some(e)),
+                                    match rpc::revoke_token(id).await {
+                                        Ok(()) => version.update(|n| *n += 1),
+                                        Err(e) => error.set(Some(e.message)),
                                     }
                                 });
                             };
@@ -127,31 +113,27 @@ fn Users() -> impl IntoView {
     let version = RwSignal::new(0u32);
     let users = LocalResource::new(move || {
         version.track();
-        async move {
-            call("GET", "/api/v1/users", None).await.and_then(|v| {
-                serde_json::from_value::<Vec<CurrentUser>>(v).map_err(|e| e.to_string())
-            })
-        }
+        rpc::list_users()
     });
     let username = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let role = RwSignal::new(Role::Viewer);
     let error = RwSignal::new(None::<String>);
     let create = move |_| {
-        let body = serde_json::json!({
-            "username": username.get_untracked(),
-            "password": password.get_untracked(),
-            "role": role.get_untracked(),
-        });
+        let (new_name, new_password, new_role) = (
+            username.get_untracked(),
+            password.get_untracked(),
+            role.get_untracked(),
+        );
         spawn_local(async move {
-            match call("POST", "/api/v1/users", Some(&body)).await {
+            match rpc::create_user(new_name, new_password, new_role).await {
                 Ok(_) => {
                     error.set(None);
                     username.set(String::new());
                     password.set(String::new());
                     version.update(|n| *n += 1);
                 }
-                Err(e) => error.set(Some(e)),
+                Err(e) => error.set(Some(e.message)),
             }
         });
     };
@@ -207,11 +189,10 @@ fn Users() -> impl IntoView {
                                     let Some(r) = Role::parse(&event_target_value(&ev)) else {
                                         return;
                                     };
-                                    let body = serde_json::json!({ "role": r });
                                     spawn_local(async move {
-                                        match call("PUT", &format!("/api/v1/users/{id}/role"), Some(&body)).await {
+                                        match rpc::set_role(id, r).await {
                                             Ok(_) => error.set(None),
-                                            Err(e) => error.set(Some(e)),
+                                            Err(e) => error.set(Some(e.message)),
                                         }
                                         version.update(|n| *n += 1);
                                     });

@@ -1,8 +1,7 @@
 //! The audit log (admins): who did what and when, filtered by user and action, exported as
 //! CSV with the same filters.
 
-use crate::api_client::call;
-use domain::audit::{AuditEntry, ACTIONS};
+use domain::audit::{AuditFilter, ACTIONS};
 use leptos::prelude::*;
 
 fn query(actor: &str, action: &str) -> String {
@@ -51,14 +50,12 @@ pub fn AuditPage() -> impl IntoView {
     let actor = RwSignal::new(String::new());
     let action = RwSignal::new(String::new());
     let entries = LocalResource::new(move || {
-        let q = query(&actor.get(), &action.get());
-        async move {
-            call("GET", &format!("/api/v1/audit?{q}"), None)
-                .await
-                .and_then(|v| {
-                    serde_json::from_value::<Vec<AuditEntry>>(v).map_err(|e| e.to_string())
-                })
-        }
+        crate::rpc::audit_entries(AuditFilter {
+            actor: Some(actor.get()),
+            action: Some(action.get()),
+            limit: Some(500),
+            ..AuditFilter::default()
+        })
     });
     let mut prefixes: Vec<String> = ACTIONS
         .iter()
@@ -100,7 +97,7 @@ pub fn AuditPage() -> impl IntoView {
                     entries
                         .get()
                         .map(|r| match r {
-                            Err(e) => view! { <p class="form-error">{e}</p> }.into_any(),
+                            Err(e) => view! { <p class="form-error">{e.message}</p> }.into_any(),
                             Ok(list) if list.is_empty() => {
                                 view! { <p class="empty" data-testid="audit-empty">"Nothing recorded matches."</p> }
                                     .into_any()

@@ -102,12 +102,11 @@ fn start(request: MigrationRequest, c: Choices) {
     c.starting.set(true);
     c.start_error.set(None);
     leptos::task::spawn_local(async move {
-        let answer = crate::rpc::start_migration(serde_json::json!(request)).await;
+        let answer = crate::rpc::start_migration(request).await;
         c.starting.set(false);
         match answer {
-            Ok(Ok(m)) => c.go.run(format!("/tasks/{}", m.id)),
-            Ok(Err(e)) => c.start_error.set(Some(e.message)),
-            Err(e) => c.start_error.set(Some(e.to_string())),
+            Ok(m) => c.go.run(format!("/tasks/{}", m.id)),
+            Err(e) => c.start_error.set(Some(e.message)),
         }
     });
 }

@@ -35,11 +35,7 @@ pub fn MigrationPage() -> impl IntoView {
         live.resyncs.track();
         async move {
             match id {
-                Some(id) => crate::rpc::migration_events(serde_json::json!(id))
-                    .await
-                    .ok()
-                    .and_then(Result::ok)
-                    .unwrap_or_default(),
+                Some(id) => crate::rpc::migration_events(id).await.unwrap_or_default(),
                 None => Vec::new(),
             }
         }
@@ -60,10 +56,7 @@ pub fn MigrationPage() -> impl IntoView {
         let id = id();
         async move {
             match id {
-                Some(id) => crate::rpc::get_migration(serde_json::json!(id))
-                    .await
-                    .ok()
-                    .flatten(),
+                Some(id) => crate::rpc::get_migration(id).await.ok().flatten(),
                 None => None,
             }
         }

@@ -4,7 +4,7 @@
 use crate::live::{InventoryResource, LinkState, LiveState};
 use domain::accounts::Role;
 use domain::format;
-use domain::migration::{FaultKind, Migration, Phase};
+use domain::migration::{FaultKind, FaultRequest, Migration, Phase};
 use domain::MigrationId;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -66,10 +66,9 @@ pub fn TasksPage() -> impl IntoView {
 /// Cancels a migration; the answer comes back over the live link.
 pub fn cancel(id: MigrationId, error: RwSignal<Option<String>>) {
     spawn_local(async move {
-        match crate::rpc::cancel_migration(serde_json::json!(id)).await {
-            Ok(Ok(_)) => error.set(None),
-            Ok(Err(e)) => error.set(Some(e.message)),
-            Err(e) => error.set(Some(e.to_string())),
+        match crate::rpc::cancel_migration(id).await {
+            Ok(_) => error.set(None),
+            Err(e) => error.set(Some(e.message)),
         }
     });
 }
@@ -194,12 +193,18 @@ fn FaultsPanel() -> impl IntoView {
         list
     };
     let inject = move |_| {
-        let request = serde_json::json!({ "kind": kind.get_untracked(), "target_id": target.get_untracked() });
+        let Ok(target_id) = uuid::Uuid::parse_str(&target.get_untracked()) else {
+            error.set(Some("Choose the host or datastore the fault hits.".into()));
+            return;
+        };
+        let request = FaultRequest {
+            kind: kind.get_untracked(),
+            target_id,
+        };
         spawn_local(async move {
             match crate::rpc::add_fault(request).await {
-                Ok(Ok(_)) => error.set(None),
-                Ok(Err(e)) => error.set(Some(e.message)),
-                Err(e) => error.set(Some(e.to_string())),
+                Ok(_) => error.set(None),
+                Err(e) => error.set(Some(e.message)),
             }
         });
     };
@@ -255,10 +260,9 @@ fn FaultsPanel() -> impl IntoView {
                             let id = f.id;
                             let clear = move |_| {
                                 spawn_local(async move {
-                                    match crate::rpc::clear_fault(serde_json::json!(id)).await {
-                                        Ok(Ok(_)) => error.set(None),
-                                        Ok(Err(e)) => error.set(Some(e.message)),
-                                        Err(e) => error.set(Some(e.to_string())),
+                                    match crate::rpc::clear_fault(id).await {
+                                        Ok(_) => error.set(None),
+                                        Err(e) => error.set(Some(e.message)),
                                     }
                                 });
                             };

@@ -1,4 +1,4 @@
-//! The prerequisite checks of a migration (SPEC §2): pure functions of the inventory and a
+//! The prerequisite checks of a migration (docs/DESIGN.md#checks): pure functions of the inventory and a
 //! request, run by the server before every start and by the browser for instant feedback.
 
 pub(crate) mod rules;

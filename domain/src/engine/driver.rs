@@ -1,6 +1,6 @@
 //! What the engine asks of a hypervisor. The engine decides when a migration runs and how
 //! much bandwidth it gets; the driver moves the bytes and reports what happened. The simulated
-//! driver follows SPEC §3's model; a real driver (QEMU over QMP) implements the same calls,
+//! driver follows the transfer model (docs/DESIGN.md#transfer-model); a real driver (QEMU over QMP) implements the same calls,
 //! each answering at once from the state it last observed (no call may block the engine).
 
 use crate::platform::Platform;

@@ -1,4 +1,4 @@
-//! The simulated driver: SPEC §3's transfer model, advanced by the engine's clock.
+//! The simulated driver: the transfer model (docs/DESIGN.md#transfer-model), advanced by the engine's clock.
 
 use super::driver::{Driver, DriverError, Step};
 use crate::precopy::Round;

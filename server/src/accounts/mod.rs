@@ -1,24 +1,20 @@
 //! Accounts: users with a role, password sign-in (argon2), sessions behind an HttpOnly cookie,
-//! API tokens for scripts, and the policy that says which role each route needs. The one
-//! place where accounts change.
+//! API tokens for scripts. The one place where accounts change (the role each route needs is
+//! declared with the route: `http::routes`).
 
-pub mod policy;
-pub mod routes;
+mod secrets;
+mod throttle;
 
 use crate::audit;
 use crate::db::{Db, DbError};
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
-use domain::accounts::{check_password, parse_username, CurrentUser, Role};
+use crate::sync::Mutex;
+use domain::accounts::{check_password, parse_username, CurrentUser, Role, TokenInfo};
 use domain::DomainError;
-use serde::Serialize;
-use sha2::{Digest, Sha256};
+use secrets::{digest, dummy_hash, hash_password, random_secret, verify_password};
 use sqlx::Row;
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
+use throttle::{blocked, count, Failures};
 use uuid::Uuid;
 
 /// The session cookie.
@@ -60,72 +56,6 @@ impl From<sqlx::Error> for AuthError {
     }
 }
 
-/// A path as a query parameter value: everything but unreserved characters and `/` is
-/// percent-encoded.
-pub fn encode_path(path: &str) -> String {
-    path.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// An API token as listed (the secret itself is shown once, at creation).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TokenInfo {
-    pub id: Uuid,
-    pub name: String,
-    pub created_at_ms: i64,
-    pub revoked: bool,
-}
-
-/// Failed sign-ins in the current window, by account and by address.
-#[derive(Default)]
-struct Failures {
-    by_account: HashMap<String, (Instant, u32)>,
-    by_address: HashMap<IpAddr, (Instant, u32)>,
-}
-
-fn count<K: std::hash::Hash + Eq + Clone>(
-    map: &mut HashMap<K, (Instant, u32)>,
-    key: K,
-    now: Instant,
-) {
-    if map.len() >= MAX_TRACKED && !map.contains_key(&key) {
-        // Bounded memory: forget finished windows, then the oldest tenth.
-        map.retain(|_, (start, _)| now.duration_since(*start) <= FAILURE_WINDOW);
-        if map.len() >= MAX_TRACKED {
-            let mut by_age: Vec<(Instant, K)> = map
-                .iter()
-                .map(|(k, (start, _))| (*start, k.clone()))
-                .collect();
-            by_age.sort_by_key(|(start, _)| *start);
-            for (_, k) in by_age.into_iter().take(MAX_TRACKED / 10) {
-                map.remove(&k);
-            }
-        }
-    }
-    let entry = map.entry(key).or_insert((now, 0));
-    if now.duration_since(entry.0) > FAILURE_WINDOW {
-        *entry = (now, 0);
-    }
-    entry.1 += 1;
-}
-
-fn blocked<K: std::hash::Hash + Eq>(
-    map: &HashMap<K, (Instant, u32)>,
-    key: &K,
-    max: u32,
-    now: Instant,
-) -> Option<u64> {
-    let (start, n) = map.get(key)?;
-    let elapsed = now.duration_since(*start);
-    (elapsed <= FAILURE_WINDOW && *n >= max).then(|| (FAILURE_WINDOW - elapsed).as_secs().max(1))
-}
-
 pub struct AccountService {
     db: Db,
     failures: Mutex<Failures>,
@@ -138,49 +68,10 @@ pub struct AccountService {
     replica: String,
 }
 
-/// The hash an unknown user's attempt is checked against (computed once).
-fn dummy_hash() -> &'static str {
-    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HASH.get_or_init(|| hash_password("no user has this password"))
-}
-
-/// Most accounts or addresses remembered with failures (older ones are forgotten first).
-const MAX_TRACKED: usize = 10_000;
-
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
-}
-
-/// 256 random bits, hex.
-fn random_secret() -> String {
-    let bytes: [u8; 32] = rand::random();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// What is stored of a token: its SHA-256, hex.
-fn digest(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn hash_password(password: &str) -> String {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .expect("argon2 hashes any password")
-        .to_string()
-}
-
-fn verify_password(password: &str, stored: &str) -> bool {
-    PasswordHash::new(stored).is_ok_and(|hash| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &hash)
-            .is_ok()
-    })
 }
 
 fn user_of(row: &sqlx::any::AnyRow) -> Result<CurrentUser, DbError> {
@@ -363,7 +254,7 @@ impl AccountService {
         }
         let now = Instant::now();
         {
-            let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+            let mut f = self.failures.lock();
             let wait = blocked(
                 &f.by_account,
                 &username.to_owned(),
@@ -413,7 +304,7 @@ impl AccountService {
         };
         {
             // Success: this attempt does not count, and the account's failures are forgiven.
-            let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+            let mut f = self.failures.lock();
             f.by_account.remove(username);
             if let Some(entry) = f.by_address.get_mut(&address) {
                 entry.1 = entry.1.saturating_sub(1);
@@ -473,12 +364,12 @@ impl AccountService {
         self.withdrawn_elsewhere();
         // The other replicas' websockets check theirs too (their HTTP requests read the
         // database anyway).
-        let notice = crate::replication::Notice::Credentials {
+        let notice = crate::db::Notice::Credentials {
             from: self.replica.clone(),
         };
         let db = self.db.clone();
         tokio::spawn(async move {
-            if let Err(e) = crate::db::notify_now(&db, &notice.encode()).await {
+            if let Err(e) = crate::db::notify_now(&db, &notice).await {
                 tracing::warn!(error = %e, "could not tell the other replicas of a withdrawal");
             }
         });

@@ -7,6 +7,7 @@
 mod faults;
 mod inventory;
 mod migrations;
+mod notice;
 mod statement;
 
 pub use faults::{delete_fault, insert_fault, load_faults};
@@ -17,6 +18,7 @@ pub use migrations::{
     load_migrations_by_id, lost_of, renew_leases, request_cancel, store_encoded_events,
     store_events, store_migration, Lease,
 };
+pub use notice::{new_replica_id, notify, notify_now, Notice, CHANNEL, IDS_PER_NOTICE};
 pub use statement::Statement;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -201,26 +203,3 @@ pub async fn changes_after(db: &Db, revision: u64) -> Result<Vec<(u64, Option<St
         })
         .collect()
 }
-
-/// Tells the other replicas (PostgreSQL `NOTIFY`, delivered when the transaction commits);
-/// nothing on SQLite, which has one replica.
-pub async fn notify(tx: &mut Tx<'_>, payload: &str) -> Result<(), DbError> {
-    if Backend::of(tx) == Backend::Postgres {
-        sqlx::query("SELECT pg_notify('vmshift', $1)")
-            .bind(payload)
-            .execute(&mut **tx)
-            .await?;
-    }
-    Ok(())
-}
-
-/// Tells the other replicas at once, outside any transaction (nothing on SQLite).
-pub async fn notify_now(db: &Db, payload: &str) -> Result<(), DbError> {
-    let mut tx = db.begin().await?;
-    notify(&mut tx, payload).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// The channel replicas listen on.
-pub const CHANNEL: &str = "vmshift";

@@ -2,11 +2,10 @@
 
 #![allow(dead_code)]
 
-use leptos::prelude::LeptosOptions;
-use server::engine::service::EngineConfig;
-use server::{open_accounts, open_inventory, router, start_engine, AppState};
+use clap::Parser;
+use server::config::Config;
+use server::{App, Running, Services};
 use std::net::SocketAddr;
-use tokio::sync::watch;
 
 pub mod process;
 
@@ -14,7 +13,7 @@ pub mod process;
 pub type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-/// The fields of every progress event (SPEC §4).
+/// The fields of every progress event (docs/DESIGN.md#the-progress-stream).
 pub const EVENT_FIELDS: [&str; 14] = [
     "migration_id",
     "seq",
@@ -32,7 +31,7 @@ pub const EVENT_FIELDS: [&str; 14] = [
     "message",
 ];
 
-/// What every stored history must be (SPEC §4): `seq` 1..n with no gap, `percent` never
+/// What every stored history must be (docs/DESIGN.md#the-progress-stream): `seq` 1..n with no gap, `percent` never
 /// going back, time never going back, every field present, and — once the migration has
 /// ended — exactly one final event (completed, failed or cancelled), the last.
 pub fn check_history(events: &serde_json::Value) -> Vec<serde_json::Value> {
@@ -200,20 +199,55 @@ pub fn client_with(token: &str) -> reqwest::Client {
         .unwrap()
 }
 
+/// The configuration of a test server on `database_url`, as its command line would give it:
+/// a free loopback port, migrations at 1000× with short ticks (minutes of simulated time per
+/// second), the first admin's password known; `extra` flags on top.
+pub fn config(database_url: &str, extra: &[&str]) -> Config {
+    let mut args = vec![
+        "vmshift",
+        "--database-url",
+        database_url,
+        "--bind",
+        "127.0.0.1:0",
+        "--speed",
+        "1000",
+        "--tick-ms",
+        "50",
+        "--admin-password",
+        ADMIN_PASSWORD,
+        "--replica-id",
+        "test",
+        "--driver",
+        "simulated",
+        "--log",
+        "warn",
+    ];
+    args.extend_from_slice(extra);
+    Config::try_parse_from(args).expect("a valid test configuration")
+}
+
+/// The app built on an existing database (a restart), not serving.
+pub async fn reopen(database_url: &str) -> App {
+    App::build(config(database_url, &["--demo", "true"]))
+        .await
+        .expect("the app starts again")
+}
+
 pub struct TestServer {
     pub addr: SocketAddr,
     /// Signed in as the admin (through an API token).
     pub client: reqwest::Client,
     pub admin_token: String,
     pub db: TestDb,
-    pub migrations: std::sync::Arc<server::engine::service::MigrationService>,
-    shutdown: watch::Sender<bool>,
+    pub services: Services,
+    pub migrations: std::sync::Arc<server::engine::MigrationService>,
+    running: Running,
 }
 
 impl TestServer {
     /// A server over an empty inventory (`demo = false`) or the demo inventory.
     pub async fn start(demo: bool) -> Self {
-        Self::start_with(demo, server::inventory_service::DEFAULT_LIVE_BUFFER).await
+        Self::start_with(demo, server::live::DEFAULT_LIVE_BUFFER).await
     }
 
     pub async fn start_with(demo: bool, live_buffer: usize) -> Self {
@@ -226,91 +260,46 @@ impl TestServer {
         live_buffer: usize,
         seed: Option<domain::Inventory>,
     ) -> Self {
-        Self::start_full(demo, live_buffer, seed, None).await
+        let buffer = live_buffer.to_string();
+        let demo = demo.to_string();
+        Self::start_full(&["--demo", &demo, "--live-buffer", &buffer], seed).await
     }
 
     /// A server configured with `--public-url` (its origin).
     pub async fn start_public(public_origin: &str) -> Self {
-        Self::start_full(
-            false,
-            server::inventory_service::DEFAULT_LIVE_BUFFER,
-            None,
-            Some(public_origin.to_string()),
-        )
-        .await
+        Self::start_full(&["--demo", "false", "--public-url", public_origin], None).await
     }
 
-    async fn start_full(
-        demo: bool,
-        live_buffer: usize,
-        seed: Option<domain::Inventory>,
-        public_origin: Option<String>,
-    ) -> Self {
+    /// A server started as `main` starts it, with these flags.
+    pub async fn start_full(flags: &[&str], seed: Option<domain::Inventory>) -> Self {
         let db = TestDb::new().await;
-        let url = db.url.clone();
-        let inventory = open_inventory(&url, "test".into(), demo, live_buffer)
+        let app = App::build(config(&db.url, flags))
             .await
-            .expect("database opens");
+            .expect("the app starts");
         if let Some(seed) = seed {
-            inventory.seed(seed).await.expect("seed stored");
+            app.services()
+                .inventory
+                .seed(seed)
+                .await
+                .expect("seed stored");
         }
-        let (shutdown_tx, shutdown) = watch::channel(false);
-        let options = LeptosOptions::builder().output_name("vmshift").build();
-        // Migrations run at 1000× with short ticks: minutes of simulated time per second.
-        let engine = EngineConfig {
-            speed: 1000.0,
-            tick: std::time::Duration::from_millis(50),
-            lease: server::engine::service::DEFAULT_LEASE,
-        };
-        let migrations = start_engine(inventory.clone(), engine, shutdown.clone())
-            .await
-            .expect("engine starts");
-        let accounts = open_accounts(&inventory, Some(ADMIN_PASSWORD.into()))
-            .await
-            .expect("accounts open");
-        server::replication::spawn_listener(
-            &url,
-            inventory.clone(),
-            migrations.clone(),
-            accounts.clone(),
-            shutdown.clone(),
-        );
-        let app = router(AppState {
-            leptos_options: options,
-            inventory,
-            migrations: migrations.clone(),
-            accounts,
-            public_origin,
-            shutdown: shutdown.clone(),
-        });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let mut stop = shutdown;
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|s| *s).await;
-            })
-            .await
-            .unwrap();
-        });
+        let running = app.spawn();
+        let addr = running.address;
         let admin_token = token_for(addr, "admin", ADMIN_PASSWORD).await;
         TestServer {
             addr,
             client: client_with(&admin_token),
             admin_token,
             db,
-            migrations,
-            shutdown: shutdown_tx,
+            services: running.services.clone(),
+            migrations: running.services.migrations.clone(),
+            running,
         }
     }
 
     /// Stops the server as SIGTERM would, and waits for the engine to store its last word.
     pub async fn stop(&self) {
-        let _ = self.shutdown.send(true);
+        self.running.request_stop();
         self.migrations.stopped().await;
     }
 
@@ -411,6 +400,6 @@ impl TestServer {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        let _ = self.shutdown.send(true);
+        self.running.request_stop();
     }
 }

@@ -1,0 +1,324 @@
+//! Inventory pages: one tab per kind of object, a table of them, and the form to create or
+//! edit one. Deletion asks for confirmation and explains a refusal (who uses the object).
+
+mod columns;
+mod forms;
+
+use crate::components::form::ObjectForm;
+use crate::live::InventoryResource;
+use crate::rpc::ServerError;
+use columns::table;
+use domain::*;
+use forms::form_spec;
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+
+#[derive(Clone, PartialEq)]
+enum Editing {
+    New,
+    Existing(uuid::Uuid),
+}
+
+#[component]
+pub fn InventoryPage() -> impl IntoView {
+    crate::mark_ready();
+    let inventory = expect_context::<InventoryResource>();
+    let params = use_params_map();
+    let kind = Memo::new(move |_| {
+        params.with(|p| p.get("kind").and_then(|k| ObjectKind::from_plural(&k)))
+    });
+    let editing = RwSignal::new(None::<Editing>);
+    let confirming = RwSignal::new(None::<uuid::Uuid>);
+    let page_error = RwSignal::new(None::<String>);
+    let import_outcome = RwSignal::new(None::<Result<String, String>>);
+    let import: ImportAction =
+        Action::new(move |file: &InventoryFile| crate::rpc::import_inventory(file.clone()));
+    Effect::new(move |_| {
+        if let Some(result) = import.value().get() {
+            import_outcome.set(Some(match result {
+                Ok(s) => Ok(format!(
+                    "Imported: {} created, {} replaced.",
+                    s.created, s.updated
+                )),
+                Err(refusal) => Err(format!("Nothing was imported. {}", refusal.message)),
+            }));
+        }
+    });
+    provide_context(ImportOutcome {
+        outcome: import_outcome,
+        import,
+    });
+    // Leaving a tab closes its form.
+    Effect::new(move |_| {
+        kind.track();
+        editing.set(None);
+        confirming.set(None);
+        page_error.set(None);
+    });
+
+    let delete = Action::new(move |(kind, id): &(ObjectKind, uuid::Uuid)| {
+        crate::rpc::delete_object(*kind, *id)
+    });
+    Effect::new(move |_| match delete.value().get() {
+        Some(Ok(())) => {
+            confirming.set(None);
+            page_error.set(None);
+        }
+        Some(Err(refusal)) => {
+            confirming.set(None);
+            page_error.set(Some(refusal.message));
+        }
+        None => {}
+    });
+
+    let tabs = move || {
+        ObjectKind::ALL
+            .into_iter()
+            .map(|k| {
+                let label = match k {
+                    ObjectKind::Cluster => "Clusters",
+                    ObjectKind::Host => "Hosts",
+                    ObjectKind::Datastore => "Datastores",
+                    ObjectKind::Switch => "Switches",
+                    ObjectKind::Portgroup => "Port groups",
+                    ObjectKind::Vm => "VMs",
+                };
+                view! {
+                    <A href=format!("/inventory/{}", k.plural()) attr:data-testid=format!("tab-{}", k.plural())>
+                        {label}
+                    </A>
+                }
+            })
+            .collect_view()
+    };
+
+    view! {
+        <section class="page inventory-page">
+            <nav class="tabs">{tabs}</nav>
+            {move || {
+                import_outcome
+                    .get()
+                    .map(|r| match r {
+                        Ok(m) => view! { <p class="notice" data-testid="import-result">{m}</p> }.into_any(),
+                        Err(m) => view! { <p class="form-error" data-testid="import-error">{m}</p> }.into_any(),
+                    })
+            }}
+            // The form reads the inventory once when it opens: a live change elsewhere does
+            // not reset what the user is typing (the server re-validates on save anyway).
+            {move || {
+                let kind = kind.get()?;
+                let current = editing.get()?;
+                let inv = inventory.get_untracked()?.ok()?;
+                let initial = match current {
+                    Editing::New => None,
+                    Editing::Existing(id) => {
+                        let mut v = serde_json::to_value(inv.get(kind, id)?).ok()?;
+                        Some((id, v["object"].take()))
+                    }
+                };
+                let spec = form_spec(kind, &inv);
+                Some(view! { <ObjectForm spec=spec initial=initial on_done=move |_| editing.set(None)/> })
+            }}
+            <Suspense fallback=|| view! { <p class="empty">"Loading the inventory…"</p> }>
+                {move || {
+                    let Some(kind) = kind.get() else {
+                        return view! { <p class="empty">"No such kind of object."</p> }.into_any();
+                    };
+                    inventory
+                        .get()
+                        .map(|r| match r {
+                            Ok(inv) => inventory_table(kind, &inv, editing, confirming, page_error, delete).into_any(),
+                            Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                        })
+                        .unwrap_or_else(|| ().into_any())
+                }}
+            </Suspense>
+        </section>
+    }
+}
+
+fn inventory_table(
+    kind: ObjectKind,
+    inv: &Inventory,
+    editing: RwSignal<Option<Editing>>,
+    confirming: RwSignal<Option<uuid::Uuid>>,
+    page_error: RwSignal<Option<String>>,
+    delete: Action<(ObjectKind, uuid::Uuid), Result<(), ServerError>>,
+) -> impl IntoView {
+    let (headers, rows) = table(kind, inv);
+    let count = rows.len();
+    // Only admins change the inventory (the server refuses the others anyway).
+    let admin = crate::allowed(domain::accounts::Role::Admin);
+    view! {
+        <div class="toolbar">
+            <h2>{format!("{} ({count})", capitalize(kind.plural()))}</h2>
+            {admin.then(|| view! {
+                <button class="primary" data-testid="new-object" on:click=move |_| editing.set(Some(Editing::New))>
+                    {format!("New {}", kind.label())}
+                </button>
+                <ImportButton/>
+            })}
+            <a class="secondary button" href="/api/v1/inventory" download="vmshift-inventory.json" data-testid="export">
+                "Export"
+            </a>
+        </div>
+        {move || page_error.get().map(|m| view! { <p class="form-error" data-testid="inventory-error">{m}</p> })}
+        <table class="objects" data-testid="object-table">
+            <thead>
+                <tr>
+                    <th>"Name"</th>
+                    {headers.into_iter().map(|h| view! { <th>{h}</th> }).collect_view()}
+                    <th></th>
+                </tr>
+            </thead>
+            <tbody>
+                {rows
+                    .into_iter()
+                    .map(|(id, name, cells)| {
+                        let row_name = name.clone();
+                        let row_testid = format!("row-{name}");
+                        view! {
+                            <tr data-testid=row_testid>
+                                <td class="name">{name.clone()}</td>
+                                {cells.into_iter().map(|c| view! { <td>{c}</td> }).collect_view()}
+                                <td class="row-actions">
+                                    {(kind == ObjectKind::Vm)
+                                        .then(|| {
+                                            view! {
+                                                <a
+                                                    class="link"
+                                                    href=format!("/migrate?vm={id}")
+                                                    data-testid=format!("migrate-{name}")
+                                                >
+                                                    "Migrate"
+                                                </a>
+                                            }
+                                        })}
+                                    {admin.then(|| view! {
+                                    <button
+                                        class="link"
+                                        data-testid=format!("edit-{name}")
+                                        on:click=move |_| editing.set(Some(Editing::Existing(id)))
+                                    >
+                                        "Edit"
+                                    </button>
+                                    })}
+                                    {admin.then_some(move || {
+                                        if confirming.get() == Some(id) {
+                                            view! {
+                                                <button
+                                                    class="danger"
+                                                    data-testid=format!("confirm-delete-{row_name}")
+                                                    on:click=move |_| {
+                                                        delete.dispatch((kind, id));
+                                                    }
+                                                >
+                                                    "Confirm delete"
+                                                </button>
+                                                <button class="link" on:click=move |_| confirming.set(None)>
+                                                    "Keep"
+                                                </button>
+                                            }
+                                                .into_any()
+                                        } else {
+                                            view! {
+                                                <button
+                                                    class="link danger-text"
+                                                    data-testid=format!("delete-{row_name}")
+                                                    on:click=move |_| {
+                                                        page_error.set(None);
+                                                        confirming.set(Some(id));
+                                                    }
+                                                >
+                                                    "Delete"
+                                                </button>
+                                            }
+                                                .into_any()
+                                        }
+                                    })}
+                                </td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(first) => first.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// Reads a JSON file in the export format and imports it (all or nothing); says what
+/// happened, or which object and field were refused.
+#[component]
+fn ImportButton() -> impl IntoView {
+    let context = expect_context::<ImportOutcome>();
+    let on_change = move |ev: leptos::ev::Event| {
+        let _ = (&ev, context);
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            let ImportOutcome { outcome, import } = context;
+            let Some(input) = ev
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+            else {
+                return;
+            };
+            let Some(file) = input.files().and_then(|f| f.get(0)) else {
+                return;
+            };
+            input.set_value("");
+            leptos::task::spawn_local(async move {
+                let text = wasm_bindgen_futures::JsFuture::from(file.text())
+                    .await
+                    .ok()
+                    .and_then(|v| v.as_string())
+                    .unwrap_or_default();
+                // Read as the server would, naming the field that does not fit.
+                let mut json = serde_json::Deserializer::from_str(&text);
+                match serde_path_to_error::deserialize::<_, InventoryFile>(&mut json) {
+                    Ok(file) => {
+                        import.dispatch(file);
+                    }
+                    Err(e) => outcome.set(Some(Err(format!(
+                        "Nothing was imported: {}: {}",
+                        e.path(),
+                        e.inner()
+                    )))),
+                }
+            });
+        }
+    };
+    view! {
+        <label class="secondary button" data-testid="import">
+            "Import"
+            <input
+                type="file"
+                accept=".json,application/json"
+                class="visually-hidden"
+                data-testid="import-file"
+                on:change=on_change
+            />
+        </label>
+    }
+}
+
+/// The import action and its last outcome, owned by the page (the table re-renders when the
+/// import changes the inventory), shown above the table until the next import.
+#[derive(Clone, Copy)]
+// Only the browser reads files, so only the hydrate build uses the fields.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+struct ImportOutcome {
+    outcome: RwSignal<Option<Result<String, String>>>,
+    import: ImportAction,
+}
+
+type ImportAction = Action<InventoryFile, Result<ImportSummary, ServerError>>;

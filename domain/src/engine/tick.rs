@@ -1,0 +1,409 @@
+//! One tick of the engine: faults applied, queued migrations admitted under the cost model,
+//! bandwidth shared max-min fairly, every running transfer stepped through its driver, and
+//! converged ones handed over for their switchover (docs/DESIGN.md#the-engine).
+
+use super::driver::{Driver, DriverError};
+use super::messages::{emit, phase_message, reservation_reason};
+use super::{Active, Engine, Switchover, TickOutput, MAX_PASSES, MAX_STEPS_PER_TICK, MAX_STEP_S};
+use crate::checks::check_migration;
+use crate::migration::{Ending, Phase};
+use crate::scheduling::{max_min_fair, Flow, Footprint, SlotUsage};
+use crate::transfer::{capacity, Resource, TransferEnd, TransferProgress};
+use crate::{DatastoreId, HostId, Inventory, MigrationId};
+use std::collections::{BTreeSet, HashMap};
+
+impl<D: Driver> Engine<D> {
+    /// Advances simulated time by `dt` seconds.
+    pub fn tick(&mut self, inv: &Inventory, dt: f64, now_ms: i64) -> TickOutput {
+        let mut out = TickOutput::default();
+        self.at = self.now;
+        self.tick_end = self.now + dt;
+        self.apply_faults(now_ms, &mut out);
+        // Admission runs when something changed (a submit, an end, a cleared fault), and
+        // about once a second while migrations wait (the inventory may have changed).
+        self.ticks += 1;
+        if self.has_queued() && (self.admission_stale || self.ticks.is_multiple_of(4)) {
+            self.admit(inv, now_ms, &mut out);
+        }
+        let steps = ((dt / MAX_STEP_S).ceil() as usize).clamp(1, MAX_STEPS_PER_TICK);
+        let h = dt / steps as f64;
+        let mut stepped: BTreeSet<MigrationId> = BTreeSet::new();
+        for _ in 0..steps {
+            self.at = self.now;
+            if self.admission_stale && self.has_queued() {
+                self.admit(inv, now_ms, &mut out);
+            }
+            // Every running transfer gets the whole step. One whose stage changes to other
+            // resources stops there; once all have run, bandwidth is shared again and those
+            // go on with the rest of their step: no simulated time is lost.
+            let mut pending: Vec<(MigrationId, f64)> = self
+                .active
+                .iter()
+                .filter(|(_, a)| a.running)
+                .map(|(id, _)| (*id, h))
+                .collect();
+            for _pass in 0..MAX_PASSES {
+                if pending.is_empty() {
+                    break;
+                }
+                if self.rates_stale {
+                    self.share_bandwidth(inv, now_ms, &mut out);
+                }
+                let mut again = Vec::new();
+                for (id, left) in pending {
+                    if !self.active.contains_key(&id) {
+                        continue;
+                    }
+                    stepped.insert(id);
+                    let start = self.now + (h - left);
+                    if let Some(rest) = self.step(inv, id, start, left, now_ms, &mut out) {
+                        again.push((id, rest));
+                    }
+                }
+                pending = again;
+            }
+            self.now += h;
+        }
+        self.at = self.now;
+        if self.rates_stale {
+            self.share_bandwidth(inv, now_ms, &mut out);
+        }
+        // One progress event per running migration per tick.
+        for id in stepped {
+            let progress = self.driver.progress(id);
+            let Some(a) = self.active.get_mut(&id) else {
+                continue;
+            };
+            let rate = self.rates.get(&id).copied().unwrap_or(0.0);
+            let phase = a.record.phase;
+            // The pre-copy's message follows the SDPS throttle as it rises.
+            let message = match &progress {
+                Some(p) if phase == Phase::MemoryPrecopy && p.phase == phase => phase_message(a, p),
+                _ => a.record.message.clone(),
+            };
+            let e = emit(a, self.now, phase, progress.as_ref(), rate, message);
+            out.events.push(e);
+            if a.rounds_seen != a.record.round as usize + 1 && phase >= Phase::MemoryPrecopy {
+                a.record.rounds = self.driver.rounds(id);
+                a.rounds_seen = a.record.round as usize + 1;
+                a.record.max_throttle = self.driver.max_throttle(id);
+                out.updated.push(a.record.clone());
+            }
+        }
+        out
+    }
+
+    fn apply_faults(&mut self, now_ms: i64, out: &mut TickOutput) {
+        if self.faults.is_empty() {
+            return;
+        }
+        let hits: Vec<(MigrationId, String)> = self
+            .active
+            .iter()
+            .filter(|(_, a)| a.running)
+            .filter_map(|(id, a)| {
+                self.faults
+                    .values()
+                    .find_map(|f| Self::hit_by(f, a))
+                    .map(|m| (*id, m))
+            })
+            .collect();
+        for (id, message) in hits {
+            let (record, event) = self.end(id, Ending::Failed(message), now_ms);
+            out.events.push(event);
+            out.updated.push(record);
+        }
+    }
+
+    /// Starts queued migrations that fit, highest priority first, then oldest first.
+    fn admit(&mut self, inv: &Inventory, now_ms: i64, out: &mut TickOutput) {
+        self.admission_stale = false;
+        let running: Vec<Footprint> = self
+            .active
+            .values()
+            .filter(|a| a.running)
+            .map(|a| a.footprint.clone())
+            .collect();
+        let mut usage = SlotUsage::of(&running);
+        // What the running migrations will take on their targets once they land.
+        let mut memory_heading: HashMap<HostId, u64> = HashMap::new();
+        let mut space_heading: HashMap<DatastoreId, u64> = HashMap::new();
+        for a in self.active.values().filter(|a| a.running) {
+            *memory_heading.entry(a.plan.target_host).or_default() += a.memory_mib;
+            if let Some(d) = a.plan.target_datastore {
+                *space_heading.entry(d).or_default() += a.disk_mib;
+            }
+        }
+        let mut queued: Vec<(u8, u64, MigrationId)> = self
+            .active
+            .iter()
+            .filter(|(_, a)| !a.running)
+            .map(|(id, a)| (a.request.options.priority.unwrap_or(5), a.order, *id))
+            .collect();
+        queued.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
+        let mut busy = self.busy_vms();
+        for (_, _, id) in queued {
+            let a = &self.active[&id];
+            let reason = usage
+                .queue_reason(inv, &a.footprint)
+                .or_else(|| reservation_reason(inv, a, &memory_heading, &space_heading));
+            if let Some(reason) = reason {
+                let a = self.active.get_mut(&id).expect("queued");
+                if a.record.queue_reason.as_deref() != Some(&reason) {
+                    a.record.queue_reason = Some(reason.clone());
+                    let e = emit(a, self.now, Phase::Queued, None, 0.0, reason);
+                    out.events.push(e);
+                    out.updated.push(a.record.clone());
+                }
+                continue;
+            }
+            // Leaves the queue: the checks again, against the inventory and faults of now
+            // (the VM itself is not "busy" for its own checks).
+            let vm = a.record.vm_id;
+            busy.remove(&vm);
+            let fault = self.faults.values().find_map(|f| Self::hit_by(f, a));
+            let a = self.active.get_mut(&id).expect("queued");
+            let e = emit(
+                a,
+                self.now,
+                Phase::Checking,
+                None,
+                0.0,
+                "Checking prerequisites".into(),
+            );
+            out.events.push(e);
+            let blocked = match check_migration(inv, &a.request, &busy) {
+                Ok(report) => report.first_error().map(|r| r.message.clone()),
+                Err(e) => Some(e.message),
+            };
+            busy.insert(vm);
+            if let Some(message) = fault {
+                let (record, event) = self.end(id, Ending::Failed(message), now_ms);
+                out.events.push(event);
+                out.updated.push(record);
+                continue;
+            }
+            if let Some(reason) = blocked {
+                let message = format!("Prerequisite check failed: {reason}; {}", a.stays);
+                let (record, event) = self.end(id, Ending::Failed(message), now_ms);
+                out.events.push(event);
+                out.updated.push(record);
+                continue;
+            }
+            if let Err(DriverError(reason)) = self.driver.prepare(id, &a.plan, a.memory_estimate) {
+                let message = format!("Could not prepare the destination: {reason}; {}", a.stays);
+                let (record, event) = self.end(id, Ending::Failed(message), now_ms);
+                out.events.push(event);
+                out.updated.push(record);
+                continue;
+            }
+            usage.add(&a.footprint);
+            *memory_heading.entry(a.plan.target_host).or_default() += a.memory_mib;
+            if let Some(d) = a.plan.target_datastore {
+                *space_heading.entry(d).or_default() += a.disk_mib;
+            }
+            a.running = true;
+            a.record.started_at_ms = Some(now_ms);
+            a.resources = self.driver.resources(id);
+            let message = format!("Preparing the destination on {}", a.target_name);
+            // A hypervisor starts now, in real time: at the end of the interval this tick
+            // simulates, not at its start.
+            let at = if self.driver.real_time(id) {
+                self.tick_end.max(self.now)
+            } else {
+                self.now
+            };
+            a.record.real = self.driver.real_time(id);
+            let e = emit(a, at, Phase::Preparing, None, 0.0, message);
+            out.events.push(e);
+            out.updated.push(a.record.clone());
+            self.rates_stale = true;
+        }
+    }
+
+    /// Max-min fair rates for every running transfer over the resources it crosses now. A
+    /// transfer that must cross a resource with no bandwidth at all (a link at 0 Gbit/s)
+    /// would wait forever: it fails instead, the VM staying where it is.
+    fn share_bandwidth(&mut self, inv: &Inventory, now_ms: i64, out: &mut TickOutput) {
+        self.rates_stale = false;
+        let mut index: HashMap<Resource, usize> = HashMap::new();
+        let mut capacities = Vec::new();
+        let mut ids = Vec::new();
+        let mut flows = Vec::new();
+        let mut dead = Vec::new();
+        for (id, a) in self.active.iter().filter(|(_, a)| a.running) {
+            if let Some(r) = a.resources.iter().find(|r| capacity(inv, **r) <= 0.0) {
+                let what = match r {
+                    Resource::Link(h) => format!(
+                        "the vMotion link of {} is down",
+                        inv.hosts.get(h).map_or("?", |h| h.name.as_str())
+                    ),
+                    Resource::Datastore(d) => format!(
+                        "datastore {} is gone",
+                        inv.datastores.get(d).map_or("?", |d| d.name.as_str())
+                    ),
+                };
+                dead.push((*id, format!("No bandwidth: {what}; {}", a.stays)));
+                continue;
+            }
+            let resources = a
+                .resources
+                .iter()
+                .map(|r| {
+                    *index.entry(*r).or_insert_with(|| {
+                        capacities.push(capacity(inv, *r));
+                        capacities.len() - 1
+                    })
+                })
+                .collect();
+            ids.push(*id);
+            flows.push(Flow {
+                resources,
+                cap: a.plan.cap,
+            });
+        }
+        let rates = max_min_fair(&capacities, &flows);
+        self.rates = ids.into_iter().zip(rates).collect();
+        for (id, message) in dead {
+            let (record, event) = self.end(id, Ending::Failed(message), now_ms);
+            out.events.push(event);
+            out.updated.push(record);
+        }
+    }
+
+    /// Runs one transfer from simulated time `start` for `left` seconds. Returns the time
+    /// left when it stopped because its stage now crosses other resources (to go on once
+    /// bandwidth is shared again); `None` when the step is done, or the migration ended or
+    /// stalled.
+    fn step(
+        &mut self,
+        inv: &Inventory,
+        id: MigrationId,
+        start: f64,
+        mut left: f64,
+        now_ms: i64,
+        out: &mut TickOutput,
+    ) -> Option<f64> {
+        let mut at = start;
+        loop {
+            let rate = self.rates.get(&id).copied().unwrap_or(0.0);
+            let step = match self.driver.step(id, left, rate) {
+                Ok(s) => s,
+                Err(DriverError(reason)) => {
+                    let stays = &self.active[&id].stays;
+                    let message = format!("The hypervisor reported an error: {reason}; {stays}");
+                    self.at = at;
+                    let (record, event) = self.end(id, Ending::Failed(message), now_ms);
+                    out.events.push(event);
+                    out.updated.push(record);
+                    return None;
+                }
+            };
+            left -= step.used_s;
+            at += step.used_s;
+            self.at = at;
+            let a = self.active.get_mut(&id).expect("running");
+            match step.end {
+                Some(TransferEnd::Converged { .. }) => {
+                    self.switch_over(inv, id, &step.progress, now_ms, out);
+                    return None;
+                }
+                Some(TransferEnd::Failed { reason }) => {
+                    let message = format!("{reason}; {}", a.stays);
+                    let (record, event) = self.end(id, Ending::Failed(message), now_ms);
+                    out.events.push(event);
+                    out.updated.push(record);
+                    return None;
+                }
+                None => {}
+            }
+            if step.progress.phase != a.record.phase {
+                let message = phase_message(a, &step.progress);
+                let e = emit(
+                    a,
+                    at,
+                    step.progress.phase,
+                    Some(&step.progress),
+                    rate,
+                    message,
+                );
+                out.events.push(e);
+                out.updated.push(a.record.clone());
+            }
+            let resources = self.driver.resources(id);
+            if resources != a.resources {
+                // The next stage (or disk) crosses other links or datastores.
+                a.resources = resources;
+                self.rates_stale = true;
+                return (left > 1e-12).then_some(left);
+            }
+            if left <= 1e-12 || step.used_s <= 0.0 {
+                // Done with this step, or no bandwidth (stalled until the share changes).
+                return None;
+            }
+        }
+    }
+
+    fn switch_over(
+        &mut self,
+        inv: &Inventory,
+        id: MigrationId,
+        progress: &TransferProgress,
+        now_ms: i64,
+        out: &mut TickOutput,
+    ) {
+        let rounds = self.driver.rounds(id);
+        let max_throttle = self.driver.max_throttle(id);
+        let downtime = self.driver.switchover(id);
+        let mut a = self.active.remove(&id).expect("running");
+        a.record.max_throttle = max_throttle;
+        self.rates.remove(&id);
+        self.rates_stale = true;
+        self.admission_stale = true;
+        let at_s = self.at - a.created_s;
+        let failed = |mut a: Active, message: String, out: &mut TickOutput| {
+            let e = a.record.end(Ending::Failed(message), at_s, None, now_ms);
+            out.events.push(e);
+            out.updated.push(a.record);
+        };
+        let (downtime_s, vm) = match (downtime, inv.vms.get(&a.record.vm_id)) {
+            (Ok(d), Some(vm)) => (d, vm),
+            (Err(DriverError(reason)), _) => {
+                let message = format!("The switchover failed: {reason}; {}", a.stays);
+                return failed(a, message, out);
+            }
+            (_, None) => {
+                let message = "The VM was deleted during the migration".to_string();
+                return failed(a, message, out);
+            }
+        };
+        if !rounds.is_empty() {
+            a.record.rounds = rounds;
+        }
+        let mut moved = vm.clone();
+        moved.host_id = a.plan.target_host;
+        if let Some(d) = a.plan.target_datastore {
+            for disk in &mut moved.disks {
+                disk.datastore_id = d;
+            }
+        }
+        let before = a.record.clone();
+        let ending = Ending::Completed {
+            downtime_ms: downtime_s * 1000.0,
+            message: format!(
+                "{} now runs on {} (downtime {:.0} ms)",
+                a.record.vm_name,
+                a.target_name,
+                downtime_s * 1000.0
+            ),
+        };
+        let event = a.record.end(ending, at_s, Some(progress), now_ms);
+        out.switchovers.push(Switchover {
+            moved,
+            record: a.record,
+            event,
+            before,
+            at_s,
+        });
+    }
+}

@@ -1,0 +1,342 @@
+//! The task that owns the engine core: it ticks it, runs the commands between ticks, and
+//! records each switchover in one transaction with the VM's move (docs/DESIGN.md#the-switchover).
+
+use super::{Command, CommandError, EngineConfig, MigrationService, StartError};
+use crate::audit;
+use crate::db::{self, DbError, Notice};
+use crate::inventory::ServiceError;
+use app::protocol::LiveMessage;
+use domain::checks::{check_migration, MigrationRequest};
+use domain::engine::driver::BoxedDriver;
+use domain::engine::{CancelError, Engine, SubmitError};
+use domain::migration::{Fault, FaultRequest, Migration, MigrationEvent};
+use domain::{DomainError, FaultId, MigrationId};
+use std::sync::Arc;
+use tokio::sync::{mpsc, watch};
+
+impl MigrationService {
+    pub(super) async fn run(
+        self: Arc<Self>,
+        mut engine: Engine<BoxedDriver>,
+        mut commands: mpsc::Receiver<Command>,
+        config: EngineConfig,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let mut interval = tokio::time::interval(config.tick);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut lease_interval = tokio::time::interval(config.lease / 3);
+        lease_interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last = self.clock.elapsed();
+        loop {
+            tokio::select! {
+                _ = interval.tick() => {
+                    let now = self.clock.elapsed();
+                    let dt = (now - last).as_secs_f64() * config.speed;
+                    last = now;
+                    if engine.in_flight() > 0 {
+                        self.tick(&mut engine, dt).await;
+                    }
+                }
+                _ = lease_interval.tick() => self.lease_pass(&mut engine).await,
+                command = commands.recv() => match command {
+                    Some(command) => self.handle(&mut engine, command).await,
+                    None => break,
+                },
+                _ = shutdown.changed() => break,
+            }
+        }
+        // A clean stop: what is in flight fails now, VMs on their sources, all stored.
+        let ended = engine.stop_all(self.clock.unix_ms());
+        if !ended.is_empty() {
+            let (records, events): (Vec<Migration>, Vec<MigrationEvent>) =
+                ended.into_iter().unzip();
+            for m in &records {
+                self.inventory.end_motion(m);
+            }
+            tracing::info!(
+                count = records.len(),
+                "migrations in flight ended by the shutdown"
+            );
+            // If this write fails, the next start (or another replica) fails them all the same.
+            self.persist(&mut engine, events, records).await;
+        }
+        self.stopped.send_replace(true);
+    }
+
+    async fn handle(&self, engine: &mut Engine<BoxedDriver>, command: Command) {
+        match command {
+            Command::Start(request, actor, reply) => {
+                let result = self.submit(engine, request, &actor).await;
+                if let Ok(m) = &result {
+                    let summary = format!(
+                        "started a {} of {} ({})",
+                        m.kind.label(),
+                        m.vm_name,
+                        m.route
+                    );
+                    let entry = audit::Record::about("migration.start", "migration", m.id, summary)
+                        .after(m);
+                    audit::record(&self.db, &actor, entry).await;
+                }
+                let _ = reply.send(result);
+            }
+            Command::Cancel(id, actor, reply) => {
+                let result = self.cancel_now(engine, id).await;
+                if let Ok(m) = &result {
+                    let summary = format!("cancelled the {} of {}", m.kind.label(), m.vm_name);
+                    let entry =
+                        audit::Record::about("migration.cancel", "migration", m.id, summary)
+                            .after(m);
+                    audit::record(&self.db, &actor, entry).await;
+                }
+                let _ = reply.send(result);
+            }
+            Command::AddFault(request, actor, reply) => {
+                let result = self.fault_now(engine, request).await;
+                if let Ok(f) = &result {
+                    let summary = format!("injected {} on {}", f.kind.label(), f.target_name);
+                    let entry =
+                        audit::Record::about("fault.inject", "fault", f.id, summary).after(f);
+                    audit::record(&self.db, &actor, entry).await;
+                }
+                let _ = reply.send(result);
+            }
+            Command::ReplaceFaults(faults) => {
+                engine.replace_faults(faults);
+                self.publish_faults(engine);
+            }
+            Command::LeasePass => self.lease_pass(engine).await,
+            Command::ClearFault(id, actor, reply) => {
+                let result = self.clear_fault_now(engine, id).await;
+                if let Ok(f) = &result {
+                    let summary = format!("cleared {} on {}", f.kind.label(), f.target_name);
+                    let entry =
+                        audit::Record::about("fault.clear", "fault", f.id, summary).before(f);
+                    audit::record(&self.db, &actor, entry).await;
+                }
+                let _ = reply.send(result);
+            }
+        }
+    }
+
+    async fn submit(
+        &self,
+        engine: &mut Engine<BoxedDriver>,
+        request: MigrationRequest,
+        actor: &str,
+    ) -> Result<Migration, StartError> {
+        let id = MigrationId::new_random();
+        let now_ms = self.clock.unix_ms();
+        let (record, event) = {
+            let inv = self.inventory.read();
+            request.options.validate()?;
+            let mut busy = engine.busy_vms();
+            busy.extend(self.inventory.busy_vms());
+            if busy.contains(&request.vm_id) {
+                let existing = self
+                    .list()
+                    .into_iter()
+                    .find(|m| m.vm_id == request.vm_id && !m.phase.is_final());
+                return Err(StartError::Busy {
+                    vm: existing
+                        .as_ref()
+                        .map_or_else(String::new, |m| m.vm_name.clone()),
+                    id: existing.map_or(id, |m| m.id),
+                });
+            }
+            let report = check_migration(&inv, &request, &busy)?;
+            if !report.allowed {
+                return Err(StartError::Blocked(report));
+            }
+            let (_, event) = engine
+                .submit(&inv, request, id, now_ms)
+                .map_err(|e| match e {
+                    SubmitError::Refused(d) => StartError::Refused(d),
+                    SubmitError::Busy { vm, id } => StartError::Busy { vm, id },
+                })?;
+            let record = engine.attribute(id, actor).expect("just submitted");
+            (record, event)
+        };
+        // Its objects are the engine's from now on (before any await: no edit slips in).
+        self.inventory.begin_motion(&record);
+        let encoded = [serde_json::to_string(&event).expect("events serialize")];
+        if let Err(e) = self
+            .store(
+                std::slice::from_ref(&event),
+                &encoded,
+                std::slice::from_ref(&record),
+            )
+            .await
+        {
+            let _ = engine.cancel(id, now_ms);
+            self.inventory.end_motion(&record);
+            // Another replica started one for this VM a moment ago.
+            if let DbError::Sqlx(s) = &e {
+                if db::is_unique_violation(s) {
+                    let existing = db::in_flight_for_vm(&self.db, record.vm_id)
+                        .await
+                        .ok()
+                        .flatten();
+                    return Err(StartError::Busy {
+                        vm: record.vm_name.clone(),
+                        id: existing.unwrap_or(id),
+                    });
+                }
+            }
+            return Err(e.into());
+        }
+        tracing::info!(migration = %id, vm = %record.vm_name, kind = record.kind.as_str(), "migration queued");
+        self.publish(&[event], std::slice::from_ref(&record));
+        Ok(record)
+    }
+
+    pub(super) async fn cancel_now(
+        &self,
+        engine: &mut Engine<BoxedDriver>,
+        id: MigrationId,
+    ) -> Result<Migration, CommandError> {
+        let (record, event) = match engine.cancel(id, self.clock.unix_ms()) {
+            Ok(done) => done,
+            Err(CancelError::NotInFlight(_)) => {
+                let foreign = self.is_foreign(id);
+                return Err(match self.get(id) {
+                    Some(m) if !m.phase.is_final() && foreign => CommandError::Foreign(id),
+                    Some(m) => CommandError::AlreadyFinished(m.phase.as_str()),
+                    None => CommandError::NotFound(id),
+                });
+            }
+        };
+        // The engine has let go: the VM is free whatever the write does (a failed write is
+        // retried before anything newer).
+        self.inventory.end_motion(&record);
+        tracing::info!(migration = %id, vm = %record.vm_name, "migration cancelled");
+        self.persist(engine, vec![event], vec![record.clone()])
+            .await;
+        Ok(record)
+    }
+
+    async fn fault_now(
+        &self,
+        engine: &mut Engine<BoxedDriver>,
+        request: FaultRequest,
+    ) -> Result<Fault, CommandError> {
+        let target_name = request.resolve(&self.inventory.read())?;
+        let duplicate = || {
+            DomainError::duplicate(
+                "target_id",
+                format!(
+                    "target_id: {target_name} already has a {} fault",
+                    request.kind.as_str()
+                ),
+            )
+        };
+        if engine
+            .faults()
+            .iter()
+            .any(|f| f.kind == request.kind && f.target_id == request.target_id)
+        {
+            return Err(duplicate().into());
+        }
+        let fault = Fault {
+            id: FaultId::new_random(),
+            kind: request.kind,
+            target_id: request.target_id,
+            target_name: target_name.clone(),
+            created_at_ms: self.clock.unix_ms(),
+        };
+        let mut tx = self.db.begin().await.map_err(DbError::from)?;
+        if !db::insert_fault(&mut tx, &fault).await? {
+            return Err(duplicate().into());
+        }
+        self.notify_faults(&mut tx).await?;
+        tx.commit().await.map_err(DbError::from)?;
+        engine.add_fault(fault.clone());
+        tracing::warn!(kind = fault.kind.as_str(), target = %fault.target_name, "fault injected");
+        self.publish_faults(engine);
+        Ok(fault)
+    }
+
+    async fn clear_fault_now(
+        &self,
+        engine: &mut Engine<BoxedDriver>,
+        id: FaultId,
+    ) -> Result<Fault, CommandError> {
+        let mut tx = self.db.begin().await.map_err(DbError::from)?;
+        let stored = db::delete_fault(&mut tx, id).await?;
+        self.notify_faults(&mut tx).await?;
+        tx.commit().await.map_err(DbError::from)?;
+        let cleared = engine.clear_fault(id);
+        let fault = stored.or(cleared).ok_or(CommandError::NoFault(id))?;
+        self.publish_faults(engine);
+        Ok(fault)
+    }
+
+    async fn notify_faults(&self, tx: &mut db::Tx<'_>) -> Result<(), DbError> {
+        let notice = Notice::Faults {
+            from: self.replica.clone(),
+        };
+        db::notify(tx, &notice).await
+    }
+
+    fn publish_faults(&self, engine: &Engine<BoxedDriver>) {
+        let faults = engine.faults();
+        self.published.write().faults = faults.clone();
+        self.live
+            .publish_message(&LiveMessage::FaultsChanged { faults });
+    }
+
+    async fn tick(&self, engine: &mut Engine<BoxedDriver>, dt: f64) {
+        let now_ms = self.clock.unix_ms();
+        let out = {
+            let inv = self.inventory.read();
+            engine.tick(&inv, dt, now_ms)
+        };
+        for m in out.updated.iter().filter(|m| m.phase.is_final()) {
+            self.inventory.end_motion(m);
+        }
+        self.persist(engine, out.events, out.updated).await;
+        for s in out.switchovers {
+            let lease = self.lease_until(now_ms);
+            let (record, event) = match self
+                .inventory
+                .switchover(s.moved.clone(), &s.record, &s.event, &lease)
+                .await
+            {
+                Ok(_) => {
+                    tracing::info!(migration = %s.record.id, vm = %s.record.vm_name, "migration completed");
+                    (s.record, s.event)
+                }
+                Err(ServiceError::Fenced) => {
+                    // Another replica ended it (this one's lease had run out): nothing was
+                    // written, the VM is on its source; show what the other one recorded.
+                    tracing::warn!(migration = %s.record.id, "switchover refused: the migration was taken over");
+                    self.inventory.end_motion(&s.record);
+                    self.mark_foreign(s.record.id);
+                    if let Err(e) = self.absorb_foreign(&[s.record.id]).await {
+                        tracing::error!(error = %e, "could not read a migration taken over");
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    // Nothing was written: the VM is where it was.
+                    let reason = match &e {
+                        ServiceError::Refused(d) => d.message.clone(),
+                        ServiceError::Fenced | ServiceError::Storage(_) => {
+                            tracing::error!(error = %e, "could not record a switchover");
+                            "the database refused the change".into()
+                        }
+                    };
+                    let message = format!(
+                        "The switchover could not be recorded ({reason}); {} stays on its source",
+                        s.record.vm_name
+                    );
+                    let (record, event) = s.refused(message, now_ms);
+                    self.inventory.end_motion(&record);
+                    self.persist(engine, vec![event], vec![record]).await;
+                    continue;
+                }
+            };
+            self.publish(&[event], &[record]);
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! CRUD for every kind of inventory object under `/api/v1/{collection}`.
+
+use super::error::ApiError;
+use super::json::{parse_value, JsonBody};
+use super::path::{Collection, Id};
+use super::routes::{get, Routes, ADMIN, VIEWER};
+use super::AppState;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use domain::{Mutation, Object, ObjectKind};
+use serde_json::Value;
+use uuid::Uuid;
+
+/// Parses a request body as an object of the given kind.
+pub fn parse_object(kind: ObjectKind, body: Value) -> Result<Object, ApiError> {
+    Ok(match kind {
+        ObjectKind::Cluster => Object::Cluster(parse_value(body)?),
+        ObjectKind::Host => Object::Host(parse_value(body)?),
+        ObjectKind::Datastore => Object::Datastore(parse_value(body)?),
+        ObjectKind::Switch => Object::Switch(parse_value(body)?),
+        ObjectKind::Portgroup => Object::Portgroup(parse_value(body)?),
+        ObjectKind::Vm => Object::Vm(parse_value(body)?),
+    })
+}
+
+/// The object alone, as the API shows it (without the kind tag).
+fn object_json(object: &Object) -> Value {
+    match serde_json::to_value(object) {
+        Ok(mut tagged) => tagged["object"].take(),
+        Err(_) => Value::Null,
+    }
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Collection(kind): Collection,
+) -> Result<Response, ApiError> {
+    let inv = state.inventory.read();
+    let body = match kind {
+        ObjectKind::Cluster => sorted_json(inv.clusters.values(), |o| o.name.as_str()),
+        ObjectKind::Host => sorted_json(inv.hosts.values(), |o| o.name.as_str()),
+        ObjectKind::Datastore => sorted_json(inv.datastores.values(), |o| o.name.as_str()),
+        ObjectKind::Switch => sorted_json(inv.switches.values(), |o| o.name.as_str()),
+        ObjectKind::Portgroup => sorted_json(inv.portgroups.values(), |o| o.name.as_str()),
+        ObjectKind::Vm => sorted_json(inv.vms.values(), |o| o.name.as_str()),
+    };
+    drop(inv);
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// Serializes objects sorted by name straight to a JSON array.
+fn sorted_json<'a, T: serde::Serialize + 'a>(
+    items: impl Iterator<Item = &'a T>,
+    name: impl Fn(&T) -> &str,
+) -> String {
+    let mut items: Vec<&T> = items.collect();
+    items.sort_by(|a, b| name(a).cmp(name(b)));
+    serde_json::to_string(&items).unwrap_or_else(|_| "[]".into())
+}
+
+pub async fn get_one(
+    State(state): State<AppState>,
+    Collection(kind): Collection,
+    Id(id): Id,
+) -> Result<Json<Value>, ApiError> {
+    let object = state
+        .inventory
+        .read()
+        .get(kind, id)
+        .ok_or_else(|| ApiError::NotFound(format!("no {} has id {id}", kind.label())))?;
+    Ok(Json(object_json(&object)))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Collection(kind): Collection,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    let object = parse_object(kind, body.0)?;
+    state
+        .inventory
+        .apply(Mutation::Create(object.clone()))
+        .await?;
+    let location = format!("/api/v1/{}/{}", kind.plural(), object.id());
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(object_json(&object)),
+    )
+        .into_response())
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    Collection(kind): Collection,
+    Id(id): Id,
+    body: JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    if let Some(body_id) = body.0.get("id") {
+        let same = body_id
+            .as_str()
+            .and_then(|s| Uuid::parse_str(s).ok())
+            .is_some_and(|b| b == id);
+        if !same {
+            return Err(ApiError::InvalidField {
+                field: "id".into(),
+                message: "id: the body's id differs from the id in the path".into(),
+            });
+        }
+    }
+    let mut object = parse_object(kind, body.0)?;
+    object.set_id(id);
+    state
+        .inventory
+        .apply(Mutation::Update(object.clone()))
+        .await?;
+    Ok(Json(object_json(&object)))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Collection(kind): Collection,
+    Id(id): Id,
+) -> Result<StatusCode, ApiError> {
+    state.inventory.apply(Mutation::Delete(kind, id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The whole inventory in the import/export format.
+pub async fn export(State(state): State<AppState>) -> Response {
+    let (_, inventory) = state.inventory.snapshot();
+    (
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"vmshift-inventory.json\"",
+            ),
+        ],
+        serde_json::to_string_pretty(&inventory).unwrap_or_default(),
+    )
+        .into_response()
+}
+
+/// Imports objects in the export format: new ids are created, known ones replaced; all or
+/// nothing.
+pub async fn import(
+    State(state): State<AppState>,
+    body: JsonBody,
+) -> Result<Json<domain::ImportSummary>, ApiError> {
+    let file: domain::InventoryFile = body.parse()?;
+    Ok(Json(state.inventory.import(file).await?))
+}
+
+pub fn routes() -> Routes {
+    Routes::new()
+        .route("/inventory", get(VIEWER, export).post(ADMIN, import))
+        .route("/{collection}", get(VIEWER, list).post(ADMIN, create))
+        .route(
+            "/{collection}/{id}",
+            get(VIEWER, get_one)
+                .put(ADMIN, update)
+                .delete(ADMIN, delete),
+        )
+}

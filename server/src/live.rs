@@ -1,0 +1,76 @@
+//! The live hub: everything pushed to open browsers goes through here. The inventory service,
+//! the migration engine and the lab publish batches of messages; each websocket subscribes
+//! (see `http::ws`). A batch is encoded once and shared by every client (a clone is a
+//! reference count); a client that falls behind by more than the buffer is resynced with a
+//! snapshot. See docs/DESIGN.md#the-live-stream.
+
+use app::protocol::LiveMessage;
+use axum::extract::ws::Utf8Bytes;
+use domain::migration::{Fault, Migration};
+use domain::Inventory;
+use std::sync::Arc;
+use tokio::sync::broadcast;
+
+/// Messages pushed to live clients together: one websocket frame each.
+pub type LiveBatch = Arc<[Utf8Bytes]>;
+
+/// How many batches a slow websocket client may fall behind before it is resynced (by
+/// default; see `--live-buffer`).
+pub const DEFAULT_LIVE_BUFFER: usize = 1024;
+
+pub struct LiveHub {
+    sender: broadcast::Sender<LiveBatch>,
+}
+
+impl LiveHub {
+    pub fn new(buffer: usize) -> Arc<Self> {
+        let (sender, _) = broadcast::channel(buffer.max(1));
+        Arc::new(LiveHub { sender })
+    }
+
+    /// Pushes a batch to every live client (nobody watching is not an error).
+    pub fn publish(&self, batch: LiveBatch) {
+        let _ = self.sender.send(batch);
+    }
+
+    /// Pushes one message.
+    pub fn publish_message(&self, message: &LiveMessage) {
+        let text = serde_json::to_string(message).expect("live messages serialize");
+        self.publish(one_message(text));
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<LiveBatch> {
+        self.sender.subscribe()
+    }
+}
+
+/// A batch of one message.
+pub fn one_message(text: String) -> LiveBatch {
+    Arc::from(vec![Utf8Bytes::from(text)])
+}
+
+/// The snapshot message: the inventory at `revision`, with the migrations and faults a fresh
+/// client needs (absent: the client keeps what it has).
+pub fn snapshot_message(
+    revision: u64,
+    inventory: &Inventory,
+    live: Option<(&[Migration], &[Fault])>,
+) -> String {
+    #[derive(serde::Serialize)]
+    #[serde(tag = "type", rename = "snapshot")]
+    struct SnapshotRef<'a> {
+        revision: u64,
+        inventory: &'a Inventory,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        migrations: Option<&'a [Migration]>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        faults: Option<&'a [Fault]>,
+    }
+    serde_json::to_string(&SnapshotRef {
+        revision,
+        inventory,
+        migrations: live.map(|l| l.0),
+        faults: live.map(|l| l.1),
+    })
+    .expect("the inventory serializes")
+}

@@ -1,0 +1,477 @@
+//! Roles, proven on every route the server serves: the routes come from the router's own table
+//! (`server::http::route_table`, what the router was built from — not a list kept here, not
+//! the OpenAPI document). Each route is called by nobody, a viewer, an operator and an admin;
+//! where its declared role allows the caller it must answer its exact success status, else
+//! 401 (pages: a redirect to the sign-in page) without a user and 403 below the role.
+
+mod common;
+
+use common::{TestServer, ADMIN_PASSWORD};
+use domain::accounts::Role;
+use reqwest::Method;
+use serde_json::{json, Value};
+use server::http::routes::Access;
+use std::collections::HashMap;
+
+/// Someone calling, signed in through a browser session (API tokens cannot create tokens).
+struct Caller {
+    role: Option<Role>,
+    username: String,
+    password: String,
+    cookie: Option<String>,
+}
+
+enum Body {
+    None,
+    Json(Value),
+    Form(String),
+}
+
+/// One call of a route: its path with parameters filled in, its body, the status that means
+/// success, and a session of its own when the call would end the caller's.
+struct Call {
+    path: String,
+    body: Body,
+    success: u16,
+    own_session: bool,
+}
+
+impl Call {
+    fn new(path: impl Into<String>, success: u16) -> Self {
+        Call {
+            path: path.into(),
+            body: Body::None,
+            success,
+            own_session: false,
+        }
+    }
+
+    fn json(mut self, body: Value) -> Self {
+        self.body = Body::Json(body);
+        self
+    }
+}
+
+struct Fixture {
+    s: TestServer,
+    ids: HashMap<String, String>,
+    /// A migration that has ended (its pages and reads).
+    finished: String,
+    counter: std::sync::atomic::AtomicU32,
+}
+
+impl Fixture {
+    fn fresh(&self, what: &str) -> String {
+        let n = self
+            .counter
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("{what}-{n}")
+    }
+
+    fn id(&self, name: &str) -> &str {
+        &self.ids[name]
+    }
+
+    /// A request for a slow vMotion of web-01 (it keeps running until cancelled).
+    fn move_request(&self) -> Value {
+        json!({
+            "vm_id": self.id("web-01"), "kind": "vmotion",
+            "target_host_id": self.id("esx-02"),
+            "options": { "bandwidth_cap_mbps": 1 }
+        })
+    }
+
+    /// Starts that move as the admin; its id.
+    async fn running_migration(&self) -> String {
+        let (status, m) = self
+            .s
+            .post("/api/v1/migrations", &self.move_request())
+            .await;
+        assert_eq!(status, 201, "{m}");
+        m["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Cancels whatever moves web-01, so the next call can start it again.
+    async fn free_web01(&self) {
+        let (_, list) = self.s.get("/api/v1/migrations").await;
+        for m in list.as_array().unwrap() {
+            let done = ["completed", "failed", "cancelled"].contains(&m["phase"].as_str().unwrap());
+            if !done {
+                let id = m["id"].as_str().unwrap();
+                self.s
+                    .post(&format!("/api/v1/migrations/{id}/cancel"), &json!({}))
+                    .await;
+            }
+        }
+    }
+
+    async fn new_cluster(&self) -> String {
+        let (status, c) = self
+            .s
+            .post(
+                "/api/v1/clusters",
+                &json!({ "name": self.fresh("cluster") }),
+            )
+            .await;
+        assert_eq!(status, 201, "{c}");
+        c["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn new_fault(&self) -> String {
+        let body = json!({ "kind": "host_down", "target_id": self.id("esx-06") });
+        let (status, f) = self.s.post("/api/v1/faults", &body).await;
+        assert_eq!(status, 201, "{f}");
+        f["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn clear_faults(&self) {
+        let (_, list) = self.s.get("/api/v1/faults").await;
+        for f in list.as_array().unwrap() {
+            self.s
+                .delete(&format!("/api/v1/faults/{}", f["id"].as_str().unwrap()))
+                .await;
+        }
+    }
+
+    async fn new_user(&self) -> String {
+        let body = json!({ "username": self.fresh("user"), "password": "a-long-password", "role": "viewer" });
+        let (status, u) = self.s.post("/api/v1/users", &body).await;
+        assert_eq!(status, 201, "{u}");
+        u["id"].as_str().unwrap().to_owned()
+    }
+
+    /// One of the caller's own API tokens.
+    async fn new_token(&self, caller: &Caller) -> String {
+        let Some(cookie) = &caller.cookie else {
+            return "6f1c0d35-7a4c-4a77-9d0e-9b61f6a5e0a1".into();
+        };
+        let res = reqwest::Client::new()
+            .post(self.s.url("/api/v1/tokens"))
+            .header("cookie", cookie)
+            .json(&json!({ "name": "to revoke" }))
+            .send()
+            .await
+            .unwrap();
+        let body: Value = res.json().await.unwrap();
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// The call of `method path` this caller makes (`None`: no fixture for this route).
+    async fn call(&self, method: &Method, path: &str, caller: &Caller) -> Option<Call> {
+        let get = *method == Method::GET;
+        let post = *method == Method::POST;
+        let del = *method == Method::DELETE;
+        let put = *method == Method::PUT;
+        let tasks_id = |p: &str| {
+            p.replace("{id}", &self.finished)
+                .replace(":id", &self.finished)
+        };
+        let call = match path {
+            "/healthz" | "/api/v1/openapi.json" | "/api/v1/session" | "/api/v1/tokens"
+            | "/api/v1/users" | "/api/v1/migrations" | "/api/v1/faults" | "/api/v1/inventory"
+            | "/api/v1/audit" | "/api/v1/audit.csv"
+                if get =>
+            {
+                Call::new(path, 200)
+            }
+            "/api/v1/session" if post => Call::new(path, 200).json(
+                json!({ "username": caller.username, "password": caller.password }),
+            ),
+            "/api/v1/session" if del => Call {
+                own_session: true,
+                ..Call::new(path, 204)
+            },
+            "/api/v1/tokens" if post => Call::new(path, 201).json(json!({ "name": "a script" })),
+            "/api/v1/tokens/{id}" if del => {
+                let id = self.new_token(caller).await;
+                Call::new(format!("/api/v1/tokens/{id}"), 204)
+            }
+            "/api/v1/users" if post => Call::new(path, 201).json(
+                json!({ "username": self.fresh("user"), "password": "a-long-password", "role": "viewer" }),
+            ),
+            "/api/v1/users/{id}/role" if put => {
+                let id = self.new_user().await;
+                Call::new(format!("/api/v1/users/{id}/role"), 200).json(json!({ "role": "operator" }))
+            }
+            "/api/v1/checks" | "/api/v1/predictions" if post => {
+                Call::new(path, 200).json(self.move_request())
+            }
+            "/api/v1/vms/{id}/targets" if get => Call::new(
+                format!("/api/v1/vms/{}/targets?kind=vmotion", self.id("web-01")),
+                200,
+            ),
+            "/api/v1/migrations" if post => {
+                self.free_web01().await;
+                Call::new(path, 201).json(self.move_request())
+            }
+            "/api/v1/migrations/{id}" | "/api/v1/migrations/{id}/events" if get => {
+                Call::new(tasks_id(path), 200)
+            }
+            "/api/v1/migrations/{id}/cancel" if post => {
+                self.free_web01().await;
+                let id = self.running_migration().await;
+                Call::new(format!("/api/v1/migrations/{id}/cancel"), 200).json(json!({}))
+            }
+            "/api/v1/faults" if post => {
+                self.clear_faults().await;
+                Call::new(path, 201)
+                    .json(json!({ "kind": "host_down", "target_id": self.id("esx-06") }))
+            }
+            "/api/v1/faults/{id}" if del => {
+                self.clear_faults().await;
+                Call::new(format!("/api/v1/faults/{}", self.new_fault().await), 204)
+            }
+            "/api/v1/inventory" if post => Call::new(path, 200).json(json!({})),
+            "/api/v1/{collection}" if get => Call::new("/api/v1/hosts", 200),
+            "/api/v1/{collection}" if post => {
+                Call::new("/api/v1/clusters", 201).json(json!({ "name": self.fresh("cluster") }))
+            }
+            "/api/v1/{collection}/{id}" if get => {
+                Call::new(format!("/api/v1/hosts/{}", self.id("esx-01")), 200)
+            }
+            "/api/v1/{collection}/{id}" if put => {
+                let id = self.new_cluster().await;
+                Call::new(format!("/api/v1/clusters/{id}"), 200)
+                    .json(json!({ "name": self.fresh("renamed") }))
+            }
+            "/api/v1/{collection}/{id}" if del => {
+                let id = self.new_cluster().await;
+                Call::new(format!("/api/v1/clusters/{id}"), 204)
+            }
+            "/auth/signin" if post => Call {
+                body: Body::Form(format!(
+                    "username={}&password={}&next=/",
+                    caller.username, caller.password
+                )),
+                ..Call::new(path, 303)
+            },
+            "/auth/signout" if post => Call {
+                own_session: true,
+                body: Body::Form(String::new()),
+                ..Call::new(path, 303)
+            },
+            _ if path.starts_with("/rpc/") => return self.server_function(path, caller).await,
+            _ if get && !path.starts_with("/api/") => {
+                let page = tasks_id(path)
+                    .replace("{kind}", "hosts")
+                    .replace(":kind", "hosts");
+                Call::new(page, 200)
+            }
+            _ => return None,
+        };
+        Some(call)
+    }
+
+    /// A call of a server function (its arguments as the page sends them).
+    async fn server_function(&self, path: &str, caller: &Caller) -> Option<Call> {
+        let endpoint = path.strip_prefix("/rpc/")?;
+        let args = match endpoint {
+            "viewer/inventory" | "viewer/tokens/list" | "admin/users/list" => {
+                return Some(Call {
+                    body: Body::Form(String::new()),
+                    ..Call::new(path, 200)
+                })
+            }
+            "admin/save" => json!({ "create": true, "object": { "kind": "cluster",
+                "object": { "id": uuid::Uuid::new_v4(), "name": self.fresh("cluster") } } }),
+            "admin/delete" => json!({ "kind": "cluster", "id": self.new_cluster().await }),
+            "admin/import" => json!({ "file": {} }),
+            "operator/migrations/start" => {
+                self.free_web01().await;
+                json!({ "request": self.move_request() })
+            }
+            "operator/migrations/cancel" => {
+                self.free_web01().await;
+                json!({ "id": self.running_migration().await })
+            }
+            "viewer/migrations/events" | "viewer/migrations/get" => json!({ "id": self.finished }),
+            "operator/faults/add" => {
+                self.clear_faults().await;
+                json!({ "request": { "kind": "host_down", "target_id": self.id("esx-06") } })
+            }
+            "operator/faults/clear" => {
+                self.clear_faults().await;
+                json!({ "id": self.new_fault().await })
+            }
+            "viewer/tokens/create" => json!({ "name": "from the page" }),
+            "viewer/tokens/revoke" => json!({ "id": self.new_token(caller).await }),
+            "admin/users/create" => json!({ "username": self.fresh("user"),
+                "password": "a-long-password", "role": "viewer" }),
+            "admin/users/role" => json!({ "id": self.new_user().await, "role": "operator" }),
+            "admin/audit" => json!({ "filter": {} }),
+            _ => return None,
+        };
+        Some(Call::new(path, 200).json(args))
+    }
+}
+
+/// Signs in through the JSON API; the session cookie.
+async fn session(s: &TestServer, username: &str, password: &str) -> String {
+    let res = reqwest::Client::new()
+        .post(s.url("/api/v1/session"))
+        .json(&json!({ "username": username, "password": password }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{username} signs in");
+    res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+async fn caller(s: &TestServer, role: Option<Role>) -> Caller {
+    // Nobody signed in still knows a user's password, for the public sign-in routes.
+    let (username, password) = match role {
+        Some(Role::Admin) => ("admin".to_string(), ADMIN_PASSWORD.to_string()),
+        _ => {
+            let name = format!("a-{}", role.map_or("nobody", Role::as_str));
+            s.user(&name, "viewer").await;
+            if let Some(r) = role {
+                let (_, users) = s.get("/api/v1/users").await;
+                let id = users
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|u| u["username"] == name)
+                    .unwrap()["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+                let (status, _) = s
+                    .put(
+                        &format!("/api/v1/users/{id}/role"),
+                        &json!({ "role": r.as_str() }),
+                    )
+                    .await;
+                assert_eq!(status, 200);
+            }
+            (name.clone(), format!("{name}-password"))
+        }
+    };
+    let cookie = match role {
+        None => None,
+        Some(_) => Some(session(s, &username, &password).await),
+    };
+    Caller {
+        role,
+        username,
+        password,
+        cookie,
+    }
+}
+
+/// Sends a call; its status.
+async fn send(s: &TestServer, method: &Method, call: &Call, caller: &Caller) -> u16 {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut request = client.request(method.clone(), s.url(&call.path));
+    let cookie = match (&caller.role, call.own_session) {
+        (Some(_), true) => Some(session(s, &caller.username, &caller.password).await),
+        _ => caller.cookie.clone(),
+    };
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    request = match &call.body {
+        Body::None => request,
+        Body::Json(v) => request.json(v),
+        Body::Form(text) => request
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(text.clone()),
+    };
+    request.send().await.unwrap().status().as_u16()
+}
+
+/// The websocket: the handshake's status (101 when it upgrades).
+async fn websocket(s: &TestServer, caller: &Caller) -> u16 {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("ws://{}/ws", s.addr).into_client_request().unwrap();
+    if let Some(cookie) = &caller.cookie {
+        request
+            .headers_mut()
+            .insert("cookie", cookie.parse().unwrap());
+    }
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((_, response)) => response.status().as_u16(),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => response.status().as_u16(),
+        Err(e) => panic!("websocket: {e}"),
+    }
+}
+
+#[tokio::test]
+async fn every_route_answers_each_role_exactly() {
+    let s = TestServer::start(true).await;
+    let ids = s.ids().await;
+    let fixture = Fixture {
+        finished: String::new(),
+        ids,
+        s,
+        counter: Default::default(),
+    };
+    let finished = fixture.running_migration().await;
+    fixture.free_web01().await;
+    let fixture = Fixture {
+        finished,
+        ..fixture
+    };
+    let s = &fixture.s;
+    let mut callers = Vec::new();
+    for role in [
+        None,
+        Some(Role::Viewer),
+        Some(Role::Operator),
+        Some(Role::Admin),
+    ] {
+        callers.push(caller(s, role).await);
+    }
+    let table = server::http::route_table();
+    assert!(table.len() > 50, "the router serves {} routes", table.len());
+    let mut checked = 0;
+    for route in &table {
+        for caller in &callers {
+            let allowed = match route.access {
+                Access::Public => true,
+                Access::Needs(role) => caller.role.is_some_and(|r| r.allows(role)),
+                Access::Undeclared => false,
+            };
+            let page = !route.path.starts_with("/api/")
+                && !route.path.starts_with("/rpc/")
+                && route.path != "/ws";
+            let (status, success) = if route.path == "/ws" {
+                (websocket(s, caller).await, 101)
+            } else {
+                let call = fixture
+                    .call(&route.method, &route.path, caller)
+                    .await
+                    .unwrap_or_else(|| {
+                        panic!(
+                            "no call written for {} {}: add one",
+                            route.method, route.path
+                        )
+                    });
+                (send(s, &route.method, &call, caller).await, call.success)
+            };
+            let who = caller.role.map_or("nobody", Role::as_str);
+            let expected = match (allowed, caller.role) {
+                (true, _) => success,
+                (false, None) if page => 303,
+                (false, None) => 401,
+                (false, Some(_)) => 403,
+            };
+            assert_eq!(
+                status, expected,
+                "{who} {} {} ({:?})",
+                route.method, route.path, route.access
+            );
+            checked += 1;
+        }
+    }
+    // Every route was called by every caller.
+    assert_eq!(checked, table.len() * callers.len());
+}
