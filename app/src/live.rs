@@ -40,16 +40,6 @@ impl LiveState {
         }
     }
 
-    /// The migration in flight of each VM (for the map).
-    pub fn in_flight_by_vm(&self) -> BTreeMap<VmId, Migration> {
-        self.migrations.with(|m| {
-            m.values()
-                .filter(|m| !m.phase.is_final())
-                .map(|m| (m.vm_id, m.clone()))
-                .collect()
-        })
-    }
-
     /// Folds in a live migration event. Returns `false` on a gap (the caller resyncs).
     pub fn absorb_event(&self, e: &MigrationEvent) -> bool {
         if self.watched.get_untracked() == Some(e.migration_id) {

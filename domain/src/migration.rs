@@ -1,11 +1,11 @@
 //! Migrations as the API and the pages see them: phases, the progress events of docs/DESIGN.md#the-progress-stream, and
 //! the faults an admin injects for drills.
 
-use super::checks::{MigrationKind, MigrationOptions};
+use super::checks::{MigrationKind, MigrationOptions, MigrationRequest};
 use super::ids::*;
 use super::precopy::Round;
 use super::prediction::Prediction;
-use super::transfer::TransferProgress;
+use super::transfer::{TransferPlan, TransferProgress};
 use super::DomainError;
 pub use crate::phase::{MigrationState, Phase};
 use serde::{Deserialize, Serialize};
@@ -211,6 +211,58 @@ impl Migration {
         }
         self.absorb(&e);
         e
+    }
+
+    /// A migration just asked for, queued, with what was predicted for it and its route
+    /// and target in words.
+    pub fn queued(
+        id: MigrationId,
+        vm: &crate::Vm,
+        request: &MigrationRequest,
+        plan: &TransferPlan,
+        prediction: Prediction,
+        (route, target): (String, String),
+        now_ms: i64,
+    ) -> Migration {
+        Migration {
+            id,
+            vm_id: vm.id,
+            vm_name: vm.name.as_str().to_owned(),
+            kind: request.kind,
+            source_host_id: vm.host_id,
+            target_host_id: plan.target_host,
+            source_datastore_ids: vm.disks.iter().map(|d| d.datastore_id).collect(),
+            target_datastore_id: plan.target_datastore,
+            route,
+            target,
+            options: request.options,
+            state: Phase::Queued.state(),
+            phase: Phase::Queued,
+            percent: 0.0,
+            queue_reason: None,
+            message: String::new(),
+            created_at_ms: now_ms,
+            started_at_ms: None,
+            finished_at_ms: None,
+            sim_time_s: 0.0,
+            bytes_sent: 0.0,
+            bytes_total_estimate: prediction.bytes_total,
+            rate_bytes_s: 0.0,
+            eta_s: Some(prediction.duration_s),
+            round: 0,
+            dirty_rate_bytes_s: 0.0,
+            remaining_dirty_bytes: 0.0,
+            expected_downtime_ms: prediction.downtime_ms,
+            downtime_ms: None,
+            max_throttle: 0.0,
+            rounds: Vec::new(),
+            prediction,
+            result: None,
+            error: None,
+            started_by: None,
+            last_seq: 0,
+            real: false,
+        }
     }
 
     /// Ends the migration — the one way every migration ends, in the engine core, its

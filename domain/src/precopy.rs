@@ -251,11 +251,6 @@ impl Precopy {
         self.total
     }
 
-    /// Bytes of the current round (dirty memory when it started, plus the state at switchover).
-    pub fn round_bytes(&self) -> f64 {
-        self.to_send
-    }
-
     /// Seconds spent sending so far.
     pub fn elapsed(&self) -> f64 {
         self.elapsed

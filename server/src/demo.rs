@@ -22,15 +22,6 @@ pub fn demo_inventory() -> Inventory {
     load("server/data/demo.json", DEMO)
 }
 
-/// The demo inventory with the lab cluster (for the QEMU driver).
-pub fn demo_with_lab() -> Inventory {
-    let objects = demo_inventory()
-        .objects()
-        .chain(crate::lab::cluster().objects())
-        .collect::<Vec<_>>();
-    Inventory::from_objects(objects).expect("the demo and the lab are valid together")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,21 +4,30 @@
 //! clients. A receiver that loses its listening connection reconnects and resynchronizes
 //! everything, since notices sent meanwhile are lost.
 
+use crate::accounts::AccountService;
 use crate::db::{self, Backend, Notice, CHANNEL};
 use crate::engine::MigrationService;
 use crate::inventory::InventoryService;
-use crate::startup::Services;
 use sqlx::postgres::PgListener;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
+/// What the other replicas' notices act on.
+#[derive(Clone)]
+pub struct Services {
+    pub inventory: Arc<InventoryService>,
+    pub migrations: Arc<MigrationService>,
+    pub accounts: Arc<AccountService>,
+}
+
 /// Listens for the other replicas' notices (PostgreSQL only; one replica on SQLite) until
 /// shutdown.
-pub fn spawn_listener(url: &str, services: &Services, shutdown: watch::Receiver<bool>) {
+pub fn spawn_listener(url: &str, services: Services, shutdown: watch::Receiver<bool>) {
     if Backend::of_url(url) != Some(Backend::Postgres) {
         return;
     }
-    tokio::spawn(listen(url.to_owned(), services.clone(), shutdown));
+    tokio::spawn(listen(url.to_owned(), services, shutdown));
 }
 
 async fn listen(url: String, services: Services, mut shutdown: watch::Receiver<bool>) {
@@ -26,7 +35,6 @@ async fn listen(url: String, services: Services, mut shutdown: watch::Receiver<b
         inventory,
         migrations,
         accounts,
-        ..
     } = &services;
     let me = inventory.replica().to_owned();
     loop {

@@ -63,7 +63,7 @@ impl App {
         let inventory = open_inventory(&database_url, replica, &live).await?;
         if config.demo && inventory.read().objects().next().is_none() {
             let seed = if qemu {
-                demo::demo_with_lab()
+                lab::demo_with_lab()
             } else {
                 demo::demo_inventory()
             };
@@ -120,7 +120,12 @@ impl App {
             lab,
         };
         // Several replicas on PostgreSQL: hear what the others do.
-        replication::spawn_listener(&database_url, &services, stopping.clone());
+        let listeners = replication::Services {
+            inventory: services.inventory.clone(),
+            migrations: services.migrations.clone(),
+            accounts: services.accounts.clone(),
+        };
+        replication::spawn_listener(&database_url, listeners, stopping.clone());
         tracing::info!(speed = config.speed, "migration engine running");
         let router = router(AppState {
             leptos_options,

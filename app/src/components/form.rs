@@ -263,6 +263,141 @@ pub fn place_error(keys: &[String], field: Option<&str>) -> Option<String> {
     }
 }
 
+/// One field of a form: its label, its input (text, choice, checkbox or several choices),
+/// and its error.
+fn field_view(
+    field: Field,
+    key: String,
+    values: RwSignal<BTreeMap<String, String>>,
+    errors: RwSignal<BTreeMap<String, String>>,
+) -> impl IntoView {
+    let id = format!("f-{}", key.replace(['[', ']', '.'], "-"));
+    let testid = format!("field-{key}");
+    let error_key = key.clone();
+    let error = move || errors.with(|e| e.get(&error_key).cloned());
+    let has_error = {
+        let error = error.clone();
+        move || error().is_some()
+    };
+    let value_key = key.clone();
+    let current = move || values.with(|v| v.get(&value_key).cloned().unwrap_or_default());
+    let set_key = key.clone();
+    let set = move |text: String| {
+        values.update(|v| {
+            v.insert(set_key.clone(), text);
+        });
+    };
+    let input = match field.input.clone() {
+        Input::Text | Input::Integer | Input::Decimal => {
+            let mode = match field.input {
+                Input::Integer => "numeric",
+                Input::Decimal => "decimal",
+                _ => "text",
+            };
+            view! {
+                <input
+                    id=id.clone()
+                    type="text"
+                    inputmode=mode
+                    data-testid=testid.clone()
+                    prop:value=current.clone()
+                    on:input=move |ev| set(event_target_value(&ev))
+                />
+            }
+            .into_any()
+        }
+        Input::Select(options) => {
+            let optional = field.optional;
+            view! {
+                <select
+                    id=id.clone()
+                    data-testid=testid.clone()
+                    prop:value=current.clone()
+                    on:change=move |ev| set(event_target_value(&ev))
+                >
+                    {optional.then(|| view! { <option value="">"—"</option> })}
+                    {options
+                        .into_iter()
+                        .map(|(value, label)| {
+                            let selected = {
+                                let value = value.clone();
+                                let current = current.clone();
+                                move || current() == value
+                            };
+                            view! { <option value=value selected=selected>{label}</option> }
+                        })
+                        .collect_view()}
+                </select>
+            }
+            .into_any()
+        }
+        Input::Checkbox => view! {
+            <input
+                id=id.clone()
+                type="checkbox"
+                data-testid=testid.clone()
+                prop:checked=move || current() == "true"
+                on:change=move |ev| set(event_target_checked(&ev).to_string())
+            />
+        }
+        .into_any(),
+        Input::Multi(options) => view! {
+            <div class="multi" data-testid=testid.clone()>
+                {options
+                    .into_iter()
+                    .map(|(value, label)| {
+                        let current = current.clone();
+                        let set = set.clone();
+                        let checked = {
+                            let value = value.clone();
+                            let current = current.clone();
+                            move || current().split(',').any(|v| v == value)
+                        };
+                        let toggle = move |ev: leptos::ev::Event| {
+                            let on = event_target_checked(&ev);
+                            let mut list: Vec<String> = current()
+                                .split(',')
+                                .filter(|v| !v.is_empty() && *v != value)
+                                .map(str::to_owned)
+                                .collect();
+                            if on {
+                                list.push(value.clone());
+                            }
+                            set(list.join(","));
+                        };
+                        view! {
+                            <label class="check">
+                                <input
+                                    type="checkbox"
+                                    data-testid=format!("{testid}-{label}")
+                                    prop:checked=checked
+                                    on:change=toggle
+                                />
+                                {label.clone()}
+                            </label>
+                        }
+                    })
+                    .collect_view()}
+            </div>
+        }
+        .into_any(),
+    };
+    view! {
+        <div class="field" class:invalid=has_error>
+            <label for=id>{field.label}{field.optional.then_some(" (optional)")}</label>
+            {input}
+            {move || {
+                error()
+                    .map(|message| {
+                        view! {
+                            <p class="field-error" data-testid=format!("error-{key}")>{message}</p>
+                        }
+                    })
+            }}
+        </div>
+    }
+}
+
 /// The form for creating (`initial = None`) or editing an object.
 #[component]
 pub fn ObjectForm(
@@ -343,133 +478,7 @@ pub fn ObjectForm(
         save.dispatch((creating, object));
     };
 
-    let field_view = move |field: Field, key: String| {
-        let id = format!("f-{}", key.replace(['[', ']', '.'], "-"));
-        let testid = format!("field-{key}");
-        let error_key = key.clone();
-        let error = move || errors.with(|e| e.get(&error_key).cloned());
-        let has_error = {
-            let error = error.clone();
-            move || error().is_some()
-        };
-        let value_key = key.clone();
-        let current = move || values.with(|v| v.get(&value_key).cloned().unwrap_or_default());
-        let set_key = key.clone();
-        let set = move |text: String| {
-            values.update(|v| {
-                v.insert(set_key.clone(), text);
-            });
-        };
-        let input = match field.input.clone() {
-            Input::Text | Input::Integer | Input::Decimal => {
-                let mode = match field.input {
-                    Input::Integer => "numeric",
-                    Input::Decimal => "decimal",
-                    _ => "text",
-                };
-                view! {
-                    <input
-                        id=id.clone()
-                        type="text"
-                        inputmode=mode
-                        data-testid=testid.clone()
-                        prop:value=current.clone()
-                        on:input=move |ev| set(event_target_value(&ev))
-                    />
-                }
-                .into_any()
-            }
-            Input::Select(options) => {
-                let optional = field.optional;
-                view! {
-                    <select
-                        id=id.clone()
-                        data-testid=testid.clone()
-                        prop:value=current.clone()
-                        on:change=move |ev| set(event_target_value(&ev))
-                    >
-                        {optional.then(|| view! { <option value="">"—"</option> })}
-                        {options
-                            .into_iter()
-                            .map(|(value, label)| {
-                                let selected = {
-                                    let value = value.clone();
-                                    let current = current.clone();
-                                    move || current() == value
-                                };
-                                view! { <option value=value selected=selected>{label}</option> }
-                            })
-                            .collect_view()}
-                    </select>
-                }
-                .into_any()
-            }
-            Input::Checkbox => view! {
-                <input
-                    id=id.clone()
-                    type="checkbox"
-                    data-testid=testid.clone()
-                    prop:checked=move || current() == "true"
-                    on:change=move |ev| set(event_target_checked(&ev).to_string())
-                />
-            }
-            .into_any(),
-            Input::Multi(options) => view! {
-                <div class="multi" data-testid=testid.clone()>
-                    {options
-                        .into_iter()
-                        .map(|(value, label)| {
-                            let current = current.clone();
-                            let set = set.clone();
-                            let checked = {
-                                let value = value.clone();
-                                let current = current.clone();
-                                move || current().split(',').any(|v| v == value)
-                            };
-                            let toggle = move |ev: leptos::ev::Event| {
-                                let on = event_target_checked(&ev);
-                                let mut list: Vec<String> = current()
-                                    .split(',')
-                                    .filter(|v| !v.is_empty() && *v != value)
-                                    .map(str::to_owned)
-                                    .collect();
-                                if on {
-                                    list.push(value.clone());
-                                }
-                                set(list.join(","));
-                            };
-                            view! {
-                                <label class="check">
-                                    <input
-                                        type="checkbox"
-                                        data-testid=format!("{testid}-{label}")
-                                        prop:checked=checked
-                                        on:change=toggle
-                                    />
-                                    {label.clone()}
-                                </label>
-                            }
-                        })
-                        .collect_view()}
-                </div>
-            }
-            .into_any(),
-        };
-        view! {
-            <div class="field" class:invalid=has_error>
-                <label for=id>{field.label}{field.optional.then_some(" (optional)")}</label>
-                {input}
-                {move || {
-                    error()
-                        .map(|message| {
-                            view! {
-                                <p class="field-error" data-testid=format!("error-{key}")>{message}</p>
-                            }
-                        })
-                }}
-            </div>
-        }
-    };
+    let field_view = move |field: Field, key: String| field_view(field, key, values, errors);
 
     let fields = spec.with_value(|s| s.fields.clone());
     let groups = spec.with_value(|s| s.groups.clone());

@@ -119,7 +119,6 @@ fn wizard(inv: &Inventory, c: Choices, lab: Memo<LabFigures>) -> AnyView {
     let kind = c.kind.get();
     let host = c.host.get();
     let datastore = c.datastore.get();
-    let options = c.options.get();
     // VMs already moving (not tracked: the wizard does not redraw at every progress tick).
     let busy: BTreeSet<VmId> = use_context::<LiveState>()
         .map(|live| {
@@ -135,7 +134,6 @@ fn wizard(inv: &Inventory, c: Choices, lab: Memo<LabFigures>) -> AnyView {
     // other VM with vSphere's.
     let lab_platform =
         lab.with(|(real, platform)| vm_id.filter(|vm| real.contains(vm)).and(*platform));
-    let platform = lab_platform.unwrap_or(Platform::VSPHERE);
 
     let started = now_ms();
     let vm = vm_id.and_then(|id| inv.vms.get(&id));
@@ -171,69 +169,9 @@ fn wizard(inv: &Inventory, c: Choices, lab: Memo<LabFigures>) -> AnyView {
         })
         .collect_view();
 
-    let where_now = vm.map(|v| {
-        let host = inv
-            .hosts
-            .get(&v.host_id)
-            .map(|h| h.name.to_string())
-            .unwrap_or_default();
-        let stores: Vec<String> = v
-            .disks
-            .iter()
-            .filter_map(|d| {
-                inv.datastores
-                    .get(&d.datastore_id)
-                    .map(|ds| ds.name.to_string())
-            })
-            .collect();
-        format!(
-            "Now on {host}, disks on {}. {} vCPU, {}, {}.",
-            if stores.is_empty() {
-                "no datastore".to_string()
-            } else {
-                stores.join(", ")
-            },
-            v.vcpus,
-            format::mib(v.memory_mib.get()),
-            match v.power_state {
-                PowerState::On => "powered on",
-                PowerState::Off => "powered off",
-                PowerState::Suspended => "suspended",
-            }
-        )
-    });
+    let where_now = vm.map(|v| where_now(inv, v));
 
-    let kinds = MigrationKind::ALL
-        .into_iter()
-        .map(|k| {
-            let explain = match k {
-                MigrationKind::VMotion => "another host, same storage",
-                MigrationKind::StorageVMotion => "another datastore, same host",
-                MigrationKind::Combined => "another host and datastore",
-            };
-            view! {
-                <label
-                    class="kind"
-                    class:chosen=move || c.kind.get() == k
-                    data-testid=format!("wizard-kind-{}", k.as_str())
-                >
-                    <input
-                        type="radio"
-                        name="kind"
-                        prop:checked=move || c.kind.get() == k
-                        on:change=move |_| {
-                            c.kind.set(k);
-                            c.host.set(None);
-                            c.datastore.set(None);
-                            c.planned.set(false);
-                        }
-                    />
-                    <strong>{k.label()}</strong>
-                    <span class="muted small">{explain}</span>
-                </label>
-            }
-        })
-        .collect_view();
+    let kinds = kind_choices(c);
 
     let target_lists = targets.map(|t| {
         let hosts = (!t.hosts.is_empty()).then(|| {
@@ -267,119 +205,11 @@ fn wizard(inv: &Inventory, c: Choices, lab: Memo<LabFigures>) -> AnyView {
     let results = report.clone().map(|r| results_view(&r, check_ms));
     let summary = (c.planned.get() && allowed).then(|| {
         let v = vm.expect("a report needs a VM");
-        let from = inv.hosts.get(&v.host_id).map(|h| h.name.to_string()).unwrap_or_default();
-        let to_host = host.and_then(|h| inv.hosts.get(&h)).map(|h| h.name.to_string());
-        let to_ds = datastore.and_then(|d| inv.datastores.get(&d)).map(|d| d.name.to_string());
-        let warnings = report.as_ref().map(|r| r.count(Severity::Warning)).unwrap_or(0);
-        let request = MigrationRequest {
-            vm_id: v.id,
-            kind,
-            target_host_id: if kind.moves_host() { host } else { None },
-            target_datastore_id: if kind.moves_storage() { datastore } else { None },
-            options,
-        };
-        let prediction = domain::prediction::predict_on(inv, &request, platform).ok();
-        let predicted = prediction.map(|p| {
-            let data = format::mib((p.bytes_total / (1024.0 * 1024.0)).round() as u64);
-            if p.converges {
-                format!(
-                    "Predicted: {:.1} s, {data} sent, {:.0} ms downtime{}{}.",
-                    p.duration_s,
-                    p.downtime_ms,
-                    if p.rounds.is_empty() { String::new() } else { format!(", {} pre-copy round(s)", p.rounds.len()) },
-                    if p.max_throttle > 0.0 { format!(", guest throttled up to {:.0} %", p.max_throttle * 100.0) } else { String::new() },
-                )
-            } else {
-                format!("Predicted to fail: {}.", p.failure.unwrap_or_default())
-            }
-        });
-        let figures = if lab_platform.is_some() {
-            "A real lab guest: predicted with the figures of QEMU on this machine."
-        } else {
-            "Predicted with vSphere's figures."
-        };
-        let line = match (kind.moves_host(), kind.moves_storage()) {
-            (true, false) => format!("{} moves from {from} to {}; its disks stay where they are.", v.name, to_host.unwrap_or_default()),
-            (false, true) => format!("The disks of {} move to {}; it keeps running on {from}.", v.name, to_ds.unwrap_or_default()),
-            _ => format!("{} moves from {from} to {}, its disks to {}.", v.name, to_host.unwrap_or_default(), to_ds.unwrap_or_default()),
-        };
-        view! {
-            <div class="summary-card" data-testid="wizard-summary">
-                <h3>{format!("Planned: {}", kind.label())}</h3>
-                <p>{line}</p>
-                <p data-testid="wizard-prediction">{predicted}</p>
-                <p class="muted small" data-testid="wizard-platform">{figures}</p>
-                <div class="options">
-                    <label>
-                        "Downtime target (ms) "
-                        <input
-                            type="number"
-                            min="1"
-                            max="100000"
-                            data-testid="option-downtime"
-                            prop:value=options.downtime_target_ms.unwrap_or(500).to_string()
-                            on:change=move |ev| {
-                                let v = event_target_value(&ev).parse().ok();
-                                c.options.update(|o| o.downtime_target_ms = v);
-                            }
-                        />
-                    </label>
-                    <label>
-                        "Bandwidth cap (Mbit/s, empty = none) "
-                        <input
-                            type="number"
-                            min="1"
-                            data-testid="option-cap"
-                            prop:value=options.bandwidth_cap_mbps.map(|c| c.to_string()).unwrap_or_default()
-                            on:change=move |ev| {
-                                let v = event_target_value(&ev).parse().ok().filter(|c| *c > 0);
-                                c.options.update(|o| o.bandwidth_cap_mbps = v);
-                            }
-                        />
-                    </label>
-                    <label>
-                        "Priority (0–10) "
-                        <input
-                            type="number"
-                            min="0"
-                            max="10"
-                            data-testid="option-priority"
-                            prop:value=options.priority.unwrap_or(5).to_string()
-                            on:change=move |ev| {
-                                let v = event_target_value(&ev).parse().ok().filter(|p| *p <= 10);
-                                c.options.update(|o| o.priority = v);
-                            }
-                        />
-                    </label>
-                </div>
-                <p class="muted">
-                    {if warnings > 0 { format!("{warnings} warning(s) to keep in mind. ") } else { String::new() }}
-                    "The server checks again when the migration starts; it may wait in the queue for a free slot."
-                </p>
-                {if crate::allowed(domain::accounts::Role::Operator) {
-                    view! {
-                        <button
-                            class="primary"
-                            data-testid="wizard-start"
-                            disabled=move || c.starting.get()
-                            on:click=move |_| start(request.clone(), c)
-                        >
-                            {move || if c.starting.get() { "Starting…" } else { "Start migration" }}
-                        </button>
-                    }
-                        .into_any()
-                } else {
-                    view! {
-                        <p class="muted" data-testid="wizard-start-denied">
-                            "Starting migrations needs the operator role."
-                        </p>
-                    }
-                        .into_any()
-                }}
-                {move || c.start_error.get().map(|e| view! { <p class="error" data-testid="wizard-start-error">{e}</p> })}
-            </div>
-        }
-        .into_any()
+        let warnings = report
+            .as_ref()
+            .map(|r| r.count(Severity::Warning))
+            .unwrap_or(0);
+        summary_card(inv, c, v, warnings, lab_platform)
     });
 
     view! {
@@ -425,6 +255,236 @@ fn wizard(inv: &Inventory, c: Choices, lab: Memo<LabFigures>) -> AnyView {
                 </div>
             })}
             {summary}
+        </div>
+    }
+    .into_any()
+}
+
+/// Where a VM is now and what it is, in words.
+fn where_now(inv: &Inventory, v: &Vm) -> String {
+    let host = inv
+        .hosts
+        .get(&v.host_id)
+        .map(|h| h.name.to_string())
+        .unwrap_or_default();
+    let stores: Vec<String> = v
+        .disks
+        .iter()
+        .filter_map(|d| {
+            inv.datastores
+                .get(&d.datastore_id)
+                .map(|ds| ds.name.to_string())
+        })
+        .collect();
+    format!(
+        "Now on {host}, disks on {}. {} vCPU, {}, {}.",
+        if stores.is_empty() {
+            "no datastore".to_string()
+        } else {
+            stores.join(", ")
+        },
+        v.vcpus,
+        format::mib(v.memory_mib.get()),
+        match v.power_state {
+            PowerState::On => "powered on",
+            PowerState::Off => "powered off",
+            PowerState::Suspended => "suspended",
+        }
+    )
+}
+
+/// The three kinds of move, as radio buttons.
+fn kind_choices(c: Choices) -> impl IntoView {
+    MigrationKind::ALL
+        .into_iter()
+        .map(|k| {
+            let explain = match k {
+                MigrationKind::VMotion => "another host, same storage",
+                MigrationKind::StorageVMotion => "another datastore, same host",
+                MigrationKind::Combined => "another host and datastore",
+            };
+            view! {
+                <label
+                    class="kind"
+                    class:chosen=move || c.kind.get() == k
+                    data-testid=format!("wizard-kind-{}", k.as_str())
+                >
+                    <input
+                        type="radio"
+                        name="kind"
+                        prop:checked=move || c.kind.get() == k
+                        on:change=move |_| {
+                            c.kind.set(k);
+                            c.host.set(None);
+                            c.datastore.set(None);
+                            c.planned.set(false);
+                        }
+                    />
+                    <strong>{k.label()}</strong>
+                    <span class="muted small">{explain}</span>
+                </label>
+            }
+        })
+        .collect_view()
+}
+
+/// The planned move: what moves where, its prediction, its options, and Start.
+fn summary_card(
+    inv: &Inventory,
+    c: Choices,
+    v: &Vm,
+    warnings: usize,
+    lab_platform: Option<Platform>,
+) -> AnyView {
+    let (kind, host, datastore, options) = (
+        c.kind.get(),
+        c.host.get(),
+        c.datastore.get(),
+        c.options.get(),
+    );
+    let platform = lab_platform.unwrap_or(Platform::VSPHERE);
+    let from = inv
+        .hosts
+        .get(&v.host_id)
+        .map(|h| h.name.to_string())
+        .unwrap_or_default();
+    let to_host = host
+        .and_then(|h| inv.hosts.get(&h))
+        .map(|h| h.name.to_string());
+    let to_ds = datastore
+        .and_then(|d| inv.datastores.get(&d))
+        .map(|d| d.name.to_string());
+    let request = MigrationRequest {
+        vm_id: v.id,
+        kind,
+        target_host_id: if kind.moves_host() { host } else { None },
+        target_datastore_id: if kind.moves_storage() {
+            datastore
+        } else {
+            None
+        },
+        options,
+    };
+    let prediction = domain::prediction::predict_on(inv, &request, platform).ok();
+    let predicted = prediction.map(|p| {
+        let data = format::mib((p.bytes_total / (1024.0 * 1024.0)).round() as u64);
+        if p.converges {
+            format!(
+                "Predicted: {:.1} s, {data} sent, {:.0} ms downtime{}{}.",
+                p.duration_s,
+                p.downtime_ms,
+                if p.rounds.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} pre-copy round(s)", p.rounds.len())
+                },
+                if p.max_throttle > 0.0 {
+                    format!(", guest throttled up to {:.0} %", p.max_throttle * 100.0)
+                } else {
+                    String::new()
+                },
+            )
+        } else {
+            format!("Predicted to fail: {}.", p.failure.unwrap_or_default())
+        }
+    });
+    let figures = if lab_platform.is_some() {
+        "A real lab guest: predicted with the figures of QEMU on this machine."
+    } else {
+        "Predicted with vSphere's figures."
+    };
+    let line = match (kind.moves_host(), kind.moves_storage()) {
+        (true, false) => format!(
+            "{} moves from {from} to {}; its disks stay where they are.",
+            v.name,
+            to_host.unwrap_or_default()
+        ),
+        (false, true) => format!(
+            "The disks of {} move to {}; it keeps running on {from}.",
+            v.name,
+            to_ds.unwrap_or_default()
+        ),
+        _ => format!(
+            "{} moves from {from} to {}, its disks to {}.",
+            v.name,
+            to_host.unwrap_or_default(),
+            to_ds.unwrap_or_default()
+        ),
+    };
+    view! {
+        <div class="summary-card" data-testid="wizard-summary">
+            <h3>{format!("Planned: {}", kind.label())}</h3>
+            <p>{line}</p>
+            <p data-testid="wizard-prediction">{predicted}</p>
+            <p class="muted small" data-testid="wizard-platform">{figures}</p>
+            <div class="options">
+                <label>
+                    "Downtime target (ms) "
+                    <input
+                        type="number"
+                        min="1"
+                        max="100000"
+                        data-testid="option-downtime"
+                        prop:value=options.downtime_target_ms.unwrap_or(500).to_string()
+                        on:change=move |ev| {
+                            let v = event_target_value(&ev).parse().ok();
+                            c.options.update(|o| o.downtime_target_ms = v);
+                        }
+                    />
+                </label>
+                <label>
+                    "Bandwidth cap (Mbit/s, empty = none) "
+                    <input
+                        type="number"
+                        min="1"
+                        data-testid="option-cap"
+                        prop:value=options.bandwidth_cap_mbps.map(|c| c.to_string()).unwrap_or_default()
+                        on:change=move |ev| {
+                            let v = event_target_value(&ev).parse().ok().filter(|c| *c > 0);
+                            c.options.update(|o| o.bandwidth_cap_mbps = v);
+                        }
+                    />
+                </label>
+                <label>
+                    "Priority (0–10) "
+                    <input
+                        type="number"
+                        min="0"
+                        max="10"
+                        data-testid="option-priority"
+                        prop:value=options.priority.unwrap_or(5).to_string()
+                        on:change=move |ev| {
+                            let v = event_target_value(&ev).parse().ok().filter(|p| *p <= 10);
+                            c.options.update(|o| o.priority = v);
+                        }
+                    />
+                </label>
+            </div>
+            <p class="muted">
+                {if warnings > 0 { format!("{warnings} warning(s) to keep in mind. ") } else { String::new() }}
+                "The server checks again when the migration starts; it may wait in the queue for a free slot."
+            </p>
+            {if crate::allowed(domain::accounts::Role::Operator) {
+                view! {
+                    <button
+                        class="primary"
+                        data-testid="wizard-start"
+                        disabled=move || c.starting.get()
+                        on:click=move |_| start(request.clone(), c)
+                    >
+                        {move || if c.starting.get() { "Starting…" } else { "Start migration" }}
+                    </button>
+                }
+                    .into_any()
+            } else {
+                view! {
+                    <p class="muted" data-testid="wizard-start-denied">
+                        "Starting migrations needs the operator role."
+                    </p>
+                }
+                    .into_any()
+            }}
+            {move || c.start_error.get().map(|e| view! { <p class="error" data-testid="wizard-start-error">{e}</p> })}
         </div>
     }
     .into_any()

@@ -111,6 +111,16 @@ pub fn MigrationPage() -> impl IntoView {
                     {move || live.watched_events.with(|e| rate_chart(e))}
                 </figure>
             </div>
+            <EventLog/>
+        </section>
+    }
+}
+
+/// The newest events of the watched migration, newest first.
+#[component]
+fn EventLog() -> impl IntoView {
+    let live = expect_context::<LiveState>();
+    view! {
             <h3>"Event log"</h3>
             <div class="event-log-scroll">
             <table class="event-log" data-testid="event-log">
@@ -153,7 +163,6 @@ pub fn MigrationPage() -> impl IntoView {
                 </tbody>
             </table>
             </div>
-        </section>
     }
 }
 

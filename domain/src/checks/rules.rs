@@ -243,6 +243,15 @@ fn host_rules(inv: &Inventory, p: &Plan, r: &mut Results) {
         );
     }
 
+    vmotion_network_rules(p, r);
+    cpu_and_resource_rules(inv, p, r);
+    portgroup_rules(inv, p, r);
+    device_rules(inv, p, r);
+}
+
+/// The vMotion network of both hosts: a VMkernel adapter, its link, the IP family.
+fn vmotion_network_rules(p: &Plan, r: &mut Results) {
+    let (source, target) = (p.source, p.target);
     // The vMotion network.
     for (host, side) in [(source, "source"), (target, "destination")] {
         if !host.vmotion_enabled {
@@ -293,7 +302,11 @@ fn host_rules(inv: &Inventory, p: &Plan, r: &mut Results) {
             vec![host_ref(source), host_ref(target)],
         );
     }
+}
 
+/// The CPU of a running VM, and what the target host has left for it.
+fn cpu_and_resource_rules(inv: &Inventory, p: &Plan, r: &mut Results) {
+    let (vm, source, target) = (p.vm, p.source, p.target);
     // The CPU, for a running VM.
     if p.hot() {
         if source.cpu_vendor != target.cpu_vendor {
@@ -390,7 +403,11 @@ fn host_rules(inv: &Inventory, p: &Plan, r: &mut Results) {
             vec![vm_ref(vm)],
         );
     }
+}
 
+/// Every NIC's port group must exist on the target.
+fn portgroup_rules(inv: &Inventory, p: &Plan, r: &mut Results) {
+    let (vm, target) = (p.vm, p.target);
     // The network: every NIC's port group must exist on the target.
     for (i, nic) in vm.nics.iter().enumerate() {
         let Some(pg) = inv.portgroups.get(&nic.portgroup_id) else {
@@ -428,7 +445,11 @@ fn host_rules(inv: &Inventory, p: &Plan, r: &mut Results) {
             vec![vm_ref(vm), pg_ref(pg), host_ref(target)],
         );
     }
+}
 
+/// Devices the target cannot back.
+fn device_rules(inv: &Inventory, p: &Plan, r: &mut Results) {
+    let (vm, target) = (p.vm, p.target);
     // Devices the target cannot back.
     for device in &vm.devices {
         let label = device.kind.label();

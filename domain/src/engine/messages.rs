@@ -2,10 +2,12 @@
 //! migration's next event.
 
 use super::Active;
+use crate::checks::MigrationKind;
 use crate::checks::SPACE_HEADROOM;
 use crate::migration::{MigrationEvent, Phase};
+use crate::transfer::TransferPlan;
 use crate::transfer::TransferProgress;
-use crate::{DatastoreId, HostId, Inventory};
+use crate::{DatastoreId, HostId, Inventory, Vm};
 use std::collections::HashMap;
 
 /// Why a migration that fits the slots must still wait: its target host or datastore
@@ -93,4 +95,67 @@ pub(super) fn emit(
 ) -> MigrationEvent {
     a.record
         .record_event(phase, now - a.created_s, progress, rate, message)
+}
+
+/// A migration in words, named when it is asked.
+pub(super) struct Words {
+    /// "web-01 keeps running on esx-01" (for failure messages).
+    pub stays: String,
+    /// Where the VM goes: "esx-02", "vsan-prod", "esx-02 and vsan-prod".
+    pub target: String,
+    /// The move: "esx-01 → esx-02 · san-01 → san-02".
+    pub route: String,
+}
+
+impl Words {
+    pub fn of(inv: &Inventory, vm: &Vm, kind: MigrationKind, plan: &TransferPlan) -> Words {
+        let host_name = |h| {
+            inv.hosts
+                .get(&h)
+                .map_or_else(|| "?".to_string(), |h| h.name.as_str().to_owned())
+        };
+        let datastore_name = |d| inv.datastores.get(&d).map_or("?", |d| d.name.as_str());
+        let ds_names: Vec<String> = {
+            let mut ids: Vec<_> = vm.disks.iter().map(|d| d.datastore_id).collect();
+            ids.dedup();
+            ids.iter()
+                .filter_map(|d| inv.datastores.get(d).map(|d| d.name.as_str().to_owned()))
+                .collect()
+        };
+        let mut stays = format!(
+            "{} keeps running on {}",
+            vm.name.as_str(),
+            host_name(vm.host_id)
+        );
+        if kind.moves_storage() && !ds_names.is_empty() {
+            stays.push_str(&format!(" with its disks on {}", ds_names.join(", ")));
+        }
+        let target = match (kind.moves_host(), plan.target_datastore) {
+            (true, Some(d)) => format!("{} and {}", host_name(plan.target_host), datastore_name(d)),
+            (true, None) => host_name(plan.target_host),
+            (false, Some(d)) => datastore_name(d).to_owned(),
+            (false, None) => "?".into(),
+        };
+        let mut route = Vec::new();
+        if kind.moves_host() {
+            route.push(format!(
+                "{} → {}",
+                host_name(vm.host_id),
+                host_name(plan.target_host)
+            ));
+        }
+        if let Some(d) = plan.target_datastore {
+            let from = if ds_names.is_empty() {
+                "—".to_string()
+            } else {
+                ds_names.join(", ")
+            };
+            route.push(format!("{from} → {}", datastore_name(d)));
+        }
+        Words {
+            stays,
+            target,
+            route: route.join(" · "),
+        }
+    }
 }

@@ -201,40 +201,7 @@ impl<D: Driver> Engine<D> {
             request.target_host_id,
             request.target_datastore_id,
         );
-        let host_name = |h| {
-            inv.hosts
-                .get(&h)
-                .map_or_else(|| "?".to_string(), |h| h.name.as_str().to_owned())
-        };
-        let ds_names: Vec<String> = {
-            let mut ids: Vec<_> = vm.disks.iter().map(|d| d.datastore_id).collect();
-            ids.dedup();
-            ids.iter()
-                .filter_map(|d| inv.datastores.get(d).map(|d| d.name.as_str().to_owned()))
-                .collect()
-        };
-        let mut stays = format!(
-            "{} keeps running on {}",
-            vm.name.as_str(),
-            host_name(vm.host_id)
-        );
-        if request.kind.moves_storage() && !ds_names.is_empty() {
-            stays.push_str(&format!(" with its disks on {}", ds_names.join(", ")));
-        }
-        let target_name = match (request.kind.moves_host(), plan.target_datastore) {
-            (true, Some(d)) => format!(
-                "{} and {}",
-                host_name(plan.target_host),
-                inv.datastores.get(&d).map_or("?", |d| d.name.as_str())
-            ),
-            (true, None) => host_name(plan.target_host),
-            (false, Some(d)) => inv
-                .datastores
-                .get(&d)
-                .map_or("?", |d| d.name.as_str())
-                .to_owned(),
-            (false, None) => "?".into(),
-        };
+        let words = messages::Words::of(inv, vm, request.kind, &plan);
         let memory_estimate = prediction.bytes_total - prediction.disk_bytes;
         let request_moves_live_memory = plan.memory.is_some();
         let disk_mib: u64 = plan
@@ -242,64 +209,15 @@ impl<D: Driver> Engine<D> {
             .iter()
             .map(|d| vm.disks[d.disk].allocated_mib())
             .sum();
-        let mut route = Vec::new();
-        if request.kind.moves_host() {
-            route.push(format!(
-                "{} → {}",
-                host_name(vm.host_id),
-                host_name(plan.target_host)
-            ));
-        }
-        if let Some(d) = plan.target_datastore {
-            route.push(format!(
-                "{} → {}",
-                if ds_names.is_empty() {
-                    "—".to_string()
-                } else {
-                    ds_names.join(", ")
-                },
-                inv.datastores.get(&d).map_or("?", |d| d.name.as_str())
-            ));
-        }
-        let record = Migration {
+        let record = Migration::queued(
             id,
-            vm_id: vm.id,
-            vm_name: vm.name.as_str().to_owned(),
-            kind: request.kind,
-            source_host_id: vm.host_id,
-            target_host_id: plan.target_host,
-            source_datastore_ids: vm.disks.iter().map(|d| d.datastore_id).collect(),
-            target_datastore_id: plan.target_datastore,
-            route: route.join(" · "),
-            target: target_name.clone(),
-            options: request.options,
-            state: Phase::Queued.state(),
-            phase: Phase::Queued,
-            percent: 0.0,
-            queue_reason: None,
-            message: String::new(),
-            created_at_ms: now_ms,
-            started_at_ms: None,
-            finished_at_ms: None,
-            sim_time_s: 0.0,
-            bytes_sent: 0.0,
-            bytes_total_estimate: prediction.bytes_total,
-            rate_bytes_s: 0.0,
-            eta_s: Some(prediction.duration_s),
-            round: 0,
-            dirty_rate_bytes_s: 0.0,
-            remaining_dirty_bytes: 0.0,
-            expected_downtime_ms: prediction.downtime_ms,
-            downtime_ms: None,
-            max_throttle: 0.0,
-            rounds: Vec::new(),
-            prediction: prediction.clone(),
-            result: None,
-            error: None,
-            started_by: None,
-            last_seq: 0,
-            real: false,
-        };
+            vm,
+            &request,
+            &plan,
+            prediction,
+            (words.route, words.target.clone()),
+            now_ms,
+        );
         let mut active = Active {
             record,
             request,
@@ -311,8 +229,8 @@ impl<D: Driver> Engine<D> {
             running: false,
             resources: Vec::new(),
             rounds_seen: 0,
-            stays,
-            target_name,
+            stays: words.stays,
+            target_name: words.target,
             memory_mib: if request_moves_live_memory {
                 vm.memory_mib.get()
             } else {

@@ -245,6 +245,14 @@ impl Inventory {
                 ),
             ));
         }
+        self.check_vm_disks(vm, host)?;
+        self.check_vm_nics(vm, host)?;
+        self.check_vm_devices(vm, host)?;
+        Ok(())
+    }
+
+    /// Each disk on a datastore the host mounts, fitting it and its free space.
+    fn check_vm_disks(&self, vm: &Vm, host: &Host) -> Result<(), DomainError> {
         // Space needed per datastore by this VM's disks.
         let mut needed: BTreeMap<DatastoreId, u64> = BTreeMap::new();
         for (i, disk) in vm.disks.iter().enumerate() {
@@ -308,6 +316,11 @@ impl Inventory {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// Each NIC on a port group the host reaches.
+    fn check_vm_nics(&self, vm: &Vm, host: &Host) -> Result<(), DomainError> {
         for (i, nic) in vm.nics.iter().enumerate() {
             let field = format!("nics[{i}].portgroup_id");
             let Some(pg) = self.portgroups.get(&nic.portgroup_id) else {
@@ -325,6 +338,11 @@ impl Inventory {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// Each device's backing: a file on a datastore the host mounts, or a host device.
+    fn check_vm_devices(&self, vm: &Vm, host: &Host) -> Result<(), DomainError> {
         for (i, device) in vm.devices.iter().enumerate() {
             let field = format!("devices[{i}].datastore_id");
             match (device.backing, device.datastore_id) {

@@ -181,6 +181,13 @@ pub async fn load_inventory(tx: &mut Tx<'_>) -> Result<Inventory, DbError> {
         };
         inv.portgroups.insert(p.id, p);
     }
+    load_vms(tx, &mut inv).await?;
+    inv.reindex();
+    Ok(inv)
+}
+
+/// The VMs with their disks, NICs and devices (rows in their stored order).
+async fn load_vms(tx: &mut Tx<'_>, inv: &mut Inventory) -> Result<(), DbError> {
     for row in sqlx::query("SELECT * FROM vms")
         .fetch_all(&mut **tx)
         .await?
@@ -254,8 +261,7 @@ pub async fn load_inventory(tx: &mut Tx<'_>) -> Result<Inventory, DbError> {
             v.devices.push(device);
         }
     }
-    inv.reindex();
-    Ok(inv)
+    Ok(())
 }
 
 /// Writes one validated change inside the caller's transaction.
@@ -355,82 +361,86 @@ async fn upsert(tx: &mut Tx<'_>, object: &Object) -> Result<(), DbError> {
             .execute(&mut **tx)
             .await?;
         }
-        Object::Vm(v) => {
-            sqlx::query(
-                "INSERT INTO vms (id, name, host_id, power_state, vcpus, memory_mib, memory_reservation_mib,
-                    cpu_feature_level, dirty_rate_mib_s, working_set_mib, zero_page_fraction,
-                    disk_write_mib_s, fault_tolerance, cpu_affinity)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, host_id = excluded.host_id,
-                    power_state = excluded.power_state, vcpus = excluded.vcpus,
-                    memory_mib = excluded.memory_mib, memory_reservation_mib = excluded.memory_reservation_mib,
-                    cpu_feature_level = excluded.cpu_feature_level, dirty_rate_mib_s = excluded.dirty_rate_mib_s,
-                    working_set_mib = excluded.working_set_mib, zero_page_fraction = excluded.zero_page_fraction,
-                    disk_write_mib_s = excluded.disk_write_mib_s, fault_tolerance = excluded.fault_tolerance,
-                    cpu_affinity = excluded.cpu_affinity",
-            )
-            .bind(&id)
-            .bind(v.name.as_str())
-            .bind(v.host_id.to_string())
-            .bind(enum_text(&v.power_state))
-            .bind(i64::from(v.vcpus.get()))
-            .bind(as_i64(v.memory_mib.get()))
-            .bind(as_i64(v.memory_reservation_mib))
-            .bind(i64::from(v.cpu_feature_level))
-            .bind(v.workload.dirty_rate_mib_s.get())
-            .bind(v.workload.working_set_mib.map(|w| as_i64(w.get())))
-            .bind(v.workload.zero_page_fraction.get())
-            .bind(v.workload.disk_write_mib_s.get())
-            .bind(i64::from(v.fault_tolerance))
-            .bind(i64::from(v.cpu_affinity))
+        Object::Vm(v) => upsert_vm(tx, &id, v).await?,
+    }
+    Ok(())
+}
+
+/// A VM and its disks, NICs and devices (replaced whole).
+async fn upsert_vm(tx: &mut Tx<'_>, id: &str, v: &Vm) -> Result<(), DbError> {
+    sqlx::query(
+            "INSERT INTO vms (id, name, host_id, power_state, vcpus, memory_mib, memory_reservation_mib,
+                cpu_feature_level, dirty_rate_mib_s, working_set_mib, zero_page_fraction,
+                disk_write_mib_s, fault_tolerance, cpu_affinity)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, host_id = excluded.host_id,
+                power_state = excluded.power_state, vcpus = excluded.vcpus,
+                memory_mib = excluded.memory_mib, memory_reservation_mib = excluded.memory_reservation_mib,
+                cpu_feature_level = excluded.cpu_feature_level, dirty_rate_mib_s = excluded.dirty_rate_mib_s,
+                working_set_mib = excluded.working_set_mib, zero_page_fraction = excluded.zero_page_fraction,
+                disk_write_mib_s = excluded.disk_write_mib_s, fault_tolerance = excluded.fault_tolerance,
+                cpu_affinity = excluded.cpu_affinity",
+        )
+        .bind(id)
+        .bind(v.name.as_str())
+        .bind(v.host_id.to_string())
+        .bind(enum_text(&v.power_state))
+        .bind(i64::from(v.vcpus.get()))
+        .bind(as_i64(v.memory_mib.get()))
+        .bind(as_i64(v.memory_reservation_mib))
+        .bind(i64::from(v.cpu_feature_level))
+        .bind(v.workload.dirty_rate_mib_s.get())
+        .bind(v.workload.working_set_mib.map(|w| as_i64(w.get())))
+        .bind(v.workload.zero_page_fraction.get())
+        .bind(v.workload.disk_write_mib_s.get())
+        .bind(i64::from(v.fault_tolerance))
+        .bind(i64::from(v.cpu_affinity))
+        .execute(&mut **tx)
+        .await?;
+    for table in ["vm_disks", "vm_nics", "vm_devices"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE vm_id = $1"))
+            .bind(id)
             .execute(&mut **tx)
             .await?;
-            for table in ["vm_disks", "vm_nics", "vm_devices"] {
-                sqlx::query(&format!("DELETE FROM {table} WHERE vm_id = $1"))
-                    .bind(&id)
-                    .execute(&mut **tx)
-                    .await?;
-            }
-            for (i, d) in v.disks.iter().enumerate() {
-                sqlx::query(
-                    "INSERT INTO vm_disks (vm_id, position, datastore_id, capacity_mib, used_mib, thin)
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(&id)
-                .bind(i as i64)
-                .bind(d.datastore_id.to_string())
-                .bind(as_i64(d.capacity_mib.get()))
-                .bind(as_i64(d.used_mib))
-                .bind(i64::from(d.thin))
-                .execute(&mut **tx)
-                .await?;
-            }
-            for (i, n) in v.nics.iter().enumerate() {
-                sqlx::query(
-                    "INSERT INTO vm_nics (vm_id, position, portgroup_id, connected) VALUES ($1, $2, $3, $4)",
-                )
-                .bind(&id)
-                .bind(i as i64)
-                .bind(n.portgroup_id.to_string())
-                .bind(i64::from(n.connected))
-                .execute(&mut **tx)
-                .await?;
-            }
-            for (i, d) in v.devices.iter().enumerate() {
-                sqlx::query(
-                    "INSERT INTO vm_devices (vm_id, position, kind, backing, datastore_id, connected)
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(&id)
-                .bind(i as i64)
-                .bind(enum_text(&d.kind))
-                .bind(enum_text(&d.backing))
-                .bind(d.datastore_id.map(|x| x.to_string()))
-                .bind(i64::from(d.connected))
-                .execute(&mut **tx)
-                .await?;
-            }
-        }
+    }
+    for (i, d) in v.disks.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO vm_disks (vm_id, position, datastore_id, capacity_mib, used_mib, thin)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(i as i64)
+        .bind(d.datastore_id.to_string())
+        .bind(as_i64(d.capacity_mib.get()))
+        .bind(as_i64(d.used_mib))
+        .bind(i64::from(d.thin))
+        .execute(&mut **tx)
+        .await?;
+    }
+    for (i, n) in v.nics.iter().enumerate() {
+        sqlx::query(
+                "INSERT INTO vm_nics (vm_id, position, portgroup_id, connected) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(id)
+            .bind(i as i64)
+            .bind(n.portgroup_id.to_string())
+            .bind(i64::from(n.connected))
+            .execute(&mut **tx)
+            .await?;
+    }
+    for (i, d) in v.devices.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO vm_devices (vm_id, position, kind, backing, datastore_id, connected)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(i as i64)
+        .bind(enum_text(&d.kind))
+        .bind(enum_text(&d.backing))
+        .bind(d.datastore_id.map(|x| x.to_string()))
+        .bind(i64::from(d.connected))
+        .execute(&mut **tx)
+        .await?;
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Sign-in and sign-out (a JSON API for scripts, plain HTML forms for the sign-in page), the
 //! signed-in user's API tokens, and user management for admins.
 
+use super::auth::encode_path;
 use super::error::ApiError;
 use super::json::JsonBody;
 use super::path::Id;
@@ -246,19 +247,6 @@ pub async fn set_role(
 ) -> Result<Json<CurrentUser>, ApiError> {
     let change: RoleChange = body.parse()?;
     Ok(Json(state.accounts.set_role(id, change.role).await?))
-}
-
-/// A path as a query parameter value: everything but unreserved characters and `/` is
-/// percent-encoded.
-pub fn encode_path(path: &str) -> String {
-    path.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// Under `/api/v1`: the session, tokens and users.

@@ -7,7 +7,6 @@
 //! (`/rpc/operator/migrations/start`), and one without a role is refused to everyone.
 
 use super::error::ApiError;
-use super::routes::{Access, ADMIN, OPERATOR, VIEWER};
 use super::AppState;
 use crate::accounts::{Principal, SESSION_COOKIE};
 use axum::extract::{OriginalUri, Request, State};
@@ -15,6 +14,22 @@ use axum::http::{header, HeaderMap};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::accounts::Role;
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, signed in or not.
+    Public,
+    /// A signed-in user with at least this role.
+    Needs(Role),
+    /// Nobody: a route that declares no role is refused to everyone (deny by default).
+    Undeclared,
+}
+
+pub use Access::Public;
+pub const VIEWER: Access = Access::Needs(Role::Viewer);
+pub const OPERATOR: Access = Access::Needs(Role::Operator);
+pub const ADMIN: Access = Access::Needs(Role::Admin);
 
 /// What a page or server function of the Leptos app needs, from its path.
 pub fn page_access(path: &str) -> Access {
@@ -134,7 +149,7 @@ pub fn check(access: Access, request: &Request) -> Result<(), Box<Response>> {
     match request.extensions().get::<Principal>() {
         None if !is_machine_route(uri.path()) => {
             let target = uri.path_and_query().map_or("/", |p| p.as_str());
-            let next_param = super::accounts::encode_path(target);
+            let next_param = encode_path(target);
             Err(Box::new(
                 Redirect::to(&format!("/signin?next={next_param}")).into_response(),
             ))
@@ -158,6 +173,19 @@ pub fn check(access: Access, request: &Request) -> Result<(), Box<Response>> {
 pub async fn require_page_access(request: Request, next: Next) -> Response {
     let access = page_access(request.uri().path());
     require(access, request, next).await
+}
+
+/// A path as a query parameter value: everything but unreserved characters and `/` is
+/// percent-encoded.
+pub fn encode_path(path: &str) -> String {
+    path.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 #[cfg(test)]

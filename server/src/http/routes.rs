@@ -11,29 +11,13 @@
 //! See docs/DESIGN.md#roles.
 
 use super::auth::require;
+pub use super::auth::{Access, Public, ADMIN, OPERATOR, VIEWER};
 use super::AppState;
 use axum::handler::Handler;
 use axum::http::Method;
 use axum::middleware::from_fn;
 use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
-use domain::accounts::Role;
-
-/// Who may call a route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// Anyone, signed in or not.
-    Public,
-    /// A signed-in user with at least this role.
-    Needs(Role),
-    /// Nobody: a route that declares no role is refused to everyone (deny by default).
-    Undeclared,
-}
-
-pub use Access::Public;
-pub const VIEWER: Access = Access::Needs(Role::Viewer);
-pub const OPERATOR: Access = Access::Needs(Role::Operator);
-pub const ADMIN: Access = Access::Needs(Role::Admin);
 
 /// One method of one route, as registered.
 #[derive(Debug, Clone, PartialEq, Eq)]

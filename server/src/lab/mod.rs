@@ -29,6 +29,16 @@ pub fn cluster() -> Inventory {
     crate::demo::load("server/data/lab.json", LAB)
 }
 
+/// The demo inventory with the lab cluster (what `--driver qemu` loads into an empty
+/// database).
+pub fn demo_with_lab() -> Inventory {
+    let objects = crate::demo::demo_inventory()
+        .objects()
+        .chain(cluster().objects())
+        .collect::<Vec<_>>();
+    Inventory::from_objects(objects).expect("the demo and the lab are valid together")
+}
+
 /// Starts the lab of the QEMU driver: boots every running VM of the `Lab` cluster as a QEMU
 /// guest on this machine.
 pub async fn start(

@@ -74,18 +74,6 @@ impl MapModel {
         for vm in inv.vms.values() {
             vms_by_host.entry(vm.host_id).or_default().push(vm);
         }
-        let space = |ds: &Datastore| {
-            let used = inv.allocated_mib(ds.id, None);
-            let capacity = ds.capacity_mib.get();
-            (
-                format::percent(used, capacity),
-                format!(
-                    "{} free of {}",
-                    format::mib(capacity.saturating_sub(used)),
-                    format::mib(capacity)
-                ),
-            )
-        };
         let mut local_by_host: std::collections::HashMap<HostId, Vec<&Datastore>> =
             Default::default();
         let mut datastores: Vec<&Datastore> = inv.datastores.values().collect();
@@ -108,75 +96,9 @@ impl MapModel {
             let host_views = hosts
                 .iter()
                 .map(|h| {
-                    let mut vms = vms_by_host.get(&h.id).cloned().unwrap_or_default();
-                    vms.sort_by(|a, b| a.name.cmp(&b.name));
-                    let (mut vcpus, mut memory) = (0u64, 0u64);
-                    for vm in vms.iter().filter(|vm| vm.is_running()) {
-                        vcpus += u64::from(vm.vcpus.get());
-                        memory += vm.memory_mib.get();
-                    }
-                    let cores = u64::from(h.cores.get());
-                    HostView {
-                        id: h.id,
-                        name: h.name.to_string(),
-                        state: h.state,
-                        vendor: h.cpu_vendor,
-                        vmotion: if h.vmotion_enabled {
-                            format!("vMotion {}", format::link(h.vmotion_link_gbps.get()))
-                        } else {
-                            "vMotion off".into()
-                        },
-                        cpu_percent: format::percent(vcpus, cores),
-                        cpu_label: format!("{vcpus} vCPU / {cores} cores"),
-                        memory_percent: format::percent(memory, h.memory_mib.get()),
-                        memory_label: format!(
-                            "{} / {}",
-                            format::mib(memory),
-                            format::mib(h.memory_mib.get())
-                        ),
-                        local_datastores: local_by_host
-                            .get(&h.id)
-                            .map(|list| {
-                                list.iter()
-                                    .map(|ds| {
-                                        let (percent, detail) = space(ds);
-                                        LocalDatastore {
-                                            name: ds.name.to_string(),
-                                            percent,
-                                            detail,
-                                        }
-                                    })
-                                    .collect()
-                            })
-                            .unwrap_or_default(),
-                        vms: vms
-                            .iter()
-                            .map(|vm| VmChip {
-                                id: vm.id,
-                                name: vm.name.to_string(),
-                                power: vm.power_state,
-                                detail: {
-                                    let mut stores: Vec<&str> = vm
-                                        .disks
-                                        .iter()
-                                        .filter_map(|d| inv.datastores.get(&d.datastore_id))
-                                        .map(|d| d.name.as_str())
-                                        .collect();
-                                    stores.dedup();
-                                    format!(
-                                        "{} vCPU · {} · disks on {}",
-                                        vm.vcpus,
-                                        format::mib(vm.memory_mib.get()),
-                                        if stores.is_empty() {
-                                            "—".to_string()
-                                        } else {
-                                            stores.join(", ")
-                                        }
-                                    )
-                                },
-                            })
-                            .collect(),
-                    }
+                    let vms = vms_by_host.get(&h.id).cloned().unwrap_or_default();
+                    let locals = local_by_host.get(&h.id).map_or(&[][..], Vec::as_slice);
+                    HostView::of(inv, h, vms, locals)
                 })
                 .collect();
 
@@ -192,7 +114,7 @@ impl MapModel {
                     kind: FabricKind::Datastore(ds.kind),
                     elsewhere: ds.host_ids.len() - columns.len(),
                     columns,
-                    gauge: Some(space(ds)),
+                    gauge: Some(space(inv, ds)),
                 });
             }
             let mut switches: Vec<&Switch> = inv.switches.values().collect();
@@ -227,6 +149,91 @@ impl MapModel {
         MapModel {
             clusters: views,
             unplaced_datastores,
+        }
+    }
+}
+
+/// Used space of a datastore: the gauge's percent and its words.
+fn space(inv: &Inventory, ds: &Datastore) -> (f64, String) {
+    let used = inv.allocated_mib(ds.id, None);
+    let capacity = ds.capacity_mib.get();
+    (
+        format::percent(used, capacity),
+        format!(
+            "{} free of {}",
+            format::mib(capacity.saturating_sub(used)),
+            format::mib(capacity)
+        ),
+    )
+}
+
+impl HostView {
+    /// A host's card: its load from its running VMs, its local datastores, its VMs.
+    fn of(inv: &Inventory, h: &Host, mut vms: Vec<&Vm>, locals: &[&Datastore]) -> HostView {
+        vms.sort_by(|a, b| a.name.cmp(&b.name));
+        let (mut vcpus, mut memory) = (0u64, 0u64);
+        for vm in vms.iter().filter(|vm| vm.is_running()) {
+            vcpus += u64::from(vm.vcpus.get());
+            memory += vm.memory_mib.get();
+        }
+        let cores = u64::from(h.cores.get());
+        HostView {
+            id: h.id,
+            name: h.name.to_string(),
+            state: h.state,
+            vendor: h.cpu_vendor,
+            vmotion: if h.vmotion_enabled {
+                format!("vMotion {}", format::link(h.vmotion_link_gbps.get()))
+            } else {
+                "vMotion off".into()
+            },
+            cpu_percent: format::percent(vcpus, cores),
+            cpu_label: format!("{vcpus} vCPU / {cores} cores"),
+            memory_percent: format::percent(memory, h.memory_mib.get()),
+            memory_label: format!(
+                "{} / {}",
+                format::mib(memory),
+                format::mib(h.memory_mib.get())
+            ),
+            local_datastores: locals
+                .iter()
+                .map(|ds| {
+                    let (percent, detail) = space(inv, ds);
+                    LocalDatastore {
+                        name: ds.name.to_string(),
+                        percent,
+                        detail,
+                    }
+                })
+                .collect(),
+            vms: vms.iter().map(|vm| VmChip::of(inv, vm)).collect(),
+        }
+    }
+}
+
+impl VmChip {
+    fn of(inv: &Inventory, vm: &Vm) -> VmChip {
+        let mut stores: Vec<&str> = vm
+            .disks
+            .iter()
+            .filter_map(|d| inv.datastores.get(&d.datastore_id))
+            .map(|d| d.name.as_str())
+            .collect();
+        stores.dedup();
+        let stores = if stores.is_empty() {
+            "—".to_string()
+        } else {
+            stores.join(", ")
+        };
+        VmChip {
+            id: vm.id,
+            name: vm.name.to_string(),
+            power: vm.power_state,
+            detail: format!(
+                "{} vCPU · {} · disks on {stores}",
+                vm.vcpus,
+                format::mib(vm.memory_mib.get())
+            ),
         }
     }
 }

@@ -409,6 +409,77 @@ pub async fn combined(
     mut on_memory: impl FnMut(&MemoryProgress),
 ) -> Result<CombinedOutcome, LabError> {
     let started = Instant::now();
+    let mut events = source.qmp.events();
+    if let Err(e) = start_nbd_mirror(source, destination, limits).await {
+        return Err(undo_nbd_mirror(source, e).await);
+    }
+    let copied = match mirror_ready(source, poll, &mut on_mirror).await {
+        Ok(copied) => copied,
+        Err(e) => return Err(undo_nbd_mirror(source, e).await),
+    };
+    let mirror = MirrorOutcome {
+        total_ms: started.elapsed().as_millis() as u64,
+        copied_bytes: copied,
+    };
+
+    // The memory, held before the switchover.
+    let uri = match ready_memory_migration(source, destination, limits, true).await {
+        Ok(uri) => uri,
+        Err(e) => return Err(undo_nbd_mirror(source, e).await),
+    };
+    let memory_started = Instant::now();
+    if let Err(e) = source.qmp.execute("migrate", json!({ "uri": uri })).await {
+        return Err(undo_nbd_mirror(source, e.into()).await);
+    }
+    let mut max_throttle = 0;
+    let mut released = false;
+    loop {
+        let info = source.qmp.execute("query-migrate", json!({})).await?;
+        let progress = MemoryProgress::of(&info);
+        max_throttle = max_throttle.max(progress.throttle_percent);
+        on_memory(&progress);
+        match progress.status.as_str() {
+            "pre-switchover" if !released => {
+                release_nbd_mirror(source, &mut events).await?;
+                released = true;
+            }
+            "completed" => {
+                loaded(source, destination).await?;
+                stop_nbd_export(destination).await?;
+                let memory = MemoryOutcome {
+                    total_ms: info["total-time"]
+                        .as_u64()
+                        .unwrap_or(memory_started.elapsed().as_millis() as u64),
+                    downtime_ms: info["downtime"].as_u64().unwrap_or(0),
+                    rounds: progress.round,
+                    transferred_bytes: progress.transferred_bytes,
+                    max_throttle_percent: max_throttle,
+                };
+                return Ok(CombinedOutcome { mirror, memory });
+            }
+            "failed" | "cancelled" => {
+                let why = info["error-desc"].as_str().unwrap_or("cancelled");
+                let e = LabError::Failed(format!("the migration failed: {why}"));
+                if !released {
+                    return Err(undo_nbd_mirror(source, e).await);
+                }
+                return Err(e);
+            }
+            _ => until_status_changes(&mut events, poll).await,
+        }
+    }
+}
+
+/// The block job of a combined migration's disk mirror.
+const NBD_MIRROR_JOB: &str = "vmshift-mirror";
+
+/// Exports the destination's empty image over NBD and mirrors the source's disk to it
+/// (allocated clusters only, as a Storage vMotion does).
+async fn start_nbd_mirror(
+    source: &Guest,
+    destination: &Guest,
+    limits: Limits,
+) -> Result<(), LabError> {
     let nbd_port = free_port()?;
     let dest_node = destination.disk_node.lock().clone();
     destination
@@ -434,38 +505,28 @@ pub async fn combined(
                     "server": { "type": "inet", "host": "127.0.0.1", "port": nbd_port.to_string() } }),
         )
         .await?;
-    let job = "vmshift-mirror";
-    let mut events = source.qmp.events();
-    // Allocated clusters only, as for a Storage vMotion.
-    let mut mirror =
-        json!({ "job-id": job, "device": source_node, "target": "vmshift-nbd", "sync": "top" });
+    let mut mirror = json!({ "job-id": NBD_MIRROR_JOB, "device": source_node,
+                              "target": "vmshift-nbd", "sync": "top" });
     if let Some(b) = limits.bandwidth_bytes_s {
         mirror["speed"] = json!(b);
     }
-    let undo = |e: LabError| async move {
-        let _ = source
-            .qmp
-            .execute("block-job-cancel", json!({ "device": job, "force": true }))
-            .await;
-        let _ = source
-            .qmp
-            .execute("blockdev-del", json!({ "node-name": "vmshift-nbd" }))
-            .await;
-        e
-    };
-    if let Err(e) = source.qmp.execute("blockdev-mirror", mirror).await {
-        return Err(undo(e.into()).await);
-    }
-    let copied = loop {
-        let jobs = match source.qmp.execute("query-block-jobs", json!({})).await {
-            Ok(j) => j,
-            Err(e) => return Err(undo(e.into()).await),
-        };
+    source.qmp.execute("blockdev-mirror", mirror).await?;
+    Ok(())
+}
+
+/// Waits until the mirror has caught up (it then mirrors every write); the bytes copied.
+async fn mirror_ready(
+    source: &Guest,
+    poll: Duration,
+    on_mirror: &mut impl FnMut(&MirrorProgress),
+) -> Result<u64, LabError> {
+    loop {
+        let jobs = source.qmp.execute("query-block-jobs", json!({})).await?;
         let Some(j) = jobs
             .as_array()
-            .and_then(|a| a.iter().find(|j| j["device"] == job))
+            .and_then(|a| a.iter().find(|j| j["device"] == NBD_MIRROR_JOB))
         else {
-            return Err(undo(LabError::Failed("the disk mirror stopped".into())).await);
+            return Err(LabError::Failed("the disk mirror stopped".into()));
         };
         let progress = MirrorProgress {
             offset_bytes: j["offset"].as_u64().unwrap_or(0),
@@ -474,95 +535,67 @@ pub async fn combined(
         };
         on_mirror(&progress);
         if progress.ready {
-            break progress.offset_bytes;
+            return Ok(progress.offset_bytes);
         }
         tokio::time::sleep(poll).await;
-    };
-    let mirror_ms = started.elapsed().as_millis() as u64;
+    }
+}
 
-    // The memory, held before the switchover.
-    let uri = match ready_memory_migration(source, destination, limits, true).await {
-        Ok(uri) => uri,
-        Err(e) => return Err(undo(e).await),
-    };
-    let memory_started = Instant::now();
-    if let Err(e) = source.qmp.execute("migrate", json!({ "uri": uri })).await {
-        return Err(undo(e.into()).await);
-    }
-    let mut max_throttle = 0;
-    let mut released = false;
-    loop {
-        let info = source.qmp.execute("query-migrate", json!({})).await?;
-        let progress = MemoryProgress::of(&info);
-        max_throttle = max_throttle.max(progress.throttle_percent);
-        on_memory(&progress);
-        match progress.status.as_str() {
-            "pre-switchover" if !released => {
-                // The guest is stopped: let the mirror go (a ready job completes without
-                // switching the source to the copy), then let the switchover happen.
-                source
-                    .qmp
-                    .execute("block-job-cancel", json!({ "device": job }))
-                    .await?;
-                next_event(
-                    &mut events,
-                    &["BLOCK_JOB_COMPLETED", "BLOCK_JOB_CANCELLED"],
-                    job,
-                    Duration::from_secs(30),
-                )
-                .await?;
-                source
-                    .qmp
-                    .execute("blockdev-del", json!({ "node-name": "vmshift-nbd" }))
-                    .await?;
-                source
-                    .qmp
-                    .execute("migrate-continue", json!({ "state": "pre-switchover" }))
-                    .await?;
-                released = true;
-            }
-            "completed" => {
-                loaded(source, destination).await?;
-                destination
-                    .qmp
-                    .execute("block-export-del", json!({ "id": "vmshift-export" }))
-                    .await?;
-                destination
-                    .qmp
-                    .execute("nbd-server-stop", json!({}))
-                    .await?;
-                let memory = MemoryOutcome {
-                    total_ms: info["total-time"]
-                        .as_u64()
-                        .unwrap_or(memory_started.elapsed().as_millis() as u64),
-                    downtime_ms: info["downtime"].as_u64().unwrap_or(0),
-                    rounds: progress.round,
-                    transferred_bytes: progress.transferred_bytes,
-                    max_throttle_percent: max_throttle,
-                };
-                return Ok(CombinedOutcome {
-                    mirror: MirrorOutcome {
-                        total_ms: mirror_ms,
-                        copied_bytes: copied,
-                    },
-                    memory,
-                });
-            }
-            "failed" | "cancelled" => {
-                let why = info["error-desc"]
-                    .as_str()
-                    .unwrap_or("cancelled")
-                    .to_owned();
-                if !released {
-                    return Err(
-                        undo(LabError::Failed(format!("the migration failed: {why}"))).await,
-                    );
-                }
-                return Err(LabError::Failed(format!("the migration failed: {why}")));
-            }
-            _ => until_status_changes(&mut events, poll).await,
-        }
-    }
+/// The guest is stopped before the switchover: lets the mirror go (a ready job completes
+/// without switching the source to the copy), then lets the switchover happen.
+async fn release_nbd_mirror(
+    source: &Guest,
+    events: &mut tokio::sync::broadcast::Receiver<QmpEvent>,
+) -> Result<(), LabError> {
+    source
+        .qmp
+        .execute("block-job-cancel", json!({ "device": NBD_MIRROR_JOB }))
+        .await?;
+    next_event(
+        events,
+        &["BLOCK_JOB_COMPLETED", "BLOCK_JOB_CANCELLED"],
+        NBD_MIRROR_JOB,
+        Duration::from_secs(30),
+    )
+    .await?;
+    source
+        .qmp
+        .execute("blockdev-del", json!({ "node-name": "vmshift-nbd" }))
+        .await?;
+    source
+        .qmp
+        .execute("migrate-continue", json!({ "state": "pre-switchover" }))
+        .await?;
+    Ok(())
+}
+
+/// Stops a failed combined migration's mirror on the source (the guest runs on there).
+async fn undo_nbd_mirror(source: &Guest, e: LabError) -> LabError {
+    let _ = source
+        .qmp
+        .execute(
+            "block-job-cancel",
+            json!({ "device": NBD_MIRROR_JOB, "force": true }),
+        )
+        .await;
+    let _ = source
+        .qmp
+        .execute("blockdev-del", json!({ "node-name": "vmshift-nbd" }))
+        .await;
+    e
+}
+
+/// The destination's NBD export, no longer needed once the guest runs there.
+async fn stop_nbd_export(destination: &Guest) -> Result<(), LabError> {
+    destination
+        .qmp
+        .execute("block-export-del", json!({ "id": "vmshift-export" }))
+        .await?;
+    destination
+        .qmp
+        .execute("nbd-server-stop", json!({}))
+        .await?;
+    Ok(())
 }
 
 /// Resumes a guest whose migration has completed into a destination started paused.
