@@ -106,6 +106,23 @@ impl SlotUsage {
         }
     }
 
+    /// No longer counts a migration (it ended, or is counted again elsewhere).
+    pub fn remove(&mut self, f: &Footprint) {
+        let take = |n: &mut u32, cost: u32| *n = n.saturating_sub(cost);
+        for h in &f.hosts {
+            take(self.host.entry(*h).or_default(), host_cost(f.kind));
+        }
+        for h in &f.links {
+            take(self.link.entry(*h).or_default(), 1);
+        }
+        for d in &f.datastores {
+            take(
+                self.datastore.entry(*d).or_default(),
+                datastore_cost(f.kind),
+            );
+        }
+    }
+
     /// Why `candidate` must wait, e.g. "waiting: host esx-02 has 8/8 slots in use"; `None`
     /// when it may start now.
     pub fn queue_reason(&self, inv: &Inventory, candidate: &Footprint) -> Option<String> {

@@ -146,7 +146,7 @@ impl TransferPlan {
     }
 
     pub fn disk_bytes(&self) -> f64 {
-        self.disks.iter().map(|d| d.bytes).sum()
+        self.disks.iter().fold(0.0, |total, d| total + d.bytes)
     }
 
     fn links(&self) -> Vec<Resource> {

@@ -157,13 +157,47 @@ macro_rules! bounded_float {
     };
 }
 
-bounded_float!(
-    /// Speed of a vMotion network link in Gbit/s; 0 means the link is down.
-    LinkGbps,
-    0.0,
-    800.0,
-    "a link speed in Gbit/s"
-);
+/// Speed of a vMotion network link in Gbit/s: 0 means the link is down, else 0.01 (10 Mbit/s)
+/// to 800 — a slower link is not a vMotion network, and the transfer model's figures would
+/// no longer be meaningful (docs/DESIGN.md#the-domain-model).
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize, Deserialize)]
+#[serde(try_from = "f64", into = "f64")]
+pub struct LinkGbps(f64);
+
+impl LinkGbps {
+    /// The slowest link that is up.
+    pub const MIN_UP: f64 = 0.01;
+    pub const MAX: f64 = 800.0;
+
+    pub fn parse(value: f64) -> Result<Self, String> {
+        if value == 0.0 || (value.is_finite() && (Self::MIN_UP..=Self::MAX).contains(&value)) {
+            Ok(Self(value.abs()))
+        } else {
+            Err(format!(
+                "a link speed in Gbit/s is 0 (down) or between {} and {} (got {value})",
+                Self::MIN_UP,
+                Self::MAX
+            ))
+        }
+    }
+
+    pub fn get(self) -> f64 {
+        self.0
+    }
+}
+
+impl TryFrom<f64> for LinkGbps {
+    type Error = String;
+    fn try_from(value: f64) -> Result<Self, Self::Error> {
+        Self::parse(value)
+    }
+}
+
+impl From<LinkGbps> for f64 {
+    fn from(value: LinkGbps) -> f64 {
+        value.0
+    }
+}
 bounded_float!(
     /// A data rate in MiB/s (memory dirtying, disk writes).
     RateMibS,
@@ -259,6 +293,11 @@ mod tests {
         assert_eq!(LinkGbps::parse(0.0).unwrap().get(), 0.0);
         assert_eq!(LinkGbps::parse(25.0).unwrap().get(), 25.0);
         assert!(LinkGbps::parse(-1.0).is_err());
+        // A link is down or a real network: nothing in between.
+        assert!(LinkGbps::parse(1e-6).is_err());
+        assert!(LinkGbps::parse(0.009).is_err());
+        assert_eq!(LinkGbps::parse(0.01).unwrap().get(), 0.01);
+        assert_eq!(LinkGbps::parse(-0.0).unwrap().get(), 0.0);
         assert!(LinkGbps::parse(f64::NAN).is_err());
         assert!(Fraction::parse(1.0).is_ok());
         assert!(Fraction::parse(1.01).is_err());

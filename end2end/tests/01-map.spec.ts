@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { open } from "./helpers";
+import { open, screenshots } from "./helpers";
 
 test("the map shows the demo inventory", async ({ page }) => {
   const errors = await open(page, "/");
@@ -20,5 +20,5 @@ test("a screenshot of the map for the README", async ({ page }) => {
   await page.setViewportSize({ width: 1680, height: 1050 });
   await open(page, "/");
   await expect(page.getByTestId("live-status")).toHaveAttribute("data-state", "live");
-  await page.screenshot({ path: "../docs/screenshot-map.png", fullPage: false });
+  await page.screenshot({ path: `${screenshots}/screenshot-map.png`, fullPage: false });
 });

@@ -1,5 +1,5 @@
 import { test, expect, Page, Browser } from "@playwright/test";
-import { open } from "./helpers";
+import { open, screenshots } from "./helpers";
 import { ADMIN_STATE } from "../global-setup";
 
 /** Walks the wizard to the summary of a move and starts it; returns on its detail page. */
@@ -62,7 +62,7 @@ test("vMotion, Storage vMotion and combined from the wizard, watched live from a
   await expect(page.getByTestId("detail-actual")).toContainText("ms downtime");
   await expect(page.getByTestId("round-bar").first()).toBeVisible();
   await expect(page.getByTestId("event-row").first()).toHaveAttribute("data-phase", "completed");
-  await page.screenshot({ path: "../docs/screenshot-migration.png", fullPage: true });
+  await page.screenshot({ path: `${screenshots}/screenshot-migration.png`, fullPage: true });
 
   // Storage vMotion: app-01's disks from san-gold to vsan-prod.
   await startFromWizard(page, "app-01", "storage_vmotion", null, "vsan-prod", 2_000);
@@ -119,7 +119,7 @@ test("an injected vMotion link failure fails the migration and the VM stays on i
   );
   await expect(row(page, "dns-01").getByTestId("task-message")).toContainText("keeps running on");
   await expect(row(page, "dns-01").getByTestId("task-cancel")).toHaveCount(0);
-  await page.screenshot({ path: "../docs/screenshot-tasks.png", fullPage: true });
+  await page.screenshot({ path: `${screenshots}/screenshot-tasks.png`, fullPage: true });
   // Clear the fault; the VM is still where it was.
   await page.getByTestId("fault-clear").click();
   await expect(page.getByTestId("fault-item")).toHaveCount(0);

@@ -19,3 +19,8 @@ export async function open(page: Page, path: string) {
 export function unique(prefix: string) {
   return `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1000)}`;
 }
+
+/** Where screenshots go: under target/ in a test run (the checkout stays as it was); the
+ * README's pictures are refreshed with `bash scripts/screenshots.sh`, which points this at
+ * docs/. */
+export const screenshots = process.env.VMSHIFT_SCREENSHOTS ?? "../target/screenshots";

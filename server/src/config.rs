@@ -1,7 +1,7 @@
 //! Configuration from flags and environment variables.
 
 use clap::Parser;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 #[derive(Debug, Clone, Parser)]
 #[command(name = "vmshift", version, about = "Live VM migration console")]
@@ -38,6 +38,13 @@ pub struct Config {
     #[arg(long, env = "VMSHIFT_PUBLIC_URL", value_parser = parse_origin)]
     pub public_url: Option<String>,
 
+    /// Reverse proxies in front of vmshift (IP addresses or CIDR ranges, comma-separated):
+    /// only when a request comes from one of them is the client taken from
+    /// `X-Forwarded-For` (for the per-address sign-in limit and the audit log); otherwise the
+    /// client is the TCP peer and the header is ignored.
+    #[arg(long, env = "VMSHIFT_TRUSTED_PROXY", value_delimiter = ',', value_parser = IpNet::parse)]
+    pub trusted_proxy: Vec<IpNet>,
+
     /// Password of the `admin` user created on the first start (when there is no user yet).
     /// Without it, a random one is generated and printed once in the log.
     #[arg(long, env = "VMSHIFT_ADMIN_PASSWORD", hide_env_values = true)]
@@ -67,6 +74,10 @@ pub struct Config {
     #[arg(long, env = "VMSHIFT_LAB_DATA", default_value = "data/lab")]
     pub lab_data: std::path::PathBuf,
 
+    /// Test hooks (docs/RELIABILITY.md): `point=action,…` makes vmshift fail on purpose.
+    #[arg(long, env = "VMSHIFT_FAILPOINTS", default_value = "", hide = true)]
+    pub failpoints: String,
+
     /// Log filter (tracing's env-filter syntax).
     #[arg(long, env = "VMSHIFT_LOG", default_value = "info,sqlx=warn")]
     pub log: String,
@@ -77,6 +88,58 @@ pub struct Config {
 pub enum DriverKind {
     Simulated,
     Qemu,
+}
+
+/// An IP address range (`10.0.0.0/8`, `::1/128`; a bare address is the range of one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl IpNet {
+    pub fn parse(s: &str) -> Result<IpNet, String> {
+        let (addr, prefix) = match s.trim().split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s.trim(), None),
+        };
+        let addr: IpAddr = addr
+            .parse()
+            .map_err(|_| format!("{s:?} is not an IP address or range (10.0.0.1, 10.0.0.0/8)"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("{s:?}: the prefix length is 0 to {max}"))?,
+        };
+        Ok(IpNet { addr, prefix })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let bits = |a: IpAddr| -> (u128, u8) {
+            match a {
+                IpAddr::V4(v4) => (u128::from(u32::from(v4)) << 96, 32),
+                IpAddr::V6(v6) => (u128::from(v6), 128),
+            }
+        };
+        // An IPv4 client seen through an IPv6 socket (::ffff:a.b.c.d) is that IPv4 client.
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        let ((net, width), (candidate, other)) = (bits(self.addr), bits(ip));
+        if width != other {
+            return false;
+        }
+        // Both kinds sit in the top bits: the prefix is the top `prefix` bits.
+        let mask = u128::MAX
+            .checked_shl(128 - u32::from(self.prefix))
+            .unwrap_or(0);
+        net & mask == candidate & mask
+    }
 }
 
 /// Where the database is when neither `--database-url` nor `VMSHIFT_DATABASE_URL` says.
@@ -120,7 +183,7 @@ pub fn parse_origin(s: &str) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_origin, parse_speed, Config};
+    use super::{parse_origin, parse_speed, Config, IpNet};
     use clap::Parser;
 
     #[test]
@@ -142,6 +205,30 @@ mod tests {
         if std::env::var_os("VMSHIFT_SPEED").is_none() {
             assert_eq!(Config::try_parse_from(["vmshift"]).unwrap().speed, 1.0);
         }
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_ranges() {
+        let net = IpNet::parse("10.1.0.0/16").unwrap();
+        assert!(net.contains("10.1.200.3".parse().unwrap()));
+        assert!(!net.contains("10.2.0.1".parse().unwrap()));
+        assert!(net.contains("::ffff:10.1.0.9".parse().unwrap()));
+        let one = IpNet::parse("127.0.0.1").unwrap();
+        assert!(one.contains("127.0.0.1".parse().unwrap()));
+        assert!(!one.contains("127.0.0.2".parse().unwrap()));
+        let v6 = IpNet::parse("fd00::/8").unwrap();
+        assert!(v6.contains("fd12::1".parse().unwrap()));
+        assert!(!v6.contains("fe80::1".parse().unwrap()));
+        assert!(IpNet::parse("0.0.0.0/0")
+            .unwrap()
+            .contains("8.8.8.8".parse().unwrap()));
+        for bad in ["10.0.0.0/33", "proxy", "10.0.0/8", "::1/129"] {
+            assert!(IpNet::parse(bad).is_err(), "{bad}");
+        }
+        let parsed =
+            Config::try_parse_from(["vmshift", "--trusted-proxy", "10.0.0.1,192.168.0.0/24"])
+                .unwrap();
+        assert_eq!(parsed.trusted_proxy.len(), 2);
     }
 
     #[test]

@@ -10,6 +10,7 @@
 
 use crate::audit;
 use crate::db::{self, Db, DbError, Lease, Notice, Tx};
+use crate::failpoints::{Action, Failpoints};
 use crate::live::{one_message, snapshot_message, LiveHub};
 use crate::sync::{RwLock, RwLockReadGuard};
 use app::protocol::LiveMessage;
@@ -51,6 +52,10 @@ pub struct InventoryService {
     live: Arc<LiveHub>,
     /// What migrations queued or running use: edits of these objects are refused.
     in_motion: RwLock<InMotion>,
+    /// Bumped when a deletion took faults with it (the engine reloads them).
+    faults_changed: tokio::sync::watch::Sender<u64>,
+    /// Test hooks (docs/RELIABILITY.md).
+    failpoints: Arc<Failpoints>,
 }
 
 /// The VMs in motion and the hosts and datastores their migrations involve.
@@ -74,7 +79,12 @@ impl InMotion {
 }
 
 impl InventoryService {
-    pub async fn load(db: Db, replica: String, live: Arc<LiveHub>) -> Result<Arc<Self>, DbError> {
+    pub async fn load(
+        db: Db,
+        replica: String,
+        live: Arc<LiveHub>,
+        failpoints: Arc<Failpoints>,
+    ) -> Result<Arc<Self>, DbError> {
         let (revision, inventory) = load_consistent(&db).await?;
         Ok(Arc::new(Self {
             db,
@@ -86,6 +96,8 @@ impl InventoryService {
             write_gate: Mutex::new(()),
             live,
             in_motion: RwLock::new(InMotion::default()),
+            faults_changed: tokio::sync::watch::channel(0).0,
+            failpoints,
         }))
     }
 
@@ -95,6 +107,10 @@ impl InventoryService {
 
     pub fn replica(&self) -> &str {
         &self.replica
+    }
+
+    pub fn failpoints(&self) -> &Failpoints {
+        &self.failpoints
     }
 
     fn revision(&self) -> u64 {
@@ -194,6 +210,11 @@ impl InventoryService {
         snapshot_message(current.revision, &current.inventory, live)
     }
 
+    /// Changes whenever deleting an object removed the faults aimed at it.
+    pub fn faults_changed(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.faults_changed.subscribe()
+    }
+
     /// VMs with a migration queued or running.
     pub fn busy_vms(&self) -> BTreeSet<VmId> {
         self.in_motion.read().vms.clone()
@@ -290,8 +311,22 @@ impl InventoryService {
         let mut tx = tx;
         db::store_change(&mut tx, &change).await?;
         audit::insert(&mut tx, &actor, &record).await?;
+        // A fault dies with the host or datastore it was aimed at.
+        let faults_gone = match &change {
+            Change::Delete { id, .. } => db::delete_faults_of(&mut tx, *id).await? > 0,
+            Change::Upsert { .. } => false,
+        };
+        if faults_gone {
+            let notice = Notice::Faults {
+                from: self.replica.clone(),
+            };
+            db::notify(&mut tx, &notice).await?;
+        }
         self.finish_write(tx, revision, Some(&change)).await?;
         self.commit_in_memory(&change, revision);
+        if faults_gone {
+            self.faults_changed.send_modify(|n| *n += 1);
+        }
         Ok(change)
     }
 
@@ -372,6 +407,17 @@ impl InventoryService {
                 ids: vec![record.id],
             };
             db::notify(&mut tx, &notice).await?;
+            // The last statement: a test makes the commit fail here, or stops the server
+            // inside the open transaction (docs/RELIABILITY.md).
+            match this.failpoints.check("switchover.commit") {
+                Some(Action::Hang) => Failpoints::hang("switchover.commit").await,
+                Some(_) => {
+                    return Err(ServiceError::Storage(DbError::Corrupt(
+                        "failpoint switchover.commit: the commit is refused on purpose".into(),
+                    )))
+                }
+                None => {}
+            }
             this.finish_write(tx, revision, Some(&change)).await?;
             this.end_motion(&record);
             this.commit_in_memory(&change, revision);

@@ -9,7 +9,8 @@
 //! - `replication`: what other replicas sharing the database did, applied here;
 //! - `lab`: the QEMU lab (real guests, their driver);
 //! - `db`: persistence (SQLite or PostgreSQL) and the notices replicas exchange;
-//! - `config`, `demo`, `sync`: flags, the demo data, locks that do not poison.
+//! - `config`, `demo`, `sync`, `failpoints`: flags, the demo data, locks that do not poison,
+//!   test hooks.
 
 pub mod accounts;
 pub mod audit;
@@ -17,6 +18,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod engine;
+pub mod failpoints;
 pub mod http;
 pub mod inventory;
 pub mod lab;

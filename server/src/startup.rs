@@ -7,6 +7,7 @@ use crate::accounts::AccountService;
 use crate::config::{Config, DriverKind};
 use crate::engine::clock::SystemClock;
 use crate::engine::{EngineConfig, MigrationService};
+use crate::failpoints::Failpoints;
 use crate::http::{router, AppState};
 use crate::inventory::InventoryService;
 use crate::lab::driver::LabDriver;
@@ -37,6 +38,8 @@ pub struct Services {
     pub live: Arc<LiveHub>,
     /// The QEMU lab (`--driver qemu`).
     pub lab: Option<Arc<LabRuntime>>,
+    /// Test hooks (docs/RELIABILITY.md).
+    pub failpoints: Arc<Failpoints>,
 }
 
 /// vmshift, built and listening, not yet serving.
@@ -60,7 +63,8 @@ impl App {
         tracing::info!(replica = %replica, database = %db::redact(&database_url), "opening the database");
         let qemu = config.driver == DriverKind::Qemu;
         let live = LiveHub::new(config.live_buffer);
-        let inventory = open_inventory(&database_url, replica, &live).await?;
+        let failpoints = Arc::new(Failpoints::parse(&config.failpoints)?);
+        let inventory = open_inventory(&database_url, replica, &live, &failpoints).await?;
         if config.demo && inventory.read().objects().next().is_none() {
             let seed = if qemu {
                 lab::demo_with_lab()
@@ -118,6 +122,7 @@ impl App {
             accounts,
             live,
             lab,
+            failpoints,
         };
         // Several replicas on PostgreSQL: hear what the others do.
         let listeners = replication::Services {
@@ -134,6 +139,7 @@ impl App {
             accounts: services.accounts.clone(),
             live: services.live.clone(),
             public_origin: config.public_url.clone(),
+            trusted_proxies: config.trusted_proxy.clone().into(),
             shutdown: stopping,
         });
         let listener = TcpListener::bind(address).await?;
@@ -240,6 +246,7 @@ async fn open_inventory(
     database_url: &str,
     replica: String,
     live: &Arc<LiveHub>,
+    failpoints: &Arc<Failpoints>,
 ) -> Result<Arc<InventoryService>, StartupError> {
     if let Some(path) = database_url
         .strip_prefix("sqlite://")
@@ -250,7 +257,7 @@ async fn open_inventory(
         }
     }
     let db = db::connect(database_url).await?;
-    Ok(InventoryService::load(db, replica, live.clone()).await?)
+    Ok(InventoryService::load(db, replica, live.clone(), failpoints.clone()).await?)
 }
 
 /// The site's settings: cargo-leptos passes them in LEPTOS_* variables; the bare binary uses

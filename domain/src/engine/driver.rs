@@ -6,7 +6,7 @@
 use crate::platform::Platform;
 use crate::precopy::Round;
 use crate::transfer::{Resource, TransferEnd, TransferPlan, TransferProgress};
-use crate::{MigrationId, VmId};
+use crate::{DatastoreId, HostId, MigrationId, VmId};
 use std::sync::Arc;
 
 /// Which hypervisor's figures predict a VM's migrations: the platform of the driver that
@@ -83,6 +83,20 @@ pub trait Driver: Send + 'static {
     fn platforms(&self) -> Arc<dyn Platforms> {
         Arc::new(Vsphere)
     }
+
+    /// Where the hypervisor runs a VM now — its host and the datastore of its disks — when it
+    /// knows better than the record (a real hypervisor switches over before the record is
+    /// written); `None` when the record is the truth (a simulated VM).
+    fn locate(&self, _vm: VmId) -> Option<Location> {
+        None
+    }
+}
+
+/// Where a hypervisor runs a VM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Location {
+    pub host: HostId,
+    pub datastore: DatastoreId,
 }
 
 impl<D: Driver + ?Sized> Driver for Box<D> {
@@ -120,5 +134,8 @@ impl<D: Driver + ?Sized> Driver for Box<D> {
     }
     fn platforms(&self) -> Arc<dyn Platforms> {
         (**self).platforms()
+    }
+    fn locate(&self, vm: VmId) -> Option<Location> {
+        (**self).locate(vm)
     }
 }

@@ -41,6 +41,8 @@ struct Active {
     /// Simulated time of creation.
     created_s: f64,
     running: bool,
+    /// Left the queue, held in its checking phase (a test hook: [`Engine::hold_at_checking`]).
+    checking: bool,
     resources: Vec<Resource>,
     rounds_seen: usize,
     /// "web-01 keeps running on esx-01" (for failure messages).
@@ -118,6 +120,8 @@ pub struct Engine<D: Driver> {
     /// Where the current tick's interval ends (real-time migrations start there).
     tick_end: f64,
     ticks: u64,
+    /// Migrations leaving the queue stay in their checking phase (a test hook).
+    hold_checking: bool,
 }
 
 impl<D: Driver> Engine<D> {
@@ -135,6 +139,16 @@ impl<D: Driver> Engine<D> {
             at: 0.0,
             tick_end: 0.0,
             ticks: 0,
+            hold_checking: false,
+        }
+    }
+
+    /// Holds migrations in their checking phase once they leave the queue (or lets them go
+    /// on): a test hook, so that a cancel or a fault can be proven to hit that phase.
+    pub fn hold_at_checking(&mut self, hold: bool) {
+        if self.hold_checking != hold {
+            self.hold_checking = hold;
+            self.admission_stale = true;
         }
     }
 
@@ -227,6 +241,7 @@ impl<D: Driver> Engine<D> {
             order: self.next_order,
             created_s: self.now,
             running: false,
+            checking: false,
             resources: Vec::new(),
             rounds_seen: 0,
             stays: words.stays,

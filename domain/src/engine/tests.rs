@@ -675,3 +675,66 @@ fn a_target_host_is_not_promised_the_same_memory_twice() {
         .contains("Memory resource admission control failed"));
     assert_eq!(lab.inv.vms[&second].host_id, c);
 }
+
+#[test]
+fn held_at_checking_a_migration_is_cancelled_or_failed_by_a_fault_with_its_vm_at_home() {
+    for kind in [
+        MigrationKind::VMotion,
+        MigrationKind::StorageVMotion,
+        MigrationKind::Combined,
+    ] {
+        for interrupt in ["cancel", "fault"] {
+            let mut lab = lab(2, 1);
+            let vm = lab.vms_on(lab.hosts[0])[0];
+            let before = lab.inv.vms[&vm].clone();
+            let request = match kind {
+                MigrationKind::VMotion => vmotion(vm, lab.hosts[1]),
+                MigrationKind::StorageVMotion => svmotion(vm, lab.san_b),
+                MigrationKind::Combined => combined(vm, lab.hosts[1], lab.san_b),
+            };
+            let mut run = Run::new();
+            run.engine.hold_at_checking(true);
+            let id = run.submit(&lab, request);
+            for _ in 0..4 {
+                run.tick(&mut lab, 0.25);
+            }
+            assert_eq!(run.phase(id), Phase::Checking, "{kind:?} held");
+            match interrupt {
+                "cancel" => run.cancel(id),
+                _ => {
+                    let target = if kind == MigrationKind::StorageVMotion {
+                        (FaultKind::DatastoreFull, lab.san_b.0)
+                    } else {
+                        (FaultKind::HostDown, lab.hosts[1].0)
+                    };
+                    let fault = FaultId::new_random();
+                    run.engine.add_fault(Fault {
+                        id: fault,
+                        kind: target.0,
+                        target_id: target.1,
+                        target_name: "target".into(),
+                        created_at_ms: 0,
+                    });
+                    run.tick(&mut lab, 0.25);
+                    run.engine.clear_fault(fault);
+                }
+            }
+            let expected = if interrupt == "cancel" {
+                Phase::Cancelled
+            } else {
+                Phase::Failed
+            };
+            assert_eq!(run.phase(id), expected, "{kind:?} {interrupt}");
+            assert_eq!(run.engine.in_flight(), 0);
+            assert_eq!(
+                lab.inv.vms[&vm], before,
+                "{kind:?} {interrupt}: the VM stays"
+            );
+            // Released, the engine goes on: a new move of the VM runs to the end.
+            run.engine.hold_at_checking(false);
+            let again = run.submit(&lab, vmotion(vm, lab.hosts[1]));
+            run.until(&mut lab, 0.25, 3_600.0, |r| r.phase(again).is_final());
+            assert_eq!(run.phase(again), Phase::Completed);
+        }
+    }
+}

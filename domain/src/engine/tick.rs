@@ -100,7 +100,7 @@ impl<D: Driver> Engine<D> {
         let hits: Vec<(MigrationId, String)> = self
             .active
             .iter()
-            .filter(|(_, a)| a.running)
+            .filter(|(_, a)| a.running || a.checking)
             .filter_map(|(id, a)| {
                 self.faults
                     .values()
@@ -118,10 +118,11 @@ impl<D: Driver> Engine<D> {
     /// Starts queued migrations that fit, highest priority first, then oldest first.
     fn admit(&mut self, inv: &Inventory, now_ms: i64, out: &mut TickOutput) {
         self.admission_stale = false;
+        // Migrations held in their checking phase keep the slots they left the queue with.
         let running: Vec<Footprint> = self
             .active
             .values()
-            .filter(|a| a.running)
+            .filter(|a| a.running || a.checking)
             .map(|a| a.footprint.clone())
             .collect();
         let mut usage = SlotUsage::of(&running);
@@ -144,9 +145,16 @@ impl<D: Driver> Engine<D> {
         let mut busy = self.busy_vms();
         for (_, _, id) in queued {
             let a = &self.active[&id];
-            let reason = usage
-                .queue_reason(inv, &a.footprint)
-                .or_else(|| reservation_reason(inv, a, &memory_heading, &space_heading));
+            if a.checking && self.hold_checking {
+                continue;
+            }
+            let reason = if a.checking {
+                None
+            } else {
+                usage
+                    .queue_reason(inv, &a.footprint)
+                    .or_else(|| reservation_reason(inv, a, &memory_heading, &space_heading))
+            };
             if let Some(reason) = reason {
                 let a = self.active.get_mut(&id).expect("queued");
                 if a.record.queue_reason.as_deref() != Some(&reason) {
@@ -163,15 +171,28 @@ impl<D: Driver> Engine<D> {
             busy.remove(&vm);
             let fault = self.faults.values().find_map(|f| Self::hit_by(f, a));
             let a = self.active.get_mut(&id).expect("queued");
-            let e = emit(
-                a,
-                self.now,
-                Phase::Checking,
-                None,
-                0.0,
-                "Checking prerequisites".into(),
-            );
-            out.events.push(e);
+            if !a.checking {
+                let e = emit(
+                    a,
+                    self.now,
+                    Phase::Checking,
+                    None,
+                    0.0,
+                    "Checking prerequisites".into(),
+                );
+                out.events.push(e);
+                if self.hold_checking {
+                    // A test holds it here (docs/RELIABILITY.md); its slots are taken.
+                    a.checking = true;
+                    usage.add(&a.footprint);
+                    busy.insert(vm);
+                    continue;
+                }
+            } else {
+                // Released: it already counts in `usage`.
+                a.checking = false;
+                usage.remove(&a.footprint);
+            }
             let blocked = match check_migration(inv, &a.request, &busy) {
                 Ok(report) => report.first_error().map(|r| r.message.clone()),
                 Err(e) => Some(e.message),

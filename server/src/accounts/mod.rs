@@ -7,14 +7,13 @@ mod throttle;
 
 use crate::audit;
 use crate::db::{Db, DbError};
-use crate::sync::Mutex;
 use domain::accounts::{check_password, parse_username, CurrentUser, Role, TokenInfo};
 use domain::DomainError;
 use secrets::{digest, dummy_hash, hash_password, random_secret, verify_password};
 use sqlx::Row;
 use std::net::IpAddr;
-use std::time::{Duration, Instant};
-use throttle::{blocked, count, Failures};
+use std::time::Duration;
+use throttle::Key;
 use uuid::Uuid;
 
 /// The session cookie.
@@ -58,7 +57,6 @@ impl From<sqlx::Error> for AuthError {
 
 pub struct AccountService {
     db: Db,
-    failures: Mutex<Failures>,
     /// Password hashes computed at once (argon2 is deliberately costly).
     hashing: tokio::sync::Semaphore,
     /// Bumped when credentials are withdrawn (sign-out, revocation, role change): open
@@ -94,7 +92,6 @@ impl AccountService {
     ) -> Result<Self, AuthError> {
         let service = AccountService {
             db,
-            failures: Mutex::new(Failures::default()),
             hashing: tokio::sync::Semaphore::new(2),
             revoked: tokio::sync::watch::channel(0).0,
             replica,
@@ -249,24 +246,23 @@ impl AccountService {
         password: &str,
         address: IpAddr,
     ) -> Result<(String, CurrentUser), AuthError> {
-        if parse_username(username).is_err() || password.len() > 1024 {
+        // The same rule as at creation: characters, not bytes (domain::accounts::check_password).
+        if parse_username(username).is_err() || password.chars().count() > 1024 {
             return Err(AuthError::BadCredentials);
         }
-        let now = Instant::now();
+        let now = now_ms();
+        let (by_account, by_address) = (Key::Account(username), Key::Address(address));
+        if let Some(wait) =
+            throttle::count(&self.db, &by_address, MAX_FAILURES_PER_ADDRESS, now).await?
         {
-            let mut f = self.failures.lock();
-            let wait = blocked(
-                &f.by_account,
-                &username.to_owned(),
-                MAX_FAILURES_PER_ACCOUNT,
-                now,
-            )
-            .or_else(|| blocked(&f.by_address, &address, MAX_FAILURES_PER_ADDRESS, now));
-            if let Some(wait) = wait {
-                return Err(AuthError::RateLimited(wait));
-            }
-            count(&mut f.by_account, username.to_owned(), now);
-            count(&mut f.by_address, address, now);
+            return Err(AuthError::RateLimited(wait));
+        }
+        if let Some(wait) =
+            throttle::count(&self.db, &by_account, MAX_FAILURES_PER_ACCOUNT, now).await?
+        {
+            // Refused: the address's count goes back to what it was.
+            throttle::uncount(&self.db, &by_address).await?;
+            return Err(AuthError::RateLimited(wait));
         }
         let row =
             sqlx::query("SELECT id, username, role, password_hash FROM users WHERE username = $1")
@@ -302,14 +298,8 @@ impl AccountService {
             audit::record(&self.db, "anonymous", entry).await;
             return Err(AuthError::BadCredentials);
         };
-        {
-            // Success: this attempt does not count, and the account's failures are forgiven.
-            let mut f = self.failures.lock();
-            f.by_account.remove(username);
-            if let Some(entry) = f.by_address.get_mut(&address) {
-                entry.1 = entry.1.saturating_sub(1);
-            }
-        }
+        // Success: this attempt does not count, and the account's failures are forgiven.
+        throttle::succeeded(&self.db, username, address, now).await?;
         let token = random_secret();
         let created = now_ms();
         // Expired sessions are of no use: forget them as new ones open.

@@ -1,54 +1,99 @@
-//! Failed sign-ins counted per account and per address within a window: past the limit,
-//! further attempts are refused before any password is checked.
+//! Failed sign-ins counted per account and per client address within a window, in the
+//! database, so that every replica counts the same attempts. Each attempt counts before its
+//! password is checked (parallel guesses cannot slip past the limit) and is taken back when it
+//! succeeds. Only ended windows are forgotten: a key still over its limit stays.
 
 use super::FAILURE_WINDOW;
-use std::collections::HashMap;
+use crate::db::{Db, DbError};
+use sqlx::Row;
 use std::net::IpAddr;
-use std::time::Instant;
 
-/// Most accounts or addresses remembered with failures (older ones are forgotten first).
-pub const MAX_TRACKED: usize = 10_000;
-
-/// Failed sign-ins in the current window, by account and by address.
-#[derive(Default)]
-pub struct Failures {
-    pub by_account: HashMap<String, (Instant, u32)>,
-    pub by_address: HashMap<IpAddr, (Instant, u32)>,
+/// What an attempt is counted against.
+pub enum Key<'a> {
+    Account(&'a str),
+    Address(IpAddr),
 }
 
-pub fn count<K: std::hash::Hash + Eq + Clone>(
-    map: &mut HashMap<K, (Instant, u32)>,
-    key: K,
-    now: Instant,
-) {
-    if map.len() >= MAX_TRACKED && !map.contains_key(&key) {
-        // Bounded memory: forget finished windows, then the oldest tenth.
-        map.retain(|_, (start, _)| now.duration_since(*start) <= FAILURE_WINDOW);
-        if map.len() >= MAX_TRACKED {
-            let mut by_age: Vec<(Instant, K)> = map
-                .iter()
-                .map(|(k, (start, _))| (*start, k.clone()))
-                .collect();
-            by_age.sort_by_key(|(start, _)| *start);
-            for (_, k) in by_age.into_iter().take(MAX_TRACKED / 10) {
-                map.remove(&k);
-            }
+impl Key<'_> {
+    fn text(&self) -> String {
+        match self {
+            Key::Account(name) => format!("account:{name}"),
+            Key::Address(ip) => format!("address:{ip}"),
         }
     }
-    let entry = map.entry(key).or_insert((now, 0));
-    if now.duration_since(entry.0) > FAILURE_WINDOW {
-        *entry = (now, 0);
-    }
-    entry.1 += 1;
 }
 
-pub fn blocked<K: std::hash::Hash + Eq>(
-    map: &HashMap<K, (Instant, u32)>,
-    key: &K,
-    max: u32,
-    now: Instant,
-) -> Option<u64> {
-    let (start, n) = map.get(key)?;
-    let elapsed = now.duration_since(*start);
-    (elapsed <= FAILURE_WINDOW && *n >= max).then(|| (FAILURE_WINDOW - elapsed).as_secs().max(1))
+fn window_ms() -> i64 {
+    FAILURE_WINDOW.as_millis() as i64
+}
+
+/// Counts an attempt against `key` unless it already has `max` failures in the current window;
+/// then `Some(seconds to wait)`, and the attempt is not counted. One statement: replicas and
+/// parallel requests cannot slip past the limit.
+pub async fn count(db: &Db, key: &Key<'_>, max: u32, now_ms: i64) -> Result<Option<u64>, DbError> {
+    // Every SET expression reads the row as it was.
+    let row = sqlx::query(
+        "INSERT INTO sign_in_failures (key, window_start_ms, failures, last_refused)
+         VALUES ($1, $2, 1, 0)
+         ON CONFLICT (key) DO UPDATE SET
+            failures = CASE WHEN sign_in_failures.window_start_ms <= $3 THEN 1
+                            WHEN sign_in_failures.failures >= $4 THEN sign_in_failures.failures
+                            ELSE sign_in_failures.failures + 1 END,
+            last_refused = CASE WHEN sign_in_failures.window_start_ms <= $3 THEN 0
+                                WHEN sign_in_failures.failures >= $4 THEN 1
+                                ELSE 0 END,
+            window_start_ms = CASE WHEN sign_in_failures.window_start_ms <= $3 THEN $2
+                                   ELSE sign_in_failures.window_start_ms END
+         RETURNING failures, window_start_ms, last_refused",
+    )
+    .bind(key.text())
+    .bind(now_ms)
+    .bind(now_ms - window_ms())
+    .bind(i64::from(max))
+    .fetch_one(db)
+    .await?;
+    let failures: i64 = row.try_get("failures")?;
+    let start: i64 = row.try_get("window_start_ms")?;
+    let refused: i64 = row.try_get("last_refused")?;
+    if failures == 1 && refused == 0 {
+        forget_ended(db, now_ms).await?;
+    }
+    let left_ms = (start + window_ms() - now_ms).max(1_000);
+    Ok((refused != 0).then(|| (left_ms as u64).div_ceil(1000)))
+}
+
+/// Takes back an attempt counted against `key` (the attempt was refused for another reason).
+pub async fn uncount(db: &Db, key: &Key<'_>) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE sign_in_failures SET failures = failures - 1 WHERE key = $1 AND failures > 0",
+    )
+    .bind(key.text())
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// A successful sign-in: the account's failures are forgiven, and the address's attempt
+/// taken back.
+pub async fn succeeded(
+    db: &Db,
+    account: &str,
+    address: IpAddr,
+    now_ms: i64,
+) -> Result<(), DbError> {
+    sqlx::query("DELETE FROM sign_in_failures WHERE key = $1")
+        .bind(Key::Account(account).text())
+        .execute(db)
+        .await?;
+    uncount(db, &Key::Address(address)).await?;
+    forget_ended(db, now_ms).await
+}
+
+/// Rows of windows that have ended are of no use any more.
+async fn forget_ended(db: &Db, now_ms: i64) -> Result<(), DbError> {
+    sqlx::query("DELETE FROM sign_in_failures WHERE window_start_ms <= $1")
+        .bind(now_ms - window_ms())
+        .execute(db)
+        .await?;
+    Ok(())
 }

@@ -47,3 +47,12 @@ pub async fn delete_fault(tx: &mut Tx<'_>, id: FaultId) -> Result<Option<Fault>,
     })
     .transpose()
 }
+
+/// Removes the faults aimed at an object being deleted (a host or a datastore): how many.
+pub async fn delete_faults_of(tx: &mut Tx<'_>, target: uuid::Uuid) -> Result<u64, DbError> {
+    let done = sqlx::query("DELETE FROM faults WHERE target_id = $1")
+        .bind(target.to_string())
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected())
+}

@@ -10,7 +10,7 @@ mod migrations;
 mod notice;
 mod statement;
 
-pub use faults::{delete_fault, insert_fault, load_faults};
+pub use faults::{delete_fault, delete_faults_of, insert_fault, load_faults};
 pub use inventory::{load_inventory, store_change};
 pub use migrations::{
     cancel_requests, claim, expired_leases, in_flight_for_vm, in_flight_ids, last_seq, load_events,

@@ -4,13 +4,14 @@
 use super::{Command, CommandError, EngineConfig, MigrationService, StartError};
 use crate::audit;
 use crate::db::{self, DbError, Notice};
+use crate::failpoints::Action;
 use crate::inventory::ServiceError;
 use app::protocol::LiveMessage;
 use domain::checks::{check_migration, MigrationRequest};
 use domain::engine::driver::BoxedDriver;
-use domain::engine::{CancelError, Engine, SubmitError};
+use domain::engine::{CancelError, Engine, SubmitError, Switchover};
 use domain::migration::{Fault, FaultRequest, Migration, MigrationEvent};
-use domain::{DomainError, FaultId, MigrationId};
+use domain::{DomainError, FaultId, MigrationId, Mutation, Object};
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 
@@ -27,13 +28,17 @@ impl MigrationService {
         let mut lease_interval = tokio::time::interval(config.lease / 3);
         lease_interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last = self.clock.elapsed();
+        let mut faults_changed = self.inventory.faults_changed();
         loop {
             tokio::select! {
+                Ok(()) = faults_changed.changed() => self.reload_faults_now(&mut engine).await,
                 _ = interval.tick() => {
                     let now = self.clock.elapsed();
                     let dt = (now - last).as_secs_f64() * config.speed;
                     last = now;
                     if engine.in_flight() > 0 {
+                        let hold = self.inventory.failpoints().armed("engine.checking");
+                        engine.hold_at_checking(hold == Some(Action::Hold));
                         self.tick(&mut engine, dt).await;
                     }
                 }
@@ -278,6 +283,17 @@ impl MigrationService {
         db::notify(tx, &notice).await
     }
 
+    /// The stored faults replace the engine's (an object deleted took its faults with it).
+    async fn reload_faults_now(&self, engine: &mut Engine<BoxedDriver>) {
+        match db::load_faults(&self.db).await {
+            Ok(faults) => {
+                engine.replace_faults(faults);
+                self.publish_faults(engine);
+            }
+            Err(e) => tracing::error!(error = %e, "could not reload the faults"),
+        }
+    }
+
     fn publish_faults(&self, engine: &Engine<BoxedDriver>) {
         let faults = engine.faults();
         self.published.write().faults = faults.clone();
@@ -318,7 +334,6 @@ impl MigrationService {
                     continue;
                 }
                 Err(e) => {
-                    // Nothing was written: the VM is where it was.
                     let reason = match &e {
                         ServiceError::Refused(d) => d.message.clone(),
                         ServiceError::Fenced | ServiceError::Storage(_) => {
@@ -326,17 +341,50 @@ impl MigrationService {
                             "the database refused the change".into()
                         }
                     };
-                    let message = format!(
-                        "The switchover could not be recorded ({reason}); {} stays on its source",
-                        s.record.vm_name
-                    );
-                    let (record, event) = s.refused(message, now_ms);
-                    self.inventory.end_motion(&record);
-                    self.persist(engine, vec![event], vec![record]).await;
+                    self.switchover_refused(engine, s, reason, now_ms).await;
                     continue;
                 }
             };
             self.publish(&[event], &[record]);
+        }
+    }
+
+    /// A switchover whose record was refused: nothing was written. The VM is where its
+    /// hypervisor runs it — on its source for a simulated VM, which moves only when the record
+    /// is written; a real hypervisor may have switched over already, and then the VM is
+    /// recorded where it really runs (docs/DESIGN.md#the-switchover).
+    async fn switchover_refused(
+        &self,
+        engine: &mut Engine<BoxedDriver>,
+        s: Switchover,
+        reason: String,
+        now_ms: i64,
+    ) {
+        let truth = engine.driver().locate(s.record.vm_id);
+        let moved = s.moved.clone();
+        let moved_already = truth.is_some_and(|at| {
+            at.host == moved.host_id && moved.disks.iter().all(|d| d.datastore_id == at.datastore)
+        });
+        let message = if moved_already {
+            format!(
+                "The switchover could not be recorded ({reason}), but the hypervisor had already switched over: {} runs on {}, recorded there",
+                s.record.vm_name, s.record.target
+            )
+        } else {
+            format!(
+                "The switchover could not be recorded ({reason}); {} stays on its source",
+                s.record.vm_name
+            )
+        };
+        let (record, event) = s.refused(message, now_ms);
+        self.inventory.end_motion(&record);
+        self.persist(engine, vec![event], vec![record]).await;
+        if moved_already {
+            // Recorded as the system's doing (no user's request runs here).
+            let update = Mutation::Update(Object::Vm(moved));
+            if let Err(e) = self.inventory.apply(update).await {
+                tracing::error!(error = %e, "could not record where the hypervisor runs a VM");
+            }
         }
     }
 }

@@ -16,7 +16,7 @@ use domain::accounts::TokenInfo;
 use domain::accounts::{CurrentUser, Role};
 use serde::Deserialize;
 use serde_json::json;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 /// The session cookie: HttpOnly, SameSite=Strict, Secure when the site is served over https
 /// (the configured public URL says so, or the proxy's `X-Forwarded-Proto`).
@@ -36,6 +36,34 @@ fn session_cookie(state: &AppState, headers: &HeaderMap, value: &str, max_age: u
     .expect("cookie text is ASCII")
 }
 
+/// The client's address: the TCP peer, unless the peer is a trusted proxy (`--trusted-proxy`),
+/// in which case the nearest address in `X-Forwarded-For` that is not a trusted proxy itself.
+pub fn client_address(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
+    let trusted = |ip: IpAddr| state.trusted_proxies.iter().any(|net| net.contains(ip));
+    let mut client = peer.ip();
+    if !trusted(client) {
+        return client;
+    }
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect::<Vec<_>>();
+    for hop in forwarded.into_iter().rev() {
+        let Ok(ip) = hop.parse::<IpAddr>() else {
+            // An unreadable hop: stop at the last one vouched for.
+            break;
+        };
+        client = ip;
+        if !trusted(ip) {
+            break;
+        }
+    }
+    client
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
@@ -51,9 +79,10 @@ pub async fn sign_in(
     body: JsonBody,
 ) -> Result<Response, ApiError> {
     let c: Credentials = body.parse()?;
+    let client = client_address(&state, address, &headers);
     let (token, user) = state
         .accounts
-        .sign_in(&c.username, &c.password, address.ip())
+        .sign_in(&c.username, &c.password, client)
         .await?;
     let mut response = Json(user).into_response();
     response.headers_mut().insert(
@@ -120,9 +149,10 @@ pub async fn form_sign_in(
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Response {
+    let client = client_address(&state, address, &headers);
     match state
         .accounts
-        .sign_in(&form.username, &form.password, address.ip())
+        .sign_in(&form.username, &form.password, client)
         .await
     {
         Ok((token, _)) => {

@@ -48,6 +48,8 @@ pub struct AppState {
     pub live: Arc<LiveHub>,
     /// The origin users reach vmshift at (`--public-url`), when configured.
     pub public_origin: Option<String>,
+    /// The reverse proxies whose `X-Forwarded-For` is believed (`--trusted-proxy`).
+    pub trusted_proxies: Arc<[crate::config::IpNet]>,
     /// Flips to `true` when the server shuts down (websockets close).
     pub shutdown: watch::Receiver<bool>,
 }
@@ -132,8 +134,35 @@ fn leptos_app(state: &AppState) -> Router<AppState> {
     let shell = move || app::shell(options.clone());
     Router::new()
         .leptos_routes_with_context(state, generate_route_list(app::App), context, shell)
+        .route_layer(axum::middleware::from_fn(limit_body))
         .route_layer(axum::middleware::from_fn(auth::require_page_access))
         .fallback(files_or_not_found)
+}
+
+/// A server function's body, read whole up to the limit: a larger one is refused with 413 and
+/// the same error a REST route gives (server functions read their body themselves, past
+/// axum's limit).
+async fn limit_body(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let (parts, body) = request.into_parts();
+    match axum::body::to_bytes(body, BODY_LIMIT_BYTES).await {
+        Ok(bytes) => {
+            let request = axum::extract::Request::from_parts(parts, bytes.into());
+            next.run(request).await
+        }
+        Err(e) => {
+            let error = if e.to_string().contains("length limit exceeded") {
+                error::ApiError::PayloadTooLarge(BODY_LIMIT_BYTES)
+            } else {
+                error::ApiError::MalformedJson(format!("the request body could not be read: {e}"))
+            };
+            let status = error.status();
+            (status, axum::Json(error.into_server_error())).into_response()
+        }
+    }
 }
 
 /// Static files (anyone: the sign-in page needs them), else the not-found page (viewers).

@@ -10,11 +10,11 @@ use super::qemu::Boot;
 use super::runtime::LabRuntime;
 use crate::sync::Mutex;
 use domain::checks::MigrationKind;
-use domain::engine::driver::{Driver, DriverError, Platforms, Step};
+use domain::engine::driver::{Driver, DriverError, Location, Platforms, Step};
 use domain::migration::Phase;
 use domain::precopy::Round;
 use domain::transfer::{Resource, TransferEnd, TransferPlan, TransferProgress};
-use domain::MigrationId;
+use domain::{MigrationId, VmId};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -234,6 +234,10 @@ impl Driver for QemuDriver {
     }
     fn platforms(&self) -> Arc<dyn Platforms> {
         self.lab.clone()
+    }
+
+    fn locate(&self, vm: VmId) -> Option<Location> {
+        self.lab.location(vm)
     }
 
     fn abort(&mut self, id: MigrationId) {
@@ -462,5 +466,9 @@ impl Driver for LabDriver {
     }
     fn platforms(&self) -> Arc<dyn Platforms> {
         self.lab.clone()
+    }
+
+    fn locate(&self, vm: VmId) -> Option<Location> {
+        self.lab.location(vm)
     }
 }

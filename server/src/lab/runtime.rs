@@ -7,7 +7,7 @@
 use super::qemu::guest::{create_image, LabError};
 use super::qemu::{Boot, Guest, GuestSpec, Heartbeat, Lab};
 use crate::sync::Mutex;
-use domain::engine::driver::Platforms;
+use domain::engine::driver::{Location, Platforms};
 use domain::platform::Platform;
 use domain::{DatastoreId, HostId, Inventory, Vm, VmId};
 use serde_json::json;
@@ -243,6 +243,23 @@ impl LabRuntime {
 
     pub fn image_of(&self, vm: VmId) -> Option<PathBuf> {
         self.lock().get(&vm).map(|v| v.image.clone())
+    }
+
+    /// Where a real guest runs now: the host whose process runs it and the datastore of its
+    /// image (the directory it is in).
+    pub fn location(&self, vm: VmId) -> Option<Location> {
+        let vms = self.lock();
+        let v = vms.get(&vm)?;
+        let datastore = v
+            .image
+            .parent()
+            .and_then(|dir| dir.file_name())
+            .and_then(|name| name.to_str())
+            .and_then(|name| name.parse().ok())?;
+        Some(Location {
+            host: v.host,
+            datastore,
+        })
     }
 
     /// Whether a VM is a real lab guest.
