@@ -240,7 +240,7 @@ async fn the_websocket_refuses_another_origin_even_with_valid_credentials() {
         (format!("http://{host}"), true),
         ("http://evil.example".to_string(), false),
         (format!("https://{host}.evil.example"), false),
-        (None::<String>.unwrap_or_default(), true),
+        (String::new(), true),
     ] {
         let mut request = format!("ws://{host}/ws").into_client_request().unwrap();
         request.headers_mut().insert(
