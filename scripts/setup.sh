@@ -2,8 +2,8 @@
 # Installs what vmshift needs on a fresh machine, idempotently (each step is skipped when
 # its tool is already there).
 #   scripts/setup.sh run   — the build tools and wasm-opt (release builds)
-#   scripts/setup.sh test  — the build tools, Chromium, the Playwright packages, QEMU and the
-#                            lab guest
+#   scripts/setup.sh test  — the build tools, Chromium, the Playwright packages, QEMU, the
+#                            lab guest and schemathesis (in target/fuzz-venv)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-run}
@@ -35,6 +35,8 @@ case "$mode" in
     # The QEMU driver's lab: QEMU itself and the guest (kernel, initramfs, workload).
     bash scripts/install-qemu.sh
     bash scripts/lab-guest.sh >/dev/null
+    # The outside fuzzer of the REST API, in a scratch virtualenv.
+    bash scripts/install-schemathesis.sh
     if [ ! -d end2end/node_modules/@playwright/test ] \
       || ! cmp -s end2end/package-lock.json end2end/node_modules/.package-lock.json; then
       step "installing the Playwright packages (no browser download)"

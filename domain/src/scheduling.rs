@@ -76,6 +76,57 @@ impl Footprint {
     }
 }
 
+impl Footprint {
+    /// The footprint of a migration as recorded (another replica's, known by its summary).
+    pub fn of_migration(m: &crate::migration::Migration) -> Self {
+        let mut hosts = vec![m.source_host_id];
+        let mut links = Vec::new();
+        if m.kind.moves_host() {
+            if m.target_host_id != m.source_host_id {
+                hosts.push(m.target_host_id);
+            }
+            links = hosts.clone();
+        }
+        let mut datastores = m.source_datastore_ids.clone();
+        if let Some(d) = m.target_datastore_id.filter(|_| m.kind.moves_storage()) {
+            datastores.push(d);
+        }
+        datastores.sort();
+        datastores.dedup();
+        Footprint {
+            kind: m.kind,
+            hosts,
+            links,
+            datastores,
+        }
+    }
+
+    /// The slots it takes of `slot`'s resource (0 when it does not use it).
+    pub fn cost_on(&self, slot: Slot) -> u32 {
+        match slot {
+            Slot::Host(h) if self.hosts.contains(&h) => host_cost(self.kind),
+            Slot::Link(h) if self.links.contains(&h) => 1,
+            Slot::Datastore(d) if self.datastores.contains(&d) => datastore_cost(self.kind),
+            _ => 0,
+        }
+    }
+}
+
+/// A resource whose slots migrations share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    Host(HostId),
+    Link(HostId),
+    Datastore(DatastoreId),
+}
+
+/// Why a migration must wait: the resource that is full, and the reason in words.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Wait {
+    pub slot: Slot,
+    pub reason: String,
+}
+
 /// Slots in use on hosts, vMotion links and datastores by the migrations running now.
 #[derive(Debug, Clone, Default)]
 pub struct SlotUsage {
@@ -126,13 +177,19 @@ impl SlotUsage {
     /// Why `candidate` must wait, e.g. "waiting: host esx-02 has 8/8 slots in use"; `None`
     /// when it may start now.
     pub fn queue_reason(&self, inv: &Inventory, candidate: &Footprint) -> Option<String> {
+        self.wait(inv, candidate).map(|w| w.reason)
+    }
+
+    /// Like [`Self::queue_reason`], with the resource that is full.
+    pub fn wait(&self, inv: &Inventory, candidate: &Footprint) -> Option<Wait> {
         for h in &candidate.hosts {
             let used = self.host.get(h).copied().unwrap_or(0);
             if used + host_cost(candidate.kind) > HOST_BUDGET {
                 let name = inv.hosts.get(h).map(|h| h.name.as_str()).unwrap_or("?");
-                return Some(format!(
-                    "waiting: host {name} has {used}/{HOST_BUDGET} slots in use"
-                ));
+                return Some(Wait {
+                    slot: Slot::Host(*h),
+                    reason: format!("waiting: host {name} has {used}/{HOST_BUDGET} slots in use"),
+                });
             }
         }
         for h in &candidate.links {
@@ -142,10 +199,13 @@ impl SlotUsage {
             let slots = link_slots(host.vmotion_link_gbps.get());
             let used = self.link.get(h).copied().unwrap_or(0);
             if used + 1 > slots {
-                return Some(format!(
-                    "waiting: the vMotion link of {} carries {used}/{slots} vMotions",
-                    host.name
-                ));
+                return Some(Wait {
+                    slot: Slot::Link(*h),
+                    reason: format!(
+                        "waiting: the vMotion link of {} carries {used}/{slots} vMotions",
+                        host.name
+                    ),
+                });
             }
         }
         for d in &candidate.datastores {
@@ -156,9 +216,12 @@ impl SlotUsage {
                     .get(d)
                     .map(|d| d.name.as_str())
                     .unwrap_or("?");
-                return Some(format!(
-                    "waiting: datastore {name} has {used}/{DATASTORE_BUDGET} slots in use"
-                ));
+                return Some(Wait {
+                    slot: Slot::Datastore(*d),
+                    reason: format!(
+                        "waiting: datastore {name} has {used}/{DATASTORE_BUDGET} slots in use"
+                    ),
+                });
             }
         }
         None

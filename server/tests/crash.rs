@@ -154,3 +154,69 @@ async fn a_kill_during_migrations_leaves_every_vm_on_exactly_one_host() {
         .await;
     assert_eq!(status, 201, "{m}");
 }
+
+/// A `kill -9` while the switchover's transaction is open — after its last statement, before
+/// its commit (a test hook holds it there): after a restart the VM of a combined move is
+/// wholly on its source, host and every disk, never half moved; for every kind of move.
+#[tokio::test]
+async fn a_kill_inside_the_switchover_transaction_leaves_the_vm_wholly_on_its_source() {
+    for (vm, host, ds) in [
+        ("db-01", Some("esx-03"), Some("vsan-prod")),
+        ("web-01", Some("esx-02"), None),
+        ("app-01", None, Some("vsan-prod")),
+    ] {
+        let db = common::TestDb::new().await;
+        let url = db.url.clone();
+        let log = tempfile::NamedTempFile::new().unwrap();
+        let flags = ["--speed", "1000", "--tick-ms", "50", "--lease-ms", "600"];
+        let hang = [("VMSHIFT_FAILPOINTS", "switchover.commit=hang")];
+        let mut server = process::spawn_with(&url, &flags, &hang, Some(log.path())).await;
+        let id = server.ids().await;
+        let before: Value = server.get(&format!("/api/v1/vms/{}", id[vm])).await;
+        let kind = match (host, ds) {
+            (Some(_), None) => "vmotion",
+            (None, Some(_)) => "storage_vmotion",
+            _ => "combined",
+        };
+        let mut body = json!({ "vm_id": id[vm], "kind": kind });
+        if let Some(h) = host {
+            body["target_host_id"] = json!(id[h]);
+        }
+        if let Some(d) = ds {
+            body["target_datastore_id"] = json!(id[d]);
+        }
+        let (status, m) = server.post("/api/v1/migrations", &body).await;
+        assert_eq!(status, 201, "{vm}: {m}");
+        let mid = m["id"].as_str().unwrap().to_string();
+        let reached = process::wait_for_line(
+            log.path(),
+            "vmshift failpoint switchover.commit: hanging",
+            Duration::from_secs(60),
+        )
+        .await;
+        assert!(reached, "{vm}: the switchover's transaction was reached");
+        server.child.kill().unwrap(); // SIGKILL, inside the transaction
+        server.child.wait().unwrap();
+        drop(server);
+
+        let server = spawn(&url).await;
+        let mut m = Value::Null;
+        for _ in 0..200 {
+            m = server.get(&format!("/api/v1/migrations/{mid}")).await;
+            if ["completed", "failed", "cancelled"].contains(&m["phase"].as_str().unwrap()) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(m["phase"], "failed", "{vm}: {m}");
+        let after: Value = server.get(&format!("/api/v1/vms/{}", id[vm])).await;
+        assert_eq!(after["host_id"], before["host_id"], "{vm}: its host");
+        assert_eq!(after["disks"], before["disks"], "{vm}: every disk");
+        assert_eq!(after, before, "{vm}: wholly where it was");
+        let events = server
+            .get(&format!("/api/v1/migrations/{mid}/events"))
+            .await;
+        let events = common::check_history(&events);
+        assert!(!events.iter().any(|e| e["phase"] == "completed"));
+    }
+}

@@ -81,7 +81,7 @@ async fn boot(lab: &Lab, dir: &Path, spec: &GuestSpec) -> (Guest, PathBuf) {
 }
 
 #[tokio::test]
-async fn vmotion_of_a_running_guest_moves_it_with_its_heartbeat() {
+async fn qemu_vmotion_of_a_running_guest_moves_it_with_its_heartbeat() {
     let Some(lab) = lab() else { return };
     let _one = one_at_a_time().await;
     let dir = tempfile::tempdir().unwrap();
@@ -151,7 +151,7 @@ async fn vmotion_of_a_running_guest_moves_it_with_its_heartbeat() {
 }
 
 #[tokio::test]
-async fn storage_vmotion_moves_the_disk_while_the_guest_writes() {
+async fn qemu_storage_vmotion_moves_the_disk_while_the_guest_writes() {
     let Some(lab) = lab() else { return };
     let _one = one_at_a_time().await;
     let datastore_a = tempfile::tempdir().unwrap();
@@ -204,7 +204,7 @@ async fn storage_vmotion_moves_the_disk_while_the_guest_writes() {
 }
 
 #[tokio::test]
-async fn a_guest_that_does_not_converge_needs_throttling_and_a_cancel_leaves_it_running() {
+async fn qemu_a_guest_that_does_not_converge_needs_throttling_and_a_cancel_leaves_it_running() {
     let Some(lab) = lab() else { return };
     let _one = one_at_a_time().await;
     let dir = tempfile::tempdir().unwrap();
@@ -282,7 +282,7 @@ async fn a_guest_that_does_not_converge_needs_throttling_and_a_cancel_leaves_it_
 }
 
 #[tokio::test]
-async fn combined_moves_host_and_disk_with_nothing_shared() {
+async fn qemu_combined_moves_host_and_disk_with_nothing_shared() {
     let Some(lab) = lab() else { return };
     let _one = one_at_a_time().await;
     let (datastore_a, datastore_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());

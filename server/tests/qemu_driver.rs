@@ -172,7 +172,7 @@ async fn tick_until(
 }
 
 #[tokio::test]
-async fn the_engine_moves_real_guests_and_a_cancel_leaves_them_running() {
+async fn qemu_the_engine_moves_real_guests_and_a_cancel_leaves_them_running() {
     let Some(lab) = lab() else { return };
     let _one = one_at_a_time().await;
     let sockets = qmp_sockets();
@@ -381,7 +381,7 @@ async fn the_engine_moves_real_guests_and_a_cancel_leaves_them_running() {
 /// shows it never completes unthrottled): through the engine, SDPS (QEMU's auto-converge)
 /// throttles it, the events say so as it rises, the record keeps it, and it completes.
 #[tokio::test]
-async fn a_guest_dirtying_faster_than_the_cap_completes_throttled_and_the_events_show_it() {
+async fn qemu_a_guest_dirtying_faster_than_the_cap_completes_throttled_and_the_events_show_it() {
     let Some(lab) = lab() else { return };
     let _one = one_at_a_time().await;
     let sockets = qmp_sockets();
@@ -444,6 +444,15 @@ async fn a_guest_dirtying_faster_than_the_cap_completes_throttled_and_the_events
 
 /// The binary with `--driver qemu`, its lab's data in `data`.
 async fn lab_server(db: &common::TestDb, data: &Path) -> common::process::Process {
+    lab_server_with(db, data, &[]).await
+}
+
+/// Like [`lab_server`], with environment variables (failpoints).
+async fn lab_server_with(
+    db: &common::TestDb,
+    data: &Path,
+    env: &[(&str, &str)],
+) -> common::process::Process {
     let lab_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/lab");
     let args = [
         "--driver",
@@ -453,13 +462,13 @@ async fn lab_server(db: &common::TestDb, data: &Path) -> common::process::Proces
         "--lab-data",
         data.to_str().unwrap(),
     ];
-    common::process::spawn(&db.url, &args).await
+    common::process::spawn_with(&db.url, &args, env, None).await
 }
 
 /// A server killed with SIGKILL cannot stop its guests: they run on, unmanaged. The next
 /// start on the same lab data stops them (and their sockets) before booting the lab again.
 #[tokio::test]
-async fn the_guests_of_a_killed_server_are_stopped_at_its_next_start() {
+async fn qemu_the_guests_of_a_killed_server_are_stopped_at_its_next_start() {
     let Some(_) = lab() else { return };
     let _one = one_at_a_time().await;
     let sockets = qmp_sockets();
@@ -526,7 +535,7 @@ fn qemu_processes_in(dir: &Path, also: &str) -> Vec<u32> {
 }
 
 #[tokio::test]
-async fn the_server_with_the_qemu_driver_migrates_a_real_vm_through_the_api() {
+async fn qemu_the_server_with_the_qemu_driver_migrates_a_real_vm_through_the_api() {
     let Some(_) = lab() else { return };
     let _one = one_at_a_time().await;
     let sockets = qmp_sockets();
@@ -680,4 +689,53 @@ async fn the_server_with_the_qemu_driver_migrates_a_real_vm_through_the_api() {
         "no QEMU left after the server stops"
     );
     assert_eq!(qmp_sockets(), sockets, "no QMP socket left");
+}
+
+/// QEMU switches over by itself; when the record of that switchover is refused (here on
+/// purpose, at its commit), vmshift records where the guest really runs — on its target — and
+/// says so, with exactly one QEMU process running it.
+#[tokio::test]
+async fn qemu_a_refused_switchover_record_follows_where_the_real_guest_runs() {
+    let Some(_) = lab() else { return };
+    let _one = one_at_a_time().await;
+    let db = common::TestDb::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let refuse = [("VMSHIFT_FAILPOINTS", "switchover.commit=fail")];
+    let server = lab_server_with(&db, data.path(), &refuse).await;
+    let id = server.ids().await;
+    let web = id["lab-web"].clone();
+    let body = serde_json::json!({ "vm_id": web, "kind": "vmotion",
+        "target_host_id": id["lab-esx-02"], "options": { "bandwidth_cap_mbps": 800 } });
+    let (status, m) = server.post("/api/v1/migrations", &body).await;
+    assert_eq!(status, 201, "{m}");
+    let mid = m["id"].as_str().unwrap().to_string();
+    let mut done = serde_json::Value::Null;
+    for _ in 0..600 {
+        done = server.get(&format!("/api/v1/migrations/{mid}")).await;
+        if ["completed", "failed", "cancelled"].contains(&done["phase"].as_str().unwrap()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(done["phase"], "failed", "{done}");
+    let message = done["message"].as_str().unwrap();
+    assert!(
+        message.contains("the hypervisor had already switched over")
+            && message.contains("recorded there"),
+        "{message}"
+    );
+    // The database ends where the guest runs...
+    let mut vm = serde_json::Value::Null;
+    for _ in 0..100 {
+        vm = server.get(&format!("/api/v1/vms/{web}")).await;
+        if vm["host_id"] == id["lab-esx-02"].as_str() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(vm["host_id"], id["lab-esx-02"].as_str(), "{vm}");
+    // ...and exactly one QEMU process runs it: the destination's.
+    let web_id = web.as_str().unwrap();
+    let processes = qemu_processes_in(data.path(), web_id);
+    assert_eq!(processes.len(), 1, "one QEMU runs lab-web: {processes:?}");
 }

@@ -69,7 +69,7 @@ fn is_final(phase: &str) -> bool {
 }
 
 #[tokio::test]
-async fn two_replicas_share_the_live_cluster_and_a_dead_ones_migration_ends_safely() {
+async fn replicas_two_replicas_share_the_live_cluster_and_a_dead_ones_migration_ends_safely() {
     let db = TestDb::new().await;
     if !db.is_postgres() {
         eprintln!("skipped: several replicas need PostgreSQL (VMSHIFT_TEST_POSTGRES)");
@@ -238,4 +238,179 @@ async fn two_replicas_share_the_live_cluster_and_a_dead_ones_migration_ends_safe
         )
         .await;
     assert_eq!(status, 201, "{m3}");
+}
+
+/// Waits until `done` holds for what `p` says of a migration, for up to `wait`.
+async fn wait_migration(p: &Process, id: &str, wait: Duration, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let m = p.get(&format!("/api/v1/migrations/{id}")).await;
+        if done(&m) || tokio::time::Instant::now() >= deadline {
+            return m;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// A live owner, paused (SIGSTOP) past its lease: another replica ends its migration; when
+/// it resumes (SIGCONT) and reaches the switchover, its writes of that migration are refused,
+/// it lets go, and the VM is in exactly one place — on its source, as the other recorded.
+#[tokio::test]
+async fn replicas_a_paused_owner_is_fenced_when_it_resumes() {
+    let db = TestDb::new().await;
+    if !db.is_postgres() {
+        eprintln!("skipped: several replicas need PostgreSQL (VMSHIFT_TEST_POSTGRES)");
+        return;
+    }
+    let a = replica(&db, "replica-a").await;
+    let b = replica(&db, "replica-b").await;
+    let id = a.ids().await;
+    // About 20 simulated seconds at 10×: ~2 s of wall time.
+    let (status, m) = a
+        .post(
+            "/api/v1/migrations",
+            &json!({ "vm_id": id["web-01"], "kind": "vmotion", "target_host_id": id["esx-02"],
+                     "options": { "bandwidth_cap_mbps": 2000 } }),
+        )
+        .await;
+    assert_eq!(status, 201, "{m}");
+    let mid = m["id"].as_str().unwrap().to_string();
+    wait_migration(&b, &mid, Duration::from_secs(10), |m| m["phase"] == "memory_precopy").await;
+    let source = b.get(&format!("/api/v1/vms/{}", id["web-01"])).await["host_id"].clone();
+    unsafe {
+        libc::kill(a.child.id() as i32, libc::SIGSTOP);
+    }
+    // B ends it once A's lease has run out.
+    let ended = wait_migration(&b, &mid, Duration::from_secs(15), |m| {
+        is_final(m["phase"].as_str().unwrap_or(""))
+    })
+    .await;
+    assert_eq!(ended["phase"], "failed", "{ended}");
+    assert!(ended["message"].as_str().unwrap().contains("replica-a"), "{ended}");
+    // Long enough that A's transfer is over when it resumes: its first tick reaches the
+    // switchover, whose record is refused.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    unsafe {
+        libc::kill(a.child.id() as i32, libc::SIGCONT);
+    }
+    let on_a = wait_migration(&a, &mid, Duration::from_secs(10), |m| m["phase"] == "failed").await;
+    assert_eq!(on_a["phase"], "failed", "A lets go and shows what B recorded: {on_a}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for p in [&a, &b] {
+        let vm = p.get(&format!("/api/v1/vms/{}", id["web-01"])).await;
+        assert_eq!(vm["host_id"], source, "web-01 is on its source, everywhere");
+        let m = p.get(&format!("/api/v1/migrations/{mid}")).await;
+        assert_eq!(m["phase"], "failed");
+        assert_eq!(m["message"], ended["message"], "nothing A wrote replaced B's end");
+    }
+    let events = b.get(&format!("/api/v1/migrations/{mid}/events")).await;
+    let events = common::check_history(&events);
+    assert_eq!(events.last().unwrap()["phase"], "failed");
+    assert!(!events.iter().any(|e| e["phase"] == "completed"));
+    // A is free of it: the VM moves again through A.
+    let (status, again) = a
+        .post(
+            "/api/v1/migrations",
+            &json!({ "vm_id": id["web-01"], "kind": "vmotion", "target_host_id": id["esx-02"] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{again}");
+}
+
+/// Failed sign-ins count the same on every replica: five wrong passwords spread over two
+/// replicas lock the account on both.
+#[tokio::test]
+async fn replicas_share_the_sign_in_limits() {
+    let db = TestDb::new().await;
+    if !db.is_postgres() {
+        eprintln!("skipped: several replicas need PostgreSQL (VMSHIFT_TEST_POSTGRES)");
+        return;
+    }
+    let a = replica(&db, "replica-a").await;
+    let b = replica(&db, "replica-b").await;
+    let http = reqwest::Client::new();
+    let attempt = |p: &Process, user: &str, password: &str| {
+        http.post(format!("{}/api/v1/session", p.base))
+            .json(&json!({ "username": user, "password": password }))
+            .send()
+    };
+    for (p, n) in [(&a, 3), (&b, 2)] {
+        for _ in 0..n {
+            let status = attempt(p, "admin", "wrong-password").await.unwrap().status();
+            assert_eq!(status, 401);
+        }
+    }
+    for p in [&a, &b] {
+        let res = attempt(p, "admin", common::ADMIN_PASSWORD).await.unwrap();
+        assert_eq!(res.status(), 429, "the sixth attempt waits, on either replica");
+    }
+    // The address limit too: 20 failures in all, over both replicas and other accounts.
+    for n in 0..15 {
+        let p = if n % 2 == 0 { &a } else { &b };
+        let status = attempt(p, &format!("nobody{n}"), "wrong-password").await.unwrap().status();
+        assert_eq!(status, 401, "attempt {n}");
+    }
+    let res = attempt(&b, "nobody-else", "wrong-password").await.unwrap();
+    assert_eq!(res.status(), 429, "the 21st failure from this address waits");
+}
+
+/// vSphere's slot limits hold across replicas: sixteen vMotions off one host, eight started
+/// through each replica, never run more than eight at once, and all complete; the ones that
+/// wait say the other replica holds the slots.
+#[tokio::test]
+async fn replicas_share_the_slot_limits_of_a_host() {
+    let db = TestDb::new().await;
+    if !db.is_postgres() {
+        eprintln!("skipped: several replicas need PostgreSQL (VMSHIFT_TEST_POSTGRES)");
+        return;
+    }
+    common::seed(&db.url, domain::generate::scale_inventory(1, 3, 16)).await;
+    let flags = ["--speed", "100", "--tick-ms", "50", "--lease-ms", "1500", "--demo", "false"];
+    let a = spawn(&db.url, &[&flags[..], &["--replica-id", "replica-a"]].concat()).await;
+    let b = spawn(&db.url, &[&flags[..], &["--replica-id", "replica-b"]].concat()).await;
+    let id = a.ids().await;
+    let mut started = Vec::new();
+    for n in 0..16 {
+        let p = if n < 8 { &a } else { &b };
+        let body = json!({ "vm_id": id[&format!("vm-000-000-{n:03}")], "kind": "vmotion",
+                           "target_host_id": id["esx-000-001"],
+                           "options": { "bandwidth_cap_mbps": 1000 } });
+        let (status, m) = p.post("/api/v1/migrations", &body).await;
+        assert_eq!(status, 201, "{m}");
+        started.push(m["id"].as_str().unwrap().to_string());
+    }
+    // B's wait while A holds the host's slots, and says so.
+    let mut named = false;
+    for _ in 0..200 {
+        let list = b.get("/api/v1/migrations").await;
+        named = list.as_array().unwrap().iter().any(|m| {
+            m["queue_reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("by migrations on replica-a"))
+        });
+        if named {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(named, "a queue reason names the other replica's migrations");
+    let mut spans = Vec::new();
+    for mid in &started {
+        let m = wait_migration(&a, mid, Duration::from_secs(60), |m| {
+            is_final(m["phase"].as_str().unwrap_or(""))
+        })
+        .await;
+        assert_eq!(m["phase"], "completed", "{m}");
+        let start = m["started_at_ms"].as_i64().unwrap();
+        let end = m["finished_at_ms"].as_i64().unwrap();
+        spans.push((start, end));
+    }
+    // The most that ever ran at once (a migration holds its slots from start to end).
+    let mut most = 0;
+    for (t, _) in &spans {
+        let at_once = spans.iter().filter(|(s, e)| s <= t && t < e).count();
+        most = most.max(at_once);
+    }
+    assert!(most <= 8, "{most} ran at once: {spans:?}");
+    assert!(most >= 2, "they did run concurrently: {spans:?}");
 }

@@ -122,6 +122,15 @@ pub struct Engine<D: Driver> {
     ticks: u64,
     /// Migrations leaving the queue stay in their checking phase (a test hook).
     hold_checking: bool,
+    /// What other replicas' running migrations take (docs/DESIGN.md#several-replicas).
+    elsewhere: Vec<Elsewhere>,
+}
+
+/// A migration another replica runs: it takes slots on the same hosts, links and datastores.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Elsewhere {
+    pub footprint: Footprint,
+    pub replica: String,
 }
 
 impl<D: Driver> Engine<D> {
@@ -140,6 +149,7 @@ impl<D: Driver> Engine<D> {
             tick_end: 0.0,
             ticks: 0,
             hold_checking: false,
+            elsewhere: Vec::new(),
         }
     }
 
@@ -152,7 +162,22 @@ impl<D: Driver> Engine<D> {
         }
     }
 
-    fn has_queued(&self) -> bool {
+    /// What other replicas' running migrations take now: queued migrations here are admitted
+    /// only into the slots they leave (so vSphere's limits hold across every replica).
+    pub fn set_elsewhere(&mut self, elsewhere: Vec<Elsewhere>) {
+        if self.elsewhere != elsewhere {
+            self.elsewhere = elsewhere;
+            self.admission_stale = true;
+        }
+    }
+
+    /// Whether migrations wait in the queue (the next tick may admit some).
+    pub fn has_queued(&self) -> bool {
+        self.active.values().any(|a| !a.running && !a.checking)
+    }
+
+    /// Whether migrations wait to start (queued, or held in their checking phase).
+    pub(super) fn has_waiting(&self) -> bool {
         self.active.values().any(|a| !a.running)
     }
 

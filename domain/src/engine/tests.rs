@@ -738,3 +738,37 @@ fn held_at_checking_a_migration_is_cancelled_or_failed_by_a_fault_with_its_vm_at
         }
     }
 }
+
+#[test]
+fn slots_held_by_another_replica_keep_a_migration_queued_and_are_named() {
+    let mut lab = lab(3, 9);
+    let (a, b) = (lab.hosts[0], lab.hosts[1]);
+    let vms = lab.vms_on(a);
+    let mut run = Run::new();
+    // Another replica runs 8 vMotions off host a: its 8 slots are taken.
+    let elsewhere: Vec<Elsewhere> = vms[..8]
+        .iter()
+        .map(|vm| Elsewhere {
+            footprint: crate::scheduling::Footprint::of(
+                &lab.inv.vms[vm],
+                MigrationKind::VMotion,
+                Some(b),
+                None,
+            ),
+            replica: "replica-b".into(),
+        })
+        .collect();
+    run.engine.set_elsewhere(elsewhere);
+    let id = run.submit(&lab, vmotion(vms[8], b));
+    run.tick(&mut lab, 0.25);
+    assert_eq!(run.phase(id), Phase::Queued);
+    let reason = run.records[&id].queue_reason.clone().unwrap_or_default();
+    assert!(
+        reason.contains("8/8 slots in use") && reason.contains("8 by migrations on replica-b"),
+        "{reason}"
+    );
+    // They end there: the slot frees here.
+    run.engine.set_elsewhere(Vec::new());
+    run.until(&mut lab, 0.25, 3_600.0, |r| r.phase(id).is_final());
+    assert_eq!(run.phase(id), Phase::Completed);
+}

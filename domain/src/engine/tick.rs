@@ -7,10 +7,10 @@ use super::messages::{emit, phase_message, reservation_reason};
 use super::{Active, Engine, Switchover, TickOutput, MAX_PASSES, MAX_STEPS_PER_TICK, MAX_STEP_S};
 use crate::checks::check_migration;
 use crate::migration::{Ending, Phase};
-use crate::scheduling::{max_min_fair, Flow, Footprint, SlotUsage};
+use crate::scheduling::{max_min_fair, Flow, Footprint, SlotUsage, Wait};
 use crate::transfer::{capacity, Resource, TransferEnd, TransferProgress};
 use crate::{DatastoreId, HostId, Inventory, MigrationId};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 impl<D: Driver> Engine<D> {
     /// Advances simulated time by `dt` seconds.
@@ -22,7 +22,7 @@ impl<D: Driver> Engine<D> {
         // Admission runs when something changed (a submit, an end, a cleared fault), and
         // about once a second while migrations wait (the inventory may have changed).
         self.ticks += 1;
-        if self.has_queued() && (self.admission_stale || self.ticks.is_multiple_of(4)) {
+        if self.has_waiting() && (self.admission_stale || self.ticks.is_multiple_of(4)) {
             self.admit(inv, now_ms, &mut out);
         }
         let steps = ((dt / MAX_STEP_S).ceil() as usize).clamp(1, MAX_STEPS_PER_TICK);
@@ -30,7 +30,7 @@ impl<D: Driver> Engine<D> {
         let mut stepped: BTreeSet<MigrationId> = BTreeSet::new();
         for _ in 0..steps {
             self.at = self.now;
-            if self.admission_stale && self.has_queued() {
+            if self.admission_stale && self.has_waiting() {
                 self.admit(inv, now_ms, &mut out);
             }
             // Every running transfer gets the whole step. One whose stage changes to other
@@ -118,12 +118,14 @@ impl<D: Driver> Engine<D> {
     /// Starts queued migrations that fit, highest priority first, then oldest first.
     fn admit(&mut self, inv: &Inventory, now_ms: i64, out: &mut TickOutput) {
         self.admission_stale = false;
-        // Migrations held in their checking phase keep the slots they left the queue with.
+        // Migrations held in their checking phase keep the slots they left the queue with;
+        // other replicas' running migrations take theirs.
         let running: Vec<Footprint> = self
             .active
             .values()
             .filter(|a| a.running || a.checking)
             .map(|a| a.footprint.clone())
+            .chain(self.elsewhere.iter().map(|e| e.footprint.clone()))
             .collect();
         let mut usage = SlotUsage::of(&running);
         // What the running migrations will take on their targets once they land.
@@ -152,7 +154,8 @@ impl<D: Driver> Engine<D> {
                 None
             } else {
                 usage
-                    .queue_reason(inv, &a.footprint)
+                    .wait(inv, &a.footprint)
+                    .map(|w| self.naming_elsewhere(w))
                     .or_else(|| reservation_reason(inv, a, &memory_heading, &space_heading))
             };
             if let Some(reason) = reason {
@@ -426,5 +429,24 @@ impl<D: Driver> Engine<D> {
             before,
             at_s,
         });
+    }
+
+    /// A queue reason that says how much of the full resource other replicas hold.
+    fn naming_elsewhere(&self, wait: Wait) -> String {
+        let mut by: BTreeMap<&str, u32> = BTreeMap::new();
+        for e in &self.elsewhere {
+            let cost = e.footprint.cost_on(wait.slot);
+            if cost > 0 {
+                *by.entry(e.replica.as_str()).or_default() += cost;
+            }
+        }
+        if by.is_empty() {
+            return wait.reason;
+        }
+        let taken: Vec<String> = by
+            .into_iter()
+            .map(|(replica, n)| format!("{n} by migrations on {replica}"))
+            .collect();
+        format!("{} ({})", wait.reason, taken.join(", "))
     }
 }

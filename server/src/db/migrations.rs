@@ -349,3 +349,57 @@ pub async fn last_seq(db: &Db, id: MigrationId) -> Result<u64, DbError> {
             .await?;
     Ok(seq.unwrap_or(0) as u64)
 }
+
+/// The advisory lock that serializes admission across replicas (PostgreSQL).
+const ADMISSION_LOCK: i64 = 0x766d_7368_6966_7431;
+
+/// Held while a replica admits queued migrations: no other replica admits meanwhile, so each
+/// sees the slots the others' running migrations take (docs/DESIGN.md#several-replicas).
+pub struct AdmissionLock {
+    conn: sqlx::pool::PoolConnection<sqlx::Any>,
+}
+
+/// Waits for the admission lock (PostgreSQL only; released by [`AdmissionLock::release`], or
+/// by PostgreSQL if this process dies holding it).
+pub async fn lock_admission(db: &Db) -> Result<AdmissionLock, DbError> {
+    let mut conn = db.acquire().await?;
+    sqlx::query("SELECT 1 FROM (SELECT pg_advisory_lock($1)) AS locked")
+        .bind(ADMISSION_LOCK)
+        .execute(&mut *conn)
+        .await?;
+    Ok(AdmissionLock { conn })
+}
+
+impl AdmissionLock {
+    pub async fn release(mut self) {
+        let unlocked = sqlx::query("SELECT 1 FROM (SELECT pg_advisory_unlock($1)) AS unlocked")
+            .bind(ADMISSION_LOCK)
+            .execute(&mut *self.conn)
+            .await;
+        if let Err(e) = unlocked {
+            // Dropped with its connection instead: PostgreSQL releases it when it closes.
+            tracing::error!(error = %e, "could not release the admission lock");
+            self.conn.close_on_drop();
+        }
+    }
+}
+
+/// The migrations other replicas run now (out of the queue, not ended), with their owner.
+pub async fn running_elsewhere(db: &Db, me: &str) -> Result<Vec<(Migration, String)>, DbError> {
+    let rows = sqlx::query(&format!(
+        "SELECT record, owner FROM migrations
+         WHERE owner IS NOT NULL AND owner <> $1 AND phase <> 'queued' AND phase NOT IN {FINAL}"
+    ))
+    .bind(me)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let text: String = row.try_get("record")?;
+            let owner: String = row.try_get("owner")?;
+            let m = serde_json::from_str(&text)
+                .map_err(|e| DbError::Corrupt(format!("migration record: {e}")))?;
+            Ok((m, owner))
+        })
+        .collect()
+}

@@ -3,13 +3,14 @@
 
 use super::{Command, CommandError, EngineConfig, MigrationService, StartError};
 use crate::audit;
-use crate::db::{self, DbError, Notice};
+use crate::db::{self, Backend, DbError, Notice};
 use crate::failpoints::Action;
 use crate::inventory::ServiceError;
 use app::protocol::LiveMessage;
 use domain::checks::{check_migration, MigrationRequest};
 use domain::engine::driver::BoxedDriver;
-use domain::engine::{CancelError, Engine, SubmitError, Switchover};
+use domain::engine::{CancelError, Elsewhere, Engine, SubmitError, Switchover};
+use domain::scheduling::Footprint;
 use domain::migration::{Fault, FaultRequest, Migration, MigrationEvent};
 use domain::{DomainError, FaultId, MigrationId, Mutation, Object};
 use std::sync::Arc;
@@ -283,6 +284,33 @@ impl MigrationService {
         db::notify(tx, &notice).await
     }
 
+    /// With several replicas (PostgreSQL) and migrations waiting here: the admission lock,
+    /// and the engine told what the other replicas' running migrations take.
+    async fn admission(&self, engine: &mut Engine<BoxedDriver>) -> Option<db::AdmissionLock> {
+        if self.backend != Backend::Postgres || !engine.has_queued() {
+            return None;
+        }
+        let lock = match db::lock_admission(&self.db).await {
+            Ok(lock) => lock,
+            Err(e) => {
+                tracing::error!(error = %e, "could not take the admission lock");
+                return None;
+            }
+        };
+        match db::running_elsewhere(&self.db, &self.replica).await {
+            Ok(list) => engine.set_elsewhere(
+                list.into_iter()
+                    .map(|(m, replica)| Elsewhere {
+                        footprint: Footprint::of_migration(&m),
+                        replica,
+                    })
+                    .collect(),
+            ),
+            Err(e) => tracing::error!(error = %e, "could not read the other replicas' migrations"),
+        }
+        Some(lock)
+    }
+
     /// The stored faults replace the engine's (an object deleted took its faults with it).
     async fn reload_faults_now(&self, engine: &mut Engine<BoxedDriver>) {
         match db::load_faults(&self.db).await {
@@ -303,6 +331,9 @@ impl MigrationService {
 
     async fn tick(&self, engine: &mut Engine<BoxedDriver>, dt: f64) {
         let now_ms = self.clock.unix_ms();
+        // Several replicas: one admits at a time, knowing the slots the others' migrations
+        // take, until what it admitted is stored.
+        let admission = self.admission(engine).await;
         let out = {
             let inv = self.inventory.read();
             engine.tick(&inv, dt, now_ms)
@@ -311,6 +342,9 @@ impl MigrationService {
             self.inventory.end_motion(m);
         }
         self.persist(engine, out.events, out.updated).await;
+        if let Some(lock) = admission {
+            lock.release().await;
+        }
         for s in out.switchovers {
             let lease = self.lease_until(now_ms);
             let (record, event) = match self

@@ -6,7 +6,51 @@ use domain::ObjectKind;
 use serde_json::{json, Map, Value};
 
 pub async fn document() -> Json<Value> {
-    Json(build())
+    static DOCUMENT: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    Json(DOCUMENT.get_or_init(build).clone())
+}
+
+/// Each operation gets the role its route declares (`x-vmshift-role`, from the router's own
+/// table) and the statuses every route can answer besides its own: 401 and 403 where a role
+/// is needed (403 also for a write from another site), 400 for a malformed path, 413/415 for
+/// a JSON body, 503 while the server stops.
+fn decorate(paths: &mut Map<String, Value>) {
+    let table = super::routes().table().to_vec();
+    for (path, item) in paths.iter_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for (method, operation) in item.iter_mut() {
+            let Ok(m) = method.to_uppercase().parse::<axum::http::Method>() else {
+                continue;
+            };
+            let Some(route) = table.iter().find(|r| r.method == m && r.path == *path) else {
+                continue;
+            };
+            let role = match route.access {
+                super::routes::Access::Public => "anyone",
+                super::routes::Access::Needs(r) => r.as_str(),
+                super::routes::Access::Undeclared => "nobody",
+            };
+            operation["x-vmshift-role"] = json!(role);
+            let mut extra: Vec<u16> = vec![400];
+            if role != "anyone" {
+                extra.extend([401, 403]);
+            } else if m != axum::http::Method::GET {
+                extra.push(403);
+            }
+            if operation.get("requestBody").is_some() {
+                extra.extend([413, 415]);
+            }
+            if path.starts_with("/api/v1/migrations") || path.starts_with("/api/v1/faults") {
+                extra.push(503);
+            }
+            let responses = operation["responses"].as_object_mut().expect("responses");
+            for (code, response) in error_responses(&extra) {
+                responses.entry(code).or_insert(response);
+            }
+        }
+    }
 }
 
 fn uuid() -> Value {
@@ -440,11 +484,19 @@ pub fn build() -> Value {
         json!({"get": {"summary": "This document", "operationId": "openapi",
             "responses": {"200": {"description": "OpenAPI 3.1 document"}}}}),
     );
+    decorate(&mut paths);
     json!({
         "openapi": "3.1.0",
         "info": {"title": "vmshift API", "version": env!("CARGO_PKG_VERSION"),
             "description": "Cluster inventory and live VM migration. Errors are {\"error\": {\"code\", \"message\", \"field\"}}. Every operation needs a signed-in user (the session cookie, or Authorization: Bearer <API token>) with the role it names: viewer reads, operator also starts/cancels migrations and injects faults, admin also changes the inventory and users; 401 without a user, 403 without the role."},
         "paths": paths,
-        "components": {"schemas": schemas()}
+        "components": {
+            "schemas": schemas(),
+            "securitySchemes": {
+                "token": {"type": "http", "scheme": "bearer", "description": "an API token (vms_…)"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "vmshift_session"}
+            }
+        },
+        "security": [{"token": []}, {"session": []}]
     })
 }

@@ -233,6 +233,19 @@ pub async fn reopen(database_url: &str) -> App {
         .expect("the app starts again")
 }
 
+/// Fills the empty database at `database_url` with `inventory`, through the app (built, then
+/// dropped), before the servers under test start on it.
+pub async fn seed(database_url: &str, inventory: domain::Inventory) {
+    let app = App::build(config(database_url, &["--demo", "false"]))
+        .await
+        .expect("the app starts");
+    app.services()
+        .inventory
+        .seed(inventory)
+        .await
+        .expect("the inventory is stored");
+}
+
 pub struct TestServer {
     pub addr: SocketAddr,
     /// Signed in as the admin (through an API token).

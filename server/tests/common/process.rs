@@ -31,8 +31,20 @@ fn free_port() -> u16 {
 /// Starts the binary on `url` with `extra` flags, waits until it answers, and signs in as
 /// the admin.
 pub async fn spawn(url: &str, extra: &[&str]) -> Process {
+    spawn_with(url, extra, &[], None).await
+}
+
+/// Like [`spawn`], with environment variables (`VMSHIFT_FAILPOINTS`, …) and its standard
+/// error written to `stderr` (what a test reads to know a failpoint was reached).
+pub async fn spawn_with(
+    url: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+    stderr: Option<&std::path::Path>,
+) -> Process {
     let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_vmshift"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_vmshift"));
+    command
         .args([
             "--database-url",
             url,
@@ -41,9 +53,12 @@ pub async fn spawn(url: &str, extra: &[&str]) -> Process {
         ])
         .args(["--log", "warn", "--admin-password", ADMIN_PASSWORD])
         .args(extra)
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+        .envs(env.iter().copied())
+        .stdout(Stdio::null());
+    if let Some(path) = stderr {
+        command.stderr(std::fs::File::create(path).unwrap());
+    }
+    let child = command.spawn().unwrap();
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     // Owned from here: a failure below kills it (see Drop).
     let mut process = Process {
@@ -127,4 +142,16 @@ impl Process {
             .insert("authorization", format!("Bearer {token}").parse().unwrap());
         tokio_tungstenite::connect_async(request).await.unwrap().0
     }
+}
+
+/// Waits until `path` (a process's standard error) holds `line`, for up to `wait`.
+pub async fn wait_for_line(path: &std::path::Path, line: &str, wait: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + wait;
+    while tokio::time::Instant::now() < deadline {
+        if std::fs::read_to_string(path).is_ok_and(|text| text.contains(line)) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    false
 }
