@@ -8,7 +8,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-schemathesis.sh
-EXAMPLES=${FUZZ_EXAMPLES:-30}
+EXAMPLES=${FUZZ_EXAMPLES:-50}
 cargo build -q -p server --bin vmshift || exit 1
 dir=$(mktemp -d)
 port=${FUZZ_PORT:-3400}

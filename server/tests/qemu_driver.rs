@@ -735,7 +735,7 @@ async fn qemu_a_refused_switchover_record_follows_where_the_real_guest_runs() {
     }
     assert_eq!(vm["host_id"], id["lab-esx-02"].as_str(), "{vm}");
     // ...and exactly one QEMU process runs it: the destination's.
-    let web_id = web.as_str().unwrap();
+    let web_id = web.as_str();
     let processes = qemu_processes_in(data.path(), web_id);
     assert_eq!(processes.len(), 1, "one QEMU runs lab-web: {processes:?}");
 }

@@ -241,7 +241,12 @@ async fn replicas_two_replicas_share_the_live_cluster_and_a_dead_ones_migration_
 }
 
 /// Waits until `done` holds for what `p` says of a migration, for up to `wait`.
-async fn wait_migration(p: &Process, id: &str, wait: Duration, done: impl Fn(&Value) -> bool) -> Value {
+async fn wait_migration(
+    p: &Process,
+    id: &str,
+    wait: Duration,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
     let deadline = tokio::time::Instant::now() + wait;
     loop {
         let m = p.get(&format!("/api/v1/migrations/{id}")).await;
@@ -275,7 +280,10 @@ async fn replicas_a_paused_owner_is_fenced_when_it_resumes() {
         .await;
     assert_eq!(status, 201, "{m}");
     let mid = m["id"].as_str().unwrap().to_string();
-    wait_migration(&b, &mid, Duration::from_secs(10), |m| m["phase"] == "memory_precopy").await;
+    wait_migration(&b, &mid, Duration::from_secs(10), |m| {
+        m["phase"] == "memory_precopy"
+    })
+    .await;
     let source = b.get(&format!("/api/v1/vms/{}", id["web-01"])).await["host_id"].clone();
     unsafe {
         libc::kill(a.child.id() as i32, libc::SIGSTOP);
@@ -286,22 +294,34 @@ async fn replicas_a_paused_owner_is_fenced_when_it_resumes() {
     })
     .await;
     assert_eq!(ended["phase"], "failed", "{ended}");
-    assert!(ended["message"].as_str().unwrap().contains("replica-a"), "{ended}");
+    assert!(
+        ended["message"].as_str().unwrap().contains("replica-a"),
+        "{ended}"
+    );
     // Long enough that A's transfer is over when it resumes: its first tick reaches the
     // switchover, whose record is refused.
     tokio::time::sleep(Duration::from_secs(3)).await;
     unsafe {
         libc::kill(a.child.id() as i32, libc::SIGCONT);
     }
-    let on_a = wait_migration(&a, &mid, Duration::from_secs(10), |m| m["phase"] == "failed").await;
-    assert_eq!(on_a["phase"], "failed", "A lets go and shows what B recorded: {on_a}");
+    let on_a = wait_migration(&a, &mid, Duration::from_secs(10), |m| {
+        m["phase"] == "failed"
+    })
+    .await;
+    assert_eq!(
+        on_a["phase"], "failed",
+        "A lets go and shows what B recorded: {on_a}"
+    );
     tokio::time::sleep(Duration::from_secs(1)).await;
     for p in [&a, &b] {
         let vm = p.get(&format!("/api/v1/vms/{}", id["web-01"])).await;
         assert_eq!(vm["host_id"], source, "web-01 is on its source, everywhere");
         let m = p.get(&format!("/api/v1/migrations/{mid}")).await;
         assert_eq!(m["phase"], "failed");
-        assert_eq!(m["message"], ended["message"], "nothing A wrote replaced B's end");
+        assert_eq!(
+            m["message"], ended["message"],
+            "nothing A wrote replaced B's end"
+        );
     }
     let events = b.get(&format!("/api/v1/migrations/{mid}/events")).await;
     let events = common::check_history(&events);
@@ -336,22 +356,36 @@ async fn replicas_share_the_sign_in_limits() {
     };
     for (p, n) in [(&a, 3), (&b, 2)] {
         for _ in 0..n {
-            let status = attempt(p, "admin", "wrong-password").await.unwrap().status();
+            let status = attempt(p, "admin", "wrong-password")
+                .await
+                .unwrap()
+                .status();
             assert_eq!(status, 401);
         }
     }
     for p in [&a, &b] {
         let res = attempt(p, "admin", common::ADMIN_PASSWORD).await.unwrap();
-        assert_eq!(res.status(), 429, "the sixth attempt waits, on either replica");
+        assert_eq!(
+            res.status(),
+            429,
+            "the sixth attempt waits, on either replica"
+        );
     }
     // The address limit too: 20 failures in all, over both replicas and other accounts.
     for n in 0..15 {
         let p = if n % 2 == 0 { &a } else { &b };
-        let status = attempt(p, &format!("nobody{n}"), "wrong-password").await.unwrap().status();
+        let status = attempt(p, &format!("nobody{n}"), "wrong-password")
+            .await
+            .unwrap()
+            .status();
         assert_eq!(status, 401, "attempt {n}");
     }
     let res = attempt(&b, "nobody-else", "wrong-password").await.unwrap();
-    assert_eq!(res.status(), 429, "the 21st failure from this address waits");
+    assert_eq!(
+        res.status(),
+        429,
+        "the 21st failure from this address waits"
+    );
 }
 
 /// vSphere's slot limits hold across replicas: sixteen vMotions off one host, eight started
@@ -365,9 +399,26 @@ async fn replicas_share_the_slot_limits_of_a_host() {
         return;
     }
     common::seed(&db.url, domain::generate::scale_inventory(1, 3, 16)).await;
-    let flags = ["--speed", "100", "--tick-ms", "50", "--lease-ms", "1500", "--demo", "false"];
-    let a = spawn(&db.url, &[&flags[..], &["--replica-id", "replica-a"]].concat()).await;
-    let b = spawn(&db.url, &[&flags[..], &["--replica-id", "replica-b"]].concat()).await;
+    let flags = [
+        "--speed",
+        "100",
+        "--tick-ms",
+        "50",
+        "--lease-ms",
+        "1500",
+        "--demo",
+        "false",
+    ];
+    let a = spawn(
+        &db.url,
+        &[&flags[..], &["--replica-id", "replica-a"]].concat(),
+    )
+    .await;
+    let b = spawn(
+        &db.url,
+        &[&flags[..], &["--replica-id", "replica-b"]].concat(),
+    )
+    .await;
     let id = a.ids().await;
     let mut started = Vec::new();
     for n in 0..16 {

@@ -1,9 +1,10 @@
 //! The audit log over the API (admins): `GET /audit` as JSON, `GET /audit.csv` as CSV.
 
 use super::error::ApiError;
+use super::path::Query;
 use super::routes::{get, Routes, ADMIN};
 use super::AppState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Json;

@@ -4,9 +4,10 @@
 use super::error::ApiError;
 use super::json::JsonBody;
 use super::path::Id;
+use super::path::Query;
 use super::routes::{get, post, Routes, VIEWER};
 use super::AppState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::Json;
 use domain::checks::{
     check_migration, rank_targets, CheckReport, MigrationKind, MigrationRequest, Targets,

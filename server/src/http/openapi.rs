@@ -24,7 +24,27 @@ fn decorate(paths: &mut Map<String, Value>) {
             let Ok(m) = method.to_uppercase().parse::<axum::http::Method>() else {
                 continue;
             };
-            let Some(route) = table.iter().find(|r| r.method == m && r.path == *path) else {
+            // The route that serves this path: itself, else the template it fits
+            // (`/api/v1/hosts/{id}` is served by `/api/v1/{collection}/{id}`).
+            let fits = |template: &str| {
+                let (a, b): (Vec<&str>, Vec<&str>) =
+                    (template.split('/').collect(), path.split('/').collect());
+                a.len() == b.len()
+                    && a.iter()
+                        .zip(&b)
+                        .all(|(t, p)| t == p || (t.starts_with('{') && t.ends_with('}')))
+            };
+            let Some(route) = table
+                .iter()
+                .filter(|r| r.method == m)
+                .find(|r| r.path == *path)
+                .or_else(|| {
+                    table
+                        .iter()
+                        .filter(|r| r.method == m)
+                        .find(|r| fits(&r.path))
+                })
+            else {
                 continue;
             };
             let role = match route.access {
@@ -477,7 +497,7 @@ pub fn build() -> Value {
         "/api/v1/audit.csv".into(),
         json!({"get": {"summary": "The audit log as CSV (admin), same filters (default limit 10,000)",
             "operationId": "audit_csv", "parameters": audit_params,
-            "responses": {"200": {"description": "text/csv"}}}}),
+            "responses": with(error_responses(&[422]), "200", "the entries as CSV", None)}}),
     );
     paths.insert(
         "/api/v1/openapi.json".into(),

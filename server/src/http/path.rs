@@ -1,5 +1,6 @@
-//! Path parameters, parsed once: `{id}` as a UUID (or a typed id), `{collection}` as a kind of
-//! inventory object. A malformed one is a 400 naming it; an unknown collection a 404.
+//! Path and query parameters, parsed once: `{id}` as a UUID (or a typed id), `{collection}` as
+//! a kind of inventory object, a query string into its type. A malformed one is a 400 naming
+//! it (the REST API's JSON error); an unknown collection a 404.
 
 use super::error::ApiError;
 use axum::extract::{FromRequestParts, RawPathParams};
@@ -54,5 +55,23 @@ impl<S: Send + Sync> FromRequestParts<S> for Collection {
         ObjectKind::from_plural(&raw)
             .map(Collection)
             .ok_or_else(|| ApiError::NotFound(format!("no collection named {raw}")))
+    }
+}
+
+/// A query string deserialized into `T`; a malformed one is a JSON 400 (axum's own rejection
+/// is plain text).
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(q)| Query(q))
+            .map_err(|e| ApiError::BadPath {
+                field: "query".into(),
+                message: format!("the query string is not valid: {}", e.body_text()),
+            })
     }
 }
