@@ -33,6 +33,8 @@ pub enum LiveMessage {
     },
     /// The real guests of the lab (QEMU driver), once a second: which host runs each and its
     /// last heartbeat.
+    /// A maintenance plan was stored or changed: its whole record.
+    PlanUpdated(Box<domain::plan::PlanRecord>),
     LabHeartbeats {
         guests: Vec<LabGuest>,
         /// The figures the lab's migrations are predicted with.

@@ -12,7 +12,10 @@ use domain::accounts::{CurrentUser, NewToken, Role, TokenInfo};
 use domain::audit::{AuditEntry, AuditFilter};
 use domain::checks::MigrationRequest;
 use domain::migration::{Fault, FaultRequest, Migration, MigrationEvent};
-use domain::{FaultId, ImportSummary, Inventory, InventoryFile, MigrationId, Object, ObjectKind};
+use domain::plan::{PlanRecord, PlanRequest, Preview};
+use domain::{
+    FaultId, ImportSummary, Inventory, InventoryFile, MigrationId, Object, ObjectKind, PlanId,
+};
 use leptos::prelude::*;
 use leptos::server_fn::codec::{Post, PostUrl};
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
@@ -146,7 +149,10 @@ pub mod ssr {
     use domain::audit::{AuditEntry, AuditFilter};
     use domain::checks::MigrationRequest;
     use domain::migration::{Fault, FaultRequest, Migration, MigrationEvent};
-    use domain::{Change, FaultId, ImportSummary, Inventory, InventoryFile, MigrationId, Mutation};
+    use domain::plan::{PlanRecord, PlanRequest, Preview};
+    use domain::{
+        Change, FaultId, ImportSummary, Inventory, InventoryFile, MigrationId, Mutation, PlanId,
+    };
     use std::future::Future;
     use std::pin::Pin;
     use std::sync::Arc;
@@ -176,6 +182,11 @@ pub mod ssr {
         ) -> Answer<'_, CurrentUser>;
         fn set_role(&self, id: uuid::Uuid, role: Role) -> Answer<'_, CurrentUser>;
         fn audit(&self, filter: AuditFilter) -> Answer<'_, Vec<AuditEntry>>;
+        fn preview_plan(&self, request: PlanRequest) -> Answer<'_, Preview>;
+        fn create_plan(&self, request: PlanRequest) -> Answer<'_, PlanRecord>;
+        fn plans(&self) -> Answer<'_, Vec<PlanRecord>>;
+        fn plan(&self, id: PlanId) -> Answer<'_, PlanRecord>;
+        fn plan_command(&self, id: PlanId, command: super::PlanAction) -> Answer<'_, PlanRecord>;
     }
 
     /// The server's services, provided to every server function and page render.
@@ -376,4 +387,42 @@ pub async fn set_role(id: Uuid, role: Role) -> Result<CurrentUser, ServerError> 
 #[server(prefix = "/rpc", endpoint = "admin/audit", input = FieldJson)]
 pub async fn audit_entries(filter: AuditFilter) -> Result<Vec<AuditEntry>, ServerError> {
     call!(AuditEntries, |api, _| api.audit(filter))
+}
+
+/// What a plan's page asks of a stored plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanAction {
+    Start,
+    Pause,
+    Resume,
+    Cancel,
+}
+
+/// A plan drafted and predicted, nothing written (docs/DESIGN.md#maintenance-plans).
+#[server(prefix = "/rpc", endpoint = "operator/plans/preview", input = FieldJson)]
+pub async fn preview_plan(request: PlanRequest) -> Result<Preview, ServerError> {
+    call!(PreviewPlan, |api, _| api.preview_plan(request))
+}
+
+/// The plan stored as a draft.
+#[server(prefix = "/rpc", endpoint = "operator/plans/create", input = FieldJson)]
+pub async fn create_plan(request: PlanRequest) -> Result<PlanRecord, ServerError> {
+    call!(CreatePlan, |api, _| api.create_plan(request))
+}
+
+#[server(prefix = "/rpc", endpoint = "viewer/plans/list", input = PostUrl)]
+pub async fn list_plans() -> Result<Vec<PlanRecord>, ServerError> {
+    call!(ListPlans, |api, _| api.plans())
+}
+
+#[server(prefix = "/rpc", endpoint = "viewer/plans/get", input = FieldJson)]
+pub async fn get_plan(id: PlanId) -> Result<PlanRecord, ServerError> {
+    call!(GetPlan, |api, _| api.plan(id))
+}
+
+/// Starts, pauses, resumes or cancels a plan.
+#[server(prefix = "/rpc", endpoint = "operator/plans/command", input = FieldJson)]
+pub async fn plan_command(id: PlanId, command: PlanAction) -> Result<PlanRecord, ServerError> {
+    call!(PlanCommand, |api, _| api.plan_command(id, command))
 }

@@ -22,7 +22,7 @@ pub struct AuditEntry {
 }
 
 /// Every action the log records.
-pub const ACTIONS: [&str; 16] = [
+pub const ACTIONS: [&str; 21] = [
     "inventory.create",
     "inventory.update",
     "inventory.delete",
@@ -31,6 +31,11 @@ pub const ACTIONS: [&str; 16] = [
     "migration.cancel",
     "fault.inject",
     "fault.clear",
+    "plan.create",
+    "plan.start",
+    "plan.pause",
+    "plan.resume",
+    "plan.cancel",
     "session.sign_in",
     "session.sign_in_failed",
     "session.sign_out",

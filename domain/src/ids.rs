@@ -72,3 +72,11 @@ id_type!(
     /// Identifies an injected fault.
     FaultId
 );
+id_type!(
+    /// Identifies an affinity rule.
+    RuleId
+);
+id_type!(
+    /// Identifies a maintenance plan.
+    PlanId
+);

@@ -4,6 +4,7 @@
 //! browser (wasm) alike and its tests run in milliseconds.
 
 pub mod accounts;
+pub mod affinity;
 pub mod audit;
 pub mod checks;
 pub mod engine;
@@ -16,6 +17,7 @@ pub mod migration;
 pub mod model;
 pub mod object;
 pub mod phase;
+pub mod plan;
 pub mod platform;
 pub mod precopy;
 pub mod prediction;
@@ -26,6 +28,7 @@ pub mod values;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+pub use affinity::{Rule, RuleKind};
 pub use error::{DomainError, ErrorCode};
 pub use ids::*;
 pub use inventory::import::{ImportSummary, InventoryFile};

@@ -1,6 +1,7 @@
 //! Inventory objects as the API, the change log and the live link carry them: any object
 //! tagged with its kind, a requested change ([`Mutation`]) and a validated one ([`Change`]).
 
+use crate::affinity::Rule;
 use crate::ids::*;
 use crate::model::*;
 use serde::{Deserialize, Serialize};
@@ -16,16 +17,18 @@ pub enum ObjectKind {
     Switch,
     Portgroup,
     Vm,
+    Rule,
 }
 
 impl ObjectKind {
-    pub const ALL: [ObjectKind; 6] = [
+    pub const ALL: [ObjectKind; 7] = [
         ObjectKind::Cluster,
         ObjectKind::Host,
         ObjectKind::Datastore,
         ObjectKind::Switch,
         ObjectKind::Portgroup,
         ObjectKind::Vm,
+        ObjectKind::Rule,
     ];
 
     /// Plain words for messages ("host", "port group").
@@ -37,6 +40,7 @@ impl ObjectKind {
             ObjectKind::Switch => "switch",
             ObjectKind::Portgroup => "port group",
             ObjectKind::Vm => "VM",
+            ObjectKind::Rule => "affinity rule",
         }
     }
 
@@ -49,6 +53,7 @@ impl ObjectKind {
             ObjectKind::Switch => "switches",
             ObjectKind::Portgroup => "portgroups",
             ObjectKind::Vm => "vms",
+            ObjectKind::Rule => "rules",
         }
     }
 
@@ -67,6 +72,7 @@ pub enum Object {
     Switch(Switch),
     Portgroup(Portgroup),
     Vm(Vm),
+    Rule(Rule),
 }
 
 impl Object {
@@ -78,6 +84,7 @@ impl Object {
             Object::Switch(_) => ObjectKind::Switch,
             Object::Portgroup(_) => ObjectKind::Portgroup,
             Object::Vm(_) => ObjectKind::Vm,
+            Object::Rule(_) => ObjectKind::Rule,
         }
     }
 
@@ -89,6 +96,7 @@ impl Object {
             Object::Switch(o) => o.id.0,
             Object::Portgroup(o) => o.id.0,
             Object::Vm(o) => o.id.0,
+            Object::Rule(o) => o.id.0,
         }
     }
 
@@ -100,6 +108,7 @@ impl Object {
             Object::Switch(o) => o.name.as_str(),
             Object::Portgroup(o) => o.name.as_str(),
             Object::Vm(o) => o.name.as_str(),
+            Object::Rule(o) => o.name.as_str(),
         }
     }
 
@@ -112,6 +121,7 @@ impl Object {
             Object::Switch(o) => o.id = SwitchId(id),
             Object::Portgroup(o) => o.id = PortgroupId(id),
             Object::Vm(o) => o.id = VmId(id),
+            Object::Rule(o) => o.id = RuleId(id),
         }
     }
 }

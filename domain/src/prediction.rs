@@ -4,6 +4,7 @@
 use super::checks::MigrationRequest;
 
 pub use super::checks::MigrationOptions;
+use super::phase::Phase;
 use super::platform::Platform;
 use super::transfer::{capacity, Resource, Transfer, TransferEnd, TransferPlan};
 pub use super::transfer::{DISK_SWITCHOVER_S, PREPARE_S};
@@ -31,6 +32,63 @@ pub struct Prediction {
     pub max_throttle: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
+    /// Where the time goes.
+    #[serde(default)]
+    pub breakdown: Breakdown,
+}
+
+/// Where a move's time goes, seconds (docs/DESIGN.md#transfer-model): each part can be checked
+/// against the model — preparation is the platform's fixed cost, the disk copy its bytes over
+/// the slowest datastore or link it crosses, the pre-copy its rounds, the switchover the
+/// stun time (or the fixed hand-over of a disk-only move).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Breakdown {
+    /// Waiting in the queue for a slot (0 for a move predicted alone).
+    pub queue_s: f64,
+    pub prepare_s: f64,
+    pub disk_copy_s: f64,
+    pub memory_precopy_s: f64,
+    pub switchover_s: f64,
+}
+
+impl Breakdown {
+    /// From the times (since the move was asked) at which it entered each phase, when it
+    /// ended, and its downtime. A pre-copy whose last round ran within one step has no
+    /// switchover entry: its stun time is taken from the pre-copy.
+    pub fn of_phases(entries: &[(Phase, f64)], end_s: f64, downtime_s: f64) -> Breakdown {
+        let mut b = Breakdown::default();
+        let started = entries
+            .iter()
+            .find(|(p, _)| *p >= Phase::Preparing && !p.is_final())
+            .map_or(end_s, |(_, t)| *t);
+        b.queue_s = started;
+        let mut running: Vec<(Phase, f64)> = entries
+            .iter()
+            .filter(|(p, _)| *p >= Phase::Preparing && !p.is_final())
+            .copied()
+            .collect();
+        running.dedup_by_key(|(p, _)| *p);
+        for (i, (phase, at)) in running.iter().enumerate() {
+            let until = running.get(i + 1).map_or(end_s, |(_, t)| *t);
+            let span = (until - at).max(0.0);
+            match phase {
+                Phase::Preparing => b.prepare_s += span,
+                Phase::DiskCopy => b.disk_copy_s += span,
+                Phase::MemoryPrecopy => b.memory_precopy_s += span,
+                _ => b.switchover_s += span,
+            }
+        }
+        if !running.iter().any(|(p, _)| *p == Phase::Switchover) && b.memory_precopy_s > 0.0 {
+            let stun = downtime_s.min(b.memory_precopy_s);
+            b.memory_precopy_s -= stun;
+            b.switchover_s += stun;
+        }
+        b
+    }
+
+    pub fn total_s(&self) -> f64 {
+        self.queue_s + self.prepare_s + self.disk_copy_s + self.memory_precopy_s + self.switchover_s
+    }
 }
 
 /// Predicts a migration by running its transfer alone, at the full bandwidth of what it
@@ -55,7 +113,12 @@ pub fn run_alone(inv: &Inventory, plan: TransferPlan) -> Prediction {
     let disk_bytes = plan.disk_bytes();
     let mut transfer = Transfer::new(plan, 0.0);
     let mut failure = None;
+    let mut phases: Vec<(Phase, f64)> = Vec::new();
     while transfer.end().is_none() {
+        let phase = transfer.phase();
+        if phases.last().is_none_or(|(p, _)| *p != phase) {
+            phases.push((phase, transfer.elapsed()));
+        }
         let resources = transfer.resources();
         let rate = resources
             .iter()
@@ -103,6 +166,7 @@ pub fn run_alone(inv: &Inventory, plan: TransferPlan) -> Prediction {
             .collect(),
         max_throttle: transfer.max_throttle(),
         failure,
+        breakdown: Breakdown::of_phases(&phases, transfer.elapsed(), downtime_s),
     }
 }
 

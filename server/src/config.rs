@@ -4,7 +4,13 @@ use clap::Parser;
 use std::net::{IpAddr, SocketAddr};
 
 #[derive(Debug, Clone, Parser)]
-#[command(name = "vmshift", version, about = "Live VM migration console")]
+#[command(
+    name = "vmshift",
+    version,
+    about = "Live VM migration console",
+    // A flag given twice: the last one counts (scripts add to a base command line).
+    args_override_self = true
+)]
 pub struct Config {
     /// Address to listen on. Defaults to the Leptos site address (127.0.0.1:3000).
     #[arg(long, env = "VMSHIFT_BIND")]
@@ -196,6 +202,20 @@ mod tests {
         }
         let parsed = Config::try_parse_from(["vmshift", "--speed", "1000"]).unwrap();
         assert_eq!(parsed.speed, 1000.0);
+        // Given twice, the last one counts; a list flag given twice keeps both.
+        let twice = ["vmshift", "--speed", "1000", "--speed", "5"];
+        assert_eq!(Config::try_parse_from(twice).unwrap().speed, 5.0);
+        let proxies = [
+            "vmshift",
+            "--trusted-proxy",
+            "10.0.0.1",
+            "--trusted-proxy",
+            "10.0.0.2",
+        ];
+        assert_eq!(
+            Config::try_parse_from(proxies).unwrap().trusted_proxy.len(),
+            2
+        );
         let refused = Config::try_parse_from(["vmshift", "--speed", "1001"]).unwrap_err();
         assert!(
             refused.to_string().contains("between 1 and 1000"),

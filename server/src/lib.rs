@@ -4,6 +4,7 @@
 //! - `http`: everything HTTP — routes with their roles, the websocket, server functions;
 //! - `inventory`: the one place the inventory changes;
 //! - `engine`: the migration engine's runtime around the domain's engine core;
+//! - `plans`: maintenance plans — previewed, stored, run step by step;
 //! - `accounts`, `audit`: users, sessions, tokens; who did what;
 //! - `live`: the hub every live message goes through;
 //! - `replication`: what other replicas sharing the database did, applied here;
@@ -23,6 +24,7 @@ pub mod http;
 pub mod inventory;
 pub mod lab;
 pub mod live;
+pub mod plans;
 pub mod replication;
 pub mod startup;
 pub mod sync;

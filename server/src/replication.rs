@@ -19,6 +19,7 @@ pub struct Services {
     pub inventory: Arc<InventoryService>,
     pub migrations: Arc<MigrationService>,
     pub accounts: Arc<AccountService>,
+    pub plans: Arc<crate::plans::PlanService>,
 }
 
 /// Listens for the other replicas' notices (PostgreSQL only; one replica on SQLite) until
@@ -35,6 +36,7 @@ async fn listen(url: String, services: Services, mut shutdown: watch::Receiver<b
         inventory,
         migrations,
         accounts,
+        ..
     } = &services;
     let me = inventory.replica().to_owned();
     loop {
@@ -88,6 +90,7 @@ async fn handle(notice: Notice, services: &Services) {
             services.migrations.cancel_requested(id).await;
             Ok(())
         }
+        Notice::Plan { id, .. } => services.plans.reload(id).await,
         Notice::Credentials { .. } => {
             services.accounts.withdrawn_elsewhere();
             Ok(())

@@ -13,6 +13,7 @@ use crate::inventory::InventoryService;
 use crate::lab::driver::LabDriver;
 use crate::lab::runtime::LabRuntime;
 use crate::live::LiveHub;
+use crate::plans::PlanService;
 use crate::{db, demo, lab, replication};
 use axum::Router;
 use domain::engine::driver::BoxedDriver;
@@ -35,6 +36,7 @@ pub struct Services {
     pub inventory: Arc<InventoryService>,
     pub migrations: Arc<MigrationService>,
     pub accounts: Arc<AccountService>,
+    pub plans: Arc<PlanService>,
     pub live: Arc<LiveHub>,
     /// The QEMU lab (`--driver qemu`).
     pub lab: Option<Arc<LabRuntime>>,
@@ -99,12 +101,22 @@ impl App {
             None => Box::new(SimulatedDriver::new()),
         };
         let clock = Arc::new(SystemClock::default());
+        let poll = engine.tick;
         let migrations = MigrationService::start(
             inventory.clone(),
             live.clone(),
-            clock,
+            clock.clone(),
             driver,
             engine,
+            stopping.clone(),
+        )
+        .await?;
+        let plans = PlanService::start(
+            inventory.clone(),
+            migrations.clone(),
+            live.clone(),
+            clock,
+            poll,
             stopping.clone(),
         )
         .await?;
@@ -120,6 +132,7 @@ impl App {
             inventory,
             migrations,
             accounts,
+            plans,
             live,
             lab,
             failpoints,
@@ -129,6 +142,7 @@ impl App {
             inventory: services.inventory.clone(),
             migrations: services.migrations.clone(),
             accounts: services.accounts.clone(),
+            plans: services.plans.clone(),
         };
         replication::spawn_listener(&database_url, listeners, stopping.clone());
         tracing::info!(speed = config.speed, "migration engine running");
@@ -137,6 +151,7 @@ impl App {
             inventory: services.inventory.clone(),
             migrations: services.migrations.clone(),
             accounts: services.accounts.clone(),
+            plans: services.plans.clone(),
             live: services.live.clone(),
             public_origin: config.public_url.clone(),
             trusted_proxies: config.trusted_proxy.clone().into(),

@@ -460,6 +460,7 @@ async fn an_export_imports_into_another_server_and_a_bad_import_changes_nothing(
         "switches",
         "portgroups",
         "vms",
+        "rules",
     ]
     .iter()
     .map(|k| exported[k].as_array().unwrap().len())

@@ -300,8 +300,9 @@ async fn predictions_for_the_three_kinds() {
         )
         .await;
     assert_eq!(st, 200, "{p}");
-    // The fields the API promises (and three more: disk bytes, the highest SDPS throttle,
-    // and why it would fail when it would); each round is {round, bytes, duration_s}.
+    // The fields the API promises (and more: disk bytes, the highest SDPS throttle, where the
+    // time goes, and why it would fail when it would); each round is {round, bytes,
+    // duration_s}.
     let keys: std::collections::BTreeSet<&str> =
         p.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(
@@ -313,12 +314,31 @@ async fn predictions_for_the_three_kinds() {
             "bytes_total",
             "rounds",
             "disk_bytes",
-            "max_throttle"
+            "max_throttle",
+            "breakdown"
         ]
         .into(),
         "{p}"
     );
     assert_eq!(p["converges"], true);
+    // The breakdown accounts for every second: preparation, pre-copy, then the stun time
+    // (the last round's).
+    let b = &p["breakdown"];
+    let part = |k: &str| b[k].as_f64().unwrap();
+    let sum = part("queue_s")
+        + part("prepare_s")
+        + part("disk_copy_s")
+        + part("memory_precopy_s")
+        + part("switchover_s");
+    assert!(
+        (sum - p["duration_s"].as_f64().unwrap()).abs() < 1e-6,
+        "{p}"
+    );
+    assert_eq!(part("disk_copy_s"), 0.0, "{p}");
+    assert!(
+        (part("switchover_s") * 1000.0 - p["downtime_ms"].as_f64().unwrap()).abs() < 1e-6,
+        "{p}"
+    );
     let rounds = p["rounds"].as_array().unwrap();
     assert!(rounds.len() >= 2, "{p}");
     let mut total = 0.0;

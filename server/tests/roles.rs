@@ -93,6 +93,17 @@ impl Fixture {
 
     /// Cancels whatever moves web-01, so the next call can start it again.
     async fn free_web01(&self) {
+        // Plans first: a plan that has just started may not have queued its move yet.
+        let (_, plans) = self.s.get("/api/v1/plans").await;
+        for p in plans.as_array().unwrap() {
+            if ["scheduled", "running", "paused"].contains(&p["state"].as_str().unwrap()) {
+                let id = p["id"].as_str().unwrap();
+                self.s
+                    .post(&format!("/api/v1/plans/{id}/cancel"), &json!({}))
+                    .await;
+                self.plan_over(id).await;
+            }
+        }
         let (_, list) = self.s.get("/api/v1/migrations").await;
         for m in list.as_array().unwrap() {
             let done = ["completed", "failed", "cancelled"].contains(&m["phase"].as_str().unwrap());
@@ -103,6 +114,52 @@ impl Fixture {
                     .await;
             }
         }
+    }
+
+    /// A plan request that moves nothing (esx-06 is empty, in maintenance mode).
+    fn idle_plan(&self) -> Value {
+        json!({ "goal": { "kind": "evacuate_host", "host_id": self.id("esx-06") } })
+    }
+
+    /// Waits until a plan is over.
+    async fn plan_over(&self, id: &str) {
+        for _ in 0..400 {
+            let (_, p) = self.s.get(&format!("/api/v1/plans/{id}")).await;
+            if ["completed", "failed", "cancelled", "interrupted"]
+                .contains(&p["state"].as_str().unwrap())
+            {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("plan {id} does not end");
+    }
+
+    /// A stored draft; its id.
+    async fn draft_plan(&self) -> String {
+        let (status, p) = self.s.post("/api/v1/plans", &self.idle_plan()).await;
+        assert_eq!(status, 201, "{p}");
+        p["id"].as_str().unwrap().to_owned()
+    }
+
+    /// A plan running a slow move of web-01 (until cancelled); its id.
+    async fn running_plan(&self) -> String {
+        self.free_web01().await;
+        let body = json!({
+            "goal": { "kind": "moves", "moves": [
+                { "vm_id": self.id("web-01"), "target_host_id": self.id("esx-02") }
+            ] },
+            "options": { "bandwidth_cap_mbps": 1 }
+        });
+        let (status, p) = self.s.post("/api/v1/plans", &body).await;
+        assert_eq!(status, 201, "{p}");
+        let id = p["id"].as_str().unwrap().to_owned();
+        let (status, p) = self
+            .s
+            .post(&format!("/api/v1/plans/{id}/start"), &json!({}))
+            .await;
+        assert_eq!(status, 200, "{p}");
+        id
     }
 
     async fn new_cluster(&self) -> String {
@@ -222,6 +279,26 @@ impl Fixture {
                 Call::new(format!("/api/v1/faults/{}", self.new_fault().await), 204)
             }
             "/api/v1/inventory" if post => Call::new(path, 200).json(json!({})),
+            "/api/v1/plans" if get => Call::new(path, 200),
+            "/api/v1/plans" if post => Call::new(path, 201).json(self.idle_plan()),
+            "/api/v1/plans/preview" if post => Call::new(path, 200).json(self.idle_plan()),
+            "/api/v1/plans/{id}" if get => {
+                Call::new(format!("/api/v1/plans/{}", self.draft_plan().await), 200)
+            }
+            "/api/v1/plans/{id}/start" if post => {
+                let id = self.draft_plan().await;
+                Call::new(format!("/api/v1/plans/{id}/start"), 200).json(json!({}))
+            }
+            "/api/v1/plans/{id}/pause" | "/api/v1/plans/{id}/cancel" if post => {
+                let id = self.running_plan().await;
+                Call::new(path.replace("{id}", &id), 200).json(json!({}))
+            }
+            "/api/v1/plans/{id}/resume" if post => {
+                let id = self.running_plan().await;
+                let (status, p) = self.s.post(&format!("/api/v1/plans/{id}/pause"), &json!({})).await;
+                assert_eq!(status, 200, "{p}");
+                Call::new(format!("/api/v1/plans/{id}/resume"), 200).json(json!({}))
+            }
             "/api/v1/{collection}" if get => Call::new("/api/v1/hosts", 200),
             "/api/v1/{collection}" if post => {
                 Call::new("/api/v1/clusters", 201).json(json!({ "name": self.fresh("cluster") }))
@@ -294,6 +371,19 @@ impl Fixture {
                 json!({ "id": self.new_fault().await })
             }
             "viewer/tokens/create" => json!({ "name": "from the page" }),
+            "viewer/plans/list" => {
+                return Some(Call {
+                    body: Body::Form(String::new()),
+                    ..Call::new(path, 200)
+                })
+            }
+            "viewer/plans/get" => json!({ "id": self.draft_plan().await }),
+            "operator/plans/preview" | "operator/plans/create" => {
+                json!({ "request": self.idle_plan() })
+            }
+            "operator/plans/command" => {
+                json!({ "id": self.running_plan().await, "command": "pause" })
+            }
             "viewer/tokens/revoke" => json!({ "id": self.new_token(caller).await }),
             "admin/users/create" => json!({ "username": self.fresh("user"),
                 "password": "a-long-password", "role": "viewer" }),

@@ -1,6 +1,7 @@
 //! The prerequisite checks of a migration (docs/DESIGN.md#checks): pure functions of the inventory and a
 //! request, run by the server before every start and by the browser for instant feedback.
 
+mod affinity;
 pub(crate) mod rules;
 mod targets;
 #[cfg(test)]
@@ -156,7 +157,7 @@ pub struct CheckReport {
 }
 
 impl CheckReport {
-    fn from_results(mut results: Vec<CheckResult>) -> Self {
+    pub(crate) fn from_results(mut results: Vec<CheckResult>) -> Self {
         results.sort_by_key(|r| r.severity);
         CheckReport {
             allowed: !results.iter().any(|r| r.severity == Severity::Error),
@@ -177,7 +178,7 @@ impl CheckReport {
 }
 
 /// Every rule id, for documentation and tests.
-pub const RULE_IDS: [&str; 20] = [
+pub const RULE_IDS: [&str; 21] = [
     "vm.powered_on",
     "host.target_same",
     "host.state",
@@ -197,6 +198,7 @@ pub const RULE_IDS: [&str; 20] = [
     "datastore.reachable",
     "ft.enabled",
     "affinity.cpu",
+    "affinity.rules",
     "vm.busy",
 ];
 

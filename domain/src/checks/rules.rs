@@ -247,6 +247,7 @@ fn host_rules(inv: &Inventory, p: &Plan, r: &mut Results) {
     cpu_and_resource_rules(inv, p, r);
     portgroup_rules(inv, p, r);
     device_rules(inv, p, r);
+    r.0.extend(super::affinity::results(inv, p.vm, target));
 }
 
 /// The vMotion network of both hosts: a VMkernel adapter, its link, the IP family.

@@ -15,7 +15,7 @@ use crate::migration::{Ending, Fault, FaultKind, Migration, MigrationEvent, Phas
 use crate::prediction::run_alone;
 use crate::scheduling::Footprint;
 use crate::transfer::{Resource, TransferPlan};
-use crate::{DomainError, FaultId, Inventory, MigrationId, Vm, VmId};
+use crate::{DomainError, FaultId, Inventory, MigrationId, PlanId, Vm, VmId};
 use driver::{Driver, Platforms};
 use messages::emit;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -48,6 +48,8 @@ struct Active {
     /// "web-01 keeps running on esx-01" (for failure messages).
     stays: String,
     target_name: String,
+    /// The plan whose limits it runs under (docs/DESIGN.md#running-a-plan).
+    group: Option<PlanId>,
     /// Memory the VM will take on its target host (live moves to another host), MiB.
     memory_mib: u64,
     /// Space its disks will take on the target datastore, MiB.
@@ -124,6 +126,18 @@ pub struct Engine<D: Driver> {
     hold_checking: bool,
     /// What other replicas' running migrations take (docs/DESIGN.md#several-replicas).
     elsewhere: Vec<Elsewhere>,
+    /// The limits of the plans whose moves are in flight.
+    groups: BTreeMap<PlanId, GroupLimit>,
+}
+
+/// How a plan's moves are admitted (docs/DESIGN.md#running-a-plan): at most `max_running` at
+/// once, none while paused, on top of vSphere's limits.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GroupLimit {
+    pub max_running: Option<usize>,
+    pub paused: bool,
+    /// The plan's title, for queue reasons.
+    pub title: String,
 }
 
 /// A migration another replica runs: it takes slots on the same hosts, links and datastores.
@@ -150,6 +164,34 @@ impl<D: Driver> Engine<D> {
             ticks: 0,
             hold_checking: false,
             elsewhere: Vec::new(),
+            groups: BTreeMap::new(),
+        }
+    }
+
+    /// Sets the limits a plan's moves are admitted under (a pause holds its queued moves).
+    pub fn set_group_limit(&mut self, plan: PlanId, limit: GroupLimit) {
+        if self.groups.get(&plan) != Some(&limit) {
+            self.groups.insert(plan, limit);
+            self.admission_stale = true;
+        }
+    }
+
+    /// Forgets a plan's limits (it is over).
+    pub fn remove_group(&mut self, plan: PlanId) {
+        if self.groups.remove(&plan).is_some() {
+            self.admission_stale = true;
+        }
+    }
+
+    /// Puts a queued or running migration under a plan's limits.
+    pub fn join_group(&mut self, id: MigrationId, plan: PlanId) -> bool {
+        match self.active.get_mut(&id) {
+            Some(a) => {
+                a.group = Some(plan);
+                self.admission_stale = true;
+                true
+            }
+            None => false,
         }
     }
 
@@ -271,6 +313,7 @@ impl<D: Driver> Engine<D> {
             rounds_seen: 0,
             stays: words.stays,
             target_name: words.target,
+            group: None,
             memory_mib: if request_moves_live_memory {
                 vm.memory_mib.get()
             } else {

@@ -1,19 +1,39 @@
 //! The simulated driver: the transfer model (docs/DESIGN.md#transfer-model), advanced by the engine's clock.
 
-use super::driver::{Driver, DriverError, Step};
+use super::driver::{Driver, DriverError, Platforms, Step, Vsphere};
 use crate::precopy::Round;
 use crate::transfer::{Resource, Transfer, TransferEnd, TransferPlan, TransferProgress};
 use crate::MigrationId;
 use std::collections::HashMap;
+use std::sync::Arc;
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct SimulatedDriver {
     transfers: HashMap<MigrationId, Transfer>,
+    /// Whose figures the VMs are predicted with (vSphere's unless given).
+    platforms: Option<Arc<dyn Platforms>>,
+}
+
+impl std::fmt::Debug for SimulatedDriver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimulatedDriver")
+            .field("transfers", &self.transfers.len())
+            .finish()
+    }
 }
 
 impl SimulatedDriver {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A driver that simulates another's VMs with its figures: a plan's prediction runs the
+    /// moves a real hypervisor will make (docs/DESIGN.md#plan-prediction).
+    pub fn with_platforms(platforms: Arc<dyn Platforms>) -> Self {
+        SimulatedDriver {
+            transfers: HashMap::new(),
+            platforms: Some(platforms),
+        }
     }
 
     /// Migrations the driver is moving (for leak checks in tests).
@@ -87,5 +107,12 @@ impl Driver for SimulatedDriver {
 
     fn abort(&mut self, id: MigrationId) {
         self.transfers.remove(&id);
+    }
+
+    fn platforms(&self) -> Arc<dyn Platforms> {
+        match &self.platforms {
+            Some(p) => p.clone(),
+            None => Arc::new(Vsphere),
+        }
     }
 }

@@ -9,7 +9,7 @@ use crate::checks::check_migration;
 use crate::migration::{Ending, Phase};
 use crate::scheduling::{max_min_fair, Flow, Footprint, SlotUsage, Wait};
 use crate::transfer::{capacity, Resource, TransferEnd, TransferProgress};
-use crate::{DatastoreId, HostId, Inventory, MigrationId};
+use crate::{DatastoreId, HostId, Inventory, MigrationId, PlanId};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 impl<D: Driver> Engine<D> {
@@ -145,6 +145,13 @@ impl<D: Driver> Engine<D> {
             .collect();
         queued.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
         let mut busy = self.busy_vms();
+        // Moves of a plan run within its limits too.
+        let mut group_running: HashMap<PlanId, usize> = HashMap::new();
+        for a in self.active.values().filter(|a| a.running || a.checking) {
+            if let Some(g) = a.group {
+                *group_running.entry(g).or_default() += 1;
+            }
+        }
         for (_, _, id) in queued {
             let a = &self.active[&id];
             if a.checking && self.hold_checking {
@@ -153,9 +160,12 @@ impl<D: Driver> Engine<D> {
             let reason = if a.checking {
                 None
             } else {
-                usage
-                    .wait(inv, &a.footprint)
-                    .map(|w| self.naming_elsewhere(w))
+                self.group_reason(a, &group_running)
+                    .or_else(|| {
+                        usage
+                            .wait(inv, &a.footprint)
+                            .map(|w| self.naming_elsewhere(w))
+                    })
                     .or_else(|| reservation_reason(inv, a, &memory_heading, &space_heading))
             };
             if let Some(reason) = reason {
@@ -222,6 +232,9 @@ impl<D: Driver> Engine<D> {
                 continue;
             }
             usage.add(&a.footprint);
+            if let Some(g) = a.group {
+                *group_running.entry(g).or_default() += 1;
+            }
             *memory_heading.entry(a.plan.target_host).or_default() += a.memory_mib;
             if let Some(d) = a.plan.target_datastore {
                 *space_heading.entry(d).or_default() += a.disk_mib;
@@ -429,6 +442,23 @@ impl<D: Driver> Engine<D> {
             before,
             at_s,
         });
+    }
+
+    /// Why a plan's move waits for its plan (paused, or at its concurrency limit).
+    fn group_reason(&self, a: &Active, running: &HashMap<PlanId, usize>) -> Option<String> {
+        let group = a.group?;
+        let limit = self.groups.get(&group)?;
+        if limit.paused {
+            return Some(format!("waiting: plan \"{}\" is paused", limit.title));
+        }
+        let max = limit.max_running?;
+        let now = running.get(&group).copied().unwrap_or(0);
+        (now >= max).then(|| {
+            format!(
+                "waiting: plan \"{}\" runs at most {max} move(s) at once",
+                limit.title
+            )
+        })
     }
 
     /// A queue reason that says how much of the full resource other replicas hold.

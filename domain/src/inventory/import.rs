@@ -2,6 +2,7 @@
 //! objects are created, or replace the object with the same id.
 
 use super::Inventory;
+use crate::affinity::Rule;
 use crate::error::DomainError;
 use crate::model::*;
 use crate::object::{Change, Mutation, Object};
@@ -22,6 +23,8 @@ pub struct InventoryFile {
     pub portgroups: Vec<Portgroup>,
     #[serde(default)]
     pub vms: Vec<Vm>,
+    #[serde(default)]
+    pub rules: Vec<Rule>,
 }
 
 /// What an import did.
@@ -52,6 +55,7 @@ impl InventoryFile {
         push(&mut out, self.switches, "switches", Object::Switch);
         push(&mut out, self.portgroups, "portgroups", Object::Portgroup);
         push(&mut out, self.vms, "vms", Object::Vm);
+        push(&mut out, self.rules, "rules", Object::Rule);
         out
     }
 
@@ -62,6 +66,7 @@ impl InventoryFile {
             + self.switches.len()
             + self.portgroups.len()
             + self.vms.len()
+            + self.rules.len()
     }
 
     pub fn is_empty(&self) -> bool {

@@ -5,11 +5,13 @@
 //! applies a validated change. See docs/DESIGN.md#the-inventory-gate.
 
 pub mod import;
+mod rules;
 #[cfg(test)]
 mod tests;
 pub mod usage;
 pub mod validate;
 
+use crate::affinity::Rule;
 use crate::ids::*;
 use crate::model::*;
 use crate::object::{Change, Object, ObjectKind};
@@ -67,7 +69,7 @@ macro_rules! keyed {
     )*};
 }
 keyed!(Cluster => ClusterId, Host => HostId, Datastore => DatastoreId, Switch => SwitchId,
-    Portgroup => PortgroupId, Vm => VmId);
+    Portgroup => PortgroupId, Vm => VmId, Rule => RuleId);
 
 /// The whole cluster inventory. Serialized as lists of objects (the import/export format).
 ///
@@ -89,6 +91,9 @@ pub struct Inventory {
     pub portgroups: BTreeMap<PortgroupId, Portgroup>,
     #[serde(with = "as_list", default)]
     pub vms: BTreeMap<VmId, Vm>,
+    /// Affinity rules (docs/DESIGN.md#affinity-rules).
+    #[serde(with = "as_list", default)]
+    pub rules: BTreeMap<RuleId, Rule>,
     /// MiB allocated on each datastore by VM disks (derived).
     #[serde(skip)]
     allocated: BTreeMap<DatastoreId, u64>,
@@ -112,6 +117,8 @@ struct InventoryLists {
     portgroups: BTreeMap<PortgroupId, Portgroup>,
     #[serde(with = "as_list", default)]
     vms: BTreeMap<VmId, Vm>,
+    #[serde(with = "as_list", default)]
+    rules: BTreeMap<RuleId, Rule>,
 }
 
 impl From<InventoryLists> for Inventory {
@@ -123,6 +130,7 @@ impl From<InventoryLists> for Inventory {
             switches: l.switches,
             portgroups: l.portgroups,
             vms: l.vms,
+            rules: l.rules,
             allocated: BTreeMap::new(),
             loads: BTreeMap::new(),
         };
@@ -140,6 +148,7 @@ impl PartialEq for Inventory {
             && self.switches == other.switches
             && self.portgroups == other.portgroups
             && self.vms == other.vms
+            && self.rules == other.rules
     }
 }
 
@@ -169,6 +178,7 @@ impl Inventory {
                 .cloned()
                 .map(Object::Portgroup),
             ObjectKind::Vm => self.vms.get(&VmId(id)).cloned().map(Object::Vm),
+            ObjectKind::Rule => self.rules.get(&RuleId(id)).cloned().map(Object::Rule),
         }
     }
 
@@ -180,6 +190,7 @@ impl Inventory {
             ObjectKind::Switch => self.switches.contains_key(&SwitchId(id)),
             ObjectKind::Portgroup => self.portgroups.contains_key(&PortgroupId(id)),
             ObjectKind::Vm => self.vms.contains_key(&VmId(id)),
+            ObjectKind::Rule => self.rules.contains_key(&RuleId(id)),
         }
     }
 
@@ -191,12 +202,14 @@ impl Inventory {
         let switches = self.switches.values().cloned().map(Object::Switch);
         let portgroups = self.portgroups.values().cloned().map(Object::Portgroup);
         let vms = self.vms.values().cloned().map(Object::Vm);
+        let rules = self.rules.values().cloned().map(Object::Rule);
         clusters
             .chain(hosts)
             .chain(datastores)
             .chain(switches)
             .chain(portgroups)
             .chain(vms)
+            .chain(rules)
     }
 
     /// Applies a validated change. Infallible: validation already happened.
@@ -225,6 +238,9 @@ impl Inventory {
                     self.add_allocation(&o, 1);
                     self.vms.insert(o.id, o);
                 }
+                Object::Rule(o) => {
+                    self.rules.insert(o.id, o);
+                }
             },
             Change::Delete { kind, id } => {
                 let id = *id;
@@ -239,6 +255,7 @@ impl Inventory {
                             self.add_allocation(&old, -1);
                         }
                     }
+                    ObjectKind::Rule => drop(self.rules.remove(&RuleId(id))),
                 }
             }
         }

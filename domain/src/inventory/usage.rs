@@ -96,7 +96,26 @@ impl Inventory {
                     }
                 }
             }
-            K::Vm => {}
+            K::Vm => {
+                for rule in self.rules.values().filter(|r| r.vm_ids.contains(&VmId(id))) {
+                    users.push(format!("affinity rule {}", rule.name));
+                }
+            }
+            K::Rule => {}
+        }
+        if kind == K::Host {
+            for rule in self
+                .rules
+                .values()
+                .filter(|r| r.host_ids.contains(&HostId(id)))
+            {
+                users.push(format!("affinity rule {}", rule.name));
+            }
+        }
+        if kind == K::Cluster {
+            for rule in self.rules.values().filter(|r| r.cluster_id.0 == id) {
+                users.push(format!("affinity rule {}", rule.name));
+            }
         }
         users.sort();
         users

@@ -109,6 +109,7 @@ impl Inventory {
                 .values()
                 .any(|o| same(o.id.0, o.name.as_str()) && o.attachment() == scope),
             ObjectKind::Vm => self.vms.values().any(|o| same(o.id.0, o.name.as_str())),
+            ObjectKind::Rule => self.rules.values().any(|o| same(o.id.0, o.name.as_str())),
         }
     }
 
@@ -140,12 +141,29 @@ impl Inventory {
             Object::Switch(sw) => self.check_host_list("host_ids", &sw.host_ids, false),
             Object::Portgroup(pg) => self.check_portgroup(pg),
             Object::Vm(vm) => self.check_vm(vm),
+            Object::Rule(rule) => self.check_rule(rule),
         }
     }
 
     fn check_host(&self, host: &Host) -> Result<(), DomainError> {
         if !self.clusters.contains_key(&host.cluster_id) {
             return Err(unknown("cluster_id", "cluster", host.cluster_id));
+        }
+        // A host in maintenance mode runs no VM (docs/DESIGN.md#maintenance-plans).
+        if host.state == HostState::Maintenance {
+            if let Some(vm) = self
+                .vms
+                .values()
+                .find(|v| v.host_id == host.id && v.is_running())
+            {
+                return Err(DomainError::in_use(
+                    Some("state"),
+                    format!(
+                        "state: {} cannot enter maintenance mode while {} runs on it: move its VMs first (an evacuation plan does)",
+                        host.name, vm.name
+                    ),
+                ));
+            }
         }
         Ok(())
     }
@@ -236,6 +254,15 @@ impl Inventory {
         let Some(host) = self.hosts.get(&vm.host_id) else {
             return Err(unknown("host_id", "host", vm.host_id));
         };
+        if host.state == HostState::Maintenance && vm.is_running() {
+            return Err(DomainError::invalid(
+                "host_id",
+                format!(
+                    "host_id: {} is in maintenance mode: it runs no powered-on VM such as {}",
+                    host.name, vm.name
+                ),
+            ));
+        }
         if vm.memory_reservation_mib > vm.memory_mib.get() {
             return Err(DomainError::invalid(
                 "memory_reservation_mib",
@@ -326,7 +353,9 @@ impl Inventory {
             let Some(pg) = self.portgroups.get(&nic.portgroup_id) else {
                 return Err(unknown(&field, "port group", nic.portgroup_id));
             };
-            if !self.host_reaches_portgroup(vm.host_id, pg) {
+            // A disconnected adapter may name a network the host lacks (vCenter warns, as
+            // the `network.portgroup` check does): it carries no traffic.
+            if nic.connected && !self.host_reaches_portgroup(vm.host_id, pg) {
                 return Err(DomainError::invalid(
                     field,
                     format!(
@@ -442,7 +471,8 @@ impl Inventory {
                 }
                 Ok(())
             }
-            Object::Cluster(_) | Object::Host(_) | Object::Vm(_) => Ok(()),
+            Object::Host(host) => self.check_host_still_valid(host),
+            Object::Cluster(_) | Object::Vm(_) | Object::Rule(_) => Ok(()),
         }
     }
 }

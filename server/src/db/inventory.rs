@@ -182,6 +182,15 @@ pub async fn load_inventory(tx: &mut Tx<'_>) -> Result<Inventory, DbError> {
         inv.portgroups.insert(p.id, p);
     }
     load_vms(tx, &mut inv).await?;
+    for row in sqlx::query("SELECT record FROM rules")
+        .fetch_all(&mut **tx)
+        .await?
+    {
+        let record: String = row.try_get("record")?;
+        let rule: Rule =
+            serde_json::from_str(&record).map_err(|e| DbError::Corrupt(format!("rule: {e}")))?;
+        inv.rules.insert(rule.id, rule);
+    }
     inv.reindex();
     Ok(inv)
 }
@@ -362,6 +371,20 @@ async fn upsert(tx: &mut Tx<'_>, object: &Object) -> Result<(), DbError> {
             .await?;
         }
         Object::Vm(v) => upsert_vm(tx, &id, v).await?,
+        Object::Rule(r) => {
+            let record = serde_json::to_string(r).map_err(|e| DbError::Corrupt(e.to_string()))?;
+            sqlx::query(
+                "INSERT INTO rules (id, name, cluster_id, record) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name,
+                    cluster_id = excluded.cluster_id, record = excluded.record",
+            )
+            .bind(&id)
+            .bind(r.name.as_str())
+            .bind(r.cluster_id.to_string())
+            .bind(record)
+            .execute(&mut **tx)
+            .await?;
+        }
     }
     Ok(())
 }

@@ -8,6 +8,7 @@ mod faults;
 mod inventory;
 mod migrations;
 mod notice;
+mod plans;
 mod statement;
 
 pub use faults::{delete_fault, delete_faults_of, insert_fault, load_faults};
@@ -19,6 +20,7 @@ pub use migrations::{
     running_elsewhere, store_encoded_events, store_events, store_migration, AdmissionLock, Lease,
 };
 pub use notice::{new_replica_id, notify, notify_now, Notice, CHANNEL, IDS_PER_NOTICE};
+pub use plans::{load_plan, load_plans, store_plan, unfinished_plans};
 pub use statement::Statement;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};

@@ -3,7 +3,7 @@
 //! re-read what changed (see `crate::replication`). See docs/DESIGN.md#several-replicas.
 
 use super::{Backend, Db, DbError, Tx};
-use domain::MigrationId;
+use domain::{MigrationId, PlanId};
 use serde::{Deserialize, Serialize};
 
 /// The channel replicas listen on.
@@ -24,6 +24,8 @@ pub enum Notice {
     /// A session or token was withdrawn (sign-out, revocation, role change): open websockets
     /// check their credentials again.
     Credentials { from: String },
+    /// A maintenance plan changed (re-read it).
+    Plan { from: String, id: PlanId },
 }
 
 /// Ids per migrations notice: PostgreSQL caps a payload at 8,000 bytes.
@@ -40,7 +42,8 @@ impl Notice {
             | Notice::Migrations { from, .. }
             | Notice::Faults { from }
             | Notice::Cancel { from, .. }
-            | Notice::Credentials { from } => from,
+            | Notice::Credentials { from }
+            | Notice::Plan { from, .. } => from,
         }
     }
 }

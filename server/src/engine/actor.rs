@@ -112,6 +112,30 @@ impl MigrationService {
                 self.publish_faults(engine);
             }
             Command::LeasePass => self.lease_pass(engine).await,
+            Command::StartPlanStep(step, reply) => {
+                engine.set_group_limit(step.plan, step.limit);
+                let mut results = Vec::with_capacity(step.requests.len());
+                for request in step.requests {
+                    let result = self.submit(engine, request, &step.actor).await;
+                    if let Ok(m) = &result {
+                        engine.join_group(m.id, step.plan);
+                        let summary = format!(
+                            "started a {} of {} ({}) for a plan",
+                            m.kind.label(),
+                            m.vm_name,
+                            m.route
+                        );
+                        let entry =
+                            audit::Record::about("migration.start", "migration", m.id, summary)
+                                .after(m);
+                        audit::record(&self.db, &step.actor, entry).await;
+                    }
+                    results.push(result);
+                }
+                let _ = reply.send(results);
+            }
+            Command::PlanLimit(plan, Some(limit)) => engine.set_group_limit(plan, limit),
+            Command::PlanLimit(plan, None) => engine.remove_group(plan),
             Command::ClearFault(id, actor, reply) => {
                 let result = self.clear_fault_now(engine, id).await;
                 if let Ok(f) = &result {

@@ -21,10 +21,10 @@ use crate::sync::{Mutex, RwLock};
 use clock::Clock;
 use domain::checks::{CheckReport, MigrationRequest};
 use domain::engine::driver::{BoxedDriver, Platforms};
-use domain::engine::Engine;
+use domain::engine::{Engine, GroupLimit};
 use domain::migration::{Fault, FaultRequest, Migration, MigrationEvent};
 use domain::platform::Platform;
-use domain::{DomainError, FaultId, MigrationId, VmId};
+use domain::{DomainError, FaultId, MigrationId, PlanId, VmId};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -119,6 +119,22 @@ enum Command {
     ReplaceFaults(Vec<Fault>),
     /// Renew leases, honour forwarded cancels, take over expired migrations now.
     LeasePass,
+    /// A plan step's moves, queued together under the plan's limits (no tick between them:
+    /// they start as the plan's prediction has them start, docs/DESIGN.md#running-a-plan).
+    StartPlanStep(
+        PlanStep,
+        oneshot::Sender<Vec<Result<Migration, StartError>>>,
+    ),
+    /// A plan's limits changed (paused, resumed), or it is over (`None`).
+    PlanLimit(PlanId, Option<GroupLimit>),
+}
+
+/// What a plan step asks of the engine.
+pub struct PlanStep {
+    pub plan: PlanId,
+    pub limit: GroupLimit,
+    pub requests: Vec<MigrationRequest>,
+    pub actor: String,
 }
 
 #[derive(Default)]
@@ -149,6 +165,7 @@ pub struct MigrationService {
     absorbing: tokio::sync::Mutex<()>,
     /// The platform figures of the driver, for predictions.
     platforms: Arc<dyn Platforms>,
+    speed: f64,
 }
 
 impl MigrationService {
@@ -209,6 +226,7 @@ impl MigrationService {
             backend,
             absorbing: tokio::sync::Mutex::new(()),
             platforms,
+            speed: config.speed,
         });
         let mut engine = Engine::new(driver);
         engine.replace_faults(faults);
@@ -305,6 +323,34 @@ impl MigrationService {
             .await
             .map_err(|_| CommandError::Stopped)?;
         rx.await.map_err(|_| CommandError::Stopped)?
+    }
+
+    /// Queues a plan step's moves together; each is started or refused on its own.
+    pub async fn start_plan_step(
+        &self,
+        step: PlanStep,
+    ) -> Result<Vec<Result<Migration, StartError>>, StartError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Command::StartPlanStep(step, tx))
+            .await
+            .map_err(|_| StartError::Stopped)?;
+        rx.await.map_err(|_| StartError::Stopped)
+    }
+
+    /// Sets a plan's limits (`None`: the plan is over).
+    pub async fn set_plan_limit(&self, plan: PlanId, limit: Option<GroupLimit>) {
+        let _ = self.commands.send(Command::PlanLimit(plan, limit)).await;
+    }
+
+    /// The engine's simulated seconds per wall second.
+    pub fn speed(&self) -> f64 {
+        self.speed
+    }
+
+    /// Every VM's platform figures (for plan predictions).
+    pub fn platforms(&self) -> Arc<dyn Platforms> {
+        self.platforms.clone()
     }
 
     /// Waits until the engine task has stopped (after the shutdown signal).

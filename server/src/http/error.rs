@@ -4,6 +4,7 @@
 use crate::accounts::AuthError;
 use crate::engine::{CommandError, StartError};
 use crate::inventory::ServiceError;
+use crate::plans::PlanError;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -95,6 +96,20 @@ impl From<CommandError> for ApiError {
             CommandError::Refused(d) => ApiError::Domain(d),
             CommandError::Storage(s) => ApiError::Internal(s.to_string()),
             CommandError::Stopped | CommandError::Foreign(_) => ApiError::Unavailable,
+        }
+    }
+}
+
+impl From<PlanError> for ApiError {
+    fn from(e: PlanError) -> Self {
+        match e {
+            e @ PlanError::NotFound(_) => ApiError::NotFound(e.to_string()),
+            e @ (PlanError::Conflict(_) | PlanError::Elsewhere(_)) => ApiError::Conflict {
+                field: None,
+                message: e.to_string(),
+            },
+            PlanError::Refused(d) => ApiError::Domain(d),
+            PlanError::Storage(s) => ApiError::Internal(s.to_string()),
         }
     }
 }

@@ -22,6 +22,7 @@ pub fn parse_object(kind: ObjectKind, body: Value) -> Result<Object, ApiError> {
         ObjectKind::Switch => Object::Switch(parse_value(body)?),
         ObjectKind::Portgroup => Object::Portgroup(parse_value(body)?),
         ObjectKind::Vm => Object::Vm(parse_value(body)?),
+        ObjectKind::Rule => Object::Rule(parse_value(body)?),
     })
 }
 
@@ -45,6 +46,7 @@ pub async fn list(
         ObjectKind::Switch => sorted_json(inv.switches.values(), |o| o.name.as_str()),
         ObjectKind::Portgroup => sorted_json(inv.portgroups.values(), |o| o.name.as_str()),
         ObjectKind::Vm => sorted_json(inv.vms.values(), |o| o.name.as_str()),
+        ObjectKind::Rule => sorted_json(inv.rules.values(), |o| o.name.as_str()),
     };
     drop(inv);
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())

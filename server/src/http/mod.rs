@@ -15,6 +15,7 @@ pub mod migrations;
 pub mod openapi;
 pub mod origin;
 pub mod path;
+pub mod plans;
 pub mod routes;
 pub mod server_fns;
 pub mod ws;
@@ -45,6 +46,7 @@ pub struct AppState {
     pub inventory: Arc<InventoryService>,
     pub migrations: Arc<MigrationService>,
     pub accounts: Arc<AccountService>,
+    pub plans: Arc<crate::plans::PlanService>,
     pub live: Arc<LiveHub>,
     /// The origin users reach vmshift at (`--public-url`), when configured.
     pub public_origin: Option<String>,
@@ -74,6 +76,7 @@ fn api() -> Routes {
         .merge(audit::routes())
         .merge(checks::routes())
         .merge(migrations::routes())
+        .merge(plans::routes())
         .merge(inventory::routes())
         .map_router(|router| {
             router

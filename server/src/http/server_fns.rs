@@ -6,11 +6,13 @@ use super::error::ApiError;
 use super::AppState;
 use crate::audit;
 use app::rpc::ssr::{Answer, Backend, Services};
-use app::rpc::ServerError;
+use app::rpc::{PlanAction, ServerError};
 use domain::accounts::{Caller, CurrentUser, NewToken, Role, TokenInfo};
 use domain::audit::{AuditEntry, AuditFilter};
 use domain::checks::MigrationRequest;
 use domain::migration::{Fault, FaultRequest, Migration, MigrationEvent};
+use domain::plan::{PlanRecord, PlanRequest, Preview};
+use domain::PlanId;
 use domain::{Change, FaultId, ImportSummary, Inventory, InventoryFile, MigrationId, Mutation};
 use std::sync::Arc;
 
@@ -110,6 +112,42 @@ impl Backend for ServiceBackend {
 
     fn set_role(&self, id: uuid::Uuid, role: Role) -> Answer<'_, CurrentUser> {
         Box::pin(async move { mapped(self.0.accounts.set_role(id, role).await) })
+    }
+
+    fn preview_plan(&self, request: PlanRequest) -> Answer<'_, Preview> {
+        Box::pin(async move {
+            let plans = self.0.plans.clone();
+            // Planning a large cluster is CPU work: off the async threads.
+            let preview = tokio::task::spawn_blocking(move || plans.preview(&request)).await;
+            match preview {
+                Ok(result) => mapped(result),
+                Err(e) => Err(ApiError::Internal(e.to_string()).into_server_error()),
+            }
+        })
+    }
+
+    fn create_plan(&self, request: PlanRequest) -> Answer<'_, PlanRecord> {
+        Box::pin(async move { mapped(self.0.plans.create(&request).await) })
+    }
+
+    fn plans(&self) -> Answer<'_, Vec<PlanRecord>> {
+        Box::pin(async move { mapped(self.0.plans.list().await) })
+    }
+
+    fn plan(&self, id: PlanId) -> Answer<'_, PlanRecord> {
+        Box::pin(async move { mapped(self.0.plans.get(id).await) })
+    }
+
+    fn plan_command(&self, id: PlanId, command: PlanAction) -> Answer<'_, PlanRecord> {
+        Box::pin(async move {
+            let plans = &self.0.plans;
+            mapped(match command {
+                PlanAction::Start => plans.start_plan(id).await,
+                PlanAction::Pause => plans.pause(id).await,
+                PlanAction::Resume => plans.resume(id).await,
+                PlanAction::Cancel => plans.cancel(id).await,
+            })
+        })
     }
 
     fn audit(&self, filter: AuditFilter) -> Answer<'_, Vec<AuditEntry>> {

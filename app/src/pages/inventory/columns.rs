@@ -122,6 +122,37 @@ pub fn table(kind: ObjectKind, inv: &Inventory) -> (Vec<&'static str>, Vec<Row>)
                 )
             })
             .collect(),
+        ObjectKind::Rule => inv
+            .rules
+            .values()
+            .map(|r| {
+                let vms: Vec<String> = r
+                    .vm_ids
+                    .iter()
+                    .map(|v| {
+                        inv.vms
+                            .get(v)
+                            .map(|v| v.name.to_string())
+                            .unwrap_or_default()
+                    })
+                    .collect();
+                let strength = match (r.enabled, r.is_hard()) {
+                    (false, _) => "disabled",
+                    (true, true) => "must",
+                    (true, false) => "should",
+                };
+                (
+                    r.id.0,
+                    r.name.to_string(),
+                    vec![
+                        r.kind.label().to_string(),
+                        strength.to_string(),
+                        vms.join(", "),
+                        hosts_list(&r.host_ids),
+                    ],
+                )
+            })
+            .collect(),
     };
     rows.sort_by(|a, b| a.1.cmp(&b.1));
     let headers = match kind {
@@ -133,6 +164,7 @@ pub fn table(kind: ObjectKind, inv: &Inventory) -> (Vec<&'static str>, Vec<Row>)
         ObjectKind::Switch => vec!["Members"],
         ObjectKind::Portgroup => vec!["VLAN", "On"],
         ObjectKind::Vm => vec!["Host", "Power", "vCPUs", "Memory", "Disks"],
+        ObjectKind::Rule => vec!["Rule", "Strength", "VMs", "Hosts"],
     };
     (headers, rows)
 }

@@ -32,6 +32,7 @@ pub fn form_spec(kind: ObjectKind, inv: &Inventory) -> FormSpec {
     );
     let first = |opts: &[(String, String)]| opts.first().map(|o| o.0.clone()).unwrap_or_default();
     let (fields, groups) = match kind {
+        ObjectKind::Rule => (rule_fields(inv, hosts.clone()), vec![]),
         ObjectKind::Cluster => (
             vec![
                 Field::new("name", "Name", Input::Text),
@@ -280,4 +281,46 @@ pub fn form_spec(kind: ObjectKind, inv: &Inventory) -> FormSpec {
         fields,
         groups,
     }
+}
+
+/// An affinity rule's form (docs/DESIGN.md#affinity-rules).
+fn rule_fields(inv: &Inventory, hosts: Vec<(String, String)>) -> Vec<Field> {
+    let clusters = options(
+        inv.clusters.values(),
+        |c| c.id.to_string(),
+        |c| c.name.to_string(),
+    );
+    let vms = options(
+        inv.vms.values(),
+        |v| v.id.to_string(),
+        |v| v.name.to_string(),
+    );
+    let first = clusters.first().map(|o| o.0.clone()).unwrap_or_default();
+    vec![
+        Field::new("name", "Name", Input::Text),
+        Field::new("cluster_id", "Cluster", Input::Select(clusters)).default(first),
+        Field::new(
+            "kind",
+            "Rule",
+            choices(&[
+                ("keep_together", "Keep VMs together"),
+                ("keep_apart", "Keep VMs apart"),
+                ("run_on_hosts", "Run VMs on hosts"),
+            ]),
+        )
+        .default("keep_apart"),
+        Field::new(
+            "mandatory",
+            "Must (else should) — run-on-hosts rules",
+            Input::Checkbox,
+        )
+        .default("true"),
+        Field::new("vm_ids", "VMs", Input::Multi(vms)),
+        Field::new(
+            "host_ids",
+            "Hosts (run-on-hosts rules)",
+            Input::Multi(hosts),
+        ),
+        Field::new("enabled", "Enabled", Input::Checkbox).default("true"),
+    ]
 }

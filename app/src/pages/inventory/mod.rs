@@ -83,6 +83,7 @@ pub fn InventoryPage() -> impl IntoView {
                     ObjectKind::Switch => "Switches",
                     ObjectKind::Portgroup => "Port groups",
                     ObjectKind::Vm => "VMs",
+                    ObjectKind::Rule => "Affinity rules",
                 };
                 view! {
                     <A href=format!("/inventory/{}", k.plural()) attr:data-testid=format!("tab-{}", k.plural())>
@@ -150,6 +151,7 @@ fn inventory_table(
     let count = rows.len();
     // Only admins change the inventory (the server refuses the others anyway).
     let admin = crate::allowed(domain::accounts::Role::Admin);
+    let operator = crate::allowed(domain::accounts::Role::Operator);
     view! {
         <div class="toolbar">
             <h2>{format!("{} ({count})", capitalize(kind.plural()))}</h2>
@@ -183,6 +185,30 @@ fn inventory_table(
                                 <td class="name">{name.clone()}</td>
                                 {cells.into_iter().map(|c| view! { <td>{c}</td> }).collect_view()}
                                 <td class="row-actions">
+                                    {(operator && kind == ObjectKind::Host)
+                                        .then(|| {
+                                            view! {
+                                                <a
+                                                    class="link"
+                                                    href=format!("/plans/new?evacuate={id}")
+                                                    data-testid=format!("maintenance-{name}")
+                                                >
+                                                    "Enter maintenance mode…"
+                                                </a>
+                                            }
+                                        })}
+                                    {(operator && kind == ObjectKind::Datastore)
+                                        .then(|| {
+                                            view! {
+                                                <a
+                                                    class="link"
+                                                    href=format!("/plans/new?drain={id}")
+                                                    data-testid=format!("drain-{name}")
+                                                >
+                                                    "Drain…"
+                                                </a>
+                                            }
+                                        })}
                                     {(kind == ObjectKind::Vm)
                                         .then(|| {
                                             view! {

@@ -1,6 +1,8 @@
 //! The OpenAPI 3.1 document of the REST API, built from the same kind table as the router.
 //! A test walks every path and method in it against the router.
 
+mod plans;
+
 use axum::Json;
 use domain::ObjectKind;
 use serde_json::{json, Map, Value};
@@ -73,7 +75,7 @@ fn decorate(paths: &mut Map<String, Value>) {
     }
 }
 
-fn uuid() -> Value {
+pub(super) fn uuid() -> Value {
     json!({"type": "string", "format": "uuid"})
 }
 fn int(min: u64) -> Value {
@@ -85,10 +87,10 @@ fn num(min: f64, max: f64) -> Value {
 fn name() -> Value {
     json!({"type": "string", "minLength": 1, "maxLength": 80})
 }
-fn enumeration(values: &[&str]) -> Value {
+pub(super) fn enumeration(values: &[&str]) -> Value {
     json!({"type": "string", "enum": values})
 }
-fn object(required: &[&str], properties: Value) -> Value {
+pub(super) fn object(required: &[&str], properties: Value) -> Value {
     json!({"type": "object", "additionalProperties": false, "required": required, "properties": properties})
 }
 
@@ -100,6 +102,7 @@ fn schema_name(kind: ObjectKind) -> &'static str {
         ObjectKind::Switch => "Switch",
         ObjectKind::Portgroup => "Portgroup",
         ObjectKind::Vm => "Vm",
+        ObjectKind::Rule => "Rule",
     }
 }
 
@@ -109,6 +112,10 @@ fn schemas() -> Value {
         unreachable!("an object")
     };
     all.as_object_mut().expect("an object").extend(migrations);
+    let Value::Object(plans) = plans::schemas() else {
+        unreachable!("an object")
+    };
+    all.as_object_mut().expect("an object").extend(plans);
     all
 }
 
@@ -223,6 +230,14 @@ fn inventory_and_check_schemas() -> Value {
             "workload": {"$ref": "#/components/schemas/Workload"},
             "fault_tolerance": {"type": "boolean"}, "cpu_affinity": {"type": "boolean"}
         })),
+        "Rule": object(&["name", "cluster_id", "kind", "vm_ids"], json!({
+            "id": uuid(), "name": name(), "cluster_id": uuid(),
+            "kind": enumeration(&["keep_together", "keep_apart", "run_on_hosts"]),
+            "mandatory": {"type": "boolean", "description": "run_on_hosts: must (true) or should (false); keep_apart always must, keep_together should"},
+            "vm_ids": {"type": "array", "items": uuid(), "minItems": 1},
+            "host_ids": {"type": "array", "items": uuid(), "description": "run_on_hosts only: hosts of the rule's cluster"},
+            "enabled": {"type": "boolean"}
+        })),
         "MigrationRequest": object(&["vm_id", "kind"], json!({
             "vm_id": uuid(),
             "kind": enumeration(&["vmotion", "storage_vmotion", "combined"]),
@@ -250,6 +265,7 @@ fn inventory_and_check_schemas() -> Value {
             "converges": {"type": "boolean"}, "duration_s": {"type": "number"}, "downtime_ms": {"type": "number"},
             "bytes_total": {"type": "number"}, "disk_bytes": {"type": "number"}, "max_throttle": {"type": "number"},
             "failure": {"type": "string"},
+            "breakdown": {"$ref": "#/components/schemas/Breakdown"},
             "rounds": {"type": "array", "items": {"type": "object", "properties": {
                 "round": {"type": "integer"}, "bytes": {"type": "number"}, "duration_s": {"type": "number"}}}}
         }},
@@ -268,12 +284,13 @@ fn inventory_and_check_schemas() -> Value {
             "datastores": {"type": "array", "items": {"$ref": "#/components/schemas/Datastore"}},
             "switches": {"type": "array", "items": {"$ref": "#/components/schemas/Switch"}},
             "portgroups": {"type": "array", "items": {"$ref": "#/components/schemas/Portgroup"}},
-            "vms": {"type": "array", "items": {"$ref": "#/components/schemas/Vm"}}
+            "vms": {"type": "array", "items": {"$ref": "#/components/schemas/Vm"}},
+            "rules": {"type": "array", "items": {"$ref": "#/components/schemas/Rule"}}
         }}
     })
 }
 
-fn error_responses(codes: &[u16]) -> Map<String, Value> {
+pub(super) fn error_responses(codes: &[u16]) -> Map<String, Value> {
     codes
         .iter()
         .map(|c| {
@@ -285,7 +302,7 @@ fn error_responses(codes: &[u16]) -> Map<String, Value> {
         .collect()
 }
 
-fn with(
+pub(super) fn with(
     mut base: Map<String, Value>,
     code: &str,
     description: &str,
@@ -499,6 +516,7 @@ pub fn build() -> Value {
             "operationId": "audit_csv", "parameters": audit_params,
             "responses": with(error_responses(&[422]), "200", "the entries as CSV", None)}}),
     );
+    plans::paths(&mut paths);
     paths.insert(
         "/api/v1/openapi.json".into(),
         json!({"get": {"summary": "This document", "operationId": "openapi",
@@ -508,7 +526,7 @@ pub fn build() -> Value {
     json!({
         "openapi": "3.1.0",
         "info": {"title": "vmshift API", "version": env!("CARGO_PKG_VERSION"),
-            "description": "Cluster inventory and live VM migration. Errors are {\"error\": {\"code\", \"message\", \"field\"}}. Every operation needs a signed-in user (the session cookie, or Authorization: Bearer <API token>) with the role it names: viewer reads, operator also starts/cancels migrations and injects faults, admin also changes the inventory and users; 401 without a user, 403 without the role."},
+            "description": "Cluster inventory and live VM migration. Errors are {\"error\": {\"code\", \"message\", \"field\"}}. Every operation needs a signed-in user (the session cookie, or Authorization: Bearer <API token>) with the role it names: viewer reads, operator also starts/cancels migrations, plans and runs maintenance plans (the only way an operator puts a host in maintenance mode) and injects faults, admin also changes the inventory and users; 401 without a user, 403 without the role."},
         "paths": paths,
         "components": {
             "schemas": schemas(),

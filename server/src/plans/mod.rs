@@ -1,0 +1,307 @@
+//! Maintenance plans (docs/DESIGN.md#maintenance-plans): previewed (drafted and predicted,
+//! nothing written), stored as drafts, started, paused, resumed and cancelled. Each started
+//! plan is run by its own task (`runner`) on this replica; the stored record is the truth
+//! every replica reads, and each change is pushed to live clients.
+
+mod runner;
+
+use crate::audit;
+use crate::db::{self, Backend, Db, DbError};
+use crate::engine::clock::Clock;
+use crate::engine::MigrationService;
+use crate::inventory::InventoryService;
+use crate::live::LiveHub;
+use crate::sync::Mutex;
+use app::protocol::LiveMessage;
+use domain::plan::{self, PlanRecord, PlanRequest, PlanState, Preview};
+use domain::{DomainError, PlanId};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, watch};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("no plan has id {0}")]
+    NotFound(PlanId),
+    /// The plan's state does not allow it ("the plan is already running").
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Refused(#[from] DomainError),
+    #[error(transparent)]
+    Storage(#[from] DbError),
+    /// Another replica runs it (ask that one).
+    #[error("plan {0} runs on another replica")]
+    Elsewhere(PlanId),
+}
+
+/// What a running plan's task is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Control {
+    Pause,
+    Resume,
+    Cancel,
+}
+
+type Reply = oneshot::Sender<PlanRecord>;
+/// A control, who sent it, and where the plan as it stands afterwards goes.
+type Order = (Control, String, Reply);
+
+pub struct PlanService {
+    db: Db,
+    inventory: Arc<InventoryService>,
+    migrations: Arc<MigrationService>,
+    live: Arc<LiveHub>,
+    clock: Arc<dyn Clock>,
+    /// How often a running plan looks at its moves.
+    poll: Duration,
+    /// The plans this replica runs, and how to reach their tasks.
+    running: Mutex<BTreeMap<PlanId, mpsc::Sender<Order>>>,
+    shutdown: watch::Receiver<bool>,
+}
+
+/// A plan unwritten for this long, on a database several replicas share, has lost its
+/// replica (a running plan writes at least every few seconds).
+const ORPHANED_AFTER_MS: i64 = 60_000;
+
+impl PlanService {
+    /// Marks the plans a stopped vmshift left running as interrupted, then serves.
+    pub async fn start(
+        inventory: Arc<InventoryService>,
+        migrations: Arc<MigrationService>,
+        live: Arc<LiveHub>,
+        clock: Arc<dyn Clock>,
+        poll: Duration,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<Arc<Self>, DbError> {
+        let db = inventory.db().clone();
+        let service = Arc::new(PlanService {
+            db,
+            inventory,
+            migrations,
+            live,
+            clock,
+            poll,
+            running: Mutex::new(BTreeMap::new()),
+            shutdown,
+        });
+        service.interrupt_orphans().await?;
+        Ok(service)
+    }
+
+    /// Plans left running by a vmshift that stopped (this one, or a replica gone silent).
+    async fn interrupt_orphans(&self) -> Result<(), DbError> {
+        let backend = db::backend(&self.db).await?;
+        let now = self.clock.unix_ms();
+        for (mut plan, updated) in db::unfinished_plans(&self.db).await? {
+            let orphan = backend == Backend::Sqlite || now - updated > ORPHANED_AFTER_MS;
+            if !orphan {
+                continue;
+            }
+            let (done, total) = plan.progress();
+            let message = format!(
+                "Interrupted: vmshift stopped while the plan ran ({done} of {total} moves over); every VM is where its last finished move left it"
+            );
+            if plan.finish(PlanState::Interrupted, message, now) {
+                tracing::warn!(plan = %plan.id, "plan interrupted by a stop");
+                self.store(&plan).await?;
+            }
+        }
+        Ok(())
+    }
+
+    // ---- reads -------------------------------------------------------------------------
+
+    /// Drafts and predicts a plan on the inventory as it is now; nothing is written.
+    pub fn preview(&self, request: &PlanRequest) -> Result<Preview, DomainError> {
+        // A copy: planning a large cluster must not hold the inventory's lock.
+        let (_, inv) = self.inventory.snapshot();
+        let mut busy = self.inventory.busy_vms();
+        busy.extend(
+            self.migrations
+                .list()
+                .iter()
+                .filter(|m| !m.phase.is_final())
+                .map(|m| m.vm_id),
+        );
+        let now = self.clock.unix_ms();
+        plan::preview(&inv, request, &busy, self.migrations.platforms(), now)
+    }
+
+    pub async fn list(&self) -> Result<Vec<PlanRecord>, DbError> {
+        db::load_plans(&self.db).await
+    }
+
+    pub async fn get(&self, id: PlanId) -> Result<PlanRecord, PlanError> {
+        db::load_plan(&self.db, id)
+            .await?
+            .ok_or(PlanError::NotFound(id))
+    }
+
+    // ---- commands ----------------------------------------------------------------------
+
+    /// Stores a draft: the preview of `request`, as the admin saw it.
+    pub async fn create(&self, request: &PlanRequest) -> Result<PlanRecord, PlanError> {
+        let preview = self.preview(request)?;
+        let actor = audit::current_actor();
+        let plan = PlanRecord::new(
+            PlanId::new_random(),
+            preview.draft,
+            preview.options,
+            preview.prediction,
+            preview.what_if,
+            &actor,
+            self.clock.unix_ms(),
+        );
+        self.store(&plan).await?;
+        let summary = format!(
+            "planned {} ({} moves, {} blocked)",
+            plan.title(),
+            plan.moves.len(),
+            plan.draft.blockers.len()
+        );
+        let entry = audit::Record::about("plan.create", "plan", plan.id, summary).after(&plan);
+        audit::record(&self.db, &actor, entry).await;
+        Ok(plan)
+    }
+
+    /// Starts a draft: it runs now, or waits for its `start_at`.
+    pub async fn start_plan(self: &Arc<Self>, id: PlanId) -> Result<PlanRecord, PlanError> {
+        let mut plan = self.get(id).await?;
+        if plan.state != PlanState::Draft {
+            return Err(PlanError::Conflict(format!(
+                "the plan is {}: only a draft starts",
+                plan.state.as_str()
+            )));
+        }
+        if plan.moves.is_empty()
+            && plan
+                .draft
+                .steps
+                .iter()
+                .all(|s| matches!(s, plan::Step::Moves { .. }))
+        {
+            return Err(PlanError::Conflict(
+                "the plan has nothing to do: every VM is blocked (see its blockers)".into(),
+            ));
+        }
+        let actor = audit::current_actor();
+        let now = self.clock.unix_ms();
+        plan.started_at_ms = Some(now);
+        let waits = plan.options.start_at_ms.is_some_and(|at| at > now);
+        plan.state = if waits {
+            PlanState::Scheduled
+        } else {
+            PlanState::Running
+        };
+        plan.message = if waits {
+            "Scheduled: waits for its start time".into()
+        } else {
+            "Starting".into()
+        };
+        self.store(&plan).await?;
+        let entry = audit::Record::about(
+            "plan.start",
+            "plan",
+            id,
+            format!("started {}", plan.title()),
+        );
+        audit::record(&self.db, &actor, entry).await;
+        let (tx, rx) = mpsc::channel(8);
+        self.running.lock().insert(id, tx);
+        tokio::spawn(self.clone().run(plan.clone(), rx, actor));
+        Ok(plan)
+    }
+
+    pub async fn pause(&self, id: PlanId) -> Result<PlanRecord, PlanError> {
+        self.control(id, Control::Pause, "plan.pause", "paused")
+            .await
+    }
+
+    pub async fn resume(&self, id: PlanId) -> Result<PlanRecord, PlanError> {
+        self.control(id, Control::Resume, "plan.resume", "resumed")
+            .await
+    }
+
+    /// Cancels a plan: its moves in flight are cancelled, every VM stays where it is. A
+    /// draft is simply cancelled.
+    pub async fn cancel(&self, id: PlanId) -> Result<PlanRecord, PlanError> {
+        let plan = self.get(id).await?;
+        if plan.state == PlanState::Draft {
+            let mut plan = plan;
+            let now = self.clock.unix_ms();
+            plan.finish(
+                PlanState::Cancelled,
+                "Cancelled before it started".into(),
+                now,
+            );
+            self.store(&plan).await?;
+            let actor = audit::current_actor();
+            let entry = audit::Record::about(
+                "plan.cancel",
+                "plan",
+                id,
+                format!("cancelled {}", plan.title()),
+            );
+            audit::record(&self.db, &actor, entry).await;
+            return Ok(plan);
+        }
+        self.control(id, Control::Cancel, "plan.cancel", "cancelled")
+            .await
+    }
+
+    async fn control(
+        &self,
+        id: PlanId,
+        control: Control,
+        action: &'static str,
+        verb: &str,
+    ) -> Result<PlanRecord, PlanError> {
+        let plan = self.get(id).await?;
+        if plan.state.is_final() || plan.state == PlanState::Draft {
+            return Err(PlanError::Conflict(format!(
+                "the plan is {}: it is not running",
+                plan.state.as_str()
+            )));
+        }
+        let sender = self.running.lock().get(&id).cloned();
+        let Some(sender) = sender else {
+            return Err(PlanError::Elsewhere(id));
+        };
+        let actor = audit::current_actor();
+        let (tx, rx) = oneshot::channel();
+        if sender.send((control, actor.clone(), tx)).await.is_err() {
+            return Err(PlanError::Conflict("the plan has just ended".into()));
+        }
+        let plan = rx
+            .await
+            .map_err(|_| PlanError::Conflict("the plan has just ended".into()))?;
+        let entry = audit::Record::about(action, "plan", id, format!("{verb} {}", plan.title()));
+        audit::record(&self.db, &actor, entry).await;
+        Ok(plan)
+    }
+
+    /// Another replica changed a plan: live clients here get it too.
+    pub async fn reload(&self, id: PlanId) -> Result<(), DbError> {
+        if let Some(plan) = db::load_plan(&self.db, id).await? {
+            self.live
+                .publish_message(&LiveMessage::PlanUpdated(Box::new(plan)));
+        }
+        Ok(())
+    }
+
+    /// Stores a plan and pushes it to live clients.
+    async fn store(&self, plan: &PlanRecord) -> Result<(), DbError> {
+        db::store_plan(
+            &self.db,
+            plan,
+            self.inventory.replica(),
+            self.clock.unix_ms(),
+        )
+        .await?;
+        self.live
+            .publish_message(&LiveMessage::PlanUpdated(Box::new(plan.clone())));
+        Ok(())
+    }
+}
