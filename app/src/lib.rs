@@ -43,9 +43,12 @@ pub struct Session(pub Option<domain::accounts::CurrentUser>);
 /// Marks the page as interactive once its own component has hydrated (lazy routes hydrate
 /// after the shell): `body[data-ready]` holds the path. Tests wait for it before clicking.
 pub fn mark_ready() {
+    // The router's path: after a link is followed, the page may render before the browser's
+    // location changes.
+    let location = leptos_router::hooks::use_location();
     Effect::new(move |_| {
+        let path = location.pathname.get();
         if let Some(body) = document().body() {
-            let path = window().location().pathname().unwrap_or_default();
             let _ = body.set_attribute("data-ready", &path);
         }
     });
@@ -108,6 +111,13 @@ pub fn App() -> impl IntoView {
                                 (n > 0).then(|| view! { <span class="badge" data-testid="nav-tasks-count">{n}</span> })
                             }}
                         </A>
+                        <A href="/plans" attr:data-testid="nav-plans">
+                            "Plans"
+                            {move || {
+                                let n = live.plans.with(|m| m.values().filter(|p| !p.state.is_final() && p.state != domain::plan::PlanState::Draft).count());
+                                (n > 0).then(|| view! { <span class="badge" data-testid="nav-plans-count">{n}</span> })
+                            }}
+                        </A>
                         <A href="/inventory/hosts" attr:data-testid="nav-inventory">"Inventory"</A>
                         {allowed(domain::accounts::Role::Admin)
                             .then(|| view! { <A href="/audit" attr:data-testid="nav-audit">"Audit"</A> })}
@@ -146,6 +156,9 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("migrate") view={Lazy::<MigrateRoute>::new()}/>
                     <Route path=StaticSegment("tasks") view={Lazy::<TasksRoute>::new()}/>
                     <Route path=path!("/tasks/:id") view={Lazy::<MigrationRoute>::new()}/>
+                    <Route path=StaticSegment("plans") view={Lazy::<PlansRoute>::new()}/>
+                    <Route path=path!("/plans/new") view={Lazy::<NewPlanRoute>::new()}/>
+                    <Route path=path!("/plans/:id") view={Lazy::<PlanRoute>::new()}/>
                     <Route path=StaticSegment("audit") view={Lazy::<AuditRoute>::new()}/>
                     <Route path=StaticSegment("account") view={Lazy::<AccountRoute>::new()}/>
                 </Routes>
@@ -241,5 +254,50 @@ impl LazyRoute for AccountRoute {
     fn view(this: Self) -> AnyView {
         let AccountRoute = this;
         view! { <pages::account::AccountPage/> }.into_any()
+    }
+}
+
+/// The plans list, loaded on demand.
+struct PlansRoute;
+
+#[lazy_route]
+impl LazyRoute for PlansRoute {
+    fn data() -> Self {
+        PlansRoute
+    }
+
+    fn view(this: Self) -> AnyView {
+        let PlansRoute = this;
+        view! { <pages::plans::PlansPage/> }.into_any()
+    }
+}
+
+/// Planning a maintenance (preview, options, Start), loaded on demand.
+struct NewPlanRoute;
+
+#[lazy_route]
+impl LazyRoute for NewPlanRoute {
+    fn data() -> Self {
+        NewPlanRoute
+    }
+
+    fn view(this: Self) -> AnyView {
+        let NewPlanRoute = this;
+        view! { <pages::plans::new::NewPlanPage/> }.into_any()
+    }
+}
+
+/// A stored plan and its run, loaded on demand.
+struct PlanRoute;
+
+#[lazy_route]
+impl LazyRoute for PlanRoute {
+    fn data() -> Self {
+        PlanRoute
+    }
+
+    fn view(this: Self) -> AnyView {
+        let PlanRoute = this;
+        view! { <pages::plans::detail::PlanPage/> }.into_any()
     }
 }

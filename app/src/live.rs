@@ -2,8 +2,9 @@
 //! inventory resource, and reconnects (getting a fresh snapshot) when the link drops.
 
 use domain::migration::{Fault, Migration, MigrationEvent};
+use domain::plan::PlanRecord;
 use domain::platform::Platform;
-use domain::{Inventory, MigrationId, VmId};
+use domain::{Inventory, MigrationId, PlanId, VmId};
 use leptos::prelude::*;
 use std::collections::BTreeMap;
 
@@ -24,6 +25,9 @@ pub struct LiveState {
     pub lab: RwSignal<BTreeMap<VmId, crate::protocol::LabGuest>>,
     /// The figures the lab's migrations are predicted with (QEMU on the server's machine).
     pub lab_platform: RwSignal<Option<Platform>>,
+    /// Maintenance plans as last loaded or pushed (pages load those they show; the live
+    /// link keeps them current).
+    pub plans: RwSignal<BTreeMap<PlanId, PlanRecord>>,
 }
 
 impl LiveState {
@@ -37,7 +41,22 @@ impl LiveState {
             resyncs: RwSignal::new(0),
             lab: RwSignal::new(BTreeMap::new()),
             lab_platform: RwSignal::new(None),
+            plans: RwSignal::new(BTreeMap::new()),
         }
+    }
+
+    /// Takes plans loaded from the server (a pushed update newer than the load wins).
+    pub fn absorb_plans(&self, plans: Vec<PlanRecord>) {
+        self.plans.update(|map| {
+            for p in plans {
+                let stale = map
+                    .get(&p.id)
+                    .is_some_and(|held| held.clock_s > p.clock_s || held.state.is_final());
+                if !stale {
+                    map.insert(p.id, p);
+                }
+            }
+        });
     }
 
     /// Folds in a live migration event. Returns `false` on a gap (the caller resyncs).
@@ -143,6 +162,11 @@ pub fn connect(inventory: InventoryResource, live: LiveState) {
                     }
                 }
                 Ok(LiveMessage::FaultsChanged { faults }) => live.faults.set(faults),
+                Ok(LiveMessage::PlanUpdated(plan)) => {
+                    live.plans.update(|map| {
+                        map.insert(plan.id, *plan);
+                    });
+                }
                 Ok(LiveMessage::LabHeartbeats { guests, platform }) => {
                     live.lab_platform.set(platform);
                     live.lab

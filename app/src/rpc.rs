@@ -411,9 +411,16 @@ pub async fn create_plan(request: PlanRequest) -> Result<PlanRecord, ServerError
     call!(CreatePlan, |api, _| api.create_plan(request))
 }
 
-#[server(prefix = "/rpc", endpoint = "viewer/plans/list", input = PostUrl)]
-pub async fn list_plans() -> Result<Vec<PlanRecord>, ServerError> {
-    call!(ListPlans, |api, _| api.plans())
+/// Every plan, newest first (`active_only`: those not over).
+#[server(prefix = "/rpc", endpoint = "viewer/plans/list", input = FieldJson)]
+pub async fn list_plans(active_only: bool) -> Result<Vec<PlanRecord>, ServerError> {
+    call!(ListPlans, |api, _| async move {
+        let mut plans = api.plans().await?;
+        if active_only {
+            plans.retain(|p| !p.state.is_final() && p.state != domain::plan::PlanState::Draft);
+        }
+        Ok(plans)
+    })
 }
 
 #[server(prefix = "/rpc", endpoint = "viewer/plans/get", input = FieldJson)]

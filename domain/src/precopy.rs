@@ -185,7 +185,9 @@ impl Precopy {
             };
             let remaining = self.to_send - self.sent_in_round;
             let to_finish = remaining / rate;
-            if to_finish > dt {
+            // A round that ends within rounding of the step's end ends in it (a step cut to
+            // where the round ends must not leave a residue for the next).
+            if to_finish > dt * (1.0 + 1e-12) {
                 self.sent_in_round += rate * dt;
                 self.round_elapsed += dt;
                 self.total += rate * dt;

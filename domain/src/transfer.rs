@@ -149,7 +149,7 @@ impl TransferPlan {
         self.disks.iter().fold(0.0, |total, d| total + d.bytes)
     }
 
-    fn links(&self) -> Vec<Resource> {
+    pub fn links(&self) -> Vec<Resource> {
         let mut links = vec![Resource::Link(self.source_host)];
         if self.target_host != self.source_host {
             links.push(Resource::Link(self.target_host));

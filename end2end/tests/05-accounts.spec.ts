@@ -55,7 +55,7 @@ test("a viewer sees the live map but cannot start a migration, and the API says 
   await expect(viewer.page.getByTestId("live-status")).toHaveAttribute("data-state", "live");
   // The wizard checks and predicts, but offers no Start.
   await viewer.page.getByTestId("nav-migrate").click();
-  await viewer.page.getByTestId("wizard-vm").selectOption({ label: "dns-02" });
+  await viewer.page.getByTestId("wizard-vm").selectOption({ label: "web-03" });
   await viewer.page.getByTestId("wizard-kind-vmotion").click();
   await viewer.page.getByTestId("target-host-esx-01").click();
   await viewer.page.getByTestId("wizard-next").click();
@@ -86,7 +86,8 @@ test("an operator migrates a VM", async ({ page, browser }) => {
   await createUser(page.request, "otto", "operator");
   const operator = await signedIn(browser, "otto");
   await operator.page.getByTestId("nav-migrate").click();
-  await operator.page.getByTestId("wizard-vm").selectOption({ label: "dns-02" });
+  // (dns-02 cannot go to esx-01: the demo keeps the DNS servers apart.)
+  await operator.page.getByTestId("wizard-vm").selectOption({ label: "web-03" });
   await operator.page.getByTestId("wizard-kind-vmotion").click();
   await operator.page.getByTestId("target-host-esx-01").click();
   await operator.page.getByTestId("wizard-next").click();
@@ -94,7 +95,7 @@ test("an operator migrates a VM", async ({ page, browser }) => {
   await expect(operator.page).toHaveURL(/\/tasks\/[0-9a-f-]{36}$/);
   await expect(operator.page.getByTestId("detail-phase")).toHaveText("Completed", { timeout: 30_000 });
   await operator.page.getByTestId("nav-map").click();
-  await expect(operator.page.getByTestId("host-esx-01").getByTestId("vm-dns-02")).toBeVisible();
+  await expect(operator.page.getByTestId("host-esx-01").getByTestId("vm-web-03")).toBeVisible();
   // Operators do not edit the inventory.
   await operator.page.getByTestId("nav-inventory").click();
   await expect(operator.page.getByTestId("object-table")).toBeVisible();
@@ -110,7 +111,7 @@ test("an operator migrates a VM", async ({ page, browser }) => {
   await expect(page.locator('[data-testid="audit-row"]:not([data-actor="otto"])')).toHaveCount(0);
   await expect(row).toHaveCount(1);
   await expect(row).toHaveAttribute("data-actor", "otto");
-  await expect(row).toContainText("dns-02");
+  await expect(row).toContainText("web-03");
   await page.getByTestId("audit-action").selectOption("migration.start");
   await expect(page.getByTestId("audit-row")).toHaveCount(1);
   await expect(page.getByTestId("audit-csv")).toHaveAttribute("href", /actor=otto&action=migration.start/);

@@ -101,7 +101,7 @@ impl App {
             None => Box::new(SimulatedDriver::new()),
         };
         let clock = Arc::new(SystemClock::default());
-        let poll = engine.tick;
+        let (poll, lease) = (engine.tick, engine.lease);
         let migrations = MigrationService::start(
             inventory.clone(),
             live.clone(),
@@ -117,6 +117,7 @@ impl App {
             live.clone(),
             clock,
             poll,
+            lease,
             stopping.clone(),
         )
         .await?;

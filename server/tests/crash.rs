@@ -220,3 +220,94 @@ async fn a_kill_inside_the_switchover_transaction_leaves_the_vm_wholly_on_its_so
         assert!(!events.iter().any(|e| e["phase"] == "completed"));
     }
 }
+
+/// A `kill -9` while a plan runs, then a restart: the plan is marked interrupted, its moves'
+/// migrations are all over, every VM is on exactly one host.
+#[tokio::test]
+async fn a_kill_during_a_plan_leaves_it_interrupted_and_every_vm_in_one_place() {
+    let db = common::TestDb::new().await;
+    let url = db.url.clone();
+    let mut server = spawn(&url).await;
+    let id = server.ids().await;
+    let vm_count = server.get("/api/v1/vms").await.as_array().unwrap().len();
+    let body = json!({
+        "goal": { "kind": "evacuate_host", "host_id": id["esx-01"] },
+        "options": { "bandwidth_cap_mbps": 200 }
+    });
+    let (status, plan) = server.post("/api/v1/plans", &body).await;
+    assert_eq!(status, 201, "{plan}");
+    let plan_id = plan["id"].as_str().unwrap().to_string();
+    let (status, started) = server
+        .post(&format!("/api/v1/plans/{plan_id}/start"), &json!({}))
+        .await;
+    assert_eq!(status, 200, "{started}");
+    // Wait until moves are under way.
+    let mut moving = false;
+    for _ in 0..500 {
+        let plan = server.get(&format!("/api/v1/plans/{plan_id}")).await;
+        moving = plan["moves"].as_array().unwrap().iter().any(|m| {
+            ["preparing", "disk_copy", "memory_precopy"]
+                .contains(&m["phase"].as_str().unwrap_or(""))
+        });
+        if moving {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(moving, "the plan's moves run before the kill");
+
+    server.child.kill().unwrap(); // SIGKILL
+    server.child.wait().unwrap();
+    drop(server);
+    let server = spawn(&url).await;
+    // SQLite: at the start. PostgreSQL: once the plan has gone unwritten for three leases.
+    let mut plan = Value::Null;
+    for _ in 0..200 {
+        plan = server.get(&format!("/api/v1/plans/{plan_id}")).await;
+        if plan["state"] == "interrupted" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(plan["state"], "interrupted", "{plan}");
+    assert!(
+        plan["message"]
+            .as_str()
+            .unwrap()
+            .contains("vmshift stopped"),
+        "{plan}"
+    );
+    for _ in 0..200 {
+        let list = server.get("/api/v1/migrations").await;
+        let open =
+            list.as_array().unwrap().iter().any(|m| {
+                !["completed", "failed", "cancelled"].contains(&m["phase"].as_str().unwrap())
+            });
+        if !open {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let list = server.get("/api/v1/migrations").await;
+    assert!(list
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|m| { ["completed", "failed", "cancelled"].contains(&m["phase"].as_str().unwrap()) }));
+    let vms = server.get("/api/v1/vms").await;
+    let vms = vms.as_array().unwrap();
+    assert_eq!(vms.len(), vm_count, "no VM lost or duplicated");
+    let hosts: Vec<String> = server
+        .get("/api/v1/hosts")
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_str().unwrap().to_string())
+        .collect();
+    let mut names = std::collections::BTreeSet::new();
+    for v in vms {
+        assert!(names.insert(v["name"].as_str().unwrap().to_string()));
+        assert!(hosts.contains(&v["host_id"].as_str().unwrap().to_string()));
+    }
+}

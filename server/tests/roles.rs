@@ -371,12 +371,7 @@ impl Fixture {
                 json!({ "id": self.new_fault().await })
             }
             "viewer/tokens/create" => json!({ "name": "from the page" }),
-            "viewer/plans/list" => {
-                return Some(Call {
-                    body: Body::Form(String::new()),
-                    ..Call::new(path, 200)
-                })
-            }
+            "viewer/plans/list" => json!({ "active_only": false }),
             "viewer/plans/get" => json!({ "id": self.draft_plan().await }),
             "operator/plans/preview" | "operator/plans/create" => {
                 json!({ "request": self.idle_plan() })

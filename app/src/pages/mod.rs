@@ -4,5 +4,6 @@ pub mod inventory;
 pub mod map;
 pub mod migrate;
 pub mod migration;
+pub mod plans;
 pub mod signin;
 pub mod tasks;

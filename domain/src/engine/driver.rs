@@ -73,6 +73,12 @@ pub trait Driver: Send + 'static {
     /// Stops a migration at any phase; the VM keeps running on its source.
     fn abort(&mut self, id: MigrationId);
 
+    /// Seconds until the migration's transfer changes stage or ends at `rate` (what it
+    /// crosses, and so every share of bandwidth, holds until then); `None` when unknown.
+    fn horizon(&self, _id: MigrationId, _rate: f64) -> Option<f64> {
+        None
+    }
+
     /// Whether this migration moves in real time (a hypervisor): it starts when prepared, at
     /// the end of the tick's interval, not at its start as a simulated one is credited.
     fn real_time(&self, _id: MigrationId) -> bool {
@@ -131,6 +137,9 @@ impl<D: Driver + ?Sized> Driver for Box<D> {
     }
     fn real_time(&self, id: MigrationId) -> bool {
         (**self).real_time(id)
+    }
+    fn horizon(&self, id: MigrationId, rate: f64) -> Option<f64> {
+        (**self).horizon(id, rate)
     }
     fn platforms(&self) -> Arc<dyn Platforms> {
         (**self).platforms()

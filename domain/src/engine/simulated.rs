@@ -109,6 +109,12 @@ impl Driver for SimulatedDriver {
         self.transfers.remove(&id);
     }
 
+    fn horizon(&self, id: MigrationId, rate: f64) -> Option<f64> {
+        let mut ahead = self.transfers.get(&id)?.clone();
+        let used = ahead.advance(f64::INFINITY, rate);
+        (used > 0.0 && used.is_finite()).then_some(used)
+    }
+
     fn platforms(&self) -> Arc<dyn Platforms> {
         match &self.platforms {
             Some(p) => p.clone(),

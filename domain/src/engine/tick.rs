@@ -25,44 +25,19 @@ impl<D: Driver> Engine<D> {
         if self.has_waiting() && (self.admission_stale || self.ticks.is_multiple_of(4)) {
             self.admit(inv, now_ms, &mut out);
         }
-        let steps = ((dt / MAX_STEP_S).ceil() as usize).clamp(1, MAX_STEPS_PER_TICK);
-        let h = dt / steps as f64;
         let mut stepped: BTreeSet<MigrationId> = BTreeSet::new();
-        for _ in 0..steps {
-            self.at = self.now;
-            if self.admission_stale && self.has_waiting() {
-                self.admit(inv, now_ms, &mut out);
+        if self.fast_forward {
+            self.fast_forward_by(inv, dt, now_ms, &mut out, &mut stepped);
+        } else {
+            let steps = ((dt / MAX_STEP_S).ceil() as usize).clamp(1, MAX_STEPS_PER_TICK);
+            let h = dt / steps as f64;
+            for _ in 0..steps {
+                self.at = self.now;
+                if self.admission_stale && self.has_waiting() {
+                    self.admit(inv, now_ms, &mut out);
+                }
+                self.run_step(inv, h, MAX_PASSES, now_ms, &mut out, &mut stepped);
             }
-            // Every running transfer gets the whole step. One whose stage changes to other
-            // resources stops there; once all have run, bandwidth is shared again and those
-            // go on with the rest of their step: no simulated time is lost.
-            let mut pending: Vec<(MigrationId, f64)> = self
-                .active
-                .iter()
-                .filter(|(_, a)| a.running)
-                .map(|(id, _)| (*id, h))
-                .collect();
-            for _pass in 0..MAX_PASSES {
-                if pending.is_empty() {
-                    break;
-                }
-                if self.rates_stale {
-                    self.share_bandwidth(inv, now_ms, &mut out);
-                }
-                let mut again = Vec::new();
-                for (id, left) in pending {
-                    if !self.active.contains_key(&id) {
-                        continue;
-                    }
-                    stepped.insert(id);
-                    let start = self.now + (h - left);
-                    if let Some(rest) = self.step(inv, id, start, left, now_ms, &mut out) {
-                        again.push((id, rest));
-                    }
-                }
-                pending = again;
-            }
-            self.now += h;
         }
         self.at = self.now;
         if self.rates_stale {
@@ -91,6 +66,91 @@ impl<D: Driver> Engine<D> {
             }
         }
         out
+    }
+
+    /// One step of `h` seconds: every running transfer given the whole step. One whose stage
+    /// changes to other resources stops there; once all have run, bandwidth is shared again
+    /// and those go on with the rest of their step (up to `passes` times): no simulated time
+    /// is lost.
+    fn run_step(
+        &mut self,
+        inv: &Inventory,
+        h: f64,
+        passes: usize,
+        now_ms: i64,
+        out: &mut TickOutput,
+        stepped: &mut BTreeSet<MigrationId>,
+    ) {
+        self.at = self.now;
+        let mut pending: Vec<(MigrationId, f64)> = self
+            .active
+            .iter()
+            .filter(|(_, a)| a.running)
+            .map(|(id, _)| (*id, h))
+            .collect();
+        for _pass in 0..passes {
+            if pending.is_empty() {
+                break;
+            }
+            if self.rates_stale {
+                self.share_bandwidth(inv, now_ms, out);
+            }
+            let mut again = Vec::new();
+            for (id, left) in pending {
+                if !self.active.contains_key(&id) {
+                    continue;
+                }
+                stepped.insert(id);
+                let start = self.now + (h - left);
+                if let Some(rest) = self.step(inv, id, start, left, now_ms, out) {
+                    again.push((id, rest));
+                }
+            }
+            pending = again;
+        }
+        self.now += h;
+    }
+
+    /// Fast forward (predictions, docs/DESIGN.md#plan-prediction): steps that end where the
+    /// next transfer changes stage or ends, so that every share of bandwidth holds for a whole
+    /// step — exact, however long the moves; and queued migrations admitted, as in a run, on
+    /// the 0.25 s grid after whatever freed their slot.
+    fn fast_forward_by(
+        &mut self,
+        inv: &Inventory,
+        dt: f64,
+        now_ms: i64,
+        out: &mut TickOutput,
+        stepped: &mut BTreeSet<MigrationId>,
+    ) {
+        let end = self.now + dt;
+        while end - self.now > 1e-9 {
+            let to_grid = (self.now / MAX_STEP_S).ceil() * MAX_STEP_S - self.now;
+            let admitting = self.admission_stale && self.has_waiting();
+            if admitting && to_grid <= 1e-9 {
+                self.at = self.now;
+                self.admit(inv, now_ms, out);
+            }
+            if self.rates_stale {
+                self.share_bandwidth(inv, now_ms, out);
+            }
+            let mut h = self
+                .active
+                .iter()
+                .filter(|(_, a)| a.running)
+                .filter_map(|(id, _)| {
+                    let rate = self.rates.get(id).copied().unwrap_or(0.0);
+                    self.driver.horizon(*id, rate)
+                })
+                // A stage left with a rounding residue ends within a nanosecond.
+                .map(|t| t.max(1e-9))
+                .fold(end - self.now, f64::min);
+            if self.admission_stale && self.has_waiting() {
+                let to_grid = if to_grid <= 1e-9 { MAX_STEP_S } else { to_grid };
+                h = h.min(to_grid);
+            }
+            self.run_step(inv, h, usize::MAX, now_ms, out, stepped);
+        }
     }
 
     fn apply_faults(&mut self, now_ms: i64, out: &mut TickOutput) {

@@ -129,7 +129,7 @@ pub fn predict(
     now_ms: i64,
 ) -> PlanPrediction {
     let mut inv = inv.clone();
-    let mut engine = Engine::new(SimulatedDriver::with_platforms(platforms));
+    let mut engine = Engine::for_prediction(SimulatedDriver::with_platforms(platforms));
     let group = PlanId(Uuid::nil());
     engine.set_group_limit(group, group_limit(&draft.title, options, false));
     let mut t = 0.0;

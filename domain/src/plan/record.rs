@@ -108,8 +108,12 @@ pub struct PlanRecord {
     pub finished_at_ms: Option<i64>,
     /// The step running (or next).
     pub step: usize,
-    /// Simulated seconds the plan has run (its clock: steps back to back).
+    /// Simulated seconds the plan has run (its clock: steps back to back), up to the end of
+    /// its last finished step.
     pub elapsed_s: f64,
+    /// The plan's clock at its last update (within the running step).
+    #[serde(default)]
+    pub clock_s: f64,
     /// When the run is predicted to end, re-computed from the moves still to go.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub predicted_end_ms: Option<i64>,
@@ -163,6 +167,7 @@ impl PlanRecord {
             finished_at_ms: None,
             step: 0,
             elapsed_s: 0.0,
+            clock_s: 0.0,
             predicted_end_ms: None,
             moves,
             log: Vec::new(),
@@ -202,6 +207,22 @@ impl PlanRecord {
         self.moves
             .iter()
             .position(|m| m.step == step && m.vm_id == vm)
+    }
+
+    /// The hosts the running step is emptying for their maintenance (shown on the map).
+    pub fn evacuating(&self) -> Vec<HostId> {
+        if !matches!(self.state, PlanState::Running | PlanState::Paused) {
+            return Vec::new();
+        }
+        match (
+            self.draft.steps.get(self.step),
+            self.draft.steps.get(self.step + 1),
+        ) {
+            (Some(Step::Moves { .. }), Some(Step::EnterMaintenance { host_ids })) => {
+                host_ids.clone()
+            }
+            _ => Vec::new(),
+        }
     }
 
     /// Ends the plan (once: an ended plan stays as it ended).

@@ -59,11 +59,10 @@ pub struct PlanService {
     /// The plans this replica runs, and how to reach their tasks.
     running: Mutex<BTreeMap<PlanId, mpsc::Sender<Order>>>,
     shutdown: watch::Receiver<bool>,
+    /// A plan another replica runs and has not written for this long (three of the engine's
+    /// leases; a running plan writes every second) has lost its replica.
+    orphaned_after: Duration,
 }
-
-/// A plan unwritten for this long, on a database several replicas share, has lost its
-/// replica (a running plan writes at least every few seconds).
-const ORPHANED_AFTER_MS: i64 = 60_000;
 
 impl PlanService {
     /// Marks the plans a stopped vmshift left running as interrupted, then serves.
@@ -73,6 +72,7 @@ impl PlanService {
         live: Arc<LiveHub>,
         clock: Arc<dyn Clock>,
         poll: Duration,
+        lease: Duration,
         shutdown: watch::Receiver<bool>,
     ) -> Result<Arc<Self>, DbError> {
         let db = inventory.db().clone();
@@ -85,18 +85,38 @@ impl PlanService {
             poll,
             running: Mutex::new(BTreeMap::new()),
             shutdown,
+            orphaned_after: (lease * 3).max(Duration::from_secs(2)),
         });
         service.interrupt_orphans().await?;
+        // With several replicas, one may die while the others run on: look again each lease.
+        tokio::spawn(service.clone().watch_orphans(lease));
         Ok(service)
     }
 
-    /// Plans left running by a vmshift that stopped (this one, or a replica gone silent).
+    async fn watch_orphans(self: Arc<Self>, lease: Duration) {
+        let mut shutdown = self.shutdown.clone();
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(lease) => {}
+                _ = shutdown.changed() => return,
+            }
+            if let Err(e) = self.interrupt_orphans().await {
+                tracing::warn!(error = %e, "looking for plans left by a stopped replica failed");
+            }
+        }
+    }
+
+    /// Plans left running by a vmshift that stopped (this one before a restart, or a replica
+    /// gone silent): not run here, and (with several replicas) unwritten for three leases.
     async fn interrupt_orphans(&self) -> Result<(), DbError> {
         let backend = db::backend(&self.db).await?;
         let now = self.clock.unix_ms();
         for (mut plan, updated) in db::unfinished_plans(&self.db).await? {
-            let orphan = backend == Backend::Sqlite || now - updated > ORPHANED_AFTER_MS;
-            if !orphan {
+            if self.running.lock().contains_key(&plan.id) {
+                continue;
+            }
+            let silent = now - updated > self.orphaned_after.as_millis() as i64;
+            if backend == Backend::Postgres && !silent {
                 continue;
             }
             let (done, total) = plan.progress();
@@ -200,7 +220,13 @@ impl PlanService {
         } else {
             "Starting".into()
         };
-        self.store(&plan).await?;
+        // Known as running here before it is stored as running (not taken for an orphan).
+        let (tx, rx) = mpsc::channel(8);
+        self.running.lock().insert(id, tx);
+        if let Err(e) = self.store(&plan).await {
+            self.running.lock().remove(&id);
+            return Err(e.into());
+        }
         let entry = audit::Record::about(
             "plan.start",
             "plan",
@@ -208,8 +234,6 @@ impl PlanService {
             format!("started {}", plan.title()),
         );
         audit::record(&self.db, &actor, entry).await;
-        let (tx, rx) = mpsc::channel(8);
-        self.running.lock().insert(id, tx);
         tokio::spawn(self.clone().run(plan.clone(), rx, actor));
         Ok(plan)
     }

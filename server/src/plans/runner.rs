@@ -76,6 +76,7 @@ impl PlanService {
                     self.save(&mut r, true).await;
                     self.wait(&mut r, Duration::from_secs_f64(wall)).await;
                     r.plan.elapsed_s += f64::from(seconds);
+                    r.plan.clock_s = r.plan.elapsed_s;
                 }
                 Step::ExitMaintenance { host_ids } => {
                     self.exit_maintenance(&mut r, &host_ids).await
@@ -255,6 +256,7 @@ impl PlanService {
             .filter_map(|i| r.plan.moves[*i].end_s)
             .fold(start_s, f64::max);
         r.plan.elapsed_s = span;
+        r.plan.clock_s = span;
     }
 
     /// Reads the step's migrations: phases, start and end on the plan's clock, errors, and
@@ -284,6 +286,7 @@ impl PlanService {
                 run.error = m.error.clone();
             }
         }
+        r.plan.clock_s = start_s + in_step_s;
         let remaining = r.plan.remaining_s(r.plan.step, in_step_s, floor_s);
         r.plan.predicted_end_ms = Some(self.clock.unix_ms() + (remaining / speed * 1000.0) as i64);
         changed

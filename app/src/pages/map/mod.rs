@@ -6,8 +6,8 @@ pub mod model;
 use crate::components::Gauge;
 use crate::live::{InventoryResource, LiveState};
 use crate::protocol::LabGuest;
-use domain::VmId;
 use domain::{CpuVendor, HostState, PowerState};
+use domain::{HostId, VmId};
 use leptos::prelude::*;
 use model::{ClusterView, FabricBar, FabricKind, HostView, MapModel};
 use std::collections::BTreeMap;
@@ -40,6 +40,42 @@ pub fn MapPage() -> impl IntoView {
                 .collect()
         })
     });
+    // Plans under way: the hosts they are emptying, and when each is predicted to be empty.
+    let active = Resource::new(|| (), |_| crate::rpc::list_plans(true));
+    Effect::new(move |_| {
+        if let Some(Ok(plans)) = active.get() {
+            live.absorb_plans(plans);
+        }
+    });
+    let evacuating: Memo<BTreeMap<HostId, Evacuation>> = Memo::new(move |_| {
+        live.plans.with(|plans| {
+            plans
+                .values()
+                .flat_map(|p| {
+                    p.evacuating().into_iter().map(|h| {
+                        (
+                            h,
+                            Evacuation {
+                                plan: p.id.to_string(),
+                                ends_ms: p.predicted_end_ms,
+                            },
+                        )
+                    })
+                })
+                .collect()
+        })
+    });
+    // A clock for the countdowns, ticking once a second in the browser.
+    let now = RwSignal::new(crate::pages::plans::parts::now_ms());
+    Effect::new(move |_| {
+        if let Ok(handle) = set_interval_with_handle(
+            move || now.set(crate::pages::plans::parts::now_ms()),
+            std::time::Duration::from_secs(1),
+        ) {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    let plans = PlanMarks { evacuating, now };
     view! {
         <section class="page map-page" data-testid="map">
             <Suspense fallback=|| view! { <p class="empty">"Loading the inventory…"</p> }>
@@ -61,7 +97,7 @@ pub fn MapPage() -> impl IntoView {
                                     {model
                                         .clusters
                                         .into_iter()
-                                        .map(|c| cluster_view(c, moving, live.lab))
+                                        .map(|c| cluster_view(c, moving, live.lab, plans))
                                         .collect_view()}
                                 }
                                     .into_any()
@@ -77,6 +113,20 @@ pub fn MapPage() -> impl IntoView {
     }
 }
 
+/// A host a plan is emptying, and when it is predicted to be done.
+#[derive(Debug, Clone, PartialEq)]
+struct Evacuation {
+    plan: String,
+    ends_ms: Option<i64>,
+}
+
+/// What the map shows of the plans under way.
+#[derive(Clone, Copy)]
+struct PlanMarks {
+    evacuating: Memo<BTreeMap<HostId, Evacuation>>,
+    now: RwSignal<i64>,
+}
+
 /// A VM in motion, as the map marks it.
 #[derive(Debug, Clone, PartialEq)]
 struct Motion {
@@ -90,7 +140,9 @@ fn cluster_view(
     cluster: ClusterView,
     moving: Memo<BTreeMap<VmId, Motion>>,
     lab: RwSignal<BTreeMap<VmId, LabGuest>>,
+    plans: PlanMarks,
 ) -> impl IntoView {
+    let operator = crate::allowed(domain::accounts::Role::Operator);
     let columns = cluster.hosts.len().max(1);
     let grid = format!("grid-template-columns: 15rem repeat({columns}, {COLUMN}px)");
     let evc = cluster
@@ -106,12 +158,17 @@ fn cluster_view(
                     <h2>{cluster.name.clone()}</h2>
                     <p class="muted">{format!("{host_count} hosts · {vm_count} VMs")}</p>
                     <p class="muted">{evc}</p>
+                    {operator.then(|| view! {
+                        <a class="link small" href=format!("/plans/new?rolling={}", cluster.id) data-testid=format!("rolling-{}", cluster.name)>
+                            "Rolling maintenance…"
+                        </a>
+                    })}
                 </div>
-                {cluster.hosts.into_iter().map(|h| host_card(h, moving, lab)).collect_view()}
+                {cluster.hosts.into_iter().map(|h| host_card(h, moving, lab, plans, operator)).collect_view()}
                 {cluster
                     .fabric
                     .into_iter()
-                    .map(|bar| fabric_row(bar, columns))
+                    .map(|bar| fabric_row(bar, columns, operator))
                     .collect_view()}
             </div>
         </article>
@@ -122,7 +179,36 @@ fn host_card(
     host: HostView,
     moving: Memo<BTreeMap<VmId, Motion>>,
     lab: RwSignal<BTreeMap<VmId, LabGuest>>,
+    plans: PlanMarks,
+    operator: bool,
 ) -> impl IntoView {
+    let host_id = host.id;
+    let evacuation = move || plans.evacuating.with(|m| m.get(&host_id).cloned());
+    let countdown_testid = format!("evacuating-{}", host.name);
+    let countdown = move || {
+        evacuation().map(|e| {
+            let left = e
+                .ends_ms
+                .map(|end| domain::format::duration(((end - plans.now.get()).max(0) as f64) / 1000.0));
+            let text = match left {
+                Some(l) => format!("evacuating · {l} left"),
+                None => "evacuating".to_string(),
+            };
+            view! {
+                <a class="evacuating" href=format!("/plans/{}", e.plan) data-testid=countdown_testid.clone()>{text}</a>
+            }
+        })
+    };
+    let plan_link = operator.then(|| {
+        let (label, query, testid) = if host.state == HostState::Maintenance {
+            ("Exit maintenance mode…", "exit", format!("exit-maintenance-{}", host.name))
+        } else {
+            ("Enter maintenance mode…", "evacuate", format!("maintenance-{}", host.name))
+        };
+        view! {
+            <a class="link small" href=format!("/plans/new?{query}={}", host.id) data-testid=testid>{label}</a>
+        }
+    });
     let state = match host.state {
         HostState::Connected => "connected",
         HostState::Maintenance => "maintenance",
@@ -139,6 +225,8 @@ fn host_card(
                 <span class=format!("badge state-{state}")>{state}</span>
             </header>
             <p class="muted small">{format!("{vendor} · {}", host.vmotion)}</p>
+            {countdown}
+            {plan_link}
             <Gauge label="CPU" percent=host.cpu_percent detail=host.cpu_label/>
             <Gauge label="Memory" percent=host.memory_percent detail=host.memory_label/>
             {host
@@ -146,9 +234,13 @@ fn host_card(
                 .into_iter()
                 .map(|ds| {
                     let testid = format!("datastore-{}", ds.name);
+                    let drain = operator.then(|| view! {
+                        <a class="link small" href=format!("/plans/new?drain={}", ds.id) data-testid=format!("drain-{}", ds.name)>"Drain…"</a>
+                    });
                     view! {
                         <div class="local-ds" data-testid=testid title="local datastore">
                             <span class="fabric-name">{ds.name}</span>
+                            {drain}
                             <Gauge label="local" percent=ds.percent detail=ds.detail/>
                         </div>
                     }
@@ -238,7 +330,10 @@ fn host_card(
     }
 }
 
-fn fabric_row(bar: FabricBar, columns: usize) -> impl IntoView {
+fn fabric_row(bar: FabricBar, columns: usize, operator: bool) -> impl IntoView {
+    let drain = (operator && matches!(bar.kind, FabricKind::Datastore(_))).then(|| view! {
+        <a class="link small" href=format!("/plans/new?drain={}", bar.id) data-testid=format!("drain-{}", bar.name)>"Drain…"</a>
+    });
     let (class, kind_label, testid) = match bar.kind {
         FabricKind::Switch => (
             "fabric switch",
@@ -271,6 +366,7 @@ fn fabric_row(bar: FabricBar, columns: usize) -> impl IntoView {
         <div class=format!("{class} fabric-label") data-testid=testid>
             <span class="fabric-name">{bar.name.clone()}</span>
             <span class=format!("muted small space-{}", level.unwrap_or("none"))>{kind_label}{space}{elsewhere}</span>
+            {drain}
         </div>
         <svg
             class=format!("{class} fabric-bar")

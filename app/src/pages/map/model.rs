@@ -34,6 +34,7 @@ pub struct HostView {
 }
 
 pub struct LocalDatastore {
+    pub id: DatastoreId,
     pub name: String,
     pub percent: f64,
     pub detail: String,
@@ -200,6 +201,7 @@ impl HostView {
                 .map(|ds| {
                     let (percent, detail) = space(inv, ds);
                     LocalDatastore {
+                        id: ds.id,
                         name: ds.name.to_string(),
                         percent,
                         detail,

@@ -1,0 +1,179 @@
+//! A stored plan (`/plans/:id`), live: its state, n of N moves done, the predicted end
+//! re-computed from the moves still to go, the timeline with what the run did beneath each
+//! predicted bar and the plan's clock marked, what it did beside the moves; Start, Pause,
+//! Resume, Cancel.
+
+use super::parts::{summary, Blockers, Clock, Placement, WhatIfTable, WindowVerdict};
+use super::timeline::Timeline;
+use crate::live::LiveState;
+use crate::rpc::{self, PlanAction};
+use domain::accounts::Role;
+use domain::format;
+use domain::plan::{PlanRecord, PlanState};
+use domain::PlanId;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_params_map;
+
+#[component]
+pub fn PlanPage() -> impl IntoView {
+    crate::mark_ready();
+    let live = expect_context::<LiveState>();
+    let params = use_params_map();
+    let id =
+        Memo::new(move |_| params.with(|p| p.get("id").and_then(|v| v.parse::<PlanId>().ok())));
+    let loaded = Resource::new(
+        move || id.get(),
+        |id| async move {
+            match id {
+                Some(id) => rpc::get_plan(id).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
+    // The loaded record joins the live ones (which stay current through the live link).
+    Effect::new(move |_| {
+        if let Some(Ok(Some(plan))) = loaded.get() {
+            live.absorb_plans(vec![plan]);
+        }
+    });
+    let plan = Memo::new(move |_| {
+        let id = id.get()?;
+        live.plans
+            .with(|m| m.get(&id).cloned())
+            .or_else(|| loaded.get().and_then(Result::ok).flatten())
+    });
+    view! {
+        <section class="page plan-page" data-testid="plan">
+            <Suspense fallback=|| view! { <p class="empty">"Loading the plan…"</p> }>
+                {move || {
+                    if let Some(Err(e)) = loaded.get() {
+                        return view! { <p class="form-error">{e.message}</p> }.into_any();
+                    }
+                    match plan.get() {
+                        Some(p) => view! { <PlanView plan=p/> }.into_any(),
+                        None => view! { <p class="empty">"No such plan."</p> }.into_any(),
+                    }
+                }}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn PlanView(plan: PlanRecord) -> impl IntoView {
+    let live = expect_context::<LiveState>();
+    let id = plan.id;
+    // The live record, so the figures and the controls follow the run.
+    let current = Memo::new(move |_| {
+        live.plans
+            .with(|m| m.get(&id).cloned())
+            .unwrap_or_else(|| plan.clone())
+    });
+    let error = RwSignal::new(None::<String>);
+    let act = move |action: PlanAction| {
+        spawn_local(async move {
+            match rpc::plan_command(id, action).await {
+                Ok(p) => {
+                    error.set(None);
+                    live.absorb_plans(vec![p]);
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+        });
+    };
+    let state = move || current.with(|p| p.state);
+    let operator = crate::allowed(Role::Operator);
+    let progress = move || {
+        current.with(|p| {
+            let (done, total) = p.progress();
+            format!(
+                "{done} of {total} moves over ({} done)",
+                p.completed_moves()
+            )
+        })
+    };
+    let timing = move || {
+        current.with(|p| {
+            let predicted = format::duration(p.prediction.total_s);
+            if p.state.is_final() {
+                format!(
+                    "took {} (predicted {predicted})",
+                    format::duration(p.elapsed_s)
+                )
+            } else if p.started_at_ms.is_some() {
+                format!(
+                    "{} in (predicted {predicted} in all)",
+                    format::duration(p.clock_s)
+                )
+            } else {
+                format!("predicted {predicted}")
+            }
+        })
+    };
+    let predicted_end =
+        move || current.with(|p| p.predicted_end_ms.filter(|_| !p.state.is_final()));
+    let draft = plan_draft(current);
+    let prediction = Signal::derive(move || current.with(|p| p.prediction.clone()));
+    let runs = Signal::derive(move || current.with(|p| p.moves.clone()));
+    let now_s = Signal::derive(move || {
+        current.with(|p| (p.started_at_ms.is_some() && !p.state.is_final()).then_some(p.clock_s))
+    });
+    let button = move |label: &'static str,
+                       testid: &'static str,
+                       action: PlanAction,
+                       when: fn(PlanState) -> bool| {
+        move || {
+            (operator && when(state())).then(|| view! {
+            <button class="secondary" data-testid=testid on:click=move |_| act(action)>{label}</button>
+        })
+        }
+    };
+    view! {
+        <h2 data-testid="plan-title">{move || current.with(|p| p.title().to_string())}</h2>
+        <p>
+            <span class=move || format!("badge plan-state state-{}", state().as_str()) data-testid="plan-state" data-state=move || state().as_str()>
+                {move || state().label()}
+            </span>
+            " "
+            <span data-testid="plan-message">{move || current.with(|p| p.message.clone())}</span>
+        </p>
+        <p class="summary">
+            <span data-testid="plan-progress" data-done=move || current.with(|p| p.progress().0) data-total=move || current.with(|p| p.progress().1)>{progress}</span>
+            " · "
+            <span data-testid="plan-timing">{timing}</span>
+            {move || predicted_end().map(|ms| view! { " · predicted end " <span data-testid="plan-predicted-end"><Clock ms=ms/></span> })}
+        </p>
+        <div class="toolbar">
+            {button("Start", "plan-start", PlanAction::Start, |s| s == PlanState::Draft)}
+            {button("Pause", "plan-pause", PlanAction::Pause, |s| matches!(s, PlanState::Running | PlanState::Scheduled))}
+            {button("Resume", "plan-resume", PlanAction::Resume, |s| s == PlanState::Paused)}
+            {button("Cancel", "plan-cancel", PlanAction::Cancel, |s| !s.is_final())}
+        </div>
+        {move || error.get().map(|m| view! { <p class="form-error" data-testid="plan-error">{m}</p> })}
+        {move || current.with(|p| (!p.log.is_empty()).then(|| view! {
+            <ul class="plan-log" data-testid="plan-log">
+                {p.log.iter().map(|l| view! { <li>{l.clone()}</li> }).collect_view()}
+            </ul>
+        }))}
+        {draft}
+        <h3>"Timeline"</h3>
+        <Timeline prediction=prediction runs=runs now_s=now_s/>
+        {move || current.with(|p| view! {
+            <WindowVerdict window=p.prediction.window.clone() total_s=p.prediction.total_s/>
+            <h3>"What if"</h3>
+            <WhatIfTable rows=p.what_if.clone() chosen=p.options.max_concurrent on_choose=Callback::new(|_| ()) fixed=true/>
+        })}
+    }
+}
+
+/// What the plan was drafted with: its summary, blockers and placement (fixed once stored).
+fn plan_draft(current: Memo<PlanRecord>) -> impl IntoView {
+    let p = current.get_untracked();
+    view! {
+        <p class="summary" data-testid="plan-summary">{summary(&p.prediction, p.draft.blockers.len())}</p>
+        <Blockers blockers=p.draft.blockers.clone() notes=p.draft.notes.clone()/>
+        <h3>"Placement"</h3>
+        <Placement draft=p.draft.clone() prediction=p.prediction.clone()/>
+    }
+}

@@ -1,0 +1,65 @@
+// Times a plan's page with a 500-move timeline in the browser, on a running vmshift:
+//   node scripts/bench-browser-timeline.js URL PLAN_ID
+// Opens the plans list, then follows the link to the plan (a client-side navigation: the
+// page's wasm is loaded and warm) and measures until the timeline's rows are drawn; the
+// server function's own time (from the browser's resource timing) is reported beside it, so
+// the render alone is the difference. Five runs; prints the median and the worst.
+const { chromium } = require("../end2end/node_modules/playwright-core");
+
+(async () => {
+  const [url, planId] = process.argv.slice(2);
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+  });
+  const context = await browser.newContext();
+  await context.addCookies([
+    { name: "vmshift_session", value: process.env.VMSHIFT_SESSION ?? "", url },
+  ]);
+  const page = await context.newPage();
+  const totals = [];
+  const fetches = [];
+  let rows = 0;
+  for (let run = 0; run < 6; run++) {
+    await page.goto(`${url}/plans`);
+    await page.waitForSelector('body[data-ready="/plans"]', { timeout: 120000 });
+    await page.waitForSelector(`a[href="/plans/${planId}"]`);
+    const result = await page.evaluate(async (id) => {
+      performance.clearResourceTimings();
+      const start = performance.now();
+      document.querySelector(`a[href="/plans/${id}"]`).click();
+      await new Promise((resolve) => {
+        const check = () => {
+          const svg = document.querySelector('[data-testid="timeline"]');
+          if (svg && svg.querySelectorAll('[data-testid="timeline-row"]').length === Number(svg.dataset.rows) && Number(svg.dataset.rows) > 0) {
+            resolve();
+          } else {
+            requestAnimationFrame(check);
+          }
+        };
+        check();
+      });
+      // Until the frame with the chart is painted.
+      await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+      const total = performance.now() - start;
+      const call = performance
+        .getEntriesByType("resource")
+        .filter((e) => e.name.includes("/rpc/viewer/plans/get"))
+        .map((e) => e.responseEnd - e.startTime)[0] ?? 0;
+      const rows = Number(document.querySelector('[data-testid="timeline"]').dataset.rows);
+      return { total, call, rows };
+    }, planId);
+    rows = result.rows;
+    if (run > 0) {
+      // The first run loads the page's wasm chunk: not counted.
+      totals.push(result.total);
+      fetches.push(result.call);
+    }
+  }
+  const med = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+  const worst = (v) => Math.max(...v);
+  console.log(`| plan page with a ${rows}-move timeline: link clicked → chart drawn, median / worst | ${med(totals).toFixed(0)} ms / ${worst(totals).toFixed(0)} ms |`);
+  console.log(`| of which the server function (the plan's record over HTTP), median | ${med(fetches).toFixed(0)} ms |`);
+  console.log(`| render alone (the difference), median | ${(med(totals) - med(fetches)).toFixed(0)} ms |`);
+  await browser.close();
+})();
