@@ -37,7 +37,9 @@ fn update(inv: &mut Inventory, object: Object) {
 /// A generated cluster made varied: VM sizes and dirty rates, one host in three on 10 GbE.
 fn varied(clusters: usize, hosts: usize, vms_per_host: usize) -> Inventory {
     let mut inv = scale_inventory(clusters, hosts, vms_per_host);
-    let host_ids: Vec<HostId> = inv.hosts.keys().copied().collect();
+    // By name: ids are random, names are not (the same cluster on every run).
+    let mut host_ids: Vec<HostId> = inv.hosts.keys().copied().collect();
+    host_ids.sort_by_key(|id| inv.hosts[id].name.clone());
     for (i, id) in host_ids.iter().enumerate() {
         if i % 3 == 2 {
             let mut h = inv.hosts[id].clone();
@@ -45,7 +47,8 @@ fn varied(clusters: usize, hosts: usize, vms_per_host: usize) -> Inventory {
             update(&mut inv, Object::Host(h));
         }
     }
-    let vm_ids: Vec<VmId> = inv.vms.keys().copied().collect();
+    let mut vm_ids: Vec<VmId> = inv.vms.keys().copied().collect();
+    vm_ids.sort_by_key(|id| inv.vms[id].name.clone());
     for (i, id) in vm_ids.iter().enumerate() {
         let mut v = inv.vms[id].clone();
         v.memory_mib = SizeMib::parse([4, 8, 16, 32][i % 4] * 1024).unwrap();
@@ -55,19 +58,21 @@ fn varied(clusters: usize, hosts: usize, vms_per_host: usize) -> Inventory {
     inv
 }
 
-/// The host of a one-cluster inventory with `count` VMs: the first host, given VMs of others.
-fn loaded_host(inv: &mut Inventory, count: usize) -> HostId {
-    let first = inv
-        .hosts
+fn first_host(inv: &Inventory) -> HostId {
+    inv.hosts
         .values()
         .min_by_key(|h| h.name.clone())
         .unwrap()
-        .id;
+        .id
+}
+
+/// Gives `first` VMs of other hosts (by name) until it runs `count`.
+fn loaded_host(inv: &mut Inventory, first: HostId, count: usize) -> HostId {
     let have = inv.vms.values().filter(|v| v.host_id == first).count();
-    let others: Vec<VmId> = inv
-        .vms
-        .values()
-        .filter(|v| v.host_id != first)
+    let mut others: Vec<&Vm> = inv.vms.values().filter(|v| v.host_id != first).collect();
+    others.sort_by(|a, b| a.name.cmp(&b.name));
+    let others: Vec<VmId> = others
+        .iter()
         .map(|v| v.id)
         .take(count.saturating_sub(have))
         .collect();
@@ -133,7 +138,7 @@ fn lower_bound(inv: &Inventory, moves: &[&PlannedMove]) -> f64 {
         .fold(longest, f64::max)
 }
 
-/// The naive plan: each VM of the host, in id order, to the first host (by name) the checks
+/// The naive plan: each VM of the host, in name order, to the first host (by name) the checks
 /// allow, with its disks to the first shared datastore when it must.
 fn first_fit(inv: &Inventory, host: HostId) -> Draft {
     let mut work = inv.clone();
@@ -144,12 +149,9 @@ fn first_fit(inv: &Inventory, host: HostId) -> Draft {
         .filter(|h| h.cluster_id == cluster && h.id != host && h.state == HostState::Connected)
         .collect();
     hosts.sort_by(|a, b| a.name.cmp(&b.name));
-    let vms: Vec<VmId> = inv
-        .vms
-        .values()
-        .filter(|v| v.host_id == host)
-        .map(|v| v.id)
-        .collect();
+    let mut vms: Vec<&Vm> = inv.vms.values().filter(|v| v.host_id == host).collect();
+    vms.sort_by(|a, b| a.name.cmp(&b.name));
+    let vms: Vec<VmId> = vms.iter().map(|v| v.id).collect();
     let mut moves = Vec::new();
     for id in vms {
         for h in &hosts {
@@ -266,7 +268,10 @@ fn main() {
     println!("| plan | moves | draft (placement) | prediction | what-if (5 predictions) | preview in all |");
     println!("|---|---|---|---|---|---|");
     let mut big = varied(1, 96, 21);
-    let host = loaded_host(&mut big, 64);
+    let host = {
+        let first = first_host(&big);
+        loaded_host(&mut big, first, 64)
+    };
     let goal = Goal::EvacuateHost {
         host_id: host,
         enter_maintenance: true,
@@ -299,7 +304,7 @@ fn main() {
         "The limit: every resource (vMotion link, datastore) carrying the bytes its moves must"
     );
     println!(
-        "send at its capacity, and no move faster than alone. First fit: each VM in id order to"
+        "send at its capacity, and no move faster than alone. First fit: each VM in name order to"
     );
     println!(
         "the first host by name the checks allow. Peak memory: the fullest target afterwards."
@@ -319,10 +324,35 @@ fn main() {
         host,
     );
     let mut mid = varied(1, 16, 12);
-    let mid_host = loaded_host(&mut mid, 24);
+    let mid_host = {
+        let first = first_host(&mid);
+        loaded_host(&mut mid, first, 24)
+    };
     quality(
         &format!("24-VM host, 16 hosts / {} VMs", mid.vms.len()),
         &mid,
         mid_host,
+    );
+    // Two generations: the first eight hosts by name on 10 GbE, the newer ones on 25 GbE;
+    // the newest evacuated.
+    let mut mixed = varied(1, 16, 12);
+    let mut names: Vec<(String, HostId)> = mixed
+        .hosts
+        .values()
+        .map(|h| (h.name.to_string(), h.id))
+        .collect();
+    names.sort();
+    for (i, (_, id)) in names.iter().enumerate() {
+        let mut h = mixed.hosts[id].clone();
+        h.vmotion_link_gbps = LinkGbps::parse(if i < 8 { 10.0 } else { 25.0 }).unwrap();
+        update(&mut mixed, Object::Host(h));
+    }
+    let newest = names.last().unwrap().1;
+    let newest_name = mixed.hosts[&newest].name.to_string();
+    loaded_host(&mut mixed, newest, 24);
+    quality(
+        &format!("24-VM host {newest_name} (25 GbE), 8 of 16 hosts on 10 GbE"),
+        &mixed,
+        newest,
     );
 }

@@ -5,6 +5,7 @@
 
 pub mod driver;
 mod messages;
+mod pacing;
 pub mod simulated;
 #[cfg(test)]
 mod tests;
@@ -133,10 +134,12 @@ pub struct Engine<D: Driver> {
 }
 
 /// How a plan's moves are admitted (docs/DESIGN.md#running-a-plan): at most `max_running` at
-/// once, none while paused, on top of vSphere's limits.
+/// once, none while paused, on top of vSphere's limits; `paced`, none where its links could
+/// not carry it to convergence (docs/DESIGN.md#pacing).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct GroupLimit {
     pub max_running: Option<usize>,
+    pub paced: bool,
     pub paused: bool,
     /// The plan's title, for queue reasons.
     pub title: String,

@@ -4,6 +4,7 @@
 
 use super::driver::{Driver, DriverError};
 use super::messages::{emit, phase_message, reservation_reason};
+use super::pacing::LinkLoad;
 use super::{Active, Engine, Switchover, TickOutput, MAX_PASSES, MAX_STEPS_PER_TICK, MAX_STEP_S};
 use crate::checks::check_migration;
 use crate::migration::{Ending, Phase};
@@ -205,6 +206,7 @@ impl<D: Driver> Engine<D> {
             .collect();
         queued.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
         let mut busy = self.busy_vms();
+        let mut links = LinkLoad::of(self.active.values().filter(|a| a.running));
         // Moves of a plan run within its limits too.
         let mut group_running: HashMap<PlanId, usize> = HashMap::new();
         for a in self.active.values().filter(|a| a.running || a.checking) {
@@ -221,6 +223,7 @@ impl<D: Driver> Engine<D> {
                 None
             } else {
                 self.group_reason(a, &group_running)
+                    .or_else(|| self.pace_reason(inv, a, &links))
                     .or_else(|| {
                         usage
                             .wait(inv, &a.footprint)
@@ -292,6 +295,7 @@ impl<D: Driver> Engine<D> {
                 continue;
             }
             usage.add(&a.footprint);
+            links.add(a);
             if let Some(g) = a.group {
                 *group_running.entry(g).or_default() += 1;
             }
@@ -519,6 +523,21 @@ impl<D: Driver> Engine<D> {
                 limit.title
             )
         })
+    }
+
+    /// Why a paced plan's move waits for room on its links (docs/DESIGN.md#pacing).
+    fn pace_reason(&self, inv: &Inventory, a: &Active, links: &LinkLoad) -> Option<String> {
+        if !self.groups.get(&a.group?)?.paced {
+            return None;
+        }
+        let name = |r: &Resource| match r {
+            Resource::Link(h) => inv.hosts.get(h).map_or_else(
+                || "a vMotion link".into(),
+                |h| format!("{}'s vMotion link", h.name),
+            ),
+            Resource::Datastore(_) => "a datastore".into(),
+        };
+        links.wait(inv, a, &name)
     }
 
     /// A queue reason that says how much of the full resource other replicas hold.

@@ -140,6 +140,19 @@ pub enum Order {
     ByPriority,
 }
 
+/// Whether a plan holds back a live move its links could not carry to convergence
+/// (docs/DESIGN.md#pacing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pacing {
+    /// A move waits while its share of a link would be under twice the fastest dirty rate
+    /// on it.
+    #[default]
+    Converge,
+    /// Only vSphere's slot limits (and `max_concurrent`) hold moves back.
+    VsphereLimits,
+}
+
 /// How a plan runs.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -155,6 +168,7 @@ pub struct PlanOptions {
     pub must_finish_by_ms: Option<i64>,
     /// A failed move stops the plan (else the others go on).
     pub stop_on_failure: bool,
+    pub pacing: Pacing,
 }
 
 impl PlanOptions {

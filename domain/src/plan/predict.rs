@@ -114,6 +114,7 @@ pub fn request_of(m: &PlannedMove, options: &PlanOptions) -> MigrationRequest {
 pub fn group_limit(title: &str, options: &PlanOptions, paused: bool) -> GroupLimit {
     GroupLimit {
         max_running: options.max_concurrent.map(|n| n as usize),
+        paced: options.pacing == super::Pacing::Converge,
         paused,
         title: title.to_string(),
     }

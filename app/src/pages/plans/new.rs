@@ -7,7 +7,7 @@ use super::parts::{summary, Blockers, Placement, WhatIfTable, WindowVerdict};
 use super::timeline::Timeline;
 use crate::live::InventoryResource;
 use crate::rpc::{self, PlanAction};
-use domain::plan::{Goal, Order, PlanOptions, PlanRequest, Preview};
+use domain::plan::{Goal, Order, Pacing, PlanOptions, PlanRequest, Preview};
 use domain::*;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -161,6 +161,15 @@ fn OptionsForm(goal: RwSignal<Option<Goal>>, options: RwSignal<PlanOptions>) -> 
     let finish_by =
         move |ev| options.update(|o| o.must_finish_by_ms = local_ms(&event_target_value(&ev)));
     let stop = move |ev| options.update(|o| o.stop_on_failure = event_target_checked(&ev));
+    let pace = move |ev| {
+        options.update(|o| {
+            o.pacing = if event_target_checked(&ev) {
+                Pacing::Converge
+            } else {
+                Pacing::VsphereLimits
+            }
+        })
+    };
     let evacuate = move || matches!(goal.get(), Some(Goal::EvacuateHost { .. }));
     let rolling = move || matches!(goal.get(), Some(Goal::RollingMaintenance { .. }));
     let enter = move |ev| {
@@ -215,6 +224,9 @@ fn OptionsForm(goal: RwSignal<Option<Goal>>, options: RwSignal<PlanOptions>) -> 
             <label>"Start at"<input type="datetime-local" data-testid="opt-start-at" on:change=start_at/></label>
             <label>"Must finish by"<input type="datetime-local" data-testid="opt-finish-by" on:change=finish_by/></label>
             <label class="check"><input type="checkbox" data-testid="opt-stop" on:change=stop/>"Stop at the first failed move"</label>
+            <label class="check" title="A move waits while its share of a vMotion link would be under twice the fastest dirty rate on it: pre-copy converges instead of re-sending memory">
+                <input type="checkbox" data-testid="opt-pace" checked on:change=pace/>"Pace moves so every pre-copy converges"
+            </label>
             {move || evacuate().then(|| view! {
                 <label class="check"><input type="checkbox" checked=true data-testid="opt-enter" on:change=enter/>"Enter maintenance mode once empty"</label>
             })}

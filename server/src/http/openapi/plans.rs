@@ -53,7 +53,11 @@ fn request_schemas() -> Value {
             "order": enumeration(&["largest_first", "smallest_first", "by_priority"]),
             "start_at_ms": {"type": ["integer", "null"], "description": "when it starts (ms since the epoch)"},
             "must_finish_by_ms": {"type": ["integer", "null"], "description": "the end of its window"},
-            "stop_on_failure": {"type": "boolean"}
+            "stop_on_failure": {"type": "boolean"},
+            "pacing": {
+                "type": "string", "enum": ["converge", "vsphere_limits"],
+                "description": "converge (default): a move waits while its share of a vMotion link would be under twice the fastest dirty rate on it; vsphere_limits: only the slot limits and max_concurrent hold moves back"
+            }
         })),
         "PlanRequest": object(&["goal"], json!({
             "goal": reference("Goal"), "options": reference("PlanOptions")
