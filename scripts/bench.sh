@@ -64,6 +64,35 @@ curl -sf -X POST -H 'content-type: application/json' -H "cookie: vmshift_session
   --data-binary @"$dir/inv.json" http://127.0.0.1:$port/api/v1/inventory >/dev/null
 VMSHIFT_SESSION=$session node scripts/bench-browser-checks.js http://127.0.0.1:$port vm-000-000-000
 
+# Maintenance plans (issue 13): planning, prediction and plan quality in process, then a plan's
+# page with a 500-move timeline in the browser (rolling maintenance of 10 hosts of 25 VMs: each
+# VM out and back).
+echo
+cargo bench -p server --bench plans
+echo
+echo "## Plan page in the browser (500-move timeline)"
+echo
+echo "| figure | value |"
+echo "|---|---|"
+# A server of its own (port 3301, empty) holding the 250-VM cluster.
+./target/release/vmshift --database-url "sqlite://$dir/p.db" --demo false --bind 127.0.0.1:3301 \
+  --log warn --admin-password bench-admin-password &
+pid2=$!
+trap 'kill $pid $pid2 2>/dev/null; rm -rf "$dir"' EXIT
+for _ in $(seq 100); do curl -sf http://127.0.0.1:3301/healthz >/dev/null && break; sleep 0.1; done
+session=$(curl -sf -D - -o /dev/null -X POST -H 'content-type: application/json' \
+  -d '{"username": "admin", "password": "bench-admin-password"}' \
+  http://127.0.0.1:3301/api/v1/session | sed -n 's/^set-cookie: vmshift_session=\([^;]*\).*/\1/ip' | tr -d '\r')
+./target/release/gen-inventory --clusters 1 --hosts 10 --vms 25 > "$dir/rolling.json"
+curl -sf -X POST -H 'content-type: application/json' -H "cookie: vmshift_session=$session" \
+  --data-binary @"$dir/rolling.json" http://127.0.0.1:3301/api/v1/inventory >/dev/null
+json() { node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{const j=JSON.parse(s);console.log($1)})"; }
+cluster=$(curl -sf -H "cookie: vmshift_session=$session" http://127.0.0.1:3301/api/v1/clusters | json '(j.items ?? j)[0].id')
+plan=$(curl -sf -X POST -H 'content-type: application/json' -H "cookie: vmshift_session=$session" \
+  -d "{\"goal\": {\"kind\": \"rolling_maintenance\", \"cluster_id\": \"$cluster\", \"at_a_time\": 1}}" \
+  http://127.0.0.1:3301/api/v1/plans | json 'j.id')
+VMSHIFT_SESSION=$session node scripts/bench-browser-timeline.js http://127.0.0.1:3301 "$plan"
+
 # The QEMU driver (issue 6): against the direct-QMP floor, the model against real moves, then
 # the same vMotion through libvirt (two daemons in their own namespaces; JSON lines).
 bash scripts/install-qemu.sh

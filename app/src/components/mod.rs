@@ -1,6 +1,7 @@
 //! Small reusable view pieces.
 
 pub mod form;
+pub mod markup;
 
 use leptos::prelude::*;
 

@@ -1,9 +1,12 @@
 //! The pieces of a plan's page: its blockers (first: why won't this host empty?), its
 //! placement, the window verdict, the what-if rows, times of day.
 
+use crate::components::markup::Markup;
 use domain::format;
-use domain::plan::{Blocker, Draft, PlanPrediction, Step, WhatIf, Window};
+use domain::plan::{Blocker, Draft, MoveTimeline, PlanPrediction, Step, WhatIf, Window};
+use domain::VmId;
 use leptos::prelude::*;
+use std::collections::HashMap;
 
 /// Milliseconds since the epoch, now.
 pub fn now_ms() -> i64 {
@@ -74,48 +77,9 @@ pub fn Blockers(blockers: Vec<Blocker>, notes: Vec<String>) -> impl IntoView {
 /// Every planned move: where it goes and why, with its predicted times.
 #[component]
 pub fn Placement(draft: Draft, prediction: PlanPrediction) -> impl IntoView {
-    let mut rows = Vec::new();
-    for (i, step) in draft.steps.iter().enumerate() {
-        match step {
-            Step::Moves { moves } => {
-                for m in moves {
-                    let p = prediction
-                        .moves
-                        .iter()
-                        .find(|p| p.step == i && p.vm_id == m.vm_id);
-                    let kind = if m.live {
-                        m.kind.label().to_string()
-                    } else {
-                        format!("{} (cold)", m.kind.label())
-                    };
-                    rows.push(
-                        view! {
-                            <tr data-testid="placement-row" data-vm=m.vm_name.clone()>
-                                <td class="name">{m.vm_name.clone()}</td>
-                                <td>{kind}</td>
-                                <td data-testid="placement-target">{m.target.clone()}</td>
-                                <td class="muted">{m.why.clone()}</td>
-                                <td class="num">{p.map(|p| format::duration(p.start_s))}</td>
-                                <td class="num">{p.map(|p| format::duration(p.end_s))}</td>
-                                <td class="num">{p.map(|p| format!("{:.0} ms", p.downtime_ms))}</td>
-                            </tr>
-                        }
-                        .into_any(),
-                    );
-                }
-            }
-            Step::EnterMaintenance { .. } => rows.push(step_row(
-                "Then: the host enters maintenance mode, once empty",
-            )),
-            Step::Hold { seconds } => rows.push(step_row(&format!(
-                "Then: maintenance for {}",
-                format::duration(f64::from(*seconds))
-            ))),
-            Step::ExitMaintenance { .. } => {
-                rows.push(step_row("Then: the host leaves maintenance mode"))
-            }
-        }
-    }
+    let total = prediction.moves.len();
+    let all = RwSignal::new(total <= SHOWN);
+    let rows = move || placement_rows(&draft, &prediction, (!all.get()).then_some(SHOWN));
     view! {
         <table class="objects placement" data-testid="placement">
             <thead>
@@ -124,14 +88,105 @@ pub fn Placement(draft: Draft, prediction: PlanPrediction) -> impl IntoView {
                     <th>"Starts"</th><th>"Ends"</th><th>"Downtime"</th>
                 </tr>
             </thead>
-            <tbody>{rows}</tbody>
+            <tbody inner_html=rows></tbody>
         </table>
+        {move || (!all.get()).then(|| view! {
+            <p>
+                <button class="secondary" data-testid="placement-all" on:click=move |_| all.set(true)>
+                    {format!("Show all {total} moves")}
+                </button>
+            </p>
+        })}
     }
 }
 
-fn step_row(text: &str) -> AnyView {
-    view! { <tr class="step-row"><td colspan="7" class="muted">{text.to_string()}</td></tr> }
-        .into_any()
+/// Rows of a long placement shown before "Show all" (the timeline shows every move).
+const SHOWN: usize = 50;
+
+/// The placement table's rows, as markup (hundreds of rows: see `components::markup`): the
+/// first `limit` moves, or all.
+pub fn placement_rows(draft: &Draft, prediction: &PlanPrediction, limit: Option<usize>) -> String {
+    let mut left = limit.unwrap_or(usize::MAX);
+    let timed: HashMap<(usize, VmId), &MoveTimeline> = prediction
+        .moves
+        .iter()
+        .map(|p| ((p.step, p.vm_id), p))
+        .collect();
+    let mut m = Markup::with_capacity(400 * prediction.moves.len() + 500);
+    let step_row = |m: &mut Markup, text: &str| {
+        m.open("tr", &[("class", Some("step-row"))]);
+        m.element(
+            "td",
+            &[("colspan", Some("7")), ("class", Some("muted"))],
+            text,
+        );
+        m.close("tr");
+    };
+    for (i, step) in draft.steps.iter().enumerate() {
+        match step {
+            Step::Moves { moves } => {
+                for mv in moves {
+                    if left == 0 {
+                        return m.finish();
+                    }
+                    left -= 1;
+                    let p = timed.get(&(i, mv.vm_id));
+                    let kind = if mv.live {
+                        mv.kind.label().to_string()
+                    } else {
+                        format!("{} (cold)", mv.kind.label())
+                    };
+                    let num = Some("num");
+                    m.open(
+                        "tr",
+                        &[
+                            ("data-testid", Some("placement-row")),
+                            ("data-vm", Some(&mv.vm_name)),
+                        ],
+                    );
+                    m.element("td", &[("class", Some("name"))], &mv.vm_name);
+                    m.element("td", &[], &kind);
+                    m.element(
+                        "td",
+                        &[("data-testid", Some("placement-target"))],
+                        &mv.target,
+                    );
+                    m.element("td", &[("class", Some("muted"))], &mv.why);
+                    m.element(
+                        "td",
+                        &[("class", num)],
+                        &p.map(|p| format::duration(p.start_s)).unwrap_or_default(),
+                    );
+                    m.element(
+                        "td",
+                        &[("class", num)],
+                        &p.map(|p| format::duration(p.end_s)).unwrap_or_default(),
+                    );
+                    m.element(
+                        "td",
+                        &[("class", num)],
+                        &p.map(|p| format!("{:.0} ms", p.downtime_ms))
+                            .unwrap_or_default(),
+                    );
+                    m.close("tr");
+                }
+            }
+            Step::EnterMaintenance { .. } => {
+                step_row(&mut m, "Then: the host enters maintenance mode, once empty")
+            }
+            Step::Hold { seconds } => step_row(
+                &mut m,
+                &format!(
+                    "Then: maintenance for {}",
+                    format::duration(f64::from(*seconds))
+                ),
+            ),
+            Step::ExitMaintenance { .. } => {
+                step_row(&mut m, "Then: the host leaves maintenance mode")
+            }
+        }
+    }
+    m.finish()
 }
 
 /// "Fits: ends at 02:41", or "Misses the window by 14 min".

@@ -3,6 +3,7 @@
 //! what the run did beneath each bar and the plan's clock marked while it runs. The geometry
 //! is computed here (pure, tested); the component only draws it.
 
+use crate::components::markup::Markup;
 use domain::format;
 use domain::plan::{MoveRun, PlanPrediction};
 use leptos::prelude::*;
@@ -71,6 +72,8 @@ pub fn chart(prediction: &PlanPrediction, runs: &[MoveRun], now_s: Option<f64>) 
         18.0
     };
     let top = 22.0;
+    let by_move: std::collections::HashMap<_, &MoveRun> =
+        runs.iter().map(|r| ((r.step, r.vm_id), r)).collect();
     let rows = prediction
         .moves
         .iter()
@@ -79,9 +82,7 @@ pub fn chart(prediction: &PlanPrediction, runs: &[MoveRun], now_s: Option<f64>) 
             let y = top + i as f64 * row_height;
             let switch_s = m.breakdown.switchover_s.min(m.end_s - m.start_s).max(0.0);
             let transfer_end = m.end_s - switch_s;
-            let run = runs
-                .iter()
-                .find(|r| r.step == m.step && r.vm_id == m.vm_id);
+            let run = by_move.get(&(m.step, m.vm_id)).copied();
             let actual = run.and_then(|r| {
                 let start = r.start_s?;
                 let (end, over) = match (r.end_s, now_s) {
@@ -137,7 +138,153 @@ pub fn chart(prediction: &PlanPrediction, runs: &[MoveRun], now_s: Option<f64>) 
     }
 }
 
-/// The Gantt chart of a plan.
+/// Charts of more rows than this draw only those near the visible part of the frame.
+const DRAW_ALL: usize = 150;
+/// Drawn above and below the visible part (SVG units).
+const MARGIN: f64 = 600.0;
+
+/// The rows to draw when the frame is scrolled to `top` and shows `height` (SVG units): all
+/// of a short chart; of a long one, those within [`MARGIN`] of what is visible.
+pub fn drawn(c: &Chart, top: f64, height: f64) -> std::ops::Range<usize> {
+    let n = c.rows.len();
+    if n <= DRAW_ALL {
+        return 0..n;
+    }
+    let first_y = c.rows.first().map_or(0.0, |r| r.y);
+    let index = |y: f64| (((y - first_y) / c.row_height).floor().max(0.0) as usize).min(n);
+    index(top - MARGIN)..(index(top + height + MARGIN) + 1).min(n)
+}
+
+/// The chart's SVG content, as markup (hundreds of rows: see `components::markup`): the axis,
+/// the marks, the clock and the rows in `rows`.
+pub fn svg_body(c: &Chart, rows: std::ops::Range<usize>) -> String {
+    let mut m = Markup::with_capacity(300 * c.rows.len() + 1_000);
+    let n = |v: f64| format!("{v:.1}");
+    let (top, bottom) = (n(14.0), n(c.height));
+    for (x, label) in &c.ticks {
+        let x = n(*x);
+        m.element(
+            "line",
+            &[
+                ("class", Some("tick")),
+                ("x1", Some(&x)),
+                ("x2", Some(&x)),
+                ("y1", Some(&top)),
+                ("y2", Some(&bottom)),
+            ],
+            "",
+        );
+        m.element(
+            "text",
+            &[
+                ("class", Some("tick-label")),
+                ("x", Some(&x)),
+                ("y", Some("10")),
+            ],
+            label,
+        );
+    }
+    for (x, label) in &c.marks {
+        let (x, tx, ty) = (n(*x), n(x + 3.0), n(c.height - 2.0));
+        m.element(
+            "line",
+            &[
+                ("class", Some("mark")),
+                ("x1", Some(&x)),
+                ("x2", Some(&x)),
+                ("y1", Some(&top)),
+                ("y2", Some(&bottom)),
+            ],
+            "",
+        );
+        m.element(
+            "text",
+            &[
+                ("class", Some("mark-label")),
+                ("x", Some(&tx)),
+                ("y", Some(&ty)),
+            ],
+            label,
+        );
+    }
+    let bar = c.row_height - 4.0;
+    let height = n(bar);
+    for r in &c.rows[rows] {
+        let y = n(r.y);
+        let class = if r.failed { "move failed" } else { "move" };
+        m.open(
+            "g",
+            &[
+                ("class", Some(class)),
+                ("data-testid", Some("timeline-row")),
+                ("data-vm", Some(&r.vm)),
+            ],
+        );
+        m.element("title", &[], &r.title);
+        m.element(
+            "text",
+            &[
+                ("class", Some("row-label")),
+                ("x", Some(&n(LABELS - 6.0))),
+                ("y", Some(&n(r.y + bar - 2.0))),
+            ],
+            &r.vm,
+        );
+        for (class, (x, w)) in [
+            ("queue", r.queue),
+            ("transfer", r.transfer),
+            ("switchover", r.switchover),
+        ] {
+            m.element(
+                "rect",
+                &[
+                    ("class", Some(class)),
+                    ("x", Some(&n(x))),
+                    ("y", Some(&y)),
+                    ("width", Some(&n(w))),
+                    ("height", Some(&height)),
+                ],
+                "",
+            );
+        }
+        if let Some((x, w, over)) = r.actual {
+            let class = if over { "actual" } else { "actual running" };
+            m.element(
+                "rect",
+                &[
+                    ("class", Some(class)),
+                    ("data-testid", Some("timeline-actual")),
+                    ("x", Some(&n(x))),
+                    ("y", Some(&n(r.y + bar - 3.0))),
+                    ("width", Some(&n(w))),
+                    ("height", Some("3")),
+                ],
+                "",
+            );
+        }
+        m.close("g");
+    }
+    if let Some(x) = c.now {
+        let x = n(x);
+        m.element(
+            "line",
+            &[
+                ("class", Some("now")),
+                ("data-testid", Some("timeline-now")),
+                ("x1", Some(&x)),
+                ("x2", Some(&x)),
+                ("y1", Some("12")),
+                ("y2", Some(&bottom)),
+            ],
+            "",
+        );
+    }
+    m.finish()
+}
+
+/// The Gantt chart of a plan: its geometry recomputed as the run goes on, its rows written
+/// as one string — of a long plan, only the rows near what the frame shows, redrawn as it
+/// scrolls (`data-rows`: every move; `data-drawn`: those drawn).
 #[component]
 pub fn Timeline(
     #[prop(into)] prediction: Signal<PlanPrediction>,
@@ -146,62 +293,35 @@ pub fn Timeline(
 ) -> impl IntoView {
     let chart = Memo::new(move |_| prediction.with(|p| runs.with(|r| chart(p, r, now_s.get()))));
     let width = LABELS + WIDTH + 20.0;
+    let height = move || chart.with(|c| c.height);
+    let rows = move || chart.with(|c| c.rows.len());
+    // The frame's scroll position and visible height (a tall screen until hydrated).
+    let frame = RwSignal::new((0.0, 1_200.0));
+    let range = Memo::new(move |_| {
+        let (top, shown) = frame.get();
+        chart.with(|c| drawn(c, top, shown))
+    });
+    let on_scroll = move |ev: leptos::ev::Event| {
+        let el = event_target::<leptos::web_sys::Element>(&ev);
+        frame.set((
+            f64::from(el.scroll_top()),
+            f64::from(el.client_height()).max(1.0),
+        ));
+    };
     view! {
-        <div class="timeline-frame">
-            {move || {
-                let c = chart.get();
-                let bar = c.row_height - 4.0;
-                view! {
-                    <svg
-                        class="timeline"
-                        data-testid="timeline"
-                        data-rows=c.rows.len()
-                        width=width
-                        height=c.height
-                        viewBox=format!("0 0 {width} {}", c.height)
-                        role="img"
-                        aria-label=format!("Timeline of {} moves", c.rows.len())
-                    >
-                        {c.ticks.iter().map(|(x, label)| view! {
-                            <line class="tick" x1=*x x2=*x y1=14 y2=c.height></line>
-                            <text class="tick-label" x=*x y=10>{label.clone()}</text>
-                        }).collect_view()}
-                        {c.marks.iter().map(|(x, label)| view! {
-                            <line class="mark" x1=*x x2=*x y1=14 y2=c.height></line>
-                            <text class="mark-label" x=x + 3.0 y=c.height - 2.0>{label.clone()}</text>
-                        }).collect_view()}
-                        {c.rows.iter().map(|r| {
-                            let y = r.y;
-                            view! {
-                                <g
-                                    class=if r.failed { "move failed" } else { "move" }
-                                    data-testid="timeline-row"
-                                    data-vm=r.vm.clone()
-                                >
-                                    <title>{r.title.clone()}</title>
-                                    <text class="row-label" x=LABELS - 6.0 y=y + bar - 2.0>{r.vm.clone()}</text>
-                                    <rect class="queue" x=r.queue.0 y=y width=r.queue.1 height=bar></rect>
-                                    <rect class="transfer" x=r.transfer.0 y=y width=r.transfer.1 height=bar></rect>
-                                    <rect class="switchover" x=r.switchover.0 y=y width=r.switchover.1 height=bar></rect>
-                                    {r.actual.map(|(x, w, over)| view! {
-                                        <rect
-                                            class=if over { "actual" } else { "actual running" }
-                                            data-testid="timeline-actual"
-                                            x=x
-                                            y=y + bar - 3.0
-                                            width=w
-                                            height=3
-                                        ></rect>
-                                    })}
-                                </g>
-                            }
-                        }).collect_view()}
-                        {c.now.map(|x| view! {
-                            <line class="now" data-testid="timeline-now" x1=x x2=x y1=12 y2=c.height></line>
-                        })}
-                    </svg>
-                }
-            }}
+        <div class="timeline-frame" on:scroll=on_scroll>
+            <svg
+                class="timeline"
+                data-testid="timeline"
+                data-rows=rows
+                data-drawn=move || range.get().len()
+                width=width
+                height=height
+                viewBox=move || format!("0 0 {width} {}", height())
+                role="img"
+                aria-label=move || format!("Timeline of {} moves", rows())
+                inner_html=move || chart.with(|c| svg_body(c, range.get()))
+            ></svg>
         </div>
         <p class="legend small muted">
             <span class="key queue"></span>"queue wait "
@@ -299,5 +419,60 @@ mod tests {
         assert_eq!(c.now, Some(LABELS + 0.8 * WIDTH));
         assert_eq!(c.marks.len(), 1);
         assert!(c.ticks.len() >= 5 && c.ticks.len() <= 11, "{:?}", c.ticks);
+        // Drawn: one group per move, the run's bar, the clock; names escaped.
+        let mut named = p.clone();
+        named.moves[0].vm_name = "a<b>".into();
+        let named = chart(&named, &runs, Some(80.0));
+        let svg = svg_body(&named, drawn(&named, 0.0, 100.0));
+        assert_eq!(svg.matches(r#"data-testid="timeline-row""#).count(), 2);
+        assert_eq!(svg.matches(r#"data-testid="timeline-actual""#).count(), 1);
+        assert_eq!(svg.matches(r#"data-testid="timeline-now""#).count(), 1);
+        assert!(svg.contains(r#"data-vm="a&lt;b&gt;""#) && !svg.contains("a<b>"));
+    }
+
+    #[test]
+    fn a_long_chart_draws_the_rows_near_what_the_frame_shows() {
+        let moves: Vec<_> = (0..1_000)
+            .map(|i| timeline(&format!("vm-{i}"), 0.0, 10.0))
+            .collect();
+        let p = PlanPrediction {
+            total_s: 10.0,
+            moves,
+            steps: Vec::new(),
+            peak_concurrency: 1,
+            bytes_total: 1.0,
+            worst_downtime_ms: 500.0,
+            median_downtime_ms: 500.0,
+            failures: 0,
+            window: Window {
+                start_at_ms: 0,
+                ends_at_ms: 10_000,
+                must_finish_by_ms: None,
+                fits: true,
+                margin_s: None,
+            },
+        };
+        let c = chart(&p, &[], None);
+        let (top, shown) = (5_000.0, 500.0);
+        let range = drawn(&c, top, shown);
+        // Every row the frame shows is drawn, and far fewer than all.
+        for (i, r) in c.rows.iter().enumerate() {
+            if r.y + c.row_height > top && r.y < top + shown {
+                assert!(range.contains(&i), "row {i} at {} not in {range:?}", r.y);
+            }
+        }
+        assert!(range.len() < 250, "{range:?}");
+        assert_eq!(drawn(&c, 0.0, shown).start, 0);
+        assert_eq!(drawn(&c, c.height, shown).end, 1_000);
+        let svg = svg_body(&c, range.clone());
+        assert_eq!(
+            svg.matches("data-testid=\"timeline-row\"").count(),
+            range.len()
+        );
+        // A short chart is drawn whole.
+        let mut short = p.clone();
+        short.moves.truncate(40);
+        let c = chart(&short, &[], None);
+        assert_eq!(drawn(&c, 0.0, 10.0), 0..40);
     }
 }
