@@ -37,23 +37,34 @@ pub fn PlanPage() -> impl IntoView {
             live.absorb_plans(vec![plan]);
         }
     });
-    let plan = Memo::new(move |_| {
+    // What to show: a plan the live state holds (the plans list loaded it, the live link keeps
+    // it current) at once; another once loaded. It changes only with the plan shown, never
+    // with the plan's progress (the view follows that itself).
+    let shown = Memo::new(move |_| {
         let id = id.get()?;
-        live.plans
-            .with(|m| m.get(&id).cloned())
-            .or_else(|| loaded.get().and_then(Result::ok).flatten())
+        if live.plans.with(|m| m.contains_key(&id)) {
+            return Some(Ok(Some(id)));
+        }
+        loaded
+            .get()
+            .map(|r| r.map(|p| p.map(|p| p.id)).map_err(|e| e.message))
     });
+    let record = move |id: PlanId| {
+        live.plans
+            .with_untracked(|m| m.get(&id).cloned())
+            .or_else(|| loaded.get_untracked().and_then(Result::ok).flatten())
+    };
     view! {
         <section class="page plan-page" data-testid="plan">
             <Suspense fallback=|| view! { <p class="empty">"Loading the plan…"</p> }>
-                {move || {
-                    if let Some(Err(e)) = loaded.get() {
-                        return view! { <p class="form-error">{e.message}</p> }.into_any();
-                    }
-                    match plan.get() {
+                {move || match shown.get() {
+                    Some(Err(message)) => view! { <p class="form-error">{message}</p> }.into_any(),
+                    Some(Ok(Some(id))) => match record(id) {
                         Some(p) => view! { <PlanView plan=p/> }.into_any(),
                         None => view! { <p class="empty">"No such plan."</p> }.into_any(),
-                    }
+                    },
+                    Some(Ok(None)) => view! { <p class="empty">"No such plan."</p> }.into_any(),
+                    None => view! { <p class="empty">"Loading the plan…"</p> }.into_any(),
                 }}
             </Suspense>
         </section>
