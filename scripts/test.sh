@@ -32,7 +32,7 @@ step "cargo fmt --check"
 run fmt cargo fmt --all -- --check
 
 step "clippy (server side, browser side)"
-run clippy cargo clippy -p domain -p app -p server --all-targets -- -D warnings
+run clippy cargo clippy -p domain -p app -p server -p rvtools --all-targets -- -D warnings
 run clippy-wasm cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 qemu_skip=()
@@ -41,8 +41,8 @@ if ! command -v qemu-system-x86_64 >/dev/null 2>&1 || [ ! -f target/lab/vmlinux 
   qemu_skip=(--skip qemu_)
 fi
 
-step "Rust tests (domain, app)"
-run domain cargo test -p domain -p app
+step "Rust tests (domain, app, rvtools)"
+run domain cargo test -p domain -p app -p rvtools
 step "server tests on SQLite"
 run server-sqlite cargo test -p server --no-fail-fast -- --skip replicas_ "${qemu_skip[@]}"
 step "server tests on PostgreSQL (a throw-away local server)"

@@ -1,0 +1,113 @@
+//! The tabs mapped to vmshift's inventory (docs/IMPORT.md#mapping): clusters and hosts, then
+//! datastores and networks, then VMs. What the export does not say is inferred where the
+//! other tabs allow, and every inference is reported as a guess with how many objects it
+//! touched; a row that cannot be used is left out with a warning naming its tab, row and
+//! column. Objects of the inventory with the same name keep their ids, so a newer export of
+//! the same environment updates them instead of creating them twice.
+
+mod hosts;
+mod network;
+mod storage;
+mod vms;
+
+use crate::{ReadError, Row, Table, Workbook};
+use domain::{Inventory, InventoryFile};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// A row left out or a value replaced, where it is in the file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Warning {
+    pub tab: String,
+    pub row: usize,
+    pub column: String,
+    pub message: String,
+}
+
+/// One inference: what was guessed, how, and for how many objects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Guess {
+    pub what: String,
+    pub objects: usize,
+}
+
+/// What was understood and what was guessed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// The tabs read, with their rows.
+    pub tabs: BTreeMap<String, usize>,
+    pub templates_skipped: usize,
+    pub warnings: Vec<Warning>,
+    pub guesses: Vec<Guess>,
+}
+
+/// An export translated: the objects in vmshift's import format and the report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Translation {
+    pub file: InventoryFile,
+    pub report: Report,
+}
+
+/// The translation under way: the file being built, the report, the current inventory (whose
+/// objects' ids are reused by name).
+pub(crate) struct Work<'a> {
+    pub book: &'a Workbook,
+    pub current: &'a Inventory,
+    pub file: InventoryFile,
+    pub report: Report,
+}
+
+impl Work<'_> {
+    pub fn warn(&mut self, table: &Table, row: &Row, column: &str, message: String) {
+        self.report.warnings.push(Warning {
+            tab: table.tab.clone(),
+            row: row.number,
+            column: column.to_string(),
+            message,
+        });
+    }
+
+    pub fn guess(&mut self, objects: usize, what: String) {
+        if objects > 0 {
+            self.report.guesses.push(Guess { what, objects });
+        }
+    }
+}
+
+/// The column a mapping needs: refused, naming it, when the tab lacks it.
+pub(crate) fn need(table: &Table, names: &[&str]) -> Result<usize, ReadError> {
+    table.column(names).ok_or_else(|| ReadError::MissingColumn {
+        tab: table.tab.clone(),
+        column: names[0].to_string(),
+    })
+}
+
+/// A host name as VMs and hosts are joined: case ignored, the domain left off
+/// (`ESX-01.corp.example` is `esx-01`).
+pub(crate) fn host_key(name: &str) -> String {
+    name.trim().split('.').next().unwrap_or("").to_lowercase()
+}
+
+/// Translates `book` against `current`.
+pub fn translate(book: &Workbook, current: &Inventory) -> Result<Translation, ReadError> {
+    book.require_vinfo()?;
+    let mut work = Work {
+        book,
+        current,
+        file: InventoryFile::default(),
+        report: Report::default(),
+    };
+    work.report.tabs = book
+        .tables
+        .iter()
+        .map(|t| (t.tab.clone(), t.rows.len()))
+        .collect();
+    let hosts = hosts::map(&mut work)?;
+    let storage = storage::map(&mut work, &hosts)?;
+    let network = network::map(&mut work, &hosts)?;
+    vms::map(&mut work, &hosts, &storage, &network)?;
+    Ok(Translation {
+        file: work.file,
+        report: work.report,
+    })
+}
