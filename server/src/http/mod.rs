@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auth;
 pub mod checks;
 pub mod error;
+pub mod imports;
 pub mod inventory;
 pub mod json;
 pub mod migrations;
@@ -78,6 +79,7 @@ fn api() -> Routes {
         .merge(migrations::routes())
         .merge(plans::routes())
         .merge(inventory::routes())
+        .merge(imports::routes())
         .map_router(|router| {
             router
                 .fallback(not_found)

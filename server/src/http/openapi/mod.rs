@@ -1,6 +1,7 @@
 //! The OpenAPI 3.1 document of the REST API, built from the same kind table as the router.
 //! A test walks every path and method in it against the router.
 
+mod imports;
 mod plans;
 
 use axum::Json;
@@ -517,6 +518,7 @@ pub fn build() -> Value {
             "responses": with(error_responses(&[422]), "200", "the entries as CSV", None)}}),
     );
     plans::paths(&mut paths);
+    imports::paths(&mut paths);
     paths.insert(
         "/api/v1/openapi.json".into(),
         json!({"get": {"summary": "This document", "operationId": "openapi",
