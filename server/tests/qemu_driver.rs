@@ -701,7 +701,7 @@ async fn qemu_a_refused_switchover_record_follows_where_the_real_guest_runs() {
     let db = common::TestDb::new().await;
     let data = tempfile::tempdir().unwrap();
     let refuse = [("VMSHIFT_FAILPOINTS", "switchover.commit=fail")];
-    let server = lab_server_with(&db, data.path(), &refuse).await;
+    let mut server = lab_server_with(&db, data.path(), &refuse).await;
     let id = server.ids().await;
     let web = id["lab-web"].clone();
     let body = serde_json::json!({ "vm_id": web, "kind": "vmotion",
@@ -738,6 +738,16 @@ async fn qemu_a_refused_switchover_record_follows_where_the_real_guest_runs() {
     let web_id = web.as_str();
     let processes = qemu_processes_in(data.path(), web_id);
     assert_eq!(processes.len(), 1, "one QEMU runs lab-web: {processes:?}");
+    // A clean stop leaves no QEMU behind (a guest left running would burn a core for every
+    // test after this one).
+    unsafe {
+        libc::kill(server.child.id() as i32, libc::SIGTERM);
+    }
+    let _ = server.child.wait();
+    assert!(
+        qemu_processes_in(data.path(), "").is_empty(),
+        "no QEMU left after the server stops"
+    );
 }
 
 /// A plan evacuating lab-esx-01 — lab-web by vMotion, lab-db (its disk on the host's local
@@ -840,4 +850,8 @@ async fn qemu_a_plan_with_the_two_lab_guests_ends_within_20_percent_of_its_predi
     }
     assert!(inv.vms.values().all(|v| v.host_id != esx1));
     runtime.shutdown().await;
+    assert!(
+        qemu_processes_in(root.path(), "").is_empty(),
+        "no QEMU left after the lab shuts down"
+    );
 }

@@ -32,14 +32,32 @@ pub fn datastore_of_path(path: &str) -> Option<&str> {
 }
 
 impl Work<'_> {
-    fn add_datastore(&mut self, storage: &mut Storage, mut ds: Datastore) {
-        if let Some(old) = self.current.datastores.values().find(|d| d.name == ds.name) {
-            ds.id = old.id;
-        }
-        storage
-            .by_name
-            .insert(ds.name.as_str().to_lowercase(), ds.id);
-        self.file.datastores.push(ds);
+    /// A datastore of the export (the inventory's id kept when it has one by that name), at
+    /// the default throughput; its id.
+    fn add_datastore(
+        &mut self,
+        storage: &mut Storage,
+        name: Name,
+        kind: DatastoreKind,
+        capacity_mib: u64,
+        host_ids: Vec<HostId>,
+    ) -> DatastoreId {
+        let id = self
+            .current
+            .datastores
+            .values()
+            .find(|d| d.name == name)
+            .map_or_else(DatastoreId::new_random, |d| d.id);
+        storage.by_name.insert(name.as_str().to_lowercase(), id);
+        self.file.datastores.push(Datastore {
+            id,
+            name,
+            kind,
+            capacity_mib: SizeMib::parse(capacity_mib.max(1)).expect("positive"),
+            throughput_mib_s: NonZeroU32::new(DEFAULT_THROUGHPUT_MIB_S).expect("positive"),
+            host_ids,
+        });
+        id
     }
 
     fn read_vdatastore(
@@ -103,17 +121,7 @@ impl Work<'_> {
             } else {
                 DatastoreKind::Local
             };
-            self.add_datastore(
-                storage,
-                Datastore {
-                    id: DatastoreId::new_random(),
-                    name: n,
-                    kind,
-                    capacity_mib: SizeMib::parse(mib as u64).expect("positive"),
-                    throughput_mib_s: NonZeroU32::new(DEFAULT_THROUGHPUT_MIB_S).expect("positive"),
-                    host_ids,
-                },
-            );
+            self.add_datastore(storage, n, kind, mib as u64, host_ids);
         }
         let count = self.file.datastores.len();
         self.guess(
@@ -196,15 +204,10 @@ impl Work<'_> {
             };
             self.add_datastore(
                 storage,
-                Datastore {
-                    id: DatastoreId::new_random(),
-                    name: n,
-                    kind,
-                    capacity_mib: SizeMib::parse(((mib * 1.5) as u64).max(MIN_INFERRED_MIB))
-                        .expect("positive"),
-                    throughput_mib_s: NonZeroU32::new(DEFAULT_THROUGHPUT_MIB_S).expect("positive"),
-                    host_ids: mounted.into_iter().collect(),
-                },
+                n,
+                kind,
+                ((mib * 1.5) as u64).max(MIN_INFERRED_MIB),
+                mounted.into_iter().collect(),
             );
         }
         self.guess(count, "datastores (no vDatastore tab): named by the VMs' paths, mounted by their VMs' hosts (shared when more than one), sized for their disks with half again to spare".into());
@@ -248,21 +251,8 @@ impl Work<'_> {
                 continue;
             };
             let size = ((mib.get(&id).copied().unwrap_or(0.0) * 1.5) as u64).max(MIN_INFERRED_MIB);
-            let before = self.file.datastores.len();
-            self.add_datastore(
-                storage,
-                Datastore {
-                    id: DatastoreId::new_random(),
-                    name: n,
-                    kind: DatastoreKind::VmfsShared,
-                    capacity_mib: SizeMib::parse(size).expect("positive"),
-                    throughput_mib_s: NonZeroU32::new(DEFAULT_THROUGHPUT_MIB_S).expect("positive"),
-                    host_ids: members,
-                },
-            );
-            storage
-                .of_cluster
-                .insert(id, self.file.datastores[before].id);
+            let ds = self.add_datastore(storage, n, DatastoreKind::VmfsShared, size, members);
+            storage.of_cluster.insert(id, ds);
             made += 1;
         }
         self.guess(made, "datastores (the export names none): one shared datastore per cluster, mounted by all its hosts, sized for its VMs' disks with half again to spare".into());
