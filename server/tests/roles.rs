@@ -25,6 +25,8 @@ enum Body {
     None,
     Json(Value),
     Form(String),
+    /// A file, with its content type.
+    Bytes(&'static [u8], &'static str),
 }
 
 /// One call of a route: its path with parameters filled in, its body, the status that means
@@ -50,7 +52,15 @@ impl Call {
         self.body = Body::Json(body);
         self
     }
+
+    fn bytes(mut self, body: &'static [u8], content_type: &'static str) -> Self {
+        self.body = Body::Bytes(body, content_type);
+        self
+    }
 }
+
+/// An RVTools workbook: the import route's preview reads it and writes nothing.
+const RVTOOLS: &[u8] = include_bytes!("../../rvtools/tests/data/SizingWorkshop-RVTools.xlsx");
 
 struct Fixture {
     s: TestServer,
@@ -279,6 +289,10 @@ impl Fixture {
                 Call::new(format!("/api/v1/faults/{}", self.new_fault().await), 204)
             }
             "/api/v1/inventory" if post => Call::new(path, 200).json(json!({})),
+            "/api/v1/imports/rvtools" if post => Call::new(path, 200).bytes(
+                RVTOOLS,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ),
             "/api/v1/plans" if get => Call::new(path, 200),
             "/api/v1/plans" if post => Call::new(path, 201).json(self.idle_plan()),
             "/api/v1/plans/preview" if post => Call::new(path, 200).json(self.idle_plan()),
@@ -469,6 +483,9 @@ async fn send(s: &TestServer, method: &Method, call: &Call, caller: &Caller) -> 
         Body::Form(text) => request
             .header("content-type", "application/x-www-form-urlencoded")
             .body(text.clone()),
+        Body::Bytes(bytes, content_type) => request
+            .header("content-type", *content_type)
+            .body(bytes.to_vec()),
     };
     request.send().await.unwrap().status().as_u16()
 }
