@@ -3,6 +3,7 @@
 
 mod affinity;
 pub(crate) mod rules;
+mod storage;
 mod targets;
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,7 @@
 //! The rules themselves. Each pushes results naming the objects involved, with wording close
 //! to vCenter's, and a remedy.
 
+use super::storage::{datastore_rules, shared_storage_rules};
 use super::{CheckResult, MigrationKind, MigrationRequest, ObjectRef, Severity};
 use crate::*;
 use std::collections::BTreeSet;
@@ -84,28 +85,28 @@ impl<'a> Plan<'a> {
     }
 }
 
-fn host_ref(h: &Host) -> ObjectRef {
+pub(super) fn host_ref(h: &Host) -> ObjectRef {
     ObjectRef {
         kind: ObjectKind::Host,
         id: h.id.0,
         name: h.name.to_string(),
     }
 }
-fn vm_ref(v: &Vm) -> ObjectRef {
+pub(super) fn vm_ref(v: &Vm) -> ObjectRef {
     ObjectRef {
         kind: ObjectKind::Vm,
         id: v.id.0,
         name: v.name.to_string(),
     }
 }
-fn ds_ref(d: &Datastore) -> ObjectRef {
+pub(super) fn ds_ref(d: &Datastore) -> ObjectRef {
     ObjectRef {
         kind: ObjectKind::Datastore,
         id: d.id.0,
         name: d.name.to_string(),
     }
 }
-fn pg_ref(p: &Portgroup) -> ObjectRef {
+pub(super) fn pg_ref(p: &Portgroup) -> ObjectRef {
     ObjectRef {
         kind: ObjectKind::Portgroup,
         id: p.id.0,
@@ -113,10 +114,10 @@ fn pg_ref(p: &Portgroup) -> ObjectRef {
     }
 }
 
-struct Results(Vec<CheckResult>);
+pub(super) struct Results(Vec<CheckResult>);
 
 impl Results {
-    fn push(
+    pub(super) fn push(
         &mut self,
         id: &str,
         severity: Severity,
@@ -487,92 +488,6 @@ fn device_rules(inv: &Inventory, p: &Plan, r: &mut Results) {
                 vec![vm_ref(vm), host_ref(target)],
             );
         }
-    }
-}
-
-/// vMotion alone: every file of the VM must stay reachable from the target.
-fn shared_storage_rules(inv: &Inventory, p: &Plan, r: &mut Results) {
-    let (vm, target) = (p.vm, p.target);
-    let mut reported = BTreeSet::new();
-    for (i, disk) in vm.disks.iter().enumerate() {
-        let Some(ds) = inv.datastores.get(&disk.datastore_id) else {
-            continue;
-        };
-        if ds.kind == DatastoreKind::Local {
-            r.push(
-                "storage.local",
-                Severity::Error,
-                format!(
-                    "Disk {} of {} is on the local datastore {} of {}",
-                    i + 1,
-                    vm.name,
-                    ds.name,
-                    p.source.name
-                ),
-                "Use combined migration (vMotion + Storage vMotion) to move the disk too, or Storage vMotion it to shared storage first.",
-                vec![vm_ref(vm), ds_ref(ds)],
-            );
-        }
-        if !ds.host_ids.contains(&target.id) && reported.insert(ds.id) {
-            r.push(
-                "storage.shared",
-                Severity::Error,
-                format!("{} does not mount datastore {} that holds disk {} of {}", target.name, ds.name, i + 1, vm.name),
-                "Mount the datastore on the target host, choose a host that mounts it, or use combined migration.",
-                vec![vm_ref(vm), ds_ref(ds), host_ref(target)],
-            );
-        }
-    }
-}
-
-fn datastore_rules(inv: &Inventory, p: &Plan, ds: &Datastore, r: &mut Results) {
-    let vm = p.vm;
-    let moving: Vec<&Disk> = vm
-        .disks
-        .iter()
-        .filter(|d| d.datastore_id != ds.id)
-        .collect();
-    if moving.is_empty() {
-        r.push(
-            "datastore.target_same",
-            Severity::Error,
-            format!("Every disk of {} is already on {}", vm.name, ds.name),
-            if p.kind == MigrationKind::Combined {
-                "Choose another datastore, or use vMotion to move only the VM."
-            } else {
-                "Choose another datastore."
-            },
-            vec![vm_ref(vm), ds_ref(ds)],
-        );
-    }
-    if !ds.host_ids.contains(&p.target.id) {
-        r.push(
-            "datastore.reachable",
-            Severity::Error,
-            format!("{} does not mount datastore {}", p.target.name, ds.name),
-            "Choose a datastore that the host mounts, or mount it on the host.",
-            vec![host_ref(p.target), ds_ref(ds)],
-        );
-    }
-    let needed: u64 = moving.iter().map(|d| d.allocated_mib()).sum();
-    let capacity = ds.capacity_mib.get();
-    let free = capacity.saturating_sub(inv.allocated_mib(ds.id, None));
-    let headroom = (capacity as f64 * SPACE_HEADROOM) as u64;
-    if needed > 0 && free < needed + headroom {
-        r.push(
-            "datastore.space",
-            Severity::Error,
-            format!(
-                "Insufficient disk space on datastore {}: {} free, the disks of {} need {} plus {} headroom",
-                ds.name,
-                crate::format::mib(free),
-                vm.name,
-                crate::format::mib(needed),
-                crate::format::mib(headroom)
-            ),
-            "Free space on the datastore, grow it, or choose another one.",
-            vec![vm_ref(vm), ds_ref(ds)],
-        );
     }
 }
 
