@@ -9,10 +9,12 @@
 
 mod csv_read;
 mod error;
+pub mod export;
 mod header;
 pub mod map;
 mod table;
 mod value;
+pub mod write;
 mod xlsx_read;
 mod zip_read;
 

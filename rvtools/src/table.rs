@@ -89,6 +89,17 @@ impl Table {
         }
     }
 
+    /// The same tab with only `rows`.
+    pub fn with_rows(&self, rows: Vec<Row>) -> Table {
+        Table {
+            tab: self.tab.clone(),
+            headers: self.headers.clone(),
+            normalized: self.normalized.clone(),
+            rows,
+            separators: self.separators,
+        }
+    }
+
     /// The first column whose header is one of `names` (compared as [`normalize`] makes them).
     pub fn column(&self, names: &[&str]) -> Option<usize> {
         names.iter().find_map(|n| {

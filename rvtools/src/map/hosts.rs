@@ -1,7 +1,7 @@
 //! Clusters and hosts (docs/IMPORT.md#hosts): vCluster, vHost, and the clusters and hosts the
 //! VMs name in vInfo; link speed from vNIC, vMotion and IP family from vSC_VMK.
 
-use super::{host_key, need, Work};
+use super::{evc, host_key, need, Work};
 use crate::{ReadError, Table};
 use domain::*;
 use std::collections::{BTreeMap, HashMap};
@@ -25,9 +25,28 @@ pub struct Hosts {
     pub in_cluster: BTreeMap<ClusterId, Vec<HostId>>,
     /// Cluster by the name the export gives it.
     pub clusters: HashMap<String, ClusterId>,
+    /// The CPU feature level each host offers its VMs (lowered by its cluster's EVC).
+    pub level_of: HashMap<HostId, u32>,
+    /// Hosts whose level the export gave (`Max EVC`).
+    pub levels_read: usize,
 }
 
 impl Hosts {
+    /// The CPU feature level `host` offers a VM: its own, lowered to its cluster's EVC level.
+    pub fn offered(&self, host: HostId, file: &InventoryFile) -> u32 {
+        let own = self
+            .level_of
+            .get(&host)
+            .copied()
+            .unwrap_or(DEFAULT_FEATURE_LEVEL);
+        let evc = self
+            .cluster_of
+            .get(&host)
+            .and_then(|c| file.clusters.iter().find(|k| k.id == *c))
+            .and_then(|c| c.evc_level);
+        evc.map_or(own, |e| e.min(own))
+    }
+
     /// The host a VM names (by [`host_key`]).
     pub fn find(&self, name: &str) -> Option<HostId> {
         self.by_key.get(&host_key(name)).copied()
@@ -48,16 +67,13 @@ impl Work<'_> {
         if let Some(id) = hosts.clusters.get(name) {
             return *id;
         }
-        let id = self
-            .current
-            .clusters
-            .values()
-            .find(|c| c.name.as_str() == name)
-            .map_or_else(ClusterId::new_random, |c| c.id);
+        let parsed = Name::parse(name).unwrap_or_else(|_| Name::parse(STANDALONE).expect("a name"));
+        let (id, parsed) = self.ids.resolve(ObjectKind::Cluster, &parsed, None, None);
+        let id = ClusterId(id);
         let evc_level = self.current.clusters.get(&id).and_then(|c| c.evc_level);
         self.file.clusters.push(Cluster {
             id,
-            name: Name::parse(name).unwrap_or_else(|_| Name::parse(STANDALONE).expect("a name")),
+            name: parsed,
             evc_level,
         });
         hosts.clusters.insert(name.to_string(), id);
@@ -65,11 +81,22 @@ impl Work<'_> {
         id
     }
 
-    fn add_host(&mut self, hosts: &mut Hosts, mut host: Host) {
-        if let Some(old) = self.current.hosts.values().find(|h| h.name == host.name) {
-            host.id = old.id;
+    /// The cluster's EVC level: what vCluster says, else what its hosts run with
+    /// (`Current EVC`, the first one read unless `over`).
+    fn set_evc(&mut self, cluster: ClusterId, level: u32, over: bool) {
+        if let Some(c) = self.file.clusters.iter_mut().find(|c| c.id == cluster) {
+            if over || c.evc_level.is_none() {
+                c.evc_level = Some(level);
+            }
         }
-        hosts.by_key.insert(host_key(host.name.as_str()), host.id);
+    }
+
+    fn add_host(&mut self, hosts: &mut Hosts, mut host: Host) {
+        let key = host_key(host.name.as_str());
+        let (id, name) = self.ids.resolve(ObjectKind::Host, &host.name, None, None);
+        (host.id, host.name) = (HostId(id), name);
+        hosts.by_key.insert(key, host.id);
+        hosts.level_of.insert(host.id, host.cpu_feature_level);
         hosts.cluster_of.insert(host.id, host.cluster_id);
         hosts
             .in_cluster
@@ -91,6 +118,8 @@ impl Work<'_> {
         let model = t.column(&["CPU Model"]);
         let maintenance = t.column(&["in Maintenance Mode", "Maintenance Mode"]);
         let connection = t.column(&["Connection state"]);
+        let max_evc = t.column(&["Max EVC", "Max EVC Mode"]);
+        let current_evc = t.column(&["Current EVC", "Current EVC Mode"]);
         let mut defaulted = 0;
         for row in &t.rows {
             let Some(n) = t.text(row, name) else {
@@ -145,14 +174,24 @@ impl Work<'_> {
                 hosts,
                 &cluster.and_then(|c| t.text(row, c)).unwrap_or_default(),
             );
+            let level = max_evc
+                .and_then(|c| t.text(row, c))
+                .and_then(|k| evc::level(&k));
+            hosts.levels_read += usize::from(level.is_some());
+            if let Some(current) = current_evc
+                .and_then(|c| t.text(row, c))
+                .and_then(|k| evc::level(&k))
+            {
+                self.set_evc(cluster_id, current, false);
+            }
             self.add_host(
                 hosts,
                 Host {
-                    id: HostId::new_random(),
+                    id: HostId(uuid::Uuid::nil()),
                     name: n,
                     cluster_id,
                     cpu_vendor: vendor,
-                    cpu_feature_level: DEFAULT_FEATURE_LEVEL,
+                    cpu_feature_level: level.unwrap_or(DEFAULT_FEATURE_LEVEL),
                     cores: NonZeroU32::new(counted.map_or(DEFAULT_CORES, |c| c as u32))
                         .unwrap_or(NonZeroU32::MIN),
                     cpu_mhz: NonZeroU32::new(mhz.map_or(DEFAULT_MHZ, |c| c as u32))
@@ -211,7 +250,7 @@ impl Work<'_> {
             self.add_host(
                 hosts,
                 Host {
-                    id: HostId::new_random(),
+                    id: HostId(uuid::Uuid::nil()),
                     name: n,
                     cluster_id,
                     cpu_vendor: CpuVendor::Intel,
@@ -247,13 +286,21 @@ impl Work<'_> {
             }
         }
         let mut v6: HashMap<HostId, bool> = HashMap::new();
+        let mut vmotion: HashMap<HostId, bool> = HashMap::new();
         if let Some(t) = self.book.get("vSC_VMK") {
             let host = need(t, &["Host"])?;
             let (v4c, v6c) = (t.column(&["IP Address"]), t.column(&["IP 6 Address"]));
+            let services = t.column(&["Services"]);
             for row in &t.rows {
                 let Some(id) = t.text(row, host).and_then(|h| hosts.find(&h)) else {
                     continue;
                 };
+                if let Some(c) = services {
+                    let on = t
+                        .text(row, c)
+                        .is_some_and(|s| s.to_lowercase().contains("vmotion"));
+                    *vmotion.entry(id).or_default() |= on;
+                }
                 let has4 = v4c.and_then(|c| t.text(row, c)).is_some();
                 let has6 = v6c.and_then(|c| t.text(row, c)).is_some();
                 let e = v6.entry(id).or_insert(true);
@@ -269,13 +316,16 @@ impl Work<'_> {
             if v6.get(&h.id) == Some(&true) {
                 h.ip_family = IpFamily::V6;
             }
+            if let Some(on) = vmotion.get(&h.id) {
+                h.vmotion_enabled = *on;
+            }
         }
         self.guess(
             defaulted,
             format!("vMotion link speed (no vNIC row for the host): {DEFAULT_LINK_GBPS} Gbit/s"),
         );
-        let levels = self.file.hosts.len();
-        self.guess(levels, format!("CPU feature level (RVTools gives no EVC level per host): {DEFAULT_FEATURE_LEVEL} for every host, so every VM may run on every host of its cluster"));
+        let levels = self.file.hosts.len() - hosts.levels_read;
+        self.guess(levels, format!("CPU feature level (no Max EVC in vHost): {DEFAULT_FEATURE_LEVEL}, so every VM may run on every such host of its cluster"));
         Ok(())
     }
 }
@@ -285,9 +335,16 @@ pub fn map(work: &mut Work<'_>) -> Result<Hosts, ReadError> {
     let mut hosts = Hosts::default();
     if let Some(t) = work.book.get("vCluster") {
         let name = need(t, &["Name", "Cluster"])?;
+        let mode = t.column(&["EVC Mode", "EVC"]);
         for row in &t.rows {
             if let Some(n) = t.text(row, name) {
-                work.cluster(&mut hosts, &n);
+                let id = work.cluster(&mut hosts, &n);
+                if let Some(l) = mode
+                    .and_then(|c| t.text(row, c))
+                    .and_then(|k| evc::level(&k))
+                {
+                    work.set_evc(id, l, true);
+                }
             }
         }
     }

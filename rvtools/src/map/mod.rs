@@ -5,9 +5,13 @@
 //! column. Objects of the inventory with the same name keep their ids, so a newer export of
 //! the same environment updates them instead of creating them twice.
 
+pub(crate) mod evc;
 mod hosts;
+mod ids;
+mod keep;
 mod network;
 mod storage;
+mod vcenters;
 mod vms;
 
 use crate::{ReadError, Row, Table, Workbook};
@@ -53,6 +57,7 @@ pub struct Translation {
 pub(crate) struct Work<'a> {
     pub book: &'a Workbook,
     pub current: &'a Inventory,
+    pub ids: &'a mut ids::Ids,
     pub file: InventoryFile,
     pub report: Report,
 }
@@ -88,26 +93,57 @@ pub(crate) fn host_key(name: &str) -> String {
     name.trim().split('.').next().unwrap_or("").to_lowercase()
 }
 
-/// Translates `book` against `current`.
+/// Translates `book` against `current`, each vCenter of the export on its own.
 pub fn translate(book: &Workbook, current: &Inventory) -> Result<Translation, ReadError> {
     book.require_vinfo()?;
-    let mut work = Work {
-        book,
-        current,
-        file: InventoryFile::default(),
-        report: Report::default(),
+    let mut ids = ids::Ids::new(current);
+    let mut file = InventoryFile::default();
+    let mut report = Report {
+        tabs: book
+            .tables
+            .iter()
+            .map(|t| (t.tab.clone(), t.rows.len()))
+            .collect(),
+        ..Report::default()
     };
-    work.report.tabs = book
-        .tables
-        .iter()
-        .map(|t| (t.tab.clone(), t.rows.len()))
-        .collect();
-    let hosts = hosts::map(&mut work)?;
-    let storage = storage::map(&mut work, &hosts)?;
-    let network = network::map(&mut work, &hosts)?;
-    vms::map(&mut work, &hosts, &storage, &network)?;
-    Ok(Translation {
-        file: work.file,
-        report: work.report,
-    })
+    for part in vcenters::split(book) {
+        ids.enter(&part.vcenter, &part.server);
+        let mut work = Work {
+            book: &part.book,
+            current,
+            ids: &mut ids,
+            file: InventoryFile::default(),
+            report: Report::default(),
+        };
+        let hosts = hosts::map(&mut work)?;
+        let storage = storage::map(&mut work, &hosts)?;
+        let network = network::map(&mut work, &hosts)?;
+        vms::map(&mut work, &hosts, &storage, &network)?;
+        let (f, r) = (work.file, work.report);
+        file.clusters.extend(f.clusters);
+        file.hosts.extend(f.hosts);
+        file.datastores.extend(f.datastores);
+        file.switches.extend(f.switches);
+        file.portgroups.extend(f.portgroups);
+        file.vms.extend(f.vms);
+        report.templates_skipped += r.templates_skipped;
+        report.warnings.extend(r.warnings);
+        for g in r.guesses {
+            match report.guesses.iter_mut().find(|o| o.what == g.what) {
+                Some(o) => o.objects += g.objects,
+                None => report.guesses.push(g),
+            }
+        }
+    }
+    if ids.suffixed > 0 {
+        report.guesses.push(Guess {
+            what: "names another vCenter of the export also uses: suffixed with the vCenter's server (`web-01 (vc-02)`)".into(),
+            objects: ids.suffixed,
+        });
+    }
+    keep::unexported(&mut file, current);
+    report
+        .warnings
+        .sort_by(|a, b| (&a.tab, a.row).cmp(&(&b.tab, b.row)));
+    Ok(Translation { file, report })
 }

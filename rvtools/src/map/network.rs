@@ -53,15 +53,11 @@ fn vlan(t: &Table, row: &crate::Row, col: Option<usize>) -> (VlanId, bool) {
 impl Work<'_> {
     fn switch(&mut self, name: &str, host_ids: Vec<HostId>) -> Option<SwitchId> {
         let name = Name::parse(name).ok()?;
-        if let Some(s) = self.file.switches.iter().find(|s| s.name == name) {
-            return Some(s.id);
+        let (id, name) = self.ids.resolve(ObjectKind::Switch, &name, None, None);
+        let id = SwitchId(id);
+        if !self.ids.place(id.0) {
+            return Some(id);
         }
-        let id = self
-            .current
-            .switches
-            .values()
-            .find(|s| s.name == name)
-            .map_or_else(SwitchId::new_random, |s| s.id);
         self.file.switches.push(Switch { id, name, host_ids });
         Some(id)
     }
@@ -74,16 +70,17 @@ impl Work<'_> {
         on: PortgroupAttachment,
     ) -> Option<PortgroupId> {
         let name = Name::parse(name).ok()?;
-        let same_place = |p: &Portgroup| p.name == name && p.attachment() == Some(on);
-        if let Some(p) = self.file.portgroups.iter().find(|p| same_place(p)) {
-            return Some(p.id);
+        let scope = match on {
+            PortgroupAttachment::Distributed(s) => s.0,
+            PortgroupAttachment::Standard(h) => h.0,
+        };
+        let (id, name) = self
+            .ids
+            .resolve(ObjectKind::Portgroup, &name, None, Some(scope));
+        let id = PortgroupId(id);
+        if !self.ids.place(id.0) {
+            return Some(id);
         }
-        let id = self
-            .current
-            .portgroups
-            .values()
-            .find(|p| same_place(p))
-            .map_or_else(PortgroupId::new_random, |p| p.id);
         let (switch_id, host_id) = match on {
             PortgroupAttachment::Distributed(s) => (Some(s), None),
             PortgroupAttachment::Standard(h) => (None, Some(h)),

@@ -42,13 +42,10 @@ impl Work<'_> {
         capacity_mib: u64,
         host_ids: Vec<HostId>,
     ) -> DatastoreId {
-        let id = self
-            .current
-            .datastores
-            .values()
-            .find(|d| d.name == name)
-            .map_or_else(DatastoreId::new_random, |d| d.id);
-        storage.by_name.insert(name.as_str().to_lowercase(), id);
+        let key = name.as_str().to_lowercase();
+        let (id, name) = self.ids.resolve(ObjectKind::Datastore, &name, None, None);
+        let id = DatastoreId(id);
+        storage.by_name.insert(key, id);
         self.file.datastores.push(Datastore {
             id,
             name,

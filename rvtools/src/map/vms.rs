@@ -2,7 +2,8 @@
 //! vInfo's provisioned and used sizes), NICs from vNetwork (or vInfo's `Network #n`), CD/DVD
 //! drives and USB devices from vCD and vUSB, Fault Tolerance from vInfo.
 
-use super::hosts::{Hosts, DEFAULT_FEATURE_LEVEL};
+use super::evc;
+use super::hosts::Hosts;
 use super::network::Network;
 use super::storage::{datastore_of_path, Storage};
 use super::{need, Work};
@@ -78,6 +79,8 @@ struct Columns {
     path: Option<usize>,
     ft: Option<usize>,
     active: Option<usize>,
+    uuid: Option<usize>,
+    evc: Option<usize>,
 }
 
 impl Columns {
@@ -95,6 +98,8 @@ impl Columns {
             path: t.column(&["Path"]),
             ft: t.column(&["FT State"]),
             active: t.column(&["Active Memory"]),
+            uuid: t.column(&["VM UUID", "VM ID"]),
+            evc: t.column(&["min Required EVC Mode Key"]),
         })
     }
 }
@@ -105,6 +110,8 @@ struct Children<'t> {
     nics: HashMap<String, Vec<&'t Row>>,
     cds: HashMap<String, Vec<&'t Row>>,
     usbs: HashMap<String, Vec<&'t Row>>,
+    memory: HashMap<String, Vec<&'t Row>>,
+    cpu: HashMap<String, Vec<&'t Row>>,
 }
 
 #[derive(Default)]
@@ -454,6 +461,33 @@ fn basics(
     }))
 }
 
+impl Work<'_> {
+    /// The VM's memory reservation (vMemory, `Reservation`, MiB); 0 without one.
+    fn reservation(&self, rows: Option<&Vec<&Row>>) -> Result<u64, ReadError> {
+        let (Some(rows), Some(t)) = (rows, self.book.get("vMemory")) else {
+            return Ok(0);
+        };
+        let Some(col) = t.column(&["Reservation"]) else {
+            return Ok(0);
+        };
+        Ok(rows
+            .first()
+            .map(|r| t.number(r, col))
+            .transpose()?
+            .flatten()
+            .map_or(0, |m| m.max(0.0) as u64))
+    }
+
+    /// Whether the VM is pinned to CPUs (vCPU, `Affinity` not empty).
+    fn affinity(&self, rows: Option<&Vec<&Row>>) -> bool {
+        let (Some(rows), Some(t)) = (rows, self.book.get("vCPU")) else {
+            return false;
+        };
+        t.column(&["Affinity"])
+            .is_some_and(|c| rows.iter().any(|r| t.text(r, c).is_some()))
+    }
+}
+
 /// The VMs of vInfo.
 pub fn map(
     work: &mut Work<'_>,
@@ -469,6 +503,8 @@ pub fn map(
         nics: by_vm(book.get("vNetwork"))?,
         cds: by_vm(book.get("vCD"))?,
         usbs: by_vm(book.get("vUSB"))?,
+        memory: by_vm(book.get("vMemory"))?,
+        cpu: by_vm(book.get("vCPU"))?,
     };
     let mut tally = Tally::default();
     let mut names: HashSet<String> = HashSet::new();
@@ -512,12 +548,11 @@ pub fn map(
             workload.working_set_mib = SizeMib::parse(active as u64).ok();
             tally.working_sets += usize::from(workload.working_set_mib.is_some());
         }
-        let id = work
-            .current
-            .vms
-            .values()
-            .find(|v| v.name == vm_name)
-            .map_or_else(VmId::new_random, |v| v.id);
+        let external = c.uuid.and_then(|u| info.text(row, u));
+        let (id, vm_name) = work
+            .ids
+            .resolve(ObjectKind::Vm, &vm_name, external.as_deref(), None);
+        let id = VmId(id);
         work.file.vms.push(Vm {
             id,
             name: vm_name,
@@ -525,14 +560,18 @@ pub fn map(
             power_state,
             vcpus: NonZeroU32::new(vcpus as u32).unwrap_or(NonZeroU32::MIN),
             memory_mib: SizeMib::parse(memory as u64).expect("positive"),
-            memory_reservation_mib: 0,
-            cpu_feature_level: DEFAULT_FEATURE_LEVEL,
+            memory_reservation_mib: work.reservation(children.memory.get(&name))?,
+            cpu_feature_level: c
+                .evc
+                .and_then(|e| info.text(row, e))
+                .and_then(|k| evc::level(&k))
+                .unwrap_or_else(|| hosts.offered(host, &work.file)),
             disks,
             nics,
             devices,
             workload,
             fault_tolerance: ft,
-            cpu_affinity: false,
+            cpu_affinity: work.affinity(children.cpu.get(&name)),
         });
     }
     work.guess(tally.split_disks, "disks (no vDisk row for the VM): vInfo's provisioned and used sizes split evenly over its disk count, thin when less is used than provisioned".into());
