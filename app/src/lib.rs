@@ -7,6 +7,7 @@ pub mod live;
 pub mod pages;
 pub mod protocol;
 pub mod rpc;
+pub mod upload;
 
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes, A};
@@ -152,6 +153,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
                     <Route path=StaticSegment("") view=pages::map::MapPage/>
                     <Route path=StaticSegment("signin") view=pages::signin::SignInPage/>
+                    <Route path=path!("/inventory/import") view={Lazy::<ImportRoute>::new()}/>
                     <Route path=path!("/inventory/:kind") view={Lazy::<InventoryRoute>::new()}/>
                     <Route path=StaticSegment("migrate") view={Lazy::<MigrateRoute>::new()}/>
                     <Route path=StaticSegment("tasks") view={Lazy::<TasksRoute>::new()}/>
@@ -179,6 +181,21 @@ impl LazyRoute for InventoryRoute {
     fn view(this: Self) -> AnyView {
         let InventoryRoute = this;
         view! { <pages::inventory::InventoryPage/> }.into_any()
+    }
+}
+
+/// The RVTools import, loaded on demand.
+struct ImportRoute;
+
+#[lazy_route]
+impl LazyRoute for ImportRoute {
+    fn data() -> Self {
+        ImportRoute
+    }
+
+    fn view(this: Self) -> AnyView {
+        let ImportRoute = this;
+        view! { <pages::import::ImportPage/> }.into_any()
     }
 }
 

@@ -32,6 +32,7 @@ pub use affinity::{Rule, RuleKind};
 pub use error::{DomainError, ErrorCode};
 pub use ids::*;
 pub use inventory::import::{ImportSummary, InventoryFile};
+pub use inventory::report::{ImportCounts, ImportGuess, ImportReport, ImportWarning};
 pub use inventory::{HostLoad, Inventory};
 pub use model::*;
 pub use object::{Change, Mutation, Object, ObjectKind};

@@ -16,7 +16,8 @@ use crate::sync::{RwLock, RwLockReadGuard};
 use app::protocol::LiveMessage;
 use domain::migration::{Fault, Migration, MigrationEvent};
 use domain::{
-    Change, DomainError, ImportSummary, Inventory, InventoryFile, Mutation, Object, Vm, VmId,
+    Change, DomainError, ImportSummary, Inventory, InventoryFile, Mutation, Object, ObjectKind, Vm,
+    VmId,
 };
 use domain::{DatastoreId, HostId};
 use std::collections::{BTreeMap, BTreeSet};
@@ -448,9 +449,19 @@ impl InventoryService {
         self: &Arc<Self>,
         file: InventoryFile,
     ) -> Result<ImportSummary, ServiceError> {
+        self.import_replacing(file, false).await
+    }
+
+    /// [`Self::import`]; with `remove_absent`, the objects the file does not hold are deleted
+    /// in the same transaction (docs/IMPORT.md#matching).
+    pub async fn import_replacing(
+        self: &Arc<Self>,
+        file: InventoryFile,
+        remove_absent: bool,
+    ) -> Result<ImportSummary, ServiceError> {
         let this = self.clone();
         let actor = audit::current_actor();
-        tokio::spawn(async move { this.import_now(file, actor).await })
+        tokio::spawn(async move { this.import_now(file, remove_absent, actor).await })
             .await
             .map_err(|e| ServiceError::Storage(DbError::Corrupt(format!("import task: {e}"))))?
     }
@@ -458,36 +469,39 @@ impl InventoryService {
     async fn import_now(
         &self,
         file: InventoryFile,
+        remove_absent: bool,
         actor: String,
     ) -> Result<ImportSummary, ServiceError> {
         let _writer = self.write_gate.lock().await;
         let (mut tx, revision) = self.begin_write().await?;
-        let (next, changes, summary) = self.read().validate_import(file)?;
+        let (next, changes, summary) =
+            self.read().validate_import_replacing(file, remove_absent)?;
         let busy = self.busy_vms();
         if let Some(vm) = changes.iter().find_map(|c| match c {
             Change::Upsert {
                 object: Object::Vm(vm),
             } if busy.contains(&vm.id) => Some(vm.name.to_string()),
+            Change::Delete {
+                kind: ObjectKind::Vm,
+                id,
+            } if busy.contains(&VmId(*id)) => Some(self.read().vms[&VmId(*id)].name.to_string()),
             _ => None,
         }) {
             return Err(DomainError::in_use(
                 Some("vms"),
-                format!(
-                    "vms: {vm} is being migrated; import it again once the migration has ended"
-                ),
+                format!("vms: {vm} is being migrated; import again once the migration has ended"),
             )
             .into());
         }
-        for change in &changes {
-            db::store_change(&mut tx, change).await?;
-        }
+        db::store_changes(&mut tx, &changes).await?;
         let record = audit::Record {
             action: "inventory.import",
             summary: format!(
-                "imported {} object(s): {} created, {} updated",
+                "imported {} object(s): {} created, {} updated, {} removed",
                 summary.created + summary.updated,
                 summary.created,
-                summary.updated
+                summary.updated,
+                summary.removed
             ),
             ..Default::default()
         };
@@ -510,9 +524,11 @@ impl InventoryService {
         if self.read().objects().next().is_some() {
             return Ok(false);
         }
-        for object in inventory.objects() {
-            db::store_change(&mut tx, &Change::Upsert { object }).await?;
-        }
+        let changes: Vec<Change> = inventory
+            .objects()
+            .map(|object| Change::Upsert { object })
+            .collect();
+        db::store_changes(&mut tx, &changes).await?;
         self.finish_write(tx, revision, None).await?;
         let mut current = self.current.write();
         current.inventory = inventory;

@@ -465,12 +465,18 @@ async fn an_export_imports_into_another_server_and_a_bad_import_changes_nothing(
     .iter()
     .map(|k| exported[k].as_array().unwrap().len())
     .sum();
-    assert_eq!(summary, json!({"created": total, "updated": 0}));
+    assert_eq!(
+        summary,
+        json!({"created": total, "updated": 0, "removed": 0})
+    );
     assert_eq!(target.export().await, exported);
     // Importing the same file again replaces every object with itself.
     let (st, summary) = target.post("/api/v1/inventory", &exported).await;
     assert_eq!(st, 200);
-    assert_eq!(summary, json!({"created": 0, "updated": total}));
+    assert_eq!(
+        summary,
+        json!({"created": 0, "updated": total, "removed": 0})
+    );
 
     // One bad object refuses the whole file, naming its place and field.
     let before = target.export().await;

@@ -1,6 +1,8 @@
 //! `POST /api/v1/imports/rvtools`: the real anonymised RVTools workbook previewed (nothing
 //! written), applied (201, every VM on the map, audited), applied again (nothing created);
-//! CSV files as a form; bad files refused with 4xx and nothing written; admins only.
+//! CSV files as a form; bad files refused with 4xx and nothing written; admins only; the
+//! RVTools-layout export read back to the same inventory; objects absent from a file removed
+//! on request.
 
 mod common;
 
@@ -11,9 +13,18 @@ const SAMPLE: &[u8] = include_bytes!("../../rvtools/tests/data/SizingWorkshop-RV
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 async fn upload(s: &TestServer, apply: bool, content_type: &str, body: Vec<u8>) -> (u16, Value) {
+    upload_with(s, &format!("apply={apply}"), content_type, body).await
+}
+
+async fn upload_with(
+    s: &TestServer,
+    query: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> (u16, Value) {
     let r = s
         .client
-        .post(s.url(&format!("/api/v1/imports/rvtools?apply={apply}")))
+        .post(s.url(&format!("/api/v1/imports/rvtools?{query}")))
         .header("content-type", content_type)
         .body(body)
         .send()
@@ -144,5 +155,99 @@ async fn csv_files_come_as_a_form_and_bad_files_are_refused_writing_nothing() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 403);
+    s.stop().await;
+}
+
+/// The inventory's objects without their ids, rules aside, sorted: what a round trip keeps.
+async fn objects(s: &TestServer) -> Value {
+    let (st, mut inv) = s.get("/api/v1/inventory").await;
+    assert_eq!(st, 200);
+    inv.as_object_mut().unwrap().remove("rules");
+    inv
+}
+
+#[tokio::test]
+async fn the_workbook_export_reads_back_to_the_same_inventory() {
+    let s = TestServer::start(true).await;
+    let before = objects(&s).await;
+    let r = s
+        .client
+        .get(s.url("/api/v1/inventory.xlsx"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.headers()["content-type"], XLSX);
+    let bytes = r.bytes().await.unwrap().to_vec();
+    assert!(bytes.starts_with(b"PK"), "a zip, as every xlsx");
+    let (st, report) = upload(&s, true, XLSX, bytes.clone()).await;
+    assert_eq!(st, 201, "{report}");
+    for kind in [
+        "clusters",
+        "hosts",
+        "datastores",
+        "switches",
+        "portgroups",
+        "vms",
+    ] {
+        assert_eq!(report["counts"][kind]["create"], 0, "{kind}: {report}");
+        assert_eq!(report["counts"][kind]["keep"], 0, "{kind}: {report}");
+    }
+    assert_eq!(report["warnings"], serde_json::json!([]), "{report}");
+    assert_eq!(
+        objects(&s).await,
+        before,
+        "the same inventory, field by field"
+    );
+    // Only admins export it.
+    let viewer = s.user("vera", "viewer").await;
+    let r = viewer
+        .get(s.url("/api/v1/inventory.xlsx"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn objects_absent_from_the_file_are_removed_only_on_request() {
+    let s = TestServer::start(true).await;
+    let demo_vms = count(&s, "vms").await;
+    let (st, preview) = upload_with(&s, "remove_absent=true", XLSX, SAMPLE.to_vec()).await;
+    assert_eq!(st, 200, "{preview}");
+    assert_eq!(preview["counts"]["vms"]["remove"], demo_vms as u64);
+    assert_eq!(preview["counts"]["vms"]["keep"], 0);
+    // The demo's affinity rules name its VMs: removing them is refused, nothing written.
+    let (st, e) = upload_with(&s, "apply=true&remove_absent=true", XLSX, SAMPLE.to_vec()).await;
+    assert_eq!(st, 409, "{e}");
+    assert_eq!(e["error"]["field"], "remove_absent", "{e}");
+    assert_eq!(count(&s, "vms").await, demo_vms, "nothing written");
+    let (_, rules) = s.get("/api/v1/rules").await;
+    for r in rules.as_array().unwrap() {
+        assert_eq!(
+            s.delete(&format!("/api/v1/rules/{}", r["id"].as_str().unwrap()))
+                .await,
+            204
+        );
+    }
+    let (st, done) = upload_with(&s, "apply=true&remove_absent=true", XLSX, SAMPLE.to_vec()).await;
+    assert_eq!(st, 201, "{done}");
+    assert_eq!(count(&s, "vms").await, 795, "the demo's VMs are gone");
+    assert_eq!(count(&s, "clusters").await, 4);
+    let (_, audit) = s.get("/api/v1/audit?action=inventory.import").await;
+    let removed: u64 = preview["counts"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|c| c["remove"].as_u64().unwrap())
+        .sum();
+    assert!(
+        audit.as_array().unwrap().iter().any(|a| a["summary"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!(", {removed} removed"))),
+        "{audit}"
+    );
     s.stop().await;
 }

@@ -5,8 +5,9 @@ use super::Inventory;
 use crate::affinity::Rule;
 use crate::error::DomainError;
 use crate::model::*;
-use crate::object::{Change, Mutation, Object};
+use crate::object::{Change, Mutation, Object, ObjectKind};
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,6 +33,9 @@ pub struct InventoryFile {
 pub struct ImportSummary {
     pub created: usize,
     pub updated: usize,
+    /// Objects the file did not hold, removed on request.
+    #[serde(default)]
+    pub removed: usize,
 }
 
 impl InventoryFile {
@@ -75,6 +79,79 @@ impl InventoryFile {
 }
 
 impl Inventory {
+    /// The objects the file does not hold, in an order they can be deleted in (VMs first,
+    /// clusters last). Affinity rules are vmshift's own (no export holds them): never listed.
+    pub fn absent_from(&self, file: &InventoryFile) -> Vec<(ObjectKind, Uuid)> {
+        use std::collections::HashSet;
+        let mut out = Vec::new();
+        let mut gone = |kind, ids: Vec<Uuid>, kept: HashSet<Uuid>| {
+            out.extend(
+                ids.into_iter()
+                    .filter(|id| !kept.contains(id))
+                    .map(|id| (kind, id)),
+            );
+        };
+        gone(
+            ObjectKind::Vm,
+            self.vms.keys().map(|k| k.0).collect(),
+            file.vms.iter().map(|o| o.id.0).collect(),
+        );
+        gone(
+            ObjectKind::Portgroup,
+            self.portgroups.keys().map(|k| k.0).collect(),
+            file.portgroups.iter().map(|o| o.id.0).collect(),
+        );
+        gone(
+            ObjectKind::Switch,
+            self.switches.keys().map(|k| k.0).collect(),
+            file.switches.iter().map(|o| o.id.0).collect(),
+        );
+        gone(
+            ObjectKind::Datastore,
+            self.datastores.keys().map(|k| k.0).collect(),
+            file.datastores.iter().map(|o| o.id.0).collect(),
+        );
+        gone(
+            ObjectKind::Host,
+            self.hosts.keys().map(|k| k.0).collect(),
+            file.hosts.iter().map(|o| o.id.0).collect(),
+        );
+        gone(
+            ObjectKind::Cluster,
+            self.clusters.keys().map(|k| k.0).collect(),
+            file.clusters.iter().map(|o| o.id.0).collect(),
+        );
+        out
+    }
+
+    /// [`Self::validate_import`], then, with `remove_absent`, the deletion of every object the
+    /// file does not hold ([`Self::absent_from`]) — all through the same gate, all or nothing.
+    pub fn validate_import_replacing(
+        &self,
+        file: InventoryFile,
+        remove_absent: bool,
+    ) -> Result<(Inventory, Vec<Change>, ImportSummary), DomainError> {
+        let absent = if remove_absent {
+            self.absent_from(&file)
+        } else {
+            Vec::new()
+        };
+        let (mut next, mut changes, mut summary) = self.validate_import(file)?;
+        for (kind, id) in absent {
+            let change = next
+                .validate(Mutation::Delete(kind, id))
+                .map_err(|e| DomainError {
+                    code: e.code,
+                    message: format!("remove_absent: {}", e.message),
+                    field: Some("remove_absent".into()),
+                })?;
+            next.apply(&change);
+            changes.push(change);
+            summary.removed += 1;
+        }
+        Ok((next, changes, summary))
+    }
+
     /// Validates a whole import against the inventory as it grows, object by object, creating
     /// new ids and replacing known ones. All or nothing: the first refusal is returned with
     /// its field prefixed by the object's place in the file (`vms[3].disks[0].datastore_id`).

@@ -5,6 +5,7 @@
 //! applies a validated change. See docs/DESIGN.md#the-inventory-gate.
 
 pub mod import;
+pub mod report;
 mod rules;
 #[cfg(test)]
 mod tests;

@@ -19,21 +19,7 @@ use domain::{Inventory, InventoryFile};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// A row left out or a value replaced, where it is in the file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Warning {
-    pub tab: String,
-    pub row: usize,
-    pub column: String,
-    pub message: String,
-}
-
-/// One inference: what was guessed, how, and for how many objects.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Guess {
-    pub what: String,
-    pub objects: usize,
-}
+pub use domain::{ImportGuess as Guess, ImportWarning as Warning};
 
 /// What was understood and what was guessed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

@@ -11,7 +11,7 @@ use std::num::NonZeroU32;
 use uuid::Uuid;
 
 /// The snake_case spelling of a unit enum (as in the API).
-fn enum_text<T: Serialize>(value: &T) -> String {
+pub(super) fn enum_text<T: Serialize>(value: &T) -> String {
     match serde_json::to_value(value) {
         Ok(serde_json::Value::String(s)) => s,
         other => unreachable!("unit enums serialize as strings, got {other:?}"),
@@ -78,7 +78,7 @@ fn flag(row: &AnyRow, column: &str) -> Result<bool, DbError> {
 }
 
 /// Sizes are bounded by the domain ([`SizeMib::MAX`]), far below `i64::MAX`.
-fn as_i64(v: u64) -> i64 {
+pub(super) fn as_i64(v: u64) -> i64 {
     i64::try_from(v).expect("domain sizes fit in i64")
 }
 
@@ -303,32 +303,7 @@ async fn upsert(tx: &mut Tx<'_>, object: &Object) -> Result<(), DbError> {
             .execute(&mut **tx)
             .await?;
         }
-        Object::Host(h) => {
-            sqlx::query(
-                "INSERT INTO hosts (id, name, cluster_id, cpu_vendor, cpu_feature_level, cores, cpu_mhz,
-                    memory_mib, state, vmotion_enabled, vmotion_link_gbps, ip_family)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, cluster_id = excluded.cluster_id,
-                    cpu_vendor = excluded.cpu_vendor, cpu_feature_level = excluded.cpu_feature_level,
-                    cores = excluded.cores, cpu_mhz = excluded.cpu_mhz, memory_mib = excluded.memory_mib,
-                    state = excluded.state, vmotion_enabled = excluded.vmotion_enabled,
-                    vmotion_link_gbps = excluded.vmotion_link_gbps, ip_family = excluded.ip_family",
-            )
-            .bind(&id)
-            .bind(h.name.as_str())
-            .bind(h.cluster_id.to_string())
-            .bind(enum_text(&h.cpu_vendor))
-            .bind(i64::from(h.cpu_feature_level))
-            .bind(i64::from(h.cores.get()))
-            .bind(i64::from(h.cpu_mhz.get()))
-            .bind(as_i64(h.memory_mib.get()))
-            .bind(enum_text(&h.state))
-            .bind(i64::from(h.vmotion_enabled))
-            .bind(h.vmotion_link_gbps.get())
-            .bind(enum_text(&h.ip_family))
-            .execute(&mut **tx)
-            .await?;
-        }
+        Object::Host(h) => super::batch::hosts(tx, &[h]).await?,
         Object::Datastore(d) => {
             sqlx::query(
                 "INSERT INTO datastores (id, name, kind, capacity_mib, throughput_mib_s)
@@ -370,7 +345,7 @@ async fn upsert(tx: &mut Tx<'_>, object: &Object) -> Result<(), DbError> {
             .execute(&mut **tx)
             .await?;
         }
-        Object::Vm(v) => upsert_vm(tx, &id, v).await?,
+        Object::Vm(v) => super::batch::vms(tx, &[v]).await?,
         Object::Rule(r) => {
             let record = serde_json::to_string(r).map_err(|e| DbError::Corrupt(e.to_string()))?;
             sqlx::query(
@@ -385,85 +360,6 @@ async fn upsert(tx: &mut Tx<'_>, object: &Object) -> Result<(), DbError> {
             .execute(&mut **tx)
             .await?;
         }
-    }
-    Ok(())
-}
-
-/// A VM and its disks, NICs and devices (replaced whole).
-async fn upsert_vm(tx: &mut Tx<'_>, id: &str, v: &Vm) -> Result<(), DbError> {
-    sqlx::query(
-            "INSERT INTO vms (id, name, host_id, power_state, vcpus, memory_mib, memory_reservation_mib,
-                cpu_feature_level, dirty_rate_mib_s, working_set_mib, zero_page_fraction,
-                disk_write_mib_s, fault_tolerance, cpu_affinity)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-             ON CONFLICT (id) DO UPDATE SET name = excluded.name, host_id = excluded.host_id,
-                power_state = excluded.power_state, vcpus = excluded.vcpus,
-                memory_mib = excluded.memory_mib, memory_reservation_mib = excluded.memory_reservation_mib,
-                cpu_feature_level = excluded.cpu_feature_level, dirty_rate_mib_s = excluded.dirty_rate_mib_s,
-                working_set_mib = excluded.working_set_mib, zero_page_fraction = excluded.zero_page_fraction,
-                disk_write_mib_s = excluded.disk_write_mib_s, fault_tolerance = excluded.fault_tolerance,
-                cpu_affinity = excluded.cpu_affinity",
-        )
-        .bind(id)
-        .bind(v.name.as_str())
-        .bind(v.host_id.to_string())
-        .bind(enum_text(&v.power_state))
-        .bind(i64::from(v.vcpus.get()))
-        .bind(as_i64(v.memory_mib.get()))
-        .bind(as_i64(v.memory_reservation_mib))
-        .bind(i64::from(v.cpu_feature_level))
-        .bind(v.workload.dirty_rate_mib_s.get())
-        .bind(v.workload.working_set_mib.map(|w| as_i64(w.get())))
-        .bind(v.workload.zero_page_fraction.get())
-        .bind(v.workload.disk_write_mib_s.get())
-        .bind(i64::from(v.fault_tolerance))
-        .bind(i64::from(v.cpu_affinity))
-        .execute(&mut **tx)
-        .await?;
-    for table in ["vm_disks", "vm_nics", "vm_devices"] {
-        sqlx::query(&format!("DELETE FROM {table} WHERE vm_id = $1"))
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
-    }
-    for (i, d) in v.disks.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO vm_disks (vm_id, position, datastore_id, capacity_mib, used_mib, thin)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(id)
-        .bind(i as i64)
-        .bind(d.datastore_id.to_string())
-        .bind(as_i64(d.capacity_mib.get()))
-        .bind(as_i64(d.used_mib))
-        .bind(i64::from(d.thin))
-        .execute(&mut **tx)
-        .await?;
-    }
-    for (i, n) in v.nics.iter().enumerate() {
-        sqlx::query(
-                "INSERT INTO vm_nics (vm_id, position, portgroup_id, connected) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(id)
-            .bind(i as i64)
-            .bind(n.portgroup_id.to_string())
-            .bind(i64::from(n.connected))
-            .execute(&mut **tx)
-            .await?;
-    }
-    for (i, d) in v.devices.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO vm_devices (vm_id, position, kind, backing, datastore_id, connected)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(id)
-        .bind(i as i64)
-        .bind(enum_text(&d.kind))
-        .bind(enum_text(&d.backing))
-        .bind(d.datastore_id.map(|x| x.to_string()))
-        .bind(i64::from(d.connected))
-        .execute(&mut **tx)
-        .await?;
     }
     Ok(())
 }

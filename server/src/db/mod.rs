@@ -4,6 +4,7 @@
 //! `RETURNING`); values cross as `i64`, `f64` and text (flags as 0/1).
 //! Only validated changes reach this module (see `inventory_service`).
 
+mod batch;
 mod faults;
 mod inventory;
 mod migrations;
@@ -11,6 +12,7 @@ mod notice;
 mod plans;
 mod statement;
 
+pub use batch::store_changes;
 pub use faults::{delete_fault, delete_faults_of, insert_fault, load_faults};
 pub use inventory::{load_inventory, store_change};
 pub use migrations::{

@@ -5,14 +5,19 @@
 
 use super::error::ApiError;
 use super::path::Query;
-use super::routes::{post, Routes, ADMIN};
+use super::routes::{get, post, Routes, ADMIN};
 use super::AppState;
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
 use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
-use domain::{DomainError, Inventory, InventoryFile};
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use domain::{DomainError, ImportCounts, ImportReport, Inventory, InventoryFile};
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashSet};
+use uuid::Uuid;
+
+/// The workbook's media type.
+pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 /// The largest upload (docs/IMPORT.md#refusals).
 pub const UPLOAD_LIMIT_BYTES: usize = 256 << 20;
@@ -22,96 +27,64 @@ pub const UPLOAD_LIMIT_BYTES: usize = 256 << 20;
 pub struct ImportQuery {
     #[serde(default)]
     apply: bool,
-}
-
-/// Per kind of object: how many the import creates, updates, and leaves as they are.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Counts {
-    pub create: usize,
-    pub update: usize,
-    pub keep: usize,
-}
-
-/// The answer: what the file holds and what it would do (or did).
-#[derive(Debug, Clone, Serialize)]
-pub struct ImportReport {
-    pub applied: bool,
-    pub counts: BTreeMap<&'static str, Counts>,
-    #[serde(flatten)]
-    pub report: rvtools::Report,
+    /// Delete the objects the file does not hold (affinity rules aside).
+    #[serde(default)]
+    remove_absent: bool,
 }
 
 /// What each kind of the file does to `current`.
-fn counts(file: &InventoryFile, current: &Inventory) -> BTreeMap<&'static str, Counts> {
-    fn count<T>(
-        items: &[T],
-        id: impl Fn(&T) -> uuid::Uuid,
-        known: impl Fn(uuid::Uuid) -> bool,
-        total: usize,
-    ) -> Counts {
-        let update = items.iter().filter(|i| known(id(i))).count();
-        Counts {
-            create: items.len() - update,
-            update,
-            keep: total - update,
-        }
-    }
-    BTreeMap::from([
+fn counts(
+    file: &InventoryFile,
+    current: &Inventory,
+    remove_absent: bool,
+) -> BTreeMap<String, ImportCounts> {
+    let ids = |v: Vec<Uuid>| -> HashSet<Uuid> { v.into_iter().collect() };
+    let kinds: [(&'static str, HashSet<Uuid>, HashSet<Uuid>); 6] = [
         (
             "clusters",
-            count(
-                &file.clusters,
-                |o| o.id.0,
-                |id| current.clusters.contains_key(&domain::ClusterId(id)),
-                current.clusters.len(),
-            ),
+            ids(file.clusters.iter().map(|o| o.id.0).collect()),
+            ids(current.clusters.keys().map(|k| k.0).collect()),
         ),
         (
             "hosts",
-            count(
-                &file.hosts,
-                |o| o.id.0,
-                |id| current.hosts.contains_key(&domain::HostId(id)),
-                current.hosts.len(),
-            ),
+            ids(file.hosts.iter().map(|o| o.id.0).collect()),
+            ids(current.hosts.keys().map(|k| k.0).collect()),
         ),
         (
             "datastores",
-            count(
-                &file.datastores,
-                |o| o.id.0,
-                |id| current.datastores.contains_key(&domain::DatastoreId(id)),
-                current.datastores.len(),
-            ),
+            ids(file.datastores.iter().map(|o| o.id.0).collect()),
+            ids(current.datastores.keys().map(|k| k.0).collect()),
         ),
         (
             "switches",
-            count(
-                &file.switches,
-                |o| o.id.0,
-                |id| current.switches.contains_key(&domain::SwitchId(id)),
-                current.switches.len(),
-            ),
+            ids(file.switches.iter().map(|o| o.id.0).collect()),
+            ids(current.switches.keys().map(|k| k.0).collect()),
         ),
         (
             "portgroups",
-            count(
-                &file.portgroups,
-                |o| o.id.0,
-                |id| current.portgroups.contains_key(&domain::PortgroupId(id)),
-                current.portgroups.len(),
-            ),
+            ids(file.portgroups.iter().map(|o| o.id.0).collect()),
+            ids(current.portgroups.keys().map(|k| k.0).collect()),
         ),
         (
             "vms",
-            count(
-                &file.vms,
-                |o| o.id.0,
-                |id| current.vms.contains_key(&domain::VmId(id)),
-                current.vms.len(),
-            ),
+            ids(file.vms.iter().map(|o| o.id.0).collect()),
+            ids(current.vms.keys().map(|k| k.0).collect()),
         ),
-    ])
+    ];
+    kinds
+        .into_iter()
+        .map(|(kind, file, current)| {
+            let update = file.intersection(&current).count();
+            let absent = current.len() - update;
+            let counts = ImportCounts {
+                create: file.len() - update,
+                update,
+                keep: if remove_absent { 0 } else { absent },
+                remove: if remove_absent { absent } else { 0 },
+            };
+            (kind.to_string(), counts)
+        })
+        .collect()
 }
 
 /// A file refused: 413 when too large, else 422 naming the problem (`file`).
@@ -177,21 +150,58 @@ async fn rvtools(
     .await
     .map_err(|e| ApiError::Internal(format!("import task: {e}")))?
     .map_err(refused)?;
-    let counts = counts(&translation.file, &current);
+    let counts = counts(&translation.file, &current, query.remove_absent);
+    let rvtools::Report {
+        tabs,
+        templates_skipped,
+        warnings,
+        guesses,
+    } = translation.report;
     let report = ImportReport {
         applied: query.apply,
+        remove_absent: query.remove_absent,
         counts,
-        report: translation.report,
+        tabs,
+        templates_skipped,
+        warnings,
+        guesses,
     };
     if !query.apply {
         return Ok((StatusCode::OK, Json(report)));
     }
-    state.inventory.import(translation.file).await?;
+    state
+        .inventory
+        .import_replacing(translation.file, query.remove_absent)
+        .await?;
     Ok((StatusCode::CREATED, Json(report)))
+}
+
+/// `GET /api/v1/inventory.xlsx`: the inventory as an RVTools-layout workbook
+/// (docs/IMPORT.md#export).
+async fn export(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let (_, inventory) = state.inventory.snapshot();
+    let bytes = tokio::task::spawn_blocking(move || {
+        rvtools::write::xlsx(&rvtools::export::workbook(&inventory))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("export task: {e}")))?
+    .map_err(|e| ApiError::Internal(format!("writing the workbook: {e}")))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, XLSX),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"vmshift-rvtools.xlsx\"",
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 pub fn routes() -> Routes {
     Routes::new()
+        .route("/inventory.xlsx", get(ADMIN, export))
         .route("/imports/rvtools", post(ADMIN, rvtools))
         .map_router(|router| router.layer(DefaultBodyLimit::max(UPLOAD_LIMIT_BYTES)))
 }

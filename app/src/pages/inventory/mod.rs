@@ -20,6 +20,37 @@ enum Editing {
     Existing(uuid::Uuid),
 }
 
+/// The inventory's tabs: one per kind of object, and the RVTools import for admins.
+#[component]
+pub fn InventoryTabs() -> impl IntoView {
+    let tabs = ObjectKind::ALL
+        .into_iter()
+        .map(|k| {
+            let label = match k {
+                ObjectKind::Cluster => "Clusters",
+                ObjectKind::Host => "Hosts",
+                ObjectKind::Datastore => "Datastores",
+                ObjectKind::Switch => "Switches",
+                ObjectKind::Portgroup => "Port groups",
+                ObjectKind::Vm => "VMs",
+                ObjectKind::Rule => "Affinity rules",
+            };
+            view! {
+                <A href=format!("/inventory/{}", k.plural()) attr:data-testid=format!("tab-{}", k.plural())>
+                    {label}
+                </A>
+            }
+        })
+        .collect_view();
+    let admin = crate::allowed(domain::accounts::Role::Admin);
+    view! {
+        <nav class="tabs">
+            {tabs}
+            {admin.then(|| view! { <A href="/inventory/import" attr:data-testid="tab-import">"Import RVTools"</A> })}
+        </nav>
+    }
+}
+
 #[component]
 pub fn InventoryPage() -> impl IntoView {
     crate::mark_ready();
@@ -72,31 +103,9 @@ pub fn InventoryPage() -> impl IntoView {
         None => {}
     });
 
-    let tabs = move || {
-        ObjectKind::ALL
-            .into_iter()
-            .map(|k| {
-                let label = match k {
-                    ObjectKind::Cluster => "Clusters",
-                    ObjectKind::Host => "Hosts",
-                    ObjectKind::Datastore => "Datastores",
-                    ObjectKind::Switch => "Switches",
-                    ObjectKind::Portgroup => "Port groups",
-                    ObjectKind::Vm => "VMs",
-                    ObjectKind::Rule => "Affinity rules",
-                };
-                view! {
-                    <A href=format!("/inventory/{}", k.plural()) attr:data-testid=format!("tab-{}", k.plural())>
-                        {label}
-                    </A>
-                }
-            })
-            .collect_view()
-    };
-
     view! {
         <section class="page inventory-page">
-            <nav class="tabs">{tabs}</nav>
+            <InventoryTabs/>
             {move || {
                 import_outcome
                     .get()

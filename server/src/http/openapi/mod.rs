@@ -358,7 +358,7 @@ pub fn build() -> Value {
                 "operationId": "import_inventory",
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Inventory"}}}},
                 "responses": with(error_responses(&[400, 409, 413, 422]), "200", "what was imported",
-                    Some(json!({"type": "object", "properties": {"created": {"type": "integer"}, "updated": {"type": "integer"}}})))}
+                    Some(json!({"type": "object", "properties": {"created": {"type": "integer"}, "updated": {"type": "integer"}, "removed": {"type": "integer"}}})))}
         }),
     );
     paths.insert(

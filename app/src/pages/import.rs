@@ -1,0 +1,383 @@
+//! The Import page (admins, docs/IMPORT.md#the-page): an RVTools export dropped or chosen —
+//! the workbook, a zip of its CSV files, or the CSV files — is sent and read with its
+//! progress shown, the report drawn as tables (what each kind would gain, keep and lose; the
+//! warnings, filtered by tab and text; the guesses), then applied on request, all or nothing.
+//! The map of every open browser follows the applied import live.
+
+use crate::pages::inventory::InventoryTabs;
+use crate::upload::Stage;
+use domain::{ImportCounts, ImportReport};
+use leptos::prelude::*;
+
+/// Kinds as the report counts them, in the order the inventory lists them.
+const KINDS: [(&str, &str); 6] = [
+    ("clusters", "Clusters"),
+    ("hosts", "Hosts"),
+    ("datastores", "Datastores"),
+    ("switches", "Switches"),
+    ("portgroups", "Port groups"),
+    ("vms", "VMs"),
+];
+
+/// Warnings drawn at most (the rest counted): a 45,000-VM export can have thousands.
+const SHOWN_WARNINGS: usize = 200;
+
+/// A file chosen: its name and size, shown before and while it is sent.
+#[derive(Debug, Clone, PartialEq)]
+struct Chosen {
+    name: String,
+    bytes: f64,
+}
+
+fn size(bytes: f64) -> String {
+    if bytes >= 1_048_576.0 {
+        format!("{:.1} MiB", bytes / 1_048_576.0)
+    } else {
+        format!("{:.0} KiB", (bytes / 1024.0).ceil())
+    }
+}
+
+/// The page's state: the files, the stage of the upload under way, the last preview, the
+/// last import applied, and what went wrong.
+#[derive(Clone, Copy)]
+struct Import {
+    chosen: RwSignal<Vec<Chosen>>,
+    stage: RwSignal<Option<Stage>>,
+    preview: RwSignal<Option<ImportReport>>,
+    applied: RwSignal<Option<ImportReport>>,
+    error: RwSignal<Option<String>>,
+    remove_absent: RwSignal<bool>,
+    #[cfg(feature = "hydrate")]
+    files: StoredValue<Vec<web_sys::File>, LocalStorage>,
+}
+
+impl Import {
+    /// Sends the files: a preview, or (`apply`) the import itself.
+    fn send(self, apply: bool) {
+        self.error.set(None);
+        #[cfg(feature = "hydrate")]
+        {
+            let files = self.files.get_value();
+            let remove_absent = self.remove_absent.get_untracked();
+            let stage = self.stage;
+            leptos::task::spawn_local(async move {
+                let answer = crate::upload::rvtools(files, apply, remove_absent, move |s| {
+                    stage.set(Some(s))
+                })
+                .await;
+                stage.set(None);
+                match answer {
+                    Ok(report) if apply => {
+                        self.preview.set(None);
+                        self.applied.set(Some(report));
+                    }
+                    Ok(report) => self.preview.set(Some(report)),
+                    Err(e) => self.error.set(Some(e.message)),
+                }
+            });
+        }
+        let _ = apply;
+    }
+
+    /// Files chosen or dropped: held, listed, and previewed at once.
+    #[cfg(feature = "hydrate")]
+    fn take(self, list: Option<web_sys::FileList>) {
+        let Some(list) = list else { return };
+        let files: Vec<web_sys::File> = (0..list.length()).filter_map(|i| list.get(i)).collect();
+        if files.is_empty() {
+            return;
+        }
+        self.chosen.set(
+            files
+                .iter()
+                .map(|f| Chosen {
+                    name: f.name(),
+                    bytes: f.size(),
+                })
+                .collect(),
+        );
+        self.files.set_value(files);
+        self.preview.set(None);
+        self.applied.set(None);
+        self.send(false);
+    }
+}
+
+#[component]
+pub fn ImportPage() -> impl IntoView {
+    crate::mark_ready();
+    let import = Import {
+        chosen: RwSignal::new(Vec::new()),
+        stage: RwSignal::new(None),
+        preview: RwSignal::new(None),
+        applied: RwSignal::new(None),
+        error: RwSignal::new(None),
+        remove_absent: RwSignal::new(false),
+        #[cfg(feature = "hydrate")]
+        files: StoredValue::new_local(Vec::new()),
+    };
+    let dragging = RwSignal::new(false);
+    let on_drop = move |ev: leptos::ev::DragEvent| {
+        ev.prevent_default();
+        dragging.set(false);
+        #[cfg(feature = "hydrate")]
+        import.take(ev.data_transfer().and_then(|d| d.files()));
+    };
+    let on_change = move |ev: leptos::ev::Event| {
+        let _ = &ev;
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            let input = ev
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok());
+            if let Some(input) = input {
+                import.take(input.files());
+                input.set_value("");
+            }
+        }
+    };
+    view! {
+        <section class="page inventory-page import-page">
+            <InventoryTabs/>
+            <div class="toolbar">
+                <h2>"Import an RVTools export"</h2>
+                <a class="secondary button" href="/api/v1/inventory.xlsx" download="vmshift-rvtools.xlsx" data-testid="export-xlsx">
+                    "Export as RVTools workbook"
+                </a>
+            </div>
+            <p class="muted">
+                "The workbook (Export all to Excel), a zip of the CSV export, or the CSV files together (RVTools_tabvInfo.csv, RVTools_tabvHost.csv, …). Nothing is written until you apply the import."
+            </p>
+            <label
+                class="dropzone"
+                class:dragging=move || dragging.get()
+                data-testid="import-dropzone"
+                on:dragover=move |ev: leptos::ev::DragEvent| {
+                    ev.prevent_default();
+                    dragging.set(true);
+                }
+                on:dragleave=move |_| dragging.set(false)
+                on:drop=on_drop
+            >
+                <span>"Drop the export here, or "<u>"choose files"</u></span>
+                <input
+                    type="file"
+                    multiple
+                    accept=".xlsx,.zip,.csv,application/zip,text/csv"
+                    class="visually-hidden"
+                    data-testid="import-files"
+                    on:change=on_change
+                />
+            </label>
+            <Files import=import/>
+            {move || import.error.get().map(|m| view! {
+                <p class="form-error" role="alert" data-testid="import-error">"Nothing was imported. "{m}</p>
+            })}
+            {move || import.applied.get().map(|r| view! { <Applied report=r/> })}
+            {move || import.preview.get().map(|r| view! { <Preview report=r import=import/> })}
+        </section>
+    }
+}
+
+/// The files chosen and, while they are sent and read, how far it got.
+#[component]
+fn Files(import: Import) -> impl IntoView {
+    move || {
+        let chosen = import.chosen.get();
+        (!chosen.is_empty()).then(|| {
+            let names = chosen
+                .iter()
+                .map(|c| format!("{} ({})", c.name, size(c.bytes)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let stage = move || {
+                import.stage.get().map(|s| {
+                    let (label, percent) = match s {
+                        Stage::Sending(f) => (format!("Uploading… {:.0} %", f * 100.0), f * 100.0),
+                        Stage::Reading => ("Reading and mapping the export…".to_string(), 100.0),
+                    };
+                    view! {
+                        <div class="progress" role="progressbar" aria-label="Import" aria-valuemin="0" aria-valuemax="100"
+                            aria-valuenow=format!("{percent:.0}") data-testid="import-stage">
+                            <div class="progress-fill" style=format!("width: {percent:.1}%")></div>
+                            <span class="progress-label">{label}</span>
+                        </div>
+                    }
+                })
+            };
+            view! {
+                <p data-testid="import-chosen">{names}</p>
+                {stage}
+            }
+        })
+    }
+}
+
+/// An import done: what it created, updated and removed.
+#[component]
+fn Applied(report: ImportReport) -> impl IntoView {
+    let sum = |f: fn(&ImportCounts) -> usize| report.counts.values().map(f).sum::<usize>();
+    let (created, updated, removed) = (sum(|c| c.create), sum(|c| c.update), sum(|c| c.remove));
+    view! {
+        <p class="notice" role="status" data-testid="import-applied">
+            {format!("Imported: {created} created, {updated} updated, {removed} removed. ")}
+            <a href="/" data-testid="import-to-map">"See it on the map"</a>
+        </p>
+    }
+}
+
+/// The report of a preview and the Apply button.
+#[component]
+fn Preview(report: ImportReport, import: Import) -> impl IntoView {
+    let tabs = report
+        .tabs
+        .iter()
+        .map(|(t, n)| format!("{t} ({n} rows)"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let skipped = report.templates_skipped;
+    let counts = report.counts.clone();
+    let count_rows = move || {
+        let remove_absent = import.remove_absent.get();
+        KINDS
+            .iter()
+            .map(|(key, label)| {
+                let c = counts.get(*key).cloned().unwrap_or_default();
+                // The preview counted one way; the checkbox moves what is absent between
+                // kept and removed without sending the file again.
+                let absent = c.keep + c.remove;
+                let (keep, remove) = if remove_absent {
+                    (0, absent)
+                } else {
+                    (absent, 0)
+                };
+                view! {
+                    <tr data-kind=*key>
+                        <th scope="row">{*label}</th>
+                        <td>{c.create}</td>
+                        <td>{c.update}</td>
+                        <td>{keep}</td>
+                        <td class:danger=move || remove != 0>{remove}</td>
+                    </tr>
+                }
+            })
+            .collect_view()
+    };
+    let guesses = report.guesses.clone();
+    let no_guess = guesses.is_empty();
+    view! {
+        <div class="import-report" data-testid="import-report">
+            <p class="muted" data-testid="import-tabs">
+                {format!("Read: {tabs}. Templates left out: {skipped}.")}
+            </p>
+            <table class="objects" data-testid="import-counts">
+                <caption class="visually-hidden">"What the import does, per kind of object"</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"Kind"</th>
+                        <th scope="col">"Create"</th>
+                        <th scope="col">"Update"</th>
+                        <th scope="col">"Keep"</th>
+                        <th scope="col">"Remove"</th>
+                    </tr>
+                </thead>
+                <tbody>{count_rows}</tbody>
+            </table>
+            <div class="toolbar import-actions">
+                <label>
+                    <input type="checkbox" data-testid="import-remove-absent"
+                        prop:checked=move || import.remove_absent.get()
+                        on:change=move |_| import.remove_absent.update(|r| *r = !*r)/>
+                    " Remove objects the file does not hold (affinity rules are kept)"
+                </label>
+                <button class="primary" data-testid="import-apply"
+                    disabled=move || import.stage.get().is_some()
+                    on:click=move |_| import.send(true)>
+                    "Apply"
+                </button>
+            </div>
+            <h3>"Guessed"</h3>
+            {if no_guess {
+                view! { <p class="muted" data-testid="import-guesses">"Nothing: the export said everything."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="objects" data-testid="import-guesses">
+                        <thead><tr><th scope="col">"What"</th><th scope="col">"Objects"</th></tr></thead>
+                        <tbody>
+                            {guesses.into_iter().map(|g| view! { <tr><td>{g.what}</td><td>{g.objects}</td></tr> }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+            <Warnings warnings=report.warnings/>
+        </div>
+    }
+}
+
+/// The warnings, filtered by tab and by text.
+#[component]
+fn Warnings(warnings: Vec<domain::ImportWarning>) -> impl IntoView {
+    let total = warnings.len();
+    let mut tabs: Vec<String> = warnings.iter().map(|w| w.tab.clone()).collect();
+    tabs.sort();
+    tabs.dedup();
+    let tab = RwSignal::new(String::new());
+    let text = RwSignal::new(String::new());
+    let warnings = StoredValue::new(warnings);
+    let rows = move || {
+        let (tab, text) = (tab.get(), text.get().to_lowercase());
+        warnings.with_value(|all| {
+            let matching: Vec<&domain::ImportWarning> = all
+                .iter()
+                .filter(|w| tab.is_empty() || w.tab == tab)
+                .filter(|w| {
+                    text.is_empty()
+                        || w.message.to_lowercase().contains(&text)
+                        || w.column.to_lowercase().contains(&text)
+                })
+                .collect();
+            let more = matching.len().saturating_sub(SHOWN_WARNINGS);
+            let drawn = matching
+                .into_iter()
+                .take(SHOWN_WARNINGS)
+                .map(|w| {
+                    view! {
+                        <tr data-testid="warning">
+                            <td>{w.tab.clone()}</td>
+                            <td>{w.row}</td>
+                            <td>{w.column.clone()}</td>
+                            <td>{w.message.clone()}</td>
+                        </tr>
+                    }
+                })
+                .collect_view();
+            view! {
+                {drawn}
+                {(more > 0).then(|| view! { <tr data-testid="warnings-more"><td colspan="4" class="muted">{format!("and {more} more: narrow the filter")}</td></tr> })}
+            }
+        })
+    };
+    view! {
+        <h3>{format!("Warnings ({total})")}</h3>
+        {(total > 0).then(|| view! {
+            <div class="toolbar filters">
+                <label>"Tab "
+                    <select data-testid="warning-filter-tab" on:change=move |ev| tab.set(event_target_value(&ev))>
+                        <option value="">"All"</option>
+                        {tabs.into_iter().map(|t| view! { <option value=t.clone()>{t.clone()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label>"Containing "
+                    <input type="search" data-testid="warning-filter-text" on:input=move |ev| text.set(event_target_value(&ev))/>
+                </label>
+            </div>
+            <table class="objects" data-testid="import-warnings">
+                <thead>
+                    <tr><th scope="col">"Tab"</th><th scope="col">"Row"</th><th scope="col">"Column"</th><th scope="col">"Message"</th></tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        })}
+    }
+}
