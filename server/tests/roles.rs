@@ -236,7 +236,7 @@ impl Fixture {
         let call = match path {
             "/healthz" | "/api/v1/openapi.json" | "/api/v1/session" | "/api/v1/tokens"
             | "/api/v1/users" | "/api/v1/migrations" | "/api/v1/faults" | "/api/v1/inventory"
-            | "/api/v1/audit" | "/api/v1/audit.csv"
+            | "/api/v1/audit" | "/api/v1/audit.csv" | "/api/v1/inventory.xlsx"
                 if get =>
             {
                 Call::new(path, 200)
