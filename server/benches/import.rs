@@ -69,6 +69,7 @@ async fn main() {
             bench_auth::PASSWORD,
         ])
         .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
     let pid = child.id().to_string();

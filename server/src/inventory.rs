@@ -20,7 +20,7 @@ use domain::{
     VmId,
 };
 use domain::{DatastoreId, HostId};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 use tokio::sync::Mutex;
 
@@ -493,7 +493,8 @@ impl InventoryService {
             )
             .into());
         }
-        db::store_changes(&mut tx, &changes).await?;
+        let stored: HashSet<VmId> = self.read().vms.keys().copied().collect();
+        db::store_changes(&mut tx, &changes, &stored).await?;
         let record = audit::Record {
             action: "inventory.import",
             summary: format!(
@@ -528,7 +529,7 @@ impl InventoryService {
             .objects()
             .map(|object| Change::Upsert { object })
             .collect();
-        db::store_changes(&mut tx, &changes).await?;
+        db::store_changes(&mut tx, &changes, &HashSet::new()).await?;
         self.finish_write(tx, revision, None).await?;
         let mut current = self.current.write();
         current.inventory = inventory;

@@ -17,7 +17,7 @@ use crate::ids::*;
 use crate::model::*;
 use crate::object::{Change, Object, ObjectKind};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
 /// Load on one host from the VMs placed on it.
@@ -101,6 +101,31 @@ pub struct Inventory {
     /// Load of the VMs on each host (derived).
     #[serde(skip)]
     loads: BTreeMap<HostId, HostLoad>,
+    /// Every object by its kind, scope (a port group's switch or host) and name (derived): a
+    /// name is checked once, not against every object (docs/DESIGN.md#the-inventory-gate).
+    #[serde(skip)]
+    names: HashMap<NameKey, Uuid>,
+}
+
+/// An object's name where it must be unique: its kind, its scope (a port group's switch or
+/// host), its name.
+pub(crate) type NameKey = (ObjectKind, Option<Uuid>, String);
+
+/// A port group's scope: the switch or host its name is unique on.
+fn scope_of(p: &Portgroup) -> Option<Uuid> {
+    match p.attachment() {
+        Some(PortgroupAttachment::Distributed(s)) => Some(s.0),
+        Some(PortgroupAttachment::Standard(h)) => Some(h.0),
+        None => None,
+    }
+}
+
+fn object_name_key(o: &Object) -> NameKey {
+    let scope = match o {
+        Object::Portgroup(p) => scope_of(p),
+        _ => None,
+    };
+    (o.kind(), scope, o.name().to_string())
 }
 
 /// The serialized form, before the derived index is built.
@@ -134,6 +159,7 @@ impl From<InventoryLists> for Inventory {
             rules: l.rules,
             allocated: BTreeMap::new(),
             loads: BTreeMap::new(),
+            names: HashMap::new(),
         };
         inv.reindex();
         inv
@@ -215,6 +241,16 @@ impl Inventory {
 
     /// Applies a validated change. Infallible: validation already happened.
     pub fn apply(&mut self, change: &Change) {
+        let (kind, id) = match change {
+            Change::Upsert { object } => (object.kind(), object.id()),
+            Change::Delete { kind, id } => (*kind, *id),
+        };
+        if let Some(old) = self.name_key(kind, id) {
+            self.names.remove(&old);
+        }
+        if let Change::Upsert { object } = change {
+            self.names.insert(object_name_key(object), id);
+        }
         match change {
             Change::Upsert { object } => match object.clone() {
                 Object::Cluster(o) => {
@@ -262,6 +298,46 @@ impl Inventory {
         }
     }
 
+    /// The name key of a stored object.
+    fn name_key(&self, kind: ObjectKind, id: Uuid) -> Option<NameKey> {
+        let plain = |name: &crate::Name| Some((kind, None, name.as_str().to_string()));
+        match kind {
+            ObjectKind::Cluster => plain(&self.clusters.get(&ClusterId(id))?.name),
+            ObjectKind::Host => plain(&self.hosts.get(&HostId(id))?.name),
+            ObjectKind::Datastore => plain(&self.datastores.get(&DatastoreId(id))?.name),
+            ObjectKind::Switch => plain(&self.switches.get(&SwitchId(id))?.name),
+            ObjectKind::Portgroup => {
+                let p = self.portgroups.get(&PortgroupId(id))?;
+                Some((kind, scope_of(p), p.name.as_str().to_string()))
+            }
+            ObjectKind::Vm => plain(&self.vms.get(&VmId(id))?.name),
+            ObjectKind::Rule => plain(&self.rules.get(&RuleId(id))?.name),
+        }
+    }
+
+    /// The object of `kind` named `name` in `scope`, if any: from the index when it holds
+    /// every object, else (maps filled directly and not reindexed) by looking at each.
+    pub(crate) fn named(&self, kind: ObjectKind, scope: Option<Uuid>, name: &str) -> Option<Uuid> {
+        let total = self.clusters.len()
+            + self.hosts.len()
+            + self.datastores.len()
+            + self.switches.len()
+            + self.portgroups.len()
+            + self.vms.len()
+            + self.rules.len();
+        let key = (kind, scope, name.to_string());
+        if self.names.len() == total {
+            let id = *self.names.get(&key)?;
+            // An object renamed in place (tests do) is not trusted: checked against the map.
+            if self.name_key(kind, id).as_ref() == Some(&key) {
+                return Some(id);
+            }
+        }
+        self.objects()
+            .find(|o| object_name_key(o) == key)
+            .map(|o| o.id())
+    }
+
     pub(crate) fn loads_index(&self) -> &BTreeMap<HostId, HostLoad> {
         &self.loads
     }
@@ -270,6 +346,10 @@ impl Inventory {
     pub fn reindex(&mut self) {
         self.allocated.clear();
         self.loads.clear();
+        self.names = self
+            .objects()
+            .map(|o| (object_name_key(&o), o.id()))
+            .collect();
         let vms: Vec<Vm> = self.vms.values().cloned().collect();
         for vm in &vms {
             self.add_allocation(vm, 1);

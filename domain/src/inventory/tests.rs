@@ -79,6 +79,55 @@ fn names_are_unique_within_their_scope() {
 }
 
 #[test]
+fn the_name_index_follows_renames_and_deletions() {
+    let mut f = fixture();
+    let mut a = f.inv.hosts[&f.a].clone();
+    a.name = name("esx-renamed");
+    let change = f.inv.validate(Mutation::Update(Object::Host(a))).unwrap();
+    f.inv.apply(&change);
+    // The old name is free, the new one taken.
+    assert!(f
+        .inv
+        .validate(Mutation::Create(Object::Host(host(f.cluster, "esx-a"))))
+        .is_ok());
+    refused(
+        f.inv.validate(Mutation::Create(Object::Host(host(
+            f.cluster,
+            "esx-renamed",
+        )))),
+        ErrorCode::Duplicate,
+        Some("name"),
+    );
+    // A host filled into the map directly (as storage does) is seen before any reindex.
+    let direct = host(f.cluster, "esx-direct");
+    f.inv.hosts.insert(direct.id, direct);
+    refused(
+        f.inv.validate(Mutation::Create(Object::Host(host(
+            f.cluster,
+            "esx-direct",
+        )))),
+        ErrorCode::Duplicate,
+        Some("name"),
+    );
+    f.inv.reindex();
+    let extra = host(f.cluster, "esx-extra");
+    let change = f
+        .inv
+        .validate(Mutation::Create(Object::Host(extra.clone())))
+        .unwrap();
+    f.inv.apply(&change);
+    let change = f
+        .inv
+        .validate(Mutation::Delete(ObjectKind::Host, extra.id.0))
+        .unwrap();
+    f.inv.apply(&change);
+    assert!(f
+        .inv
+        .validate(Mutation::Create(Object::Host(host(f.cluster, "esx-extra"))))
+        .is_ok());
+}
+
+#[test]
 fn creating_an_existing_id_is_a_duplicate_and_updating_a_missing_one_is_not_found() {
     let f = fixture();
     let mut again = f.inv.hosts[&f.a].clone();

@@ -88,29 +88,13 @@ impl Inventory {
         name: &str,
         scope: Option<PortgroupAttachment>,
     ) -> bool {
-        let same = |other_id: Uuid, other: &str| other_id != id && other == name;
-        match kind {
-            ObjectKind::Cluster => self
-                .clusters
-                .values()
-                .any(|o| same(o.id.0, o.name.as_str())),
-            ObjectKind::Host => self.hosts.values().any(|o| same(o.id.0, o.name.as_str())),
-            ObjectKind::Datastore => self
-                .datastores
-                .values()
-                .any(|o| same(o.id.0, o.name.as_str())),
-            ObjectKind::Switch => self
-                .switches
-                .values()
-                .any(|o| same(o.id.0, o.name.as_str())),
-            // Port group names are unique per switch (or per host for standard ones).
-            ObjectKind::Portgroup => self
-                .portgroups
-                .values()
-                .any(|o| same(o.id.0, o.name.as_str()) && o.attachment() == scope),
-            ObjectKind::Vm => self.vms.values().any(|o| same(o.id.0, o.name.as_str())),
-            ObjectKind::Rule => self.rules.values().any(|o| same(o.id.0, o.name.as_str())),
-        }
+        // Port group names are unique per switch (or per host for standard ones).
+        let scope = scope.map(|s| match s {
+            PortgroupAttachment::Distributed(s) => s.0,
+            PortgroupAttachment::Standard(h) => h.0,
+        });
+        self.named(kind, scope, name)
+            .is_some_and(|other| other != id)
     }
 
     /// The object's own rules and its references, as if it were stored now.

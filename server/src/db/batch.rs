@@ -5,12 +5,22 @@
 use super::inventory::{as_i64, enum_text, store_change};
 use super::{DbError, Statement, Tx};
 use domain::*;
+use std::collections::HashSet;
 
-/// Bound values per statement (SQLite allows 32,766; PostgreSQL 65,535).
-const BOUND: usize = 30_000;
+/// Bound values per statement. SQLite allows 32,766, but the cost of a statement grows with
+/// the square of its values (measured through sqlx: 2,500 hosts of 12 values in one statement
+/// 3.5 s, in statements of 2,000 values a few milliseconds; docs/PERFORMANCE.md, "Issue 14").
+const BOUND: usize = 500;
 
-/// Stores `changes` in order, runs of host or VM upserts together.
-pub async fn store_changes(tx: &mut Tx<'_>, changes: &[Change]) -> Result<(), DbError> {
+/// Stores `changes` in order, runs of host or VM upserts together. `stored` says which VMs
+/// the database held before: the others have no disks, NICs or devices to replace (not
+/// deleting them keeps PostgreSQL, whose statistics still call the tables empty mid-import,
+/// from scanning them once per chunk).
+pub async fn store_changes(
+    tx: &mut Tx<'_>,
+    changes: &[Change],
+    stored: &HashSet<VmId>,
+) -> Result<(), DbError> {
     let mut rest = changes;
     while let Some(first) = rest.first() {
         let kind = match first {
@@ -25,14 +35,11 @@ pub async fn store_changes(tx: &mut Tx<'_>, changes: &[Change]) -> Result<(), Db
         let (now, later) = rest.split_at(run);
         match kind {
             Some(ObjectKind::Vm) => {
-                vms(
-                    tx,
-                    &objects(now, |o| match o {
-                        Object::Vm(v) => Some(v),
-                        _ => None,
-                    }),
-                )
-                .await?
+                let run = objects(now, |o| match o {
+                    Object::Vm(v) => Some(v),
+                    _ => None,
+                });
+                vms_known(tx, &run, |id| stored.contains(&id)).await?
             }
             Some(ObjectKind::Host) => {
                 hosts(
@@ -72,8 +79,7 @@ pub async fn hosts(tx: &mut Tx<'_>, hosts: &[&Host]) -> Result<(), DbError> {
     for chunk in hosts.chunks(BOUND / HOST_COLUMNS) {
         let mut s = Statement::new(
             "INSERT INTO hosts (id, name, cluster_id, cpu_vendor, cpu_feature_level, cores, cpu_mhz,
-                memory_mib, state, vmotion_enabled, vmotion_link_gbps, ip_family)",
-        );
+                memory_mib, state, vmotion_enabled, vmotion_link_gbps, ip_family)");
         s.values(chunk, |row, h| {
             row.bind(h.id.to_string())
                 .bind(h.name.to_string())
@@ -104,12 +110,20 @@ const VM_COLUMNS: usize = 14;
 
 /// VMs with their disks, NICs and devices (replaced whole).
 pub async fn vms(tx: &mut Tx<'_>, vms: &[&Vm]) -> Result<(), DbError> {
+    vms_known(tx, vms, |_| true).await
+}
+
+/// [`vms`], the children deleted only for those `stored` says may have some.
+async fn vms_known(
+    tx: &mut Tx<'_>,
+    vms: &[&Vm],
+    stored: impl Fn(VmId) -> bool,
+) -> Result<(), DbError> {
     for chunk in vms.chunks(BOUND / VM_COLUMNS) {
         let mut s = Statement::new(
             "INSERT INTO vms (id, name, host_id, power_state, vcpus, memory_mib, memory_reservation_mib,
                 cpu_feature_level, dirty_rate_mib_s, working_set_mib, zero_page_fraction,
-                disk_write_mib_s, fault_tolerance, cpu_affinity)",
-        );
+                disk_write_mib_s, fault_tolerance, cpu_affinity)");
         s.values(chunk, |row, v| {
             row.bind(v.id.to_string())
                 .bind(v.name.to_string())
@@ -136,9 +150,13 @@ pub async fn vms(tx: &mut Tx<'_>, vms: &[&Vm]) -> Result<(), DbError> {
                 cpu_affinity = excluded.cpu_affinity",
         );
         s.execute(&mut **tx).await?;
+        let old: Vec<&&Vm> = chunk.iter().filter(|v| stored(v.id)).collect();
         for table in ["vm_disks", "vm_nics", "vm_devices"] {
+            if old.is_empty() {
+                break;
+            }
             let mut d = Statement::new(format!("DELETE FROM {table} WHERE vm_id IN ("));
-            for (i, v) in chunk.iter().enumerate() {
+            for (i, v) in old.iter().enumerate() {
                 if i > 0 {
                     d.push(", ");
                 }
