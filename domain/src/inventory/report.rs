@@ -1,4 +1,4 @@
-//! What an import of an export from elsewhere (RVTools, docs/IMPORT.md#preview) did or would
+//! What an import of an export from elsewhere (RVTools, docs/IMPORT.md#the-route) did or would
 //! do: per kind the objects created, updated, kept and removed; every row left out or value
 //! replaced, where it is in the file; every inference with the objects it touched.
 

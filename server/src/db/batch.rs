@@ -1,6 +1,6 @@
-//! Many changes stored in few statements (docs/DESIGN.md#storage): a run of hosts or VMs
-//! (an import of 45,000 VMs) is written as multi-row `INSERT … ON CONFLICT` and `DELETE …
-//! IN`, in chunks that stay under SQLite's 32,766 bound values. One VM is a run of one.
+//! Many changes stored in few statements (docs/DESIGN.md#the-inventory-gate): a run of hosts
+//! or VMs (an import of 45,000 VMs) is written as multi-row `INSERT … ON CONFLICT` and
+//! `DELETE … IN`, in chunks of [`BOUND`] values. One VM is a run of one.
 
 use super::inventory::{as_i64, enum_text, store_change};
 use super::{DbError, Statement, Tx};
