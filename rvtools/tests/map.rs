@@ -284,3 +284,31 @@ fn a_tab_without_a_column_the_mapping_needs_is_refused_naming_it() {
         "tab vInfo, row 3: column CPUs: \"two\" is not a number"
     );
 }
+
+#[test]
+fn without_in_use_the_partitions_say_what_a_vm_uses() {
+    let info = "VM,Powerstate,CPUs,Memory,Disks,Provisioned MiB,Path,Host,Cluster\n\
+                app-01,poweredOn,2,4096,1,\"10,240\",[ds-01] app-01/app-01.vmx,esx-01,Prod\n";
+    let partitions = "VM,Disk,Capacity MiB,Consumed MiB,Free MiB\n\
+                      app-01,C:\\,\"6,144\",\"1,024\",\"5,120\"\n\
+                      app-01,D:\\,\"4,096\",\"2,048\",\"2,048\"\n";
+    let uploads = [
+        Upload {
+            name: "RVTools_tabvInfo.csv",
+            bytes: info.as_bytes(),
+        },
+        Upload {
+            name: "RVTools_tabvPartition.csv",
+            bytes: partitions.as_bytes(),
+        },
+    ];
+    let book = read(&uploads, &Limits::default()).unwrap();
+    let t = translate(&book, &Inventory::default()).unwrap();
+    let vm = &t.file.vms[0];
+    assert_eq!(vm.disks.len(), 1);
+    assert!(vm.disks[0].thin);
+    assert_eq!(
+        (vm.disks[0].capacity_mib.get(), vm.disks[0].used_mib),
+        (10_240, 3_072)
+    );
+}

@@ -112,6 +112,7 @@ struct Children<'t> {
     usbs: HashMap<String, Vec<&'t Row>>,
     memory: HashMap<String, Vec<&'t Row>>,
     cpu: HashMap<String, Vec<&'t Row>>,
+    partitions: HashMap<String, Vec<&'t Row>>,
 }
 
 #[derive(Default)]
@@ -132,6 +133,7 @@ impl Work<'_> {
         row: &Row,
         host: HostId,
         rows: Option<&Vec<&Row>>,
+        partitions: Option<f64>,
         storage: &Storage,
         hosts: &Hosts,
         tally: &mut Tally,
@@ -164,6 +166,7 @@ impl Work<'_> {
             .map(|p| info.number(row, p))
             .transpose()?
             .flatten()
+            .or(partitions)
             .unwrap_or(provisioned)
             .min(provisioned);
         // What a thin disk holds: the VM's share in use (vDisk gives no used size per disk).
@@ -478,6 +481,24 @@ impl Work<'_> {
             .map_or(0, |m| m.max(0.0) as u64))
     }
 
+    /// What the guest's partitions hold (vPartition, `Consumed MiB`), when the export has them:
+    /// the VM's used space when vInfo gives no `In Use MiB`.
+    fn consumed(&self, rows: Option<&Vec<&Row>>) -> Result<Option<f64>, ReadError> {
+        let (Some(rows), Some(t)) = (rows, self.book.get("vPartition")) else {
+            return Ok(None);
+        };
+        let Some(col) = t.column(&["Consumed MiB"]) else {
+            return Ok(None);
+        };
+        let mut sum = None;
+        for r in rows {
+            if let Some(v) = t.number(r, col)? {
+                *sum.get_or_insert(0.0) += v.max(0.0);
+            }
+        }
+        Ok(sum)
+    }
+
     /// Whether the VM is pinned to CPUs (vCPU, `Affinity` not empty).
     fn affinity(&self, rows: Option<&Vec<&Row>>) -> bool {
         let (Some(rows), Some(t)) = (rows, self.book.get("vCPU")) else {
@@ -505,6 +526,7 @@ pub fn map(
         usbs: by_vm(book.get("vUSB"))?,
         memory: by_vm(book.get("vMemory"))?,
         cpu: by_vm(book.get("vCPU"))?,
+        partitions: by_vm(book.get("vPartition"))?,
     };
     let mut tally = Tally::default();
     let mut names: HashSet<String> = HashSet::new();
@@ -526,6 +548,7 @@ pub fn map(
             row,
             host,
             children.disks.get(&name),
+            work.consumed(children.partitions.get(&name))?,
             storage,
             hosts,
             &mut tally,
