@@ -3,7 +3,8 @@
 # its tool is already there).
 #   scripts/setup.sh run   — the build tools and wasm-opt (release builds)
 #   scripts/setup.sh test  — the build tools, Chromium, the Playwright packages, QEMU, the
-#                            lab guest and schemathesis (in target/fuzz-venv)
+#                            lab guest, the vSphere simulator (target/vcsim) and
+#                            schemathesis (in target/fuzz-venv)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-run}
@@ -35,6 +36,8 @@ case "$mode" in
     # The QEMU driver's lab: QEMU itself and the guest (kernel, initramfs, workload).
     bash scripts/install-qemu.sh
     bash scripts/lab-guest.sh >/dev/null
+    # govmomi's vSphere simulator as the vCenter tests' server.
+    bash scripts/install-vcsim.sh
     # The outside fuzzer of the REST API, in a scratch virtualenv.
     bash scripts/install-schemathesis.sh
     if [ ! -d end2end/node_modules/@playwright/test ] \

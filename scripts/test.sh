@@ -40,14 +40,19 @@ if ! command -v qemu-system-x86_64 >/dev/null 2>&1 || [ ! -f target/lab/vmlinux 
   echo "QEMU or the lab guest is missing: the QEMU tests are skipped"
   qemu_skip=(--skip qemu_)
 fi
+vcenter_skip=()
+if [ ! -x target/vcsim/vcsim ]; then
+  echo "the vSphere simulator (scripts/install-vcsim.sh) is missing: the vCenter tests are skipped"
+  vcenter_skip=(--skip vcenter_)
+fi
 
 step "Rust tests (domain, app, rvtools)"
 run domain cargo test -p domain -p app -p rvtools
 step "server tests on SQLite"
-run server-sqlite cargo test -p server --no-fail-fast -- --skip replicas_ "${qemu_skip[@]}"
+run server-sqlite cargo test -p server --no-fail-fast -- --skip replicas_ "${qemu_skip[@]}" "${vcenter_skip[@]}"
 step "server tests on PostgreSQL (a throw-away local server)"
 pg_url=$(bash scripts/postgres.sh start)
-run server-postgres env VMSHIFT_TEST_POSTGRES="$pg_url" cargo test -p server --no-fail-fast -- --skip qemu_
+run server-postgres env VMSHIFT_TEST_POSTGRES="$pg_url" cargo test -p server --no-fail-fast -- --skip qemu_ --skip vcenter_
 
 step "the API under an outside fuzzer (schemathesis)"
 run fuzz bash scripts/fuzz-api.sh

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod checks;
 pub mod engine;
 pub mod error;
+pub mod evc;
 pub mod format;
 pub mod generate;
 pub mod ids;

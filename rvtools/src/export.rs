@@ -3,8 +3,8 @@
 //! same inventory, and any tool that reads RVTools reads it too. vmshift is its one "vCenter"
 //! (`VI SDK Server` = `vmshift`); VM UUIDs are vmshift's VM ids.
 
-use crate::map::evc;
 use crate::{Cell, Row, Separators, Table, Workbook};
+use domain::evc;
 use domain::*;
 
 /// The server name the export gives its one "vCenter".

@@ -28,5 +28,6 @@ pub mod plans;
 pub mod replication;
 pub mod startup;
 pub mod sync;
+pub mod vcenter;
 
 pub use startup::{App, Running, Services};

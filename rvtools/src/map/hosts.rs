@@ -1,8 +1,9 @@
 //! Clusters and hosts (docs/IMPORT.md#hosts): vCluster, vHost, and the clusters and hosts the
 //! VMs name in vInfo; link speed from vNIC, vMotion and IP family from vSC_VMK.
 
-use super::{evc, host_key, need, Work};
+use super::{host_key, need, Work};
 use crate::{ReadError, Table};
+use domain::evc;
 use domain::*;
 use std::collections::{BTreeMap, HashMap};
 use std::num::NonZeroU32;

@@ -5,7 +5,6 @@
 //! column. Objects of the inventory with the same name keep their ids, so a newer export of
 //! the same environment updates them instead of creating them twice.
 
-pub(crate) mod evc;
 mod hosts;
 mod ids;
 mod keep;

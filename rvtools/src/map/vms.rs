@@ -2,12 +2,12 @@
 //! vInfo's provisioned and used sizes), NICs from vNetwork (or vInfo's `Network #n`), CD/DVD
 //! drives and USB devices from vCD and vUSB, Fault Tolerance from vInfo.
 
-use super::evc;
 use super::hosts::Hosts;
 use super::network::Network;
 use super::storage::{datastore_of_path, Storage};
 use super::{need, Work};
 use crate::{ReadError, Row, Table, Workbook};
+use domain::evc;
 use domain::*;
 use std::collections::{HashMap, HashSet};
 use std::num::NonZeroU32;

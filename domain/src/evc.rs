@@ -1,7 +1,8 @@
-//! EVC modes and vmshift's CPU feature levels (docs/IMPORT.md#evc): each vendor's baselines
+//! EVC modes and vmshift's CPU feature levels (docs/IMPORT.md#evc), for every source that
+//! names them (RVTools exports, vCenter): each vendor's baselines
 //! in order, the same number for the generations of the same age.
 
-use domain::CpuVendor;
+use crate::CpuVendor;
 
 /// vCenter's EVC mode keys with vmshift's level.
 const MODES: &[(&str, u32)] = &[

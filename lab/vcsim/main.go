@@ -1,0 +1,95 @@
+// The vSphere simulator vmshift's tests and benchmarks talk to (docs/VCENTER.md#the-test-server):
+// govmomi's simulator library (Debian ships no vcsim command), a model of the size the flags
+// ask for, with the simulator's known gaps filled so that it looks like a vCenter whose hosts
+// can vMotion: vMotion enabled on every host, no host CD-ROM on the VMs, every mounting host
+// listed on each datastore. Prints the SDK URL on its first line, serves until SIGTERM/SIGINT.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+func main() {
+	listen := flag.String("listen", "127.0.0.1:0", "address to serve on")
+	datacenters := flag.Int("dc", 1, "datacenters")
+	clusters := flag.Int("cluster", 2, "clusters per datacenter")
+	clusterHosts := flag.Int("cluster-host", 3, "hosts per cluster")
+	standalone := flag.Int("host", 0, "standalone hosts per datacenter")
+	datastores := flag.Int("ds", 2, "datastores per datacenter")
+	machines := flag.Int("vm", 2, "VMs per resource pool")
+	portgroups := flag.Int("pg", 2, "distributed port groups per datacenter")
+	username := flag.String("username", "administrator@vsphere.local", "the one user")
+	password := flag.String("password", "vmshift-vcsim", "its password")
+	flag.Parse()
+
+	model := simulator.VPX()
+	model.Datacenter = *datacenters
+	model.Cluster = *clusters
+	model.ClusterHost = *clusterHosts
+	model.Host = *standalone
+	model.Datastore = *datastores
+	model.Machine = *machines
+	model.Portgroup = *portgroups
+	model.Autostart = true
+	if err := model.Create(); err != nil {
+		fmt.Fprintln(os.Stderr, "vcsim:", err)
+		os.Exit(1)
+	}
+	defer model.Remove()
+	fillGaps()
+
+	// The one user: the simulator checks logins against the listen URL's user.
+	model.Service.Listen = &url.URL{Host: *listen, User: url.UserPassword(*username, *password)}
+	server := model.Service.NewServer()
+	defer server.Close()
+	u := *server.URL
+	u.User = nil
+	fmt.Println(u.String())
+
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
+	<-stop
+}
+
+// fillGaps makes the model look like a vCenter whose hosts can vMotion.
+func fillGaps() {
+	mounts := map[types.ManagedObjectReference][]types.DatastoreHostMount{}
+	for _, e := range simulator.Map.All("HostSystem") {
+		h := e.(*simulator.HostSystem)
+		h.Summary.Config.VmotionEnabled = true
+		for _, ds := range h.Datastore {
+			mounts[ds] = append(mounts[ds], types.DatastoreHostMount{
+				Key: h.Self,
+				MountInfo: types.HostMountInfo{
+					AccessMode: "readWrite",
+					Mounted:    types.NewBool(true),
+					Accessible: types.NewBool(true),
+				},
+			})
+		}
+	}
+	for _, e := range simulator.Map.All("Datastore") {
+		ds := e.(*simulator.Datastore)
+		if m, ok := mounts[ds.Self]; ok {
+			ds.Host = m
+		}
+	}
+	for _, e := range simulator.Map.All("VirtualMachine") {
+		vm := e.(*simulator.VirtualMachine)
+		var kept []types.BaseVirtualDevice
+		for _, d := range vm.Config.Hardware.Device {
+			if _, cdrom := d.(*types.VirtualCdrom); !cdrom {
+				kept = append(kept, d)
+			}
+		}
+		vm.Config.Hardware.Device = kept
+	}
+}

@@ -1,0 +1,120 @@
+//! vCenter as a source of inventory, against govmomi's vSphere simulator (the test server
+//! `target/vcsim/vcsim`, built by scripts/install-vcsim.sh): login, bad credentials, an
+//! unreachable vCenter, and the whole inventory read in one property-collector pass, accepted
+//! by the gate. Skipped by scripts/test.sh where the test server is missing; run once (in the
+//! SQLite pass).
+
+use server::vcenter::{read_inventory, SoapError};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+const USER: &str = "administrator@vsphere.local";
+const PASSWORD: &str = "vmshift-vcsim";
+
+struct Simulator {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The test server with `args` (its model's knobs), once it prints its URL.
+fn simulator(args: &[&str]) -> Simulator {
+    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/vcsim/vcsim");
+    assert!(
+        bin.exists(),
+        "the vSphere simulator is missing: run scripts/install-vcsim.sh (scripts/test.sh skips these tests without it)"
+    );
+    let mut child = Command::new(bin)
+        .args(["-username", USER, "-password", PASSWORD])
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    Simulator {
+        child,
+        url: line.trim().to_string(),
+    }
+}
+
+#[tokio::test]
+async fn vcenter_inventory_is_read_in_one_pass_and_accepted_by_the_gate() {
+    let sim = simulator(&[
+        "-cluster",
+        "2",
+        "-cluster-host",
+        "3",
+        "-host",
+        "1",
+        "-ds",
+        "2",
+        "-vm",
+        "2",
+    ]);
+    let (content, file) = read_inventory(&sim.url, USER, PASSWORD).await.unwrap();
+    assert!(content.full_name.contains("vCenter"), "{content:?}");
+    assert!(!content.instance_uuid.is_empty());
+    // Two clusters of three hosts, a standalone host (in vmshift's standalone cluster).
+    assert_eq!(file.hosts.len(), 7);
+    assert_eq!(file.clusters.len(), 3);
+    assert_eq!(file.datastores.len(), 2);
+    // Two VMs per resource pool: each cluster's and the standalone host's.
+    assert_eq!(
+        file.vms.len(),
+        6,
+        "{:?}",
+        file.vms.iter().map(|v| v.name.as_str()).collect::<Vec<_>>()
+    );
+    for h in &file.hosts {
+        assert!(
+            h.vmotion_enabled,
+            "{}: the test server enables vMotion",
+            h.name
+        );
+        assert!(
+            h.cores.get() > 1 && h.cpu_mhz.get() > 1 && h.memory_mib.get() > 1024,
+            "{h:?}"
+        );
+    }
+    for d in &file.datastores {
+        assert_eq!(d.host_ids.len(), 7, "{} is mounted by every host", d.name);
+    }
+    for v in &file.vms {
+        assert!(!v.disks.is_empty(), "{}: its virtual disk", v.name);
+    }
+    let (inv, _, summary) = domain::Inventory::default()
+        .validate_import(file.clone())
+        .expect("the gate accepts the vCenter's inventory");
+    assert_eq!(summary.created, file.len());
+    // Read again: the same ids (derived from the vCenter and its object ids).
+    let (_, again) = read_inventory(&sim.url, USER, PASSWORD).await.unwrap();
+    assert!(again.vms.iter().all(|v| inv.vms.contains_key(&v.id)));
+    assert!(again.hosts.iter().all(|h| inv.hosts.contains_key(&h.id)));
+}
+
+#[tokio::test]
+async fn vcenter_bad_credentials_and_an_unreachable_url_are_clear_errors() {
+    let sim = simulator(&[]);
+    let wrong = read_inventory(&sim.url, USER, "not-the-password").await;
+    assert!(matches!(wrong, Err(SoapError::BadLogin)), "{wrong:?}");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let gone = read_inventory(&format!("http://127.0.0.1:{port}/sdk"), USER, PASSWORD).await;
+    match gone {
+        Err(SoapError::Unreachable { url, .. }) => assert!(url.contains(&port.to_string())),
+        other => panic!("{other:?}"),
+    }
+}
