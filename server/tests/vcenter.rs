@@ -91,7 +91,23 @@ async fn vcenter_inventory_is_read_in_one_pass_and_accepted_by_the_gate() {
     }
     for v in &file.vms {
         assert!(!v.disks.is_empty(), "{}: its virtual disk", v.name);
+        assert_eq!(v.nics.len(), 1, "{}: its NIC", v.name);
+        assert!(
+            v.devices.is_empty(),
+            "{}: the test server's CD-ROMs are taken out",
+            v.name
+        );
     }
+    // One distributed switch with every host, its two port groups (the uplinks' left out).
+    assert_eq!(file.switches.len(), 1);
+    assert_eq!(file.switches[0].host_ids.len(), 7);
+    let names: Vec<&str> = file.portgroups.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(names.iter().all(|n| !n.contains("Uplinks")), "{names:?}");
+    assert!(file
+        .portgroups
+        .iter()
+        .all(|p| p.switch_id == Some(file.switches[0].id)));
     let (inv, _, summary) = domain::Inventory::default()
         .validate_import(file.clone())
         .expect("the gate accepts the vCenter's inventory");

@@ -3,6 +3,7 @@
 //! managed object id, so a resync finds the same objects.
 
 use super::collect::{Object as Read, Wanted};
+use super::devices::{self, Plug};
 use super::soap::MoRef;
 use domain::*;
 use std::collections::HashMap;
@@ -40,16 +41,33 @@ pub const WANTED: Wanted<'static> = &[
             "host",
         ],
     ),
+    ("DistributedVirtualSwitch", &["name", "summary.hostMember"]),
+    (
+        "DistributedVirtualPortgroup",
+        &[
+            "name",
+            "key",
+            "config.distributedVirtualSwitch",
+            "config.defaultPortConfig",
+            "config.uplink",
+            "host",
+        ],
+    ),
+    ("Network", &["name", "host"]),
     (
         "VirtualMachine",
         &[
             "name",
             "runtime.host",
             "runtime.powerState",
+            "runtime.faultToleranceState",
+            "runtime.minRequiredEVCModeKey",
             "config.hardware.numCPU",
             "config.hardware.memoryMB",
             "config.template",
             "config.hardware.device",
+            "config.cpuAffinity",
+            "resourceConfig.memoryAllocation.reservation",
         ],
     ),
 ];
@@ -77,9 +95,8 @@ fn name(o: &Read) -> Option<Name> {
 /// The objects read, as an import file for the gate.
 pub fn inventory(instance: &str, objects: &[Read]) -> InventoryFile {
     let mut file = InventoryFile::default();
-    let of = |kind: &'static str| objects.iter().filter(move |o| o.obj.kind == kind);
     let mut standalone: Option<ClusterId> = None;
-    for c in of("ClusterComputeResource") {
+    for c in of(objects, "ClusterComputeResource") {
         let Some(n) = name(c) else { continue };
         file.clusters.push(Cluster {
             id: ClusterId(id(instance, &c.obj)),
@@ -90,7 +107,7 @@ pub fn inventory(instance: &str, objects: &[Read]) -> InventoryFile {
         });
     }
     let clusters: HashMap<Uuid, ClusterId> = file.clusters.iter().map(|c| (c.id.0, c.id)).collect();
-    for h in of("HostSystem") {
+    for h in of(objects, "HostSystem") {
         let Some(n) = name(h) else { continue };
         let parent = h.refs("parent").first().map(|p| id(instance, p));
         let cluster_id = match parent.and_then(|p| clusters.get(&p)) {
@@ -150,7 +167,7 @@ pub fn inventory(instance: &str, objects: &[Read]) -> InventoryFile {
         });
     }
     let hosts: HashMap<Uuid, HostId> = file.hosts.iter().map(|h| (h.id.0, h.id)).collect();
-    for d in of("Datastore") {
+    for d in of(objects, "Datastore") {
         let Some(n) = name(d) else { continue };
         let host_ids: Vec<HostId> = d
             .refs("host")
@@ -177,30 +194,195 @@ pub fn inventory(instance: &str, objects: &[Read]) -> InventoryFile {
             host_ids,
         });
     }
+    let networks = networks(instance, objects, &mut file);
+    vms(instance, objects, &networks, &mut file);
+    file
+}
+
+/// Port groups by where a NIC plugs: a distributed one by its key, a standard network on a
+/// host by both.
+#[derive(Default)]
+struct Networks {
+    distributed: HashMap<String, PortgroupId>,
+    standard: HashMap<(MoRef, HostId), PortgroupId>,
+}
+
+/// A distributed port group's VLAN: its VLAN id, 0 for a trunk or none.
+fn vlan(o: &Read) -> VlanId {
+    let xml = o
+        .props
+        .get("config.defaultPortConfig")
+        .map_or("", |v| v.xml.as_str());
+    let wrapped = super::collect::fragment(xml);
+    let id = roxmltree::Document::parse(&wrapped).ok().and_then(|doc| {
+        let vlan = doc.descendants().find(|n| n.tag_name().name() == "vlan")?;
+        super::soap::text_of(vlan, "vlanId")?.parse::<u16>().ok()
+    });
+    VlanId::parse(id.unwrap_or(0)).unwrap_or_else(|_| VlanId::parse(0).expect("0"))
+}
+
+fn of<'a>(objects: &'a [Read], kind: &'static str) -> impl Iterator<Item = &'a Read> {
+    objects.iter().filter(move |o| o.obj.kind == kind)
+}
+
+/// Distributed switches (`VmwareDistributedVirtualSwitch` is one) and their members.
+fn switches(
+    instance: &str,
+    objects: &[Read],
+    file: &mut InventoryFile,
+) -> HashMap<String, SwitchId> {
+    let hosts: HashMap<Uuid, HostId> = file.hosts.iter().map(|h| (h.id.0, h.id)).collect();
+    let host_ids = |refs: &[MoRef]| -> Vec<HostId> {
+        refs.iter()
+            .filter_map(|r| hosts.get(&id(instance, r)).copied())
+            .collect()
+    };
+    let mut out = HashMap::new();
+    for sw in
+        of(objects, "DistributedVirtualSwitch").chain(of(objects, "VmwareDistributedVirtualSwitch"))
+    {
+        let Some(n) = name(sw) else { continue };
+        let mut members = host_ids(sw.refs("summary.hostMember"));
+        if members.is_empty() {
+            // Servers that leave hostMember empty: the hosts its port groups reach.
+            let own = |p: &&Read| {
+                p.refs("config.distributedVirtualSwitch")
+                    .first()
+                    .is_some_and(|s| s.value == sw.obj.value)
+            };
+            for p in of(objects, "DistributedVirtualPortgroup").filter(own) {
+                for h in host_ids(p.refs("host")) {
+                    if !members.contains(&h) {
+                        members.push(h);
+                    }
+                }
+            }
+        }
+        let sid = SwitchId(id(instance, &sw.obj));
+        out.insert(sw.obj.value.clone(), sid);
+        file.switches.push(Switch {
+            id: sid,
+            name: n,
+            host_ids: members,
+        });
+    }
+    out
+}
+
+/// Distributed port groups (uplink port groups left out), and a standard port group per host
+/// of each standard network.
+fn networks(instance: &str, objects: &[Read], file: &mut InventoryFile) -> Networks {
+    let switches = switches(instance, objects, file);
+    let hosts: HashMap<Uuid, HostId> = file.hosts.iter().map(|h| (h.id.0, h.id)).collect();
+    let uplink = |p: &&Read| {
+        p.boolean("config.uplink") == Some(true)
+            || p.text("name").is_some_and(|n| n.contains("DVUplinks"))
+    };
+    let mut out = Networks::default();
+    for p in of(objects, "DistributedVirtualPortgroup").filter(|p| !uplink(p)) {
+        let switch = p
+            .refs("config.distributedVirtualSwitch")
+            .first()
+            .and_then(|s| switches.get(&s.value));
+        let (Some(n), Some(switch)) = (name(p), switch) else {
+            continue;
+        };
+        let pid = PortgroupId(id(instance, &p.obj));
+        file.portgroups.push(Portgroup {
+            id: pid,
+            name: n,
+            vlan: vlan(p),
+            switch_id: Some(*switch),
+            host_id: None,
+        });
+        out.distributed
+            .insert(p.text("key").unwrap_or(&p.obj.value).to_string(), pid);
+    }
+    for net in of(objects, "Network") {
+        let Some(n) = name(net) else { continue };
+        for r in net.refs("host") {
+            let Some(h) = hosts.get(&id(instance, r)) else {
+                continue;
+            };
+            let key = format!("{instance}/{}/{}", net.obj.value, r.value);
+            let pid = PortgroupId(Uuid::new_v5(&NAMESPACE, key.as_bytes()));
+            file.portgroups.push(Portgroup {
+                id: pid,
+                name: n.clone(),
+                vlan: VlanId::parse(0).expect("0"),
+                switch_id: None,
+                host_id: Some(*h),
+            });
+            out.standard.insert((net.obj.clone(), *h), pid);
+        }
+    }
+    out
+}
+
+/// VMs (templates left out) with their disks, NICs and devices.
+fn vms(instance: &str, objects: &[Read], networks: &Networks, file: &mut InventoryFile) {
+    let hosts: HashMap<Uuid, (HostId, u32)> = file
+        .hosts
+        .iter()
+        .map(|h| (h.id.0, (h.id, h.cpu_feature_level)))
+        .collect();
     let datastores: HashMap<Uuid, DatastoreId> =
         file.datastores.iter().map(|d| (d.id.0, d.id)).collect();
-    for v in of("VirtualMachine") {
+    let ds = |r: &MoRef| datastores.get(&id(instance, r)).copied();
+    for v in of(objects, "VirtualMachine") {
         if v.boolean("config.template") == Some(true) {
             continue;
         }
-        let (Some(n), Some(host)) = (
-            name(v),
-            v.refs("runtime.host")
-                .first()
-                .and_then(|h| hosts.get(&id(instance, h))),
-        ) else {
+        let host = v
+            .refs("runtime.host")
+            .first()
+            .and_then(|h| hosts.get(&id(instance, h)));
+        let (Some(n), Some((host, level))) = (name(v), host) else {
             continue;
         };
-        let disks = v
+        let read = v
             .props
             .get("config.hardware.device")
-            .map(|d| disks(instance, &d.xml, &datastores))
+            .map(|d| devices::read(&d.xml))
             .unwrap_or_default();
-        let level = file
-            .hosts
+        let disks = read
+            .disks
             .iter()
-            .find(|h| h.id == *host)
-            .map_or(DEFAULT_FEATURE_LEVEL, |h| h.cpu_feature_level);
+            .filter_map(|(mib, d, thin)| {
+                // A disk's committed space is in layoutEx (not read yet): half, guessed.
+                Some(Disk {
+                    datastore_id: ds(d)?,
+                    capacity_mib: SizeMib::parse(*mib).ok()?,
+                    used_mib: if *thin { mib / 2 } else { *mib },
+                    thin: *thin,
+                })
+            })
+            .collect();
+        let nics = read
+            .nics
+            .iter()
+            .filter_map(|(plug, connected)| {
+                let portgroup_id = match plug {
+                    Plug::Distributed(key) => networks.distributed.get(&key.value).copied(),
+                    Plug::Standard(net) => networks.standard.get(&(net.clone(), *host)).copied(),
+                }?;
+                Some(Nic {
+                    portgroup_id,
+                    connected: *connected,
+                })
+            })
+            .collect();
+        let devices = read
+            .devices
+            .iter()
+            .map(|(kind, backing, d, connected)| Device {
+                kind: *kind,
+                backing: *backing,
+                datastore_id: d.as_ref().and_then(ds),
+                connected: *connected,
+            })
+            .collect();
+        let number = |path: &str, default: f64| v.number(path).unwrap_or(default).max(0.0);
         file.vms.push(Vm {
             id: VmId(id(instance, &v.obj)),
             name: n,
@@ -210,67 +392,27 @@ pub fn inventory(instance: &str, objects: &[Read]) -> InventoryFile {
                 Some("suspended") => PowerState::Suspended,
                 _ => PowerState::Off,
             },
-            vcpus: NonZeroU32::new(v.number("config.hardware.numCPU").unwrap_or(1.0) as u32)
+            vcpus: NonZeroU32::new(number("config.hardware.numCPU", 1.0) as u32)
                 .unwrap_or(NonZeroU32::MIN),
-            memory_mib: SizeMib::parse(
-                v.number("config.hardware.memoryMB").unwrap_or(1.0).max(1.0) as u64,
-            )
-            .expect("positive"),
-            memory_reservation_mib: 0,
-            cpu_feature_level: level,
+            memory_mib: SizeMib::parse(number("config.hardware.memoryMB", 1.0).max(1.0) as u64)
+                .expect("positive"),
+            memory_reservation_mib: number("resourceConfig.memoryAllocation.reservation", 0.0)
+                as u64,
+            cpu_feature_level: v
+                .text("runtime.minRequiredEVCModeKey")
+                .and_then(domain::evc::level)
+                .unwrap_or(*level),
             disks,
-            nics: Vec::new(),
-            devices: Vec::new(),
+            nics,
+            devices,
             workload: Workload::default(),
-            fault_tolerance: false,
-            cpu_affinity: false,
+            fault_tolerance: v
+                .text("runtime.faultToleranceState")
+                .is_some_and(|s| s != "notConfigured"),
+            cpu_affinity: v
+                .props
+                .get("config.cpuAffinity")
+                .is_some_and(|a| a.xml.contains("affinitySet")),
         });
     }
-    file
-}
-
-/// The VM's virtual disks from its device list (`VirtualDisk`: `capacityInKB`, the backing's
-/// datastore and thin provisioning).
-fn disks(instance: &str, xml: &str, datastores: &HashMap<Uuid, DatastoreId>) -> Vec<Disk> {
-    let wrapped = super::collect::fragment(xml);
-    let Ok(doc) = roxmltree::Document::parse(&wrapped) else {
-        return Vec::new();
-    };
-    let Some(val) = doc.root_element().first_element_child() else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for dev in val.children().filter(|n| n.is_element()) {
-        let is_disk = dev
-            .attributes()
-            .any(|a| a.name() == "type" && a.value().ends_with("VirtualDisk"));
-        if !is_disk {
-            continue;
-        }
-        let text = |n: roxmltree::Node<'_, '_>, name: &str| super::soap::text_of(n, name);
-        let kib = text(dev, "capacityInKB")
-            .and_then(|t| t.parse::<u64>().ok())
-            .unwrap_or(0);
-        let Some(backing) = super::soap::child(dev, "backing") else {
-            continue;
-        };
-        let ds = super::soap::child(backing, "datastore")
-            .and_then(super::soap::moref)
-            .and_then(|r| datastores.get(&id(instance, &r)).copied());
-        let (Some(ds), Some(capacity)) = (ds, SizeMib::parse((kib / 1024).max(1)).ok()) else {
-            continue;
-        };
-        let thin = text(backing, "thinProvisioned").as_deref() == Some("true");
-        out.push(Disk {
-            datastore_id: ds,
-            capacity_mib: capacity,
-            used_mib: if thin {
-                capacity.get() / 2
-            } else {
-                capacity.get()
-            },
-            thin,
-        });
-    }
-    out
 }

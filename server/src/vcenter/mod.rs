@@ -3,6 +3,7 @@
 //! objects as vmshift's ([`map`]).
 
 pub mod collect;
+pub mod devices;
 pub mod map;
 pub mod soap;
 
