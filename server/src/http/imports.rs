@@ -6,12 +6,14 @@
 use super::error::ApiError;
 use super::path::Query;
 use super::routes::{get, post, Routes, ADMIN};
+use super::upload::{Spooled, Writer};
 use super::AppState;
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use domain::{DomainError, ImportCounts, ImportReport, Inventory, InventoryFile};
+use futures::StreamExt;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
 use uuid::Uuid;
@@ -95,18 +97,24 @@ fn refused(e: rvtools::ReadError) -> ApiError {
     }
 }
 
-/// The upload's files: the parts of a multipart form, or the body itself.
-async fn files(state: &AppState, request: Request) -> Result<Vec<(String, Vec<u8>)>, ApiError> {
+/// The upload's files, spooled to disk as they arrive (docs/IMPORT.md#the-route): the parts of
+/// a multipart form, or the body itself.
+async fn files(state: &AppState, request: Request) -> Result<Vec<Spooled>, ApiError> {
     let multipart = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let mut total = 0;
     if !multipart {
-        let body = axum::body::to_bytes(request.into_body(), UPLOAD_LIMIT_BYTES)
-            .await
-            .map_err(|_| ApiError::PayloadTooLarge(UPLOAD_LIMIT_BYTES))?;
-        return Ok(vec![("upload".into(), body.to_vec())]);
+        let mut body = request.into_body().into_data_stream();
+        let mut file = Writer::new()?;
+        while let Some(chunk) = body.next().await {
+            // The body limit's refusal, or the client going away mid-upload.
+            let chunk = chunk.map_err(|_| ApiError::PayloadTooLarge(UPLOAD_LIMIT_BYTES))?;
+            file.write(&chunk, &mut total, UPLOAD_LIMIT_BYTES).await?;
+        }
+        return Ok(vec![file.finish("upload".into()).await?]);
     }
     let bad = |e: axum::extract::multipart::MultipartError| {
         ApiError::Domain(DomainError::invalid(
@@ -118,14 +126,17 @@ async fn files(state: &AppState, request: Request) -> Result<Vec<(String, Vec<u8
         .await
         .map_err(|e| ApiError::Domain(DomainError::invalid("file", format!("file: {e}"))))?;
     let mut out = Vec::new();
-    while let Some(field) = form.next_field().await.map_err(bad)? {
+    while let Some(mut field) = form.next_field().await.map_err(bad)? {
         let name = field
             .file_name()
             .or(field.name())
             .unwrap_or("upload")
             .to_string();
-        let bytes = field.bytes().await.map_err(bad)?;
-        out.push((name, bytes.to_vec()));
+        let mut file = Writer::new()?;
+        while let Some(chunk) = field.chunk().await.map_err(bad)? {
+            file.write(&chunk, &mut total, UPLOAD_LIMIT_BYTES).await?;
+        }
+        out.push(file.finish(name).await?);
     }
     Ok(out)
 }
@@ -141,7 +152,10 @@ async fn rvtools(
     let (translation, current) = tokio::task::spawn_blocking(move || {
         let uploads: Vec<rvtools::Upload> = files
             .iter()
-            .map(|(name, bytes)| rvtools::Upload { name, bytes })
+            .map(|f| rvtools::Upload {
+                name: &f.name,
+                bytes: f.bytes(),
+            })
             .collect();
         let book = rvtools::read(&uploads, &rvtools::Limits::default())?;
         drop(uploads);

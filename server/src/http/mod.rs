@@ -19,6 +19,7 @@ pub mod path;
 pub mod plans;
 pub mod routes;
 pub mod server_fns;
+pub mod upload;
 pub mod ws;
 
 use crate::accounts::AccountService;
