@@ -5,6 +5,7 @@
 //! column. Objects of the inventory with the same name keep their ids, so a newer export of
 //! the same environment updates them instead of creating them twice.
 
+mod attachments;
 mod hosts;
 mod ids;
 mod keep;
