@@ -36,8 +36,10 @@ case "$mode" in
     # The QEMU driver's lab: QEMU itself and the guest (kernel, initramfs, workload).
     bash scripts/install-qemu.sh
     bash scripts/lab-guest.sh >/dev/null
-    # govmomi's vSphere simulator as the vCenter tests' server.
-    bash scripts/install-vcsim.sh
+    # govmomi's vSphere simulator as the vCenter tests' server; without it (its packages
+    # missing from the mirror) scripts/test.sh reports those tests as skipped.
+    bash scripts/install-vcsim.sh \
+      || echo "the vSphere simulator could not be set up: the vCenter tests will be skipped"
     # The outside fuzzer of the REST API, in a scratch virtualenv.
     bash scripts/install-schemathesis.sh
     if [ ! -d end2end/node_modules/@playwright/test ] \
