@@ -333,9 +333,18 @@ impl Inventory {
                 return Some(id);
             }
         }
-        self.objects()
-            .find(|o| object_name_key(o) == key)
-            .map(|o| o.id())
+        // The ids of `kind` only, each looked at without copying its object.
+        let ids: Vec<Uuid> = match kind {
+            ObjectKind::Cluster => self.clusters.keys().map(|k| k.0).collect(),
+            ObjectKind::Host => self.hosts.keys().map(|k| k.0).collect(),
+            ObjectKind::Datastore => self.datastores.keys().map(|k| k.0).collect(),
+            ObjectKind::Switch => self.switches.keys().map(|k| k.0).collect(),
+            ObjectKind::Portgroup => self.portgroups.keys().map(|k| k.0).collect(),
+            ObjectKind::Vm => self.vms.keys().map(|k| k.0).collect(),
+            ObjectKind::Rule => self.rules.keys().map(|k| k.0).collect(),
+        };
+        ids.into_iter()
+            .find(|id| self.name_key(kind, *id).as_ref() == Some(&key))
     }
 
     pub(crate) fn loads_index(&self) -> &BTreeMap<HostId, HostLoad> {

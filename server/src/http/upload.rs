@@ -20,7 +20,7 @@ impl Spooled {
     }
 }
 
-/// A file being spooled; `total` counts the bytes of the whole upload against `limit`.
+/// A file being spooled (its chunks counted against the whole upload's limit by [`Writer::write`]).
 pub struct Writer {
     file: tokio::fs::File,
 }
