@@ -23,6 +23,7 @@ pub mod platform;
 pub mod precopy;
 pub mod prediction;
 pub mod scheduling;
+pub mod source;
 pub mod transfer;
 pub mod values;
 
@@ -37,4 +38,5 @@ pub use inventory::report::{ImportCounts, ImportGuess, ImportReport, ImportWarni
 pub use inventory::{HostLoad, Inventory};
 pub use model::*;
 pub use object::{Change, Mutation, Object, ObjectKind};
+pub use source::Source;
 pub use values::*;

@@ -138,6 +138,22 @@ pub enum Mutation {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Change {
-    Upsert { object: Object },
-    Delete { kind: ObjectKind, id: Uuid },
+    Upsert {
+        object: Object,
+    },
+    Delete {
+        kind: ObjectKind,
+        id: Uuid,
+    },
+    /// Marks an object as mirrored from a connection (docs/VCENTER.md#mirrored-objects), or
+    /// clears the mark. Only a connection's sync makes this change.
+    Source {
+        kind: ObjectKind,
+        id: Uuid,
+        source: Option<crate::source::Source>,
+    },
+    /// Several changes made as one (a connection's sync): applied in order.
+    Batch {
+        changes: Vec<Change>,
+    },
 }

@@ -80,6 +80,29 @@ pub struct Config {
     #[arg(long, env = "VMSHIFT_LAB_DATA", default_value = "data/lab")]
     pub lab_data: std::path::PathBuf,
 
+    /// The key that encrypts vCenter connection passwords (docs/VCENTER.md#credentials): any
+    /// passphrase; replicas sharing a database give the same one. Without it, the key in
+    /// `--secret-key-file`, created on first need.
+    #[arg(long, env = "VMSHIFT_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+
+    /// Where the generated key is kept when `--secret-key` is not given.
+    #[arg(
+        long,
+        env = "VMSHIFT_SECRET_KEY_FILE",
+        default_value = "data/secret.key"
+    )]
+    pub secret_key_file: std::path::PathBuf,
+
+    /// Seconds between two full reads of each connected vCenter (changes arrive as they
+    /// happen; this catches what a server does not report).
+    #[arg(long, env = "VMSHIFT_VCENTER_FULL_READ_S", default_value_t = 600, value_parser = clap::value_parser!(u64).range(10..=86_400))]
+    pub vcenter_full_read_s: u64,
+
+    /// Seconds one wait for vCenter's changes lasts (`WaitForUpdatesEx`'s maxWaitSeconds).
+    #[arg(long, env = "VMSHIFT_VCENTER_WAIT_S", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=60), hide = true)]
+    pub vcenter_wait_s: u32,
+
     /// Test hooks (docs/RELIABILITY.md): `point=action,…` makes vmshift fail on purpose.
     #[arg(long, env = "VMSHIFT_FAILPOINTS", default_value = "", hide = true)]
     pub failpoints: String,

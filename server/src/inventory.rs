@@ -8,6 +8,8 @@
 //! change (see `replication`) catch up the same way. Every replica thus applies the same
 //! changes in the same order, under the same revision numbers.
 
+mod mirror;
+
 use crate::audit;
 use crate::db::{self, Db, DbError, Lease, Notice, Tx};
 use crate::failpoints::{Action, Failpoints};
@@ -290,7 +292,7 @@ impl InventoryService {
             let change = inv.validate(mutation)?;
             let after = match &change {
                 Change::Upsert { object } => Some(object.clone()),
-                Change::Delete { .. } => None,
+                Change::Delete { .. } | Change::Source { .. } | Change::Batch { .. } => None,
             };
             let name = after
                 .as_ref()
@@ -315,7 +317,7 @@ impl InventoryService {
         // A fault dies with the host or datastore it was aimed at.
         let faults_gone = match &change {
             Change::Delete { id, .. } => db::delete_faults_of(&mut tx, *id).await? > 0,
-            Change::Upsert { .. } => false,
+            Change::Upsert { .. } | Change::Source { .. } | Change::Batch { .. } => false,
         };
         if faults_gone {
             let notice = Notice::Faults {
@@ -388,7 +390,7 @@ impl InventoryService {
             db::store_change(&mut tx, &change).await?;
             let after = match &change {
                 Change::Upsert { object } => serde_json::to_value(object).ok(),
-                Change::Delete { .. } => None,
+                Change::Delete { .. } | Change::Source { .. } | Change::Batch { .. } => None,
             };
             let entry = audit::Record {
                 action: "inventory.update",

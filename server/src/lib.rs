@@ -16,6 +16,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod config;
+pub mod connections;
 pub mod db;
 pub mod demo;
 pub mod engine;

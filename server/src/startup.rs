@@ -5,6 +5,7 @@
 
 use crate::accounts::AccountService;
 use crate::config::{Config, DriverKind};
+use crate::connections::{ConnectionService, KeySource, SyncTiming};
 use crate::engine::clock::SystemClock;
 use crate::engine::{EngineConfig, MigrationService};
 use crate::failpoints::Failpoints;
@@ -37,6 +38,7 @@ pub struct Services {
     pub migrations: Arc<MigrationService>,
     pub accounts: Arc<AccountService>,
     pub plans: Arc<PlanService>,
+    pub connections: Arc<ConnectionService>,
     pub live: Arc<LiveHub>,
     /// The QEMU lab (`--driver qemu`).
     pub lab: Option<Arc<LabRuntime>>,
@@ -129,11 +131,22 @@ impl App {
             )
             .await?,
         );
+        let key = match &config.secret_key {
+            Some(secret) => KeySource::Passphrase(secret.clone()),
+            None => KeySource::File(config.secret_key_file.clone()),
+        };
+        let timing = SyncTiming {
+            full_read: Duration::from_secs(config.vcenter_full_read_s),
+            wait_s: config.vcenter_wait_s,
+        };
+        let connections =
+            ConnectionService::start(inventory.clone(), key, timing, stopping.clone()).await?;
         let services = Services {
             inventory,
             migrations,
             accounts,
             plans,
+            connections,
             live,
             lab,
             failpoints,
@@ -153,6 +166,7 @@ impl App {
             migrations: services.migrations.clone(),
             accounts: services.accounts.clone(),
             plans: services.plans.clone(),
+            connections: services.connections.clone(),
             live: services.live.clone(),
             public_origin: config.public_url.clone(),
             trusted_proxies: config.trusted_proxy.clone().into(),

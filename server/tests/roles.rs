@@ -293,6 +293,18 @@ impl Fixture {
                 RVTOOLS,
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             ),
+            // No vCenter here: a request refused before any login, an unknown connection.
+            "/api/v1/connections" if get => Call::new(path, 200),
+            "/api/v1/connections" if post => Call::new(path, 422).json(json!({
+                "kind": "hyper-v", "url": "http://127.0.0.1:9", "username": "u", "password": "p"
+            })),
+            "/api/v1/connections/{id}" if get || del => {
+                Call::new(path.replace("{id}", &uuid::Uuid::new_v4().to_string()), 404)
+            }
+            "/api/v1/connections/{id}/test" if post => {
+                Call::new(path.replace("{id}", &uuid::Uuid::new_v4().to_string()), 404)
+                    .json(json!({}))
+            }
             "/api/v1/plans" if get => Call::new(path, 200),
             "/api/v1/plans" if post => Call::new(path, 201).json(self.idle_plan()),
             "/api/v1/plans/preview" if post => Call::new(path, 200).json(self.idle_plan()),

@@ -4,48 +4,10 @@
 //! by the gate. Skipped by scripts/test.sh where the test server is missing; run once (in the
 //! SQLite pass).
 
+mod common;
+
+use common::vcsim::{simulator, PASSWORD};
 use server::vcenter::{read_inventory, SoapError};
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-
-const USER: &str = "administrator@vsphere.local";
-const PASSWORD: &str = "vmshift-vcsim";
-
-struct Simulator {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Simulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The test server with `args` (its model's knobs), once it prints its URL.
-fn simulator(args: &[&str]) -> Simulator {
-    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/vcsim/vcsim");
-    assert!(
-        bin.exists(),
-        "the vSphere simulator is missing: run scripts/install-vcsim.sh (scripts/test.sh skips these tests without it)"
-    );
-    let mut child = Command::new(bin)
-        .args(["-username", USER, "-password", PASSWORD])
-        .args(args)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    Simulator {
-        child,
-        url: line.trim().to_string(),
-    }
-}
 
 #[tokio::test]
 async fn vcenter_inventory_is_read_in_one_pass_and_accepted_by_the_gate() {
@@ -61,7 +23,10 @@ async fn vcenter_inventory_is_read_in_one_pass_and_accepted_by_the_gate() {
         "-vm",
         "2",
     ]);
-    let (content, file) = read_inventory(&sim.url, USER, PASSWORD).await.unwrap();
+    let (content, mapped) = read_inventory(&sim.endpoint(PASSWORD)).await.unwrap();
+    let file = mapped.file;
+    // Every object knows its managed object id.
+    assert_eq!(mapped.morefs.len(), file.len());
     assert!(content.full_name.contains("vCenter"), "{content:?}");
     assert!(!content.instance_uuid.is_empty());
     // Two clusters of three hosts, a standalone host (in vmshift's standalone cluster).
@@ -113,7 +78,8 @@ async fn vcenter_inventory_is_read_in_one_pass_and_accepted_by_the_gate() {
         .expect("the gate accepts the vCenter's inventory");
     assert_eq!(summary.created, file.len());
     // Read again: the same ids (derived from the vCenter and its object ids).
-    let (_, again) = read_inventory(&sim.url, USER, PASSWORD).await.unwrap();
+    let (_, again) = read_inventory(&sim.endpoint(PASSWORD)).await.unwrap();
+    let again = again.file;
     assert!(again.vms.iter().all(|v| inv.vms.contains_key(&v.id)));
     assert!(again.hosts.iter().all(|h| inv.hosts.contains_key(&h.id)));
 }
@@ -121,14 +87,16 @@ async fn vcenter_inventory_is_read_in_one_pass_and_accepted_by_the_gate() {
 #[tokio::test]
 async fn vcenter_bad_credentials_and_an_unreachable_url_are_clear_errors() {
     let sim = simulator(&[]);
-    let wrong = read_inventory(&sim.url, USER, "not-the-password").await;
+    let wrong = read_inventory(&sim.endpoint("not-the-password")).await;
     assert!(matches!(wrong, Err(SoapError::BadLogin)), "{wrong:?}");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let gone = read_inventory(&format!("http://127.0.0.1:{port}/sdk"), USER, PASSWORD).await;
+    let mut endpoint = sim.endpoint(PASSWORD);
+    endpoint.url = format!("http://127.0.0.1:{port}/sdk");
+    let gone = read_inventory(&endpoint).await;
     match gone {
         Err(SoapError::Unreachable { url, .. }) => assert!(url.contains(&port.to_string())),
         other => panic!("{other:?}"),

@@ -5,6 +5,7 @@
 //! applies a validated change. See docs/DESIGN.md#the-inventory-gate.
 
 pub mod import;
+mod remap;
 pub mod report;
 mod rules;
 #[cfg(test)]
@@ -105,6 +106,10 @@ pub struct Inventory {
     /// name is checked once, not against every object (docs/DESIGN.md#the-inventory-gate).
     #[serde(skip)]
     names: HashMap<NameKey, Uuid>,
+    /// The objects mirrored from a connection, by id (docs/VCENTER.md#mirrored-objects): not
+    /// part of the import/export format (the export leaves it out).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sources: BTreeMap<Uuid, crate::source::Source>,
 }
 
 /// An object's name where it must be unique: its kind, its scope (a port group's switch or
@@ -145,6 +150,8 @@ struct InventoryLists {
     vms: BTreeMap<VmId, Vm>,
     #[serde(with = "as_list", default)]
     rules: BTreeMap<RuleId, Rule>,
+    #[serde(default)]
+    sources: BTreeMap<Uuid, crate::source::Source>,
 }
 
 impl From<InventoryLists> for Inventory {
@@ -160,6 +167,7 @@ impl From<InventoryLists> for Inventory {
             allocated: BTreeMap::new(),
             loads: BTreeMap::new(),
             names: HashMap::new(),
+            sources: l.sources,
         };
         inv.reindex();
         inv
@@ -176,6 +184,7 @@ impl PartialEq for Inventory {
             && self.portgroups == other.portgroups
             && self.vms == other.vms
             && self.rules == other.rules
+            && self.sources == other.sources
     }
 }
 
@@ -244,6 +253,17 @@ impl Inventory {
         let (kind, id) = match change {
             Change::Upsert { object } => (object.kind(), object.id()),
             Change::Delete { kind, id } => (*kind, *id),
+            Change::Source { id, source, .. } => {
+                match source {
+                    Some(s) => self.sources.insert(*id, s.clone()),
+                    None => self.sources.remove(id),
+                };
+                return;
+            }
+            Change::Batch { changes } => {
+                changes.iter().for_each(|c| self.apply(c));
+                return;
+            }
         };
         if let Some(old) = self.name_key(kind, id) {
             self.names.remove(&old);
@@ -281,6 +301,7 @@ impl Inventory {
             },
             Change::Delete { kind, id } => {
                 let id = *id;
+                self.sources.remove(&id);
                 match kind {
                     ObjectKind::Cluster => drop(self.clusters.remove(&ClusterId(id))),
                     ObjectKind::Host => drop(self.hosts.remove(&HostId(id))),
@@ -295,6 +316,7 @@ impl Inventory {
                     ObjectKind::Rule => drop(self.rules.remove(&RuleId(id))),
                 }
             }
+            Change::Source { .. } | Change::Batch { .. } => {}
         }
     }
 

@@ -18,7 +18,15 @@ fn unknown(field: &str, kind: &str, id: impl std::fmt::Display) -> DomainError {
 impl Inventory {
     /// Validates a mutation against the whole inventory: the one gate for every change.
     /// Returns the change to store and apply, or why it is refused (naming the field).
+    /// Objects mirrored from a connection change only through its sync
+    /// ([`Inventory::validate_sync`]).
     pub fn validate(&self, mutation: Mutation) -> Result<Change, DomainError> {
+        self.refuse_mirrored(&mutation)?;
+        self.validate_any(mutation)
+    }
+
+    /// [`Self::validate`] without the read-only rule of mirrored objects.
+    pub(crate) fn validate_any(&self, mutation: Mutation) -> Result<Change, DomainError> {
         match mutation {
             Mutation::Create(object) => {
                 if self.contains(object.kind(), object.id()) {

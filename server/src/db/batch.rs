@@ -25,7 +25,7 @@ pub async fn store_changes(
     while let Some(first) = rest.first() {
         let kind = match first {
             Change::Upsert { object } => Some(object.kind()),
-            Change::Delete { .. } => None,
+            Change::Delete { .. } | Change::Source { .. } | Change::Batch { .. } => None,
         };
         let run = rest
             .iter()
@@ -67,7 +67,7 @@ fn objects<'c, T>(changes: &'c [Change], pick: impl Fn(&'c Object) -> Option<&'c
         .iter()
         .filter_map(|c| match c {
             Change::Upsert { object } => pick(object),
-            Change::Delete { .. } => None,
+            Change::Delete { .. } | Change::Source { .. } | Change::Batch { .. } => None,
         })
         .collect()
 }

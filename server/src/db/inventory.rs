@@ -191,6 +191,16 @@ pub async fn load_inventory(tx: &mut Tx<'_>) -> Result<Inventory, DbError> {
             serde_json::from_str(&record).map_err(|e| DbError::Corrupt(format!("rule: {e}")))?;
         inv.rules.insert(rule.id, rule);
     }
+    for row in sqlx::query("SELECT object_id, connection_id, moref FROM object_sources")
+        .fetch_all(&mut **tx)
+        .await?
+    {
+        let source = Source {
+            connection: uuid(&row, "connection_id")?,
+            moref: row.try_get("moref")?,
+        };
+        inv.sources.insert(uuid(&row, "object_id")?, source);
+    }
     inv.reindex();
     Ok(inv)
 }
@@ -278,12 +288,47 @@ pub async fn store_change(tx: &mut Tx<'_>, change: &Change) -> Result<(), DbErro
     match change {
         Change::Upsert { object } => upsert(tx, object).await,
         Change::Delete { kind, id } => {
+            sqlx::query("DELETE FROM object_sources WHERE object_id = $1")
+                .bind(id.to_string())
+                .execute(&mut **tx)
+                .await?;
             // Tables are named after the API collections; child rows cascade.
             let table = kind.plural();
             sqlx::query(&format!("DELETE FROM {table} WHERE id = $1"))
                 .bind(id.to_string())
                 .execute(&mut **tx)
                 .await?;
+            Ok(())
+        }
+        Change::Source { kind, id, source } => {
+            match source {
+                Some(s) => {
+                    sqlx::query(
+                        "INSERT INTO object_sources (object_id, kind, connection_id, moref)
+                         VALUES ($1, $2, $3, $4)
+                         ON CONFLICT (object_id) DO UPDATE SET kind = excluded.kind,
+                            connection_id = excluded.connection_id, moref = excluded.moref",
+                    )
+                    .bind(id.to_string())
+                    .bind(kind.plural())
+                    .bind(s.connection.to_string())
+                    .bind(&s.moref)
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                None => {
+                    sqlx::query("DELETE FROM object_sources WHERE object_id = $1")
+                        .bind(id.to_string())
+                        .execute(&mut **tx)
+                        .await?;
+                }
+            }
+            Ok(())
+        }
+        Change::Batch { changes } => {
+            for c in changes {
+                Box::pin(store_change(tx, c)).await?;
+            }
             Ok(())
         }
     }

@@ -5,6 +5,7 @@
 //! Only validated changes reach this module (see `inventory_service`).
 
 mod batch;
+mod connections;
 mod faults;
 mod inventory;
 mod migrations;
@@ -13,6 +14,10 @@ mod plans;
 mod statement;
 
 pub use batch::store_changes;
+pub use connections::{
+    delete_connection, insert_connection, load_connection, load_connections, store_sync_state,
+    ConnectionRow,
+};
 pub use faults::{delete_fault, delete_faults_of, insert_fault, load_faults};
 pub use inventory::{load_inventory, store_change};
 pub use migrations::{

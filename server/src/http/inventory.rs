@@ -132,7 +132,9 @@ pub async fn delete(
 
 /// The whole inventory in the import/export format.
 pub async fn export(State(state): State<AppState>) -> Response {
-    let (_, inventory) = state.inventory.snapshot();
+    let (_, mut inventory) = state.inventory.snapshot();
+    // Where mirrored objects come from is this server's business, not the file's.
+    inventory.sources.clear();
     (
         [
             (header::CONTENT_TYPE, "application/json"),

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod checks;
+pub mod connections;
 pub mod error;
 pub mod imports;
 pub mod inventory;
@@ -49,6 +50,7 @@ pub struct AppState {
     pub migrations: Arc<MigrationService>,
     pub accounts: Arc<AccountService>,
     pub plans: Arc<crate::plans::PlanService>,
+    pub connections: Arc<crate::connections::ConnectionService>,
     pub live: Arc<LiveHub>,
     /// The origin users reach vmshift at (`--public-url`), when configured.
     pub public_origin: Option<String>,
@@ -81,6 +83,7 @@ fn api() -> Routes {
         .merge(plans::routes())
         .merge(inventory::routes())
         .merge(imports::routes())
+        .merge(connections::routes())
         .map_router(|router| {
             router
                 .fallback(not_found)

@@ -75,7 +75,7 @@ pub fn fragment(xml: &str) -> String {
     )
 }
 
-fn value_of(val: roxmltree::Node<'_, '_>, text: &str) -> Value {
+pub(super) fn value_of(val: roxmltree::Node<'_, '_>, text: &str) -> Value {
     let xml = text[val.range()].to_string();
     // References: elements with a plain `type` attribute and only text, the value itself
     // (`<val type="HostSystem">host-21</val>`) or any below it (a `DatastoreHostMount`'s
@@ -126,8 +126,8 @@ fn page(text: &str) -> Result<(Vec<Object>, Option<String>), SoapError> {
     Ok((out, token))
 }
 
-/// Every object of the types in `wanted` under the root folder, with those properties.
-pub async fn collect(session: &mut Session, wanted: Wanted<'_>) -> Result<Vec<Object>, SoapError> {
+/// A container view of the root folder holding every object of the types in `wanted`.
+pub async fn create_view(session: &mut Session, wanted: Wanted<'_>) -> Result<MoRef, SoapError> {
     let c = session.content.clone();
     let types: String = wanted
         .iter()
@@ -143,15 +143,17 @@ pub async fn collect(session: &mut Session, wanted: Wanted<'_>) -> Result<Vec<Ob
             ),
         )
         .await?;
-    let view = {
-        let doc =
-            roxmltree::Document::parse(&answer).map_err(|e| SoapError::Malformed(e.to_string()))?;
-        doc.descendants()
-            .find(|n| n.tag_name().name() == "returnval")
-            .and_then(moref)
-            .ok_or_else(|| SoapError::Malformed("no container view".into()))?
-    };
-    let props: String = wanted
+    let doc =
+        roxmltree::Document::parse(&answer).map_err(|e| SoapError::Malformed(e.to_string()))?;
+    doc.descendants()
+        .find(|n| n.tag_name().name() == "returnval")
+        .and_then(moref)
+        .ok_or_else(|| SoapError::Malformed("no container view".into()))
+}
+
+/// The property specs of `wanted`, in WSDL order (`PropertySpec`: type, pathSet).
+fn prop_specs(wanted: Wanted<'_>) -> String {
+    wanted
         .iter()
         .map(|(t, paths)| {
             let paths: String = paths
@@ -160,18 +162,29 @@ pub async fn collect(session: &mut Session, wanted: Wanted<'_>) -> Result<Vec<Ob
                 .collect();
             format!("<propSet><type>{}</type>{paths}</propSet>", escape(t))
         })
-        .collect();
-    // Element order as the WSDL declares it (PropertyFilterSpec: propSet, objectSet; ObjectSpec:
-    // obj, skip, selectSet; TraversalSpec: name, type, path, skip).
-    let spec = format!(
-        "<specSet>{props}<objectSet>{}<skip>true</skip>\
+        .collect()
+}
+
+/// A `PropertyFilterSpec`'s content reading `wanted` of every object in `view`. Element order
+/// as the WSDL declares it (PropertyFilterSpec: propSet, objectSet; ObjectSpec: obj, skip,
+/// selectSet; TraversalSpec: name, type, path, skip).
+pub fn view_spec(wanted: Wanted<'_>, view: &MoRef) -> String {
+    format!(
+        "{}<objectSet>{}<skip>true</skip>\
          <selectSet xsi:type=\"TraversalSpec\"><name>view</name><type>ContainerView</type>\
-         <path>view</path><skip>false</skip></selectSet></objectSet></specSet>\
-         <options><maxObjects>{PAGE}</maxObjects></options>",
+         <path>view</path><skip>false</skip></selectSet></objectSet>",
+        prop_specs(wanted),
         view.xml("obj")
-    );
+    )
+}
+
+/// `RetrievePropertiesEx` of `spec`, page after page.
+async fn retrieve(session: &mut Session, spec: &str) -> Result<Vec<Object>, SoapError> {
+    let collector = session.content.property_collector.clone();
+    let body =
+        format!("<specSet>{spec}</specSet><options><maxObjects>{PAGE}</maxObjects></options>");
     let mut answer = session
-        .call("RetrievePropertiesEx", &c.property_collector, &spec)
+        .call("RetrievePropertiesEx", &collector, &body)
         .await;
     let mut out = Vec::new();
     loop {
@@ -181,11 +194,46 @@ pub async fn collect(session: &mut Session, wanted: Wanted<'_>) -> Result<Vec<Ob
         answer = session
             .call(
                 "ContinueRetrievePropertiesEx",
-                &c.property_collector,
+                &collector,
                 &format!("<token>{}</token>", escape(&token)),
             )
             .await;
     }
-    let _ = session.call("DestroyView", &view, "").await;
     Ok(out)
+}
+
+/// Every object of the types in `wanted` under the root folder, with those properties.
+pub async fn collect(session: &mut Session, wanted: Wanted<'_>) -> Result<Vec<Object>, SoapError> {
+    let view = create_view(session, wanted).await?;
+    let out = retrieve(session, &view_spec(wanted, &view)).await;
+    let _ = session.call("DestroyView", &view, "").await;
+    out
+}
+
+/// The objects `refs` (of the types in `wanted`) read again; objects gone are left out.
+pub async fn read_objects(
+    session: &mut Session,
+    wanted: Wanted<'_>,
+    refs: &[MoRef],
+) -> Result<Vec<Object>, SoapError> {
+    if refs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let objects: String = refs
+        .iter()
+        .map(|r| format!("<objectSet>{}<skip>false</skip></objectSet>", r.xml("obj")))
+        .collect();
+    let spec = format!("{}{objects}", prop_specs(wanted));
+    match retrieve(session, &spec).await {
+        // One of them is gone: read them one by one.
+        Err(SoapError::Fault(m)) if m.contains("ManagedObjectNotFound") && refs.len() > 1 => {
+            let mut out = Vec::new();
+            for r in refs {
+                out.extend(Box::pin(read_objects(session, wanted, std::slice::from_ref(r))).await?);
+            }
+            Ok(out)
+        }
+        Err(SoapError::Fault(m)) if m.contains("ManagedObjectNotFound") => Ok(Vec::new()),
+        other => other,
+    }
 }

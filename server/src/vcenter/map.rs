@@ -92,12 +92,22 @@ fn name(o: &Read) -> Option<Name> {
     o.text("name").and_then(|n| Name::parse(n).ok())
 }
 
-/// The objects read, as an import file for the gate.
-pub fn inventory(instance: &str, objects: &[Read]) -> InventoryFile {
-    let mut file = InventoryFile::default();
+/// The objects read as an import file for the gate, with each object's managed object id.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Mapped {
+    pub file: InventoryFile,
+    pub morefs: HashMap<Uuid, String>,
+}
+
+/// The objects read, mapped.
+pub fn inventory(instance: &str, objects: &[&Read]) -> Mapped {
+    let mut out = Mapped::default();
+    let file = &mut out.file;
+    let morefs = &mut out.morefs;
     let mut standalone: Option<ClusterId> = None;
     for c in of(objects, "ClusterComputeResource") {
         let Some(n) = name(c) else { continue };
+        morefs.insert(id(instance, &c.obj), c.obj.value.clone());
         file.clusters.push(Cluster {
             id: ClusterId(id(instance, &c.obj)),
             name: n,
@@ -117,6 +127,7 @@ pub fn inventory(instance: &str, objects: &[Read]) -> InventoryFile {
                     &NAMESPACE,
                     format!("{instance}/standalone").as_bytes(),
                 ));
+                morefs.insert(cid.0, "standalone".into());
                 file.clusters.push(Cluster {
                     id: cid,
                     name: Name::parse(STANDALONE).expect("a name"),
@@ -141,6 +152,7 @@ pub fn inventory(instance: &str, objects: &[Read]) -> InventoryFile {
         } else {
             HostState::Connected
         };
+        morefs.insert(id(instance, &h.obj), h.obj.value.clone());
         file.hosts.push(Host {
             id: HostId(id(instance, &h.obj)),
             name: n,
@@ -185,6 +197,7 @@ pub fn inventory(instance: &str, objects: &[Read]) -> InventoryFile {
         let capacity = d
             .number("summary.capacity")
             .map_or(1, |b| (b / 1_048_576.0) as u64);
+        morefs.insert(id(instance, &d.obj), d.obj.value.clone());
         file.datastores.push(Datastore {
             id: DatastoreId(id(instance, &d.obj)),
             name: n,
@@ -194,9 +207,9 @@ pub fn inventory(instance: &str, objects: &[Read]) -> InventoryFile {
             host_ids,
         });
     }
-    let networks = networks(instance, objects, &mut file);
-    vms(instance, objects, &networks, &mut file);
-    file
+    let networks = networks(instance, objects, &mut out);
+    vms(instance, objects, &networks, &mut out);
+    out
 }
 
 /// Port groups by where a NIC plugs: a distributed one by its key, a standard network on a
@@ -221,23 +234,20 @@ fn vlan(o: &Read) -> VlanId {
     VlanId::parse(id.unwrap_or(0)).unwrap_or_else(|_| VlanId::parse(0).expect("0"))
 }
 
-fn of<'a>(objects: &'a [Read], kind: &'static str) -> impl Iterator<Item = &'a Read> {
-    objects.iter().filter(move |o| o.obj.kind == kind)
+fn of<'a>(objects: &'a [&'a Read], kind: &'static str) -> impl Iterator<Item = &'a Read> {
+    objects.iter().copied().filter(move |o| o.obj.kind == kind)
 }
 
 /// Distributed switches (`VmwareDistributedVirtualSwitch` is one) and their members.
-fn switches(
-    instance: &str,
-    objects: &[Read],
-    file: &mut InventoryFile,
-) -> HashMap<String, SwitchId> {
+fn switches(instance: &str, objects: &[&Read], out: &mut Mapped) -> HashMap<String, SwitchId> {
+    let (file, morefs) = (&mut out.file, &mut out.morefs);
     let hosts: HashMap<Uuid, HostId> = file.hosts.iter().map(|h| (h.id.0, h.id)).collect();
     let host_ids = |refs: &[MoRef]| -> Vec<HostId> {
         refs.iter()
             .filter_map(|r| hosts.get(&id(instance, r)).copied())
             .collect()
     };
-    let mut out = HashMap::new();
+    let mut found = HashMap::new();
     for sw in
         of(objects, "DistributedVirtualSwitch").chain(of(objects, "VmwareDistributedVirtualSwitch"))
     {
@@ -259,20 +269,22 @@ fn switches(
             }
         }
         let sid = SwitchId(id(instance, &sw.obj));
-        out.insert(sw.obj.value.clone(), sid);
+        found.insert(sw.obj.value.clone(), sid);
+        morefs.insert(sid.0, sw.obj.value.clone());
         file.switches.push(Switch {
             id: sid,
             name: n,
             host_ids: members,
         });
     }
-    out
+    found
 }
 
 /// Distributed port groups (uplink port groups left out), and a standard port group per host
 /// of each standard network.
-fn networks(instance: &str, objects: &[Read], file: &mut InventoryFile) -> Networks {
-    let switches = switches(instance, objects, file);
+fn networks(instance: &str, objects: &[&Read], mapped: &mut Mapped) -> Networks {
+    let switches = switches(instance, objects, mapped);
+    let (file, morefs) = (&mut mapped.file, &mut mapped.morefs);
     let hosts: HashMap<Uuid, HostId> = file.hosts.iter().map(|h| (h.id.0, h.id)).collect();
     let uplink = |p: &&Read| {
         p.boolean("config.uplink") == Some(true)
@@ -288,6 +300,7 @@ fn networks(instance: &str, objects: &[Read], file: &mut InventoryFile) -> Netwo
             continue;
         };
         let pid = PortgroupId(id(instance, &p.obj));
+        morefs.insert(pid.0, p.obj.value.clone());
         file.portgroups.push(Portgroup {
             id: pid,
             name: n,
@@ -306,6 +319,7 @@ fn networks(instance: &str, objects: &[Read], file: &mut InventoryFile) -> Netwo
             };
             let key = format!("{instance}/{}/{}", net.obj.value, r.value);
             let pid = PortgroupId(Uuid::new_v5(&NAMESPACE, key.as_bytes()));
+            morefs.insert(pid.0, format!("{}@{}", net.obj.value, r.value));
             file.portgroups.push(Portgroup {
                 id: pid,
                 name: n.clone(),
@@ -320,7 +334,8 @@ fn networks(instance: &str, objects: &[Read], file: &mut InventoryFile) -> Netwo
 }
 
 /// VMs (templates left out) with their disks, NICs and devices.
-fn vms(instance: &str, objects: &[Read], networks: &Networks, file: &mut InventoryFile) {
+fn vms(instance: &str, objects: &[&Read], networks: &Networks, mapped: &mut Mapped) {
+    let (file, morefs) = (&mut mapped.file, &mut mapped.morefs);
     let hosts: HashMap<Uuid, (HostId, u32)> = file
         .hosts
         .iter()
@@ -383,6 +398,7 @@ fn vms(instance: &str, objects: &[Read], networks: &Networks, file: &mut Invento
             })
             .collect();
         let number = |path: &str, default: f64| v.number(path).unwrap_or(default).max(0.0);
+        morefs.insert(id(instance, &v.obj), v.obj.value.clone());
         file.vms.push(Vm {
             id: VmId(id(instance, &v.obj)),
             name: n,

@@ -6,18 +6,20 @@ pub mod collect;
 pub mod devices;
 pub mod map;
 pub mod soap;
+pub mod tls;
+pub mod watch;
 
-pub use soap::{ServiceContent, SoapError};
+pub use soap::{Endpoint, ServiceContent, SoapError};
+pub use tls::Trust;
 
-/// Logs in to the vCenter at `url` (`https://vcenter/sdk`) and reads its whole inventory as an
-/// import file, with the vCenter's service content (its instance UUID and name).
+/// Logs in to the vCenter and reads its whole inventory as an import file, with the vCenter's
+/// service content (its instance UUID and name).
 pub async fn read_inventory(
-    url: &str,
-    username: &str,
-    password: &str,
-) -> Result<(ServiceContent, domain::InventoryFile), SoapError> {
-    let mut session = soap::Session::login(url, username, password).await?;
+    endpoint: &Endpoint,
+) -> Result<(ServiceContent, map::Mapped), SoapError> {
+    let mut session = soap::Session::login(endpoint).await?;
     let objects = collect::collect(&mut session, map::WANTED).await?;
-    let file = map::inventory(&session.content.instance_uuid, &objects);
-    Ok((session.content, file))
+    let refs: Vec<&collect::Object> = objects.iter().collect();
+    let mapped = map::inventory(&session.content.instance_uuid, &refs);
+    Ok((session.content, mapped))
 }

@@ -4,7 +4,7 @@
 //! by local name, so a server writing `xsi:type` and one writing `XMLSchema-instance:type`
 //! read alike.
 
-use std::time::Duration;
+use super::tls::{self, Seen, Trust};
 
 /// A managed object reference: its type and its id (`HostSystem`, `host-21`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -36,8 +36,18 @@ impl MoRef {
 pub enum SoapError {
     #[error("vCenter cannot be reached at {url}: {why}")]
     Unreachable { url: String, why: String },
+    #[error(
+        "vCenter's certificate at {url} is not trusted (SHA-256 {fingerprint}): give the CA \
+         that signed it (ca_pem) or accept this certificate (accept_sha256)"
+    )]
+    Untrusted { url: String, fingerprint: String },
     #[error("vCenter refused the user name or password")]
     BadLogin,
+    /// The session is no longer valid (it expired, or vCenter restarted).
+    #[error("vCenter ended the session: {0}")]
+    SessionLost(String),
+    #[error("{0}")]
+    Config(String),
     #[error("vCenter answered with a fault: {0}")]
     Fault(String),
     #[error("vCenter's answer could not be read: {0}")]
@@ -75,28 +85,44 @@ fn envelope(method: &str, this: &MoRef, body: &str) -> String {
     )
 }
 
+/// Where a vCenter is and how to log in. Its `Debug` leaves the password out.
+#[derive(Clone)]
+pub struct Endpoint {
+    /// `https://vcenter/sdk`.
+    pub url: String,
+    pub username: String,
+    pub password: String,
+    pub trust: Trust,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("url", &self.url)
+            .field("username", &self.username)
+            .field("trust", &self.trust)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A logged-in session.
 pub struct Session {
     http: reqwest::Client,
+    seen: Seen,
     url: String,
     cookie: Option<String>,
     pub content: ServiceContent,
 }
 
 impl Session {
-    /// Reads the service content at `url` (`https://vcenter/sdk`) and logs in.
-    pub async fn login(url: &str, username: &str, password: &str) -> Result<Session, SoapError> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|e| SoapError::Unreachable {
-                url: url.into(),
-                why: e.to_string(),
-            })?;
+    /// Reads the service content at the endpoint's URL and logs in.
+    pub async fn login(endpoint: &Endpoint) -> Result<Session, SoapError> {
+        let (http, seen) = tls::client(&endpoint.trust).map_err(SoapError::Config)?;
+        let (username, password) = (&endpoint.username, &endpoint.password);
         let mut session = Session {
             http,
-            url: url.into(),
+            seen,
+            url: endpoint.url.clone(),
             cookie: None,
             content: ServiceContent {
                 root_folder: MoRef::new("Folder", ""),
@@ -129,6 +155,12 @@ impl Session {
         }
     }
 
+    /// Ends the session (vCenter counts sessions per user).
+    pub async fn logout(mut self) {
+        let manager = self.content.session_manager.clone();
+        let _ = self.call("Logout", &manager, "").await;
+    }
+
     /// Calls `method` on `this` with `body` (the arguments after `_this`, as XML); returns the
     /// response's XML text.
     pub async fn call(
@@ -141,6 +173,18 @@ impl Session {
             url: self.url.clone(),
             why,
         };
+        let failed = |e: reqwest::Error| {
+            let why = error_chain(&e);
+            match self.seen.lock().expect("not poisoned").clone() {
+                Some(fingerprint) if why.to_lowercase().contains("certificate") => {
+                    SoapError::Untrusted {
+                        url: self.url.clone(),
+                        fingerprint,
+                    }
+                }
+                _ => unreachable(why),
+            }
+        };
         let mut request = self
             .http
             .post(&self.url)
@@ -150,10 +194,7 @@ impl Session {
         if let Some(c) = &self.cookie {
             request = request.header("cookie", c.clone());
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| unreachable(e.to_string()))?;
+        let response = request.send().await.map_err(failed)?;
         if let Some(c) = response
             .headers()
             .get_all("set-cookie")
@@ -169,6 +210,9 @@ impl Session {
             .await
             .map_err(|e| unreachable(e.to_string()))?;
         if let Some(fault) = fault(&text) {
+            if fault.ends_with("(NotAuthenticated)") {
+                return Err(SoapError::SessionLost(fault));
+            }
             return Err(SoapError::Fault(fault));
         }
         if !status.is_success() {
@@ -176,6 +220,18 @@ impl Session {
         }
         Ok(text)
     }
+}
+
+/// An error with its causes (reqwest's own message hides the TLS one).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 /// The fault's message, when the answer is a fault.

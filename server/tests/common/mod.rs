@@ -8,6 +8,7 @@ use server::{App, Running, Services};
 use std::net::SocketAddr;
 
 pub mod process;
+pub mod vcsim;
 
 /// A websocket client.
 pub type Ws =
@@ -221,6 +222,8 @@ pub fn config(database_url: &str, extra: &[&str]) -> Config {
         "simulated",
         "--log",
         "warn",
+        "--secret-key",
+        "the tests' secret key",
     ];
     args.extend_from_slice(extra);
     Config::try_parse_from(args).expect("a valid test configuration")

@@ -1,6 +1,7 @@
 //! The OpenAPI 3.1 document of the REST API, built from the same kind table as the router.
 //! A test walks every path and method in it against the router.
 
+mod connections;
 mod imports;
 mod plans;
 
@@ -519,6 +520,7 @@ pub fn build() -> Value {
     );
     plans::paths(&mut paths);
     imports::paths(&mut paths);
+    connections::paths(&mut paths);
     paths.insert(
         "/api/v1/openapi.json".into(),
         json!({"get": {"summary": "This document", "operationId": "openapi",

@@ -1,0 +1,102 @@
+//! A connection's sync writing what vCenter holds (docs/VCENTER.md#mirrored-objects): the
+//! changes that make the connection's objects match, validated by the gate, stored in one
+//! transaction under one revision, told to live clients as one batch (a large first sync as
+//! a fresh snapshot). Nothing is written when nothing changed.
+
+use super::{InventoryService, ServiceError};
+use crate::audit;
+use crate::db::{self, DbError};
+use crate::live::one_message;
+use app::protocol::LiveMessage;
+use domain::source::SyncSummary;
+use domain::{Change, InventoryFile, VmId};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Above this many changes, live clients get a fresh snapshot rather than the batch.
+const BATCH_TO_CLIENTS: usize = 2_000;
+
+impl InventoryService {
+    /// Makes the objects mirrored from `connection` what `file` holds (ids and managed object
+    /// ids in `morefs`); `label` names the connection in the audit log.
+    pub async fn sync_mirror(
+        self: &Arc<Self>,
+        connection: Uuid,
+        label: String,
+        file: InventoryFile,
+        morefs: HashMap<Uuid, String>,
+    ) -> Result<SyncSummary, ServiceError> {
+        let this = self.clone();
+        tokio::spawn(async move { this.sync_now(connection, label, file, morefs).await })
+            .await
+            .map_err(|e| ServiceError::Storage(DbError::Corrupt(format!("sync task: {e}"))))?
+    }
+
+    async fn sync_now(
+        &self,
+        connection: Uuid,
+        label: String,
+        file: InventoryFile,
+        morefs: HashMap<Uuid, String>,
+    ) -> Result<SyncSummary, ServiceError> {
+        let _writer = self.write_gate.lock().await;
+        // Most passes change nothing: find that out before taking a revision.
+        let (_, changes, _) = self
+            .read()
+            .validate_sync(connection, file.clone(), &morefs)?;
+        if changes.is_empty() {
+            return Ok(SyncSummary::default());
+        }
+        let (mut tx, revision) = self.begin_write().await?;
+        // Validated again: catching up may have brought other replicas' changes.
+        let (next, changes, summary) = self.read().validate_sync(connection, file, &morefs)?;
+        let stored: HashSet<VmId> = self.read().vms.keys().copied().collect();
+        db::store_changes(&mut tx, &changes, &stored).await?;
+        let mut faults_gone = false;
+        for change in &changes {
+            if let Change::Delete { id, .. } = change {
+                faults_gone |= db::delete_faults_of(&mut tx, *id).await? > 0;
+            }
+        }
+        if !summary.is_empty() {
+            let record = audit::Record {
+                action: "connection.sync",
+                summary: format!(
+                    "{label}: {} created, {} updated, {} removed",
+                    summary.created, summary.updated, summary.removed
+                ),
+                ..Default::default()
+            };
+            audit::insert(&mut tx, "system", &record).await?;
+        }
+        if faults_gone {
+            let notice = db::Notice::Faults {
+                from: self.replica.clone(),
+            };
+            db::notify(&mut tx, &notice).await?;
+        }
+        let batch = Change::Batch { changes };
+        let small =
+            matches!(&batch, Change::Batch { changes } if changes.len() <= BATCH_TO_CLIENTS);
+        self.finish_write(tx, revision, small.then_some(&batch))
+            .await?;
+        {
+            let mut current = self.current.write();
+            current.inventory = next;
+            current.revision = revision;
+        }
+        if small {
+            self.live.publish_message(&LiveMessage::InventoryChanged {
+                revision,
+                change: batch,
+            });
+        } else {
+            self.live.publish(one_message(self.snapshot_message()));
+        }
+        if faults_gone {
+            self.faults_changed.send_modify(|n| *n += 1);
+        }
+        Ok(summary)
+    }
+}
