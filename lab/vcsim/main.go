@@ -6,12 +6,21 @@
 package main
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"flag"
 	"fmt"
+	"math/big"
+	"net"
 	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/types"
@@ -28,6 +37,7 @@ func main() {
 	portgroups := flag.Int("pg", 2, "distributed port groups per datacenter")
 	username := flag.String("username", "administrator@vsphere.local", "the one user")
 	password := flag.String("password", "vmshift-vcsim", "its password")
+	secure := flag.Bool("tls", false, "serve https with a self-signed certificate")
 	flag.Parse()
 
 	model := simulator.VPX()
@@ -48,6 +58,9 @@ func main() {
 
 	// The one user: the simulator checks logins against the listen URL's user.
 	model.Service.Listen = &url.URL{Host: *listen, User: url.UserPassword(*username, *password)}
+	if *secure {
+		model.Service.TLS = &tls.Config{Certificates: []tls.Certificate{selfSigned()}}
+	}
 	server := model.Service.NewServer()
 	defer server.Close()
 	u := *server.URL
@@ -92,4 +105,28 @@ func fillGaps() {
 		}
 		vm.Config.Hardware.Device = kept
 	}
+}
+
+// selfSigned is a fresh P-256 certificate for 127.0.0.1 (the simulator's own test certificate
+// has a 1024-bit RSA key, which TLS clients rightly refuse).
+func selfSigned() tls.Certificate {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	template := x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      pkix.Name{CommonName: "vcsim.vmshift.test"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		DNSNames:     []string{"localhost"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, &template, &template, &key.PublicKey, key)
+	if err != nil {
+		panic(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }

@@ -337,3 +337,174 @@ async fn vcenter_sync_survives_the_simulator_restarting() {
     };
     assert_eq!(names(&before), names(&after));
 }
+
+#[tokio::test]
+async fn vcenter_certificates_are_verified_unless_accepted() {
+    let sim = simulator(&["-tls"]);
+    assert!(sim.url.starts_with("https://"), "{}", sim.url);
+    let s = TestServer::start(false).await;
+    let (st, body) = s
+        .post("/api/v1/connections", &request(&sim, PASSWORD))
+        .await;
+    assert_eq!(st, 422, "{body}");
+    assert_eq!(body["error"]["field"], "accept_sha256", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    // The refusal shows the certificate's fingerprint, to be checked and accepted.
+    let fingerprint = message
+        .split("SHA-256 ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .unwrap_or_else(|| panic!("no fingerprint in {message}"))
+        .to_string();
+    assert_eq!(fingerprint.len(), 95, "{fingerprint}");
+    let mut wrong = request(&sim, PASSWORD);
+    wrong["accept_sha256"] = json!("00".repeat(32));
+    let (st, body) = s.post("/api/v1/connections", &wrong).await;
+    assert_eq!(
+        (st, body["error"]["field"].as_str()),
+        (422, Some("accept_sha256")),
+        "{body}"
+    );
+    let mut pinned = request(&sim, PASSWORD);
+    pinned["accept_sha256"] = json!(fingerprint.to_lowercase().replace(':', ""));
+    let (st, created) = s.post("/api/v1/connections", &pinned).await;
+    assert_eq!(st, 201, "{created}");
+    assert_eq!(created["accept_sha256"], fingerprint.as_str());
+    let path = format!("/api/v1/connections/{}", created["id"].as_str().unwrap());
+    until(&s, &path, |c| c["state"] == "synced").await;
+    assert_eq!(s.delete(&path).await, 204);
+    let mut lab = request(&sim, PASSWORD);
+    lab["insecure_tls"] = json!(true);
+    let (st, created) = s.post("/api/v1/connections", &lab).await;
+    assert_eq!(st, 201, "{created}");
+}
+
+#[tokio::test]
+async fn vcenter_sync_logs_in_again_when_its_session_is_ended() {
+    let sim = simulator(MODEL);
+    let s = TestServer::start_full(&["--demo", "false", "--vcenter-wait-s", "1"], None).await;
+    let (st, created) = s
+        .post("/api/v1/connections", &request(&sim, PASSWORD))
+        .await;
+    assert_eq!(st, 201, "{created}");
+    let path = format!("/api/v1/connections/{}", created["id"].as_str().unwrap());
+    until(&s, &path, |c| c["state"] == "synced").await;
+    // An admin in vCenter ends every other session (vmshift's among them).
+    let mut admin = sim.admin().await;
+    let manager = admin.content.session_manager.clone();
+    let sessions = property(&mut admin, &manager, "sessionList").await;
+    let mine = property(&mut admin, &manager, "currentSession").await;
+    let wrapped = server::vcenter::collect::fragment(&sessions);
+    let doc = roxmltree::Document::parse(&wrapped).unwrap();
+    let keys: Vec<String> = doc
+        .descendants()
+        .filter(|n| n.tag_name().name() == "key")
+        .filter_map(|n| n.text().map(str::to_string))
+        .filter(|k| !mine.contains(k.as_str()))
+        .collect();
+    assert!(!keys.is_empty(), "vmshift's session is listed: {sessions}");
+    let body: String = keys
+        .iter()
+        .map(|k| format!("<sessionId>{k}</sessionId>"))
+        .collect();
+    admin
+        .call("TerminateSession", &manager, &body)
+        .await
+        .unwrap();
+    // A change made now still arrives: the sync noticed and logged in again.
+    let objects = raw(&sim).await;
+    let v = first(&objects, "VirtualMachine");
+    assert_eq!(
+        run_task(&mut admin, "PowerOffVM_Task", &v.obj, "").await,
+        "success"
+    );
+    let (_, vms) = s.get("/api/v1/vms").await;
+    let id = named(&vms, v.text("name").unwrap())["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    until(&s, &format!("/api/v1/vms/{id}"), |vm| {
+        vm["power_state"] == "off"
+    })
+    .await;
+    let (_, vms) = s.get("/api/v1/vms").await;
+    assert_eq!(vms.as_array().unwrap().len(), 6);
+}
+
+#[tokio::test]
+async fn vcenter_passwords_appear_in_no_answer_log_line_or_row() {
+    let sim = simulator(&[]);
+    let db = common::TestDb::new().await;
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let p = common::process::spawn_with(
+        &db.url,
+        &[
+            "--demo",
+            "false",
+            "--log",
+            "debug",
+            "--secret-key",
+            "a key for this test",
+        ],
+        &[],
+        Some(log.path()),
+    )
+    .await;
+    let post = |body: Value| {
+        p.client
+            .post(format!("{}/api/v1/connections", p.base))
+            .json(&body)
+            .send()
+    };
+    let wrong = "Wr0ng-but-secret!";
+    let r = post(request(&sim, wrong)).await.unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(!r.text().await.unwrap().contains(wrong));
+    let r = post(request(&sim, PASSWORD)).await.unwrap();
+    assert_eq!(r.status(), 201);
+    let created: Value = r.json().await.unwrap();
+    let id = created["id"].as_str().unwrap().to_string();
+    let start = Instant::now();
+    loop {
+        let one: Value = p
+            .client
+            .get(format!("{}/api/v1/connections/{id}", p.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(!one.to_string().contains(PASSWORD));
+        if one["state"] == "synced" {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "{one}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let list = p
+        .client
+        .get(format!("{}/api/v1/connections", p.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains(&id) && !list.contains(PASSWORD), "{list}");
+    drop(p);
+    let logged = std::fs::read_to_string(log.path()).unwrap();
+    assert!(
+        logged.contains("DEBUG") || logged.contains("INFO"),
+        "debug logging on"
+    );
+    assert!(!logged.contains(PASSWORD) && !logged.contains(wrong));
+    if let Some(path) = db.sqlite_path() {
+        // The database and its write-ahead log, as bytes on disk.
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.extend(std::fs::read(path.with_extension("db-wal")).unwrap_or_default());
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(text.contains(USER), "the row is there");
+        assert!(!text.contains(PASSWORD), "stored encrypted");
+    }
+}

@@ -38,9 +38,13 @@ pub enum SoapError {
     Unreachable { url: String, why: String },
     #[error(
         "vCenter's certificate at {url} is not trusted (SHA-256 {fingerprint}): give the CA \
-         that signed it (ca_pem) or accept this certificate (accept_sha256)"
+         that signed it (ca_pem) or accept this certificate (accept_sha256); {why}"
     )]
-    Untrusted { url: String, fingerprint: String },
+    Untrusted {
+        url: String,
+        fingerprint: String,
+        why: String,
+    },
     #[error("vCenter refused the user name or password")]
     BadLogin,
     /// The session is no longer valid (it expired, or vCenter restarted).
@@ -180,6 +184,7 @@ impl Session {
                     SoapError::Untrusted {
                         url: self.url.clone(),
                         fingerprint,
+                        why,
                     }
                 }
                 _ => unreachable(why),

@@ -35,7 +35,8 @@ pub async fn spawn(url: &str, extra: &[&str]) -> Process {
 }
 
 /// Like [`spawn`], with environment variables (`VMSHIFT_FAILPOINTS`, …) and its standard
-/// error written to `stderr` (what a test reads to know a failpoint was reached).
+/// error and output (the log) written to `stderr` (what a test reads to know a failpoint was
+/// reached).
 pub async fn spawn_with(
     url: &str,
     extra: &[&str],
@@ -56,7 +57,9 @@ pub async fn spawn_with(
         .envs(env.iter().copied())
         .stdout(Stdio::null());
     if let Some(path) = stderr {
-        command.stderr(std::fs::File::create(path).unwrap());
+        // The log (on standard output) too.
+        let file = std::fs::File::create(path).unwrap();
+        command.stdout(file.try_clone().unwrap()).stderr(file);
     }
     let child = command.spawn().unwrap();
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
