@@ -63,6 +63,7 @@ export VMSHIFT_BIND=127.0.0.1:3100
 export VMSHIFT_URL=http://127.0.0.1:3100
 export VMSHIFT_LOG=warn
 export VMSHIFT_ADMIN_PASSWORD=e2e-admin-password
+export VMSHIFT_SECRET_KEY=e2e-secret-key
 # Migrations at 50× with 100 ms ticks: a capped vMotion lasts seconds, long enough to watch.
 export VMSHIFT_SPEED=50
 export VMSHIFT_TICK_MS=100

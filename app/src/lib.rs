@@ -154,6 +154,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("") view=pages::map::MapPage/>
                     <Route path=StaticSegment("signin") view=pages::signin::SignInPage/>
                     <Route path=path!("/inventory/import") view={Lazy::<ImportRoute>::new()}/>
+                    <Route path=path!("/inventory/connections") view={Lazy::<ConnectionsRoute>::new()}/>
                     <Route path=path!("/inventory/:kind") view={Lazy::<InventoryRoute>::new()}/>
                     <Route path=StaticSegment("migrate") view={Lazy::<MigrateRoute>::new()}/>
                     <Route path=StaticSegment("tasks") view={Lazy::<TasksRoute>::new()}/>
@@ -181,6 +182,21 @@ impl LazyRoute for InventoryRoute {
     fn view(this: Self) -> AnyView {
         let InventoryRoute = this;
         view! { <pages::inventory::InventoryPage/> }.into_any()
+    }
+}
+
+/// The vCenter connections, loaded on demand.
+struct ConnectionsRoute;
+
+#[lazy_route]
+impl LazyRoute for ConnectionsRoute {
+    fn data() -> Self {
+        ConnectionsRoute
+    }
+
+    fn view(this: Self) -> AnyView {
+        let ConnectionsRoute = this;
+        view! { <pages::connections::ConnectionsPage/> }.into_any()
     }
 }
 

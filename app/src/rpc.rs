@@ -13,6 +13,7 @@ use domain::audit::{AuditEntry, AuditFilter};
 use domain::checks::MigrationRequest;
 use domain::migration::{Fault, FaultRequest, Migration, MigrationEvent};
 use domain::plan::{PlanRecord, PlanRequest, Preview};
+use domain::source::{Connection, NewConnection};
 use domain::{
     FaultId, ImportSummary, Inventory, InventoryFile, MigrationId, Object, ObjectKind, PlanId,
 };
@@ -150,6 +151,7 @@ pub mod ssr {
     use domain::checks::MigrationRequest;
     use domain::migration::{Fault, FaultRequest, Migration, MigrationEvent};
     use domain::plan::{PlanRecord, PlanRequest, Preview};
+    use domain::source::{Connection, NewConnection};
     use domain::{
         Change, FaultId, ImportSummary, Inventory, InventoryFile, MigrationId, Mutation, PlanId,
     };
@@ -187,6 +189,10 @@ pub mod ssr {
         fn plans(&self) -> Answer<'_, Vec<PlanRecord>>;
         fn plan(&self, id: PlanId) -> Answer<'_, PlanRecord>;
         fn plan_command(&self, id: PlanId, command: super::PlanAction) -> Answer<'_, PlanRecord>;
+        fn connections(&self) -> Answer<'_, Vec<Connection>>;
+        fn create_connection(&self, request: NewConnection) -> Answer<'_, Connection>;
+        fn test_connection(&self, id: uuid::Uuid) -> Answer<'_, String>;
+        fn delete_connection(&self, id: uuid::Uuid) -> Answer<'_, ()>;
     }
 
     /// The server's services, provided to every server function and page render.
@@ -432,4 +438,28 @@ pub async fn get_plan(id: PlanId) -> Result<PlanRecord, ServerError> {
 #[server(prefix = "/rpc", endpoint = "operator/plans/command", input = FieldJson)]
 pub async fn plan_command(id: PlanId, command: PlanAction) -> Result<PlanRecord, ServerError> {
     call!(PlanCommand, |api, _| api.plan_command(id, command))
+}
+
+/// vCenter connections with their sync state (docs/VCENTER.md#the-page).
+#[server(prefix = "/rpc", endpoint = "admin/connections/list", input = PostUrl)]
+pub async fn list_connections() -> Result<Vec<Connection>, ServerError> {
+    call!(ListConnections, |api, _| api.connections())
+}
+
+/// Connects a vCenter: vmshift logs in first; a refusal names the field.
+#[server(prefix = "/rpc", endpoint = "admin/connections/create", input = FieldJson)]
+pub async fn create_connection(request: NewConnection) -> Result<Connection, ServerError> {
+    call!(CreateConnection, |api, _| api.create_connection(request))
+}
+
+/// Logs in with a connection's stored settings: vCenter's name and version.
+#[server(prefix = "/rpc", endpoint = "admin/connections/test", input = FieldJson)]
+pub async fn test_connection(id: Uuid) -> Result<String, ServerError> {
+    call!(TestConnection, |api, _| api.test_connection(id))
+}
+
+/// Disconnects a vCenter; its objects leave the inventory.
+#[server(prefix = "/rpc", endpoint = "admin/connections/delete", input = FieldJson)]
+pub async fn delete_connection(id: Uuid) -> Result<(), ServerError> {
+    call!(DeleteConnection, |api, _| api.delete_connection(id))
 }

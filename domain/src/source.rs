@@ -20,6 +20,9 @@ pub struct Source {
     pub connection: Uuid,
     /// The object's managed object id in vCenter (`host-21`).
     pub moref: String,
+    /// The connection's name (what the map shows).
+    #[serde(default)]
+    pub vcenter: String,
 }
 
 /// What a sync changed, per verb.
@@ -112,6 +115,7 @@ impl Inventory {
     pub fn validate_sync(
         &self,
         connection: Uuid,
+        vcenter: &str,
         file: InventoryFile,
         morefs: &HashMap<Uuid, String>,
     ) -> Result<(Inventory, Vec<Change>, SyncSummary), DomainError> {
@@ -122,13 +126,14 @@ impl Inventory {
         let morefs = &morefs;
         let objects = file.into_objects();
         let keep: HashSet<Uuid> = objects.iter().map(|(_, o)| o.id()).collect();
-        self.sync_in_order(connection, &objects, &keep, morefs, true)
-            .or_else(|_| self.sync_in_order(connection, &objects, &keep, morefs, false))
+        let at = (connection, vcenter);
+        self.sync_in_order(at, &objects, &keep, morefs, true)
+            .or_else(|_| self.sync_in_order(at, &objects, &keep, morefs, false))
     }
 
     fn sync_in_order(
         &self,
-        connection: Uuid,
+        (connection, vcenter): (Uuid, &str),
         objects: &[(String, Object)],
         keep: &HashSet<Uuid>,
         morefs: &HashMap<Uuid, String>,
@@ -141,7 +146,13 @@ impl Inventory {
             next.sync_removals(connection, keep, &mut changes, &mut summary)?;
         }
         for (path, object) in objects {
-            next.sync_object(connection, path, object, morefs, &mut changes, &mut summary)?;
+            let moref = morefs.get(&object.id()).cloned().unwrap_or_default();
+            let source = Source {
+                connection,
+                moref,
+                vcenter: vcenter.to_string(),
+            };
+            next.sync_object(path, object, source, &mut changes, &mut summary)?;
         }
         if !removals_first {
             next.sync_removals(connection, keep, &mut changes, &mut summary)?;
@@ -249,15 +260,18 @@ impl Inventory {
     /// One object of the connection created, updated or left alone, and marked.
     fn sync_object(
         &mut self,
-        connection: Uuid,
         path: &str,
         object: &Object,
-        morefs: &HashMap<Uuid, String>,
+        source: Source,
         changes: &mut Vec<Change>,
         summary: &mut SyncSummary,
     ) -> Result<(), DomainError> {
         let (kind, id) = (object.kind(), object.id());
-        if let Some(other) = self.sources.get(&id).filter(|s| s.connection != connection) {
+        if let Some(other) = self
+            .sources
+            .get(&id)
+            .filter(|s| s.connection != source.connection)
+        {
             return Err(DomainError::duplicate(
                 path,
                 format!(
@@ -287,10 +301,6 @@ impl Inventory {
             self.apply(&change);
             changes.push(change);
         }
-        let source = Source {
-            connection,
-            moref: morefs.get(&id).cloned().unwrap_or_default(),
-        };
         if self.sources.get(&id) != Some(&source) {
             let change = Change::Source {
                 kind,

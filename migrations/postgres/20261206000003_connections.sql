@@ -22,7 +22,8 @@ CREATE TABLE object_sources (
     object_id     TEXT PRIMARY KEY NOT NULL,
     kind          TEXT NOT NULL,
     connection_id TEXT NOT NULL REFERENCES connections (id),
-    moref         TEXT NOT NULL
+    moref         TEXT NOT NULL,
+    vcenter       TEXT NOT NULL
 );
 
 CREATE INDEX object_sources_by_connection ON object_sources (connection_id);

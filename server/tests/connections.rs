@@ -222,6 +222,17 @@ async fn vcenter_connection_mirrors_the_simulator_and_follows_its_changes() {
         "{body}"
     );
     assert_eq!(s.delete(&format!("/api/v1/vms/{vm_id}")).await, 409);
+    // Moved only through vCenter, which this version cannot do yet: refused, naming the VM.
+    let other_host = hosts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["id"] != vm["host_id"])
+        .unwrap();
+    let body = json!({"vm_id": vm_id, "kind": "vmotion", "target_host_id": other_host["id"]});
+    let (st, refused) = s.post("/api/v1/migrations", &body).await;
+    assert_eq!(st, 409, "{refused}");
+    assert_eq!(refused["error"]["field"], "vm_id", "{refused}");
 
     // Changes made in vCenter reach vmshift.
     let mut admin = sim.admin().await;

@@ -369,7 +369,10 @@ impl Fixture {
     async fn server_function(&self, path: &str, caller: &Caller) -> Option<Call> {
         let endpoint = path.strip_prefix("/rpc/")?;
         let args = match endpoint {
-            "viewer/inventory" | "viewer/tokens/list" | "admin/users/list" => {
+            "viewer/inventory"
+            | "viewer/tokens/list"
+            | "admin/users/list"
+            | "admin/connections/list" => {
                 return Some(Call {
                     body: Body::Form(String::new()),
                     ..Call::new(path, 200)
@@ -410,6 +413,16 @@ impl Fixture {
                 "password": "a-long-password", "role": "viewer" }),
             "admin/users/role" => json!({ "id": self.new_user().await, "role": "operator" }),
             "admin/audit" => json!({ "filter": {} }),
+            // No vCenter here: refused before any login, or an unknown connection.
+            "admin/connections/create" => {
+                return Some(
+                    Call::new(path, 422).json(json!({ "request": { "kind": "hyper-v",
+                    "url": "http://127.0.0.1:9", "username": "u", "password": "p" } })),
+                )
+            }
+            "admin/connections/test" | "admin/connections/delete" => {
+                return Some(Call::new(path, 404).json(json!({ "id": uuid::Uuid::new_v4() })))
+            }
             _ => return None,
         };
         Some(Call::new(path, 200).json(args))

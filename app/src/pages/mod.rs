@@ -1,5 +1,6 @@
 pub mod account;
 pub mod audit;
+pub mod connections;
 pub mod import;
 pub mod inventory;
 pub mod map;

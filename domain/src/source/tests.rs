@@ -34,7 +34,7 @@ fn a_first_sync_creates_and_marks_everything_and_a_second_changes_nothing() {
     let f = fixture();
     let (file, morefs) = file_of(&f);
     let (next, changes, summary) = Inventory::default()
-        .validate_sync(C, file.clone(), &morefs)
+        .validate_sync(C, "vc", file.clone(), &morefs)
         .unwrap();
     assert_eq!(summary.created, file.len());
     assert_eq!(next.sources.len(), file.len());
@@ -43,7 +43,7 @@ fn a_first_sync_creates_and_marks_everything_and_a_second_changes_nothing() {
     let mut replayed = Inventory::default();
     replayed.apply(&Change::Batch { changes });
     assert_eq!(replayed, next);
-    let (_, again, summary) = next.validate_sync(C, file, &morefs).unwrap();
+    let (_, again, summary) = next.validate_sync(C, "vc", file, &morefs).unwrap();
     assert!(again.is_empty(), "{again:?}");
     assert!(summary.is_empty());
 }
@@ -53,7 +53,7 @@ fn mirrored_objects_are_read_only_to_users() {
     let f = fixture();
     let (file, morefs) = file_of(&f);
     let (inv, _, _) = Inventory::default()
-        .validate_sync(C, file, &morefs)
+        .validate_sync(C, "vc", file, &morefs)
         .unwrap();
     let mut host = inv.hosts[&f.a].clone();
     host.cores = nz32(99);
@@ -87,7 +87,7 @@ fn what_vcenter_removed_is_removed_and_changes_are_updates() {
     let f = fixture();
     let (mut file, morefs) = file_of(&f);
     let (inv, _, _) = Inventory::default()
-        .validate_sync(C, file.clone(), &morefs)
+        .validate_sync(C, "vc", file.clone(), &morefs)
         .unwrap();
     // The VM powered off, host b gone (with its mounts and membership).
     file.vms[0].power_state = crate::PowerState::Off;
@@ -98,7 +98,7 @@ fn what_vcenter_removed_is_removed_and_changes_are_updates() {
     for s in &mut file.switches {
         s.host_ids.retain(|h| *h != f.b);
     }
-    let (next, _, summary) = inv.validate_sync(C, file, &morefs).unwrap();
+    let (next, _, summary) = inv.validate_sync(C, "vc", file, &morefs).unwrap();
     assert_eq!(summary.removed, 1);
     assert!(!next.hosts.contains_key(&f.b));
     assert!(!next.sources.contains_key(&f.b.0));
@@ -107,7 +107,7 @@ fn what_vcenter_removed_is_removed_and_changes_are_updates() {
     // Another connection cannot take the objects over.
     let (file, morefs) = file_of(&f);
     let e = next
-        .validate_sync(Uuid::from_u128(8), file, &morefs)
+        .validate_sync(Uuid::from_u128(8), "vc2", file, &morefs)
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::Duplicate);
 }
@@ -117,7 +117,7 @@ fn objects_that_come_back_under_new_ids_keep_their_old_ones() {
     let f = fixture();
     let (file, morefs) = file_of(&f);
     let (inv, _, _) = Inventory::default()
-        .validate_sync(C, file.clone(), &morefs)
+        .validate_sync(C, "vc", file.clone(), &morefs)
         .unwrap();
     // The same vCenter under a new instance UUID: every id new, every name the same.
     let fresh: HashMap<Uuid, Uuid> = morefs.keys().map(|id| (*id, Uuid::new_v4())).collect();
@@ -127,7 +127,7 @@ fn objects_that_come_back_under_new_ids_keep_their_old_ones() {
         .iter()
         .map(|(id, m)| (fresh[id], format!("{m}-new")))
         .collect();
-    let (next, changes, summary) = inv.validate_sync(C, renamed, &morefs2).unwrap();
+    let (next, changes, summary) = inv.validate_sync(C, "vc", renamed, &morefs2).unwrap();
     assert_eq!((summary.created, summary.removed), (0, 0), "{changes:?}");
     assert_eq!(next.hosts.len(), 2);
     assert!(next.hosts.contains_key(&HostId(f.a.0)));
@@ -141,7 +141,7 @@ fn an_import_leaves_mirrored_objects_as_they_are_and_refuses_changing_them() {
     let f = fixture();
     let (file, morefs) = file_of(&f);
     let (inv, _, _) = Inventory::default()
-        .validate_sync(C, file.clone(), &morefs)
+        .validate_sync(C, "vc", file.clone(), &morefs)
         .unwrap();
     let (_, changes, _) = inv.validate_import(file.clone()).unwrap();
     assert!(changes.is_empty());

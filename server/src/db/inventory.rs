@@ -191,13 +191,14 @@ pub async fn load_inventory(tx: &mut Tx<'_>) -> Result<Inventory, DbError> {
             serde_json::from_str(&record).map_err(|e| DbError::Corrupt(format!("rule: {e}")))?;
         inv.rules.insert(rule.id, rule);
     }
-    for row in sqlx::query("SELECT object_id, connection_id, moref FROM object_sources")
+    for row in sqlx::query("SELECT object_id, connection_id, moref, vcenter FROM object_sources")
         .fetch_all(&mut **tx)
         .await?
     {
         let source = Source {
             connection: uuid(&row, "connection_id")?,
             moref: row.try_get("moref")?,
+            vcenter: row.try_get("vcenter")?,
         };
         inv.sources.insert(uuid(&row, "object_id")?, source);
     }
@@ -304,15 +305,17 @@ pub async fn store_change(tx: &mut Tx<'_>, change: &Change) -> Result<(), DbErro
             match source {
                 Some(s) => {
                     sqlx::query(
-                        "INSERT INTO object_sources (object_id, kind, connection_id, moref)
-                         VALUES ($1, $2, $3, $4)
+                        "INSERT INTO object_sources (object_id, kind, connection_id, moref, vcenter)
+                         VALUES ($1, $2, $3, $4, $5)
                          ON CONFLICT (object_id) DO UPDATE SET kind = excluded.kind,
-                            connection_id = excluded.connection_id, moref = excluded.moref",
+                            connection_id = excluded.connection_id, moref = excluded.moref,
+                            vcenter = excluded.vcenter",
                     )
                     .bind(id.to_string())
                     .bind(kind.plural())
                     .bind(s.connection.to_string())
                     .bind(&s.moref)
+                    .bind(&s.vcenter)
                     .execute(&mut **tx)
                     .await?;
                 }

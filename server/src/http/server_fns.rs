@@ -12,6 +12,7 @@ use domain::audit::{AuditEntry, AuditFilter};
 use domain::checks::MigrationRequest;
 use domain::migration::{Fault, FaultRequest, Migration, MigrationEvent};
 use domain::plan::{PlanRecord, PlanRequest, Preview};
+use domain::source::{Connection, NewConnection};
 use domain::PlanId;
 use domain::{Change, FaultId, ImportSummary, Inventory, InventoryFile, MigrationId, Mutation};
 use std::sync::Arc;
@@ -155,5 +156,21 @@ impl Backend for ServiceBackend {
             let filter = super::audit::checked(filter).map_err(ApiError::into_server_error)?;
             mapped(audit::query(self.0.inventory.db(), &filter).await)
         })
+    }
+
+    fn connections(&self) -> Answer<'_, Vec<Connection>> {
+        Box::pin(async move { mapped(self.0.connections.list().await) })
+    }
+
+    fn create_connection(&self, request: NewConnection) -> Answer<'_, Connection> {
+        Box::pin(async move { mapped(self.0.connections.create(request).await) })
+    }
+
+    fn test_connection(&self, id: uuid::Uuid) -> Answer<'_, String> {
+        Box::pin(async move { mapped(self.0.connections.test(id).await) })
+    }
+
+    fn delete_connection(&self, id: uuid::Uuid) -> Answer<'_, ()> {
+        Box::pin(async move { mapped(self.0.connections.delete(id).await) })
     }
 }

@@ -190,6 +190,7 @@ impl Session {
                 _ => unreachable(why),
             }
         };
+        tracing::debug!(target: "vmshift::vcenter", method, url = %self.url, "SOAP call");
         let mut request = self
             .http
             .post(&self.url)

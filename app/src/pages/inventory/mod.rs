@@ -46,7 +46,10 @@ pub fn InventoryTabs() -> impl IntoView {
     view! {
         <nav class="tabs">
             {tabs}
-            {admin.then(|| view! { <A href="/inventory/import" attr:data-testid="tab-import">"Import RVTools"</A> })}
+            {admin.then(|| view! {
+                <A href="/inventory/import" attr:data-testid="tab-import">"Import RVTools"</A>
+                <A href="/inventory/connections" attr:data-testid="tab-connections">"vCenter"</A>
+            })}
         </nav>
     }
 }
@@ -187,6 +190,9 @@ fn inventory_table(
                 {rows
                     .into_iter()
                     .map(|(id, name, cells)| {
+                        // Mirrored from vCenter: read-only here (docs/VCENTER.md#mirrored-objects).
+                        let vcenter = inv.sources.get(&id).map(|s| s.vcenter.clone());
+                        let editable = admin && vcenter.is_none();
                         let row_name = name.clone();
                         let row_testid = format!("row-{name}");
                         view! {
@@ -230,7 +236,13 @@ fn inventory_table(
                                                 </a>
                                             }
                                         })}
-                                    {admin.then(|| view! {
+                                    {vcenter.map(|v| view! {
+                                        <span class="badge vcenter" data-testid=format!("vcenter-{name}")
+                                            title="Mirrored from vCenter: change it there">
+                                            "vCenter · "{v}
+                                        </span>
+                                    })}
+                                    {editable.then(|| view! {
                                     <button
                                         class="link"
                                         data-testid=format!("edit-{name}")
@@ -239,7 +251,7 @@ fn inventory_table(
                                         "Edit"
                                     </button>
                                     })}
-                                    {admin.then_some(move || {
+                                    {editable.then_some(move || {
                                         if confirming.get() == Some(id) {
                                             view! {
                                                 <button

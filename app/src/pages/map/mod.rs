@@ -156,6 +156,12 @@ fn cluster_view(
             <div class="cluster-grid" style=grid>
                 <div class="cluster-head">
                     <h2>{cluster.name.clone()}</h2>
+                    {cluster.vcenter.clone().map(|v| view! {
+                        <p class="badge vcenter" data-testid=format!("vcenter-{}", cluster.name)
+                            title="Mirrored from vCenter, kept current; read-only in vmshift">
+                            "vCenter · "{v}
+                        </p>
+                    })}
                     <p class="muted">{format!("{host_count} hosts · {vm_count} VMs")}</p>
                     <p class="muted">{evc}</p>
                     {operator.then(|| view! {

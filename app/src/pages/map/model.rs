@@ -14,6 +14,8 @@ pub struct ClusterView {
     pub id: ClusterId,
     pub name: String,
     pub evc_level: Option<u32>,
+    /// The vCenter it is mirrored from (docs/VCENTER.md#mirrored-objects).
+    pub vcenter: Option<String>,
     pub hosts: Vec<HostView>,
     pub fabric: Vec<FabricBar>,
 }
@@ -138,6 +140,7 @@ impl MapModel {
                 id: cluster.id,
                 name: cluster.name.to_string(),
                 evc_level: cluster.evc_level,
+                vcenter: inv.sources.get(&cluster.id.0).map(|s| s.vcenter.clone()),
                 hosts: host_views,
                 fabric,
             });

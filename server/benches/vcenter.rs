@@ -1,0 +1,246 @@
+//! A vCenter connection at scale (docs/PERFORMANCE.md, "Issue 15"): govmomi's simulator
+//! (`target/vcsim/vcsim`) with 32 clusters of 32 hosts and about 10,000 VMs, connected to the
+//! real `vmshift` binary (release): the initial sync (time, server memory), the latency from
+//! a change made in vCenter (a VM powered off) to its delta on the live stream, and what the
+//! server does once synced and idle (CPU, SOAP requests per second — counted from its debug
+//! log of each call). Prints a Markdown report.
+//!
+//!     cargo bench -p server --bench vcenter
+
+#[path = "bench_auth.rs"]
+mod bench_auth;
+#[path = "bench_db.rs"]
+mod bench_db;
+#[path = "bench_proc.rs"]
+mod bench_proc;
+
+use futures::StreamExt;
+use serde_json::{json, Value};
+use server::vcenter::collect::collect;
+use server::vcenter::soap::Session;
+use server::vcenter::{Endpoint, Trust};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const USER: &str = "administrator@vsphere.local";
+const PASSWORD: &str = "vmshift-vcsim";
+const CLUSTERS: usize = 32;
+const HOSTS: usize = 32;
+/// VMs per cluster's resource pool.
+const VMS: usize = 313;
+const CHANGES: usize = 60;
+const IDLE_S: u64 = 90;
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+#[tokio::main]
+async fn main() {
+    let vcsim = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/vcsim/vcsim");
+    assert!(
+        vcsim.exists(),
+        "build the simulator first: scripts/install-vcsim.sh"
+    );
+    let t = Instant::now();
+    let mut sim = Command::new(vcsim)
+        .args([
+            "-username",
+            USER,
+            "-password",
+            PASSWORD,
+            "-ds",
+            "4",
+            "-pg",
+            "4",
+        ])
+        .args([
+            "-cluster",
+            &CLUSTERS.to_string(),
+            "-cluster-host",
+            &HOSTS.to_string(),
+        ])
+        .args(["-vm", &VMS.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut url = String::new();
+    BufReader::new(sim.stdout.take().unwrap())
+        .read_line(&mut url)
+        .unwrap();
+    let url = url.trim().to_string();
+    let built_s = t.elapsed().as_secs_f64();
+
+    let db = bench_db::BenchDb::new().await;
+    let port = bench_proc::free_port();
+    let log_path = std::env::temp_dir().join(format!("vmshift-vcenter-bench-{port}.log"));
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vmshift"))
+        .args([
+            "--database-url",
+            &db.url,
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .args(["--demo", "false", "--admin-password", bench_auth::PASSWORD])
+        .args([
+            "--secret-key",
+            "bench",
+            "--log",
+            "warn,vmshift::vcenter=debug",
+        ])
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let pid = child.id().to_string();
+    let base = format!("http://127.0.0.1:{port}");
+    bench_proc::wait_up(&base).await;
+    let token = bench_auth::admin_token(&base).await;
+    let http = bench_auth::client(&token);
+    let idle_rss = bench_proc::status_mib(&pid, "VmRSS:");
+
+    // The initial sync: from the request to every VM mirrored.
+    let t = Instant::now();
+    let r = http
+        .post(format!("{base}/api/v1/connections"))
+        .json(&json!({"kind": "vcenter", "name": "bench", "url": url, "username": USER, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let expected_vms = CLUSTERS * VMS;
+    let connection = loop {
+        let c: Value = http
+            .get(format!("{base}/api/v1/connections/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if c["state"] == "synced" && c["objects"]["vms"].as_u64() == Some(expected_vms as u64) {
+            break c;
+        }
+        assert_ne!(c["state"], "error", "{c}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let sync_s = t.elapsed().as_secs_f64();
+    let sync_peak = bench_proc::status_mib(&pid, "VmHWM:");
+
+    // Change to live delta: a VM powered off in vCenter, until the stream carries it.
+    let mut admin = Session::login(&Endpoint {
+        url: url.clone(),
+        username: USER.into(),
+        password: PASSWORD.into(),
+        trust: Trust::default(),
+    })
+    .await
+    .unwrap();
+    let wanted: &[(&str, &[&str])] = &[("VirtualMachine", &["name"])];
+    let vms = collect(&mut admin, wanted).await.unwrap();
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("ws://127.0.0.1:{port}/ws")
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let mut latencies = Vec::new();
+    for vm in vms.iter().take(CHANGES) {
+        let name = vm.text("name").unwrap().to_string();
+        let t = Instant::now();
+        admin.call("PowerOffVM_Task", &vm.obj, "").await.unwrap();
+        loop {
+            let message = tokio::time::timeout(Duration::from_secs(30), ws.next())
+                .await
+                .expect("a delta within 30 s")
+                .unwrap()
+                .unwrap();
+            let Ok(text) = message.into_text() else {
+                continue;
+            };
+            if text.contains("inventory_changed")
+                && text.contains(&format!("\"name\":\"{name}\""))
+                && text.contains("\"power_state\":\"off\"")
+            {
+                break;
+            }
+        }
+        latencies.push(t.elapsed().as_secs_f64());
+    }
+    latencies.sort_by(f64::total_cmp);
+
+    // Idle: nothing changes in vCenter.
+    let calls = || {
+        std::fs::read_to_string(&log_path)
+            .unwrap_or_default()
+            .matches("SOAP call")
+            .count()
+    };
+    let (cpu0, calls0) = (bench_proc::cpu_s(&pid), calls());
+    tokio::time::sleep(Duration::from_secs(IDLE_S)).await;
+    let (cpu1, calls1) = (bench_proc::cpu_s(&pid), calls());
+    // The calls made while idle, by method.
+    let idle_calls: Vec<String> = std::fs::read_to_string(&log_path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("SOAP call"))
+        .skip(calls0)
+        .take(calls1 - calls0)
+        .map(|l| {
+            l.split("method=")
+                .nth(1)
+                .and_then(|m| m.split_whitespace().next())
+                .unwrap_or("?")
+                .to_string()
+        })
+        .collect();
+    let others: Vec<&String> = idle_calls
+        .iter()
+        .filter(|m| *m != "WaitForUpdatesEx")
+        .collect();
+    let peak = bench_proc::status_mib(&pid, "VmHWM:");
+    let rss = bench_proc::status_mib(&pid, "VmRSS:");
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = sim.kill();
+    let _ = sim.wait();
+    let _ = std::fs::remove_file(&log_path);
+
+    println!(
+        "## A vCenter connection at scale ({})\n",
+        bench_db::configured_label()
+    );
+    println!(
+        "Simulator: {CLUSTERS} clusters × {HOSTS} hosts, {expected_vms} VMs, 4 datastores, 4 distributed port groups (built in {built_s:.1} s). Mirrored: {}.\n",
+        connection["objects"]
+    );
+    println!("| measure | value | target |");
+    println!("|---|---|---|");
+    println!("| initial sync (POST to every VM mirrored) | {sync_s:.1} s | < 30 s |");
+    println!("| server peak RSS after the sync (VmHWM) | {sync_peak:.0} MiB (idle before: {idle_rss:.0} MiB) | |");
+    println!(
+        "| change → live delta, {CHANGES} VMs powered off one after another | p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms | p99 < 2 s |",
+        percentile(&latencies, 0.5) * 1000.0,
+        percentile(&latencies, 0.99) * 1000.0,
+        latencies.last().unwrap() * 1000.0
+    );
+    println!(
+        "| idle, synced ({IDLE_S} s): server CPU | {:.2} % of a core | |",
+        (cpu1 - cpu0) / IDLE_S as f64 * 100.0
+    );
+    println!(
+        "| idle, synced: SOAP requests | {} in {IDLE_S} s ({:.3}/s); other than WaitForUpdatesEx: {others:?} | only the waiting WaitForUpdatesEx |",
+        idle_calls.len(),
+        idle_calls.len() as f64 / IDLE_S as f64,
+    );
+    println!("\nServer RSS at the end {rss:.0} MiB, peak {peak:.0} MiB.");
+}
