@@ -16,7 +16,7 @@ if ! command -v go >/dev/null 2>&1 || [ ! -d /usr/share/gocode/src/github.com/vm
 fi
 
 out=target/vcsim/vcsim
-if [ ! -x "$out" ] || [ lab/vcsim/main.go -nt "$out" ]; then
+if [ ! -x "$out" ] || [ -n "$(find lab/vcsim -newer "$out" -name "*.go")" ]; then
   step "building the vSphere simulator test server (~30 s)"
   mkdir -p target/vcsim/gopath target/vcsim/cache
   GO111MODULE=off GOPATH="$PWD/target/vcsim/gopath:/usr/share/gocode" \

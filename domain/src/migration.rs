@@ -102,6 +102,9 @@ pub struct Migration {
     /// measured.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub real: bool,
+    /// The hypervisor's own id of the move (vCenter's task, `task-123`), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_task: Option<String>,
 }
 
 impl Migration {
@@ -262,6 +265,7 @@ impl Migration {
             started_by: None,
             last_seq: 0,
             real: false,
+            external_task: None,
         }
     }
 

@@ -80,6 +80,12 @@ impl Inventory {
         ))
     }
 
+    /// A migration's VM where its hypervisor now runs it (the engine's switchover): for a
+    /// mirrored VM too, which its vCenter moved (docs/VCENTER.md#migrations).
+    pub fn validate_moved(&self, vm: crate::Vm) -> Result<Change, DomainError> {
+        self.validate_any(Mutation::Update(Object::Vm(vm)))
+    }
+
     /// The name of the object with this id, whatever its kind.
     fn objects_named(&self, id: Uuid) -> Option<String> {
         ObjectKind::ALL

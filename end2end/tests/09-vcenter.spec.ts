@@ -94,6 +94,25 @@ test("a vCenter connected from its page is on every map, follows vCenter's chang
   await powerOff(VM);
   await expect(other.getByTestId(`vm-${VM}`)).toHaveClass(/power-off/, { timeout: 5_000 });
 
+  // A vMotion through vCenter: its task and progress on the migration's page.
+  const ids: Record<string, string> = {};
+  for (const c of ["hosts", "vms"]) {
+    for (const o of await (await page.request.get(`/api/v1/${c}`)).json()) ids[o.name] = o.id;
+  }
+  const vm = (await (await page.request.get(`/api/v1/vms/${ids[VM]}`)).json()) as { host_id: string };
+  const target = ["DC0_C0_H0", "DC0_C0_H1"].find((h) => ids[h] !== vm.host_id)!;
+  const res = await page.request.post("/api/v1/migrations", {
+    data: { vm_id: ids[VM], kind: "vmotion", target_host_id: ids[target] },
+  });
+  expect(res.status(), await res.text()).toBe(201);
+  const migration = (await res.json()) as { id: string };
+  await open(page, `/tasks/${migration.id}`);
+  await expect(page.getByTestId("detail-vcenter-task")).toContainText("task-", { timeout: 20_000 });
+  await expect(page.getByTestId("detail-phase")).toContainText("Completed", { timeout: 30_000 });
+  await page.screenshot({ path: `${screenshots}/vcenter-migration.png`, fullPage: true });
+  // The watching map has it on its new host.
+  await expect(other.getByTestId(`host-${target}`).getByTestId(`vm-${VM}`)).toBeVisible({ timeout: 10_000 });
+
   // Disconnected: its objects leave every map.
   await open(page, "/inventory/connections");
   await row.getByTestId("connection-delete").click();

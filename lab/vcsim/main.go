@@ -38,6 +38,8 @@ func main() {
 	username := flag.String("username", "administrator@vsphere.local", "the one user")
 	password := flag.String("password", "vmshift-vcsim", "its password")
 	secure := flag.Bool("tls", false, "serve https with a self-signed certificate")
+	flag.DurationVar(&relocation, "relocate-time", 3*time.Second, "how long a RelocateVM_Task runs")
+	flag.StringVar(&failing, "fail-relocate", "", "a VM whose RelocateVM_Task fails half-way")
 	flag.Parse()
 
 	model := simulator.VPX()
@@ -55,6 +57,7 @@ func main() {
 	}
 	defer model.Remove()
 	fillGaps()
+	progressVMs()
 
 	// The one user: the simulator checks logins against the listen URL's user.
 	model.Service.Listen = &url.URL{Host: *listen, User: url.UserPassword(*username, *password)}

@@ -103,6 +103,10 @@ pub struct Config {
     #[arg(long, env = "VMSHIFT_VCENTER_WAIT_S", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=60), hide = true)]
     pub vcenter_wait_s: u32,
 
+    /// Seconds a migration through vCenter may run before vmshift cancels its task.
+    #[arg(long, env = "VMSHIFT_VCENTER_TASK_TIMEOUT_S", default_value_t = 14_400, value_parser = clap::value_parser!(u64).range(1..=604_800))]
+    pub vcenter_task_timeout_s: u64,
+
     /// Test hooks (docs/RELIABILITY.md): `point=action,…` makes vmshift fail on purpose.
     #[arg(long, env = "VMSHIFT_FAILPOINTS", default_value = "", hide = true)]
     pub failpoints: String,

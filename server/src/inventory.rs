@@ -382,7 +382,7 @@ impl InventoryService {
                 .vms
                 .get(&moved.id)
                 .and_then(|vm| serde_json::to_value(Object::Vm(vm.clone())).ok());
-            let change = this.read().validate(Mutation::Update(Object::Vm(moved)))?;
+            let change = this.read().validate_moved(moved)?;
             // Fenced: a replica that lost the migration to another cannot move the VM.
             if !db::store_migration(&mut tx, &record, &lease).await? {
                 return Err(ServiceError::Fenced);

@@ -15,6 +15,7 @@ use crate::lab::driver::LabDriver;
 use crate::lab::runtime::LabRuntime;
 use crate::live::LiveHub;
 use crate::plans::PlanService;
+use crate::vcenter::driver::VcenterDriver;
 use crate::{db, demo, lab, replication};
 use axum::Router;
 use domain::engine::driver::BoxedDriver;
@@ -102,6 +103,23 @@ impl App {
             }
             None => Box::new(SimulatedDriver::new()),
         };
+        let key = match &config.secret_key {
+            Some(secret) => KeySource::Passphrase(secret.clone()),
+            None => KeySource::File(config.secret_key_file.clone()),
+        };
+        let timing = SyncTiming {
+            full_read: Duration::from_secs(config.vcenter_full_read_s),
+            wait_s: config.vcenter_wait_s,
+        };
+        let connections =
+            ConnectionService::start(inventory.clone(), key, timing, stopping.clone()).await?;
+        // VMs mirrored from a vCenter move through it; the others as before.
+        let driver: BoxedDriver = Box::new(VcenterDriver::new(
+            driver,
+            inventory.clone(),
+            connections.clone(),
+            Duration::from_secs(config.vcenter_task_timeout_s),
+        ));
         let clock = Arc::new(SystemClock::default());
         let (poll, lease) = (engine.tick, engine.lease);
         let migrations = MigrationService::start(
@@ -131,16 +149,6 @@ impl App {
             )
             .await?,
         );
-        let key = match &config.secret_key {
-            Some(secret) => KeySource::Passphrase(secret.clone()),
-            None => KeySource::File(config.secret_key_file.clone()),
-        };
-        let timing = SyncTiming {
-            full_read: Duration::from_secs(config.vcenter_full_read_s),
-            wait_s: config.vcenter_wait_s,
-        };
-        let connections =
-            ConnectionService::start(inventory.clone(), key, timing, stopping.clone()).await?;
         let services = Services {
             inventory,
             migrations,

@@ -238,6 +238,13 @@ fn figures(m: &Migration) -> impl IntoView {
         format!("would fail: {}", p.failure.clone().unwrap_or_default())
     };
     let real = m.real;
+    let by_vcenter = m.external_task.is_some();
+    // A move vCenter ran: its task, as vCenter's own task list shows it.
+    let task = m.external_task.clone().map(|t| {
+        view! {
+            <dt>"vCenter task"</dt><dd data-testid="detail-vcenter-task">{t}</dd>
+        }
+    });
     let actual = done.then(|| {
         format!(
             "{} · {} · {:.0} ms downtime · {} round(s)",
@@ -253,11 +260,14 @@ fn figures(m: &Migration) -> impl IntoView {
                 .into_iter()
                 .map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> })
                 .collect_view()}
+            {task}
             <dt>"Predicted"</dt>
             <dd data-testid="detail-predicted">{predicted}</dd>
             {actual
                 .map(|a| {
-                    let (label, flag) = if real {
+                    let (label, flag) = if by_vcenter {
+                        ("Measured (vCenter)", "true")
+                    } else if real {
                         ("Measured (QEMU)", "true")
                     } else {
                         ("Actual", "false")

@@ -96,6 +96,18 @@ pub trait Driver: Send + 'static {
     fn locate(&self, _vm: VmId) -> Option<Location> {
         None
     }
+
+    /// Where the hypervisor says a migration's VM ended up, once it has converged, when it
+    /// reports it (vCenter: `runtime.host` and the disks' datastores); `None`: where the
+    /// plan sent it.
+    fn landed(&self, _id: MigrationId) -> Option<Location> {
+        None
+    }
+
+    /// The hypervisor's own name for the migration (vCenter's task id), once it has one.
+    fn external_task(&self, _id: MigrationId) -> Option<String> {
+        None
+    }
 }
 
 /// Where a hypervisor runs a VM.
@@ -146,5 +158,11 @@ impl<D: Driver + ?Sized> Driver for Box<D> {
     }
     fn locate(&self, vm: VmId) -> Option<Location> {
         (**self).locate(vm)
+    }
+    fn landed(&self, id: MigrationId) -> Option<Location> {
+        (**self).landed(id)
+    }
+    fn external_task(&self, id: MigrationId) -> Option<String> {
+        (**self).external_task(id)
     }
 }

@@ -185,6 +185,7 @@ impl<D: Driver> Engine<D> {
             .active
             .values()
             .filter(|a| a.running || a.checking)
+            .filter(|a| !inv.sources.contains_key(&a.record.vm_id.0))
             .map(|a| a.footprint.clone())
             .chain(self.elsewhere.iter().map(|e| e.footprint.clone()))
             .collect();
@@ -219,8 +220,13 @@ impl<D: Driver> Engine<D> {
             if a.checking && self.hold_checking {
                 continue;
             }
+            // A mirrored VM is moved by its vCenter, which queues its moves itself
+            // (docs/VCENTER.md#migrations): only a plan's own limits hold it here.
+            let external = inv.sources.contains_key(&a.record.vm_id.0);
             let reason = if a.checking {
                 None
+            } else if external {
+                self.group_reason(a, &group_running)
             } else {
                 self.group_reason(a, &group_running)
                     .or_else(|| self.pace_reason(inv, a, &links))
@@ -294,8 +300,10 @@ impl<D: Driver> Engine<D> {
                 out.updated.push(record);
                 continue;
             }
-            usage.add(&a.footprint);
-            links.add(a);
+            if !external {
+                usage.add(&a.footprint);
+                links.add(a);
+            }
             if let Some(g) = a.group {
                 *group_running.entry(g).or_default() += 1;
             }
@@ -403,7 +411,12 @@ impl<D: Driver> Engine<D> {
             left -= step.used_s;
             at += step.used_s;
             self.at = at;
+            let external = self.driver.external_task(id);
             let a = self.active.get_mut(&id).expect("running");
+            if a.record.external_task.is_none() && external.is_some() {
+                a.record.external_task = external;
+                out.updated.push(a.record.clone());
+            }
             match step.end {
                 Some(TransferEnd::Converged { .. }) => {
                     self.switch_over(inv, id, &step.progress, now_ms, out);
@@ -482,8 +495,11 @@ impl<D: Driver> Engine<D> {
             a.record.rounds = rounds;
         }
         let mut moved = vm.clone();
-        moved.host_id = a.plan.target_host;
+        // Where the hypervisor says the VM is, when it says (vCenter), else where it was sent.
+        let landed = self.driver.landed(id);
+        moved.host_id = landed.map_or(a.plan.target_host, |l| l.host);
         if let Some(d) = a.plan.target_datastore {
+            let d = landed.map_or(d, |l| l.datastore);
             for disk in &mut moved.disks {
                 disk.datastore_id = d;
             }
@@ -491,12 +507,19 @@ impl<D: Driver> Engine<D> {
         let before = a.record.clone();
         let ending = Ending::Completed {
             downtime_ms: downtime_s * 1000.0,
-            message: format!(
-                "{} now runs on {} (downtime {:.0} ms)",
-                a.record.vm_name,
-                a.target_name,
-                downtime_s * 1000.0
-            ),
+            message: match &a.record.external_task {
+                // vCenter does not report the downtime.
+                Some(task) => format!(
+                    "{} now runs on {} (vCenter task {task})",
+                    a.record.vm_name, a.target_name
+                ),
+                None => format!(
+                    "{} now runs on {} (downtime {:.0} ms)",
+                    a.record.vm_name,
+                    a.target_name,
+                    downtime_s * 1000.0
+                ),
+            },
         };
         let event = a.record.end(ending, at_s, Some(progress), now_ms);
         out.switchovers.push(Switchover {

@@ -103,6 +103,15 @@ impl ConnectionService {
         })
     }
 
+    /// How to reach a connection's vCenter (its password decrypted), for a migration.
+    pub async fn endpoint_of(&self, id: Uuid) -> Result<Endpoint, String> {
+        let row = db::load_connection(&self.db, id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("connection {id} is gone"))?;
+        self.endpoint(&row)
+    }
+
     /// The API's view of a row, with the objects mirrored from it.
     fn view(&self, row: ConnectionRow) -> Connection {
         let mut objects = BTreeMap::new();

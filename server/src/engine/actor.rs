@@ -160,21 +160,6 @@ impl MigrationService {
         let (record, event) = {
             let inv = self.inventory.read();
             request.options.validate()?;
-            // vCenter's VMs move only through vCenter (docs/VCENTER.md#what-is-left).
-            if let Some(source) = inv.sources.get(&request.vm_id.0) {
-                let name = inv
-                    .vms
-                    .get(&request.vm_id)
-                    .map_or_else(String::new, |v| v.name.to_string());
-                return Err(StartError::Refused(DomainError::in_use(
-                    Some("vm_id"),
-                    format!(
-                        "{name} is mirrored from vCenter {}: vmshift cannot move it through \
-                         vCenter yet; move it in vCenter and the map follows",
-                        source.vcenter
-                    ),
-                )));
-            }
             let mut busy = engine.busy_vms();
             busy.extend(self.inventory.busy_vms());
             if busy.contains(&request.vm_id) {

@@ -18,6 +18,8 @@ pub enum Plug {
 pub struct Devices {
     /// Capacity MiB, the datastore, thin.
     pub disks: Vec<(u64, MoRef, bool)>,
+    /// Each disk's device key (`2000`), in the order of `disks` (a relocation's disk locators).
+    pub disk_keys: Vec<String>,
     pub nics: Vec<(Plug, bool)>,
     /// Kind, backing, the datastore of a file backing, connected.
     pub devices: Vec<(DeviceKind, DeviceBacking, Option<MoRef>, bool)>,
@@ -62,6 +64,7 @@ pub fn read(xml: &str) -> Devices {
                     == Some("true");
                 if let Some(ds) = datastore {
                     out.disks.push(((kib / 1024).max(1), ds, thin));
+                    out.disk_keys.push(text_of(dev, "key").unwrap_or_default());
                 }
             }
             "VirtualCdrom" | "VirtualFloppy" | "VirtualSerialPort" => {

@@ -4,7 +4,9 @@
 
 pub mod collect;
 pub mod devices;
+pub mod driver;
 pub mod map;
+pub mod relocate;
 pub mod soap;
 pub mod tls;
 pub mod watch;

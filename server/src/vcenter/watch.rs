@@ -25,7 +25,7 @@ pub enum Update {
 /// vmshift's property collector and its filter.
 pub struct Watch {
     collector: MoRef,
-    view: MoRef,
+    view: Option<MoRef>,
     version: String,
 }
 
@@ -33,11 +33,18 @@ impl Watch {
     /// Creates the collector, the view and the filter; the first [`Watch::wait`] returns every
     /// object as entered.
     pub async fn start(session: &mut Session, wanted: Wanted<'_>) -> Result<Watch, SoapError> {
+        let view = collect::create_view(session, wanted).await?;
+        let spec = collect::view_spec(wanted, &view);
+        let mut watch = Watch::on(session, &spec).await?;
+        watch.view = Some(view);
+        Ok(watch)
+    }
+
+    /// A collector of its own with one filter of `spec` (a `PropertyFilterSpec`'s content).
+    pub async fn on(session: &mut Session, spec: &str) -> Result<Watch, SoapError> {
         let pc = session.content.property_collector.clone();
         let answer = session.call("CreatePropertyCollector", &pc, "").await?;
         let collector = returned_ref(&answer)?;
-        let view = collect::create_view(session, wanted).await?;
-        let spec = collect::view_spec(wanted, &view);
         session
             .call(
                 "CreateFilter",
@@ -47,7 +54,7 @@ impl Watch {
             .await?;
         Ok(Watch {
             collector,
-            view,
+            view: None,
             version: String::new(),
         })
     }
@@ -84,11 +91,13 @@ impl Watch {
         let _ = session
             .call("DestroyPropertyCollector", &self.collector, "")
             .await;
-        let _ = session.call("DestroyView", &self.view, "").await;
+        if let Some(view) = &self.view {
+            let _ = session.call("DestroyView", view, "").await;
+        }
     }
 }
 
-fn returned_ref(answer: &str) -> Result<MoRef, SoapError> {
+pub fn returned_ref(answer: &str) -> Result<MoRef, SoapError> {
     let doc =
         roxmltree::Document::parse(answer).map_err(|e| SoapError::Malformed(e.to_string()))?;
     doc.descendants()
