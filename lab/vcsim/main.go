@@ -81,6 +81,7 @@ func fillGaps() {
 	for _, e := range simulator.Map.All("HostSystem") {
 		h := e.(*simulator.HostSystem)
 		h.Summary.Config.VmotionEnabled = true
+		vmotionVmknic(h)
 		for _, ds := range h.Datastore {
 			mounts[ds] = append(mounts[ds], types.DatastoreHostMount{
 				Key: h.Self,
@@ -132,4 +133,36 @@ func selfSigned() tls.Certificate {
 		panic(err)
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// vmotionVmknic selects vmk0 for vMotion (the simulator selects none) on 25 Gbit/s uplinks
+// (its 10 Gbit/s are vmshift's default: a distinct figure shows it was read).
+func vmotionVmknic(h *simulator.HostSystem) {
+	config := *h.Config
+	network := *config.Network
+	pnics := append([]types.PhysicalNic(nil), network.Pnic...)
+	for i := range pnics {
+		pnics[i].LinkSpeed = &types.PhysicalNicLinkInfo{SpeedMb: 25000, Duplex: true}
+	}
+	network.Pnic = pnics
+	config.Network = &network
+	if len(network.Vnic) > 0 && config.VirtualNicManagerInfo != nil {
+		info := *config.VirtualNicManagerInfo
+		vnic := network.Vnic[0]
+		vnic.Key = "vmotion." + vnic.Key
+		var configs []types.VirtualNicManagerNetConfig
+		for _, c := range info.NetConfig {
+			if c.NicType != "vmotion" {
+				configs = append(configs, c)
+			}
+		}
+		info.NetConfig = append(configs, types.VirtualNicManagerNetConfig{
+			NicType:            "vmotion",
+			MultiSelectAllowed: true,
+			CandidateVnic:      []types.HostVirtualNic{vnic},
+			SelectedVnic:       []string{vnic.Key},
+		})
+		config.VirtualNicManagerInfo = &info
+	}
+	h.Config = &config
 }

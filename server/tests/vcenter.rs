@@ -50,6 +50,8 @@ async fn vcenter_inventory_is_read_in_one_pass_and_accepted_by_the_gate() {
             h.cores.get() > 1 && h.cpu_mhz.get() > 1 && h.memory_mib.get() > 1024,
             "{h:?}"
         );
+        // The vMotion vmknic's uplink, 25 Gbit/s in the test server (the default is 10).
+        assert_eq!(h.vmotion_link_gbps.get(), 25.0, "{}", h.name);
     }
     for d in &file.datastores {
         assert_eq!(d.host_ids.len(), 7, "{} is mounted by every host", d.name);

@@ -29,6 +29,11 @@ pub const WANTED: Wanted<'static> = &[
             "runtime.inMaintenanceMode",
             "summary.config.vmotionEnabled",
             "summary.maxEVCModeKey",
+            // The vMotion link (super::vmknic).
+            "config.virtualNicManagerInfo.netConfig",
+            "config.network.portgroup",
+            "config.network.vswitch",
+            "config.network.pnic",
         ],
     ),
     (
@@ -68,6 +73,7 @@ pub const WANTED: Wanted<'static> = &[
             "config.hardware.device",
             "config.cpuAffinity",
             "resourceConfig.memoryAllocation.reservation",
+            "layoutEx",
         ],
     ),
 ];
@@ -174,7 +180,9 @@ pub fn inventory(instance: &str, objects: &[&Read]) -> Mapped {
             memory_mib: SizeMib::parse(memory.max(1)).unwrap_or(SizeMib::parse(1).expect("1")),
             state,
             vmotion_enabled: h.boolean("summary.config.vmotionEnabled").unwrap_or(false),
-            vmotion_link_gbps: LinkGbps::parse(DEFAULT_LINK_GBPS).expect("a speed"),
+            vmotion_link_gbps: super::vmknic::link_gbps(h)
+                .and_then(|g| LinkGbps::parse(g).ok())
+                .unwrap_or_else(|| LinkGbps::parse(DEFAULT_LINK_GBPS).expect("a speed")),
             ip_family: IpFamily::V4,
         });
     }
@@ -360,15 +368,22 @@ fn vms(instance: &str, objects: &[&Read], networks: &Networks, mapped: &mut Mapp
             .get("config.hardware.device")
             .map(|d| devices::read(&d.xml))
             .unwrap_or_default();
+        let committed = super::layout::committed(v);
         let disks = read
             .disks
             .iter()
-            .filter_map(|(mib, d, thin)| {
-                // A disk's committed space is in layoutEx (not read yet): half, guessed.
+            .zip(&read.disk_keys)
+            .filter_map(|((mib, d, thin), key)| {
+                // A thin disk holds what layoutEx says its files hold (else half, guessed).
+                let used = match committed.get(key) {
+                    Some(bytes) => (bytes / 1_048_576).min(*mib),
+                    None if *thin => mib / 2,
+                    None => *mib,
+                };
                 Some(Disk {
                     datastore_id: ds(d)?,
                     capacity_mib: SizeMib::parse(*mib).ok()?,
-                    used_mib: if *thin { mib / 2 } else { *mib },
+                    used_mib: if *thin { used } else { *mib },
                     thin: *thin,
                 })
             })

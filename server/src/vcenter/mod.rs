@@ -5,10 +5,12 @@
 pub mod collect;
 pub mod devices;
 pub mod driver;
+pub mod layout;
 pub mod map;
 pub mod relocate;
 pub mod soap;
 pub mod tls;
+pub mod vmknic;
 pub mod watch;
 
 pub use soap::{Endpoint, ServiceContent, SoapError};
