@@ -39,8 +39,8 @@ pub struct ConnectionService {
     key: KeySource,
     secret: OnceLock<Arc<SecretBox>>,
     timing: SyncTiming,
-    /// Each running sync's stop switch.
-    syncs: Mutex<HashMap<Uuid, watch::Sender<bool>>>,
+    /// Each running sync's stop switch and task.
+    syncs: Mutex<HashMap<Uuid, (watch::Sender<bool>, tokio::task::JoinHandle<()>)>>,
     stopping: watch::Receiver<bool>,
 }
 
@@ -261,8 +261,10 @@ impl ConnectionService {
             )
             .into());
         }
-        if let Some(stop) = self.syncs.lock().await.remove(&id) {
+        // The sync ends first (a write it began is in the gate's queue before the removal).
+        if let Some((stop, task)) = self.syncs.lock().await.remove(&id) {
             let _ = stop.send(true);
+            let _ = task.await;
         }
         self.inventory
             .sync_mirror(id, row.name.clone(), Default::default(), HashMap::new())
@@ -281,7 +283,6 @@ impl ConnectionService {
 
     async fn spawn_sync(self: Arc<Self>, row: &ConnectionRow) {
         let (stop, stopped) = watch::channel(false);
-        self.syncs.lock().await.insert(row.id, stop);
         let endpoint = self.endpoint(row);
         let task = sync::Sync {
             id: row.id,
@@ -291,7 +292,8 @@ impl ConnectionService {
             timing: self.timing,
         };
         let shutdown = self.stopping.clone();
-        tokio::spawn(task.run(endpoint, stopped, shutdown));
+        let handle = tokio::spawn(task.run(endpoint, stopped, shutdown));
+        self.syncs.lock().await.insert(row.id, (stop, handle));
     }
 }
 

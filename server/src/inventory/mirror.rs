@@ -42,17 +42,21 @@ impl InventoryService {
     ) -> Result<SyncSummary, ServiceError> {
         let _writer = self.write_gate.lock().await;
         // Most passes change nothing: find that out before taking a revision.
-        let (_, changes, _) =
-            self.read()
-                .validate_sync(connection, &label, file.clone(), &morefs)?;
-        if changes.is_empty() {
+        let seen = self.revision();
+        let first = self
+            .read()
+            .validate_sync(connection, &label, file.clone(), &morefs)?;
+        if first.1.is_empty() {
             return Ok(SyncSummary::default());
         }
         let (mut tx, revision) = self.begin_write().await?;
-        // Validated again: catching up may have brought other replicas' changes.
-        let (next, changes, summary) = self
-            .read()
-            .validate_sync(connection, &label, file, &morefs)?;
+        // Validated again only when catching up brought other replicas' changes.
+        let (next, changes, summary) = if self.revision() == seen {
+            first
+        } else {
+            self.read()
+                .validate_sync(connection, &label, file, &morefs)?
+        };
         let stored: HashSet<VmId> = self.read().vms.keys().copied().collect();
         db::store_changes(&mut tx, &changes, &stored).await?;
         let mut faults_gone = false;

@@ -3,7 +3,8 @@
 //! managed object id, so a resync finds the same objects.
 
 use super::collect::{Object as Read, Wanted};
-use super::devices::{self, Plug};
+use super::devices::Plug;
+use super::parsed::Cache;
 use super::soap::MoRef;
 use domain::*;
 use std::collections::HashMap;
@@ -107,6 +108,11 @@ pub struct Mapped {
 
 /// The objects read, mapped.
 pub fn inventory(instance: &str, objects: &[&Read]) -> Mapped {
+    inventory_with(instance, objects, &mut Cache::default())
+}
+
+/// [`inventory`], parsing only the structures `cache` does not hold already.
+pub fn inventory_with(instance: &str, objects: &[&Read], cache: &mut Cache) -> Mapped {
     let mut out = Mapped::default();
     let file = &mut out.file;
     let morefs = &mut out.morefs;
@@ -180,7 +186,8 @@ pub fn inventory(instance: &str, objects: &[&Read]) -> Mapped {
             memory_mib: SizeMib::parse(memory.max(1)).unwrap_or(SizeMib::parse(1).expect("1")),
             state,
             vmotion_enabled: h.boolean("summary.config.vmotionEnabled").unwrap_or(false),
-            vmotion_link_gbps: super::vmknic::link_gbps(h)
+            vmotion_link_gbps: cache
+                .link_gbps(h)
                 .and_then(|g| LinkGbps::parse(g).ok())
                 .unwrap_or_else(|| LinkGbps::parse(DEFAULT_LINK_GBPS).expect("a speed")),
             ip_family: IpFamily::V4,
@@ -216,7 +223,8 @@ pub fn inventory(instance: &str, objects: &[&Read]) -> Mapped {
         });
     }
     let networks = networks(instance, objects, &mut out);
-    vms(instance, objects, &networks, &mut out);
+    vms(instance, objects, &networks, &mut out, cache);
+    cache.sweep();
     out
 }
 
@@ -342,7 +350,13 @@ fn networks(instance: &str, objects: &[&Read], mapped: &mut Mapped) -> Networks 
 }
 
 /// VMs (templates left out) with their disks, NICs and devices.
-fn vms(instance: &str, objects: &[&Read], networks: &Networks, mapped: &mut Mapped) {
+fn vms(
+    instance: &str,
+    objects: &[&Read],
+    networks: &Networks,
+    mapped: &mut Mapped,
+    cache: &mut Cache,
+) {
     let (file, morefs) = (&mut mapped.file, &mut mapped.morefs);
     let hosts: HashMap<Uuid, (HostId, u32)> = file
         .hosts
@@ -363,12 +377,8 @@ fn vms(instance: &str, objects: &[&Read], networks: &Networks, mapped: &mut Mapp
         let (Some(n), Some((host, level))) = (name(v), host) else {
             continue;
         };
-        let read = v
-            .props
-            .get("config.hardware.device")
-            .map(|d| devices::read(&d.xml))
-            .unwrap_or_default();
-        let committed = super::layout::committed(v);
+        let parts = cache.vm(v);
+        let (read, committed) = (&parts.devices, &parts.committed);
         let disks = read
             .disks
             .iter()

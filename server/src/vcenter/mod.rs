@@ -7,6 +7,7 @@ pub mod devices;
 pub mod driver;
 pub mod layout;
 pub mod map;
+pub mod parsed;
 pub mod relocate;
 pub mod soap;
 pub mod tls;
