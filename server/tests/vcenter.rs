@@ -6,23 +6,12 @@
 
 mod common;
 
-use common::vcsim::{simulator, PASSWORD};
+use common::vcsim::{simulator, MODEL, PASSWORD};
 use server::vcenter::{read_inventory, SoapError};
 
 #[tokio::test]
 async fn vcenter_inventory_is_read_in_one_pass_and_accepted_by_the_gate() {
-    let sim = simulator(&[
-        "-cluster",
-        "2",
-        "-cluster-host",
-        "3",
-        "-host",
-        "1",
-        "-ds",
-        "2",
-        "-vm",
-        "2",
-    ]);
+    let sim = simulator(MODEL);
     let (content, mapped) = read_inventory(&sim.endpoint(PASSWORD)).await.unwrap();
     let file = mapped.file;
     // Every object knows its managed object id.

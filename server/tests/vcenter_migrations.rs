@@ -25,10 +25,7 @@ async fn vcenter_migrations_run_through_relocate_vm_task() {
     let id = connected(&s, &sim).await;
     let vm = "DC0_C0_RP0_VM0";
     let (host, disks) = in_vcenter(&sim, vm).await;
-    let other_host = ["DC0_C0_H0", "DC0_C0_H1", "DC0_C0_H2"]
-        .into_iter()
-        .find(|h| *h != host)
-        .unwrap();
+    let other_host = neighbour(&host);
     let other_ds = ["LocalDS_0", "LocalDS_1"]
         .into_iter()
         .find(|d| *d != disks[0])
@@ -89,10 +86,7 @@ async fn vcenter_migrations_run_through_relocate_vm_task() {
     // A task that fails: vCenter's message, the VM where vCenter has it.
     let failing = "DC0_C0_RP0_VM1";
     let (before, _) = in_vcenter(&sim, failing).await;
-    let target = ["DC0_C0_H0", "DC0_C0_H1", "DC0_C0_H2"]
-        .into_iter()
-        .find(|h| *h != before)
-        .unwrap();
+    let target = neighbour(&before);
     let (m, _) = migrate(
         &s,
         json!({"vm_id": id[failing], "kind": "vmotion", "target_host_id": id[target]}),
@@ -156,10 +150,7 @@ async fn vcenter_a_task_that_never_ends_is_cancelled_after_the_timeout() {
     let id = connected(&s, &sim).await;
     let vm = "DC0_C0_RP0_VM0";
     let (host, _) = in_vcenter(&sim, vm).await;
-    let target = ["DC0_C0_H0", "DC0_C0_H1", "DC0_C0_H2"]
-        .into_iter()
-        .find(|h| *h != host)
-        .unwrap();
+    let target = neighbour(&host);
     let (m, _) = migrate(
         &s,
         json!({"vm_id": id[vm], "kind": "vmotion", "target_host_id": id[target]}),

@@ -201,7 +201,45 @@ pub fn run(inv: &Inventory, p: &Plan, busy: &BTreeSet<VmId>) -> Vec<CheckResult>
     if let Some(ds) = p.datastore {
         datastore_rules(inv, p, ds, &mut r);
     }
+    vcenter_rule(inv, p, &mut r);
     r.0
+}
+
+/// `vcenter.same`: a VM mirrored from a vCenter moves through it, within it; one of vmshift's
+/// own stays out of a vCenter's hosts and datastores (docs/VCENTER.md#migrations).
+fn vcenter_rule(inv: &Inventory, p: &Plan, r: &mut Results) {
+    let of = |id: uuid::Uuid| {
+        inv.sources
+            .get(&id)
+            .map(|s| (s.connection, s.vcenter.as_str()))
+    };
+    let vm_at = of(p.vm.id.0);
+    let mut targets = vec![(of(p.target.id.0), host_ref(p.target))];
+    if let Some(ds) = p.datastore {
+        targets.push((of(ds.id.0), ds_ref(ds)));
+    }
+    for (at, object) in targets {
+        if at.map(|a| a.0) == vm_at.map(|a| a.0) {
+            continue;
+        }
+        let whose = |a: Option<(uuid::Uuid, &str)>| match a {
+            Some((_, name)) => format!("vCenter {name}"),
+            None => "vmshift's own inventory".to_string(),
+        };
+        r.push(
+            "vcenter.same",
+            Severity::Error,
+            format!(
+                "{} is in {}, {} in {}: a VM moves within its vCenter",
+                p.vm.name,
+                whose(vm_at),
+                object.name,
+                whose(at)
+            ),
+            "Choose a target in the VM's own vCenter.",
+            vec![vm_ref(p.vm), object],
+        );
+    }
 }
 
 fn host_rules(inv: &Inventory, p: &Plan, r: &mut Results) {

@@ -150,3 +150,46 @@ fn an_import_leaves_mirrored_objects_as_they_are_and_refuses_changing_them() {
     let e = inv.validate_import(changed).unwrap_err();
     assert_eq!(e.code, ErrorCode::InUse);
 }
+
+#[test]
+fn a_mirrored_vm_moves_within_its_vcenter_only() {
+    use crate::checks::{check_migration, MigrationKind, MigrationRequest};
+    let f = fixture();
+    let (file, morefs) = file_of(&f);
+    let (mut inv, _, _) = Inventory::default()
+        .validate_sync(C, "vc", file, &morefs)
+        .unwrap();
+    let web = *inv.vms.keys().next().unwrap();
+    let request = |to: HostId| MigrationRequest {
+        vm_id: web,
+        kind: MigrationKind::VMotion,
+        target_host_id: Some(to),
+        target_datastore_id: None,
+        options: Default::default(),
+    };
+    let within = check_migration(&inv, &request(f.b), &Default::default()).unwrap();
+    assert!(within.results.iter().all(|r| r.id != "vcenter.same"));
+    // A host of vmshift's own, in a cluster of its own.
+    let cluster = crate::Cluster {
+        id: crate::ClusterId::new_random(),
+        name: name("own"),
+        evc_level: None,
+    };
+    let own = host(cluster.id, "own-1");
+    for o in [Object::Cluster(cluster), Object::Host(own.clone())] {
+        let change = inv.validate(Mutation::Create(o)).unwrap();
+        inv.apply(&change);
+    }
+    let across = check_migration(&inv, &request(own.id), &Default::default()).unwrap();
+    let r = across
+        .results
+        .iter()
+        .find(|r| r.id == "vcenter.same")
+        .expect("refused");
+    assert!(
+        r.message.contains("vCenter vc") && r.message.contains("vmshift's own"),
+        "{}",
+        r.message
+    );
+    assert!(!across.allowed);
+}

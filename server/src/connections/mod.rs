@@ -26,6 +26,9 @@ pub enum KeySource {
     File(PathBuf),
 }
 
+/// A running sync: its stop switch and its task.
+type Running = (watch::Sender<bool>, tokio::task::JoinHandle<()>);
+
 /// How often each sync reads the whole vCenter again, and how long one wait for changes lasts.
 #[derive(Debug, Clone, Copy)]
 pub struct SyncTiming {
@@ -40,7 +43,7 @@ pub struct ConnectionService {
     secret: OnceLock<Arc<SecretBox>>,
     timing: SyncTiming,
     /// Each running sync's stop switch and task.
-    syncs: Mutex<HashMap<Uuid, (watch::Sender<bool>, tokio::task::JoinHandle<()>)>>,
+    syncs: Mutex<HashMap<Uuid, Running>>,
     stopping: watch::Receiver<bool>,
 }
 

@@ -253,3 +253,19 @@ pub async fn in_vcenter(sim: &Simulator, vm: &str) -> (String, Vec<String>) {
         devices.disks.iter().map(|(_, ds, _)| name_of(ds)).collect(),
     )
 }
+
+/// A refusal's status, field and message, asserted.
+pub fn refused(status: u16, body: &Value, field: &str, says: &str) {
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["field"], field, "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(says), "{body}");
+}
+
+/// Another host of the first cluster than `host`.
+pub fn neighbour(host: &str) -> &'static str {
+    ["DC0_C0_H0", "DC0_C0_H1", "DC0_C0_H2"]
+        .into_iter()
+        .find(|h| *h != host)
+        .unwrap()
+}
