@@ -193,6 +193,11 @@ pub mod ssr {
         fn create_connection(&self, request: NewConnection) -> Answer<'_, Connection>;
         fn test_connection(&self, id: uuid::Uuid) -> Answer<'_, String>;
         fn delete_connection(&self, id: uuid::Uuid) -> Answer<'_, ()>;
+        fn vcenter_verdict(
+            &self,
+            vm: domain::VmId,
+            host: domain::HostId,
+        ) -> Answer<'_, Vec<domain::checks::CheckResult>>;
     }
 
     /// The server's services, provided to every server function and page render.
@@ -462,4 +467,14 @@ pub async fn test_connection(id: Uuid) -> Result<String, ServerError> {
 #[server(prefix = "/rpc", endpoint = "admin/connections/delete", input = FieldJson)]
 pub async fn delete_connection(id: Uuid) -> Result<(), ServerError> {
     call!(DeleteConnection, |api, _| api.delete_connection(id))
+}
+
+/// vCenter's own verdict on moving a mirrored VM to a host (empty for a move vCenter does not
+/// judge), beside the checks the page runs itself.
+#[server(prefix = "/rpc", endpoint = "viewer/checks/vcenter", input = FieldJson)]
+pub async fn vcenter_verdict(
+    vm: domain::VmId,
+    host: domain::HostId,
+) -> Result<Vec<domain::checks::CheckResult>, ServerError> {
+    call!(VcenterVerdict, |api, _| api.vcenter_verdict(vm, host))
 }

@@ -90,6 +90,16 @@ test("a vCenter connected from its page is on every map, follows vCenter's chang
   await expect(page.getByTestId(`vcenter-${VM}`)).toBeVisible();
   await expect(page.getByTestId(`edit-${VM}`)).toHaveCount(0);
 
+  // The wizard asks vCenter too: its verdict beside vmshift's checks.
+  const vmId = (await (await page.request.get("/api/v1/vms")).json()).find((v: { name: string }) => v.name === VM).id;
+  await open(page, `/migrate?vm=${vmId}`);
+  await page.getByTestId("wizard-kind-vmotion").click();
+  await page.locator('[data-testid^="target-host-DC0_C0_H"][data-allowed="true"]').first().click();
+  await expect(page.getByTestId("check-results")).toHaveAttribute("data-allowed", "true");
+  await expect(page.getByTestId("check-vcenter.compatibility")).toContainText("vCenter's own check finds the move compatible", {
+    timeout: 15_000,
+  });
+
   // A VM powered off in vCenter is off on the watching map.
   await powerOff(VM);
   await expect(other.getByTestId(`vm-${VM}`)).toHaveClass(/power-off/, { timeout: 5_000 });

@@ -40,6 +40,7 @@ func main() {
 	secure := flag.Bool("tls", false, "serve https with a self-signed certificate")
 	flag.DurationVar(&relocation, "relocate-time", 3*time.Second, "how long a RelocateVM_Task runs")
 	flag.StringVar(&failing, "fail-relocate", "", "a VM whose RelocateVM_Task fails half-way")
+	flag.StringVar(&incompatible, "incompatible", "", "a VM QueryVMotionCompatibilityEx finds incompatible with every host")
 	flag.Parse()
 
 	model := simulator.VPX()
@@ -58,6 +59,7 @@ func main() {
 	defer model.Remove()
 	fillGaps()
 	progressVMs()
+	provisioningCheckers()
 
 	// The one user: the simulator checks logins against the listen URL's user.
 	model.Service.Listen = &url.URL{Host: *listen, User: url.UserPassword(*username, *password)}

@@ -413,6 +413,10 @@ impl Fixture {
                 "password": "a-long-password", "role": "viewer" }),
             "admin/users/role" => json!({ "id": self.new_user().await, "role": "operator" }),
             "admin/audit" => json!({ "filter": {} }),
+            // Not a vCenter VM: nothing for vCenter to judge (an empty list).
+            "viewer/checks/vcenter" => {
+                json!({ "vm": self.id("web-01"), "host": self.id("esx-02") })
+            }
             // No vCenter here: refused before any login, or an unknown connection.
             "admin/connections/create" => {
                 return Some(

@@ -167,3 +167,41 @@ async fn vcenter_a_task_that_never_ends_is_cancelled_after_the_timeout() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(in_vcenter(&sim, vm).await.0, host);
 }
+
+#[tokio::test]
+async fn vcenter_verdict_stands_beside_vmshifts_checks() {
+    let sim = simulator(&[MODEL, &["-incompatible", "DC0_C0_RP0_VM1"]].concat());
+    let s = TestServer::start(false).await;
+    let id = connected(&s, &sim).await;
+    for (vm, verdict) in [
+        ("DC0_C0_RP0_VM0", "finds the move compatible"),
+        ("DC0_C0_RP0_VM1", "requires hardware features"),
+    ] {
+        let (host, _) = in_vcenter(&sim, vm).await;
+        let body =
+            json!({"vm_id": id[vm], "kind": "vmotion", "target_host_id": id[neighbour(&host)]});
+        let (st, report) = s.post("/api/v1/checks", &body).await;
+        assert_eq!(st, 200, "{report}");
+        let result = report["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == "vcenter.compatibility")
+            .unwrap_or_else(|| panic!("vCenter's verdict: {report}"));
+        assert!(
+            result["message"].as_str().unwrap().contains(verdict),
+            "{result}"
+        );
+        // vmshift's own checks are there too; vCenter's error blocks the move.
+        let results = report["results"].as_array().unwrap();
+        assert!(
+            results.iter().any(|r| r["id"] == "vm.powered_on"),
+            "{report}"
+        );
+        let blocked = verdict.starts_with("requires");
+        assert_eq!(report["allowed"], !blocked, "{report}");
+        if blocked {
+            assert_eq!(result["severity"], "error", "{result}");
+        }
+    }
+}

@@ -202,6 +202,11 @@ fn wizard(inv: &Inventory, c: Choices, lab: Memo<LabFigures>) -> AnyView {
     });
 
     let allowed = report.as_ref().is_some_and(|r| r.allowed);
+    // A VM mirrored from a vCenter moving host: vCenter's own verdict beside the checks.
+    let vcenter = vm
+        .filter(|v| report.is_some() && kind.moves_host() && inv.sources.contains_key(&v.id.0))
+        .zip(host)
+        .map(|(v, h)| (v.id, h));
     let results = report.clone().map(|r| results_view(&r, check_ms));
     let summary = (c.planned.get() && allowed).then(|| {
         let v = vm.expect("a report needs a VM");
@@ -244,6 +249,7 @@ fn wizard(inv: &Inventory, c: Choices, lab: Memo<LabFigures>) -> AnyView {
                 <div class="step">
                     <h3>"4. Checks"</h3>
                     {r}
+                    {vcenter.map(|(vm, host)| view! { <crate::pages::vcenter_verdict::VcenterVerdict vm host/> })}
                     <button
                         class="primary"
                         data-testid="wizard-next"

@@ -9,3 +9,4 @@ pub mod migration;
 pub mod plans;
 pub mod signin;
 pub mod tasks;
+pub mod vcenter_verdict;

@@ -158,7 +158,7 @@ pub struct CheckReport {
 }
 
 impl CheckReport {
-    pub(crate) fn from_results(mut results: Vec<CheckResult>) -> Self {
+    pub fn from_results(mut results: Vec<CheckResult>) -> Self {
         results.sort_by_key(|r| r.severity);
         CheckReport {
             allowed: !results.iter().any(|r| r.severity == Severity::Error),

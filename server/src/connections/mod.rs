@@ -115,6 +115,37 @@ impl ConnectionService {
         self.endpoint(&row)
     }
 
+    /// vCenter's own verdict on moving a mirrored VM to a host of its vCenter
+    /// (`QueryVMotionCompatibilityEx`); `None` when the move is not one vCenter judges.
+    pub async fn verdict(
+        &self,
+        vm: domain::VmId,
+        host: domain::HostId,
+    ) -> Option<Result<vcenter::compat::Verdict, String>> {
+        let (connection, vm, host) = {
+            let inv = self.inventory.read();
+            let v = inv.sources.get(&vm.0)?;
+            let h = inv
+                .sources
+                .get(&host.0)
+                .filter(|h| h.connection == v.connection)?;
+            (
+                v.connection,
+                vcenter::soap::MoRef::new("VirtualMachine", &v.moref),
+                vcenter::soap::MoRef::new("HostSystem", &h.moref),
+            )
+        };
+        let endpoint = match self.endpoint_of(connection).await {
+            Ok(e) => e,
+            Err(why) => return Some(Err(why)),
+        };
+        Some(
+            vcenter::compat::query(&endpoint, &vm, &host)
+                .await
+                .map_err(|e| e.to_string()),
+        )
+    }
+
     /// The API's view of a row, with the objects mirrored from it.
     fn view(&self, row: ConnectionRow) -> Connection {
         let mut objects = BTreeMap::new();

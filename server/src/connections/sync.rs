@@ -53,6 +53,8 @@ impl Sync {
                 return;
             }
         };
+        // Until the first read is written and watched (after a restart too).
+        self.state("connecting", None, None).await;
         let mut backoff = Duration::from_secs(1);
         loop {
             let end = tokio::select! {

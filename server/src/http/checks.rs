@@ -10,8 +10,10 @@ use super::AppState;
 use axum::extract::State;
 use axum::Json;
 use domain::checks::{
-    check_migration, rank_targets, CheckReport, MigrationKind, MigrationRequest, Targets,
+    check_migration, rank_targets, CheckReport, CheckResult, MigrationKind, MigrationRequest,
+    ObjectRef, Severity, Targets,
 };
+use domain::ObjectKind;
 use domain::{DatastoreId, HostId, VmId};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -23,7 +25,86 @@ pub async fn check(
     let request: MigrationRequest = body.parse()?;
     let busy = state.inventory.busy_vms();
     let report = check_migration(&state.inventory.read(), &request, &busy)?;
-    Ok(Json(report))
+    Ok(Json(with_vcenter_verdict(&state, &request, report).await))
+}
+
+/// vCenter's own verdict beside vmshift's checks, for a mirrored VM moving host
+/// (docs/VCENTER.md#migrations).
+async fn with_vcenter_verdict(
+    state: &AppState,
+    request: &MigrationRequest,
+    report: CheckReport,
+) -> CheckReport {
+    let Some(host) = request.target_host_id.filter(|_| request.kind.moves_host()) else {
+        return report;
+    };
+    let extra = vcenter_results(state, request.vm_id, host).await;
+    if extra.is_empty() {
+        return report;
+    }
+    let mut results = report.results;
+    results.extend(extra);
+    CheckReport::from_results(results)
+}
+
+/// What vCenter's compatibility check says of moving `vm` to `host`, as check results: its
+/// errors block, its warnings warn; a vCenter that does not answer is said, not held against
+/// the move. Empty when the move is not one vCenter judges.
+pub async fn vcenter_results(state: &AppState, vm: VmId, host: HostId) -> Vec<CheckResult> {
+    let Some(verdict) = state.connections.verdict(vm, host).await else {
+        return Vec::new();
+    };
+    let objects: Vec<ObjectRef> = {
+        let inv = state.inventory.read();
+        let vm = inv.vms.get(&vm).map(|v| ObjectRef {
+            kind: ObjectKind::Vm,
+            id: v.id.0,
+            name: v.name.to_string(),
+        });
+        let target = inv.hosts.get(&host).map(|h| ObjectRef {
+            kind: ObjectKind::Host,
+            id: h.id.0,
+            name: h.name.to_string(),
+        });
+        vm.into_iter().chain(target).collect()
+    };
+    let result = |severity, message: String, remedy: &str| CheckResult {
+        id: "vcenter.compatibility".into(),
+        severity,
+        message,
+        remedy: remedy.into(),
+        objects: objects.clone(),
+    };
+    match verdict {
+        Ok(v) if v.errors.is_empty() && v.warnings.is_empty() => vec![result(
+            Severity::Info,
+            "vCenter's own check finds the move compatible".into(),
+            "Nothing to do.",
+        )],
+        Ok(v) => v
+            .errors
+            .into_iter()
+            .map(|e| {
+                result(
+                    Severity::Error,
+                    format!("vCenter: {e}"),
+                    "vCenter's own compatibility check refuses this move: act on its message in vCenter, or choose another host.",
+                )
+            })
+            .chain(v.warnings.into_iter().map(|w| {
+                result(
+                    Severity::Warning,
+                    format!("vCenter: {w}"),
+                    "vCenter's own compatibility check warns: read its message before moving.",
+                )
+            }))
+            .collect(),
+        Err(why) => vec![result(
+            Severity::Info,
+            format!("vCenter did not answer its own compatibility check: {why}"),
+            "vmshift's checks still hold.",
+        )],
+    }
 }
 
 #[derive(Deserialize)]

@@ -173,4 +173,12 @@ impl Backend for ServiceBackend {
     fn delete_connection(&self, id: uuid::Uuid) -> Answer<'_, ()> {
         Box::pin(async move { mapped(self.0.connections.delete(id).await) })
     }
+
+    fn vcenter_verdict(
+        &self,
+        vm: domain::VmId,
+        host: domain::HostId,
+    ) -> Answer<'_, Vec<domain::checks::CheckResult>> {
+        Box::pin(async move { Ok(super::checks::vcenter_results(&self.0, vm, host).await) })
+    }
 }

@@ -3,6 +3,7 @@
 //! objects as vmshift's ([`map`]).
 
 pub mod collect;
+pub mod compat;
 pub mod devices;
 pub mod driver;
 pub mod layout;

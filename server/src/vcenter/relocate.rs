@@ -189,7 +189,7 @@ fn absorb(seen: &Arc<Mutex<Seen>>, updates: Vec<Update>) -> Option<Result<(), St
 }
 
 /// A `LocalizedMethodFault`'s message, with the fault's kind.
-fn fault_message(xml: &str) -> String {
+pub fn fault_message(xml: &str) -> String {
     let wrapped = fragment(xml);
     let Ok(doc) = roxmltree::Document::parse(&wrapped) else {
         return "vCenter's task failed".into();

@@ -65,6 +65,8 @@ pub struct ServiceContent {
     pub property_collector: MoRef,
     pub view_manager: MoRef,
     pub session_manager: MoRef,
+    /// What answers `QueryVMotionCompatibilityEx` (absent on some servers).
+    pub provisioning_checker: Option<MoRef>,
     /// The vCenter's instance UUID.
     pub instance_uuid: String,
     /// `VMware vCenter Server 8.0.2 build-…`.
@@ -133,6 +135,7 @@ impl Session {
                 property_collector: MoRef::new("PropertyCollector", ""),
                 view_manager: MoRef::new("ViewManager", ""),
                 session_manager: MoRef::new("SessionManager", ""),
+                provisioning_checker: None,
                 instance_uuid: String::new(),
                 full_name: String::new(),
             },
@@ -302,6 +305,7 @@ fn service_content(text: &str) -> Result<ServiceContent, SoapError> {
         property_collector: need("propertyCollector")?,
         view_manager: need("viewManager")?,
         session_manager: need("sessionManager")?,
+        provisioning_checker: child(rv, "vmProvisioningChecker").and_then(moref),
         instance_uuid: about
             .and_then(|a| text_of(a, "instanceUuid"))
             .unwrap_or_default(),
