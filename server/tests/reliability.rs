@@ -162,6 +162,12 @@ async fn faults_are_stored_and_go_with_their_host_or_datastore() {
     assert_eq!(reopened.services().migrations.faults().len(), 2);
     drop(reopened);
     let mut ws = s.ws().await;
+    // Subscribed once its snapshot has come (the upgrade answers before the server subscribes).
+    common::next_matching(&mut ws, Duration::from_secs(10), |m| {
+        (m["type"] == "snapshot").then_some(())
+    })
+    .await
+    .expect("the live snapshot");
     // Deleting the datastore, then the host, takes their faults with them, live.
     assert_eq!(s.delete(&format!("/api/v1/datastores/{ds_id}")).await, 204);
     let faults = common::next_matching(&mut ws, Duration::from_secs(5), |m| {
