@@ -97,39 +97,16 @@ async fn main() {
         .unwrap()
         .to_string();
     let expected_vms = CLUSTERS * VMS;
-    let connection = loop {
-        let c: Value = http
-            .get(format!("{base}/api/v1/connections/{id}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if c["objects"]["vms"].as_u64() == Some(expected_vms as u64) {
-            break c;
-        }
+    let connection = poll(&http, &base, &id, |c| {
         assert_ne!(c["state"], "error", "{c}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+        c["objects"]["vms"].as_u64() == Some(expected_vms as u64)
+    })
+    .await;
     let sync_s = t.elapsed().as_secs_f64();
     let sync_peak = bench_proc::status_mib(&pid, "VmHWM:");
     // Then watching: the first WaitForUpdatesEx answered (changes made before would be lost
     // by the simulator, which registers its listener only after that first answer).
-    loop {
-        let c: Value = http
-            .get(format!("{base}/api/v1/connections/{id}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if c["state"] == "synced" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    poll(&http, &base, &id, |c| c["state"] == "synced").await;
     let watching_s = t.elapsed().as_secs_f64();
 
     // Change to live delta: a VM powered off in vCenter, until the stream carries it.
@@ -339,6 +316,16 @@ async fn connect(http: &reqwest::Client, base: &str, name: &str, url: &str) {
         .as_str()
         .unwrap()
         .to_string();
+    poll(http, base, &id, |c| c["state"] == "synced").await;
+}
+
+/// The connection `id` once `done` holds of it, read every 50 ms.
+async fn poll(
+    http: &reqwest::Client,
+    base: &str,
+    id: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
     loop {
         let c: Value = http
             .get(format!("{base}/api/v1/connections/{id}"))
@@ -348,8 +335,8 @@ async fn connect(http: &reqwest::Client, base: &str, name: &str, url: &str) {
             .json()
             .await
             .unwrap();
-        if c["state"] == "synced" {
-            return;
+        if done(&c) {
+            return c;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
