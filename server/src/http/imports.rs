@@ -6,14 +6,13 @@
 use super::error::ApiError;
 use super::path::Query;
 use super::routes::{get, post, Routes, ADMIN};
-use super::upload::{Spooled, Writer};
+use super::upload::{spool_body, Spooled, Writer};
 use super::AppState;
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use domain::{DomainError, ImportCounts, ImportReport, Inventory, InventoryFile};
-use futures::StreamExt;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
 use uuid::Uuid;
@@ -107,14 +106,7 @@ async fn files(state: &AppState, request: Request) -> Result<Vec<Spooled>, ApiEr
         .is_some_and(|v| v.starts_with("multipart/form-data"));
     let mut total = 0;
     if !multipart {
-        let mut body = request.into_body().into_data_stream();
-        let mut file = Writer::new()?;
-        while let Some(chunk) = body.next().await {
-            // The body limit's refusal, or the client going away mid-upload.
-            let chunk = chunk.map_err(|_| ApiError::PayloadTooLarge(UPLOAD_LIMIT_BYTES))?;
-            file.write(&chunk, &mut total, UPLOAD_LIMIT_BYTES).await?;
-        }
-        return Ok(vec![file.finish("upload".into()).await?]);
+        return Ok(vec![spool_body(request, UPLOAD_LIMIT_BYTES).await?]);
     }
     let bad = |e: axum::extract::multipart::MultipartError| {
         ApiError::Domain(DomainError::invalid(

@@ -1,11 +1,13 @@
 //! CRUD for every kind of inventory object under `/api/v1/{collection}`.
 
 use super::error::ApiError;
-use super::json::{parse_value, JsonBody};
+use super::imports::UPLOAD_LIMIT_BYTES;
+use super::json::{is_json, parse_slice, parse_value, JsonBody};
 use super::path::{Collection, Id};
 use super::routes::{get, Routes, ADMIN, VIEWER};
+use super::upload::spool_body;
 use super::AppState;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -150,11 +152,20 @@ pub async fn export(State(state): State<AppState>) -> Response {
 
 /// Imports objects in the export format: new ids are created, known ones replaced; all or
 /// nothing.
+/// The body is spooled to disk (up to the upload limit, not the router's: vCenter's maximum
+/// exported is ~28 MB) and parsed off the async threads straight into the file's objects.
 pub async fn import(
     State(state): State<AppState>,
-    body: JsonBody,
+    request: Request,
 ) -> Result<Json<domain::ImportSummary>, ApiError> {
-    let file: domain::InventoryFile = body.parse()?;
+    if !is_json(request.headers()) {
+        return Err(ApiError::NotJson);
+    }
+    let body = spool_body(request, UPLOAD_LIMIT_BYTES).await?;
+    let file: domain::InventoryFile =
+        tokio::task::spawn_blocking(move || parse_slice(body.bytes()))
+            .await
+            .map_err(|e| ApiError::Internal(format!("import task: {e}")))??;
     Ok(Json(state.inventory.import(file).await?))
 }
 

@@ -15,18 +15,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        // A JSON content type cannot be sent cross-site without a CORS preflight.
-        let is_json = req
-            .headers()
-            .get(axum::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|v| {
-                let v = v.trim();
-                v.eq_ignore_ascii_case("application/json")
-                    || (v.starts_with("application/") && v.ends_with("+json"))
-            });
-        if !is_json {
+        if !is_json(req.headers()) {
             return Err(ApiError::NotJson);
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
@@ -49,8 +38,44 @@ impl JsonBody {
     }
 }
 
+/// Whether the request says its body is JSON. A JSON content type cannot be sent cross-site
+/// without a CORS preflight.
+pub fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            let v = v.trim();
+            v.eq_ignore_ascii_case("application/json")
+                || (v.starts_with("application/") && v.ends_with("+json"))
+        })
+}
+
+/// Deserializes JSON text straight into `T` (no intermediate value: a large import costs its
+/// objects, not a tree of strings), with the same errors as [`parse_value`].
+pub fn parse_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut reader = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut reader).map_err(|e| {
+        if e.inner().is_syntax() || e.inner().is_eof() {
+            ApiError::MalformedJson(format!("the body is not valid JSON: {}", e.inner()))
+        } else {
+            field_error(e)
+        }
+    })?;
+    reader
+        .end()
+        .map_err(|e| ApiError::MalformedJson(format!("the body is not valid JSON: {e}")))?;
+    Ok(value)
+}
+
 pub fn parse_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
+    serde_path_to_error::deserialize(value).map_err(field_error)
+}
+
+/// A value of the wrong shape: a 422 naming the field path.
+fn field_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
         // serde names an unknown or missing field in its message, not in the path.
@@ -70,7 +95,7 @@ pub fn parse_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, A
             message: format!("{field}: {inner}"),
             field,
         }
-    })
+    }
 }
 
 fn field_from_message(message: &str) -> Option<String> {

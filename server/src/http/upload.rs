@@ -67,6 +67,26 @@ impl Writer {
     }
 }
 
+/// The whole body of `request`, spooled to disk and refused (413) past `limit` bytes. The
+/// body is read as a raw stream, so the router's default limit does not apply: `limit` does.
+pub async fn spool_body(
+    request: axum::extract::Request,
+    limit: usize,
+) -> Result<Spooled, ApiError> {
+    use futures::StreamExt;
+    let mut body = request.into_body().into_data_stream();
+    let mut file = Writer::new()?;
+    let mut total = 0;
+    while let Some(chunk) = body.next().await {
+        // The client going away mid-upload.
+        let chunk = chunk.map_err(|e| {
+            ApiError::MalformedJson(format!("the request body could not be read: {e}"))
+        })?;
+        file.write(&chunk, &mut total, limit).await?;
+    }
+    file.finish("upload".into()).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -355,7 +355,7 @@ pub fn build() -> Value {
         json!({
             "get": {"summary": "Export the whole inventory", "operationId": "export_inventory",
                 "responses": with(Map::new(), "200", "the inventory", Some(json!({"$ref": "#/components/schemas/Inventory"})))},
-            "post": {"summary": "Import objects in the export format: new ids are created, known ids replaced; all or nothing",
+            "post": {"summary": "Import objects in the export format: new ids are created, known ids replaced; all or nothing. The body may be up to 256 MiB (vCenter's maximum exported is ~28 MB).",
                 "operationId": "import_inventory",
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Inventory"}}}},
                 "responses": with(error_responses(&[400, 409, 413, 422]), "200", "what was imported",
