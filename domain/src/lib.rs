@@ -17,6 +17,7 @@ pub mod inventory;
 pub mod migration;
 pub mod model;
 pub mod object;
+pub mod overview;
 pub mod phase;
 pub mod plan;
 pub mod platform;
