@@ -1,6 +1,7 @@
 //! Messages of the live websocket (`/ws`), shared by the server and the browser.
 
 use domain::migration::{Fault, Migration, MigrationEvent};
+use domain::overview::ClusterTile;
 use domain::{Change, Inventory};
 use serde::{Deserialize, Serialize};
 
@@ -19,6 +20,16 @@ pub enum LiveMessage {
         /// Faults in effect (absent: keep what you have).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         faults: Option<Vec<Fault>>,
+        /// Present for a client with some clusters open (docs/DESIGN.md#scoped-live-clients):
+        /// every cluster's tile, and `inventory` holds only what the open clusters show.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        overview: Option<Vec<ClusterTile>>,
+    },
+    /// Overview tiles that changed, and clusters that are gone (scoped clients only).
+    OverviewChanged {
+        tiles: Vec<ClusterTile>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        removed: Vec<domain::ClusterId>,
     },
     InventoryChanged {
         revision: u64,
@@ -56,4 +67,26 @@ pub struct LabGuest {
     /// Disk blocks re-read and found intact / damaged.
     pub disk_ok: u64,
     pub disk_bad: u64,
+}
+
+/// A message from a browser: what it shows, so the server sends only that
+/// (docs/DESIGN.md#scoped-live-clients).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    Scope(LiveScope),
+}
+
+/// What a live client wants: the whole inventory (`full`), or the overview with these clusters
+/// open; `events` asks for every migration's progress (the Tasks page), not only the open
+/// clusters' ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveScope {
+    #[serde(default)]
+    pub full: bool,
+    #[serde(default)]
+    pub clusters: Vec<domain::ClusterId>,
+    #[serde(default)]
+    pub events: bool,
 }

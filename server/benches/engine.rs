@@ -12,7 +12,6 @@
 //! (`CLOCK_PROCESS_CPUTIME_ID`) is reported next to the wall time.
 
 use app::protocol::LiveMessage;
-use axum::extract::ws::Utf8Bytes;
 use domain::checks::{MigrationKind, MigrationRequest};
 use domain::engine::simulated::SimulatedDriver;
 use domain::engine::{Engine, TickOutput};
@@ -23,7 +22,7 @@ use domain::scheduling::{max_min_fair, Flow, Footprint, SlotUsage};
 use domain::transfer::{capacity, Resource, TransferPlan};
 use domain::{DatastoreId, HostId, Inventory, MigrationId, Vm, VmId};
 use server::demo::demo_inventory;
-use server::live::LiveBatch;
+use server::live::{Frame, LiveBatch, Reach};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
@@ -146,11 +145,11 @@ fn lease() -> server::db::Lease {
 /// summaries, then the events from their stored JSON, one websocket frame each, shared by
 /// every client (`LiveBatch`).
 fn live_batch(out: &TickOutput, encoded: Vec<String>) -> LiveBatch {
-    let mut frames: Vec<Utf8Bytes> = Vec::with_capacity(out.updated.len() + encoded.len());
+    let mut frames: Vec<Frame> = Vec::with_capacity(out.updated.len() + encoded.len());
     for m in &out.updated {
         let text = serde_json::to_string(&LiveMessage::MigrationUpdated(Box::new(m.clone())))
             .expect("live messages serialize");
-        frames.push(text.into());
+        frames.push(Frame::to_all(text));
     }
     for json in encoded {
         // service.rs `event_message`: `{"type":"migration_event", ...the event's fields}`.
@@ -158,7 +157,7 @@ fn live_batch(out: &TickOutput, encoded: Vec<String>) -> LiveBatch {
         let mut text = String::with_capacity(json.len() + 28);
         text.push_str("{\"type\":\"migration_event\",");
         text.push_str(fields);
-        frames.push(text.into());
+        frames.push(Frame::new(text, Reach::All));
     }
     Arc::from(frames)
 }

@@ -9,14 +9,14 @@
 //! changes in the same order, under the same revision numbers.
 
 mod mirror;
+mod publish;
 
 use crate::audit;
 use crate::db::{self, Db, DbError, Lease, Notice, Tx};
 use crate::failpoints::{Action, Failpoints};
-use crate::live::{one_message, snapshot_message, LiveHub};
+use crate::live::LiveHub;
 use crate::sync::{RwLock, RwLockReadGuard};
-use app::protocol::LiveMessage;
-use domain::migration::{Fault, Migration, MigrationEvent};
+use domain::migration::{Migration, MigrationEvent};
 use domain::{
     Change, DomainError, ImportSummary, Inventory, InventoryFile, Mutation, Object, ObjectKind, Vm,
     VmId,
@@ -43,6 +43,8 @@ const WRITE_ATTEMPTS: usize = 5;
 struct Current {
     inventory: Inventory,
     revision: u64,
+    /// Every cluster's overview tile, kept current with the inventory.
+    tiles: BTreeMap<domain::ClusterId, domain::overview::ClusterTile>,
 }
 
 pub struct InventoryService {
@@ -93,6 +95,7 @@ impl InventoryService {
             db,
             replica,
             current: RwLock::new(Current {
+                tiles: publish::tiles_of(&inventory),
                 inventory,
                 revision,
             }),
@@ -174,13 +177,8 @@ impl InventoryService {
             .all(|(i, (r, c))| *r == mine + 1 + i as u64 && c.is_some());
         if !contiguous {
             let (revision, inventory) = load_consistent(&self.db).await?;
-            {
-                let mut current = self.current.write();
-                current.inventory = inventory;
-                current.revision = revision;
-            }
+            self.install(inventory, revision);
             tracing::info!(revision, "inventory reloaded (changed by another replica)");
-            self.live.publish(one_message(self.snapshot_message()));
             return Ok(());
         }
         for (revision, json) in changes {
@@ -200,17 +198,6 @@ impl InventoryService {
     pub fn snapshot(&self) -> (u64, Inventory) {
         let current = self.current.read();
         (current.revision, current.inventory.clone())
-    }
-
-    /// The snapshot message (inventory only), serialized.
-    pub fn snapshot_message(&self) -> String {
-        self.snapshot_message_with(None)
-    }
-
-    /// The snapshot message, with the migrations and faults a fresh client needs.
-    pub fn snapshot_message_with(&self, live: Option<(&[Migration], &[Fault])>) -> String {
-        let current = self.current.read();
-        snapshot_message(current.revision, &current.inventory, live)
     }
 
     /// Changes whenever deleting an object removed the faults aimed at it.
@@ -430,20 +417,6 @@ impl InventoryService {
         .map_err(|e| ServiceError::Storage(DbError::Corrupt(format!("switchover task: {e}"))))?
     }
 
-    /// Applies a stored change in memory and tells every live client.
-    fn commit_in_memory(&self, change: &Change, revision: u64) {
-        {
-            let mut current = self.current.write();
-            current.inventory.apply(change);
-            current.revision = revision;
-        }
-        let message = LiveMessage::InventoryChanged {
-            revision,
-            change: change.clone(),
-        };
-        self.live.publish_message(&message);
-    }
-
     /// Imports objects (creating new ids, replacing known ones), all or nothing, in one
     /// transaction; live clients get a fresh snapshot. Like [`Self::apply`], it cannot be
     /// cut short by the caller going away.
@@ -510,12 +483,7 @@ impl InventoryService {
         };
         audit::insert(&mut tx, &actor, &record).await?;
         self.finish_write(tx, revision, None).await?;
-        {
-            let mut current = self.current.write();
-            current.inventory = next;
-            current.revision = revision;
-        }
-        self.live.publish(one_message(self.snapshot_message()));
+        self.install(next, revision);
         Ok(summary)
     }
 
@@ -533,11 +501,7 @@ impl InventoryService {
             .collect();
         db::store_changes(&mut tx, &changes, &HashSet::new()).await?;
         self.finish_write(tx, revision, None).await?;
-        let mut current = self.current.write();
-        current.inventory = inventory;
-        current.revision = revision;
-        drop(current);
-        self.live.publish(one_message(self.snapshot_message()));
+        self.install(inventory, revision);
         Ok(true)
     }
 }

@@ -114,3 +114,157 @@ async fn an_import_past_the_upload_limit_or_not_json_is_refused_and_changes_noth
     assert_eq!(res.status().as_u16(), 413);
     assert_eq!(s.export().await, before);
 }
+
+/// The next JSON messages of a websocket until `last` says stop (within 10 s), all of them.
+async fn until(
+    ws: &mut common::Ws,
+    last: impl Fn(&serde_json::Value) -> bool,
+) -> Vec<serde_json::Value> {
+    use futures::StreamExt;
+    let mut seen = Vec::new();
+    loop {
+        let message = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next())
+            .await
+            .expect("a message within 10 s")
+            .expect("the socket stays open")
+            .expect("a valid frame");
+        if let tokio_tungstenite::tungstenite::Message::Text(text) = message {
+            let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let stop = last(&value);
+            seen.push(value);
+            if stop {
+                return seen;
+            }
+        }
+    }
+}
+
+/// A VM's object as the API shows it, powered off.
+async fn powered_off(s: &TestServer, id: &str) -> serde_json::Value {
+    let (_, mut body) = s.get(&format!("/api/v1/vms/{id}")).await;
+    body["power_state"] = serde_json::json!("off");
+    body
+}
+
+fn of_type<'a>(seen: &'a [serde_json::Value], kind: &str) -> Vec<&'a serde_json::Value> {
+    seen.iter().filter(|m| m["type"] == kind).collect()
+}
+
+#[tokio::test]
+async fn a_scoped_client_gets_the_overview_and_only_what_its_open_clusters_hold() {
+    use futures::SinkExt;
+    use serde_json::json;
+    let s = TestServer::start_seeded(
+        false,
+        DEFAULT_LIVE_BUFFER,
+        Some(domain::generate::scale_inventory(3, 2, 2)),
+    )
+    .await;
+    let ids = s.ids().await;
+    let (_, clusters) = s.get("/api/v1/clusters").await;
+    let cluster = |name: &str| {
+        clusters
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let mut scoped = s.ws_at("/ws?scope=open").await;
+    let mut full = s.ws().await;
+
+    // The overview: every cluster's tile, and no object.
+    let first = until(&mut scoped, |_| true).await.remove(0);
+    assert_eq!(first["type"], "snapshot");
+    let tiles = first["overview"].as_array().unwrap();
+    assert_eq!(tiles.len(), 3);
+    assert_eq!(tiles[1]["name"], "cluster-001");
+    assert_eq!(
+        (tiles[1]["vms"].as_u64(), tiles[1]["running_vms"].as_u64()),
+        (Some(4), Some(4))
+    );
+    assert_eq!(tiles[1]["hosts"].as_array().unwrap().len(), 2);
+    assert_eq!(first["inventory"]["vms"], json!([]));
+    assert_eq!(first["inventory"]["hosts"], json!([]));
+    let whole = until(&mut full, |_| true).await.remove(0);
+    assert!(whole.get("overview").is_none());
+    assert_eq!(whole["inventory"]["vms"].as_array().unwrap().len(), 12);
+
+    // A VM powered off: the scoped client gets the tile, not the VM; the full one the VM.
+    let body = powered_off(&s, &ids["vm-001-000-000"]).await;
+    let (st, _) = s
+        .put(&format!("/api/v1/vms/{}", ids["vm-001-000-000"]), &body)
+        .await;
+    assert_eq!(st, 200);
+    let seen = until(&mut scoped, |m| m["type"] == "overview_changed").await;
+    assert!(of_type(&seen, "inventory_changed").is_empty(), "{seen:?}");
+    let tile = &seen.last().unwrap()["tiles"][0];
+    assert_eq!(
+        (tile["name"].as_str(), tile["running_vms"].as_u64()),
+        (Some("cluster-001"), Some(3))
+    );
+    let seen = until(&mut full, |m| m["type"] == "inventory_changed").await;
+    assert_eq!(
+        seen.last().unwrap()["change"]["object"]["object"]["name"],
+        "vm-001-000-000"
+    );
+    assert!(of_type(&seen, "overview_changed").is_empty());
+
+    // Opening cluster-001: a snapshot of what it shows.
+    let open = json!({"type": "scope", "clusters": [cluster("cluster-001")]});
+    scoped
+        .send(tokio_tungstenite::tungstenite::Message::text(
+            open.to_string(),
+        ))
+        .await
+        .unwrap();
+    let seen = until(&mut scoped, |m| m["type"] == "snapshot").await;
+    let snapshot = seen.last().unwrap();
+    let names: Vec<&str> = snapshot["inventory"]["vms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 4);
+    assert!(names.iter().all(|n| n.starts_with("vm-001-")), "{names:?}");
+    assert_eq!(snapshot["overview"].as_array().unwrap().len(), 3);
+
+    // A change elsewhere brings only its tile; one in the open cluster brings the object.
+    let body = powered_off(&s, &ids["vm-000-000-000"]).await;
+    s.put(&format!("/api/v1/vms/{}", ids["vm-000-000-000"]), &body)
+        .await;
+    let body = powered_off(&s, &ids["vm-001-001-000"]).await;
+    s.put(&format!("/api/v1/vms/{}", ids["vm-001-001-000"]), &body)
+        .await;
+    let seen = until(&mut scoped, |m| m["type"] == "inventory_changed").await;
+    let changed: Vec<&str> = of_type(&seen, "inventory_changed")
+        .iter()
+        .map(|m| m["change"]["object"]["object"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(changed, ["vm-001-001-000"]);
+    assert!(of_type(&seen, "overview_changed")
+        .iter()
+        .any(|m| m["tiles"][0]["name"] == "cluster-000"));
+
+    // A migration in a closed cluster: its summary (for the map's marks), not its progress;
+    // the full client gets both.
+    let body = json!({"vm_id": ids["vm-002-000-000"], "kind": "vmotion", "target_host_id": ids["esx-002-001"]});
+    let (st, m) = s.post("/api/v1/migrations", &body).await;
+    assert_eq!(st, 201, "{m}");
+    let ended =
+        |m: &serde_json::Value| m["type"] == "migration_updated" && m["phase"] == "completed";
+    let seen = until(&mut scoped, ended).await;
+    assert!(of_type(&seen, "migration_event").is_empty());
+    let seen = until(&mut full, ended).await;
+    assert!(!of_type(&seen, "migration_event").is_empty());
+    // In an open cluster, its progress too.
+    let body = json!({"vm_id": ids["vm-001-000-001"], "kind": "vmotion", "target_host_id": ids["esx-001-001"]});
+    let (st, m) = s.post("/api/v1/migrations", &body).await;
+    assert_eq!(st, 201, "{m}");
+    let seen = until(&mut scoped, ended).await;
+    assert!(!of_type(&seen, "migration_event").is_empty());
+}

@@ -5,12 +5,12 @@
 
 use super::MigrationService;
 use crate::db::{self, Backend, DbError, Notice, IDS_PER_NOTICE};
+use crate::live::{Frame, Reach};
 use app::protocol::LiveMessage;
-use axum::extract::ws::Utf8Bytes;
 use domain::engine::driver::BoxedDriver;
 use domain::engine::Engine;
 use domain::migration::{Migration, MigrationEvent};
-use domain::MigrationId;
+use domain::{HostId, MigrationId};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -145,15 +145,24 @@ impl MigrationService {
                 p.migrations.insert(m.id, m.clone());
             }
         }
-        let mut frames: Vec<Utf8Bytes> = Vec::with_capacity(records.len() + events.len());
+        let mut frames: Vec<Frame> = Vec::with_capacity(records.len() + events.len());
         for m in records {
             let text = serde_json::to_string(&LiveMessage::MigrationUpdated(Box::new(m.clone())))
                 .expect("live messages serialize");
-            frames.push(text.into());
+            frames.push(Frame::to_all(text));
         }
-        for json in encoded {
-            frames.push(event_message(&json).into());
+        // Progress reaches the clients that show the migration's hosts.
+        let p = self.published.read();
+        for (e, json) in events.iter().zip(encoded) {
+            let hosts = p
+                .migrations
+                .get(&e.migration_id)
+                .map_or([HostId(uuid::Uuid::nil()); 2], |m| {
+                    [m.source_host_id, m.target_host_id]
+                });
+            frames.push(Frame::new(event_message(&json), Reach::Hosts(hosts)));
         }
+        drop(p);
         self.live.publish(Arc::from(frames));
     }
 }

@@ -6,8 +6,6 @@
 use super::{InventoryService, ServiceError};
 use crate::audit;
 use crate::db::{self, DbError};
-use crate::live::one_message;
-use app::protocol::LiveMessage;
 use domain::source::SyncSummary;
 use domain::{Change, InventoryFile, VmId};
 use std::collections::{HashMap, HashSet};
@@ -87,18 +85,10 @@ impl InventoryService {
             matches!(&batch, Change::Batch { changes } if changes.len() <= BATCH_TO_CLIENTS);
         self.finish_write(tx, revision, small.then_some(&batch))
             .await?;
-        {
-            let mut current = self.current.write();
-            current.inventory = next;
-            current.revision = revision;
-        }
         if small {
-            self.live.publish_message(&LiveMessage::InventoryChanged {
-                revision,
-                change: batch,
-            });
+            self.install_changed(next, &batch, revision);
         } else {
-            self.live.publish(one_message(self.snapshot_message()));
+            self.install(next, revision);
         }
         if faults_gone {
             self.faults_changed.send_modify(|n| *n += 1);

@@ -382,8 +382,17 @@ impl TestServer {
         &self,
     ) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>
     {
+        self.ws_at("/ws").await
+    }
+
+    /// A websocket to `path` (`/ws?scope=open`), signed in as the admin.
+    pub async fn ws_at(
+        &self,
+        path: &str,
+    ) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>
+    {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-        let mut request = format!("ws://{}/ws", self.addr)
+        let mut request = format!("ws://{}{path}", self.addr)
             .into_client_request()
             .unwrap();
         request.headers_mut().insert(
