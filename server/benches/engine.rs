@@ -332,7 +332,7 @@ fn engine_bench() {
         let cpu0 = thread_cpu_ns();
         let batch = live_batch(&out, encoded);
         frames_ms.push((thread_cpu_ns() - cpu0) as f64 / 1e6);
-        batch_bytes = batch.iter().map(|f| f.len()).sum();
+        batch_bytes = batch.iter().map(|f| f.text.len()).sum();
         drop(batch);
     }
     let json_ms: Vec<f64> = (0..RUNTIME_TICKS)
