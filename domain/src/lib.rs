@@ -24,6 +24,7 @@ pub mod platform;
 pub mod precopy;
 pub mod prediction;
 pub mod scheduling;
+pub mod search;
 pub mod source;
 pub mod transfer;
 pub mod values;
