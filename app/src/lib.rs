@@ -41,6 +41,15 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Session(pub Option<domain::accounts::CurrentUser>);
 
+/// Whether the inventory is past what the map opens at once
+/// (`domain::overview::EXPANDED_UP_TO_VMS`): the map then shows the overview, pages load only
+/// what they show, and the live link is scoped (docs/DESIGN.md#the-map-at-scale). Decided
+/// when the page is served, carried to the browser with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scale {
+    pub large: bool,
+}
+
 /// Marks the page as interactive once its own component has hydrated (lazy routes hydrate
 /// after the shell): `body[data-ready]` holds the path. Tests wait for it before clicking.
 pub fn mark_ready() {
@@ -78,7 +87,31 @@ pub fn App() -> impl IntoView {
     .into_inner();
     let signed_in = user.is_some();
     provide_context(Session(user.clone()));
-    let inventory: InventoryResource = Resource::new(|| (), |_| rpc::load_inventory());
+    let large: bool = SharedValue::new(|| {
+        #[cfg(feature = "ssr")]
+        {
+            use_context::<rpc::ssr::Services>()
+                .is_some_and(|s| s.vm_count() > domain::overview::EXPANDED_UP_TO_VMS)
+        }
+        #[cfg(not(feature = "ssr"))]
+        {
+            false
+        }
+    })
+    .into_inner();
+    provide_context(Scale { large });
+    // The whole inventory, below the scale threshold only: past it, pages load what they
+    // show (`live::use_inventory`).
+    let inventory: InventoryResource = Resource::new(
+        || (),
+        move |_| async move {
+            if large {
+                Ok(domain::Inventory::default())
+            } else {
+                rpc::load_inventory().await
+            }
+        },
+    );
     let live = LiveState::new();
     let link = live.link;
     provide_context(inventory);
@@ -91,7 +124,10 @@ pub fn App() -> impl IntoView {
         }
         #[cfg(feature = "hydrate")]
         if signed_in {
-            live::connect(inventory, live);
+            live::connect(inventory, live, large);
+            if large {
+                live::follow_scope(live);
+            }
         }
     });
 
@@ -123,6 +159,7 @@ pub fn App() -> impl IntoView {
                         {allowed(domain::accounts::Role::Admin)
                             .then(|| view! { <A href="/audit" attr:data-testid="nav-audit">"Audit"</A> })}
                     </nav>
+                    <components::search::SearchBox/>
                     <span
                         class="live"
                         data-testid="live-status"

@@ -2,9 +2,10 @@
 //! inventory resource, and reconnects (getting a fresh snapshot) when the link drops.
 
 use domain::migration::{Fault, Migration, MigrationEvent};
+use domain::overview::ClusterTile;
 use domain::plan::PlanRecord;
 use domain::platform::Platform;
-use domain::{Inventory, MigrationId, PlanId, VmId};
+use domain::{ClusterId, Inventory, MigrationId, PlanId, VmId};
 use leptos::prelude::*;
 use std::collections::BTreeMap;
 
@@ -28,6 +29,18 @@ pub struct LiveState {
     /// Maintenance plans as last loaded or pushed (pages load those they show; the live
     /// link keeps them current).
     pub plans: RwSignal<BTreeMap<PlanId, PlanRecord>>,
+    /// At scale (docs/DESIGN.md#scoped-live-clients): every cluster's tile, by name…
+    pub tiles: RwSignal<Vec<ClusterTile>>,
+    /// …what the open clusters show (once the live link has sent it)…
+    pub scoped: RwSignal<Option<Inventory>>,
+    /// …the clusters the map has open…
+    pub open: RwSignal<Vec<ClusterId>>,
+    /// …pages that need the whole inventory (the link then asks for all of it), and the
+    /// resource the last of them holds…
+    pub want_full: RwSignal<u32>,
+    pub page_inventory: RwSignal<Option<InventoryResource>>,
+    /// …and pages that follow every migration's progress.
+    pub want_events: RwSignal<u32>,
 }
 
 impl LiveState {
@@ -42,7 +55,31 @@ impl LiveState {
             lab: RwSignal::new(BTreeMap::new()),
             lab_platform: RwSignal::new(None),
             plans: RwSignal::new(BTreeMap::new()),
+            tiles: RwSignal::new(Vec::new()),
+            scoped: RwSignal::new(None),
+            open: RwSignal::new(Vec::new()),
+            want_full: RwSignal::new(0),
+            page_inventory: RwSignal::new(None),
+            want_events: RwSignal::new(0),
         }
+    }
+
+    /// What the live link asks the server for now.
+    pub fn scope(&self) -> crate::protocol::LiveScope {
+        crate::protocol::LiveScope {
+            full: self.want_full.get() > 0,
+            clusters: self.open.get(),
+            events: self.want_events.get() > 0,
+        }
+    }
+
+    /// Takes tiles that changed and clusters that are gone.
+    pub fn absorb_tiles(&self, changed: Vec<ClusterTile>, removed: &[ClusterId]) {
+        self.tiles.update(|tiles| {
+            tiles.retain(|t| !removed.contains(&t.id) && !changed.iter().any(|c| c.id == t.id));
+            tiles.extend(changed);
+            tiles.sort_by(|a, b| a.name.cmp(&b.name));
+        });
     }
 
     /// Takes plans loaded from the server (a pushed update newer than the load wins).
@@ -98,6 +135,37 @@ impl Default for LiveState {
     }
 }
 
+/// The whole inventory, for a page that needs it. Below the map's scale threshold this is
+/// the app's own resource, kept current by the live link; past it the page loads its own and
+/// the live link sends the whole inventory while the page is shown
+/// (docs/DESIGN.md#scoped-live-clients).
+pub fn use_inventory() -> InventoryResource {
+    let app = expect_context::<InventoryResource>();
+    if !expect_context::<crate::Scale>().large {
+        return app;
+    }
+    let live = expect_context::<LiveState>();
+    let page: InventoryResource = Resource::new(|| (), |_| crate::rpc::load_inventory());
+    live.page_inventory.set(Some(page));
+    live.want_full.update(|n| *n += 1);
+    on_cleanup(move || {
+        live.page_inventory.try_set(None);
+        live.want_full.try_update(|n| *n = n.saturating_sub(1));
+    });
+    provide_context(page);
+    page
+}
+
+/// Follows every migration's progress while the calling page is shown (at scale the live
+/// link otherwise sends only the open clusters' ones).
+pub fn follow_all_migrations() {
+    let live = expect_context::<LiveState>();
+    live.want_events.update(|n| *n += 1);
+    on_cleanup(move || {
+        live.want_events.try_update(|n| *n = n.saturating_sub(1));
+    });
+}
+
 /// Whether the live link is up (shown in the header).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkState {
@@ -107,7 +175,39 @@ pub enum LinkState {
 }
 
 #[cfg(feature = "hydrate")]
-pub fn connect(inventory: InventoryResource, live: LiveState) {
+thread_local! {
+    /// The open live socket (the scope is sent on it when it changes).
+    static SOCKET: std::cell::RefCell<Option<web_sys::WebSocket>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Sends what the page shows to the server (at scale), now and whenever it changes.
+#[cfg(feature = "hydrate")]
+pub fn follow_scope(live: LiveState) {
+    Effect::new(move |_| {
+        let scope = live.scope();
+        send_scope(&scope);
+    });
+}
+
+#[cfg(feature = "hydrate")]
+fn send_scope(scope: &crate::protocol::LiveScope) {
+    let message = crate::protocol::ClientMessage::Scope(scope.clone());
+    let Ok(text) = serde_json::to_string(&message) else {
+        return;
+    };
+    SOCKET.with(|s| {
+        if let Some(socket) = s.borrow().as_ref() {
+            if socket.ready_state() == web_sys::WebSocket::OPEN {
+                let _ = socket.send_with_str(&text);
+            }
+        }
+    });
+}
+
+/// Opens the live link. `large`: the inventory is past the map's threshold, so the link is
+/// scoped to what the pages show (docs/DESIGN.md#scoped-live-clients).
+#[cfg(feature = "hydrate")]
+pub fn connect(inventory: InventoryResource, live: LiveState, large: bool) {
     let link = live.link;
     use crate::protocol::LiveMessage;
     use std::cell::Cell;
@@ -124,11 +224,27 @@ pub fn connect(inventory: InventoryResource, live: LiveState) {
         "ws"
     };
     let host = location.host().unwrap_or_default();
-    let Ok(socket) = WebSocket::new(&format!("{scheme}://{host}/ws")) else {
-        set_timeout(move || connect(inventory, live), Duration::from_secs(2));
+    let path = if large { "/ws?scope=open" } else { "/ws" };
+    let Ok(socket) = WebSocket::new(&format!("{scheme}://{host}{path}")) else {
+        set_timeout(
+            move || connect(inventory, live, large),
+            Duration::from_secs(2),
+        );
         return;
     };
+    SOCKET.with(|s| *s.borrow_mut() = Some(socket.clone()));
     let revision = Rc::new(Cell::new(0u64));
+    // The resource the whole inventory goes to: the page's own at scale.
+    let full = move || live.page_inventory.get_untracked().unwrap_or(inventory);
+
+    let on_open = Closure::<dyn FnMut()>::new(move || {
+        let scope = untrack(|| live.scope());
+        if large && scope != crate::protocol::LiveScope::default() {
+            send_scope(&scope);
+        }
+    });
+    socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+    on_open.forget();
 
     let on_message = {
         let socket = socket.clone();
@@ -142,9 +258,18 @@ pub fn connect(inventory: InventoryResource, live: LiveState) {
                     inventory: inv,
                     migrations,
                     faults,
+                    overview,
                 }) => {
                     revision.set(r);
-                    inventory.set(Some(Ok(inv)));
+                    match overview {
+                        Some(tiles) => {
+                            live.tiles.set(tiles);
+                            live.scoped.set(Some(inv));
+                        }
+                        None => {
+                            full().try_set(Some(Ok(inv)));
+                        }
+                    }
                     if let Some(list) = migrations {
                         live.migrations
                             .set(list.into_iter().map(|m| (m.id, m)).collect());
@@ -155,9 +280,12 @@ pub fn connect(inventory: InventoryResource, live: LiveState) {
                     live.resyncs.update(|n| *n += 1);
                     link.set(LinkState::Live);
                 }
+                Ok(LiveMessage::OverviewChanged { tiles, removed }) => {
+                    live.absorb_tiles(tiles, &removed)
+                }
                 Ok(LiveMessage::MigrationUpdated(m)) => live.absorb_summary(*m),
                 Ok(LiveMessage::MigrationEvent(e)) => {
-                    if !live.absorb_event(&e) {
+                    if !live.absorb_event(&e) && !large {
                         let _ = socket.close();
                     }
                 }
@@ -180,17 +308,25 @@ pub fn connect(inventory: InventoryResource, live: LiveState) {
                         // Already in the snapshot this client holds.
                         return;
                     }
-                    if r > revision.get() + 1 {
-                        // A gap: start again from a fresh snapshot.
+                    if r > revision.get() + 1 && !large {
+                        // A gap: start again from a fresh snapshot. (At scale the server
+                        // leaves out what the client does not show, and resyncs it itself.)
                         let _ = socket.close();
                         return;
                     }
                     revision.set(r);
-                    inventory.update(|slot| {
+                    full().try_update(|slot| {
                         if let Some(Ok(inv)) = slot {
                             inv.apply(&change);
                         }
                     });
+                    if large {
+                        live.scoped.update(|slot| {
+                            if let Some(inv) = slot {
+                                inv.apply(&change);
+                            }
+                        });
+                    }
                 }
                 Err(e) => leptos::logging::warn!("unreadable live message: {e}"),
             }
@@ -201,7 +337,10 @@ pub fn connect(inventory: InventoryResource, live: LiveState) {
 
     let on_close = Closure::<dyn FnMut()>::new(move || {
         link.set(LinkState::Reconnecting);
-        set_timeout(move || connect(inventory, live), Duration::from_secs(1));
+        set_timeout(
+            move || connect(inventory, live, large),
+            Duration::from_secs(1),
+        );
     });
     socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
     on_close.forget();

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 pub const EXPANDED_UP_TO_VMS: usize = 2_000;
 
 /// One cluster's aggregates and its host grid.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ClusterTile {
     pub id: ClusterId,
     pub name: String,
@@ -37,7 +37,7 @@ pub struct ClusterTile {
 }
 
 /// One host of the grid (short keys: 2,500 of them travel with the overview).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct HostCell {
     #[serde(rename = "i")]
     pub id: HostId,

@@ -1,9 +1,9 @@
 import { test, expect, Page } from "@playwright/test";
-import { open } from "./helpers";
+import { open, pickVm } from "./helpers";
 
 async function chooseVm(page: Page, name: string) {
   await open(page, "/migrate");
-  await page.getByTestId("wizard-vm").selectOption({ label: name });
+  await pickVm(page, name);
   await expect(page.getByTestId("wizard-vm-info")).toBeVisible();
 }
 

@@ -1,5 +1,5 @@
 import { test, expect, Page, Browser } from "@playwright/test";
-import { open, screenshots } from "./helpers";
+import { open, screenshots, pickVm } from "./helpers";
 import { ADMIN_STATE } from "../global-setup";
 
 /** Walks the wizard to the summary of a move and starts it; returns on its detail page. */
@@ -12,7 +12,7 @@ async function startFromWizard(
   capMbps: number,
 ) {
   await open(page, "/migrate");
-  await page.getByTestId("wizard-vm").selectOption({ label: vm });
+  await pickVm(page, vm);
   await page.getByTestId(`wizard-kind-${kind}`).click();
   if (host) await page.getByTestId(`target-host-${host}`).click();
   if (datastore) await page.getByTestId(`target-datastore-${datastore}`).click();

@@ -1,5 +1,5 @@
 import { test, expect, Browser } from "@playwright/test";
-import { open } from "./helpers";
+import { open, pickVm } from "./helpers";
 
 /** Creates a user through the API (the page's request context is the admin's). */
 async function createUser(request: import("@playwright/test").APIRequestContext, username: string, role: string) {
@@ -55,7 +55,7 @@ test("a viewer sees the live map but cannot start a migration, and the API says 
   await expect(viewer.page.getByTestId("live-status")).toHaveAttribute("data-state", "live");
   // The wizard checks and predicts, but offers no Start.
   await viewer.page.getByTestId("nav-migrate").click();
-  await viewer.page.getByTestId("wizard-vm").selectOption({ label: "web-03" });
+  await pickVm(viewer.page, "web-03");
   await viewer.page.getByTestId("wizard-kind-vmotion").click();
   await viewer.page.getByTestId("target-host-esx-01").click();
   await viewer.page.getByTestId("wizard-next").click();
@@ -87,7 +87,7 @@ test("an operator migrates a VM", async ({ page, browser }) => {
   const operator = await signedIn(browser, "otto");
   await operator.page.getByTestId("nav-migrate").click();
   // (dns-02 cannot go to esx-01: the demo keeps the DNS servers apart.)
-  await operator.page.getByTestId("wizard-vm").selectOption({ label: "web-03" });
+  await pickVm(operator.page, "web-03");
   await operator.page.getByTestId("wizard-kind-vmotion").click();
   await operator.page.getByTestId("target-host-esx-01").click();
   await operator.page.getByTestId("wizard-next").click();

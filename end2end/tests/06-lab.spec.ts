@@ -3,7 +3,7 @@ import { spawn, ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { open } from "./helpers";
+import { open, pickVm } from "./helpers";
 
 // A second vmshift, started here with the QEMU driver: the Lab cluster's VMs are real QEMU
 // guests on this machine. Skipped (saying why) where QEMU or the lab guest is missing.
@@ -86,7 +86,7 @@ test.describe("real lab guests (QEMU driver)", () => {
     const before = await heartbeat(page, "lab-web");
 
     await open(page, `${BASE}/migrate`);
-    await page.getByTestId("wizard-vm").selectOption({ label: "lab-web" });
+    await pickVm(page, "lab-web");
     await page.getByTestId("wizard-kind-vmotion").click();
     await page.getByTestId("target-host-lab-esx-02").click();
     await expect(page.getByTestId("check-results")).toHaveAttribute("data-allowed", "true");

@@ -24,3 +24,12 @@ export function unique(prefix: string) {
  * README's pictures are refreshed with `bash scripts/screenshots.sh`, which points this at
  * docs/. */
 export const screenshots = process.env.VMSHIFT_SCREENSHOTS ?? "../target/screenshots";
+
+/** Chooses the wizard's VM by typing its name in the VM picker and picking it from the list. */
+export async function pickVm(page: Page, name: string) {
+  const box = page.getByTestId("wizard-vm");
+  await box.fill(name);
+  await page.getByTestId(`wizard-vm-hit-${name}`).click();
+  await expect(page.getByTestId("wizard-vm-info")).toBeVisible();
+  await expect(page.getByTestId("wizard-vm")).toHaveValue(name);
+}

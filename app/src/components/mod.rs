@@ -2,6 +2,7 @@
 
 pub mod form;
 pub mod markup;
+pub mod search;
 
 use leptos::prelude::*;
 

@@ -3,7 +3,7 @@
 //! Every choice re-runs the checks in the browser (the same Rust rules as the server), with
 //! no round trip; the server re-checks authoritatively when a migration is submitted.
 
-use crate::live::{InventoryResource, LiveState};
+use crate::live::LiveState;
 use domain::checks::{
     check_migration, rank_targets, CheckReport, MigrationKind, MigrationOptions, MigrationRequest,
     Severity, TargetSummary,
@@ -43,6 +43,8 @@ struct Choices {
     options: RwSignal<MigrationOptions>,
     starting: RwSignal<bool>,
     start_error: RwSignal<Option<String>>,
+    /// Every target shown, not only the best ones.
+    all_targets: RwSignal<bool>,
     /// Opens a page (the new migration's detail).
     go: Callback<String>,
 }
@@ -50,11 +52,26 @@ struct Choices {
 #[component]
 pub fn MigratePage() -> impl IntoView {
     crate::mark_ready();
-    let inventory = expect_context::<InventoryResource>();
+    let large = expect_context::<crate::Scale>().large;
     let query = use_query_map();
     let initial_vm = query.with_untracked(|q| q.get("vm").and_then(|v| v.parse::<VmId>().ok()));
+    let vm_signal = RwSignal::new(initial_vm);
+    // At scale: what the chosen VM's cluster shows (docs/DESIGN.md#the-map-at-scale).
+    let inventory = if large {
+        Resource::new(
+            move || vm_signal.get(),
+            |vm| async move {
+                match vm {
+                    Some(vm) => crate::rpc::vm_scope(vm).await,
+                    None => Ok(Inventory::default()),
+                }
+            },
+        )
+    } else {
+        crate::live::use_inventory()
+    };
     let choices = Choices {
-        vm: RwSignal::new(initial_vm),
+        vm: vm_signal,
         kind: RwSignal::new(MigrationKind::VMotion),
         host: RwSignal::new(None),
         datastore: RwSignal::new(None),
@@ -62,6 +79,7 @@ pub fn MigratePage() -> impl IntoView {
         options: RwSignal::new(MigrationOptions::default()),
         starting: RwSignal::new(false),
         start_error: RwSignal::new(None),
+        all_targets: RwSignal::new(false),
         go: {
             let navigate = leptos_router::hooks::use_navigate();
             Callback::new(move |path: String| navigate(&path, Default::default()))
@@ -70,6 +88,32 @@ pub fn MigratePage() -> impl IntoView {
     // Which VMs are real lab guests and the figures they are predicted with: changes only
     // when the lab does (not at every heartbeat), so the wizard redraws then only.
     let live = use_context::<LiveState>();
+    // At scale the live link follows the chosen VM's cluster, and the wizard shows it from
+    // there once it holds it.
+    let current = move || {
+        let fetched = inventory.get()?;
+        Some(fetched.map(|inv| {
+            live.filter(|_| large)
+                .and_then(|l| {
+                    l.scoped.with(|s| {
+                        s.as_ref()
+                            .filter(|s| s.clusters.keys().eq(inv.clusters.keys()))
+                            .cloned()
+                    })
+                })
+                .unwrap_or(inv)
+        }))
+    };
+    if let Some(l) = live.filter(|_| large) {
+        Effect::new(move |_| {
+            if let Some(Ok(inv)) = inventory.get() {
+                l.open.set(inv.clusters.keys().copied().collect());
+            }
+        });
+        on_cleanup(move || {
+            l.open.try_set(Vec::new());
+        });
+    }
     let lab = Memo::new(move |_| {
         live.map(|l| {
             (
@@ -85,8 +129,7 @@ pub fn MigratePage() -> impl IntoView {
             <h2>"Migrate a VM"</h2>
             <Suspense fallback=|| view! { <p class="empty">"Loading the inventory…"</p> }>
                 {move || {
-                    inventory
-                        .get()
+                    current()
                         .map(|r| match r {
                             Ok(inv) => wizard(&inv, choices, lab).into_any(),
                             Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
@@ -159,15 +202,12 @@ fn wizard(inv: &Inventory, c: Choices, lab: Memo<LabFigures>) -> AnyView {
     };
     let check_ms = now_ms() - started;
 
-    let mut vms: Vec<&Vm> = inv.vms.values().collect();
-    vms.sort_by(|a, b| a.name.cmp(&b.name));
-    let vm_options = vms
-        .into_iter()
-        .map(|v| {
-            let selected = Some(v.id) == vm_id;
-            view! { <option value=v.id.to_string() selected=selected>{v.name.to_string()}</option> }
-        })
-        .collect_view();
+    let picked = Callback::new(move |hit: domain::search::Hit| {
+        c.vm.set(Some(VmId(hit.id)));
+        c.host.set(None);
+        c.datastore.set(None);
+        c.planned.set(false);
+    });
 
     let where_now = vm.map(|v| where_now(inv, v));
 
@@ -180,6 +220,7 @@ fn wizard(inv: &Inventory, c: Choices, lab: Memo<LabFigures>) -> AnyView {
                 "host",
                 t.hosts,
                 host.map(|h| h.0),
+                c.all_targets,
                 move |id| {
                     c.host.set(Some(HostId(id)));
                     c.planned.set(false);
@@ -192,6 +233,7 @@ fn wizard(inv: &Inventory, c: Choices, lab: Memo<LabFigures>) -> AnyView {
                 "datastore",
                 t.datastores,
                 datastore.map(|d| d.0),
+                c.all_targets,
                 move |id| {
                     c.datastore.set(Some(DatastoreId(id)));
                     c.planned.set(false);
@@ -221,18 +263,14 @@ fn wizard(inv: &Inventory, c: Choices, lab: Memo<LabFigures>) -> AnyView {
         <div class="wizard">
             <div class="step">
                 <h3>"1. VM"</h3>
-                <select
-                    data-testid="wizard-vm"
-                    on:change=move |ev| {
-                        c.vm.set(event_target_value(&ev).parse().ok());
-                        c.host.set(None);
-                        c.datastore.set(None);
-                        c.planned.set(false);
-                    }
-                >
-                    <option value="" selected=vm_id.is_none()>"Choose a VM…"</option>
-                    {vm_options.into_any()}
-                </select>
+                <crate::components::search::Combobox
+                    label="VM to migrate"
+                    placeholder="Type a VM's name…"
+                    testid="wizard-vm"
+                    only=Some(ObjectKind::Vm)
+                    initial=vm.map(|v| v.name.to_string()).unwrap_or_default()
+                    on_pick=picked
+                />
                 {where_now.map(|w| view! { <p class="muted small" data-testid="wizard-vm-info">{w}</p> })}
             </div>
             {vm.is_some().then(|| view! {
@@ -501,8 +539,26 @@ fn target_list(
     kind: &'static str,
     items: Vec<TargetSummary>,
     chosen: Option<uuid::Uuid>,
+    all: RwSignal<bool>,
     choose: impl Fn(uuid::Uuid) + Copy + Send + Sync + 'static,
 ) -> AnyView {
+    // The best ones (ranked: valid first), the chosen one, the rest on demand.
+    let total = items.len();
+    let everything = all.get();
+    let items: Vec<TargetSummary> = items
+        .into_iter()
+        .enumerate()
+        .filter(|(i, t)| everything || *i < TARGETS_SHOWN || chosen == Some(t.id))
+        .map(|(_, t)| t)
+        .collect();
+    let hidden = total - items.len();
+    let more = (hidden > 0).then(|| {
+        view! {
+            <button class="link small" data-testid=format!("targets-{kind}-more") on:click=move |_| all.set(true)>
+                {format!("Show {hidden} more")}
+            </button>
+        }
+    });
     view! {
         <div class="target-list" data-testid=format!("targets-{kind}")>
             <h4>{title}</h4>
@@ -537,10 +593,14 @@ fn target_list(
                     })
                     .collect_view()}
             </ul>
+            {more}
         </div>
     }
     .into_any()
 }
+
+/// Targets shown before "Show more".
+const TARGETS_SHOWN: usize = 12;
 
 fn results_view(report: &CheckReport, check_ms: f64) -> AnyView {
     let verdict = if report.allowed {

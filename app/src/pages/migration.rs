@@ -20,6 +20,7 @@ const LOG_LIMIT: usize = 300;
 #[component]
 pub fn MigrationPage() -> impl IntoView {
     crate::mark_ready();
+    crate::live::follow_all_migrations();
     let live = expect_context::<LiveState>();
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").and_then(|s| s.parse::<MigrationId>().ok()));

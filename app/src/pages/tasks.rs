@@ -1,7 +1,7 @@
 //! Tasks: every migration, live — phase, progress, rate, ETA, pre-copy round, dirty rate,
 //! why it waits — with Cancel; and the Faults panel to inject and clear faults for drills.
 
-use crate::live::{InventoryResource, LinkState, LiveState};
+use crate::live::{LinkState, LiveState};
 use domain::accounts::Role;
 use domain::format;
 use domain::migration::{FaultKind, FaultRequest, Migration, Phase};
@@ -12,6 +12,7 @@ use leptos::task::spawn_local;
 #[component]
 pub fn TasksPage() -> impl IntoView {
     crate::mark_ready();
+    crate::live::follow_all_migrations();
     let live = expect_context::<LiveState>();
     // Newest first; the rows are keyed, so a row (and its Cancel button) stays put while its
     // figures change.
@@ -169,7 +170,7 @@ pub fn ProgressBar(#[prop(into)] percent: Signal<f64>) -> impl IntoView {
 #[component]
 fn FaultsPanel() -> impl IntoView {
     let live = expect_context::<LiveState>();
-    let inventory = expect_context::<InventoryResource>();
+    let inventory = crate::live::use_inventory();
     let kind = RwSignal::new(FaultKind::VmotionLinkDown);
     let target = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);

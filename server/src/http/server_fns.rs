@@ -174,6 +174,40 @@ impl Backend for ServiceBackend {
         Box::pin(async move { mapped(self.0.connections.delete(id).await) })
     }
 
+    fn vm_count(&self) -> usize {
+        self.0.inventory.read().vms.len()
+    }
+
+    fn overview(&self) -> Vec<domain::overview::ClusterTile> {
+        self.0.inventory.overview()
+    }
+
+    fn vm_scope(&self, vm: domain::VmId) -> Option<Inventory> {
+        let inv = self.0.inventory.read();
+        let cluster = inv
+            .vms
+            .get(&vm)
+            .and_then(|v| inv.hosts.get(&v.host_id))?
+            .cluster_id;
+        Some(inv.scope(&[cluster].into()))
+    }
+
+    fn inventory_scope(
+        &self,
+        clusters: std::collections::BTreeSet<domain::ClusterId>,
+    ) -> Inventory {
+        self.0.inventory.read().scope(&clusters)
+    }
+
+    fn search(
+        &self,
+        text: String,
+        only: Option<domain::ObjectKind>,
+        limit: usize,
+    ) -> domain::search::Found {
+        domain::search::find(&self.0.inventory.read(), &text, only, limit)
+    }
+
     fn vcenter_verdict(
         &self,
         vm: domain::VmId,

@@ -5,7 +5,6 @@ mod columns;
 mod forms;
 
 use crate::components::form::ObjectForm;
-use crate::live::InventoryResource;
 use crate::rpc::ServerError;
 use columns::table;
 use domain::*;
@@ -57,7 +56,7 @@ pub fn InventoryTabs() -> impl IntoView {
 #[component]
 pub fn InventoryPage() -> impl IntoView {
     crate::mark_ready();
-    let inventory = expect_context::<InventoryResource>();
+    let inventory = crate::live::use_inventory();
     let params = use_params_map();
     let kind = Memo::new(move |_| {
         params.with(|p| p.get("kind").and_then(|k| ObjectKind::from_plural(&k)))

@@ -2,6 +2,7 @@
 //! datastores and distributed switches as bars joining the hosts they reach.
 
 pub mod model;
+mod overview;
 
 use crate::components::Gauge;
 use crate::live::{InventoryResource, LiveState};
@@ -76,6 +77,19 @@ pub fn MapPage() -> impl IntoView {
         }
     });
     let plans = PlanMarks { evacuating, now };
+    let query = leptos_router::hooks::use_query_map();
+    provide_context(Highlight(Memo::new(move |_| {
+        query.with(|q| q.get("highlight"))
+    })));
+    if expect_context::<crate::Scale>().large {
+        return view! {
+            <section class="page map-page" data-testid="map" data-scale="overview">
+                <overview::Overview moving plans/>
+            </section>
+        }
+        .into_any();
+    }
+    scroll_to_highlight(move || inventory.with(|i| i.is_some()));
     view! {
         <section class="page map-page" data-testid="map">
             <Suspense fallback=|| view! { <p class="empty">"Loading the inventory…"</p> }>
@@ -111,6 +125,48 @@ pub fn MapPage() -> impl IntoView {
             </Suspense>
         </section>
     }
+    .into_any()
+}
+
+/// The object the map is asked to show (`?highlight=<id>`, from search): marked, scrolled to.
+#[derive(Clone, Copy)]
+struct Highlight(Memo<Option<String>>);
+
+/// Scrolls the highlighted object into the middle of the view, once per `?highlight=`,
+/// when `shown` says the map holds it.
+fn scroll_to_highlight(shown: impl Fn() -> bool + Send + Sync + 'static) {
+    #[cfg(feature = "hydrate")]
+    {
+        let scrolled = StoredValue::new(None::<String>);
+        let query = leptos_router::hooks::use_query_map();
+        Effect::new(move |_| {
+            let wanted = query.with(|q| q.get("highlight"));
+            if !shown() || wanted.is_none() || scrolled.get_value() == wanted {
+                return;
+            }
+            set_timeout(
+                move || {
+                    if let Ok(Some(el)) = document().query_selector("[data-highlighted]") {
+                        let options = web_sys::ScrollIntoViewOptions::new();
+                        options.set_block(web_sys::ScrollLogicalPosition::Center);
+                        options.set_inline(web_sys::ScrollLogicalPosition::Center);
+                        el.scroll_into_view_with_scroll_into_view_options(&options);
+                        scrolled.set_value(wanted);
+                    }
+                },
+                std::time::Duration::from_millis(50),
+            );
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = shown;
+}
+
+/// Whether `id` is the highlighted object (reactive).
+fn lit(id: impl ToString) -> impl Fn() -> bool + Copy + Send + Sync + 'static {
+    let highlight = use_context::<Highlight>().map(|h| h.0);
+    let id = StoredValue::new(id.to_string());
+    move || highlight.is_some_and(|h| h.with(|h| h.as_deref() == Some(id.get_value().as_str())))
 }
 
 /// A host a plan is emptying, and when it is predicted to be done.
@@ -224,8 +280,9 @@ fn host_card(
         CpuVendor::Intel => "Intel",
         CpuVendor::Amd => "AMD",
     };
+    let host_lit = lit(host.id);
     view! {
-        <div class="host" data-testid=format!("host-{}", host.name) data-state=state>
+        <div class="host" class:highlight=host_lit data-highlighted=move || host_lit().then_some("true") data-testid=format!("host-{}", host.name) data-state=state>
             <header>
                 <strong>{host.name.clone()}</strong>
                 <span class=format!("badge state-{state}")>{state}</span>
@@ -265,6 +322,7 @@ fn host_card(
                         let testid = format!("vm-{}", vm.name);
                         let id = vm.id;
                         let motion = move || moving.with(|m| m.get(&id).cloned());
+                        let vm_lit = lit(id);
                         let class = move || {
                             if motion().is_some() {
                                 format!("vm power-{power} moving")
@@ -299,7 +357,7 @@ fn host_card(
                             })
                         };
                         view! {
-                            <li class=class data-testid=testid title=vm.detail>
+                            <li class=class class:highlight=vm_lit data-highlighted=move || vm_lit().then_some("true") data-testid=testid title=vm.detail>
                                 <a href=format!("/migrate?vm={}", vm.id) title="Migrate">
                                     <span class="dot"></span>
                                     {vm.name}

@@ -6,7 +6,7 @@ pub mod new;
 pub mod parts;
 pub mod timeline;
 
-use crate::live::{InventoryResource, LiveState};
+use crate::live::LiveState;
 use domain::accounts::Role;
 use domain::format;
 use domain::PlanId;
@@ -16,7 +16,7 @@ use leptos::prelude::*;
 pub fn PlansPage() -> impl IntoView {
     crate::mark_ready();
     let live = expect_context::<LiveState>();
-    let inventory = expect_context::<InventoryResource>();
+    let inventory = crate::live::use_inventory();
     let loaded = Resource::new(|| (), |_| crate::rpc::list_plans(false));
     Effect::new(move |_| {
         if let Some(Ok(plans)) = loaded.get() {

@@ -5,7 +5,6 @@
 
 use super::parts::{summary, Blockers, Placement, WhatIfTable, WindowVerdict};
 use super::timeline::Timeline;
-use crate::live::InventoryResource;
 use crate::rpc::{self, PlanAction};
 use domain::plan::{Goal, Order, Pacing, PlanOptions, PlanRequest, Preview};
 use domain::*;
@@ -58,7 +57,7 @@ fn local_ms(value: &str) -> Option<i64> {
 #[component]
 pub fn NewPlanPage() -> impl IntoView {
     crate::mark_ready();
-    let inventory = expect_context::<InventoryResource>();
+    let inventory = crate::live::use_inventory();
     let query = use_query_map();
     let goal = RwSignal::new(query.with_untracked(|q| goal_of(|k| q.get(k))));
     let options = RwSignal::new(PlanOptions::default());

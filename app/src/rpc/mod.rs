@@ -198,6 +198,23 @@ pub mod ssr {
             vm: domain::VmId,
             host: domain::HostId,
         ) -> Answer<'_, Vec<domain::checks::CheckResult>>;
+        /// How many VMs the inventory holds (the map's overview past a few thousand).
+        fn vm_count(&self) -> usize;
+        /// Every cluster's overview tile, by name.
+        fn overview(&self) -> Vec<domain::overview::ClusterTile>;
+        /// What the cluster of this VM shows (`None`: no such VM).
+        fn vm_scope(&self, vm: domain::VmId) -> Option<Inventory>;
+        /// What these clusters show on the map.
+        fn inventory_scope(
+            &self,
+            clusters: std::collections::BTreeSet<domain::ClusterId>,
+        ) -> Inventory;
+        fn search(
+            &self,
+            text: String,
+            only: Option<domain::ObjectKind>,
+            limit: usize,
+        ) -> domain::search::Found;
     }
 
     /// The server's services, provided to every server function and page render.
@@ -277,8 +294,8 @@ mod ssr {
 macro_rules! call {
     ($f:ty, |$api:ident, $caller:pat_param| $call:expr) => {{
         use leptos::server_fn::ServerFn;
-        let ($api, $caller) = ssr::backend(<$f>::PATH)?;
-        ssr::answer($call.await)
+        let ($api, $caller) = $crate::rpc::ssr::backend(<$f>::PATH)?;
+        $crate::rpc::ssr::answer($call.await)
     }};
 }
 
@@ -478,3 +495,6 @@ pub async fn vcenter_verdict(
 ) -> Result<Vec<domain::checks::CheckResult>, ServerError> {
     call!(VcenterVerdict, |api, _| api.vcenter_verdict(vm, host))
 }
+
+mod scale;
+pub use scale::*;

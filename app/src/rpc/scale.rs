@@ -1,0 +1,55 @@
+//! What the pages ask for at vCenter's scale (docs/DESIGN.md#the-map-at-scale): the map's
+//! overview, the part of the inventory open clusters show, and search by name.
+
+use super::ServerError;
+use domain::overview::ClusterTile;
+use domain::search::Found;
+use domain::{ClusterId, Inventory, ObjectKind, VmId};
+use leptos::prelude::*;
+use leptos::server_fn::codec::PostUrl;
+
+/// The most hits one search returns.
+pub const MAX_HITS: usize = 200;
+
+/// Every cluster's tile, by name.
+#[server(prefix = "/rpc", endpoint = "viewer/map/overview", input = PostUrl)]
+pub async fn map_overview() -> Result<Vec<ClusterTile>, ServerError> {
+    call!(MapOverview, |api, _| async { Ok(api.overview()) })
+}
+
+/// What these clusters show on the map: them, their hosts and VMs, what their hosts reach.
+#[server(prefix = "/rpc", endpoint = "viewer/map/clusters", input = super::FieldJson)]
+pub async fn map_clusters(clusters: Vec<ClusterId>) -> Result<Inventory, ServerError> {
+    call!(MapClusters, |api, _| async {
+        Ok(api.inventory_scope(clusters.into_iter().collect()))
+    })
+}
+
+/// What the cluster of a VM shows: the migrate wizard's inventory at scale.
+#[server(prefix = "/rpc", endpoint = "viewer/map/vm", input = super::FieldJson)]
+pub async fn vm_scope(vm: VmId) -> Result<Inventory, ServerError> {
+    call!(VmScope, |api, _| async {
+        api.vm_scope(vm).ok_or_else(|| ServerError {
+            field: Some("vm".into()),
+            ..ServerError::new(404, "not_found", format!("vm: no VM {vm}"))
+        })
+    })
+}
+
+/// Objects whose name contains `text` (all kinds, or `only` one), best first.
+#[server(prefix = "/rpc", endpoint = "viewer/search", input = super::FieldJson)]
+pub async fn search(
+    text: String,
+    only: Option<ObjectKind>,
+    limit: usize,
+) -> Result<Found, ServerError> {
+    call!(Search, |api, _| async {
+        if text.chars().count() > 200 {
+            return Err(ServerError {
+                field: Some("text".into()),
+                ..ServerError::new(422, "invalid", "text: at most 200 characters")
+            });
+        }
+        Ok(api.search(text, only, limit.min(MAX_HITS)))
+    })
+}
