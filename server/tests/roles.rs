@@ -370,6 +370,7 @@ impl Fixture {
         let endpoint = path.strip_prefix("/rpc/")?;
         let args = match endpoint {
             "viewer/inventory"
+            | "viewer/map/overview"
             | "viewer/tokens/list"
             | "admin/users/list"
             | "admin/connections/list" => {
@@ -413,6 +414,9 @@ impl Fixture {
                 "password": "a-long-password", "role": "viewer" }),
             "admin/users/role" => json!({ "id": self.new_user().await, "role": "operator" }),
             "admin/audit" => json!({ "filter": {} }),
+            "viewer/map/clusters" => json!({ "clusters": [] }),
+            "viewer/map/vm" => json!({ "vm": self.id("web-01") }),
+            "viewer/search" => json!({ "text": "web", "only": null, "limit": 5 }),
             // Not a vCenter VM: nothing for vCenter to judge (an empty list).
             "viewer/checks/vcenter" => {
                 json!({ "vm": self.id("web-01"), "host": self.id("esx-02") })

@@ -268,3 +268,71 @@ async fn a_scoped_client_gets_the_overview_and_only_what_its_open_clusters_hold(
     let seen = until(&mut scoped, ended).await;
     assert!(!of_type(&seen, "migration_event").is_empty());
 }
+
+#[tokio::test]
+async fn the_pages_find_objects_by_name_and_load_only_what_they_show() {
+    use serde_json::{json, Value};
+    let s = TestServer::start_seeded(
+        false,
+        DEFAULT_LIVE_BUFFER,
+        Some(domain::generate::scale_inventory(3, 2, 2)),
+    )
+    .await;
+    let rpc = |path: &'static str, body: Value| {
+        let request = s.client.post(s.url(path)).json(&body);
+        async move {
+            let res = request.send().await.unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap())
+        }
+    };
+    let (st, found) = rpc(
+        "/rpc/viewer/search",
+        json!({"text": "VM-001-000", "only": "vm", "limit": 1}),
+    )
+    .await;
+    assert_eq!(st, 200, "{found}");
+    assert_eq!(found["total"], 2);
+    assert_eq!(found["hits"].as_array().unwrap().len(), 1);
+    assert_eq!(found["hits"][0]["name"], "vm-001-000-000");
+    assert_eq!(found["hits"][0]["context"], "esx-001-000 · cluster-001");
+    let (st, error) = rpc(
+        "/rpc/viewer/search",
+        json!({"text": "x".repeat(201), "only": null, "limit": 5}),
+    )
+    .await;
+    assert_eq!(
+        (st, error["field"].as_str()),
+        (422, Some("text")),
+        "{error}"
+    );
+
+    let res = s
+        .client
+        .post(s.url("/rpc/viewer/map/overview"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let tiles: Value = res.json().await.unwrap();
+    let names: Vec<&str> = tiles
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["cluster-000", "cluster-001", "cluster-002"]);
+
+    let cluster = tiles[2]["id"].clone();
+    let (st, part) = rpc("/rpc/viewer/map/clusters", json!({"clusters": [cluster]})).await;
+    assert_eq!(st, 200);
+    assert_eq!(part["vms"].as_array().unwrap().len(), 4);
+    assert_eq!(part["clusters"][0]["name"], "cluster-002");
+
+    let ids = s.ids().await;
+    let (st, part) = rpc("/rpc/viewer/map/vm", json!({"vm": ids["vm-000-001-001"]})).await;
+    assert_eq!(st, 200);
+    assert_eq!(part["clusters"][0]["name"], "cluster-000");
+    assert_eq!(part["hosts"].as_array().unwrap().len(), 2);
+    let (st, error) = rpc("/rpc/viewer/map/vm", json!({"vm": uuid::Uuid::new_v4()})).await;
+    assert_eq!((st, error["field"].as_str()), (404, Some("vm")), "{error}");
+}
