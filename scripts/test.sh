@@ -67,6 +67,8 @@ export VMSHIFT_SECRET_KEY=e2e-secret-key
 # Migrations at 50× with 100 ms ticks: a capped vMotion lasts seconds, long enough to watch.
 export VMSHIFT_SPEED=50
 export VMSHIFT_TICK_MS=100
+# The scale suite (10-scale.spec.ts) generates its 45,000-VM inventory with gen-inventory.
+run gen-inventory cargo build -p server --bin gen-inventory
 run e2e cargo leptos end-to-end --split
 # cargo leptos can exit 0 when its build fails: no Playwright result is a failure.
 if ! grep -Eq '^ *[0-9]+ passed \(' "$log"; then
