@@ -14,6 +14,7 @@ pub mod format;
 pub mod generate;
 pub mod ids;
 pub mod inventory;
+pub mod listing;
 pub mod migration;
 pub mod model;
 pub mod object;

@@ -336,3 +336,82 @@ async fn the_pages_find_objects_by_name_and_load_only_what_they_show() {
     let (st, error) = rpc("/rpc/viewer/map/vm", json!({"vm": uuid::Uuid::new_v4()})).await;
     assert_eq!((st, error["field"].as_str()), (404, Some("vm")), "{error}");
 }
+
+#[tokio::test]
+async fn the_list_routes_filter_sort_and_page_and_say_how_many_in_all() {
+    let s = TestServer::start_seeded(
+        false,
+        DEFAULT_LIVE_BUFFER,
+        Some(domain::generate::scale_inventory(2, 3, 4)),
+    )
+    .await;
+    let page = |query: &'static str| {
+        let request = s.client.get(s.url(&format!("/api/v1/vms?{query}")));
+        async move {
+            let res = request.send().await.unwrap();
+            let status = res.status().as_u16();
+            let total = res
+                .headers()
+                .get("x-total-count")
+                .map(|v| v.to_str().unwrap().to_string());
+            let link = res
+                .headers()
+                .get("link")
+                .map(|v| v.to_str().unwrap().to_string());
+            let body: serde_json::Value = res.json().await.unwrap();
+            (status, total, link, body)
+        }
+    };
+    let names = |body: &serde_json::Value| -> Vec<String> {
+        body.as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // Without a query: every VM by name, as before.
+    let (st, total, link, all) = page("").await;
+    assert_eq!((st, total.as_deref(), link), (200, Some("24"), None));
+    assert_eq!(names(&all)[0], "vm-000-000-000");
+
+    let (st, total, link, body) = page("q=vm-001-002&sort=-name&offset=1&limit=2").await;
+    assert_eq!((st, total.as_deref()), (200, Some("4")));
+    assert_eq!(names(&body), ["vm-001-002-002", "vm-001-002-001"]);
+    assert_eq!(
+        link.as_deref(),
+        Some("</api/v1/vms?q=vm-001-002&sort=-name&offset=3&limit=2>; rel=\"next\"")
+    );
+    // The last page has no next.
+    let (_, _, link, body) = page("q=vm-001-002&sort=-name&offset=3&limit=2").await;
+    assert_eq!((names(&body).len(), link), (1, None));
+
+    for (query, field) in [
+        ("sort=cores", "sort"),
+        ("limit=0", "limit"),
+        ("limit=10001", "limit"),
+    ] {
+        let res = s
+            .client
+            .get(s.url(&format!("/api/v1/vms?{query}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 422, "{query}");
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["field"], field, "{query}: {body}");
+    }
+    let res = s
+        .client
+        .get(s.url("/api/v1/vms?offset=minus-one"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 400);
+    let res = s
+        .client
+        .get(s.url("/api/v1/vms?color=blue"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 400);
+}

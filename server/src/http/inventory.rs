@@ -3,7 +3,7 @@
 use super::error::ApiError;
 use super::imports::UPLOAD_LIMIT_BYTES;
 use super::json::{is_json, parse_slice, parse_value, JsonBody};
-use super::path::{Collection, Id};
+use super::path::{Collection, Id, Query};
 use super::routes::{get, Routes, ADMIN, VIEWER};
 use super::upload::spool_body;
 use super::AppState;
@@ -11,6 +11,8 @@ use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use domain::listing::ListQuery;
+use domain::{ClusterId, DatastoreId, HostId, PortgroupId, RuleId, SwitchId, VmId};
 use domain::{Mutation, Object, ObjectKind};
 use serde_json::Value;
 use uuid::Uuid;
@@ -36,31 +38,48 @@ fn object_json(object: &Object) -> Value {
     }
 }
 
+/// `GET /api/v1/{collection}?q=&sort=&offset=&limit=`: the objects in order (by name unless
+/// `sort` says otherwise), their number in all in `X-Total-Count`, and the next page in `Link`
+/// (docs/DESIGN.md#paged-lists).
 pub async fn list(
     State(state): State<AppState>,
     Collection(kind): Collection,
+    Query(query): Query<ListQuery>,
 ) -> Result<Response, ApiError> {
     let inv = state.inventory.read();
+    let listing = domain::listing::list(&inv, kind, &query)?;
+    let ids = listing.ids.iter().copied();
     let body = match kind {
-        ObjectKind::Cluster => sorted_json(inv.clusters.values(), |o| o.name.as_str()),
-        ObjectKind::Host => sorted_json(inv.hosts.values(), |o| o.name.as_str()),
-        ObjectKind::Datastore => sorted_json(inv.datastores.values(), |o| o.name.as_str()),
-        ObjectKind::Switch => sorted_json(inv.switches.values(), |o| o.name.as_str()),
-        ObjectKind::Portgroup => sorted_json(inv.portgroups.values(), |o| o.name.as_str()),
-        ObjectKind::Vm => sorted_json(inv.vms.values(), |o| o.name.as_str()),
-        ObjectKind::Rule => sorted_json(inv.rules.values(), |o| o.name.as_str()),
+        ObjectKind::Cluster => json_of(ids.filter_map(|id| inv.clusters.get(&ClusterId(id)))),
+        ObjectKind::Host => json_of(ids.filter_map(|id| inv.hosts.get(&HostId(id)))),
+        ObjectKind::Datastore => json_of(ids.filter_map(|id| inv.datastores.get(&DatastoreId(id)))),
+        ObjectKind::Switch => json_of(ids.filter_map(|id| inv.switches.get(&SwitchId(id)))),
+        ObjectKind::Portgroup => json_of(ids.filter_map(|id| inv.portgroups.get(&PortgroupId(id)))),
+        ObjectKind::Vm => json_of(ids.filter_map(|id| inv.vms.get(&VmId(id)))),
+        ObjectKind::Rule => json_of(ids.filter_map(|id| inv.rules.get(&RuleId(id)))),
     };
     drop(inv);
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+    let mut response = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
+    let headers = response.headers_mut();
+    headers.insert("x-total-count", listing.total.into());
+    let next = query.offset + listing.ids.len();
+    if query.limit.is_some() && next < listing.total {
+        let next_query = ListQuery {
+            offset: next,
+            ..query
+        };
+        let encoded = serde_urlencoded::to_string(&next_query).unwrap_or_default();
+        let link = format!("</api/v1/{}?{encoded}>; rel=\"next\"", kind.plural());
+        if let Ok(value) = header::HeaderValue::from_str(&link) {
+            headers.insert(header::LINK, value);
+        }
+    }
+    Ok(response)
 }
 
-/// Serializes objects sorted by name straight to a JSON array.
-fn sorted_json<'a, T: serde::Serialize + 'a>(
-    items: impl Iterator<Item = &'a T>,
-    name: impl Fn(&T) -> &str,
-) -> String {
-    let mut items: Vec<&T> = items.collect();
-    items.sort_by(|a, b| name(a).cmp(name(b)));
+/// Serializes objects straight to a JSON array.
+fn json_of<'a, T: serde::Serialize + 'a>(items: impl Iterator<Item = &'a T>) -> String {
+    let items: Vec<&T> = items.collect();
     serde_json::to_string(&items).unwrap_or_else(|_| "[]".into())
 }
 

@@ -318,6 +318,36 @@ pub(super) fn with(
     Value::Object(base)
 }
 
+/// A list route's answers: the page, with its total and the next page's link.
+fn page_responses(schema: &Value) -> Value {
+    let mut responses = with(
+        error_responses(&[400, 422]),
+        "200",
+        "the page",
+        Some(json!({"type": "array", "items": schema})),
+    );
+    responses["200"]["headers"] = json!({
+        "X-Total-Count": {"description": "how many objects match in all", "schema": {"type": "integer"}},
+        "Link": {"description": "the next page, `<…>; rel=\"next\"` (when limit leaves some out)", "schema": {"type": "string"}}
+    });
+    responses
+}
+
+/// The query of a list route (docs/DESIGN.md#paged-lists).
+fn list_params(kind: ObjectKind) -> Value {
+    let mut sorts: Vec<String> = vec!["name".into(), "-name".into()];
+    for f in domain::listing::sort_fields(kind) {
+        sorts.push((*f).to_string());
+        sorts.push(format!("-{f}"));
+    }
+    json!([
+        {"name": "q", "in": "query", "description": "only names containing this (case-insensitive)", "schema": {"type": "string"}},
+        {"name": "sort", "in": "query", "description": "the field to sort by, `-` first for descending", "schema": {"type": "string", "enum": sorts}},
+        {"name": "offset", "in": "query", "description": "objects to skip", "schema": {"type": "integer", "minimum": 0, "default": 0}},
+        {"name": "limit", "in": "query", "description": "the most objects to return (all without it)", "schema": {"type": "integer", "minimum": 1, "maximum": domain::listing::MAX_LIMIT}}
+    ])
+}
+
 pub fn build() -> Value {
     let mut paths = Map::new();
     let id_param = json!([{"name": "id", "in": "path", "required": true, "schema": uuid()}]);
@@ -328,8 +358,10 @@ pub fn build() -> Value {
         paths.insert(
             format!("/api/v1/{}", kind.plural()),
             json!({
-                "get": {"summary": format!("List {label}s, sorted by name"), "operationId": format!("list_{}", kind.plural()),
-                    "responses": with(Map::new(), "200", "the list", Some(json!({"type": "array", "items": schema})))},
+                "get": {"summary": format!("List {label}s: filtered by name (q), sorted (sort; by name otherwise), paged (offset, limit); the number in all in X-Total-Count, the next page in Link"),
+                    "operationId": format!("list_{}", kind.plural()),
+                    "parameters": list_params(kind),
+                    "responses": page_responses(&schema)},
                 "post": {"summary": format!("Create a {label} (the server assigns an id unless one is given)"),
                     "operationId": format!("create_{}", kind.plural()), "requestBody": body,
                     "responses": with(error_responses(&[400, 409, 413, 422]), "201", "created", Some(schema.clone()))}
