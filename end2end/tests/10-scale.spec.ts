@@ -85,8 +85,20 @@ test.afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+// Errors the pages logged (a panic in the browser is one): none is expected.
+let errors: string[] = [];
+test.afterEach(() => {
+  const seen = errors;
+  errors = [];
+  expect(seen).toEqual([]);
+});
+
 async function openPage(path: string): Promise<Page> {
   const page = await context.newPage();
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(m.text());
+  });
   await page.goto(path);
   await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
   await expect(page.locator("body")).toHaveAttribute("data-ready", new URL(path, BASE).pathname);
@@ -195,5 +207,26 @@ test("a migration started through the API shows on the host grid and in the open
   }
   await expect(page.getByTestId("cell-esx-005-003")).not.toHaveAttribute("data-moving", /./);
   await expect(tile.getByTestId("tile-migrations")).toHaveText("0");
+  await page.close();
+});
+
+test("the VMs table pages from the server: 45,000 rows scroll, filter and sort", async () => {
+  const html = await (await context.request.get("/inventory/vms")).text();
+  expect(html.length).toBeLessThan(1_000_000);
+  const page = await openPage("/inventory/vms");
+  await expect(page.getByTestId("table-count")).toHaveText("45000 vms");
+  await expect(page.getByTestId("row-vm-000-000-000")).toBeVisible();
+  // Only the rows around the view are drawn.
+  expect(await page.locator("tr.row").count()).toBeLessThanOrEqual(100);
+  await page.getByTestId("table-scroll").evaluate((el) => (el.scrollTop = el.scrollHeight));
+  await expect(page.getByTestId("row-vm-049-049-017")).toBeVisible();
+  expect(await page.locator("tr.row").count()).toBeLessThanOrEqual(100);
+  // Filtered by name on the server.
+  await page.getByTestId("table-filter").fill("vm-020-010-01");
+  await expect(page.getByTestId("table-count")).toHaveText("8 vms");
+  await expect(page.locator("tr.row")).toHaveCount(8);
+  // Sorted by name, descending.
+  await page.getByTestId("sort-name").click();
+  await expect(page.locator("tr.row").first()).toHaveAttribute("data-testid", "row-vm-020-010-017");
   await page.close();
 });

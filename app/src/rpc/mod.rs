@@ -202,6 +202,8 @@ pub mod ssr {
         fn vm_count(&self) -> usize;
         /// Every cluster's overview tile, by name.
         fn overview(&self) -> Vec<domain::overview::ClusterTile>;
+        /// Runs `f` on the current inventory (under the server's read lock: keep it short).
+        fn read_inventory(&self, f: &mut dyn FnMut(&Inventory));
         /// What the cluster of this VM shows (`None`: no such VM).
         fn vm_scope(&self, vm: domain::VmId) -> Option<Inventory>;
         /// What these clusters show on the map.

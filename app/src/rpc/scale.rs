@@ -53,3 +53,57 @@ pub async fn search(
         Ok(api.search(text, only, limit.min(MAX_HITS)))
     })
 }
+
+/// One page of an inventory table (docs/DESIGN.md#paged-lists).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TablePage {
+    /// The first row's place in the whole list, and the rows from there.
+    pub offset: usize,
+    pub rows: Vec<TableRow>,
+    /// How many objects match in all.
+    pub total: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TableRow {
+    pub id: uuid::Uuid,
+    pub name: String,
+    pub cells: Vec<String>,
+    /// The vCenter it is mirrored from: read-only here (docs/VCENTER.md#mirrored-objects).
+    pub vcenter: Option<String>,
+}
+
+/// The rows of a kind's table that `query` asks for, built on the server.
+#[server(prefix = "/rpc", endpoint = "viewer/inventory/page", input = super::FieldJson)]
+pub async fn inventory_page(
+    kind: ObjectKind,
+    query: domain::listing::ListQuery,
+) -> Result<TablePage, ServerError> {
+    call!(InventoryPage, |api, _| async {
+        let mut page = Err(ServerError::new(
+            500,
+            "internal",
+            "the inventory was not read",
+        ));
+        api.read_inventory(&mut |inv| {
+            page = domain::listing::list(inv, kind, &query)
+                .map_err(ServerError::from)
+                .map(|listing| TablePage {
+                    offset: query.offset,
+                    rows: listing
+                        .ids
+                        .iter()
+                        .filter_map(|id| crate::pages::inventory::columns::row(kind, inv, *id))
+                        .map(|(id, name, cells)| TableRow {
+                            vcenter: inv.sources.get(&id).map(|s| s.vcenter.clone()),
+                            id,
+                            name,
+                            cells,
+                        })
+                        .collect(),
+                    total: listing.total,
+                });
+        });
+        page
+    })
+}

@@ -182,6 +182,10 @@ impl Backend for ServiceBackend {
         self.0.inventory.overview()
     }
 
+    fn read_inventory(&self, f: &mut dyn FnMut(&Inventory)) {
+        f(&self.0.inventory.read())
+    }
+
     fn vm_scope(&self, vm: domain::VmId) -> Option<Inventory> {
         let inv = self.0.inventory.read();
         let cluster = inv

@@ -1,17 +1,18 @@
 //! Inventory pages: one tab per kind of object, a table of them, and the form to create or
 //! edit one. Deletion asks for confirmation and explains a refusal (who uses the object).
 
-mod columns;
+pub mod columns;
 mod forms;
+mod table;
 
 use crate::components::form::ObjectForm;
 use crate::rpc::ServerError;
-use columns::table;
 use domain::*;
 use forms::form_spec;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
+use table::{ObjectTable, RowActions};
 
 #[derive(Clone, PartialEq)]
 enum Editing {
@@ -56,12 +57,37 @@ pub fn InventoryTabs() -> impl IntoView {
 #[component]
 pub fn InventoryPage() -> impl IntoView {
     crate::mark_ready();
-    let inventory = crate::live::use_inventory();
+    // The table comes from the server, a page at a time; the whole inventory only for the
+    // form (below the scale threshold the app holds it live; past it, loaded when a form
+    // opens).
+    let inventory = expect_context::<crate::live::InventoryResource>();
+    let large = expect_context::<crate::Scale>().large;
+    let version = RwSignal::new(0u64);
+    if !large {
+        Effect::new(move |_| {
+            inventory.track();
+            version.update(|v| *v += 1);
+        });
+    }
     let params = use_params_map();
     let kind = Memo::new(move |_| {
         params.with(|p| p.get("kind").and_then(|k| ObjectKind::from_plural(&k)))
     });
     let editing = RwSignal::new(None::<Editing>);
+    provide_context(editing);
+    // Past the scale threshold: the whole inventory, loaded when a form first opens.
+    let whole = RwSignal::new(None::<Inventory>);
+    if large {
+        Effect::new(move |_| {
+            if editing.get().is_some() && whole.get_untracked().is_none() {
+                leptos::task::spawn_local(async move {
+                    if let Ok(inv) = crate::rpc::load_inventory().await {
+                        whole.set(Some(inv));
+                    }
+                });
+            }
+        });
+    }
     let confirming = RwSignal::new(None::<uuid::Uuid>);
     let page_error = RwSignal::new(None::<String>);
     let import_outcome = RwSignal::new(None::<Result<String, String>>);
@@ -69,6 +95,7 @@ pub fn InventoryPage() -> impl IntoView {
         Action::new(move |file: &InventoryFile| crate::rpc::import_inventory(file.clone()));
     Effect::new(move |_| {
         if let Some(result) = import.value().get() {
+            version.update(|v| *v += 1);
             import_outcome.set(Some(match result {
                 Ok(s) => Ok(format!(
                     "Imported: {} created, {} replaced.",
@@ -97,6 +124,7 @@ pub fn InventoryPage() -> impl IntoView {
         Some(Ok(())) => {
             confirming.set(None);
             page_error.set(None);
+            version.update(|v| *v += 1);
         }
         Some(Err(refusal)) => {
             confirming.set(None);
@@ -121,7 +149,11 @@ pub fn InventoryPage() -> impl IntoView {
             {move || {
                 let kind = kind.get()?;
                 let current = editing.get()?;
-                let inv = inventory.get_untracked()?.ok()?;
+                let inv = if large {
+                    whole.get()?
+                } else {
+                    inventory.get_untracked()?.ok()?
+                };
                 let initial = match current {
                     Editing::New => None,
                     Editing::Existing(id) => {
@@ -130,42 +162,33 @@ pub fn InventoryPage() -> impl IntoView {
                     }
                 };
                 let spec = form_spec(kind, &inv);
-                Some(view! { <ObjectForm spec=spec initial=initial on_done=move |_| editing.set(None)/> })
+                Some(view! { <ObjectForm spec=spec initial=initial on_done=move |_| {
+                    editing.set(None);
+                    version.update(|v| *v += 1);
+                }/> })
             }}
-            <Suspense fallback=|| view! { <p class="empty">"Loading the inventory…"</p> }>
-                {move || {
-                    let Some(kind) = kind.get() else {
-                        return view! { <p class="empty">"No such kind of object."</p> }.into_any();
-                    };
-                    inventory
-                        .get()
-                        .map(|r| match r {
-                            Ok(inv) => inventory_table(kind, &inv, editing, confirming, page_error, delete).into_any(),
-                            Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
-                        })
-                        .unwrap_or_else(|| ().into_any())
-                }}
-            </Suspense>
+            {move || {
+                let Some(kind) = kind.get() else {
+                    return view! { <p class="empty">"No such kind of object."</p> }.into_any();
+                };
+                let actions = RowActions { editing, confirming, page_error, delete };
+                view! {
+                    {toolbar(kind)}
+                    {move || page_error.get().map(|m| view! { <p class="form-error" data-testid="inventory-error">{m}</p> })}
+                    <ObjectTable kind version actions/>
+                }
+                .into_any()
+            }}
         </section>
     }
 }
 
-fn inventory_table(
-    kind: ObjectKind,
-    inv: &Inventory,
-    editing: RwSignal<Option<Editing>>,
-    confirming: RwSignal<Option<uuid::Uuid>>,
-    page_error: RwSignal<Option<String>>,
-    delete: Action<(ObjectKind, uuid::Uuid), Result<(), ServerError>>,
-) -> impl IntoView {
-    let (headers, rows) = table(kind, inv);
-    let count = rows.len();
-    // Only admins change the inventory (the server refuses the others anyway).
+fn toolbar(kind: ObjectKind) -> impl IntoView {
     let admin = crate::allowed(domain::accounts::Role::Admin);
-    let operator = crate::allowed(domain::accounts::Role::Operator);
+    let editing = expect_context::<RwSignal<Option<Editing>>>();
     view! {
         <div class="toolbar">
-            <h2>{format!("{} ({count})", capitalize(kind.plural()))}</h2>
+            <h2>{capitalize(kind.plural())}</h2>
             {admin.then(|| view! {
                 <button class="primary" data-testid="new-object" on:click=move |_| editing.set(Some(Editing::New))>
                     {format!("New {}", kind.label())}
@@ -176,120 +199,6 @@ fn inventory_table(
                 "Export"
             </a>
         </div>
-        {move || page_error.get().map(|m| view! { <p class="form-error" data-testid="inventory-error">{m}</p> })}
-        <table class="objects" data-testid="object-table">
-            <thead>
-                <tr>
-                    <th>"Name"</th>
-                    {headers.into_iter().map(|h| view! { <th>{h}</th> }).collect_view()}
-                    <th></th>
-                </tr>
-            </thead>
-            <tbody>
-                {rows
-                    .into_iter()
-                    .map(|(id, name, cells)| {
-                        // Mirrored from vCenter: read-only here (docs/VCENTER.md#mirrored-objects).
-                        let vcenter = inv.sources.get(&id).map(|s| s.vcenter.clone());
-                        let editable = admin && vcenter.is_none();
-                        let row_name = name.clone();
-                        let row_testid = format!("row-{name}");
-                        view! {
-                            <tr data-testid=row_testid>
-                                <td class="name">{name.clone()}</td>
-                                {cells.into_iter().map(|c| view! { <td>{c}</td> }).collect_view()}
-                                <td class="row-actions">
-                                    {(operator && kind == ObjectKind::Host)
-                                        .then(|| {
-                                            view! {
-                                                <a
-                                                    class="link"
-                                                    href=format!("/plans/new?evacuate={id}")
-                                                    data-testid=format!("maintenance-{name}")
-                                                >
-                                                    "Enter maintenance mode…"
-                                                </a>
-                                            }
-                                        })}
-                                    {(operator && kind == ObjectKind::Datastore)
-                                        .then(|| {
-                                            view! {
-                                                <a
-                                                    class="link"
-                                                    href=format!("/plans/new?drain={id}")
-                                                    data-testid=format!("drain-{name}")
-                                                >
-                                                    "Drain…"
-                                                </a>
-                                            }
-                                        })}
-                                    {(kind == ObjectKind::Vm)
-                                        .then(|| {
-                                            view! {
-                                                <a
-                                                    class="link"
-                                                    href=format!("/migrate?vm={id}")
-                                                    data-testid=format!("migrate-{name}")
-                                                >
-                                                    "Migrate"
-                                                </a>
-                                            }
-                                        })}
-                                    {vcenter.map(|v| view! {
-                                        <span class="badge vcenter" data-testid=format!("vcenter-{name}")
-                                            title="Mirrored from vCenter: change it there">
-                                            "vCenter · "{v}
-                                        </span>
-                                    })}
-                                    {editable.then(|| view! {
-                                    <button
-                                        class="link"
-                                        data-testid=format!("edit-{name}")
-                                        on:click=move |_| editing.set(Some(Editing::Existing(id)))
-                                    >
-                                        "Edit"
-                                    </button>
-                                    })}
-                                    {editable.then_some(move || {
-                                        if confirming.get() == Some(id) {
-                                            view! {
-                                                <button
-                                                    class="danger"
-                                                    data-testid=format!("confirm-delete-{row_name}")
-                                                    on:click=move |_| {
-                                                        delete.dispatch((kind, id));
-                                                    }
-                                                >
-                                                    "Confirm delete"
-                                                </button>
-                                                <button class="link" on:click=move |_| confirming.set(None)>
-                                                    "Keep"
-                                                </button>
-                                            }
-                                                .into_any()
-                                        } else {
-                                            view! {
-                                                <button
-                                                    class="link danger-text"
-                                                    data-testid=format!("delete-{row_name}")
-                                                    on:click=move |_| {
-                                                        page_error.set(None);
-                                                        confirming.set(Some(id));
-                                                    }
-                                                >
-                                                    "Delete"
-                                                </button>
-                                            }
-                                                .into_any()
-                                        }
-                                    })}
-                                </td>
-                            </tr>
-                        }
-                    })
-                    .collect_view()}
-            </tbody>
-        </table>
     }
 }
 
