@@ -93,6 +93,32 @@ plan=$(curl -sf -X POST -H 'content-type: application/json' -H "cookie: vmshift_
   http://127.0.0.1:3301/api/v1/plans | json 'j.id')
 VMSHIFT_SESSION=$session node scripts/bench-browser-timeline.js http://127.0.0.1:3301 "$plan"
 
+# vCenter's maximum in the browser (issue 16): a server of its own (port 3302) importing the
+# generated 50 × 50 × 18 inventory in one request, then the map, wizard, search, live link and
+# memory in Chromium (VMSHIFT_SCALE_MINUTES: how long the map stays open, 10 by default).
+echo
+echo "## vCenter's maximum in the browser (2,500 hosts, 45,000 VMs)"
+echo
+echo "| figure | value |"
+echo "|---|---|"
+./target/release/vmshift --database-url "sqlite://$dir/s.db" --demo false --bind 127.0.0.1:3302 \
+  --log warn --admin-password bench-admin-password &
+pid3=$!
+trap 'kill $pid $pid2 $pid3 2>/dev/null; rm -rf "$dir"' EXIT
+for _ in $(seq 100); do curl -sf http://127.0.0.1:3302/healthz >/dev/null && break; sleep 0.1; done
+session=$(curl -sf -D - -o /dev/null -X POST -H 'content-type: application/json' \
+  -d '{"username": "admin", "password": "bench-admin-password"}' \
+  http://127.0.0.1:3302/api/v1/session | sed -n 's/^set-cookie: vmshift_session=\([^;]*\).*/\1/ip' | tr -d '\r')
+./target/release/gen-inventory --clusters 50 --hosts 50 --vms 18 > "$dir/max.json"
+seconds=$(curl -sf -o /dev/null -w '%{time_total}' -X POST -H 'content-type: application/json' \
+  -H "cookie: vmshift_session=$session" --data-binary @"$dir/max.json" http://127.0.0.1:3302/api/v1/inventory)
+echo "| import of the whole 45,000-VM inventory in one request ($(( $(stat -c %s "$dir/max.json") / 1048576 )) MiB) | ${seconds} s |"
+for path in / /migrate /inventory/vms; do
+  size=$(curl -sf -o /dev/null -w '%{size_download}' -H "cookie: vmshift_session=$session" "http://127.0.0.1:3302$path")
+  echo "| first HTML of $path (uncompressed) | $(( size / 1024 )) KiB |"
+done
+VMSHIFT_SESSION=$session node scripts/bench-browser-scale.js http://127.0.0.1:3302 "${VMSHIFT_SCALE_MINUTES:-10}"
+
 # The QEMU driver (issue 6): against the direct-QMP floor, the model against real moves, then
 # the same vMotion through libvirt (two daemons in their own namespaces; JSON lines).
 bash scripts/install-qemu.sh

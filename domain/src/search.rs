@@ -122,12 +122,28 @@ const ORDER: [ObjectKind; 6] = [
     ObjectKind::Switch,
 ];
 
-/// 0: the name itself, 1: it starts with the text, 2: it contains it.
+/// 0: the name itself, 1: it starts with the text, 2: it contains it (`needle` is lower
+/// case). ASCII names, nearly all of them, are compared in place: no copy per name.
 fn rank(name: &str, needle: &str) -> Option<u8> {
     if name.len() < needle.len() {
         return None;
     }
-    let lower = name.to_lowercase();
+    if !name.is_ascii() {
+        let lower = name.to_lowercase();
+        return rank_lower(&lower, needle);
+    }
+    let (hay, pin) = (name.as_bytes(), needle.as_bytes());
+    let at = |i: usize| hay[i..i + pin.len()].eq_ignore_ascii_case(pin);
+    if at(0) {
+        Some(if hay.len() == pin.len() { 0 } else { 1 })
+    } else if (1..=hay.len() - pin.len()).any(at) {
+        Some(2)
+    } else {
+        None
+    }
+}
+
+fn rank_lower(lower: &str, needle: &str) -> Option<u8> {
     if lower == needle {
         Some(0)
     } else if lower.starts_with(needle) {

@@ -5,7 +5,7 @@ use crate::live::{LinkState, LiveState};
 use domain::accounts::Role;
 use domain::format;
 use domain::migration::{FaultKind, FaultRequest, Migration, Phase};
-use domain::MigrationId;
+use domain::{MigrationId, ObjectKind};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -170,7 +170,10 @@ pub fn ProgressBar(#[prop(into)] percent: Signal<f64>) -> impl IntoView {
 #[component]
 fn FaultsPanel() -> impl IntoView {
     let live = expect_context::<LiveState>();
-    let inventory = crate::live::use_inventory();
+    // Past the scale threshold the target is found by name (docs/DESIGN.md#search): the app
+    // does not hold the whole inventory there.
+    let large = expect_context::<crate::Scale>().large;
+    let inventory = expect_context::<crate::live::InventoryResource>();
     let kind = RwSignal::new(FaultKind::VmotionLinkDown);
     let target = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
@@ -231,8 +234,21 @@ fn FaultsPanel() -> impl IntoView {
                         .map(|k| view! { <option value=k.as_str()>{k.label()}</option> })
                         .collect_view()}
                 </select>
+                {move || large.then(|| {
+                    let only = Some(if kind.get().targets_host() { ObjectKind::Host } else { ObjectKind::Datastore });
+                    let picked = Callback::new(move |hit: domain::search::Hit| target.set(hit.id.to_string()));
+                    view! {
+                        <crate::components::search::Combobox
+                            label="Target of the fault"
+                            placeholder="Type a host's or datastore's name…"
+                            testid="fault-target-search"
+                            only
+                            on_pick=picked
+                        />
+                    }
+                })}
                 <Transition fallback=|| ()>
-                    <select data-testid="fault-target" on:change=move |ev| target.set(event_target_value(&ev))>
+                    <select data-testid="fault-target" hidden=large on:change=move |ev| target.set(event_target_value(&ev))>
                         <option value="" selected=move || target.get().is_empty()>"Choose a target…"</option>
                         {move || {
                             targets()

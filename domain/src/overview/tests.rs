@@ -137,7 +137,12 @@ fn a_scope_holds_what_its_clusters_show_and_nothing_else() {
     let open: BTreeSet<ClusterId> = [cluster_named(&inv, "cluster-001").id].into();
     let part = inv.scope(&open);
     assert_eq!(part.clusters.len(), 1);
-    let names = |it: Vec<&Name>| it.into_iter().map(|n| n.to_string()).collect::<Vec<_>>();
+    // By name (the maps are keyed by random ids).
+    let names = |it: Vec<&Name>| {
+        let mut v = it.into_iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        v.sort();
+        v
+    };
     assert_eq!(
         names(part.hosts.values().map(|h| &h.name).collect()),
         ["esx-001-000", "esx-001-001"].map(String::from)

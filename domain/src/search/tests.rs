@@ -56,3 +56,13 @@ fn a_search_can_keep_to_one_kind_and_an_empty_text_finds_nothing() {
     assert_eq!(find(&inv, "   ", None, 10), Found::default());
     assert_eq!(find(&inv, "nothing-like-this", None, 10).total, 0);
 }
+
+#[test]
+fn names_beyond_ascii_are_compared_without_case_too() {
+    assert_eq!(rank("Überlingen-01", "überlingen-01"), Some(0));
+    assert_eq!(rank("Überlingen-01", "über"), Some(1));
+    assert_eq!(rank("srv-Überlingen", "überl"), Some(2));
+    assert_eq!(rank("web-01", "WEB".to_lowercase().as_str()), Some(1));
+    assert_eq!(rank("web-01", "eb-0"), Some(2));
+    assert_eq!(rank("web", "web-01"), None);
+}
