@@ -65,6 +65,9 @@ pub fn Combobox(
     /// Empties the box and closes the list whenever it changes.
     #[prop(optional)]
     reset: Option<RwSignal<u32>>,
+    /// What the box shows while nothing is being typed (the chosen object's name).
+    #[prop(optional, into)]
+    shown: Option<Signal<String>>,
 ) -> impl IntoView {
     let text = RwSignal::new(initial);
     let typed = RwSignal::new(false);
@@ -128,7 +131,7 @@ pub fn Combobox(
         }
     };
     let list_id = format!("{testid}-results");
-    let shown = move || open.get() && typed.get() && !text.get().trim().is_empty();
+    let listed = move || open.get() && typed.get() && !text.get().trim().is_empty();
     let prefix = testid.clone();
     view! {
         <input
@@ -137,7 +140,7 @@ pub fn Combobox(
             aria-label=label
             aria-autocomplete="list"
             aria-controls=list_id.clone()
-            aria-expanded=move || shown().to_string()
+            aria-expanded=move || listed().to_string()
             aria-activedescendant={
                 let prefix = prefix.clone();
                 move || active.get().map(|i| format!("{prefix}-option-{i}"))
@@ -145,7 +148,10 @@ pub fn Combobox(
             placeholder=placeholder
             autocomplete="off"
             data-testid=testid.clone()
-            prop:value=move || text.get()
+            prop:value=move || match shown {
+                Some(name) if !typed.get() => name.get(),
+                _ => text.get(),
+            }
             on:input=move |ev| {
                 text.set(event_target_value(&ev));
                 typed.set(true);
@@ -155,7 +161,7 @@ pub fn Combobox(
             on:keydown=on_key
             on:focus=move |_| open.set(true)
         />
-        <Show when=shown>
+        <Show when=listed>
             <ul id=list_id.clone() class="search-results" role="listbox" data-testid=format!("{testid}-results")>
                 {
                     let prefix = prefix.clone();

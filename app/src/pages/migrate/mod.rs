@@ -117,6 +117,27 @@ pub fn MigratePage() -> impl IntoView {
             l.open.try_set(Vec::new());
         });
     }
+    // The chosen VM's name, shown in the picker while nothing is being typed.
+    let chosen_name = RwSignal::new(String::new());
+    Effect::new(move |_| {
+        let name = inventory.with(|r| match r {
+            Some(Ok(inv)) => vm_signal
+                .get()
+                .and_then(|id| inv.vms.get(&id))
+                .map(|v| v.name.to_string()),
+            _ => None,
+        });
+        if let Some(name) = name {
+            chosen_name.set(name);
+        }
+    });
+    let picked = Callback::new(move |hit: domain::search::Hit| {
+        chosen_name.set(hit.name.clone());
+        choices.vm.set(Some(VmId(hit.id)));
+        choices.host.set(None);
+        choices.datastore.set(None);
+        choices.planned.set(false);
+    });
     let lab = Memo::new(move |_| {
         live.map(|l| {
             (
@@ -130,6 +151,19 @@ pub fn MigratePage() -> impl IntoView {
     view! {
         <section class="page migrate-page" data-testid="wizard">
             <h2>"Migrate a VM"</h2>
+            // The picker stays put while the steps below redraw (live changes, the lab's
+            // heartbeats): what is being typed is kept.
+            <div class="step">
+                <h3>"1. VM"</h3>
+                <crate::components::search::Combobox
+                    label="VM to migrate"
+                    placeholder="Type a VM's name…"
+                    testid="wizard-vm"
+                    only=Some(ObjectKind::Vm)
+                    on_pick=picked
+                    shown=chosen_name
+                />
+            </div>
             <Suspense fallback=|| view! { <p class="empty">"Loading the inventory…"</p> }>
                 {move || {
                     current()
@@ -205,13 +239,6 @@ fn wizard(inv: &Inventory, c: Choices, lab: Memo<LabFigures>) -> AnyView {
     };
     let check_ms = now_ms() - started;
 
-    let picked = Callback::new(move |hit: domain::search::Hit| {
-        c.vm.set(Some(VmId(hit.id)));
-        c.host.set(None);
-        c.datastore.set(None);
-        c.planned.set(false);
-    });
-
     let where_now = vm.map(|v| where_now(inv, v));
 
     let kinds = kind_choices(c);
@@ -264,18 +291,7 @@ fn wizard(inv: &Inventory, c: Choices, lab: Memo<LabFigures>) -> AnyView {
 
     view! {
         <div class="wizard">
-            <div class="step">
-                <h3>"1. VM"</h3>
-                <crate::components::search::Combobox
-                    label="VM to migrate"
-                    placeholder="Type a VM's name…"
-                    testid="wizard-vm"
-                    only=Some(ObjectKind::Vm)
-                    initial=vm.map(|v| v.name.to_string()).unwrap_or_default()
-                    on_pick=picked
-                />
-                {where_now.map(|w| view! { <p class="muted small" data-testid="wizard-vm-info">{w}</p> })}
-            </div>
+            {where_now.map(|w| view! { <p class="muted small" data-testid="wizard-vm-info">{w}</p> })}
             {vm.is_some().then(|| view! {
                 <div class="step">
                     <h3>"2. Kind of move"</h3>
