@@ -7,12 +7,14 @@ pub mod live;
 pub mod pages;
 pub mod protocol;
 pub mod rpc;
+pub mod tables;
 pub mod upload;
 
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::{lazy_route, Lazy, LazyRoute};
 use leptos_router::{path, StaticSegment};
+pub use live::Scale;
 use live::{InventoryResource, LinkState, LiveState};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -40,15 +42,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// on the server and carried to the browser with the page; signing in or out reloads.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Session(pub Option<domain::accounts::CurrentUser>);
-
-/// Whether the inventory is past what the map opens at once
-/// (`domain::overview::EXPANDED_UP_TO_VMS`): the map then shows the overview, pages load only
-/// what they show, and the live link is scoped (docs/DESIGN.md#the-map-at-scale). Decided
-/// when the page is served, carried to the browser with it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Scale {
-    pub large: bool,
-}
 
 /// Marks the page as interactive once its own component has hydrated (lazy routes hydrate
 /// after the shell): `body[data-ready]` holds the path. Tests wait for it before clicking.

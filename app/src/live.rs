@@ -135,13 +135,22 @@ impl Default for LiveState {
     }
 }
 
+/// Whether the inventory is past what the map opens at once
+/// (`domain::overview::EXPANDED_UP_TO_VMS`): the map then shows the overview, pages load only
+/// what they show, and the live link is scoped (docs/DESIGN.md#the-map-at-scale). Decided
+/// when the page is served, carried to the browser with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scale {
+    pub large: bool,
+}
+
 /// The whole inventory, for a page that needs it. Below the map's scale threshold this is
 /// the app's own resource, kept current by the live link; past it the page loads its own and
 /// the live link sends the whole inventory while the page is shown
 /// (docs/DESIGN.md#scoped-live-clients).
 pub fn use_inventory() -> InventoryResource {
     let app = expect_context::<InventoryResource>();
-    if !expect_context::<crate::Scale>().large {
+    if !expect_context::<Scale>().large {
         return app;
     }
     let live = expect_context::<LiveState>();

@@ -93,7 +93,7 @@ pub async fn inventory_page(
                     rows: listing
                         .ids
                         .iter()
-                        .filter_map(|id| crate::pages::inventory::columns::row(kind, inv, *id))
+                        .filter_map(|id| crate::tables::row(kind, inv, *id))
                         .map(|(id, name, cells)| TableRow {
                             vcenter: inv.sources.get(&id).map(|s| s.vcenter.clone()),
                             id,

@@ -1,7 +1,6 @@
 //! Inventory pages: one tab per kind of object, a table of them, and the form to create or
 //! edit one. Deletion asks for confirmation and explains a refusal (who uses the object).
 
-pub mod columns;
 mod forms;
 mod table;
 

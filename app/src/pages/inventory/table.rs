@@ -3,9 +3,9 @@
 //! draws the rows around the scroll position between two spacers, so 45,000 VMs scroll like
 //! 45.
 
-use super::columns::{header_sorts, headers};
 use super::Editing;
 use crate::rpc::{ServerError, TablePage, TableRow};
+use crate::tables::{header_sorts, headers};
 use domain::listing::ListQuery;
 use domain::ObjectKind;
 use leptos::prelude::*;
