@@ -8,7 +8,8 @@
 //
 // Cold loads of the map and the wizard (a fresh browser context each: no cache), search as
 // you type, the live link's bytes per second with 100 migrations running, and the browser's
-// memory after MINUTES (10 by default) with the map open and the migrations running.
+// memory after MINUTES (10 by default) with the map open and the migrations running, then the
+// overview's live link with 100 moves starting, changing phase and completing all the time.
 // Prints Markdown rows.
 const { chromium } = require("../end2end/node_modules/playwright-core");
 const { execSync } = require("node:child_process");
@@ -208,8 +209,58 @@ function renderers() {
   const after = { heap: await heap(), r: renderers() };
   console.log(`| the map open ${minutes} min, migrations running: JS heap at start / end | ${(before.heap / 1048576).toFixed(1)} / ${(after.heap / 1048576).toFixed(1)} MiB |`);
   console.log(`| the same: Chromium's renderer processes (${after.r.count}), PSS at start / end | ${before.r.pss} / ${after.r.pss} MiB (RSS ${before.r.rss} / ${after.r.rss} MiB) |`);
+  await watch.close();
   for (const id of started) {
     await main.request.fetch(`${url}/api/v1/migrations/${id}/cancel`, { method: "POST" });
+  }
+
+  // Churn: 100 moves always in flight, each ~40 s (2 Gbit/s), a new one started as soon as one
+  // ends (the VM back to where it came from): the overview's live link while moves start,
+  // change phase and complete all the time.
+  const slots = [];
+  for (let c = 0; c < 50; c++) {
+    for (const h of [4, 6]) {
+      const cc = String(c).padStart(3, "0");
+      const host = (k) => ids[`esx-${cc}-${String(k).padStart(3, "0")}`];
+      slots.push({ vm: ids[`vm-${cc}-${String(h).padStart(3, "0")}-000`], hosts: [host(h), host(h + 1)], at: 0, id: null });
+    }
+  }
+  let completed = 0, keeping = true;
+  const startSlot = async (s) => {
+    s.at = 1 - s.at;
+    const m = await api(main, "POST", "/api/v1/migrations", {
+      vm_id: s.vm,
+      kind: "vmotion",
+      target_host_id: s.hosts[s.at],
+      options: { bandwidth_cap_mbps: 2000 },
+    });
+    s.id = m.id;
+  };
+  for (const s of slots) await startSlot(s);
+  const keeper = (async () => {
+    while (keeping) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const all = await api(main, "GET", "/api/v1/migrations");
+      const state = new Map(all.map((m) => [m.id, m.state]));
+      for (const s of slots) {
+        const st = state.get(s.id);
+        if (keeping && st !== "queued" && st !== "running") {
+          if (st === "completed") completed += 1;
+          await startSlot(s);
+        }
+      }
+    }
+  })();
+  // Past the first wave's start, into the steady churn.
+  await new Promise((r) => setTimeout(r, 45000));
+  const before0 = completed;
+  const churn = await wsRate("/", "/");
+  const ended = completed - before0;
+  ws(`overview open, churn (${ended} moves completed and as many started in the ~65 s measured)`, churn);
+  keeping = false;
+  await keeper;
+  for (const s of slots) {
+    await main.request.fetch(`${url}/api/v1/migrations/${s.id}/cancel`, { method: "POST" });
   }
   await browser.close();
 })();

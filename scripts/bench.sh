@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh run
-cargo leptos build --release --split
+cargo leptos build --release --split --precompress
 cargo build --release -p server --bin gen-inventory
 echo "## Browser bundle (release, wasm-opt, split: the map loads vmshift.wasm only)"
 echo

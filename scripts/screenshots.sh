@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh test
+rm -f target/site/pkg/*.gz target/site/pkg/*.br  # a release build's precompressed copies
 cargo leptos build --split
 dir=$(mktemp -d)
 port=3200

@@ -69,6 +69,8 @@ export VMSHIFT_SPEED=50
 export VMSHIFT_TICK_MS=100
 # The scale suite (10-scale.spec.ts) generates its 45,000-VM inventory with gen-inventory.
 run gen-inventory cargo build -p server --bin gen-inventory
+# A release build's precompressed copies (make run's -P) would be served instead of this build's.
+rm -f target/site/pkg/*.gz target/site/pkg/*.br
 run e2e cargo leptos end-to-end --split
 # cargo leptos can exit 0 when its build fails: no Playwright result is a failure.
 if ! grep -Eq '^ *[0-9]+ passed \(' "$log"; then

@@ -18,6 +18,7 @@ pub use live::Scale;
 use live::{InventoryResource, LinkState, LiveState};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let split_loader = split_loader(&options);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -28,6 +29,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
                 <link rel="stylesheet" id="leptos" href="/pkg/vmshift.css"/>
                 <title>"vmshift"</title>
+                {split_loader.map(|href| view! { <link rel="modulepreload" href=href/> })}
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
             </head>
@@ -35,6 +37,32 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App/>
             </body>
         </html>
+    }
+}
+
+/// The loader of a split build's wasm chunks (`--split`), when there is one. The main module
+/// imports it, so every page needs it before it can start; asked for here, first, it no longer
+/// waits for the main script to be read, nor behind the chunks a lazy page preloads
+/// (docs/PERFORMANCE.md#issue-16).
+fn split_loader(options: &LeptosOptions) -> Option<String> {
+    #[cfg(feature = "ssr")]
+    {
+        static FOUND: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        const LOADER: &str = "__wasm_split.______________________.js";
+        let pkg = options.site_pkg_dir.to_string();
+        let found = *FOUND.get_or_init(|| {
+            !options.hash_files
+                && std::path::Path::new(&*options.site_root)
+                    .join(&pkg)
+                    .join(LOADER)
+                    .exists()
+        });
+        found.then(|| format!("/{pkg}/{LOADER}"))
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        let _ = options;
+        None
     }
 }
 

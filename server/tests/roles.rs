@@ -416,6 +416,7 @@ impl Fixture {
             "admin/audit" => json!({ "filter": {} }),
             "viewer/map/clusters" => json!({ "clusters": [] }),
             "viewer/inventory/page" => json!({ "kind": "vm", "query": { "limit": 5 } }),
+            "viewer/inventory/names" => json!({ "ids": [self.id("web-01")] }),
             "viewer/map/vm" => json!({ "vm": self.id("web-01") }),
             "viewer/search" => json!({ "text": "web", "only": null, "limit": 5 }),
             // Not a vCenter VM: nothing for vCenter to judge (an empty list).

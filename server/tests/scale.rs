@@ -57,6 +57,36 @@ async fn the_export_of_vcenters_maximum_re_imports_in_one_request() {
     assert!(again == exported, "the re-imported inventory differs");
 }
 
+/// Every page's first HTML at vCenter's maximum holds what it shows, not the inventory (which
+/// Leptos would write into the page with any resource that held it).
+#[tokio::test]
+async fn the_pages_at_vcenters_maximum_send_only_what_they_show() {
+    let s = TestServer::start_seeded(false, DEFAULT_LIVE_BUFFER, Some(vcenter_maximum())).await;
+    let (_, hosts) = s.get("/api/v1/hosts?q=esx-007-003&limit=1").await;
+    let host = hosts[0]["id"].as_str().unwrap().to_string();
+    let (_, vms) = s.get("/api/v1/vms?q=vm-012-034-017&limit=1").await;
+    let vm = vms[0]["id"].as_str().unwrap().to_string();
+    let pages = [
+        ("/".to_string(), "cluster-049"),
+        ("/plans".to_string(), "Rolling maintenance of cluster-049…"),
+        (
+            format!("/plans/new?evacuate={host}"),
+            "Enter maintenance mode: esx-007-003",
+        ),
+        (format!("/migrate?vm={vm}"), "vm-012-034-017"),
+        ("/tasks".to_string(), "Tasks"),
+        ("/inventory/vms".to_string(), "vm-000-000-000"),
+        ("/audit".to_string(), "Audit"),
+    ];
+    for (path, shown) in pages {
+        let res = s.client.get(s.url(&path)).send().await.unwrap();
+        assert_eq!(res.status().as_u16(), 200, "{path}");
+        let html = res.text().await.unwrap();
+        assert!(html.len() < 1_000_000, "{path}: {} bytes", html.len());
+        assert!(html.contains(shown), "{path} does not show {shown}");
+    }
+}
+
 #[tokio::test]
 async fn an_import_past_the_upload_limit_or_not_json_is_refused_and_changes_nothing() {
     let s = TestServer::start(true).await;

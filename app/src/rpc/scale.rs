@@ -54,6 +54,33 @@ pub async fn search(
     })
 }
 
+/// The most objects one `object_names` call names.
+pub const MAX_NAMES: usize = 100;
+
+/// The names of a few objects (those that exist, whatever their kind), for a page that shows
+/// them without loading the inventory.
+#[server(prefix = "/rpc", endpoint = "viewer/inventory/names", input = super::FieldJson)]
+pub async fn object_names(ids: Vec<uuid::Uuid>) -> Result<Vec<(uuid::Uuid, String)>, ServerError> {
+    call!(ObjectNames, |api, _| async {
+        if ids.len() > MAX_NAMES {
+            return Err(ServerError {
+                field: Some("ids".into()),
+                ..ServerError::new(422, "invalid", format!("ids: at most {MAX_NAMES}"))
+            });
+        }
+        let mut names = Vec::with_capacity(ids.len());
+        api.read_inventory(&mut |inv| {
+            names.extend(ids.iter().filter_map(|&id| {
+                ObjectKind::ALL
+                    .into_iter()
+                    .find_map(|kind| inv.get(kind, id))
+                    .map(|o| (id, o.name().to_string()))
+            }));
+        });
+        Ok(names)
+    })
+}
+
 /// One page of an inventory table (docs/DESIGN.md#paged-lists).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TablePage {

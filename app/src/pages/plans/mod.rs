@@ -16,7 +16,19 @@ use leptos::prelude::*;
 pub fn PlansPage() -> impl IntoView {
     crate::mark_ready();
     let live = expect_context::<LiveState>();
-    let inventory = crate::live::use_inventory();
+    // The clusters' names only, whatever the inventory's size (docs/DESIGN.md#the-map-at-scale).
+    let clusters = Resource::new(
+        || (),
+        |_| {
+            crate::rpc::inventory_page(
+                domain::ObjectKind::Cluster,
+                domain::listing::ListQuery {
+                    limit: Some(domain::listing::MAX_LIMIT),
+                    ..Default::default()
+                },
+            )
+        },
+    );
     let loaded = Resource::new(|| (), |_| crate::rpc::list_plans(false));
     Effect::new(move |_| {
         if let Some(Ok(plans)) = loaded.get() {
@@ -33,14 +45,11 @@ pub fn PlansPage() -> impl IntoView {
     });
     // Rolling maintenance starts from a cluster.
     let clusters = move || {
-        inventory.get().and_then(Result::ok).map(|inv| {
-            let mut list: Vec<(String, String)> = inv
-                .clusters
-                .values()
-                .map(|c| (c.id.to_string(), c.name.to_string()))
-                .collect();
-            list.sort_by(|a, b| a.1.cmp(&b.1));
-            list
+        clusters.get().and_then(Result::ok).map(|page| {
+            page.rows
+                .into_iter()
+                .map(|row| (row.id.to_string(), row.name))
+                .collect::<Vec<_>>()
         })
     };
     view! {

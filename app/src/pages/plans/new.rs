@@ -7,7 +7,6 @@ use super::parts::{summary, Blockers, Placement, WhatIfTable, WindowVerdict};
 use super::timeline::Timeline;
 use crate::rpc::{self, PlanAction};
 use domain::plan::{Goal, Order, Pacing, PlanOptions, PlanRequest, Preview};
-use domain::*;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_query_map;
@@ -38,6 +37,18 @@ fn goal_of(get: impl Fn(&str) -> Option<String>) -> Option<Goal> {
         })
 }
 
+/// The host, datastore or cluster a goal is about.
+fn goal_object(goal: &Goal) -> Option<uuid::Uuid> {
+    match goal {
+        Goal::EvacuateHost { host_id, .. } | Goal::ExitMaintenance { host_id, .. } => {
+            Some(host_id.0)
+        }
+        Goal::DrainDatastore { datastore_id } => Some(datastore_id.0),
+        Goal::RollingMaintenance { cluster_id, .. } => Some(cluster_id.0),
+        Goal::Moves { .. } => None,
+    }
+}
+
 /// Milliseconds since the epoch of a `datetime-local` value, in the browser's time zone.
 fn local_ms(value: &str) -> Option<i64> {
     if value.is_empty() {
@@ -57,9 +68,21 @@ fn local_ms(value: &str) -> Option<i64> {
 #[component]
 pub fn NewPlanPage() -> impl IntoView {
     crate::mark_ready();
-    let inventory = crate::live::use_inventory();
     let query = use_query_map();
     let goal = RwSignal::new(query.with_untracked(|q| goal_of(|k| q.get(k))));
+    // The goal's host, datastore or cluster by name, without loading the inventory
+    // (docs/DESIGN.md#the-map-at-scale).
+    let named = Resource::new(
+        move || goal.with(|g| g.as_ref().and_then(goal_object)),
+        |id| async move {
+            match id {
+                Some(id) => rpc::object_names(vec![id])
+                    .await
+                    .map(|names| names.into_iter().next().map(|(_, n)| n)),
+                None => Ok(None),
+            }
+        },
+    );
     let options = RwSignal::new(PlanOptions::default());
     let request = Memo::new(move |_| {
         goal.get().map(|goal| PlanRequest {
@@ -77,30 +100,16 @@ pub fn NewPlanPage() -> impl IntoView {
         },
     );
     let title = move || {
-        let names = inventory.get().and_then(Result::ok);
-        let name_of = |id: uuid::Uuid| {
-            names.as_ref().and_then(|inv| {
-                [ObjectKind::Host, ObjectKind::Datastore, ObjectKind::Cluster]
-                    .into_iter()
-                    .find_map(|k| inv.get(k, id).map(|o| o.name().to_string()))
-            })
-        };
+        let name = named
+            .get()
+            .and_then(Result::ok)
+            .flatten()
+            .unwrap_or_default();
         match goal.get() {
-            Some(Goal::EvacuateHost { host_id, .. }) => format!(
-                "Enter maintenance mode: {}",
-                name_of(host_id.0).unwrap_or_default()
-            ),
-            Some(Goal::ExitMaintenance { host_id, .. }) => format!(
-                "Exit maintenance mode: {}",
-                name_of(host_id.0).unwrap_or_default()
-            ),
-            Some(Goal::DrainDatastore { datastore_id }) => {
-                format!("Drain {}", name_of(datastore_id.0).unwrap_or_default())
-            }
-            Some(Goal::RollingMaintenance { cluster_id, .. }) => format!(
-                "Rolling maintenance of {}",
-                name_of(cluster_id.0).unwrap_or_default()
-            ),
+            Some(Goal::EvacuateHost { .. }) => format!("Enter maintenance mode: {name}"),
+            Some(Goal::ExitMaintenance { .. }) => format!("Exit maintenance mode: {name}"),
+            Some(Goal::DrainDatastore { .. }) => format!("Drain {name}"),
+            Some(Goal::RollingMaintenance { .. }) => format!("Rolling maintenance of {name}"),
             Some(Goal::Moves { .. }) => "Move VMs".into(),
             None => "New plan".into(),
         }
