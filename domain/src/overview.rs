@@ -242,6 +242,15 @@ impl Inventory {
             }
         }
         part.reindex();
+        // A datastore shared with hosts left out holds their VMs' disks too.
+        for id in part.datastores.keys() {
+            let outside = self
+                .allocated_mib(*id, None)
+                .saturating_sub(part.allocated_mib(*id, None));
+            if outside > 0 {
+                part.outside.insert(*id, outside);
+            }
+        }
         part
     }
 }

@@ -34,6 +34,12 @@ pub enum Reach {
     Clusters(Arc<[ClusterId]>),
     /// A migration's progress between these hosts.
     Hosts([HostId; 2]),
+    /// A migration's summary (between these hosts): to clients following it, and to every
+    /// client when it starts or ends its flight (`flight`), which the overview marks.
+    Summary {
+        hosts: [HostId; 2],
+        flight: bool,
+    },
     /// Overview tiles that changed.
     Overview,
 }

@@ -289,8 +289,17 @@ async fn a_scoped_client_gets_the_overview_and_only_what_its_open_clusters_hold(
         |m: &serde_json::Value| m["type"] == "migration_updated" && m["phase"] == "completed";
     let seen = until(&mut scoped, ended).await;
     assert!(of_type(&seen, "migration_event").is_empty());
+    // Its start and its end only: the phases between are for clients following it.
+    let phases = |seen: &[serde_json::Value]| -> Vec<String> {
+        of_type(seen, "migration_updated")
+            .iter()
+            .map(|m| m["phase"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(phases(&seen), ["queued", "completed"], "{seen:?}");
     let seen = until(&mut full, ended).await;
     assert!(!of_type(&seen, "migration_event").is_empty());
+    assert!(phases(&seen).len() > 2, "{:?}", phases(&seen));
     // In an open cluster, its progress too.
     let body = json!({"vm_id": ids["vm-001-000-001"], "kind": "vmotion", "target_host_id": ids["esx-001-001"]});
     let (st, m) = s.post("/api/v1/migrations", &body).await;

@@ -110,6 +110,11 @@ pub struct Inventory {
     /// part of the import/export format (the export leaves it out).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sources: BTreeMap<Uuid, crate::source::Source>,
+    /// MiB allocated on some of these datastores by VMs this part of the inventory leaves out
+    /// (made by [`Inventory::scope`], docs/DESIGN.md#scoped-live-clients), counted in their
+    /// space. The whole inventory has none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub outside: BTreeMap<DatastoreId, u64>,
 }
 
 /// An object's name where it must be unique: its kind, its scope (a port group's switch or
@@ -152,6 +157,8 @@ struct InventoryLists {
     rules: BTreeMap<RuleId, Rule>,
     #[serde(default)]
     sources: BTreeMap<Uuid, crate::source::Source>,
+    #[serde(default)]
+    outside: BTreeMap<DatastoreId, u64>,
 }
 
 impl From<InventoryLists> for Inventory {
@@ -168,6 +175,7 @@ impl From<InventoryLists> for Inventory {
             loads: BTreeMap::new(),
             names: HashMap::new(),
             sources: l.sources,
+            outside: l.outside,
         };
         inv.reindex();
         inv
@@ -185,6 +193,7 @@ impl PartialEq for Inventory {
             && self.vms == other.vms
             && self.rules == other.rules
             && self.sources == other.sources
+            && self.outside == other.outside
     }
 }
 
@@ -419,7 +428,8 @@ impl Inventory {
     /// MiB allocated on a datastore by all VM disks, leaving out the disks of `except` (a VM
     /// about to be replaced).
     pub fn allocated_mib(&self, datastore: DatastoreId, except: Option<VmId>) -> u64 {
-        let all = self.allocated.get(&datastore).copied().unwrap_or(0);
+        let all = self.allocated.get(&datastore).copied().unwrap_or(0)
+            + self.outside.get(&datastore).copied().unwrap_or(0);
         let own: u64 = except
             .and_then(|id| self.vms.get(&id))
             .map(|vm| {

@@ -179,3 +179,42 @@ fn a_scope_holds_what_its_clusters_show_and_nothing_else() {
     // Nothing open, nothing held.
     assert_eq!(inv.scope(&BTreeSet::new()), Inventory::default());
 }
+
+#[test]
+fn a_scope_counts_the_space_that_vms_left_out_take_on_a_shared_datastore() {
+    let mut inv = scale_inventory(2, 2, 2);
+    // san-000 reaches every host; a VM of cluster-001 keeps its disks there.
+    let shared = inv
+        .datastores
+        .values()
+        .find(|d| d.name.as_str() == "san-000")
+        .unwrap()
+        .id;
+    let all_hosts: Vec<HostId> = inv.hosts.keys().copied().collect();
+    inv.datastores.get_mut(&shared).unwrap().host_ids = all_hosts;
+    let guest = vm_named(&inv, "vm-001-000-000").id;
+    for disk in &mut inv.vms.get_mut(&guest).unwrap().disks {
+        disk.datastore_id = shared;
+    }
+    inv.reindex();
+
+    let open: BTreeSet<ClusterId> = [cluster_named(&inv, "cluster-000").id].into();
+    let part = inv.scope(&open);
+    assert!(!part.vms.contains_key(&guest));
+    let whole = inv.allocated_mib(shared, None);
+    assert!(whole > part.outside[&shared], "{:?}", part.outside);
+    assert_eq!(part.allocated_mib(shared, None), whole);
+    // A VM of the part moving off it frees its own disks only.
+    let own = vm_named(&inv, "vm-000-000-000").id;
+    assert_eq!(
+        part.allocated_mib(shared, Some(own)),
+        inv.allocated_mib(shared, Some(own))
+    );
+    // The figure travels with the part (the browser reads it from JSON).
+    let back: Inventory = serde_json::from_str(&serde_json::to_string(&part).unwrap()).unwrap();
+    assert_eq!(back, part);
+    assert_eq!(back.allocated_mib(shared, None), whole);
+    // The whole inventory has nothing outside.
+    assert!(inv.outside.is_empty());
+    assert!(!serde_json::to_string(&inv).unwrap().contains("outside"));
+}

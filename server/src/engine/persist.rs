@@ -134,8 +134,22 @@ impl MigrationService {
         if events.is_empty() && records.is_empty() {
             return;
         }
+        let mut frames: Vec<Frame> = Vec::with_capacity(records.len() + events.len());
         {
             let mut p = self.published.write();
+            // A summary reaches every client when the migration starts or ends its flight;
+            // its phases in between, the clients following it (docs/DESIGN.md#scoped-live-clients).
+            for m in records {
+                let flight = p
+                    .migrations
+                    .get(&m.id)
+                    .is_none_or(|old| old.phase.is_final() != m.phase.is_final());
+                let text =
+                    serde_json::to_string(&LiveMessage::MigrationUpdated(Box::new(m.clone())))
+                        .expect("live messages serialize");
+                let hosts = [m.source_host_id, m.target_host_id];
+                frames.push(Frame::new(text, Reach::Summary { hosts, flight }));
+            }
             for e in events {
                 if let Some(m) = p.migrations.get_mut(&e.migration_id) {
                     m.absorb(e);
@@ -144,12 +158,6 @@ impl MigrationService {
             for m in records {
                 p.migrations.insert(m.id, m.clone());
             }
-        }
-        let mut frames: Vec<Frame> = Vec::with_capacity(records.len() + events.len());
-        for m in records {
-            let text = serde_json::to_string(&LiveMessage::MigrationUpdated(Box::new(m.clone())))
-                .expect("live messages serialize");
-            frames.push(Frame::to_all(text));
         }
         // Progress reaches the clients that show the migration's hosts.
         let p = self.published.read();

@@ -96,6 +96,11 @@ pub async fn authenticate(
         }
         .into_response();
     }
+    if public_file(path) {
+        // The browser's bundle: a page load asks for dozens of files (a split build's chunks),
+        // and none of them depends on who asks.
+        return next.run(request).await;
+    }
     let (session, bearer) = credentials(request.headers());
     let found = match (&session, &bearer) {
         (_, Some(token)) => state.accounts.from_token(token).await,
@@ -119,6 +124,11 @@ pub async fn authenticate(
         request.extensions_mut().insert(p);
     }
     crate::audit::ACTOR.scope(actor, next.run(request)).await
+}
+
+/// The static files everyone may fetch: the browser's bundle and the icon.
+pub fn public_file(path: &str) -> bool {
+    path.starts_with("/pkg/") || path == "/favicon.svg"
 }
 
 /// Lets the request through only for users with `access` (the route's declared role).

@@ -181,7 +181,7 @@ async fn files_or_not_found(
     request: axum::extract::Request,
 ) -> axum::response::Response {
     let path = uri.path();
-    let access = if path.starts_with("/pkg/") || path == "/favicon.svg" {
+    let access = if auth::public_file(path) {
         Public
     } else {
         VIEWER

@@ -74,6 +74,13 @@ impl Scope {
             (Scope::Open { hosts, events, .. }, Reach::Hosts(ends)) => {
                 *events || ends.iter().any(|h| hosts.contains(h))
             }
+            (
+                Scope::Open { hosts, events, .. },
+                Reach::Summary {
+                    hosts: ends,
+                    flight,
+                },
+            ) => *flight || *events || ends.iter().any(|h| hosts.contains(h)),
         })
     }
 }

@@ -18,6 +18,8 @@ use leptos_router::hooks::use_params_map;
 #[component]
 pub fn PlanPage() -> impl IntoView {
     crate::mark_ready();
+    // Its moves, wherever they run, phase by phase and tick by tick.
+    crate::live::follow_all_migrations();
     let live = expect_context::<LiveState>();
     let params = use_params_map();
     let id =
