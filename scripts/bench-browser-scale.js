@@ -89,7 +89,7 @@ function renderers() {
   }
   const row = (name, runs) => {
     console.log(`| ${name}: interactive, median / worst | ${median(runs.map((r) => r.interactive))} / ${worst(runs.map((r) => r.interactive))} ms |`);
-    console.log(`| ${name}: bytes before interactive (gzip), median | ${kib(median(runs.map((r) => r.transferred)))} |`);
+    console.log(`| ${name}: bytes before interactive (as sent: brotli for the precompressed bundle), median | ${kib(median(runs.map((r) => r.transferred)))} |`);
   };
   row("map, cold", map);
   console.log(`| map, cold: the overview's tiles drawn, median | ${median(map.map((r) => r.shown))} ms |`);

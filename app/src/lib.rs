@@ -6,16 +6,18 @@ pub mod components;
 pub mod live;
 pub mod pages;
 pub mod protocol;
+pub mod routes;
 pub mod rpc;
 pub mod tables;
 pub mod upload;
 
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes, A};
-use leptos_router::{lazy_route, Lazy, LazyRoute};
+use leptos_router::Lazy;
 use leptos_router::{path, StaticSegment};
 pub use live::Scale;
 use live::{InventoryResource, LinkState, LiveState};
+use routes::{AccountsRoute, InventoryRoute, OperationsRoute, PlansRoute};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let split_loader = split_loader(&options);
@@ -211,184 +213,19 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
                     <Route path=StaticSegment("") view=pages::map::MapPage/>
                     <Route path=StaticSegment("signin") view=pages::signin::SignInPage/>
-                    <Route path=path!("/inventory/import") view={Lazy::<ImportRoute>::new()}/>
-                    <Route path=path!("/inventory/connections") view={Lazy::<ConnectionsRoute>::new()}/>
+                    <Route path=path!("/inventory/import") view={Lazy::<InventoryRoute>::new()}/>
+                    <Route path=path!("/inventory/connections") view={Lazy::<InventoryRoute>::new()}/>
                     <Route path=path!("/inventory/:kind") view={Lazy::<InventoryRoute>::new()}/>
-                    <Route path=StaticSegment("migrate") view={Lazy::<MigrateRoute>::new()}/>
-                    <Route path=StaticSegment("tasks") view={Lazy::<TasksRoute>::new()}/>
-                    <Route path=path!("/tasks/:id") view={Lazy::<MigrationRoute>::new()}/>
+                    <Route path=StaticSegment("migrate") view={Lazy::<OperationsRoute>::new()}/>
+                    <Route path=StaticSegment("tasks") view={Lazy::<OperationsRoute>::new()}/>
+                    <Route path=path!("/tasks/:id") view={Lazy::<OperationsRoute>::new()}/>
                     <Route path=StaticSegment("plans") view={Lazy::<PlansRoute>::new()}/>
-                    <Route path=path!("/plans/new") view={Lazy::<NewPlanRoute>::new()}/>
-                    <Route path=path!("/plans/:id") view={Lazy::<PlanRoute>::new()}/>
-                    <Route path=StaticSegment("audit") view={Lazy::<AuditRoute>::new()}/>
-                    <Route path=StaticSegment("account") view={Lazy::<AccountRoute>::new()}/>
+                    <Route path=path!("/plans/new") view={Lazy::<PlansRoute>::new()}/>
+                    <Route path=path!("/plans/:id") view={Lazy::<PlansRoute>::new()}/>
+                    <Route path=StaticSegment("audit") view={Lazy::<AccountsRoute>::new()}/>
+                    <Route path=StaticSegment("account") view={Lazy::<AccountsRoute>::new()}/>
                 </Routes>
             </main>
         </Router>
-    }
-}
-
-/// The inventory pages, loaded on demand (`--split` builds put them in their own wasm chunk).
-struct InventoryRoute;
-
-#[lazy_route]
-impl LazyRoute for InventoryRoute {
-    fn data() -> Self {
-        InventoryRoute
-    }
-
-    fn view(this: Self) -> AnyView {
-        let InventoryRoute = this;
-        view! { <pages::inventory::InventoryPage/> }.into_any()
-    }
-}
-
-/// The vCenter connections, loaded on demand.
-struct ConnectionsRoute;
-
-#[lazy_route]
-impl LazyRoute for ConnectionsRoute {
-    fn data() -> Self {
-        ConnectionsRoute
-    }
-
-    fn view(this: Self) -> AnyView {
-        let ConnectionsRoute = this;
-        view! { <pages::connections::ConnectionsPage/> }.into_any()
-    }
-}
-
-/// The RVTools import, loaded on demand.
-struct ImportRoute;
-
-#[lazy_route]
-impl LazyRoute for ImportRoute {
-    fn data() -> Self {
-        ImportRoute
-    }
-
-    fn view(this: Self) -> AnyView {
-        let ImportRoute = this;
-        view! { <pages::import::ImportPage/> }.into_any()
-    }
-}
-
-/// The migrate wizard, loaded on demand.
-struct MigrateRoute;
-
-#[lazy_route]
-impl LazyRoute for MigrateRoute {
-    fn data() -> Self {
-        MigrateRoute
-    }
-
-    fn view(this: Self) -> AnyView {
-        let MigrateRoute = this;
-        view! { <pages::migrate::MigratePage/> }.into_any()
-    }
-}
-
-/// The Tasks page (every migration, live) and its Faults panel, loaded on demand.
-struct TasksRoute;
-
-#[lazy_route]
-impl LazyRoute for TasksRoute {
-    fn data() -> Self {
-        TasksRoute
-    }
-
-    fn view(this: Self) -> AnyView {
-        let TasksRoute = this;
-        view! { <pages::tasks::TasksPage/> }.into_any()
-    }
-}
-
-/// One migration's detail page (event log and charts), loaded on demand.
-struct MigrationRoute;
-
-#[lazy_route]
-impl LazyRoute for MigrationRoute {
-    fn data() -> Self {
-        MigrationRoute
-    }
-
-    fn view(this: Self) -> AnyView {
-        let MigrationRoute = this;
-        view! { <pages::migration::MigrationPage/> }.into_any()
-    }
-}
-
-/// The audit log (admins), loaded on demand.
-struct AuditRoute;
-
-#[lazy_route]
-impl LazyRoute for AuditRoute {
-    fn data() -> Self {
-        AuditRoute
-    }
-
-    fn view(this: Self) -> AnyView {
-        let AuditRoute = this;
-        view! { <pages::audit::AuditPage/> }.into_any()
-    }
-}
-
-/// Your account: API tokens, and users for admins; loaded on demand.
-struct AccountRoute;
-
-#[lazy_route]
-impl LazyRoute for AccountRoute {
-    fn data() -> Self {
-        AccountRoute
-    }
-
-    fn view(this: Self) -> AnyView {
-        let AccountRoute = this;
-        view! { <pages::account::AccountPage/> }.into_any()
-    }
-}
-
-/// The plans list, loaded on demand.
-struct PlansRoute;
-
-#[lazy_route]
-impl LazyRoute for PlansRoute {
-    fn data() -> Self {
-        PlansRoute
-    }
-
-    fn view(this: Self) -> AnyView {
-        let PlansRoute = this;
-        view! { <pages::plans::PlansPage/> }.into_any()
-    }
-}
-
-/// Planning a maintenance (preview, options, Start), loaded on demand.
-struct NewPlanRoute;
-
-#[lazy_route]
-impl LazyRoute for NewPlanRoute {
-    fn data() -> Self {
-        NewPlanRoute
-    }
-
-    fn view(this: Self) -> AnyView {
-        let NewPlanRoute = this;
-        view! { <pages::plans::new::NewPlanPage/> }.into_any()
-    }
-}
-
-/// A stored plan and its run, loaded on demand.
-struct PlanRoute;
-
-#[lazy_route]
-impl LazyRoute for PlanRoute {
-    fn data() -> Self {
-        PlanRoute
-    }
-
-    fn view(this: Self) -> AnyView {
-        let PlanRoute = this;
-        view! { <pages::plans::detail::PlanPage/> }.into_any()
     }
 }
