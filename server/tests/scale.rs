@@ -374,6 +374,26 @@ async fn the_pages_find_objects_by_name_and_load_only_what_they_show() {
     assert_eq!(part["hosts"].as_array().unwrap().len(), 2);
     let (st, error) = rpc("/rpc/viewer/map/vm", json!({"vm": uuid::Uuid::new_v4()})).await;
     assert_eq!((st, error["field"].as_str()), (404, Some("vm")), "{error}");
+
+    // A few objects by name, whatever their kind; unknown ids are left out.
+    let (st, names) = rpc(
+        "/rpc/viewer/inventory/names",
+        json!({"ids": [ids["esx-002-001"], uuid::Uuid::new_v4(), ids["vm-000-001-001"]]}),
+    )
+    .await;
+    assert_eq!(st, 200, "{names}");
+    assert_eq!(
+        names,
+        json!([
+            [ids["esx-002-001"], "esx-002-001"],
+            [ids["vm-000-001-001"], "vm-000-001-001"]
+        ])
+    );
+    let too_many: Vec<uuid::Uuid> = (0..=app::rpc::MAX_NAMES)
+        .map(|_| uuid::Uuid::new_v4())
+        .collect();
+    let (st, error) = rpc("/rpc/viewer/inventory/names", json!({ "ids": too_many })).await;
+    assert_eq!((st, error["field"].as_str()), (422, Some("ids")), "{error}");
 }
 
 #[tokio::test]
