@@ -37,9 +37,6 @@ pub enum ServiceError {
     Fenced,
 }
 
-/// Attempts at a write when other replicas keep changing the inventory under it.
-const WRITE_ATTEMPTS: usize = 5;
-
 struct Current {
     inventory: Inventory,
     revision: u64,
@@ -124,20 +121,52 @@ impl InventoryService {
     }
 
     /// Begins a write: a transaction holding the next revision, once this replica's copy is
-    /// the latest (catching up from the log as long as another replica got there first).
+    /// the latest. Taking the revision locks its row until the transaction ends, so no other
+    /// replica can log a change meanwhile: when another one got there first, this copy catches
+    /// up inside the transaction and cannot be overtaken again (docs/DESIGN.md#several-replicas).
     /// The caller holds the write gate, validates against [`Self::read`] after this returns,
     /// and commits with [`Self::finish_write`].
     async fn begin_write(&self) -> Result<(Tx<'static>, u64), ServiceError> {
-        for _ in 0..WRITE_ATTEMPTS {
-            let mut tx = self.db.begin().await.map_err(DbError::from)?;
-            let next = db::next_revision(&mut tx).await?;
-            if next == self.revision() + 1 {
-                return Ok((tx, next));
-            }
-            tx.rollback().await.map_err(DbError::from)?;
-            self.catch_up_locked().await?;
+        let mut tx = self.db.begin().await.map_err(DbError::from)?;
+        let next = db::next_revision(&mut tx).await?;
+        if next != self.revision() + 1 {
+            self.catch_up_in(&mut tx, next).await?;
         }
-        Err(DbError::Corrupt("the inventory keeps changing under this write".into()).into())
+        if next != self.revision() + 1 {
+            return Err(DbError::Corrupt(format!(
+                "revision {next} taken while this copy is at {}",
+                self.revision()
+            ))
+            .into());
+        }
+        Ok((tx, next))
+    }
+
+    /// Brings this copy to `next - 1` inside the write transaction that took `next`: from the
+    /// log when it holds every change since this copy's revision, else by a whole reload.
+    async fn catch_up_in(&self, tx: &mut Tx<'static>, next: u64) -> Result<(), DbError> {
+        let mine = self.revision();
+        let changes = db::changes_after(&mut **tx, mine).await?;
+        let contiguous = changes.len() as u64 + 1 == next - mine
+            && changes
+                .iter()
+                .enumerate()
+                .all(|(i, (r, c))| *r == mine + 1 + i as u64 && c.is_some());
+        if !contiguous {
+            let inventory = db::load_inventory(tx).await?;
+            self.install(inventory, next - 1);
+            tracing::info!(
+                revision = next - 1,
+                "inventory reloaded (changed by another replica)"
+            );
+            return Ok(());
+        }
+        for (revision, json) in changes {
+            let change: Change = serde_json::from_str(json.as_deref().unwrap_or_default())
+                .map_err(|e| DbError::Corrupt(format!("logged change {revision}: {e}")))?;
+            self.commit_in_memory(&change, revision);
+        }
+        Ok(())
     }
 
     /// Logs the change under its revision, tells the other replicas, commits.

@@ -197,7 +197,13 @@ pub async fn log_change(
 pub const CHANGE_LOG_KEPT: i64 = 10_000;
 
 /// Logged changes after `revision`, in order: `(revision, change JSON or None)`.
-pub async fn changes_after(db: &Db, revision: u64) -> Result<Vec<(u64, Option<String>)>, DbError> {
+pub async fn changes_after<'e, E>(
+    db: E,
+    revision: u64,
+) -> Result<Vec<(u64, Option<String>)>, DbError>
+where
+    E: Executor<'e, Database = Any>,
+{
     use sqlx::Row;
     let rows = sqlx::query(
         "SELECT revision, change FROM inventory_changes WHERE revision > $1 ORDER BY revision",
