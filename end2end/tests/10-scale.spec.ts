@@ -124,15 +124,35 @@ test("the overview shows every cluster with its totals, in well under 1 MB of HT
   await page.close();
 });
 
-test("opening a cluster shows its hosts and their VMs", async () => {
+test("opening a cluster shows its hosts and their VMs, drawing only the columns in view", async () => {
   const page = await openPage("/");
   await page.getByTestId("open-cluster-012").click();
   const cluster = page.getByTestId("cluster-cluster-012");
   await expect(cluster).toBeVisible();
-  await expect(cluster.locator(".host")).toHaveCount(50);
-  await expect(cluster.locator(".vm")).toHaveCount(900);
   await expect(page.getByTestId("tile-cluster-012")).toHaveClass(/open/);
   await expect(page.getByTestId("vm-vm-011-000-000")).toHaveCount(0);
+  // Every host keeps its column; the cards (and their VMs) are drawn for those in view.
+  await expect(cluster).toHaveAttribute("data-windowed", "true");
+  await expect(cluster.locator(".host, .host-slot")).toHaveCount(50);
+  await expect(page.getByTestId("host-esx-012-000").locator(".vm")).toHaveCount(18);
+  await expect(page.getByTestId("vm-vm-012-000-017")).toBeVisible();
+  const drawn = await cluster.locator(".host").count();
+  expect(drawn).toBeGreaterThanOrEqual(4);
+  expect(drawn).toBeLessThan(20);
+  await expect(page.getByTestId("host-esx-012-049")).toHaveCount(0);
+  await expect(page.getByTestId("slot-esx-012-049")).toHaveCount(1);
+  // Scrolled to its end: the last hosts are drawn, the first are slots again.
+  await cluster.evaluate((el) => (el.scrollLeft = el.scrollWidth));
+  await expect(page.getByTestId("host-esx-012-049").locator(".vm")).toHaveCount(18);
+  await expect(page.getByTestId("host-esx-012-000")).toHaveCount(0);
+  expect(await cluster.locator(".host").count()).toBeLessThan(20);
+  // A VM far to the right, asked for by its id (as search does): drawn, marked, in view.
+  await page.goto(`/?open=${ids["cluster-012"]}&highlight=${ids["vm-012-041-005"]}`);
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  const far = page.getByTestId("vm-vm-012-041-005");
+  await expect(far).toHaveAttribute("data-highlighted", "true");
+  await expect(far).toBeInViewport();
+  await expect(page.getByTestId("host-esx-012-000")).toHaveCount(0);
   await page.close();
 });
 

@@ -3,6 +3,7 @@
 
 pub mod model;
 mod overview;
+mod window;
 
 use crate::components::Gauge;
 use crate::live::{InventoryResource, LiveState};
@@ -201,31 +202,11 @@ fn cluster_view(
     let operator = crate::allowed(domain::accounts::Role::Operator);
     let columns = cluster.hosts.len().max(1);
     let grid = format!("grid-template-columns: 15rem repeat({columns}, {COLUMN}px)");
-    let evc = cluster
-        .evc_level
-        .map(|l| format!("EVC level {l}"))
-        .unwrap_or_else(|| "EVC off".into());
-    let host_count = cluster.hosts.len();
-    let vm_count: usize = cluster.hosts.iter().map(|h| h.vms.len()).sum();
+    let head = cluster_head(&cluster, operator);
     view! {
         <article class="cluster" data-testid=format!("cluster-{}", cluster.name)>
             <div class="cluster-grid" style=grid>
-                <div class="cluster-head">
-                    <h2>{cluster.name.clone()}</h2>
-                    {cluster.vcenter.clone().map(|v| view! {
-                        <p class="badge vcenter" data-testid=format!("vcenter-{}", cluster.name)
-                            title="Mirrored from vCenter, kept current; read-only in vmshift">
-                            "vCenter · "{v}
-                        </p>
-                    })}
-                    <p class="muted">{format!("{host_count} hosts · {vm_count} VMs")}</p>
-                    <p class="muted">{evc}</p>
-                    {operator.then(|| view! {
-                        <a class="link small" href=format!("/plans/new?rolling={}", cluster.id) data-testid=format!("rolling-{}", cluster.name)>
-                            "Rolling maintenance…"
-                        </a>
-                    })}
-                </div>
+                {head}
                 {cluster.hosts.into_iter().map(|h| host_card(h, moving, lab, plans, operator)).collect_view()}
                 {cluster
                     .fabric
@@ -234,6 +215,36 @@ fn cluster_view(
                     .collect_view()}
             </div>
         </article>
+    }
+}
+
+/// The first column of a cluster: its name, source, counts and EVC level.
+fn cluster_head(cluster: &ClusterView, operator: bool) -> impl IntoView {
+    let evc = cluster
+        .evc_level
+        .map(|l| format!("EVC level {l}"))
+        .unwrap_or_else(|| "EVC off".into());
+    let host_count = cluster.hosts.len();
+    let vm_count: usize = cluster.hosts.iter().map(|h| h.vms.len()).sum();
+    let name = cluster.name.clone();
+    let id = cluster.id;
+    view! {
+        <div class="cluster-head">
+            <h2>{name.clone()}</h2>
+            {cluster.vcenter.clone().map(|v| view! {
+                <p class="badge vcenter" data-testid=format!("vcenter-{name}")
+                    title="Mirrored from vCenter, kept current; read-only in vmshift">
+                    "vCenter · "{v}
+                </p>
+            })}
+            <p class="muted">{format!("{host_count} hosts · {vm_count} VMs")}</p>
+            <p class="muted">{evc}</p>
+            {operator.then(|| view! {
+                <a class="link small" href=format!("/plans/new?rolling={id}") data-testid=format!("rolling-{name}")>
+                    "Rolling maintenance…"
+                </a>
+            })}
+        </div>
     }
 }
 

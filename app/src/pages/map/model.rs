@@ -5,11 +5,13 @@
 use domain::format;
 use domain::*;
 
+#[derive(Debug, Clone, PartialEq)]
 pub struct MapModel {
     pub clusters: Vec<ClusterView>,
     pub unplaced_datastores: usize,
 }
 
+#[derive(Debug, Clone, PartialEq)]
 pub struct ClusterView {
     pub id: ClusterId,
     pub name: String,
@@ -20,6 +22,7 @@ pub struct ClusterView {
     pub fabric: Vec<FabricBar>,
 }
 
+#[derive(Debug, Clone, PartialEq)]
 pub struct HostView {
     pub id: HostId,
     pub name: String,
@@ -35,6 +38,7 @@ pub struct HostView {
     pub local_datastores: Vec<LocalDatastore>,
 }
 
+#[derive(Debug, Clone, PartialEq)]
 pub struct LocalDatastore {
     pub id: DatastoreId,
     pub name: String,
@@ -42,6 +46,7 @@ pub struct LocalDatastore {
     pub detail: String,
 }
 
+#[derive(Debug, Clone, PartialEq)]
 pub struct VmChip {
     pub id: VmId,
     pub name: String,
@@ -55,6 +60,7 @@ pub enum FabricKind {
     Switch,
 }
 
+#[derive(Debug, Clone, PartialEq)]
 pub struct FabricBar {
     pub id: String,
     pub name: String,

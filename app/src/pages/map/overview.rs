@@ -5,6 +5,7 @@
 //! loaded, and the live link is scoped to them.
 
 use super::model::MapModel;
+use super::window::{large_cluster, WINDOWED_FROM_HOSTS};
 use super::{cluster_view, Motion, PlanMarks};
 use crate::live::LiveState;
 use crate::rpc;
@@ -82,7 +83,9 @@ pub(super) fn Overview(moving: Memo<BTreeMap<VmId, Motion>>, plans: PlanMarks) -
     }
 }
 
-/// The open clusters in full: from the live link once it holds them, else as loaded.
+/// The open clusters in full: from the live link once it holds them, else as loaded. A large
+/// cluster draws the columns in view and redraws a card only when its host changes
+/// (`super::window`); a small one redraws whole.
 fn shown_clusters(
     fetched: Inventory,
     open: Memo<Vec<ClusterId>>,
@@ -90,30 +93,45 @@ fn shown_clusters(
     moving: Memo<BTreeMap<VmId, Motion>>,
     plans: PlanMarks,
 ) -> impl IntoView {
-    let current = move || {
+    let model = Memo::new(move |_| {
         let wanted: BTreeSet<ClusterId> = open.get().into_iter().collect();
-        live.scoped
-            .with(|s| {
-                s.as_ref()
-                    .filter(|inv| inv.clusters.keys().copied().collect::<BTreeSet<_>>() == wanted)
-                    .cloned()
-            })
-            .unwrap_or_else(|| fetched.clone())
-    };
+        live.scoped.with(|s| match s {
+            Some(inv) if inv.clusters.keys().copied().collect::<BTreeSet<_>>() == wanted => {
+                MapModel::build(inv)
+            }
+            _ => MapModel::build(&fetched),
+        })
+    });
+    // Which clusters, and which of them are large: what changes the page's layout.
+    let layout = Memo::new(move |_| {
+        model.with(|m| {
+            m.clusters
+                .iter()
+                .map(|c| (c.id, c.hosts.len() > WINDOWED_FROM_HOSTS))
+                .collect::<Vec<_>>()
+        })
+    });
     move || {
-        let inv = current();
-        if inv.clusters.is_empty() {
+        let layout = layout.get();
+        if layout.is_empty() {
             return None;
         }
-        let model = MapModel::build(&inv);
+        let clusters = layout
+            .into_iter()
+            .map(|(id, large)| {
+                if large {
+                    large_cluster(id, model, moving, live.lab, plans).into_any()
+                } else {
+                    let cluster =
+                        move || model.with(|m| m.clusters.iter().find(|c| c.id == id).cloned());
+                    (move || cluster().map(|c| cluster_view(c, moving, live.lab, plans))).into_any()
+                }
+            })
+            .collect_view();
         Some(view! {
             <div class="open-clusters" data-testid="open-clusters">
                 <a class="link small" href="/" data-testid="overview-back">"← All clusters"</a>
-                {model
-                    .clusters
-                    .into_iter()
-                    .map(|c| cluster_view(c, moving, live.lab, plans))
-                    .collect_view()}
+                {clusters}
             </div>
         })
     }
