@@ -2,7 +2,7 @@
 //! inventory resource, and reconnects (getting a fresh snapshot) when the link drops.
 
 use domain::migration::{Fault, Migration, MigrationEvent};
-use domain::overview::ClusterTile;
+use domain::overview::{ClusterTile, TileChange};
 use domain::plan::PlanRecord;
 use domain::platform::Platform;
 use domain::{ClusterId, Inventory, MigrationId, PlanId, VmId};
@@ -73,13 +73,23 @@ impl LiveState {
         }
     }
 
-    /// Takes tiles that changed and clusters that are gone.
-    pub fn absorb_tiles(&self, changed: Vec<ClusterTile>, removed: &[ClusterId]) {
+    /// Takes tiles that changed and clusters that are gone; `false` when a change of cells
+    /// meets a tile not held (out of step: the caller resyncs).
+    pub fn absorb_tiles(&self, changed: Vec<TileChange>, removed: &[ClusterId]) -> bool {
+        let mut in_step = true;
         self.tiles.update(|tiles| {
-            tiles.retain(|t| !removed.contains(&t.id) && !changed.iter().any(|c| c.id == t.id));
-            tiles.extend(changed);
+            tiles.retain(|t| !removed.contains(&t.id));
+            for change in changed {
+                let at = tiles.iter().position(|t| t.id == change.tile.id);
+                match (change.apply(at.map(|i| &tiles[i])), at) {
+                    (Some(tile), Some(i)) => tiles[i] = tile,
+                    (Some(tile), None) => tiles.push(tile),
+                    (None, _) => in_step = false,
+                }
+            }
             tiles.sort_by(|a, b| a.name.cmp(&b.name));
         });
+        in_step
     }
 
     /// Takes plans loaded from the server (a pushed update newer than the load wins).
@@ -290,7 +300,9 @@ pub fn connect(inventory: InventoryResource, live: LiveState, large: bool) {
                     link.set(LinkState::Live);
                 }
                 Ok(LiveMessage::OverviewChanged { tiles, removed }) => {
-                    live.absorb_tiles(tiles, &removed)
+                    if !live.absorb_tiles(tiles, &removed) {
+                        let _ = socket.close();
+                    }
                 }
                 Ok(LiveMessage::MigrationUpdated(m)) => live.absorb_summary(*m),
                 Ok(LiveMessage::MigrationEvent(e)) => {

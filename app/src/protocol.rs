@@ -25,9 +25,10 @@ pub enum LiveMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         overview: Option<Vec<ClusterTile>>,
     },
-    /// Overview tiles that changed, and clusters that are gone (scoped clients only).
+    /// Overview tiles that changed (a tile's changed cells only, when its hosts are the same),
+    /// and clusters that are gone (scoped clients only).
     OverviewChanged {
-        tiles: Vec<ClusterTile>,
+        tiles: Vec<domain::overview::TileChange>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         removed: Vec<domain::ClusterId>,
     },
@@ -42,10 +43,10 @@ pub enum LiveMessage {
     FaultsChanged {
         faults: Vec<Fault>,
     },
-    /// The real guests of the lab (QEMU driver), once a second: which host runs each and its
-    /// last heartbeat.
     /// A maintenance plan was stored or changed: its whole record.
     PlanUpdated(Box<domain::plan::PlanRecord>),
+    /// The real guests of the lab (QEMU driver), once a second: which host runs each and its
+    /// last heartbeat.
     LabHeartbeats {
         guests: Vec<LabGuest>,
         /// The figures the lab's migrations are predicted with.

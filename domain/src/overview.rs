@@ -122,6 +122,86 @@ impl ClusterTile {
     }
 }
 
+/// How a tile changed, for clients holding it (docs/DESIGN.md#scoped-live-clients): the whole
+/// tile when its hosts changed or moved, else its aggregates with only the cells that changed
+/// (`cells`: their indexes in the held tile's `hosts`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TileChange {
+    pub tile: ClusterTile,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cells: Option<Vec<u32>>,
+}
+
+impl TileChange {
+    /// What turns `old` (the tile clients hold, if any) into `new`.
+    pub fn between(old: Option<&ClusterTile>, new: &ClusterTile) -> TileChange {
+        let same_hosts = |old: &ClusterTile| {
+            old.hosts.len() == new.hosts.len()
+                && old.hosts.iter().zip(&new.hosts).all(|(a, b)| a.id == b.id)
+        };
+        match old {
+            Some(old) if same_hosts(old) => {
+                let (cells, hosts) = old
+                    .hosts
+                    .iter()
+                    .zip(&new.hosts)
+                    .enumerate()
+                    .filter(|(_, (was, now))| was != now)
+                    .map(|(i, (_, now))| (i as u32, now.clone()))
+                    .unzip();
+                let tile = ClusterTile {
+                    hosts,
+                    ..new.without_hosts()
+                };
+                TileChange {
+                    tile,
+                    cells: Some(cells),
+                }
+            }
+            _ => TileChange {
+                tile: new.clone(),
+                cells: None,
+            },
+        }
+    }
+
+    /// The tile this change makes of `old`; `None` for a change of cells to a tile not held
+    /// or held with fewer hosts (the client is out of step: it resyncs).
+    pub fn apply(self, old: Option<&ClusterTile>) -> Option<ClusterTile> {
+        let Some(cells) = self.cells else {
+            return Some(self.tile);
+        };
+        let mut hosts = old?.hosts.clone();
+        for (i, cell) in cells.into_iter().zip(self.tile.hosts) {
+            *hosts.get_mut(i as usize)? = cell;
+        }
+        Some(ClusterTile { hosts, ..self.tile })
+    }
+}
+
+impl ClusterTile {
+    /// The tile's aggregates, with no host cells.
+    fn without_hosts(&self) -> ClusterTile {
+        ClusterTile {
+            id: self.id,
+            name: self.name.clone(),
+            vcenter: self.vcenter.clone(),
+            evc_level: self.evc_level,
+            vms: self.vms,
+            running_vms: self.running_vms,
+            vcpus: self.vcpus,
+            cores: self.cores,
+            memory_mib: self.memory_mib,
+            capacity_mib: self.capacity_mib,
+            datastores: self.datastores,
+            space_used_mib: self.space_used_mib,
+            space_mib: self.space_mib,
+            maintenance: self.maintenance,
+            hosts: Vec::new(),
+        }
+    }
+}
+
 /// Every cluster's tile, by name.
 pub fn overview(inv: &Inventory) -> Vec<ClusterTile> {
     let mut tiles: Vec<ClusterTile> = inv

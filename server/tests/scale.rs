@@ -231,11 +231,16 @@ async fn a_scoped_client_gets_the_overview_and_only_what_its_open_clusters_hold(
     assert_eq!(st, 200);
     let seen = until(&mut scoped, |m| m["type"] == "overview_changed").await;
     assert!(of_type(&seen, "inventory_changed").is_empty(), "{seen:?}");
-    let tile = &seen.last().unwrap()["tiles"][0];
+    // The tile keeps its hosts: its aggregates and the one cell that changed.
+    let change = &seen.last().unwrap()["tiles"][0];
+    let tile = &change["tile"];
     assert_eq!(
         (tile["name"].as_str(), tile["running_vms"].as_u64()),
         (Some("cluster-001"), Some(3))
     );
+    assert_eq!(change["cells"], json!([0]), "{change}");
+    assert_eq!(tile["hosts"].as_array().unwrap().len(), 1);
+    assert_eq!(tile["hosts"][0]["n"], "esx-001-000");
     let seen = until(&mut full, |m| m["type"] == "inventory_changed").await;
     assert_eq!(
         seen.last().unwrap()["change"]["object"]["object"]["name"],
@@ -278,7 +283,7 @@ async fn a_scoped_client_gets_the_overview_and_only_what_its_open_clusters_hold(
     assert_eq!(changed, ["vm-001-001-000"]);
     assert!(of_type(&seen, "overview_changed")
         .iter()
-        .any(|m| m["tiles"][0]["name"] == "cluster-000"));
+        .any(|m| m["tiles"][0]["tile"]["name"] == "cluster-000"));
 
     // A migration in a closed cluster: its summary (for the map's marks), not its progress;
     // the full client gets both.

@@ -218,3 +218,49 @@ fn a_scope_counts_the_space_that_vms_left_out_take_on_a_shared_datastore() {
     assert!(inv.outside.is_empty());
     assert!(!serde_json::to_string(&inv).unwrap().contains("outside"));
 }
+
+#[test]
+fn a_tile_change_carries_only_the_cells_that_changed_and_rebuilds_the_new_tile() {
+    let mut inv = scale_inventory(1, 50, 4);
+    let cluster = cluster_named(&inv, "cluster-000").clone();
+    let before = ClusterTile::of(&inv, &cluster);
+    // A VM moves from esx-000-003 to esx-000-004: two cells change, the sums stay.
+    let mut vm = vm_named(&inv, "vm-000-003-000");
+    vm.host_id = host_named(&inv, "esx-000-004").id;
+    inv.apply(&Change::Upsert {
+        object: Object::Vm(vm),
+    });
+    let after = ClusterTile::of(&inv, &cluster);
+    let change = TileChange::between(Some(&before), &after);
+    assert_eq!(change.cells, Some(vec![3, 4]));
+    let names: Vec<&str> = change.tile.hosts.iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(names, ["esx-000-003", "esx-000-004"]);
+    assert_eq!(
+        (change.tile.vms, change.tile.cores),
+        (after.vms, after.cores)
+    );
+    // A tenth of the whole tile's size on the wire.
+    let (small, whole) = (
+        serde_json::to_string(&change).unwrap().len(),
+        serde_json::to_string(&after).unwrap().len(),
+    );
+    assert!(small * 5 < whole, "{small} vs {whole}");
+    // Through JSON, applied to the held tile: the new tile.
+    let back: TileChange = serde_json::from_str(&serde_json::to_string(&change).unwrap()).unwrap();
+    assert_eq!(back.apply(Some(&before)), Some(after.clone()));
+    // Without a held tile, cells cannot be applied.
+    assert_eq!(change.clone().apply(None), None);
+
+    // A host added: the whole tile.
+    let mut host = host_named(&inv, "esx-000-049");
+    host.id = HostId(uuid::Uuid::from_u128(7));
+    host.name = Name::parse("esx-000-050").unwrap();
+    inv.apply(&Change::Upsert {
+        object: Object::Host(host),
+    });
+    let grown = ClusterTile::of(&inv, &cluster);
+    let change = TileChange::between(Some(&after), &grown);
+    assert_eq!(change.cells, None);
+    assert_eq!(change.clone().apply(Some(&after)), Some(grown.clone()));
+    assert_eq!(change.apply(None), Some(grown));
+}

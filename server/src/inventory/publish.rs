@@ -1,12 +1,13 @@
 //! What the inventory tells live clients, and the overview's tiles kept beside it
 //! (docs/DESIGN.md#scoped-live-clients): each change goes to the clients that show one of the
-//! clusters it touches, with the tiles it changed; a whole new inventory is a fresh snapshot.
+//! clusters it touches, with the tiles it changed (their changed cells only, when a tile keeps
+//! its hosts); a whole new inventory is a fresh snapshot.
 
 use super::{Current, InventoryService};
 use crate::live::{one_snapshot, snapshot_message, Frame, LiveBatch, Reach};
 use app::protocol::LiveMessage;
 use domain::migration::{Fault, Migration};
-use domain::overview::ClusterTile;
+use domain::overview::{ClusterTile, TileChange};
 use domain::{Change, ClusterId, HostId, Inventory};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
@@ -127,8 +128,8 @@ fn change_batch(
             Some(cluster) => {
                 let tile = ClusterTile::of(&current.inventory, cluster);
                 if current.tiles.get(&id) != Some(&tile) {
-                    current.tiles.insert(id, tile.clone());
-                    tiles.push(tile);
+                    tiles.push(TileChange::between(current.tiles.get(&id), &tile));
+                    current.tiles.insert(id, tile);
                 }
             }
             None => {
