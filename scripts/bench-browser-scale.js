@@ -96,6 +96,34 @@ function renderers() {
   row("wizard (a VM chosen), cold", wizard);
   console.log(`| wizard, cold: the VM's cluster loaded, checks ready, median / worst | ${median(wizard.map((r) => r.shown))} / ${worst(wizard.map((r) => r.shown))} ms |`);
 
+  // One cluster open (50 hosts, 900 VMs; only the columns in view are drawn): cold load until
+  // its first host's VMs show, then scrolled to its end until its last host's do.
+  const cluster = `/?open=${ids["cluster-025"]}`;
+  const opened = [];
+  await cold(browser, cluster, "/", "[data-testid=host-esx-025-000] .vm");
+  for (let i = 0; i < 5; i++) opened.push(await cold(browser, cluster, "/", "[data-testid=host-esx-025-000] .vm"));
+  row("map with a cluster open, cold", opened);
+  console.log(`| map with a cluster open, cold: its first host's VMs drawn, median / worst | ${median(opened.map((r) => r.shown))} / ${worst(opened.map((r) => r.shown))} ms |`);
+  {
+    const c = await context(browser);
+    const p = await c.newPage();
+    await p.goto(url + cluster);
+    await p.waitForSelector("body[data-ready='/']");
+    await p.waitForSelector("[data-testid=host-esx-025-000] .vm");
+    const nodes = await p.evaluate(() => document.querySelectorAll("[data-testid=cluster-cluster-025] *").length);
+    const cards = await p.locator(".host").count();
+    const scrolls = [];
+    for (const [to, host] of [["el.scrollWidth", "049"], ["0", "000"], ["el.scrollWidth / 2", "023"]]) {
+      const t0 = Date.now();
+      await p.evaluate(`(() => { const el = document.querySelector("[data-testid=cluster-cluster-025]"); el.scrollLeft = ${to}; })()`);
+      await p.waitForSelector(`[data-testid=host-esx-025-${host}] .vm`);
+      scrolls.push(Date.now() - t0);
+    }
+    console.log(`| the open cluster: host cards drawn / DOM elements in it (of 50 hosts, 900 VMs) | ${cards} / ${nodes} |`);
+    console.log(`| the open cluster scrolled to its end, back, to its middle: until the hosts there are drawn | ${scrolls.join(" / ")} ms |`);
+    await c.close();
+  }
+
   // Search as you type: each keystroke's hits (checked every animation frame), on a warm map.
   const page = await main.newPage();
   await page.goto(url + "/");
