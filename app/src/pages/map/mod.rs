@@ -198,7 +198,7 @@ fn cluster_view(
     moving: Memo<BTreeMap<VmId, Motion>>,
     lab: RwSignal<BTreeMap<VmId, LabGuest>>,
     plans: PlanMarks,
-) -> impl IntoView {
+) -> AnyView {
     let operator = crate::allowed(domain::accounts::Role::Operator);
     let columns = cluster.hosts.len().max(1);
     let grid = format!("grid-template-columns: 15rem repeat({columns}, {COLUMN}px)");
@@ -216,10 +216,11 @@ fn cluster_view(
             </div>
         </article>
     }
+    .into_any()
 }
 
 /// The first column of a cluster: its name, source, counts and EVC level.
-fn cluster_head(cluster: &ClusterView, operator: bool) -> impl IntoView {
+fn cluster_head(cluster: &ClusterView, operator: bool) -> AnyView {
     let evc = cluster
         .evc_level
         .map(|l| format!("EVC level {l}"))
@@ -246,6 +247,7 @@ fn cluster_head(cluster: &ClusterView, operator: bool) -> impl IntoView {
             })}
         </div>
     }
+    .into_any()
 }
 
 fn host_card(
@@ -254,7 +256,7 @@ fn host_card(
     lab: RwSignal<BTreeMap<VmId, LabGuest>>,
     plans: PlanMarks,
     operator: bool,
-) -> impl IntoView {
+) -> AnyView {
     let host_id = host.id;
     let evacuation = move || plans.evacuating.with(|m| m.get(&host_id).cloned());
     let countdown_testid = format!("evacuating-{}", host.name);
@@ -403,9 +405,10 @@ fn host_card(
             </ul>
         </div>
     }
+    .into_any()
 }
 
-fn fabric_row(bar: FabricBar, columns: usize, operator: bool) -> impl IntoView {
+fn fabric_row(bar: FabricBar, columns: usize, operator: bool) -> AnyView {
     let drain = (operator && matches!(bar.kind, FabricKind::Datastore(_))).then(|| view! {
         <a class="link small" href=format!("/plans/new?drain={}", bar.id) data-testid=format!("drain-{}", bar.name)>"Drain…"</a>
     });
@@ -462,4 +465,5 @@ fn fabric_row(bar: FabricBar, columns: usize, operator: bool) -> impl IntoView {
                 .collect_view()}
         </svg>
     }
+    .into_any()
 }
