@@ -10,8 +10,24 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh test || exit 1
+set_up_s=$SECONDS
 
-step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+# Each step says what it is (with its usual time on 2 cores, built before) and, at the end,
+# how long it took.
+timings=()
+step_name=""
+step_started=$SECONDS
+finish_step() {
+  if [ -n "$step_name" ]; then
+    timings+=("$(printf '%5d s  %s' $((SECONDS - step_started)) "$step_name")")
+  fi
+}
+step() {
+  finish_step
+  step_name=$1
+  step_started=$SECONDS
+  printf '\033[1m==> %s\033[0m\n' "$*"
+}
 log=$(mktemp)
 e2e_dir=$(mktemp -d)
 trap 'rm -rf "$e2e_dir" "$log"' EXIT
@@ -85,6 +101,9 @@ fuzz() { grep -E '^fuzz: [0-9]+ passed, [0-9]+ failed' "$log" | awk -v f="$1" '{
 passed=$(($(sum '[0-9]+ passed;') + $(sum '^ *[0-9]+ passed \(') + $(fuzz 2)))
 failed=$(($(sum '[0-9]+ failed;') + $(sum '^ *[0-9]+ failed$') + $(fuzz 4)))
 skipped=$(($(sum '[0-9]+ ignored;') + $(sum '[0-9]+ filtered out;') + $(sum '^ *[0-9]+ skipped$')))
+finish_step
+echo "time per step (set-up before them: $set_up_s s):"
+printf '%s\n' "${timings[@]}"
 if [ ${#failed_steps[@]} -gt 0 ]; then
   echo "failed steps: ${failed_steps[*]}" >&2
 fi
