@@ -12,8 +12,8 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh test || exit 1
 set_up_s=$SECONDS
 
-# Each step says what it is (with its usual time on 2 cores, built before) and, at the end,
-# how long it took.
+# Each step says what it is (with its usual time on 2 cores once built; a fresh machine
+# compiles first) and, at the end, how long each took.
 timings=()
 step_name=""
 step_started=$SECONDS
@@ -47,7 +47,7 @@ run() {
 step "cargo fmt --check"
 run fmt cargo fmt --all -- --check
 
-step "clippy (server side, browser side)"
+step "clippy (server side, browser side; ~30 s once built)"
 run clippy cargo clippy -p domain -p app -p server -p rvtools --all-targets -- -D warnings
 run clippy-wasm cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
@@ -62,18 +62,18 @@ if [ ! -x target/vcsim/vcsim ]; then
   vcenter_skip=(--skip vcenter_)
 fi
 
-step "Rust tests (domain, app, rvtools)"
+step "Rust tests (domain, app, rvtools; ~1 min once built)"
 run domain cargo test -p domain -p app -p rvtools
-step "server tests on SQLite"
+step "server tests on SQLite (~8 min once built: real QEMU guests, the vSphere simulator)"
 run server-sqlite cargo test -p server --no-fail-fast -- --skip replicas_ "${qemu_skip[@]}" "${vcenter_skip[@]}"
-step "server tests on PostgreSQL (a throw-away local server)"
+step "server tests on PostgreSQL (a throw-away local server; ~2.5 min)"
 pg_url=$(bash scripts/postgres.sh start)
 run server-postgres env VMSHIFT_TEST_POSTGRES="$pg_url" cargo test -p server --no-fail-fast -- --skip qemu_ --skip vcenter_
 
-step "the API under an outside fuzzer (schemathesis)"
+step "the API under an outside fuzzer (schemathesis; ~1.5 min)"
 run fuzz bash scripts/fuzz-api.sh
 
-step "end-to-end tests (Playwright, headless Chromium)"
+step "end-to-end tests (Playwright, headless Chromium; ~5.5 min once built)"
 export VMSHIFT_DATABASE_URL="sqlite://$e2e_dir/vmshift.db"
 export VMSHIFT_BIND=127.0.0.1:3100
 export VMSHIFT_URL=http://127.0.0.1:3100

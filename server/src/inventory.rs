@@ -147,12 +147,7 @@ impl InventoryService {
     async fn catch_up_in(&self, tx: &mut Tx<'static>, next: u64) -> Result<(), DbError> {
         let mine = self.revision();
         let changes = db::changes_after(&mut **tx, mine).await?;
-        let contiguous = changes.len() as u64 + 1 == next - mine
-            && changes
-                .iter()
-                .enumerate()
-                .all(|(i, (r, c))| *r == mine + 1 + i as u64 && c.is_some());
-        if !contiguous {
+        if changes.len() as u64 + 1 != next - mine || !follows(mine, &changes) {
             let inventory = db::load_inventory(tx).await?;
             self.install(inventory, next - 1);
             tracing::info!(
@@ -161,6 +156,11 @@ impl InventoryService {
             );
             return Ok(());
         }
+        self.apply_logged(changes)
+    }
+
+    /// Applies logged changes, in order, that follow this copy's revision.
+    fn apply_logged(&self, changes: Vec<(u64, Option<String>)>) -> Result<(), DbError> {
         for (revision, json) in changes {
             let change: Change = serde_json::from_str(json.as_deref().unwrap_or_default())
                 .map_err(|e| DbError::Corrupt(format!("logged change {revision}: {e}")))?;
@@ -200,22 +200,13 @@ impl InventoryService {
         if changes.is_empty() {
             return Ok(());
         }
-        let contiguous = changes
-            .iter()
-            .enumerate()
-            .all(|(i, (r, c))| *r == mine + 1 + i as u64 && c.is_some());
-        if !contiguous {
+        if !follows(mine, &changes) {
             let (revision, inventory) = load_consistent(&self.db).await?;
             self.install(inventory, revision);
             tracing::info!(revision, "inventory reloaded (changed by another replica)");
             return Ok(());
         }
-        for (revision, json) in changes {
-            let change: Change = serde_json::from_str(json.as_deref().unwrap_or_default())
-                .map_err(|e| DbError::Corrupt(format!("logged change {revision}: {e}")))?;
-            self.commit_in_memory(&change, revision);
-        }
-        Ok(())
+        self.apply_logged(changes)
     }
 
     /// Read access to the current inventory. Keep the guard short-lived.
@@ -536,6 +527,15 @@ impl InventoryService {
 }
 
 /// The inventory and its revision, read as of one instant (other replicas may be writing).
+/// Whether logged `changes` are each revision after `mine` in turn, every one with its change
+/// (the log keeps the last ones only; an import logs none).
+fn follows(mine: u64, changes: &[(u64, Option<String>)]) -> bool {
+    changes
+        .iter()
+        .enumerate()
+        .all(|(i, (r, c))| *r == mine + 1 + i as u64 && c.is_some())
+}
+
 async fn load_consistent(db: &Db) -> Result<(u64, Inventory), DbError> {
     let mut tx = db.begin().await?;
     if db::Backend::of(&tx) == db::Backend::Postgres {
