@@ -203,8 +203,35 @@ pub async fn load_migration(
 }
 
 /// Summaries and owners of these migrations (those that exist), read in one query.
-pub async fn load_migrations_by_id(
+/// Migrations' records with their owners, and their events after the given `seq`s, read in
+/// one snapshot: a record is never older than an event read with it (a switchover stores the
+/// completed record and its last event together; read apart, a replica could show a
+/// migration completed without its end).
+pub async fn load_migrations_with_events(
     db: &Db,
+    ids: &[MigrationId],
+    after: &[(MigrationId, u64)],
+) -> Result<MigrationsRead, DbError> {
+    let mut tx = db.begin().await?;
+    if super::Backend::of(&tx) == super::Backend::Postgres {
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+    }
+    let records = load_migrations_by_id(&mut tx, ids).await?;
+    let events = load_events_after_many(&mut tx, after).await?;
+    tx.commit().await?;
+    Ok((records, events))
+}
+
+/// Records with their owners, and events with their JSON.
+pub type MigrationsRead = (
+    Vec<(Migration, Option<String>)>,
+    Vec<(MigrationEvent, String)>,
+);
+
+async fn load_migrations_by_id(
+    tx: &mut Tx<'_>,
     ids: &[MigrationId],
 ) -> Result<Vec<(Migration, Option<String>)>, DbError> {
     let mut out = Vec::with_capacity(ids.len());
@@ -217,7 +244,7 @@ pub async fn load_migrations_by_id(
             q.bind(id.to_string());
         }
         q.push(")");
-        for row in q.fetch_all(db).await? {
+        for row in q.fetch_all(&mut **tx).await? {
             let text: String = row.try_get("record")?;
             let m = serde_json::from_str(&text)
                 .map_err(|e| DbError::Corrupt(format!("migration record: {e}")))?;
@@ -229,8 +256,8 @@ pub async fn load_migrations_by_id(
 
 /// The events of several migrations, each after its own `seq`, in one query per 200
 /// migrations: `(event, its JSON)` by migration then `seq`.
-pub async fn load_events_after_many(
-    db: &Db,
+async fn load_events_after_many(
+    tx: &mut Tx<'_>,
     after: &[(MigrationId, u64)],
 ) -> Result<Vec<(MigrationEvent, String)>, DbError> {
     let mut out = Vec::new();
@@ -247,7 +274,7 @@ pub async fn load_events_after_many(
                 .push(")");
         }
         q.push(" ORDER BY migration_id, seq");
-        for row in q.fetch_all(db).await? {
+        for row in q.fetch_all(&mut **tx).await? {
             let text: String = row.try_get("event")?;
             let e =
                 serde_json::from_str(&text).map_err(|e| DbError::Corrupt(format!("event: {e}")))?;

@@ -22,9 +22,9 @@ pub use faults::{delete_fault, delete_faults_of, insert_fault, load_faults};
 pub use inventory::{load_inventory, store_change};
 pub use migrations::{
     cancel_requests, claim, expired_leases, in_flight_for_vm, in_flight_ids, last_seq, load_events,
-    load_events_after, load_events_after_many, load_migration, load_migrations,
-    load_migrations_by_id, lock_admission, lost_of, renew_leases, request_cancel,
-    running_elsewhere, store_encoded_events, store_events, store_migration, AdmissionLock, Lease,
+    load_events_after, load_migration, load_migrations, load_migrations_with_events,
+    lock_admission, lost_of, renew_leases, request_cancel, running_elsewhere, store_encoded_events,
+    store_events, store_migration, AdmissionLock, Lease,
 };
 pub use notice::{new_replica_id, notify, notify_now, Notice, CHANNEL, IDS_PER_NOTICE};
 pub use plans::{load_plan, load_plans, store_plan, unfinished_plans};

@@ -176,11 +176,11 @@ impl MigrationService {
             return Ok(());
         }
         let ids: Vec<MigrationId> = wanted.keys().copied().collect();
-        let records = db::load_migrations_by_id(&self.db, &ids).await?;
         let after: Vec<(MigrationId, u64)> =
             wanted.iter().map(|(id, (seq, _))| (*id, *seq)).collect();
+        let (records, stored) = db::load_migrations_with_events(&self.db, &ids, &after).await?;
         let mut fresh: BTreeMap<MigrationId, Vec<(MigrationEvent, String)>> = BTreeMap::new();
-        for (event, json) in db::load_events_after_many(&self.db, &after).await? {
+        for (event, json) in stored {
             fresh
                 .entry(event.migration_id)
                 .or_default()
