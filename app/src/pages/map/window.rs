@@ -1,4 +1,4 @@
-//! An open cluster of more than [`WINDOWED_FROM_HOSTS`] hosts (docs/DESIGN.md#the-map-at-scale):
+//! An open cluster of more than [`WINDOWED_FROM_HOSTS`] hosts (docs/DESIGN.md#large-open-clusters):
 //! every host keeps its column, but only the columns in view — and a margin on each side —
 //! hold their card and VMs; the others are empty slots of the same width. Each card redraws
 //! only when its own host changes, so a live change neither redraws the cluster nor loses
