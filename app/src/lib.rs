@@ -2,8 +2,11 @@
 //! call. The rules they apply come from the `domain` crate, which runs here in the browser and
 //! on the server alike.
 
+pub mod check_text;
 pub mod components;
+pub mod lang;
 pub mod live;
+pub mod names;
 pub mod pages;
 pub mod protocol;
 pub mod routes;
@@ -19,11 +22,26 @@ pub use live::Scale;
 use live::{InventoryResource, LinkState, LiveState};
 use routes::{AccountsRoute, InventoryRoute, OperationsRoute, PlansRoute};
 
+// The `i18n` module: `Locale`, `use_i18n`, `t!`, `t_string!` over `app/locales/*.json`
+// (docs/DESIGN.md#languages). The macro form rather than leptos_i18n's build-script form: the
+// build crate compiles ICU's data exporter with its network stack, minutes on two cores for
+// features (ICU formatting) vmshift does not use.
+#[allow(deprecated)]
+mod i18n_module {
+    leptos_i18n::load_locales!();
+}
+use i18n::{t, t_string, use_i18n};
+pub use i18n_module::i18n;
+
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let split_loader = split_loader(&options);
+    #[cfg(feature = "ssr")]
+    let lang = lang::request_lang();
+    #[cfg(not(feature = "ssr"))]
+    let lang = domain::Lang::En;
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang=lang.code()>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -110,6 +128,7 @@ pub fn App() -> impl IntoView {
     .into_inner();
     let signed_in = user.is_some();
     provide_context(Session(user.clone()));
+    lang::provide_language(signed_in);
     let large: bool = SharedValue::new(|| {
         #[cfg(feature = "ssr")]
         {
@@ -137,6 +156,7 @@ pub fn App() -> impl IntoView {
     );
     let live = LiveState::new();
     let link = live.link;
+    let i18n = use_i18n();
     provide_context(inventory);
     provide_context(live);
 
@@ -162,25 +182,25 @@ pub fn App() -> impl IntoView {
                 </A>
                 {signed_in.then(|| view! {
                     <nav>
-                        <A href="/" attr:data-testid="nav-map">"Map"</A>
-                        <A href="/migrate" attr:data-testid="nav-migrate">"Migrate"</A>
+                        <A href="/" attr:data-testid="nav-map">{t!(i18n, shell.map)}</A>
+                        <A href="/migrate" attr:data-testid="nav-migrate">{t!(i18n, shell.migrate)}</A>
                         <A href="/tasks" attr:data-testid="nav-tasks">
-                            "Tasks"
+                            {t!(i18n, shell.tasks)}
                             {move || {
                                 let n = live.migrations.with(|m| m.values().filter(|m| !m.phase.is_final()).count());
                                 (n > 0).then(|| view! { <span class="badge" data-testid="nav-tasks-count">{n}</span> })
                             }}
                         </A>
                         <A href="/plans" attr:data-testid="nav-plans">
-                            "Plans"
+                            {t!(i18n, shell.plans)}
                             {move || {
                                 let n = live.plans.with(|m| m.values().filter(|p| !p.state.is_final() && p.state != domain::plan::PlanState::Draft).count());
                                 (n > 0).then(|| view! { <span class="badge" data-testid="nav-plans-count">{n}</span> })
                             }}
                         </A>
-                        <A href="/inventory/hosts" attr:data-testid="nav-inventory">"Inventory"</A>
+                        <A href="/inventory/hosts" attr:data-testid="nav-inventory">{t!(i18n, shell.inventory)}</A>
                         {allowed(domain::accounts::Role::Admin)
-                            .then(|| view! { <A href="/audit" attr:data-testid="nav-audit">"Audit"</A> })}
+                            .then(|| view! { <A href="/audit" attr:data-testid="nav-audit">{t!(i18n, shell.audit)}</A> })}
                     </nav>
                     <components::search::SearchBox/>
                     <span
@@ -193,24 +213,25 @@ pub fn App() -> impl IntoView {
                         }
                     >
                         {move || match link.get() {
-                            LinkState::Live => "● live",
-                            LinkState::Connecting => "○ connecting",
-                            LinkState::Reconnecting => "○ reconnecting…",
+                            LinkState::Live => t_string!(i18n, shell.live),
+                            LinkState::Connecting => t_string!(i18n, shell.connecting),
+                            LinkState::Reconnecting => t_string!(i18n, shell.reconnecting),
                         }}
                     </span>
                 })}
+                <lang::LangSwitch/>
                 {user.map(|u| view! {
                     <form class="who" method="post" action="/auth/signout">
                         <a href="/account" data-testid="current-user" data-role=u.role.as_str()>
                             {u.username.clone()}
-                            <span class="badge">{u.role.as_str()}</span>
+                            <span class="badge">{move || names::role(i18n, u.role)}</span>
                         </a>
-                        <button class="link" type="submit" data-testid="signout">"Sign out"</button>
+                        <button class="link" type="submit" data-testid="signout">{t!(i18n, shell.sign_out)}</button>
                     </form>
                 })}
             </header>
             <main>
-                <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
+                <Routes fallback=move || view! { <p class="empty">{t!(i18n, shell.not_found)}</p> }>
                     <Route path=StaticSegment("") view=pages::map::MapPage/>
                     <Route path=StaticSegment("signin") view=pages::signin::SignInPage/>
                     <Route path=path!("/inventory/import") view={Lazy::<InventoryRoute>::new()}/>

@@ -33,7 +33,7 @@ pub fn row(kind: ObjectKind, inv: &Inventory, id: uuid::Uuid) -> Option<Row> {
                 .unwrap_or_default();
             let load = inv.host_load(h.id);
             let vmotion = if h.vmotion_enabled {
-                format::link(h.vmotion_link_gbps.get())
+                format::link(domain::Lang::En, h.vmotion_link_gbps.get())
             } else {
                 "off".into()
             };
@@ -45,7 +45,7 @@ pub fn row(kind: ObjectKind, inv: &Inventory, id: uuid::Uuid) -> Option<Row> {
                     format!("{:?}", h.state).to_lowercase(),
                     format!("{:?} L{}", h.cpu_vendor, h.cpu_feature_level),
                     format!("{} cores", h.cores),
-                    format::mib(h.memory_mib.get()),
+                    format::mib(domain::Lang::En, h.memory_mib.get()),
                     vmotion,
                     load.vms.to_string(),
                 ],
@@ -57,8 +57,8 @@ pub fn row(kind: ObjectKind, inv: &Inventory, id: uuid::Uuid) -> Option<Row> {
                 d.name.to_string(),
                 vec![
                     d.kind.label().to_string(),
-                    format::mib(d.capacity_mib.get()),
-                    format::mib(inv.free_mib(d)),
+                    format::mib(domain::Lang::En, d.capacity_mib.get()),
+                    format::mib(domain::Lang::En, inv.free_mib(d)),
                     hosts_list(&d.host_ids),
                 ],
             )
@@ -96,8 +96,8 @@ pub fn row(kind: ObjectKind, inv: &Inventory, id: uuid::Uuid) -> Option<Row> {
                     host_name(&v.host_id),
                     format!("{:?}", v.power_state).to_lowercase(),
                     v.vcpus.to_string(),
-                    format::mib(v.memory_mib.get()),
-                    format::mib(disk),
+                    format::mib(domain::Lang::En, v.memory_mib.get()),
+                    format::mib(domain::Lang::En, disk),
                 ],
             )
         })?,

@@ -43,6 +43,9 @@ pub struct CurrentUser {
     pub id: uuid::Uuid,
     pub username: String,
     pub role: Role,
+    /// The language the user chose for the pages; `None`: the browser's (docs/DESIGN.md#languages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<crate::Lang>,
 }
 
 /// Who is calling, as the server found them: the user, and whether through a browser session

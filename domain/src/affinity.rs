@@ -73,6 +73,10 @@ pub struct Breach<'a> {
     pub rule: &'a Rule,
     /// Breaking it blocks the move.
     pub hard: bool,
+    /// The wording's code (`affinity.rules.keep_apart`) and the values it names, for the
+    /// pages to translate (docs/DESIGN.md#languages).
+    pub code: &'static str,
+    pub args: Vec<(&'static str, String)>,
     pub message: String,
     pub remedy: String,
 }
@@ -106,11 +110,15 @@ pub fn judge<'a>(
             RuleKind::KeepApart => others
                 .filter(|v| place_of(**v) == Some(host))
                 .map(|v| {
-                    format!(
-                        "{} and {} must not run on the same host ({} would hold both)",
-                        name(vm),
-                        name(*v),
-                        host_name(host)
+                    (
+                        format!(
+                            "{} and {} must not run on the same host ({} would hold both)",
+                            name(vm),
+                            name(*v),
+                            host_name(host)
+                        ),
+                        "affinity.rules.keep_apart",
+                        vec![("other", name(*v)), ("host", host_name(host))],
                     )
                 })
                 .next(),
@@ -118,31 +126,48 @@ pub fn judge<'a>(
                 .filter_map(|v| place_of(*v).map(|h| (v, h)))
                 .find(|(_, h)| *h != host)
                 .map(|(v, h)| {
-                    format!(
-                        "{} should run with {}, which runs on {}",
-                        name(vm),
-                        name(*v),
-                        host_name(h)
+                    (
+                        format!(
+                            "{} should run with {}, which runs on {}",
+                            name(vm),
+                            name(*v),
+                            host_name(h)
+                        ),
+                        "affinity.rules.keep_together",
+                        vec![("other", name(*v)), ("host", host_name(h))],
                     )
                 }),
             RuleKind::RunOnHosts => (!rule.host_ids.contains(&host)).then(|| {
-                let verb = if rule.mandatory { "must" } else { "should" };
-                format!(
-                    "{} {verb} run on {}, not on {}",
-                    name(vm),
-                    rule.host_ids
-                        .iter()
-                        .map(|h| host_name(*h))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    host_name(host)
+                let (verb, code) = if rule.mandatory {
+                    ("must", "affinity.rules.run_on_must")
+                } else {
+                    ("should", "affinity.rules.run_on_should")
+                };
+                let hosts = rule
+                    .host_ids
+                    .iter()
+                    .map(|h| host_name(*h))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                (
+                    format!(
+                        "{} {verb} run on {hosts}, not on {}",
+                        name(vm),
+                        host_name(host)
+                    ),
+                    code,
+                    vec![("hosts", hosts), ("host", host_name(host))],
                 )
             }),
         };
-        if let Some(message) = breach {
+        if let Some((message, code, mut args)) = breach {
+            args.push(("rule", rule.name.to_string()));
+            args.push(("vm", name(vm)));
             out.push(Breach {
                 rule,
                 hard: rule.is_hard(),
+                code,
+                args,
                 message: format!("Affinity rule {}: {message}", rule.name),
                 remedy: match rule.kind {
                     RuleKind::RunOnHosts => "Choose one of the rule's hosts, or change the rule.",

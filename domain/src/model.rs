@@ -187,6 +187,16 @@ pub enum DeviceKind {
 }
 
 impl DeviceKind {
+    /// The stable code, as in JSON: "cdrom", "usb".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceKind::Cdrom => "cdrom",
+            DeviceKind::Floppy => "floppy",
+            DeviceKind::Serial => "serial",
+            DeviceKind::Usb => "usb",
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             DeviceKind::Cdrom => "CD/DVD drive",

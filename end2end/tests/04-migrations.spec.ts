@@ -43,9 +43,9 @@ function row(page: Page, vm: string) {
 async function seenLiveThenCompleted(page: Page, vm: string) {
   const r = row(page, vm);
   await expect(r).toHaveAttribute("data-phase", /preparing|disk_copy|memory_precopy|switchover/);
-  await expect(r.getByTestId("progress-label")).not.toHaveText("0 %", { timeout: 15_000 });
+  await expect(r.getByTestId("progress-label")).not.toHaveText("0%", { timeout: 15_000 });
   await expect(r).toHaveAttribute("data-phase", "completed", { timeout: 30_000 });
-  await expect(r.getByTestId("progress-label")).toHaveText("100 %");
+  await expect(r.getByTestId("progress-label")).toHaveText("100%");
 }
 
 test("vMotion, Storage vMotion and combined from the wizard, watched live from a second browser", async ({

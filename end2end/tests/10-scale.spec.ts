@@ -116,8 +116,8 @@ test("the overview shows every cluster with its totals, in well under 1 MB of HT
   await expect(tile.getByTestId("tile-hosts")).toHaveText("50");
   await expect(tile.getByTestId("tile-vms")).toHaveText("900 (900 on)");
   // 2 vCPUs × 18 VMs on 64 cores, 8 GiB × 18 of 1 TiB, per host.
-  await expect(tile.getByTestId("tile-cpu")).toHaveText("56 %");
-  await expect(tile.getByTestId("tile-memory")).toHaveText("14 %");
+  await expect(tile.getByTestId("tile-cpu")).toHaveText("56%");
+  await expect(tile.getByTestId("tile-memory")).toHaveText("14%");
   await expect(tile.locator(".cell")).toHaveCount(50);
   // No cluster is open: no host card, no VM.
   await expect(page.locator(".host")).toHaveCount(0);

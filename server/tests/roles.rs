@@ -414,6 +414,7 @@ impl Fixture {
                 "password": "a-long-password", "role": "viewer" }),
             "admin/users/role" => json!({ "id": self.new_user().await, "role": "operator" }),
             "admin/audit" => json!({ "filter": {} }),
+            "viewer/account/language" => json!({ "lang": "en" }),
             "viewer/map/clusters" => json!({ "clusters": [] }),
             "viewer/inventory/page" => json!({ "kind": "vm", "query": { "limit": 5 } }),
             "viewer/inventory/names" => json!({ "ids": [self.id("web-01")] }),

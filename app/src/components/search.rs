@@ -3,6 +3,8 @@
 //! wizard's VM picker. Both are ARIA comboboxes: arrows move through the hits, Enter picks
 //! one, Escape closes the list; the server ranks the hits.
 
+use crate::i18n::{t, t_string, use_i18n};
+use crate::lang::fill;
 use crate::rpc;
 use domain::search::{Found, Hit};
 use domain::ObjectKind;
@@ -33,11 +35,12 @@ pub fn SearchBox() -> impl IntoView {
         location.search.track();
         reset.update(|n| *n += 1);
     });
+    let i18n = use_i18n();
     view! {
         <div class="search" role="search">
             <Combobox
-                label="Search the inventory"
-                placeholder="Search VMs, hosts, datastores…"
+                label=Signal::derive(move || t_string!(i18n, search.label).to_string())
+                placeholder=Signal::derive(move || t_string!(i18n, search.placeholder).to_string())
                 testid="search"
                 only=None
                 on_pick=go
@@ -51,8 +54,8 @@ pub fn SearchBox() -> impl IntoView {
 /// A text box whose list offers the objects (of one kind, or all) whose name holds the text.
 #[component]
 pub fn Combobox(
-    #[prop(into)] label: String,
-    #[prop(into)] placeholder: String,
+    #[prop(into)] label: Signal<String>,
+    #[prop(into)] placeholder: Signal<String>,
     #[prop(into)] testid: String,
     only: Option<ObjectKind>,
     on_pick: Callback<Hit>,
@@ -69,6 +72,7 @@ pub fn Combobox(
     #[prop(optional, into)]
     shown: Option<Signal<String>>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let text = RwSignal::new(initial);
     let typed = RwSignal::new(false);
     let open = RwSignal::new(false);
@@ -174,11 +178,11 @@ pub fn Combobox(
                             .map(|(i, hit)| option(&prefix, i, hit, active, pick, migrate_links))
                             .collect_view();
                         let footer = if total == 0 && found.get().is_some() {
-                            Some(view! { <li class="muted small" role="presentation">"Nothing by that name."</li> }.into_any())
+                            Some(view! { <li class="muted small" role="presentation">{t!(i18n, search.nothing)}</li> }.into_any())
                         } else if more > 0 {
                             Some(view! {
                                 <li class="muted small" role="presentation" data-testid=format!("{prefix}-more")>
-                                    {format!("{more} more — type more of the name")}
+                                    {fill(t_string!(i18n, search.more), &[("more", more.to_string())])}
                                 </li>
                             }.into_any())
                         } else {
@@ -200,13 +204,14 @@ fn option(
     pick: Callback<Hit>,
     migrate_links: bool,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let migrate = (migrate_links && hit.kind == ObjectKind::Vm).then(|| {
         let path = format!("/migrate?vm={}", hit.id);
         view! {
-            <a class="link small" href=path data-testid=format!("{prefix}-migrate-{}", hit.name)>"Migrate…"</a>
+            <a class="link small" href=path data-testid=format!("{prefix}-migrate-{}", hit.name)>{t!(i18n, search.migrate)}</a>
         }
     });
-    let kind = hit.kind.label();
+    let kind = crate::names::object_kind(i18n, hit.kind);
     let (name, context) = (hit.name.clone(), hit.context.clone());
     let testid = format!("{prefix}-hit-{name}");
     view! {

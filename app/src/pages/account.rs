@@ -1,6 +1,7 @@
 //! Your account: API tokens for scripts (created — the secret shown once — and revoked here),
 //! and for admins, the users and their roles.
 
+use crate::i18n::{t, t_string, use_i18n};
 use crate::rpc;
 use crate::Session;
 use domain::accounts::Role;
@@ -12,9 +13,10 @@ pub fn AccountPage() -> impl IntoView {
     crate::mark_ready();
     let me = use_context::<Session>().and_then(|s| s.0);
     let admin = crate::allowed(Role::Admin);
+    let i18n = use_i18n();
     view! {
         <section class="page account-page" data-testid="account">
-            <h2>{me.map(|u| format!("{} ({})", u.username, u.role.as_str()))}</h2>
+            <h2>{me.map(|u| move || format!("{} ({})", u.username, crate::names::role(i18n, u.role)))}</h2>
             <Tokens/>
             {admin.then(|| view! { <Users/> })}
         </section>
@@ -31,6 +33,8 @@ fn Tokens() -> impl IntoView {
     let name = RwSignal::new(String::new());
     let secret = RwSignal::new(None::<String>);
     let error = RwSignal::new(None::<String>);
+    let i18n = use_i18n();
+    let lang = crate::lang::use_lang();
     let create = move |_| {
         let token_name = name.get_untracked();
         spawn_local(async move {
@@ -46,24 +50,24 @@ fn Tokens() -> impl IntoView {
         });
     };
     view! {
-        <h3>"API tokens"</h3>
+        <h3>{t!(i18n, account.tokens)}</h3>
         <p class="muted small">
-            "For scripts: send " <code>"Authorization: Bearer <token>"</code>
-            ". A token acts with your role; the secret is shown once and stored hashed."
+            {t!(i18n, account.for_scripts)}" " <code>"Authorization: Bearer <token>"</code>
+            ". "{t!(i18n, account.tokens_explain)}
         </p>
         <div class="fault-form">
             <input
-                placeholder="what it is for"
+                placeholder=move || t_string!(i18n, account.token_purpose)
                 data-testid="token-name"
                 prop:value=move || name.get()
                 on:input=move |ev| name.set(event_target_value(&ev))
             />
-            <button class="primary" data-testid="token-create" on:click=create>"Create token"</button>
+            <button class="primary" data-testid="token-create" on:click=create>{t!(i18n, account.create_token)}</button>
             {move || error.get().map(|e| view! { <span class="form-error" data-testid="token-error">{e}</span> })}
         </div>
         {move || secret.get().map(|s| view! {
             <p class="notice" data-testid="token-secret">
-                "Copy it now, it will not be shown again: " <code>{s}</code>
+                {t!(i18n, account.copy_now)}" " <code>{s}</code>
             </p>
         })}
         <Transition fallback=|| ()>
@@ -87,13 +91,13 @@ fn Tokens() -> impl IntoView {
                             view! {
                                 <li data-testid="token-item" data-revoked=t.revoked.to_string()>
                                     <strong>{t.name.clone()}</strong>
-                                    <span class="muted small">{super::audit::utc(t.created_at_ms)}</span>
+                                    <span class="muted small">{domain::format::datetime(lang.get(), t.created_at_ms)}</span>
                                     {if t.revoked {
-                                        view! { <span class="badge">"revoked"</span> }.into_any()
+                                        view! { <span class="badge">{t!(i18n, account.revoked)}</span> }.into_any()
                                     } else {
                                         view! {
                                             <button class="small" data-testid="token-revoke" on:click=revoke>
-                                                "Revoke"
+                                                {t!(i18n, account.revoke)}
                                             </button>
                                         }
                                             .into_any()
@@ -119,6 +123,7 @@ fn Users() -> impl IntoView {
     let password = RwSignal::new(String::new());
     let role = RwSignal::new(Role::Viewer);
     let error = RwSignal::new(None::<String>);
+    let i18n = use_i18n();
     let create = move |_| {
         let (new_name, new_password, new_role) = (
             username.get_untracked(),
@@ -141,22 +146,22 @@ fn Users() -> impl IntoView {
         Role::ALL
             .into_iter()
             .map(
-                |r| view! { <option value=r.as_str() selected=r == selected>{r.as_str()}</option> },
+                move |r| view! { <option value=r.as_str() selected=r == selected>{move || crate::names::role(i18n, r)}</option> },
             )
             .collect_view()
     };
     view! {
-        <h3>"Users"</h3>
+        <h3>{t!(i18n, account.users)}</h3>
         <div class="fault-form">
             <input
-                placeholder="username"
+                placeholder=move || t_string!(i18n, account.username)
                 data-testid="user-name"
                 prop:value=move || username.get()
                 on:input=move |ev| username.set(event_target_value(&ev))
             />
             <input
                 type="password"
-                placeholder="password (10+ characters)"
+                placeholder=move || t_string!(i18n, account.password)
                 data-testid="user-password"
                 prop:value=move || password.get()
                 on:input=move |ev| password.set(event_target_value(&ev))
@@ -171,7 +176,7 @@ fn Users() -> impl IntoView {
             >
                 {role_options(Role::Viewer)}
             </select>
-            <button class="primary" data-testid="user-create" on:click=create>"Create user"</button>
+            <button class="primary" data-testid="user-create" on:click=create>{t!(i18n, account.create_user)}</button>
             {move || error.get().map(|e| view! { <span class="form-error" data-testid="user-error">{e}</span> })}
         </div>
         <Transition fallback=|| ()>

@@ -3,11 +3,14 @@
 //! the event log — all live.
 
 use super::tasks::{cancel, ProgressBar};
+use crate::i18n::{t, t_string, use_i18n};
+use crate::lang::{fill, use_lang};
 use crate::live::LiveState;
-use domain::format;
+use crate::names;
 use domain::migration::{Migration, MigrationEvent, Phase};
 use domain::precopy::Round;
 use domain::MigrationId;
+use domain::{format, Lang};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -67,49 +70,52 @@ pub fn MigrationPage() -> impl IntoView {
             .or_else(|| stored.get().flatten())
     });
     let error = RwSignal::new(None::<String>);
+    let i18n = use_i18n();
+    let lang = use_lang();
 
     view! {
         <section class="page migration-page" data-testid="migration-detail">
-            <p><a href="/tasks" data-testid="back-to-tasks">"← Tasks"</a></p>
+            <p><a href="/tasks" data-testid="back-to-tasks">{t!(i18n, migration.back)}</a></p>
             {move || match m.get() {
-                None => view! { <p class="empty" data-testid="migration-missing">"Loading this migration…"</p> }.into_any(),
+                None => view! { <p class="empty" data-testid="migration-missing">{t!(i18n, migration.loading)}</p> }.into_any(),
                 Some(m) => {
+                    let l = lang.get();
                     let route = m.route.clone();
                     let mid = m.id;
                     let running = !m.phase.is_final()
                         && crate::allowed(domain::accounts::Role::Operator);
                     view! {
                         <header class="detail-head">
-                            <h2>{format!("{} — {}", m.vm_name, m.kind.label())}</h2>
+                            <h2>{format!("{} — {}", m.vm_name, names::migration_kind(i18n, m.kind))}</h2>
                             <p class="muted">{route}</p>
                             <p>
                                 <span class=format!("phase phase-{}", m.phase.as_str()) data-testid="detail-phase">
-                                    {m.phase.label()}
+                                    {names::phase(i18n, m.phase)}
                                 </span>
                                 " "
-                                <span data-testid="detail-message">{m.queue_reason.clone().unwrap_or_else(|| m.message.clone())}</span>
+                                <span data-testid="detail-message" data-untranslated="engine">{m.queue_reason.clone().unwrap_or_else(|| m.message.clone())}</span>
                             </p>
                             <ProgressBar percent=Signal::derive(move || m_percent(live, mid))/>
                             {running.then(|| view! {
                                 <button class="danger" data-testid="detail-cancel" on:click=move |_| cancel(mid, error)>
-                                    "Cancel"
+                                    {t!(i18n, migration.cancel)}
                                 </button>
                             })}
                             {move || error.get().map(|e| view! { <p class="error">{e}</p> })}
                         </header>
-                        {figures(&m)}
+                        {figures(&m, l)}
                     }
                     .into_any()
                 }
             }}
             <div class="charts">
                 <figure class="chart" data-testid="chart-rounds">
-                    <figcaption>"Dirty memory to send, per pre-copy round"</figcaption>
-                    {move || rounds_chart(&m.with(|m| m.as_ref().map(|m| m.rounds.clone()).unwrap_or_default()))}
+                    <figcaption>{t!(i18n, migration.rounds_caption)}</figcaption>
+                    {move || rounds_chart(&m.with(|m| m.as_ref().map(|m| m.rounds.clone()).unwrap_or_default()), lang.get())}
                 </figure>
                 <figure class="chart" data-testid="chart-rate">
-                    <figcaption>"Transfer rate over (simulated) time"</figcaption>
-                    {move || live.watched_events.with(|e| rate_chart(e))}
+                    <figcaption>{t!(i18n, migration.rate_caption)}</figcaption>
+                    {move || live.watched_events.with(|e| rate_chart(e, lang.get()))}
                 </figure>
             </div>
             <EventLog/>
@@ -121,24 +127,27 @@ pub fn MigrationPage() -> impl IntoView {
 #[component]
 fn EventLog() -> impl IntoView {
     let live = expect_context::<LiveState>();
+    let i18n = use_i18n();
+    let lang = use_lang();
     view! {
-            <h3>"Event log"</h3>
+            <h3>{t!(i18n, migration.event_log)}</h3>
             <div class="event-log-scroll">
             <table class="event-log" data-testid="event-log">
                 <thead>
                     <tr>
                         <th>"#"</th>
-                        <th>"Time"</th>
-                        <th>"Phase"</th>
+                        <th>{t!(i18n, migration.time)}</th>
+                        <th>{t!(i18n, migration.phase)}</th>
                         <th>"%"</th>
-                        <th>"Sent"</th>
-                        <th>"Rate"</th>
-                        <th>"Round"</th>
-                        <th>"Message"</th>
+                        <th>{t!(i18n, migration.sent)}</th>
+                        <th>{t!(i18n, migration.rate)}</th>
+                        <th>{t!(i18n, migration.round)}</th>
+                        <th>{t!(i18n, migration.message)}</th>
                     </tr>
                 </thead>
                 <tbody>
                     {move || {
+                        let l = lang.get();
                         live.watched_events.with(|events| {
                             events
                                 .iter()
@@ -148,13 +157,13 @@ fn EventLog() -> impl IntoView {
                                     view! {
                                         <tr data-testid="event-row" data-phase=e.phase.as_str()>
                                             <td class="num">{e.seq}</td>
-                                            <td class="num">{format::duration(e.sim_time_s)}</td>
-                                            <td>{e.phase.label()}</td>
+                                            <td class="num">{format::duration(l, e.sim_time_s)}</td>
+                                            <td>{names::phase(i18n, e.phase)}</td>
                                             <td class="num">{format!("{:.0}", e.percent)}</td>
-                                            <td class="num">{format::bytes(e.bytes_sent)}</td>
-                                            <td class="num">{(e.rate_bytes_s > 0.0).then(|| format::rate(e.rate_bytes_s))}</td>
+                                            <td class="num">{format::bytes(l, e.bytes_sent)}</td>
+                                            <td class="num">{(e.rate_bytes_s > 0.0).then(|| format::rate(l, e.rate_bytes_s))}</td>
                                             <td class="num">{e.round}</td>
-                                            <td class="small">{e.message.clone()}</td>
+                                            <td class="small" data-untranslated="engine">{e.message.clone()}</td>
                                         </tr>
                                     }
                                 })
@@ -173,86 +182,103 @@ fn m_percent(live: LiveState, id: MigrationId) -> f64 {
 }
 
 /// The figures now, and the prediction made at start next to what happened.
-fn figures(m: &Migration) -> impl IntoView {
+fn figures(m: &Migration, l: Lang) -> impl IntoView {
+    let i18n = use_i18n();
     let p = &m.prediction;
     let done = m.phase == Phase::Completed;
+    let ms = |v: f64| format!("{} ms", format::number(l, v, 0));
     let rows: Vec<(&str, String)> = vec![
         (
-            "Sent",
-            format!(
-                "{} of ~{}",
-                format::bytes(m.bytes_sent),
-                format::bytes(m.bytes_total_estimate)
+            t_string!(i18n, migration.sent),
+            fill(
+                t_string!(i18n, migration.sent_of),
+                &[
+                    ("sent", format::bytes(l, m.bytes_sent)),
+                    ("total", format::bytes(l, m.bytes_total_estimate)),
+                ],
             ),
         ),
         (
-            "Rate",
+            t_string!(i18n, migration.rate),
             if m.rate_bytes_s > 0.0 {
-                format::rate(m.rate_bytes_s)
+                format::rate(l, m.rate_bytes_s)
             } else {
                 "—".into()
             },
         ),
         (
-            "ETA",
+            t_string!(i18n, migration.eta),
             m.eta_s
                 .filter(|_| !m.phase.is_final())
-                .map(format::duration)
+                .map(|s| format::duration(l, s))
                 .unwrap_or_else(|| "—".into()),
         ),
         (
-            "Pre-copy round",
+            t_string!(i18n, migration.precopy_round),
             if m.kind.moves_host() {
                 m.round.to_string()
             } else {
                 "—".into()
             },
         ),
-        ("Dirty rate", format::rate(m.dirty_rate_bytes_s)),
-        ("Dirty memory left", format::bytes(m.remaining_dirty_bytes)),
         (
-            "Expected downtime",
-            format!("{:.0} ms", m.expected_downtime_ms),
+            t_string!(i18n, migration.dirty_rate),
+            format::rate(l, m.dirty_rate_bytes_s),
         ),
         (
-            "SDPS throttle (max)",
-            format!("{:.0} %", m.max_throttle * 100.0),
+            t_string!(i18n, migration.dirty_left),
+            format::bytes(l, m.remaining_dirty_bytes),
+        ),
+        (
+            t_string!(i18n, migration.expected_downtime),
+            ms(m.expected_downtime_ms),
+        ),
+        (
+            t_string!(i18n, migration.throttle),
+            format::pct(l, m.max_throttle * 100.0, 0),
         ),
         (
             if m.real {
-                "Elapsed"
+                t_string!(i18n, migration.elapsed)
             } else {
-                "Elapsed (simulated)"
+                t_string!(i18n, migration.elapsed_simulated)
             },
-            format::duration(m.sim_time_s),
+            format::duration(l, m.sim_time_s),
         ),
     ];
-    let predicted = if p.converges {
-        format!(
-            "{} · {} · {:.0} ms downtime · {} round(s)",
-            format::duration(p.duration_s),
-            format::bytes(p.bytes_total),
-            p.downtime_ms,
-            p.rounds.len()
+    let outcome = |duration: f64, bytes: f64, downtime: f64, rounds: usize| {
+        fill(
+            t_string!(i18n, migration.outcome),
+            &[
+                ("duration", format::duration(l, duration)),
+                ("bytes", format::bytes(l, bytes)),
+                ("downtime", format::number(l, downtime, 0)),
+                ("rounds", rounds.to_string()),
+            ],
         )
+    };
+    let predicted = if p.converges {
+        outcome(p.duration_s, p.bytes_total, p.downtime_ms, p.rounds.len())
     } else {
-        format!("would fail: {}", p.failure.clone().unwrap_or_default())
+        fill(
+            t_string!(i18n, migration.would_fail),
+            &[("why", p.failure.clone().unwrap_or_default())],
+        )
     };
     let real = m.real;
     let by_vcenter = m.external_task.is_some();
     // A move vCenter ran: its task, as vCenter's own task list shows it.
     let task = m.external_task.clone().map(|t| {
         view! {
-            <dt>"vCenter task"</dt><dd data-testid="detail-vcenter-task">{t}</dd>
+            <dt>{t!(i18n, migration.vcenter_task)}</dt><dd data-testid="detail-vcenter-task">{t}</dd>
         }
     });
     let actual = done.then(|| {
-        format!(
-            "{} · {} · {:.0} ms downtime · {} round(s)",
-            format::duration(m.sim_time_s),
-            format::bytes(m.bytes_sent),
+        outcome(
+            m.sim_time_s,
+            m.bytes_sent,
             m.downtime_ms.unwrap_or(0.0),
-            m.rounds.len()
+            m.rounds.len(),
         )
     });
     view! {
@@ -262,16 +288,16 @@ fn figures(m: &Migration) -> impl IntoView {
                 .map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> })
                 .collect_view()}
             {task}
-            <dt>"Predicted"</dt>
+            <dt>{t!(i18n, migration.predicted)}</dt>
             <dd data-testid="detail-predicted">{predicted}</dd>
             {actual
                 .map(|a| {
                     let (label, flag) = if by_vcenter {
-                        ("Measured (vCenter)", "true")
+                        (t_string!(i18n, migration.measured_vcenter), "true")
                     } else if real {
-                        ("Measured (QEMU)", "true")
+                        (t_string!(i18n, migration.measured_qemu), "true")
                     } else {
-                        ("Actual", "false")
+                        (t_string!(i18n, migration.actual), "false")
                     };
                     view! { <dt>{label}</dt><dd data-testid="detail-actual" data-real=flag>{a}</dd> }
                 })}
@@ -290,9 +316,10 @@ fn axis(max_label: String, x_label: &'static str) -> impl IntoView {
 
 /// Bars: the bytes each round had to send (the last one is the stop-and-copy); rounds
 /// under SDPS are marked.
-fn rounds_chart(rounds: &[Round]) -> AnyView {
+fn rounds_chart(rounds: &[Round], l: Lang) -> AnyView {
+    let i18n = use_i18n();
     if rounds.is_empty() {
-        return view! { <p class="muted small">"No pre-copy rounds (yet)."</p> }.into_any();
+        return view! { <p class="muted small">{t!(i18n, migration.no_rounds)}</p> }.into_any();
     }
     let max = rounds.iter().map(|r| r.bytes).fold(1.0, f64::max);
     let plot_w = CHART_W - PAD - 12.0;
@@ -310,17 +337,20 @@ fn rounds_chart(rounds: &[Round]) -> AnyView {
             } else {
                 "bar"
             };
-            let title = format!(
-                "round {}: {} in {}{}",
-                r.round,
-                format::bytes(r.bytes),
-                format::duration(r.duration_s),
-                if r.throttle > 0.0 {
-                    format!(", guest throttled {:.0} %", r.throttle * 100.0)
-                } else {
-                    String::new()
-                }
+            let mut title = fill(
+                t_string!(i18n, migration.round_title),
+                &[
+                    ("round", r.round.to_string()),
+                    ("bytes", format::bytes(l, r.bytes)),
+                    ("duration", format::duration(l, r.duration_s)),
+                ],
             );
+            if r.throttle > 0.0 {
+                title += &fill(
+                    t_string!(i18n, migration.round_throttled),
+                    &[("throttle", format::pct(l, r.throttle * 100.0, 0))],
+                );
+            }
             view! {
                 <rect
                     class=class
@@ -336,8 +366,8 @@ fn rounds_chart(rounds: &[Round]) -> AnyView {
         })
         .collect_view();
     view! {
-        <svg viewBox=format!("0 0 {CHART_W} {CHART_H}") role="img" aria-label="dirty memory per round">
-            {axis(format::bytes(max), "round")}
+        <svg viewBox=format!("0 0 {CHART_W} {CHART_H}") role="img" aria-label=t_string!(i18n, migration.rounds_label)>
+            {axis(format::bytes(l, max), t_string!(i18n, migration.round_axis))}
             {bars}
         </svg>
     }
@@ -345,14 +375,15 @@ fn rounds_chart(rounds: &[Round]) -> AnyView {
 }
 
 /// A line: the rate of each progress event against simulated time.
-fn rate_chart(events: &[MigrationEvent]) -> AnyView {
+fn rate_chart(events: &[MigrationEvent], l: Lang) -> AnyView {
+    let i18n = use_i18n();
     let points: Vec<(f64, f64)> = events
         .iter()
         .filter(|e| !e.phase.is_final())
         .map(|e| (e.sim_time_s, e.rate_bytes_s))
         .collect();
     if points.len() < 2 {
-        return view! { <p class="muted small">"Not enough progress yet."</p> }.into_any();
+        return view! { <p class="muted small">{t!(i18n, migration.not_enough)}</p> }.into_any();
     }
     let t_max = points.iter().map(|p| p.0).fold(1e-9, f64::max);
     let r_max = points.iter().map(|p| p.1).fold(1.0, f64::max);
@@ -370,11 +401,11 @@ fn rate_chart(events: &[MigrationEvent]) -> AnyView {
         .collect::<Vec<_>>()
         .join(" ");
     view! {
-        <svg viewBox=format!("0 0 {CHART_W} {CHART_H}") role="img" aria-label="transfer rate over time">
-            {axis(format::rate(r_max), "time")}
+        <svg viewBox=format!("0 0 {CHART_W} {CHART_H}") role="img" aria-label=t_string!(i18n, migration.rate_label)>
+            {axis(format::rate(l, r_max), t_string!(i18n, migration.time_axis))}
             <polyline class="line" points=path data-testid="rate-line"></polyline>
             <text class="tick" x=PAD y=CHART_H - 8.0>"0"</text>
-            <text class="tick" x=PAD + plot_w / 2.0 y=CHART_H - 8.0>{format::duration(t_max)}</text>
+            <text class="tick" x=PAD + plot_w / 2.0 y=CHART_H - 8.0>{format::duration(l, t_max)}</text>
         </svg>
     }
     .into_any()

@@ -1,6 +1,7 @@
 //! The sign-in page: a plain HTML form (it works before the wasm loads), posted to the
 //! server, which sets the session cookie and sends the user where they were going.
 
+use crate::i18n::{t, t_string, use_i18n};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -9,24 +10,25 @@ pub fn SignInPage() -> impl IntoView {
     crate::mark_ready();
     let query = use_query_map();
     let next = query.with_untracked(|q| q.get("next").unwrap_or_else(|| "/".into()));
-    let error = query
-        .with_untracked(|q| q.get("error"))
-        .map(|e| match e.as_str() {
-            "throttled" => "Too many failed attempts: wait a few minutes and try again.",
-            "credentials" => "Wrong username or password.",
-            _ => "Signing in failed; try again.",
-        });
+    let i18n = use_i18n();
+    let error = query.with_untracked(|q| q.get("error")).map(|e| {
+        move || match e.as_str() {
+            "throttled" => t_string!(i18n, signin.throttled),
+            "credentials" => t_string!(i18n, signin.credentials),
+            _ => t_string!(i18n, signin.failed),
+        }
+    });
     view! {
         <section class="page signin-page" data-testid="signin">
             <form class="signin" method="post" action="/auth/signin">
-                <h2>"Sign in to vmshift"</h2>
+                <h2>{t!(i18n, signin.title)}</h2>
                 {error.map(|e| view! { <p class="form-error" data-testid="signin-error">{e}</p> })}
                 <label>
-                    "Username"
+                    {t!(i18n, signin.username)}
                     <input name="username" autocomplete="username" required data-testid="signin-username"/>
                 </label>
                 <label>
-                    "Password"
+                    {t!(i18n, signin.password)}
                     <input
                         name="password"
                         type="password"
@@ -36,7 +38,7 @@ pub fn SignInPage() -> impl IntoView {
                     />
                 </label>
                 <input type="hidden" name="next" value=next/>
-                <button class="primary" type="submit" data-testid="signin-submit">"Sign in"</button>
+                <button class="primary" type="submit" data-testid="signin-submit">{t!(i18n, signin.submit)}</button>
             </form>
         </section>
     }

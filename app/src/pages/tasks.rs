@@ -1,10 +1,13 @@
 //! Tasks: every migration, live — phase, progress, rate, ETA, pre-copy round, dirty rate,
 //! why it waits — with Cancel; and the Faults panel to inject and clear faults for drills.
 
+use crate::i18n::{t, t_string, use_i18n};
+use crate::lang::use_lang;
 use crate::live::{LinkState, LiveState};
+use crate::names;
 use domain::accounts::Role;
 use domain::format;
-use domain::migration::{FaultKind, FaultRequest, Migration, Phase};
+use domain::migration::{FaultKind, FaultRequest, Phase};
 use domain::{MigrationId, ObjectKind};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -24,32 +27,33 @@ pub fn TasksPage() -> impl IntoView {
             list.into_iter().map(|(_, id)| id).collect::<Vec<_>>()
         })
     });
+    let i18n = use_i18n();
     let empty = move || {
         ids.with(Vec::is_empty).then(|| {
             let text = if live.link.get() == LinkState::Live {
-                "No migrations yet: start one from the Migrate page or the map."
+                t_string!(i18n, tasks.empty)
             } else {
-                "Waiting for the live link…"
+                t_string!(i18n, tasks.waiting)
             };
             view! { <p class="empty" data-testid="tasks-empty">{text}</p> }
         })
     };
     view! {
         <section class="page tasks-page" data-testid="tasks">
-            <h2>"Tasks"</h2>
+            <h2>{t!(i18n, shell.tasks)}</h2>
             {crate::allowed(Role::Operator).then(|| view! { <FaultsPanel/> })}
             <table class="tasks" data-testid="tasks-table">
                 <thead>
                     <tr>
                         <th>"VM"</th>
-                        <th>"Move"</th>
-                        <th>"Phase"</th>
-                        <th class="progress-col">"Progress"</th>
-                        <th>"Rate"</th>
-                        <th>"ETA"</th>
-                        <th>"Round"</th>
-                        <th>"Dirty rate"</th>
-                        <th>"Status"</th>
+                        <th>{t!(i18n, tasks.move_col)}</th>
+                        <th>{t!(i18n, migration.phase)}</th>
+                        <th class="progress-col">{t!(i18n, tasks.progress)}</th>
+                        <th>{t!(i18n, migration.rate)}</th>
+                        <th>{t!(i18n, tasks.eta)}</th>
+                        <th>{t!(i18n, migration.round)}</th>
+                        <th>{t!(i18n, migration.dirty_rate)}</th>
+                        <th>{t!(i18n, tasks.status)}</th>
                         <th></th>
                     </tr>
                 </thead>
@@ -79,12 +83,13 @@ fn TaskRow(id: MigrationId) -> impl IntoView {
     let live = expect_context::<LiveState>();
     let m = Memo::new(move |_| live.migrations.with(|map| map.get(&id).cloned()));
     let error = RwSignal::new(None::<String>);
-    let field = move |f: fn(&Migration) -> String| move || m.with(|m| m.as_ref().map(f));
     let vm = m.with_untracked(|m| m.as_ref().map(|m| m.vm_name.clone()).unwrap_or_default());
     let route = m.with_untracked(|m| m.as_ref().map(|m| m.route.clone()).unwrap_or_default());
     let phase = move || m.with(|m| m.as_ref().map(|m| m.phase));
     let operator = crate::allowed(Role::Operator);
     let running = move || operator && phase().is_some_and(|p| !p.is_final());
+    let i18n = use_i18n();
+    let lang = use_lang();
     view! {
         <tr
             data-testid="task-row"
@@ -96,7 +101,7 @@ fn TaskRow(id: MigrationId) -> impl IntoView {
                 <a href=format!("/tasks/{id}") data-testid="task-link">{vm.clone()}</a>
             </td>
             <td class="small">
-                {field(|m| m.kind.label().to_string())}
+                {move || m.with(|m| m.as_ref().map(|m| names::migration_kind(i18n, m.kind)))}
                 <br/>
                 <span class="muted">{route}</span>
             </td>
@@ -105,26 +110,27 @@ fn TaskRow(id: MigrationId) -> impl IntoView {
                     class=move || format!("phase phase-{}", phase().map_or("", |p| p.as_str()))
                     data-testid="task-phase"
                 >
-                    {move || phase().map(|p| p.label())}
+                    {move || phase().map(|p| names::phase(i18n, p))}
                 </span>
             </td>
             <td class="progress-col">
                 <ProgressBar percent=Signal::derive(move || m.with(|m| m.as_ref().map_or(0.0, |m| m.percent)))/>
             </td>
             <td class="num" data-testid="task-rate">
-                {move || m.with(|m| m.as_ref().filter(|m| m.rate_bytes_s > 0.0).map(|m| format::rate(m.rate_bytes_s)))}
+                {move || m.with(|m| m.as_ref().filter(|m| m.rate_bytes_s > 0.0).map(|m| format::rate(lang.get(), m.rate_bytes_s)))}
             </td>
             <td class="num" data-testid="task-eta">
-                {move || m.with(|m| m.as_ref().filter(|m| !m.phase.is_final()).and_then(|m| m.eta_s).map(format::duration))}
+                {move || m.with(|m| m.as_ref().filter(|m| !m.phase.is_final()).and_then(|m| m.eta_s).map(|s| format::duration(lang.get(), s)))}
             </td>
             <td class="num" data-testid="task-round">
                 {move || m.with(|m| m.as_ref().filter(|m| m.phase >= Phase::MemoryPrecopy && m.kind.moves_host()).map(|m| m.round.to_string()))}
             </td>
             <td class="num">
-                {move || m.with(|m| m.as_ref().filter(|m| m.dirty_rate_bytes_s > 0.0 && !m.phase.is_final()).map(|m| format::rate(m.dirty_rate_bytes_s)))}
+                {move || m.with(|m| m.as_ref().filter(|m| m.dirty_rate_bytes_s > 0.0 && !m.phase.is_final()).map(|m| format::rate(lang.get(), m.dirty_rate_bytes_s)))}
             </td>
+            // The engine's own words, in English until they carry codes (docs/DESIGN.md#languages).
             <td class="small status" data-testid="task-message">
-                {move || m.with(|m| m.as_ref().map(|m| m.queue_reason.clone().unwrap_or_else(|| m.message.clone())))}
+                <span data-untranslated="engine">{move || m.with(|m| m.as_ref().map(|m| m.queue_reason.clone().unwrap_or_else(|| m.message.clone())))}</span>
                 {move || error.get().map(|e| view! { <span class="error" data-testid="task-error">{e}</span> })}
             </td>
             <td>
@@ -137,7 +143,7 @@ fn TaskRow(id: MigrationId) -> impl IntoView {
                                     data-testid="task-cancel"
                                     on:click=move |_| cancel(id, error)
                                 >
-                                    "Cancel"
+                                    {t!(i18n, migration.cancel)}
                                 </button>
                             }
                         })
@@ -149,6 +155,7 @@ fn TaskRow(id: MigrationId) -> impl IntoView {
 
 #[component]
 pub fn ProgressBar(#[prop(into)] percent: Signal<f64>) -> impl IntoView {
+    let lang = use_lang();
     view! {
         <div
             class="progress"
@@ -160,7 +167,7 @@ pub fn ProgressBar(#[prop(into)] percent: Signal<f64>) -> impl IntoView {
         >
             <div class="progress-fill" style=move || format!("width: {:.1}%", percent.get())></div>
             <span class="progress-label" data-testid="progress-label">
-                {move || format!("{:.0} %", percent.get())}
+                {move || format::pct(lang.get(), percent.get(), 0)}
             </span>
         </div>
     }
@@ -177,6 +184,7 @@ fn FaultsPanel() -> impl IntoView {
     let kind = RwSignal::new(FaultKind::VmotionLinkDown);
     let target = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
+    let i18n = use_i18n();
     let targets = move || {
         let Some(Ok(inv)) = inventory.get() else {
             return Vec::new();
@@ -198,7 +206,7 @@ fn FaultsPanel() -> impl IntoView {
     };
     let inject = move |_| {
         let Ok(target_id) = uuid::Uuid::parse_str(&target.get_untracked()) else {
-            error.set(Some("Choose the host or datastore the fault hits.".into()));
+            error.set(Some(t_string!(i18n, tasks.fault_choose).into()));
             return;
         };
         let request = FaultRequest {
@@ -215,8 +223,8 @@ fn FaultsPanel() -> impl IntoView {
     view! {
         <details class="faults-panel" data-testid="faults-panel" open=move || !live.faults.with(Vec::is_empty)>
             <summary>
-                "Faults "
-                <span class="muted small">"(drills: what a cut link, a dead host or a full datastore does to migrations)"</span>
+                {t!(i18n, tasks.faults)}" "
+                <span class="muted small">{t!(i18n, tasks.faults_explain)}</span>
             </summary>
             <div class="fault-form">
                 <select
@@ -231,7 +239,7 @@ fn FaultsPanel() -> impl IntoView {
                 >
                     {FaultKind::ALL
                         .into_iter()
-                        .map(|k| view! { <option value=k.as_str()>{k.label()}</option> })
+                        .map(|k| view! { <option value=k.as_str()>{move || names::fault_kind(i18n, k)}</option> })
                         .collect_view()}
                 </select>
                 {move || large.then(|| {
@@ -239,8 +247,8 @@ fn FaultsPanel() -> impl IntoView {
                     let picked = Callback::new(move |hit: domain::search::Hit| target.set(hit.id.to_string()));
                     view! {
                         <crate::components::search::Combobox
-                            label="Target of the fault"
-                            placeholder="Type a host's or datastore's name…"
+                            label=Signal::derive(move || t_string!(i18n, tasks.fault_target).to_string())
+                            placeholder=Signal::derive(move || t_string!(i18n, tasks.fault_target_placeholder).to_string())
                             testid="fault-target-search"
                             only
                             on_pick=picked
@@ -249,7 +257,7 @@ fn FaultsPanel() -> impl IntoView {
                 })}
                 <Transition fallback=|| ()>
                     <select data-testid="fault-target" hidden=large on:change=move |ev| target.set(event_target_value(&ev))>
-                        <option value="" selected=move || target.get().is_empty()>"Choose a target…"</option>
+                        <option value="" selected=move || target.get().is_empty()>{t!(i18n, tasks.choose_target)}</option>
                         {move || {
                             targets()
                                 .into_iter()
@@ -264,7 +272,7 @@ fn FaultsPanel() -> impl IntoView {
                     disabled=move || target.get().is_empty()
                     on:click=inject
                 >
-                    "Inject"
+                    {t!(i18n, tasks.inject)}
                 </button>
                 {move || error.get().map(|e| view! { <span class="error" data-testid="fault-error">{e}</span> })}
             </div>
@@ -285,11 +293,11 @@ fn FaultsPanel() -> impl IntoView {
                             };
                             view! {
                                 <li data-testid="fault-item" data-kind=f.kind.as_str()>
-                                    <strong>{f.kind.label()}</strong>
-                                    " on "
+                                    <strong>{names::fault_kind(i18n, f.kind)}</strong>
+                                    " "{t!(i18n, tasks.on)}" "
                                     {f.target_name.clone()}
                                     <button class="small" data-testid="fault-clear" on:click=clear>
-                                        "Clear"
+                                        {t!(i18n, tasks.clear)}
                                     </button>
                                 </li>
                             }

@@ -2,6 +2,8 @@
 //! for a VM mirrored from a vCenter moving host, the server asks vCenter
 //! (`QueryVMotionCompatibilityEx`) and the answer is listed under vmshift's own results.
 
+use crate::i18n::{t, t_string, use_i18n};
+use crate::lang::use_lang;
 use crate::rpc::vcenter_verdict;
 use domain::checks::Severity;
 use domain::{HostId, VmId};
@@ -10,7 +12,9 @@ use leptos::prelude::*;
 #[component]
 pub fn VcenterVerdict(vm: VmId, host: HostId) -> impl IntoView {
     let verdict = Resource::new(move || (vm, host), |(vm, host)| vcenter_verdict(vm, host));
-    let pending = || view! { <p class="muted small" data-testid="vcenter-verdict-pending">"Asking vCenter's own compatibility check…"</p> };
+    let i18n = use_i18n();
+    let lang = use_lang();
+    let pending = move || view! { <p class="muted small" data-testid="vcenter-verdict-pending">{t!(i18n, wizard.asking_vcenter)}</p> };
     view! {
         <div class="check-results vcenter-verdict" data-testid="vcenter-verdict">
             <Transition fallback=pending>
@@ -18,17 +22,18 @@ pub fn VcenterVerdict(vm: VmId, host: HostId) -> impl IntoView {
                     Ok(results) => view! {
                         <ul>
                             {results.into_iter().map(|r| {
-                                let severity = match r.severity {
-                                    Severity::Error => "error",
-                                    Severity::Warning => "warning",
-                                    Severity::Info => "info",
+                                let (severity, severity_name) = match r.severity {
+                                    Severity::Error => ("error", t_string!(i18n, severity.error)),
+                                    Severity::Warning => ("warning", t_string!(i18n, severity.warning)),
+                                    Severity::Info => ("info", t_string!(i18n, severity.info)),
                                 };
+                                let (message, remedy) = crate::check_text::words(i18n, lang.get_untracked(), &r);
                                 view! {
                                     <li class=format!("result {severity}") data-testid="check-vcenter.compatibility" data-severity=severity>
-                                        <span class="severity">{severity}</span>
+                                        <span class="severity">{severity_name}</span>
                                         <div>
-                                            <p class="message">{r.message}</p>
-                                            <p class="remedy muted small">{r.remedy}</p>
+                                            <p class="message">{message}</p>
+                                            <p class="remedy muted small">{remedy}</p>
                                         </div>
                                         <code class="rule muted small">{r.id}</code>
                                     </li>

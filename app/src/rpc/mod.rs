@@ -183,6 +183,7 @@ pub mod ssr {
             role: Role,
         ) -> Answer<'_, CurrentUser>;
         fn set_role(&self, id: uuid::Uuid, role: Role) -> Answer<'_, CurrentUser>;
+        fn set_language(&self, caller: Caller, lang: domain::Lang) -> Answer<'_, ()>;
         fn audit(&self, filter: AuditFilter) -> Answer<'_, Vec<AuditEntry>>;
         fn preview_plan(&self, request: PlanRequest) -> Answer<'_, Preview>;
         fn create_plan(&self, request: PlanRequest) -> Answer<'_, PlanRecord>;
@@ -411,6 +412,12 @@ pub async fn create_user(
 #[server(prefix = "/rpc", endpoint = "admin/users/role", input = FieldJson)]
 pub async fn set_role(id: Uuid, role: Role) -> Result<CurrentUser, ServerError> {
     call!(SetRole, |api, _| api.set_role(id, role))
+}
+
+/// Keeps the language the signed-in user chose for the pages (docs/DESIGN.md#languages).
+#[server(prefix = "/rpc", endpoint = "viewer/account/language", input = FieldJson)]
+pub async fn set_language(lang: domain::Lang) -> Result<(), ServerError> {
+    call!(SetLanguage, |api, caller| api.set_language(caller, lang))
 }
 
 /// The audit log, newest first (admins).

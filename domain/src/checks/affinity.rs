@@ -11,6 +11,12 @@ pub(super) fn results(inv: &Inventory, vm: &Vm, target: &Host) -> Vec<CheckResul
         .into_iter()
         .map(|b| CheckResult {
             id: "affinity.rules".into(),
+            code: b.code.into(),
+            args: b
+                .args
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
             severity: if b.hard {
                 Severity::Error
             } else {

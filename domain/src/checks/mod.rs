@@ -13,7 +13,7 @@ use super::ids::*;
 use crate::inventory::Inventory;
 use crate::object::ObjectKind;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub use rules::{CPU_OVERCOMMIT_WARNING, SLOW_LINK_GBPS, SPACE_HEADROOM};
 pub use targets::{rank_targets, TargetSummary, Targets};
@@ -142,9 +142,18 @@ pub struct ObjectRef {
 pub struct CheckResult {
     /// Stable id of the rule (`storage.shared`).
     pub id: String,
+    /// Stable code of this wording of the rule (`host.state.maintenance`): what the pages
+    /// translate, with `args` (docs/DESIGN.md#languages).
+    #[serde(default)]
+    pub code: String,
+    /// The values the wording names: object names as they are, figures as plain numbers
+    /// (`free_mib`: MiB, `link_gbps`: Gbit/s), formatted by the page in its language.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub args: BTreeMap<String, String>,
     pub severity: Severity,
+    /// In English, as the REST API has always said it.
     pub message: String,
-    /// How to fix it.
+    /// How to fix it, in English.
     pub remedy: String,
     pub objects: Vec<ObjectRef>,
 }

@@ -117,16 +117,24 @@ pub(super) fn pg_ref(p: &Portgroup) -> ObjectRef {
 pub(super) struct Results(Vec<CheckResult>);
 
 impl Results {
+    /// A result of wording `code` (its rule's id is the code's first two parts), naming the
+    /// values `args`.
     pub(super) fn push(
         &mut self,
-        id: &str,
+        (code, args): (&str, &[(&str, &dyn std::fmt::Display)]),
         severity: Severity,
         message: String,
         remedy: &str,
         objects: Vec<ObjectRef>,
     ) {
+        let id = code.splitn(3, '.').take(2).collect::<Vec<_>>().join(".");
         self.0.push(CheckResult {
-            id: id.to_string(),
+            id,
+            code: code.to_string(),
+            args: args
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             severity,
             message,
             remedy: remedy.to_string(),
@@ -143,7 +151,7 @@ pub fn run(inv: &Inventory, p: &Plan, busy: &BTreeSet<VmId>) -> Vec<CheckResult>
     // vm.powered_on: hot or cold.
     match vm.power_state {
         PowerState::On => r.push(
-            "vm.powered_on",
+            ("vm.powered_on.on", &[("vm", &vm.name)]),
             Severity::Info,
             format!(
                 "{} is powered on: live migration, it keeps running",
@@ -153,7 +161,14 @@ pub fn run(inv: &Inventory, p: &Plan, busy: &BTreeSet<VmId>) -> Vec<CheckResult>
             vec![vm_ref(vm)],
         ),
         state => r.push(
-            "vm.powered_on",
+            (
+                if state == PowerState::Off {
+                    "vm.powered_on.off"
+                } else {
+                    "vm.powered_on.suspended"
+                },
+                &[("vm", &vm.name)],
+            ),
             Severity::Info,
             format!(
                 "{} is {}: cold migration, no memory transfer and no CPU compatibility check",
@@ -172,7 +187,7 @@ pub fn run(inv: &Inventory, p: &Plan, busy: &BTreeSet<VmId>) -> Vec<CheckResult>
     // vm.busy and ft.enabled: every kind.
     if busy.contains(&vm.id) {
         r.push(
-            "vm.busy",
+            ("vm.busy", &[("vm", &vm.name)]),
             Severity::Error,
             format!("{} already has a migration queued or running", vm.name),
             "Wait for it to finish, or cancel it on the Tasks page.",
@@ -181,7 +196,7 @@ pub fn run(inv: &Inventory, p: &Plan, busy: &BTreeSet<VmId>) -> Vec<CheckResult>
     }
     if vm.fault_tolerance {
         r.push(
-            "ft.enabled",
+            ("ft.enabled", &[("vm", &vm.name)]),
             Severity::Error,
             format!(
                 "{} is protected by Fault Tolerance, which does not allow this migration",
@@ -226,8 +241,22 @@ fn vcenter_rule(inv: &Inventory, p: &Plan, r: &mut Results) {
             Some((_, name)) => format!("vCenter {name}"),
             None => "vmshift's own inventory".to_string(),
         };
+        let code = match (vm_at, at) {
+            (None, _) => "vcenter.same.vm_own",
+            (_, None) => "vcenter.same.target_own",
+            _ => "vcenter.same.other",
+        };
+        let name = |a: Option<(uuid::Uuid, &str)>| a.map_or("", |a| a.1).to_string();
         r.push(
-            "vcenter.same",
+            (
+                code,
+                &[
+                    ("vm", &p.vm.name),
+                    ("vm_vcenter", &name(vm_at)),
+                    ("target", &object.name.clone()),
+                    ("target_vcenter", &name(at)),
+                ],
+            ),
             Severity::Error,
             format!(
                 "{} is in {}, {} in {}: a VM moves within its vCenter",
@@ -245,8 +274,13 @@ fn vcenter_rule(inv: &Inventory, p: &Plan, r: &mut Results) {
 fn host_rules(inv: &Inventory, p: &Plan, r: &mut Results) {
     let (vm, source, target) = (p.vm, p.source, p.target);
     if source.id == target.id {
+        let code = if p.kind == MigrationKind::Combined {
+            "host.target_same.combined"
+        } else {
+            "host.target_same.host"
+        };
         r.push(
-            "host.target_same",
+            (code, &[("vm", &vm.name), ("host", &target.name)]),
             Severity::Error,
             format!("{} already runs on {}", vm.name, target.name),
             if p.kind == MigrationKind::Combined {
@@ -259,13 +293,13 @@ fn host_rules(inv: &Inventory, p: &Plan, r: &mut Results) {
         return;
     }
     if target.state != HostState::Connected {
-        let state = if target.state == HostState::Maintenance {
-            "in maintenance mode"
+        let (state, code) = if target.state == HostState::Maintenance {
+            ("in maintenance mode", "host.state.maintenance")
         } else {
-            "disconnected"
+            ("disconnected", "host.state.disconnected")
         };
         r.push(
-            "host.state",
+            (code, &[("host", &target.name)]),
             Severity::Error,
             format!("The destination host {} is {state}", target.name),
             "Choose a connected host, or bring this one out of maintenance mode / reconnect it.",
@@ -274,7 +308,7 @@ fn host_rules(inv: &Inventory, p: &Plan, r: &mut Results) {
     }
     if source.state == HostState::Disconnected {
         r.push(
-            "host.state",
+            ("host.state.source_disconnected", &[("host", &source.name)]),
             Severity::Error,
             format!("The source host {} is disconnected", source.name),
             "Reconnect the source host first.",
@@ -296,7 +330,7 @@ fn vmotion_network_rules(p: &Plan, r: &mut Results) {
     for (host, side) in [(source, "source"), (target, "destination")] {
         if !host.vmotion_enabled {
             r.push(
-                "vmotion.vmknic",
+                (&format!("vmotion.vmknic.missing_{side}"), &[("host", &host.name)]),
                 Severity::Error,
                 format!(
                     "The vMotion interface is not configured (or is misconfigured) on the {side} host {}",
@@ -307,7 +341,10 @@ fn vmotion_network_rules(p: &Plan, r: &mut Results) {
             );
         } else if host.vmotion_link_gbps.get() <= 0.0 {
             r.push(
-                "vmotion.vmknic",
+                (
+                    &format!("vmotion.vmknic.down_{side}"),
+                    &[("host", &host.name)],
+                ),
                 Severity::Error,
                 format!("The vMotion link of the {side} host {} is down", host.name),
                 "Check the cabling and the physical switch port of the vMotion network.",
@@ -315,12 +352,15 @@ fn vmotion_network_rules(p: &Plan, r: &mut Results) {
             );
         } else if host.vmotion_link_gbps.get() < SLOW_LINK_GBPS {
             r.push(
-                "vmotion.link_speed",
+                (
+                    &format!("vmotion.link_speed.{side}"),
+                    &[("host", &host.name), ("link_gbps", &host.vmotion_link_gbps.get())],
+                ),
                 Severity::Warning,
                 format!(
                     "The vMotion link of the {side} host {} runs at {}: under 1 Gbit/s, the migration will be slow",
                     host.name,
-                    crate::format::link(host.vmotion_link_gbps.get())
+                    crate::format::link(Lang::En, host.vmotion_link_gbps.get())
                 ),
                 "Use a 10 Gbit/s (or faster) network for vMotion.",
                 vec![host_ref(host)],
@@ -329,7 +369,15 @@ fn vmotion_network_rules(p: &Plan, r: &mut Results) {
     }
     if source.ip_family != target.ip_family {
         r.push(
-            "vmotion.ip_family",
+            (
+                "vmotion.ip_family",
+                &[
+                    ("source", &source.name),
+                    ("source_ip", &ip(source.ip_family)),
+                    ("target", &target.name),
+                    ("target_ip", &ip(target.ip_family)),
+                ],
+            ),
             Severity::Error,
             format!(
                 "The management networks of {} ({}) and {} ({}) use different IP versions",
@@ -351,7 +399,15 @@ fn cpu_and_resource_rules(inv: &Inventory, p: &Plan, r: &mut Results) {
     if p.hot() {
         if source.cpu_vendor != target.cpu_vendor {
             r.push(
-                "cpu.vendor",
+                (
+                    "cpu.vendor",
+                    &[
+                        ("target", &target.name),
+                        ("target_vendor", &vendor(target.cpu_vendor)),
+                        ("source", &source.name),
+                        ("source_vendor", &vendor(source.cpu_vendor)),
+                    ],
+                ),
                 Severity::Error,
                 format!(
                     "The CPU vendor of {} ({}) differs from that of {} ({}): a running VM cannot move between them",
@@ -367,7 +423,15 @@ fn cpu_and_resource_rules(inv: &Inventory, p: &Plan, r: &mut Results) {
         let required = required_cpu_level(inv, p);
         if target.cpu_feature_level < required {
             r.push(
-                "cpu.features",
+                (
+                    "cpu.features",
+                    &[
+                        ("host", &target.name),
+                        ("host_level", &target.cpu_feature_level),
+                        ("vm", &p.vm.name),
+                        ("vm_level", &required),
+                    ],
+                ),
                 Severity::Error,
                 format!(
                     "The CPU of {} (feature level {}) lacks features that {} uses (level {})",
@@ -386,14 +450,22 @@ fn cpu_and_resource_rules(inv: &Inventory, p: &Plan, r: &mut Results) {
             .saturating_sub(load.running_memory_mib);
         if free < vm.memory_mib.get() {
             r.push(
-                "resources.memory",
+                (
+                    "resources.memory",
+                    &[
+                        ("host", &target.name),
+                        ("free_mib", &free),
+                        ("vm", &vm.name),
+                        ("need_mib", &vm.memory_mib.get()),
+                    ],
+                ),
                 Severity::Error,
                 format!(
                     "Memory resource admission control failed: {} has {} free, {} needs {}",
                     target.name,
-                    crate::format::mib(free),
+                    crate::format::mib(Lang::En, free),
                     vm.name,
-                    crate::format::mib(vm.memory_mib.get())
+                    crate::format::mib(Lang::En, vm.memory_mib.get())
                 ),
                 "Free memory on the target (move or power off other VMs) or choose another host.",
                 vec![vm_ref(vm), host_ref(target)],
@@ -403,7 +475,15 @@ fn cpu_and_resource_rules(inv: &Inventory, p: &Plan, r: &mut Results) {
         let vcpus = u64::from(vm.vcpus.get());
         if vcpus > cores {
             r.push(
-                "resources.cpu",
+                (
+                    "resources.cpu.cores",
+                    &[
+                        ("vm", &vm.name),
+                        ("vcpus", &vcpus),
+                        ("cores", &cores),
+                        ("host", &target.name),
+                    ],
+                ),
                 Severity::Error,
                 format!(
                     "{} has {} vCPUs, more than the {} cores of {}",
@@ -416,7 +496,15 @@ fn cpu_and_resource_rules(inv: &Inventory, p: &Plan, r: &mut Results) {
             let ratio = (load.running_vcpus + vcpus) as f64 / cores as f64;
             if ratio > CPU_OVERCOMMIT_WARNING {
                 r.push(
-                    "resources.cpu",
+                    (
+                        "resources.cpu.contention",
+                        &[
+                            ("host", &target.name),
+                            ("vcpus", &(load.running_vcpus + vcpus)),
+                            ("cores", &cores),
+                            ("per_core", &format!("{ratio:.1}")),
+                        ],
+                    ),
                     Severity::Warning,
                     format!(
                         "{} would run {} vCPUs on {} cores ({:.1} per core): CPU contention is likely",
@@ -433,7 +521,7 @@ fn cpu_and_resource_rules(inv: &Inventory, p: &Plan, r: &mut Results) {
     }
     if vm.cpu_affinity {
         r.push(
-            "affinity.cpu",
+            ("affinity.cpu", &[("vm", &vm.name), ("host", &source.name)]),
             Severity::Error,
             format!(
                 "{} has CPU affinity set: it is pinned to cores of {}",
@@ -456,16 +544,25 @@ fn portgroup_rules(inv: &Inventory, p: &Plan, r: &mut Results) {
         if inv.host_reaches_portgroup(target.id, pg) {
             continue;
         }
-        let why = match pg.attachment() {
-            Some(PortgroupAttachment::Standard(_)) => {
-                "a standard-switch port group that exists only on the source host".to_string()
+        let switch = match pg.attachment() {
+            Some(PortgroupAttachment::Distributed(s)) => {
+                inv.switches.get(&s).map(|s| s.name.as_str()).unwrap_or("?")
             }
-            Some(PortgroupAttachment::Distributed(s)) => format!(
-                "on distributed switch {}, of which {} is not a member",
-                inv.switches.get(&s).map(|s| s.name.as_str()).unwrap_or("?"),
-                target.name
+            _ => "",
+        };
+        let (why, reach) = match pg.attachment() {
+            Some(PortgroupAttachment::Standard(_)) => (
+                "a standard-switch port group that exists only on the source host".to_string(),
+                "standard",
             ),
-            None => "not reachable".to_string(),
+            Some(PortgroupAttachment::Distributed(_)) => (
+                format!(
+                    "on distributed switch {switch}, of which {} is not a member",
+                    target.name
+                ),
+                "distributed",
+            ),
+            None => ("not reachable".to_string(), "unreachable"),
         };
         let (severity, state) = if nic.connected {
             (Severity::Error, "connected")
@@ -473,7 +570,16 @@ fn portgroup_rules(inv: &Inventory, p: &Plan, r: &mut Results) {
             (Severity::Warning, "disconnected")
         };
         r.push(
-            "network.portgroup",
+            (
+                &format!("network.portgroup.{reach}_{state}"),
+                &[
+                    ("adapter", &(i + 1)),
+                    ("vm", &vm.name),
+                    ("portgroup", &pg.name),
+                    ("switch", &switch),
+                    ("host", &target.name),
+                ],
+            ),
             severity,
             format!(
                 "Network adapter {} ({state}) of {} uses port group {}, {why}",
@@ -494,32 +600,57 @@ fn device_rules(inv: &Inventory, p: &Plan, r: &mut Results) {
     for device in &vm.devices {
         let label = device.kind.label();
         let problem = match (device.kind, device.backing, device.datastore_id) {
-            (DeviceKind::Usb, _, _) => Some(format!(
-                "{label} of {} is passed through from {}",
-                vm.name, p.source.name
+            (DeviceKind::Usb, _, _) => Some((
+                format!(
+                    "{label} of {} is passed through from {}",
+                    vm.name, p.source.name
+                ),
+                "passthrough",
+                String::new(),
             )),
-            (_, DeviceBacking::HostDevice, _) => Some(format!(
-                "{label} of {} uses a physical device of {}",
-                vm.name, p.source.name
+            (_, DeviceBacking::HostDevice, _) => Some((
+                format!(
+                    "{label} of {} uses a physical device of {}",
+                    vm.name, p.source.name
+                ),
+                "host_device",
+                String::new(),
             )),
             (_, DeviceBacking::File, Some(ds_id)) => inv.datastores.get(&ds_id).and_then(|ds| {
                 (!ds.host_ids.contains(&target.id)).then(|| {
-                    format!(
-                        "{label} of {} uses backing '[{}] …', which is not accessible from {}",
-                        vm.name, ds.name, target.name
+                    (
+                        format!(
+                            "{label} of {} uses backing '[{}] …', which is not accessible from {}",
+                            vm.name, ds.name, target.name
+                        ),
+                        "file",
+                        ds.name.to_string(),
                     )
                 })
             }),
             (_, DeviceBacking::File, None) => None,
         };
-        if let Some(problem) = problem {
-            let (severity, prefix) = if device.connected {
-                (Severity::Error, "Currently connected device")
+        if let Some((problem, how, datastore)) = problem {
+            let (severity, prefix, state) = if device.connected {
+                (Severity::Error, "Currently connected device", "connected")
             } else {
-                (Severity::Warning, "Disconnected device")
+                (Severity::Warning, "Disconnected device", "disconnected")
+            };
+            let host = if how == "file" {
+                &target.name
+            } else {
+                &p.source.name
             };
             r.push(
-                "device.local_backing",
+                (
+                    &format!("device.local_backing.{how}_{state}"),
+                    &[
+                        ("device", &device.kind.as_str()),
+                        ("vm", &vm.name),
+                        ("host", host),
+                        ("datastore", &datastore),
+                    ],
+                ),
                 severity,
                 format!("{prefix}: {problem}"),
                 "Disconnect the device (or point it to a file on a shared datastore) before migrating.",

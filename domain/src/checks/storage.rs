@@ -17,7 +17,15 @@ pub(super) fn shared_storage_rules(inv: &Inventory, p: &Plan, r: &mut Results) {
         };
         if ds.kind == DatastoreKind::Local {
             r.push(
-                "storage.local",
+                (
+                    "storage.local",
+                    &[
+                        ("disk", &(i + 1)),
+                        ("vm", &vm.name),
+                        ("datastore", &ds.name),
+                        ("host", &p.source.name),
+                    ],
+                ),
                 Severity::Error,
                 format!(
                     "Disk {} of {} is on the local datastore {} of {}",
@@ -32,7 +40,15 @@ pub(super) fn shared_storage_rules(inv: &Inventory, p: &Plan, r: &mut Results) {
         }
         if !ds.host_ids.contains(&target.id) && reported.insert(ds.id) {
             r.push(
-                "storage.shared",
+                (
+                    "storage.shared",
+                    &[
+                        ("host", &target.name),
+                        ("datastore", &ds.name),
+                        ("disk", &(i + 1)),
+                        ("vm", &vm.name),
+                    ],
+                ),
                 Severity::Error,
                 format!("{} does not mount datastore {} that holds disk {} of {}", target.name, ds.name, i + 1, vm.name),
                 "Mount the datastore on the target host, choose a host that mounts it, or use combined migration.",
@@ -50,8 +66,13 @@ pub(super) fn datastore_rules(inv: &Inventory, p: &Plan, ds: &Datastore, r: &mut
         .filter(|d| d.datastore_id != ds.id)
         .collect();
     if moving.is_empty() {
+        let code = if p.kind == MigrationKind::Combined {
+            "datastore.target_same.combined"
+        } else {
+            "datastore.target_same.datastore"
+        };
         r.push(
-            "datastore.target_same",
+            (code, &[("vm", &vm.name), ("datastore", &ds.name)]),
             Severity::Error,
             format!("Every disk of {} is already on {}", vm.name, ds.name),
             if p.kind == MigrationKind::Combined {
@@ -64,7 +85,10 @@ pub(super) fn datastore_rules(inv: &Inventory, p: &Plan, ds: &Datastore, r: &mut
     }
     if !ds.host_ids.contains(&p.target.id) {
         r.push(
-            "datastore.reachable",
+            (
+                "datastore.reachable",
+                &[("host", &p.target.name), ("datastore", &ds.name)],
+            ),
             Severity::Error,
             format!("{} does not mount datastore {}", p.target.name, ds.name),
             "Choose a datastore that the host mounts, or mount it on the host.",
@@ -77,15 +101,24 @@ pub(super) fn datastore_rules(inv: &Inventory, p: &Plan, ds: &Datastore, r: &mut
     let headroom = (capacity as f64 * SPACE_HEADROOM) as u64;
     if needed > 0 && free < needed + headroom {
         r.push(
-            "datastore.space",
+            (
+                "datastore.space",
+                &[
+                    ("datastore", &ds.name),
+                    ("free_mib", &free),
+                    ("vm", &vm.name),
+                    ("need_mib", &needed),
+                    ("headroom_mib", &headroom),
+                ],
+            ),
             Severity::Error,
             format!(
                 "Insufficient disk space on datastore {}: {} free, the disks of {} need {} plus {} headroom",
                 ds.name,
-                crate::format::mib(free),
+                crate::format::mib(Lang::En, free),
                 vm.name,
-                crate::format::mib(needed),
-                crate::format::mib(headroom)
+                crate::format::mib(Lang::En, needed),
+                crate::format::mib(Lang::En, headroom)
             ),
             "Free space on the datastore, grow it, or choose another one.",
             vec![vm_ref(vm), ds_ref(ds)],

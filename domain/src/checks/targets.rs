@@ -15,6 +15,10 @@ pub struct TargetSummary {
     /// Why it is not allowed (the first error), for a greyed-out choice.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_error: Option<String>,
+    /// That error in full, for a page to word in its language (computed where the targets
+    /// are ranked, the browser included; not sent).
+    #[serde(skip)]
+    pub first_error_check: Option<super::CheckResult>,
     /// Free memory (hosts) or free space (datastores), MiB.
     pub free_mib: u64,
 }
@@ -60,6 +64,10 @@ fn summarize(
             .iter()
             .find(|r| r.severity == Severity::Error)
             .map(|r| r.message.clone()),
+        first_error_check: kept
+            .iter()
+            .find(|r| r.severity == Severity::Error)
+            .map(|r| (*r).clone()),
         free_mib,
     }
 }

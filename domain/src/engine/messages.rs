@@ -33,8 +33,8 @@ pub(super) fn reservation_reason(
                     return Some(format!(
                         "waiting: {} has {} free, {} of it taken by migrations already heading there",
                         host.name,
-                        crate::format::mib(free),
-                        crate::format::mib(heading)
+                        crate::format::mib(crate::Lang::En, free),
+                        crate::format::mib(crate::Lang::En, heading)
                     ));
                 }
             }
@@ -51,8 +51,8 @@ pub(super) fn reservation_reason(
                     return Some(format!(
                         "waiting: datastore {} has {} free, {} of it taken by disks already being copied there",
                         ds.name,
-                        crate::format::mib(free),
-                        crate::format::mib(heading)
+                        crate::format::mib(crate::Lang::En, free),
+                        crate::format::mib(crate::Lang::En, heading)
                     ));
                 }
             }

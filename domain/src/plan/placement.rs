@@ -322,6 +322,8 @@ impl<'o> Placer<'o> {
             // A request this module built is well formed; a refusal is reported as a check.
             CheckReport::from_results(vec![crate::checks::CheckResult {
                 id: "vm.powered_on".into(),
+                code: "request.invalid".into(),
+                args: [("reason".to_string(), e.message.clone())].into(),
                 severity: crate::checks::Severity::Error,
                 message: e.message,
                 remedy: "Fix the inventory.".into(),

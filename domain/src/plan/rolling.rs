@@ -56,8 +56,8 @@ pub(super) fn plan(
             "at_a_time",
             format!(
                 "at_a_time: with {k} host(s) out, {name} has {} of memory for {} of running VMs",
-                format::mib(left),
-                format::mib(needed)
+                format::mib(crate::Lang::En, left),
+                format::mib(crate::Lang::En, needed)
             ),
         ));
     }

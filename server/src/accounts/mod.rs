@@ -75,10 +75,12 @@ fn now_ms() -> i64 {
 fn user_of(row: &sqlx::any::AnyRow) -> Result<CurrentUser, DbError> {
     let id: String = row.try_get("id")?;
     let role: String = row.try_get("role")?;
+    let language: Option<String> = row.try_get("language")?;
     Ok(CurrentUser {
         id: Uuid::parse_str(&id).map_err(|_| DbError::Corrupt(format!("user id {id:?}")))?,
         username: row.try_get("username")?,
         role: Role::parse(&role).ok_or_else(|| DbError::Corrupt(format!("role {role:?}")))?,
+        language: language.as_deref().and_then(domain::Lang::parse),
     })
 }
 
@@ -136,6 +138,7 @@ impl AccountService {
             id: Uuid::new_v4(),
             username,
             role,
+            language: None,
         };
         let hash = {
             let _slot = self
@@ -180,7 +183,7 @@ impl AccountService {
     }
 
     pub async fn users(&self) -> Result<Vec<CurrentUser>, AuthError> {
-        let rows = sqlx::query("SELECT id, username, role FROM users ORDER BY username")
+        let rows = sqlx::query("SELECT id, username, role, language FROM users ORDER BY username")
             .fetch_all(&self.db)
             .await?;
         Ok(rows.iter().map(user_of).collect::<Result<_, _>>()?)
@@ -189,7 +192,14 @@ impl AccountService {
     /// Changes a user's role; the last admin cannot lose the role.
     pub async fn set_role(&self, id: Uuid, role: Role) -> Result<CurrentUser, AuthError> {
         let mut tx = self.db.begin().await?;
-        let row = sqlx::query("SELECT id, username, role FROM users WHERE id = $1")
+        // A write first: it takes SQLite's write lock at once. A transaction that reads first
+        // cannot turn into a writer once another connection has written meanwhile (SQLite
+        // answers "database is locked" at once, whatever the busy timeout): that was a 500.
+        sqlx::query("UPDATE users SET role = role WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        let row = sqlx::query("SELECT id, username, role, language FROM users WHERE id = $1")
             .bind(id.to_string())
             .fetch_optional(&mut *tx)
             .await?
@@ -234,6 +244,21 @@ impl AccountService {
         Ok(user)
     }
 
+    /// Keeps the language `user` chose for the pages (docs/DESIGN.md#languages). A personal
+    /// preference: not audited, and no session is withdrawn for it.
+    pub async fn set_language(
+        &self,
+        user: &CurrentUser,
+        lang: domain::Lang,
+    ) -> Result<(), AuthError> {
+        sqlx::query("UPDATE users SET language = $1 WHERE id = $2")
+            .bind(lang.code())
+            .bind(user.id.to_string())
+            .execute(&self.db)
+            .await?;
+        Ok(())
+    }
+
     /// Checks a password (rate-limited per account and per address); opens a session.
     ///
     /// The attempt counts against both limits before anything is checked (and is taken back
@@ -264,11 +289,12 @@ impl AccountService {
             throttle::uncount(&self.db, &by_address).await?;
             return Err(AuthError::RateLimited(wait));
         }
-        let row =
-            sqlx::query("SELECT id, username, role, password_hash FROM users WHERE username = $1")
-                .bind(username)
-                .fetch_optional(&self.db)
-                .await?;
+        let row = sqlx::query(
+            "SELECT id, username, role, language, password_hash FROM users WHERE username = $1",
+        )
+        .bind(username)
+        .fetch_optional(&self.db)
+        .await?;
         let (stored, found) = match &row {
             Some(row) => (row.try_get::<String, _>("password_hash")?, true),
             None => (dummy_hash().to_owned(), false),
@@ -382,7 +408,7 @@ impl AccountService {
     /// The user behind a session cookie, if it is valid.
     pub async fn from_session(&self, session: &str) -> Result<Option<Principal>, AuthError> {
         let row = sqlx::query(
-            "SELECT u.id, u.username, u.role FROM sessions s JOIN users u ON u.id = s.user_id
+            "SELECT u.id, u.username, u.role, u.language FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.token_hash = $1 AND s.expires_at_ms > $2",
         )
         .bind(digest(session))
@@ -402,7 +428,7 @@ impl AccountService {
             return Ok(None);
         }
         let row = sqlx::query(
-            "SELECT u.id, u.username, u.role FROM api_tokens t JOIN users u ON u.id = t.user_id
+            "SELECT u.id, u.username, u.role, u.language FROM api_tokens t JOIN users u ON u.id = t.user_id
              WHERE t.token_hash = $1 AND t.revoked_at_ms IS NULL",
         )
         .bind(digest(token))

@@ -68,8 +68,19 @@ pub async fn vcenter_results(state: &AppState, vm: VmId, host: HostId) -> Vec<Ch
         });
         vm.into_iter().chain(target).collect()
     };
+    // The code says which wording; `reason` is vCenter's own text, passed on as it came.
     let result = |severity, message: String, remedy: &str| CheckResult {
         id: "vcenter.compatibility".into(),
+        code: match severity {
+            Severity::Error => "vcenter.compatibility.error",
+            Severity::Warning => "vcenter.compatibility.warning",
+            Severity::Info if message.starts_with("vCenter did not") => {
+                "vcenter.compatibility.unanswered"
+            }
+            Severity::Info => "vcenter.compatibility.ok",
+        }
+        .into(),
+        args: [("reason".to_string(), reason_of(&message))].into(),
         severity,
         message,
         remedy: remedy.into(),
@@ -105,6 +116,15 @@ pub async fn vcenter_results(state: &AppState, vm: VmId, host: HostId) -> Vec<Ch
             "vmshift's checks still hold.",
         )],
     }
+}
+
+/// vCenter's own words in a result's English message (after "vCenter: " or the colon).
+fn reason_of(message: &str) -> String {
+    message
+        .strip_prefix("vCenter: ")
+        .or_else(|| message.split_once(": ").map(|(_, why)| why))
+        .unwrap_or("")
+        .to_string()
 }
 
 #[derive(Deserialize)]

@@ -115,6 +115,10 @@ impl Backend for ServiceBackend {
         Box::pin(async move { mapped(self.0.accounts.set_role(id, role).await) })
     }
 
+    fn set_language(&self, caller: Caller, lang: domain::Lang) -> Answer<'_, ()> {
+        Box::pin(async move { mapped(self.0.accounts.set_language(&caller.user, lang).await) })
+    }
+
     fn preview_plan(&self, request: PlanRequest) -> Answer<'_, Preview> {
         Box::pin(async move {
             let plans = self.0.plans.clone();

@@ -71,7 +71,7 @@ impl PlanService {
                     let wall = f64::from(seconds) / self.migrations.speed();
                     r.plan.message = format!(
                         "Holding for {}",
-                        domain::format::duration(f64::from(seconds))
+                        domain::format::duration(domain::Lang::En, f64::from(seconds))
                     );
                     self.save(&mut r, true).await;
                     self.wait(&mut r, Duration::from_secs_f64(wall)).await;
@@ -130,8 +130,8 @@ impl PlanService {
                 PlanState::Completed,
                 format!(
                     "Done: {total} moves in {} (predicted {})",
-                    domain::format::duration(r.plan.elapsed_s),
-                    domain::format::duration(r.plan.prediction.total_s)
+                    domain::format::duration(domain::Lang::En, r.plan.elapsed_s),
+                    domain::format::duration(domain::Lang::En, r.plan.prediction.total_s)
                 ),
             )
         };

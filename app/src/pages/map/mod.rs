@@ -6,6 +6,8 @@ mod overview;
 mod window;
 
 use crate::components::Gauge;
+use crate::i18n::{t, t_string, use_i18n};
+use crate::lang::{fill, use_lang};
 use crate::live::{InventoryResource, LiveState};
 use crate::protocol::LabGuest;
 use domain::{CpuVendor, HostState, PowerState};
@@ -91,21 +93,27 @@ pub fn MapPage() -> impl IntoView {
         .into_any();
     }
     scroll_to_highlight(move || inventory.with(|i| i.is_some()));
+    let i18n = use_i18n();
+    let lang = use_lang();
     view! {
         <section class="page map-page" data-testid="map">
-            <Suspense fallback=|| view! { <p class="empty">"Loading the inventory…"</p> }>
+            <Suspense fallback=move || view! { <p class="empty">{t!(i18n, map.loading)}</p> }>
                 {move || {
                     inventory
                         .get()
                         .map(|result| match result {
                             Ok(inv) => {
-                                let model = MapModel::build(&inv);
-                                let summary = format!(
-                                    "{} clusters · {} hosts · {} VMs · {} datastores",
-                                    inv.clusters.len(),
-                                    inv.hosts.len(),
-                                    inv.vms.len(),
-                                    inv.datastores.len(),
+                                let l = lang.get();
+                                let model = MapModel::build(&inv, l);
+                                let count = |n: usize| domain::format::count(l, n as u64);
+                                let summary = fill(
+                                    t_string!(i18n, map.summary),
+                                    &[
+                                        ("clusters", count(inv.clusters.len())),
+                                        ("hosts", count(inv.hosts.len())),
+                                        ("vms", count(inv.vms.len())),
+                                        ("datastores", count(inv.datastores.len())),
+                                    ],
                                 );
                                 view! {
                                     <p class="summary" data-testid="map-summary">{summary}</p>
@@ -118,7 +126,7 @@ pub fn MapPage() -> impl IntoView {
                                     .into_any()
                             }
                             Err(e) => {
-                                view! { <p class="error">"Could not load the inventory: " {e.to_string()}</p> }
+                                view! { <p class="error">{t!(i18n, map.load_failed)}" " {e.to_string()}</p> }
                                     .into_any()
                             }
                         })
@@ -221,12 +229,23 @@ fn cluster_view(
 
 /// The first column of a cluster: its name, source, counts and EVC level.
 fn cluster_head(cluster: &ClusterView, operator: bool) -> AnyView {
-    let evc = cluster
-        .evc_level
-        .map(|l| format!("EVC level {l}"))
-        .unwrap_or_else(|| "EVC off".into());
+    let i18n = use_i18n();
+    let level = cluster.evc_level;
+    let evc = move || match level {
+        Some(l) => fill(t_string!(i18n, map.evc_level), &[("level", l.to_string())]),
+        None => t_string!(i18n, map.evc_off).to_string(),
+    };
     let host_count = cluster.hosts.len();
     let vm_count: usize = cluster.hosts.iter().map(|h| h.vms.len()).sum();
+    let counts = move || {
+        fill(
+            t_string!(i18n, map.cluster_counts),
+            &[
+                ("hosts", host_count.to_string()),
+                ("vms", vm_count.to_string()),
+            ],
+        )
+    };
     let name = cluster.name.clone();
     let id = cluster.id;
     view! {
@@ -234,15 +253,15 @@ fn cluster_head(cluster: &ClusterView, operator: bool) -> AnyView {
             <h2>{name.clone()}</h2>
             {cluster.vcenter.clone().map(|v| view! {
                 <p class="badge vcenter" data-testid=format!("vcenter-{name}")
-                    title="Mirrored from vCenter, kept current; read-only in vmshift">
+                    title=move || t_string!(i18n, map.mirrored)>
                     "vCenter · "{v}
                 </p>
             })}
-            <p class="muted">{format!("{host_count} hosts · {vm_count} VMs")}</p>
+            <p class="muted">{counts}</p>
             <p class="muted">{evc}</p>
             {operator.then(|| view! {
                 <a class="link small" href=format!("/plans/new?rolling={id}") data-testid=format!("rolling-{name}")>
-                    "Rolling maintenance…"
+                    {t!(i18n, map.rolling)}
                 </a>
             })}
         </div>
@@ -257,17 +276,19 @@ fn host_card(
     plans: PlanMarks,
     operator: bool,
 ) -> AnyView {
+    let i18n = use_i18n();
+    let lang = use_lang();
     let host_id = host.id;
     let evacuation = move || plans.evacuating.with(|m| m.get(&host_id).cloned());
     let countdown_testid = format!("evacuating-{}", host.name);
     let countdown = move || {
         evacuation().map(|e| {
-            let left = e
-                .ends_ms
-                .map(|end| domain::format::duration(((end - plans.now.get()).max(0) as f64) / 1000.0));
+            let left = e.ends_ms.map(|end| {
+                domain::format::duration(lang.get(), ((end - plans.now.get()).max(0) as f64) / 1000.0)
+            });
             let text = match left {
-                Some(l) => format!("evacuating · {l} left"),
-                None => "evacuating".to_string(),
+                Some(l) => fill(t_string!(i18n, map.evacuating_left), &[("left", l)]),
+                None => t_string!(i18n, map.evacuating).to_string(),
             };
             view! {
                 <a class="evacuating" href=format!("/plans/{}", e.plan) data-testid=countdown_testid.clone()>{text}</a>
@@ -275,10 +296,18 @@ fn host_card(
         })
     };
     let plan_link = operator.then(|| {
-        let (label, query, testid) = if host.state == HostState::Maintenance {
-            ("Exit maintenance mode…", "exit", format!("exit-maintenance-{}", host.name))
+        let exit = host.state == HostState::Maintenance;
+        let (query, testid) = if exit {
+            ("exit", format!("exit-maintenance-{}", host.name))
         } else {
-            ("Enter maintenance mode…", "evacuate", format!("maintenance-{}", host.name))
+            ("evacuate", format!("maintenance-{}", host.name))
+        };
+        let label = move || {
+            if exit {
+                t_string!(i18n, map.exit_maintenance)
+            } else {
+                t_string!(i18n, map.enter_maintenance)
+            }
         };
         view! {
             <a class="link small" href=format!("/plans/new?{query}={}", host.id) data-testid=testid>{label}</a>
@@ -289,6 +318,12 @@ fn host_card(
         HostState::Maintenance => "maintenance",
         HostState::Disconnected => "disconnected",
     };
+    let host_state = host.state;
+    let state_name = move || match host_state {
+        HostState::Connected => t_string!(i18n, states.connected),
+        HostState::Maintenance => t_string!(i18n, states.maintenance),
+        HostState::Disconnected => t_string!(i18n, states.disconnected),
+    };
     let vendor = match host.vendor {
         CpuVendor::Intel => "Intel",
         CpuVendor::Amd => "AMD",
@@ -298,26 +333,26 @@ fn host_card(
         <div class="host" class:highlight=host_lit data-highlighted=move || host_lit().then_some("true") data-testid=format!("host-{}", host.name) data-state=state>
             <header>
                 <strong>{host.name.clone()}</strong>
-                <span class=format!("badge state-{state}")>{state}</span>
+                <span class=format!("badge state-{state}")>{state_name}</span>
             </header>
             <p class="muted small">{format!("{vendor} · {}", host.vmotion)}</p>
             {countdown}
             {plan_link}
             <Gauge label="CPU" percent=host.cpu_percent detail=host.cpu_label/>
-            <Gauge label="Memory" percent=host.memory_percent detail=host.memory_label/>
+            <Gauge label=t_string!(i18n, map.memory) percent=host.memory_percent detail=host.memory_label/>
             {host
                 .local_datastores
                 .into_iter()
                 .map(|ds| {
                     let testid = format!("datastore-{}", ds.name);
                     let drain = operator.then(|| view! {
-                        <a class="link small" href=format!("/plans/new?drain={}", ds.id) data-testid=format!("drain-{}", ds.name)>"Drain…"</a>
+                        <a class="link small" href=format!("/plans/new?drain={}", ds.id) data-testid=format!("drain-{}", ds.name)>{t!(i18n, map.drain)}</a>
                     });
                     view! {
-                        <div class="local-ds" data-testid=testid title="local datastore">
+                        <div class="local-ds" data-testid=testid title=move || t_string!(i18n, map.local_datastore)>
                             <span class="fabric-name">{ds.name}</span>
                             {drain}
-                            <Gauge label="local" percent=ds.percent detail=ds.detail/>
+                            <Gauge label=t_string!(i18n, map.local) percent=ds.percent detail=ds.detail/>
                         </div>
                     }
                 })
@@ -348,13 +383,15 @@ fn host_card(
                         // A real lab guest (QEMU driver): its heartbeat, live.
                         let real = move || {
                             lab.with(|l| l.get(&id).cloned()).map(|g| {
-                                let beat = g.heartbeat.map_or("booting".to_string(), |b| format!("♥ {b}"));
-                                let title = format!(
-                                    "Real QEMU guest: heartbeat {}, up {} s, disk blocks verified {} ({} bad)",
-                                    g.heartbeat.unwrap_or(0),
-                                    g.uptime_ms.unwrap_or(0) / 1000,
-                                    g.disk_ok,
-                                    g.disk_bad
+                                let beat = g.heartbeat.map_or(t_string!(i18n, map.booting).to_string(), |b| format!("♥ {b}"));
+                                let title = fill(
+                                    t_string!(i18n, map.real_guest),
+                                    &[
+                                        ("heartbeat", g.heartbeat.unwrap_or(0).to_string()),
+                                        ("uptime", (g.uptime_ms.unwrap_or(0) / 1000).to_string()),
+                                        ("verified", g.disk_ok.to_string()),
+                                        ("bad", g.disk_bad.to_string()),
+                                    ],
                                 );
                                 let class = if g.disk_bad > 0 { "real bad" } else { "real" };
                                 view! {
@@ -371,7 +408,7 @@ fn host_card(
                         };
                         view! {
                             <li class=class class:highlight=vm_lit data-highlighted=move || vm_lit().then_some("true") data-testid=testid title=vm.detail>
-                                <a href=format!("/migrate?vm={}", vm.id) title="Migrate">
+                                <a href=format!("/migrate?vm={}", vm.id) title=move || t_string!(i18n, shell.migrate)>
                                     <span class="dot"></span>
                                     {vm.name}
                                 </a>
@@ -385,7 +422,7 @@ fn host_card(
                                                     href=format!("/tasks/{}", m.migration)
                                                     data-testid=badge_testid.clone()
                                                     data-phase=m.phase
-                                                    title="In motion: open the migration"
+                                                    title=t_string!(i18n, map.in_motion)
                                                 >
                                                     <span class="motion-track">
                                                         <span
@@ -409,8 +446,9 @@ fn host_card(
 }
 
 fn fabric_row(bar: FabricBar, columns: usize, operator: bool) -> AnyView {
+    let i18n = use_i18n();
     let drain = (operator && matches!(bar.kind, FabricKind::Datastore(_))).then(|| view! {
-        <a class="link small" href=format!("/plans/new?drain={}", bar.id) data-testid=format!("drain-{}", bar.name)>"Drain…"</a>
+        <a class="link small" href=format!("/plans/new?drain={}", bar.id) data-testid=format!("drain-{}", bar.name)>{t!(i18n, map.drain)}</a>
     });
     let (class, kind_label, testid) = match bar.kind {
         FabricKind::Switch => (
@@ -420,7 +458,7 @@ fn fabric_row(bar: FabricBar, columns: usize, operator: bool) -> AnyView {
         ),
         FabricKind::Datastore(k) => (
             "fabric datastore",
-            k.label().to_string(),
+            crate::names::datastore_kind(i18n, k).to_string(),
             format!("datastore-{}", bar.name),
         ),
     };
@@ -429,7 +467,15 @@ fn fabric_row(bar: FabricBar, columns: usize, operator: bool) -> AnyView {
     let first = bar.columns.iter().copied().min().unwrap_or(0);
     let last = bar.columns.iter().copied().max().unwrap_or(0);
     let y = ROW / 2;
-    let elsewhere = (bar.elsewhere > 0).then(|| format!(" · +{} hosts elsewhere", bar.elsewhere));
+    let others = bar.elsewhere;
+    let elsewhere = move || {
+        (others > 0).then(|| {
+            fill(
+                t_string!(i18n, map.elsewhere),
+                &[("hosts", others.to_string())],
+            )
+        })
+    };
     let level = bar.gauge.as_ref().map(|(p, _)| {
         if *p > 90.0 {
             "high"
@@ -452,7 +498,10 @@ fn fabric_row(bar: FabricBar, columns: usize, operator: bool) -> AnyView {
             height=ROW
             viewBox=format!("0 0 {width} {ROW}")
             role="img"
-            aria-label=format!("{} connects {} hosts", bar.name, bar.columns.len())
+            aria-label={
+                let (name, reach) = (bar.name.clone(), bar.columns.len());
+                move || fill(t_string!(i18n, map.connects), &[("name", name.clone()), ("hosts", reach.to_string())])
+            }
         >
             {(0..columns)
                 .map(|c| view! { <line class="guide" x1=center(c) x2=center(c) y1=0 y2=ROW></line> })

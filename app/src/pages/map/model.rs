@@ -2,6 +2,8 @@
 //! its cost measured): clusters with their hosts in columns, the VMs on each host, and below
 //! them one bar per datastore or switch spanning the columns of the hosts it reaches.
 
+use crate::i18n::td_string;
+use crate::lang::{fill, locale_of};
 use domain::format;
 use domain::*;
 
@@ -73,7 +75,8 @@ pub struct FabricBar {
 }
 
 impl MapModel {
-    pub fn build(inv: &Inventory) -> Self {
+    /// The map of `inv`, its words and figures in `lang`.
+    pub fn build(inv: &Inventory, lang: Lang) -> Self {
         let mut clusters: Vec<&Cluster> = inv.clusters.values().collect();
         clusters.sort_by(|a, b| a.name.cmp(&b.name));
         let mut views = Vec::with_capacity(clusters.len());
@@ -107,7 +110,7 @@ impl MapModel {
                 .map(|h| {
                     let vms = vms_by_host.get(&h.id).cloned().unwrap_or_default();
                     let locals = local_by_host.get(&h.id).map_or(&[][..], Vec::as_slice);
-                    HostView::of(inv, h, vms, locals)
+                    HostView::of(inv, h, vms, locals, lang)
                 })
                 .collect();
 
@@ -123,7 +126,7 @@ impl MapModel {
                     kind: FabricKind::Datastore(ds.kind),
                     elsewhere: ds.host_ids.len() - columns.len(),
                     columns,
-                    gauge: Some(space(inv, ds)),
+                    gauge: Some(space(inv, ds, lang)),
                 });
             }
             let mut switches: Vec<&Switch> = inv.switches.values().collect();
@@ -164,22 +167,31 @@ impl MapModel {
 }
 
 /// Used space of a datastore: the gauge's percent and its words.
-fn space(inv: &Inventory, ds: &Datastore) -> (f64, String) {
+fn space(inv: &Inventory, ds: &Datastore, lang: Lang) -> (f64, String) {
     let used = inv.allocated_mib(ds.id, None);
     let capacity = ds.capacity_mib.get();
     (
         format::percent(used, capacity),
-        format!(
-            "{} free of {}",
-            format::mib(capacity.saturating_sub(used)),
-            format::mib(capacity)
+        fill(
+            td_string!(locale_of(lang), map.free_of),
+            &[
+                ("free", format::mib(lang, capacity.saturating_sub(used))),
+                ("total", format::mib(lang, capacity)),
+            ],
         ),
     )
 }
 
 impl HostView {
     /// A host's card: its load from its running VMs, its local datastores, its VMs.
-    fn of(inv: &Inventory, h: &Host, mut vms: Vec<&Vm>, locals: &[&Datastore]) -> HostView {
+    fn of(
+        inv: &Inventory,
+        h: &Host,
+        mut vms: Vec<&Vm>,
+        locals: &[&Datastore],
+        lang: Lang,
+    ) -> HostView {
+        let locale = locale_of(lang);
         vms.sort_by(|a, b| a.name.cmp(&b.name));
         let (mut vcpus, mut memory) = (0u64, 0u64);
         for vm in vms.iter().filter(|vm| vm.is_running()) {
@@ -193,22 +205,25 @@ impl HostView {
             state: h.state,
             vendor: h.cpu_vendor,
             vmotion: if h.vmotion_enabled {
-                format!("vMotion {}", format::link(h.vmotion_link_gbps.get()))
+                format!("vMotion {}", format::link(lang, h.vmotion_link_gbps.get()))
             } else {
-                "vMotion off".into()
+                td_string!(locale, map.vmotion_off).to_string()
             },
             cpu_percent: format::percent(vcpus, cores),
-            cpu_label: format!("{vcpus} vCPU / {cores} cores"),
+            cpu_label: fill(
+                td_string!(locale, map.cpu_detail),
+                &[("vcpus", vcpus.to_string()), ("cores", cores.to_string())],
+            ),
             memory_percent: format::percent(memory, h.memory_mib.get()),
             memory_label: format!(
                 "{} / {}",
-                format::mib(memory),
-                format::mib(h.memory_mib.get())
+                format::mib(lang, memory),
+                format::mib(lang, h.memory_mib.get())
             ),
             local_datastores: locals
                 .iter()
                 .map(|ds| {
-                    let (percent, detail) = space(inv, ds);
+                    let (percent, detail) = space(inv, ds, lang);
                     LocalDatastore {
                         id: ds.id,
                         name: ds.name.to_string(),
@@ -217,13 +232,13 @@ impl HostView {
                     }
                 })
                 .collect(),
-            vms: vms.iter().map(|vm| VmChip::of(inv, vm)).collect(),
+            vms: vms.iter().map(|vm| VmChip::of(inv, vm, lang)).collect(),
         }
     }
 }
 
 impl VmChip {
-    fn of(inv: &Inventory, vm: &Vm) -> VmChip {
+    fn of(inv: &Inventory, vm: &Vm, lang: Lang) -> VmChip {
         let mut stores: Vec<&str> = vm
             .disks
             .iter()
@@ -240,10 +255,13 @@ impl VmChip {
             id: vm.id,
             name: vm.name.to_string(),
             power: vm.power_state,
-            detail: format!(
-                "{} vCPU · {} · disks on {stores}",
-                vm.vcpus,
-                format::mib(vm.memory_mib.get())
+            detail: fill(
+                td_string!(locale_of(lang), map.vm_detail),
+                &[
+                    ("vcpus", vm.vcpus.to_string()),
+                    ("memory", format::mib(lang, vm.memory_mib.get())),
+                    ("datastores", stores),
+                ],
             ),
         }
     }
@@ -273,7 +291,7 @@ mod tests {
             .unwrap();
         f.inv.apply(&change);
 
-        let model = MapModel::build(&f.inv);
+        let model = MapModel::build(&f.inv, Lang::En);
         assert_eq!(model.clusters.len(), 1);
         let cluster = &model.clusters[0];
         let names: Vec<&str> = cluster.hosts.iter().map(|h| h.name.as_str()).collect();

@@ -7,8 +7,11 @@
 use super::model::MapModel;
 use super::window::{large_cluster, WINDOWED_FROM_HOSTS};
 use super::{cluster_view, Motion, PlanMarks};
+use crate::i18n::{t, t_string, use_i18n};
+use crate::lang::{fill, use_lang};
 use crate::live::LiveState;
 use crate::rpc;
+use domain::format;
 use domain::overview::ClusterTile;
 use domain::{ClusterId, HostId, HostState, Inventory, VmId};
 use leptos::prelude::*;
@@ -63,20 +66,21 @@ pub(super) fn Overview(moving: Memo<BTreeMap<VmId, Motion>>, plans: PlanMarks) -
     super::scroll_to_highlight(move || {
         part.with(|p| p.is_some()) || live.scoped.with(|s| s.is_some())
     });
+    let i18n = use_i18n();
     view! {
-        <Suspense fallback=|| view! { <p class="empty">"Loading the cluster…"</p> }>
+        <Suspense fallback=move || view! { <p class="empty">{t!(i18n, map.loading_cluster)}</p> }>
             {move || {
                 part.get().map(|r| match r {
                     Ok(fetched) => shown_clusters(fetched, open, live, moving, plans).into_any(),
-                    Err(e) => view! { <p class="error">"Could not load the cluster: " {e.to_string()}</p> }.into_any(),
+                    Err(e) => view! { <p class="error">{t!(i18n, map.cluster_failed)}" " {e.to_string()}</p> }.into_any(),
                 })
             }}
         </Suspense>
-        <Suspense fallback=|| view! { <p class="empty">"Loading the overview…"</p> }>
+        <Suspense fallback=move || view! { <p class="empty">{t!(i18n, map.loading_overview)}</p> }>
             {move || {
                 first.get().map(|r| match r {
                     Ok(initial) => tiles_view(initial, live, open, ends).into_any(),
-                    Err(e) => view! { <p class="error">"Could not load the overview: " {e.to_string()}</p> }.into_any(),
+                    Err(e) => view! { <p class="error">{t!(i18n, map.overview_failed)}" " {e.to_string()}</p> }.into_any(),
                 })
             }}
         </Suspense>
@@ -93,13 +97,16 @@ fn shown_clusters(
     moving: Memo<BTreeMap<VmId, Motion>>,
     plans: PlanMarks,
 ) -> impl IntoView {
+    let lang = use_lang();
+    let i18n = use_i18n();
     let model = Memo::new(move |_| {
         let wanted: BTreeSet<ClusterId> = open.get().into_iter().collect();
+        let l = lang.get();
         live.scoped.with(|s| match s {
             Some(inv) if inv.clusters.keys().copied().collect::<BTreeSet<_>>() == wanted => {
-                MapModel::build(inv)
+                MapModel::build(inv, l)
             }
-            _ => MapModel::build(&fetched),
+            _ => MapModel::build(&fetched, l),
         })
     });
     // Which clusters, and which of them are large: what changes the page's layout.
@@ -130,7 +137,7 @@ fn shown_clusters(
             .collect_view();
         Some(view! {
             <div class="open-clusters" data-testid="open-clusters">
-                <a class="link small" href="/" data-testid="overview-back">"← All clusters"</a>
+                <a class="link small" href="/" data-testid="overview-back">{t!(i18n, map.all_clusters)}</a>
                 {clusters}
             </div>
         })
@@ -152,18 +159,34 @@ fn tiles_view(
             held
         }
     };
+    let lang = use_lang();
+    let i18n = use_i18n();
     let summary = move || {
         let t = tiles();
+        let l = lang.get();
         let hosts: usize = t.iter().map(|t| t.hosts.len()).sum();
         let vms: u64 = t.iter().map(|t| u64::from(t.vms)).sum();
-        format!("{} clusters · {hosts} hosts · {vms} VMs", t.len())
+        fill(
+            t_string!(i18n, map.overview_summary),
+            &[
+                ("clusters", format::count(l, t.len() as u64)),
+                ("hosts", format::count(l, hosts as u64)),
+                ("vms", format::count(l, vms)),
+            ],
+        )
     };
+    // A switch of language draws the tiles again, in it.
     view! {
         <p class="summary" data-testid="map-summary">{summary}</p>
         <div class="tiles" data-testid="overview">
-            <For each=tiles key=|t| t.clone() let:tile>
-                {tile_view(tile, open, ends, live)}
-            </For>
+            {move || {
+                lang.get();
+                view! {
+                    <For each=tiles key=|t| t.clone() let:tile>
+                        {tile_view(tile, open, ends, live)}
+                    </For>
+                }
+            }}
         </div>
     }
 }
@@ -207,25 +230,49 @@ fn tile_view(
     });
     let is_open = move || open.with(|o| o.contains(&id));
     let name = tile.name.clone();
+    let i18n = use_i18n();
+    let l = use_lang().get_untracked();
     let hosts_line = if tile.maintenance > 0 {
-        format!("{} · {} in maintenance", tile.hosts.len(), tile.maintenance)
+        fill(
+            t_string!(i18n, map.hosts_in_maintenance),
+            &[
+                ("hosts", format::count(l, tile.hosts.len() as u64)),
+                ("maintenance", tile.maintenance.to_string()),
+            ],
+        )
     } else {
-        tile.hosts.len().to_string()
+        format::count(l, tile.hosts.len() as u64)
     };
-    let vms_line = format!("{} ({} on)", tile.vms, tile.running_vms);
-    let cpu = format!("{:.0} %", tile.cpu_percent());
-    let memory = format!("{:.0} %", tile.memory_percent());
-    let space = format!(
-        "{:.0} % of {}",
-        tile.space_percent(),
-        domain::format::mib(tile.space_mib)
+    let vms_line = fill(
+        t_string!(i18n, map.vms_on),
+        &[
+            ("vms", format::count(l, u64::from(tile.vms))),
+            ("on", format::count(l, u64::from(tile.running_vms))),
+        ],
     );
+    let cpu = format::pct(l, tile.cpu_percent(), 0);
+    let memory = format::pct(l, tile.memory_percent(), 0);
+    let space = fill(
+        t_string!(i18n, map.share_of),
+        &[
+            ("share", format::pct(l, tile.space_percent(), 0)),
+            ("total", format::mib(l, tile.space_mib)),
+        ],
+    );
+    let cell_title = t_string!(i18n, map.cell_title);
     let cells = tile
         .hosts
         .iter()
         .enumerate()
         .map(|(i, h)| {
-            let title = format!("{} · {} % · {} VMs", h.name, h.load, h.vms);
+            let title = fill(
+                cell_title,
+                &[
+                    ("host", h.name.to_string()),
+                    ("load", format::pct(l, f64::from(h.load), 0)),
+                    ("vms", h.vms.to_string()),
+                ],
+            );
             let state = match h.state {
                 HostState::Connected => None,
                 HostState::Maintenance => Some("maintenance"),
@@ -251,14 +298,14 @@ fn tile_view(
             </h2>
             {tile.vcenter.clone().map(|v| view! { <p class="badge vcenter">"vCenter · "{v}</p> })}
             <dl class="aggregates">
-                <div><dt>"Hosts"</dt><dd data-testid="tile-hosts">{hosts_line}</dd></div>
+                <div><dt>{t!(i18n, map.hosts)}</dt><dd data-testid="tile-hosts">{hosts_line}</dd></div>
                 <div><dt>"VMs"</dt><dd data-testid="tile-vms">{vms_line}</dd></div>
                 <div><dt>"CPU"</dt><dd data-testid="tile-cpu">{cpu}</dd></div>
-                <div><dt>"Memory"</dt><dd data-testid="tile-memory">{memory}</dd></div>
-                <div><dt>"Storage"</dt><dd data-testid="tile-storage">{space}</dd></div>
-                <div><dt>"Migrating"</dt><dd data-testid="tile-migrations">{move || in_flight.get()}</dd></div>
+                <div><dt>{t!(i18n, map.memory)}</dt><dd data-testid="tile-memory">{memory}</dd></div>
+                <div><dt>{t!(i18n, map.storage)}</dt><dd data-testid="tile-storage">{space}</dd></div>
+                <div><dt>{t!(i18n, map.migrating)}</dt><dd data-testid="tile-migrations">{move || in_flight.get()}</dd></div>
             </dl>
-            <ul class="host-grid" aria-label=format!("Hosts of {name}, by load")>{cells}</ul>
+            <ul class="host-grid" aria-label=fill(t_string!(i18n, map.host_grid), &[("cluster", name.clone())])>{cells}</ul>
         </article>
     }
 }

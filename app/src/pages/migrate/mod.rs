@@ -5,6 +5,8 @@
 
 mod steps;
 
+use crate::i18n::{t, t_string, use_i18n};
+use crate::lang::{fill, use_lang};
 use crate::live::LiveState;
 use domain::checks::{
     check_migration, rank_targets, CheckReport, MigrationKind, MigrationOptions, MigrationRequest,
@@ -148,27 +150,31 @@ pub fn MigratePage() -> impl IntoView {
         })
         .unwrap_or_default()
     });
+    let i18n = use_i18n();
+    let lang = use_lang();
     view! {
         <section class="page migrate-page" data-testid="wizard">
-            <h2>"Migrate a VM"</h2>
+            <h2>{t!(i18n, wizard.title)}</h2>
             // The picker stays put while the steps below redraw (live changes, the lab's
             // heartbeats): what is being typed is kept.
             <div class="step">
-                <h3>"1. VM"</h3>
+                <h3>{t!(i18n, wizard.step_vm)}</h3>
                 <crate::components::search::Combobox
-                    label="VM to migrate"
-                    placeholder="Type a VM's name…"
+                    label=Signal::derive(move || t_string!(i18n, wizard.vm_label).to_string())
+                    placeholder=Signal::derive(move || t_string!(i18n, wizard.vm_placeholder).to_string())
                     testid="wizard-vm"
                     only=Some(ObjectKind::Vm)
                     on_pick=picked
                     shown=chosen_name
                 />
             </div>
-            <Suspense fallback=|| view! { <p class="empty">"Loading the inventory…"</p> }>
+            <Suspense fallback=move || view! { <p class="empty">{t!(i18n, map.loading)}</p> }>
                 {move || {
+                    // A switch of language draws the steps again, in it.
+                    let l = lang.get();
                     current()
                         .map(|r| match r {
-                            Ok(inv) => wizard(&inv, choices, lab).into_any(),
+                            Ok(inv) => wizard(&inv, choices, lab, l).into_any(),
                             Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
                         })
                 }}
@@ -194,7 +200,8 @@ fn start(request: MigrationRequest, c: Choices) {
 /// The real lab guests and their platform's figures (QEMU driver).
 type LabFigures = (BTreeSet<VmId>, Option<Platform>);
 
-fn wizard(inv: &Inventory, c: Choices, lab: Memo<LabFigures>) -> AnyView {
+fn wizard(inv: &Inventory, c: Choices, lab: Memo<LabFigures>, lang: Lang) -> AnyView {
+    let i18n = use_i18n();
     let vm_id = c.vm.get();
     let kind = c.kind.get();
     let host = c.host.get();
@@ -239,14 +246,14 @@ fn wizard(inv: &Inventory, c: Choices, lab: Memo<LabFigures>) -> AnyView {
     };
     let check_ms = now_ms() - started;
 
-    let where_now = vm.map(|v| where_now(inv, v));
+    let where_now = vm.map(|v| where_now(inv, v, lang));
 
     let kinds = kind_choices(c);
 
     let target_lists = targets.map(|t| {
         let hosts = (!t.hosts.is_empty()).then(|| {
             target_list(
-                "Target host",
+                t_string!(i18n, wizard.target_host),
                 "host",
                 t.hosts,
                 host.map(|h| h.0),
@@ -259,7 +266,7 @@ fn wizard(inv: &Inventory, c: Choices, lab: Memo<LabFigures>) -> AnyView {
         });
         let datastores = (!t.datastores.is_empty()).then(|| {
             target_list(
-                "Target datastore",
+                t_string!(i18n, wizard.target_datastore),
                 "datastore",
                 t.datastores,
                 datastore.map(|d| d.0),
@@ -279,14 +286,14 @@ fn wizard(inv: &Inventory, c: Choices, lab: Memo<LabFigures>) -> AnyView {
         .filter(|v| report.is_some() && kind.moves_host() && inv.sources.contains_key(&v.id.0))
         .zip(host)
         .map(|(v, h)| (v.id, h));
-    let results = report.clone().map(|r| results_view(&r, check_ms));
+    let results = report.clone().map(|r| results_view(&r, check_ms, lang));
     let summary = (c.planned.get() && allowed).then(|| {
         let v = vm.expect("a report needs a VM");
         let warnings = report
             .as_ref()
             .map(|r| r.count(Severity::Warning))
             .unwrap_or(0);
-        summary_card(inv, c, v, warnings, lab_platform)
+        summary_card(inv, c, v, warnings, lab_platform, lang)
     });
 
     view! {
@@ -294,17 +301,17 @@ fn wizard(inv: &Inventory, c: Choices, lab: Memo<LabFigures>) -> AnyView {
             {where_now.map(|w| view! { <p class="muted small" data-testid="wizard-vm-info">{w}</p> })}
             {vm.is_some().then(|| view! {
                 <div class="step">
-                    <h3>"2. Kind of move"</h3>
+                    <h3>{t!(i18n, wizard.step_kind)}</h3>
                     <div class="kinds">{kinds.into_any()}</div>
                 </div>
                 <div class="step">
-                    <h3>"3. Target"</h3>
+                    <h3>{t!(i18n, wizard.step_target)}</h3>
                     {target_lists}
                 </div>
             })}
             {results.map(|r| view! {
                 <div class="step">
-                    <h3>"4. Checks"</h3>
+                    <h3>{t!(i18n, wizard.step_checks)}</h3>
                     {r}
                     {vcenter.map(|(vm, host)| view! { <crate::pages::vcenter_verdict::VcenterVerdict vm host/> })}
                     <button
@@ -313,7 +320,7 @@ fn wizard(inv: &Inventory, c: Choices, lab: Memo<LabFigures>) -> AnyView {
                         disabled=!allowed
                         on:click=move |_| c.planned.set(true)
                     >
-                        {if allowed { "Review the planned move" } else { "Fix the errors to continue" }}
+                        {if allowed { t_string!(i18n, wizard.review) } else { t_string!(i18n, wizard.fix_errors) }}
                     </button>
                 </div>
             })}
@@ -324,7 +331,8 @@ fn wizard(inv: &Inventory, c: Choices, lab: Memo<LabFigures>) -> AnyView {
 }
 
 /// Where a VM is now and what it is, in words.
-fn where_now(inv: &Inventory, v: &Vm) -> String {
+fn where_now(inv: &Inventory, v: &Vm, lang: Lang) -> String {
+    let i18n = use_i18n();
     let host = inv
         .hosts
         .get(&v.host_id)
@@ -339,32 +347,38 @@ fn where_now(inv: &Inventory, v: &Vm) -> String {
                 .map(|ds| ds.name.to_string())
         })
         .collect();
-    format!(
-        "Now on {host}, disks on {}. {} vCPU, {}, {}.",
-        if stores.is_empty() {
-            "no datastore".to_string()
-        } else {
-            stores.join(", ")
-        },
-        v.vcpus,
-        format::mib(v.memory_mib.get()),
-        match v.power_state {
-            PowerState::On => "powered on",
-            PowerState::Off => "powered off",
-            PowerState::Suspended => "suspended",
-        }
+    fill(
+        t_string!(i18n, wizard.where_now),
+        &[
+            ("host", host),
+            (
+                "datastores",
+                if stores.is_empty() {
+                    t_string!(i18n, wizard.no_datastore).to_string()
+                } else {
+                    stores.join(", ")
+                },
+            ),
+            ("vcpus", v.vcpus.to_string()),
+            ("memory", format::mib(lang, v.memory_mib.get())),
+            (
+                "power",
+                crate::names::power_state(i18n, v.power_state).to_string(),
+            ),
+        ],
     )
 }
 
 /// The three kinds of move, as radio buttons.
 fn kind_choices(c: Choices) -> impl IntoView {
+    let i18n = use_i18n();
     MigrationKind::ALL
         .into_iter()
         .map(|k| {
             let explain = match k {
-                MigrationKind::VMotion => "another host, same storage",
-                MigrationKind::StorageVMotion => "another datastore, same host",
-                MigrationKind::Combined => "another host and datastore",
+                MigrationKind::VMotion => t_string!(i18n, wizard.explain_vmotion),
+                MigrationKind::StorageVMotion => t_string!(i18n, wizard.explain_svmotion),
+                MigrationKind::Combined => t_string!(i18n, wizard.explain_combined),
             };
             view! {
                 <label
@@ -383,7 +397,7 @@ fn kind_choices(c: Choices) -> impl IntoView {
                             c.planned.set(false);
                         }
                     />
-                    <strong>{k.label()}</strong>
+                    <strong>{crate::names::migration_kind(i18n, k)}</strong>
                     <span class="muted small">{explain}</span>
                 </label>
             }
@@ -398,7 +412,9 @@ fn summary_card(
     v: &Vm,
     warnings: usize,
     lab_platform: Option<Platform>,
+    lang: Lang,
 ) -> AnyView {
+    let i18n = use_i18n();
     let (kind, host, datastore, options) = (
         c.kind.get(),
         c.host.get(),
@@ -430,59 +446,61 @@ fn summary_card(
     };
     let prediction = domain::prediction::predict_on(inv, &request, platform).ok();
     let predicted = prediction.map(|p| {
-        let data = format::mib((p.bytes_total / (1024.0 * 1024.0)).round() as u64);
+        let data = format::mib(lang, (p.bytes_total / (1024.0 * 1024.0)).round() as u64);
         if p.converges {
-            format!(
-                "Predicted: {:.1} s, {data} sent, {:.0} ms downtime{}{}.",
-                p.duration_s,
-                p.downtime_ms,
-                if p.rounds.is_empty() {
-                    String::new()
-                } else {
-                    format!(", {} pre-copy round(s)", p.rounds.len())
-                },
-                if p.max_throttle > 0.0 {
-                    format!(", guest throttled up to {:.0} %", p.max_throttle * 100.0)
-                } else {
-                    String::new()
-                },
-            )
+            let mut text = fill(
+                t_string!(i18n, wizard.predicted),
+                &[
+                    ("duration", format::seconds(lang, p.duration_s)),
+                    ("data", data),
+                    ("downtime", format::number(lang, p.downtime_ms, 0)),
+                ],
+            );
+            if !p.rounds.is_empty() {
+                text += &fill(
+                    t_string!(i18n, wizard.predicted_rounds),
+                    &[("rounds", p.rounds.len().to_string())],
+                );
+            }
+            if p.max_throttle > 0.0 {
+                text += &fill(
+                    t_string!(i18n, wizard.predicted_throttle),
+                    &[("throttle", format::pct(lang, p.max_throttle * 100.0, 0))],
+                );
+            }
+            text + "."
         } else {
-            format!("Predicted to fail: {}.", p.failure.unwrap_or_default())
+            fill(
+                t_string!(i18n, wizard.predicted_failure),
+                &[("why", p.failure.unwrap_or_default())],
+            )
         }
     });
     let figures = if lab_platform.is_some() {
-        "A real lab guest: predicted with the figures of QEMU on this machine."
+        t_string!(i18n, wizard.lab_figures)
     } else {
-        "Predicted with vSphere's figures."
+        t_string!(i18n, wizard.vsphere_figures)
     };
+    let values = [
+        ("vm", v.name.to_string()),
+        ("from", from),
+        ("host", to_host.unwrap_or_default()),
+        ("datastore", to_ds.unwrap_or_default()),
+    ];
     let line = match (kind.moves_host(), kind.moves_storage()) {
-        (true, false) => format!(
-            "{} moves from {from} to {}; its disks stay where they are.",
-            v.name,
-            to_host.unwrap_or_default()
-        ),
-        (false, true) => format!(
-            "The disks of {} move to {}; it keeps running on {from}.",
-            v.name,
-            to_ds.unwrap_or_default()
-        ),
-        _ => format!(
-            "{} moves from {from} to {}, its disks to {}.",
-            v.name,
-            to_host.unwrap_or_default(),
-            to_ds.unwrap_or_default()
-        ),
+        (true, false) => fill(t_string!(i18n, wizard.line_vmotion), &values),
+        (false, true) => fill(t_string!(i18n, wizard.line_svmotion), &values),
+        _ => fill(t_string!(i18n, wizard.line_combined), &values),
     };
     view! {
         <div class="summary-card" data-testid="wizard-summary">
-            <h3>{format!("Planned: {}", kind.label())}</h3>
+            <h3>{fill(t_string!(i18n, wizard.planned), &[("kind", crate::names::migration_kind(i18n, kind).to_string())])}</h3>
             <p>{line}</p>
             <p data-testid="wizard-prediction">{predicted}</p>
             <p class="muted small" data-testid="wizard-platform">{figures}</p>
             <div class="options">
                 <label>
-                    "Downtime target (ms) "
+                    {t!(i18n, wizard.downtime_target)}" "
                     <input
                         type="number"
                         min="1"
@@ -496,7 +514,7 @@ fn summary_card(
                     />
                 </label>
                 <label>
-                    "Bandwidth cap (Mbit/s, empty = none) "
+                    {t!(i18n, wizard.bandwidth_cap)}" "
                     <input
                         type="number"
                         min="1"
@@ -509,7 +527,7 @@ fn summary_card(
                     />
                 </label>
                 <label>
-                    "Priority (0–10) "
+                    {t!(i18n, wizard.priority)}" "
                     <input
                         type="number"
                         min="0"
@@ -524,8 +542,12 @@ fn summary_card(
                 </label>
             </div>
             <p class="muted">
-                {if warnings > 0 { format!("{warnings} warning(s) to keep in mind. ") } else { String::new() }}
-                "The server checks again when the migration starts; it may wait in the queue for a free slot."
+                {if warnings > 0 {
+                    fill(t_string!(i18n, wizard.warnings), &[("warnings", warnings.to_string())]) + " "
+                } else {
+                    String::new()
+                }}
+                {t!(i18n, wizard.server_checks)}
             </p>
             {if crate::allowed(domain::accounts::Role::Operator) {
                 view! {
@@ -535,14 +557,14 @@ fn summary_card(
                         disabled=move || c.starting.get()
                         on:click=move |_| start(request.clone(), c)
                     >
-                        {move || if c.starting.get() { "Starting…" } else { "Start migration" }}
+                        {move || if c.starting.get() { t_string!(i18n, wizard.starting) } else { t_string!(i18n, wizard.start) }}
                     </button>
                 }
                     .into_any()
             } else {
                 view! {
                     <p class="muted" data-testid="wizard-start-denied">
-                        "Starting migrations needs the operator role."
+                        {t!(i18n, wizard.needs_operator)}
                     </p>
                 }
                     .into_any()

@@ -1,7 +1,9 @@
 //! The wizard's target lists (the best first, the rest on demand) and its check results.
 
+use crate::i18n::{t_string, use_i18n};
+use crate::lang::{fill, use_lang};
 use domain::checks::{CheckReport, Severity, TargetSummary};
-use domain::format;
+use domain::{format, Lang};
 use leptos::prelude::*;
 
 pub(super) fn target_list(
@@ -13,6 +15,8 @@ pub(super) fn target_list(
     choose: impl Fn(uuid::Uuid) + Copy + Send + Sync + 'static,
 ) -> AnyView {
     // The best ones (ranked: valid first), the chosen one, the rest on demand.
+    let i18n = use_i18n();
+    let lang = use_lang().get_untracked();
     let total = items.len();
     let everything = all.get();
     let items: Vec<TargetSummary> = items
@@ -25,7 +29,7 @@ pub(super) fn target_list(
     let more = (hidden > 0).then(|| {
         view! {
             <button class="link small" data-testid=format!("targets-{kind}-more") on:click=move |_| all.set(true)>
-                {format!("Show {hidden} more")}
+                {fill(t_string!(i18n, wizard.show_more), &[("hidden", hidden.to_string())])}
             </button>
         }
     });
@@ -38,11 +42,12 @@ pub(super) fn target_list(
                     .map(|t| {
                         let id = t.id;
                         let testid = format!("target-{kind}-{}", t.name);
-                        let free = format!("{} free", format::mib(t.free_mib));
-                        let note = match (&t.first_error, t.warnings) {
-                            (Some(e), _) => e.clone(),
-                            (None, 0) => "all checks pass".to_string(),
-                            (None, w) => format!("{w} warning(s)"),
+                        let free = fill(t_string!(i18n, wizard.free), &[("free", format::mib(lang, t.free_mib))]);
+                        let note = match (&t.first_error_check, &t.first_error, t.warnings) {
+                            (Some(check), _, _) => crate::check_text::words(i18n, lang, check).0,
+                            (None, Some(e), _) => e.clone(),
+                            (None, None, 0) => t_string!(i18n, wizard.all_pass).to_string(),
+                            (None, None, w) => fill(t_string!(i18n, wizard.n_warnings), &[("warnings", w.to_string())]),
                         };
                         view! {
                             <li>
@@ -72,11 +77,12 @@ pub(super) fn target_list(
 /// Targets shown before "Show more".
 const TARGETS_SHOWN: usize = 12;
 
-pub(super) fn results_view(report: &CheckReport, check_ms: f64) -> AnyView {
+pub(super) fn results_view(report: &CheckReport, check_ms: f64, lang: Lang) -> AnyView {
+    let i18n = use_i18n();
     let verdict = if report.allowed {
-        "Allowed: no blocking error."
+        t_string!(i18n, wizard.allowed)
     } else {
-        "Blocked: fix the errors below."
+        t_string!(i18n, wizard.blocked)
     };
     view! {
         <div
@@ -93,17 +99,18 @@ pub(super) fn results_view(report: &CheckReport, check_ms: f64) -> AnyView {
                     .results
                     .iter()
                     .map(|r| {
-                        let severity = match r.severity {
-                            Severity::Error => "error",
-                            Severity::Warning => "warning",
-                            Severity::Info => "info",
+                        let (severity, severity_name) = match r.severity {
+                            Severity::Error => ("error", t_string!(i18n, severity.error)),
+                            Severity::Warning => ("warning", t_string!(i18n, severity.warning)),
+                            Severity::Info => ("info", t_string!(i18n, severity.info)),
                         };
+                        let (message, remedy) = crate::check_text::words(i18n, lang, r);
                         view! {
                             <li class=format!("result {severity}") data-testid=format!("check-{}", r.id) data-severity=severity>
-                                <span class="severity">{severity}</span>
+                                <span class="severity">{severity_name}</span>
                                 <div>
-                                    <p class="message">{r.message.clone()}</p>
-                                    <p class="remedy muted small">{r.remedy.clone()}</p>
+                                    <p class="message" data-code=r.code.clone()>{message}</p>
+                                    <p class="remedy muted small">{remedy}</p>
                                 </div>
                                 <code class="rule muted small">{r.id.clone()}</code>
                             </li>

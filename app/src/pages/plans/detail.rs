@@ -108,16 +108,16 @@ fn PlanView(plan: PlanRecord) -> impl IntoView {
     };
     let timing = move || {
         current.with(|p| {
-            let predicted = format::duration(p.prediction.total_s);
+            let predicted = format::duration(domain::Lang::En, p.prediction.total_s);
             if p.state.is_final() {
                 format!(
                     "took {} (predicted {predicted})",
-                    format::duration(p.elapsed_s)
+                    format::duration(domain::Lang::En, p.elapsed_s)
                 )
             } else if p.started_at_ms.is_some() {
                 format!(
                     "{} in (predicted {predicted} in all)",
-                    format::duration(p.clock_s)
+                    format::duration(domain::Lang::En, p.clock_s)
                 )
             } else {
                 format!("predicted {predicted}")

@@ -81,7 +81,7 @@ pub fn PlansPage() -> impl IntoView {
                                     <td><a href=format!("/plans/{}", p.id) data-testid="plan-link">{p.title().to_string()}</a></td>
                                     <td><span class=format!("badge state-{}", p.state.as_str())>{p.state.label()}</span></td>
                                     <td class="num">{format!("{done} / {total}")}</td>
-                                    <td class="num">{format::duration(p.prediction.total_s)}</td>
+                                    <td class="num">{format::duration(domain::Lang::En, p.prediction.total_s)}</td>
                                     <td>{p.created_by.clone()}</td>
                                     <td class="muted small">{p.message.clone()}</td>
                                 </tr>

@@ -155,12 +155,14 @@ pub fn placement_rows(draft: &Draft, prediction: &PlanPrediction, limit: Option<
                     m.element(
                         "td",
                         &[("class", num)],
-                        &p.map(|p| format::duration(p.start_s)).unwrap_or_default(),
+                        &p.map(|p| format::duration(domain::Lang::En, p.start_s))
+                            .unwrap_or_default(),
                     );
                     m.element(
                         "td",
                         &[("class", num)],
-                        &p.map(|p| format::duration(p.end_s)).unwrap_or_default(),
+                        &p.map(|p| format::duration(domain::Lang::En, p.end_s))
+                            .unwrap_or_default(),
                     );
                     m.element(
                         "td",
@@ -178,7 +180,7 @@ pub fn placement_rows(draft: &Draft, prediction: &PlanPrediction, limit: Option<
                 &mut m,
                 &format!(
                     "Then: maintenance for {}",
-                    format::duration(f64::from(*seconds))
+                    format::duration(domain::Lang::En, f64::from(*seconds))
                 ),
             ),
             Step::ExitMaintenance { .. } => {
@@ -195,11 +197,17 @@ pub fn WindowVerdict(window: Window, total_s: f64) -> impl IntoView {
     let (class, text) = match (window.must_finish_by_ms, window.margin_s) {
         (Some(_), Some(m)) if m >= 0.0 => (
             "verdict fits",
-            format!("Fits, {} to spare: ends at ", format::duration(m)),
+            format!(
+                "Fits, {} to spare: ends at ",
+                format::duration(domain::Lang::En, m)
+            ),
         ),
         (Some(_), Some(m)) => (
             "verdict misses",
-            format!("Misses the window by {}: ends at ", format::duration(-m)),
+            format!(
+                "Misses the window by {}: ends at ",
+                format::duration(domain::Lang::En, -m)
+            ),
         ),
         _ => ("verdict", "No window set: ends at ".to_string()),
     };
@@ -207,7 +215,7 @@ pub fn WindowVerdict(window: Window, total_s: f64) -> impl IntoView {
         <p class=class data-testid="window-verdict" data-fits=window.fits.to_string()>
             {text}
             <Clock ms=window.ends_at_ms/>
-            {format!(" (takes {})", format::duration(total_s))}
+            {format!(" (takes {})", format::duration(domain::Lang::En, total_s))}
         </p>
     }
 }
@@ -245,7 +253,7 @@ pub fn WhatIfTable(
                             data-total=format!("{:.3}", r.total_s)
                         >
                             <td>{label}</td>
-                            <td class="num">{format::duration(r.total_s)}</td>
+                            <td class="num">{format::duration(domain::Lang::En, r.total_s)}</td>
                             <td class="num">{format!("{:.0} ms", r.worst_downtime_ms)}</td>
                             <td class="num">{format!("{:.0} ms", r.median_downtime_ms)}</td>
                             <td class="num">{r.peak_concurrency}</td>
@@ -268,9 +276,9 @@ pub fn summary(prediction: &PlanPrediction, blocked: usize) -> String {
         "{} moves · {} blocked · predicted {} · up to {} at once · {} to send · worst downtime {:.0} ms",
         prediction.moves.len(),
         blocked,
-        format::duration(prediction.total_s),
+        format::duration(domain::Lang::En, prediction.total_s),
         prediction.peak_concurrency,
-        format::bytes(prediction.bytes_total),
+        format::bytes(domain::Lang::En, prediction.bytes_total),
         prediction.worst_downtime_ms
     )
 }

@@ -105,13 +105,13 @@ pub fn chart(prediction: &PlanPrediction, runs: &[MoveRun], now_s: Option<f64>) 
                 title: format!(
                     "{}: waits {}, prepares {}, copies disks {}, pre-copies memory {}, switches over {} (downtime {:.0} ms); ends at {}",
                     m.vm_name,
-                    format::duration(b.queue_s),
-                    format::duration(b.prepare_s),
-                    format::duration(b.disk_copy_s),
-                    format::duration(b.memory_precopy_s),
-                    format::duration(b.switchover_s),
+                    format::duration(domain::Lang::En, b.queue_s),
+                    format::duration(domain::Lang::En, b.prepare_s),
+                    format::duration(domain::Lang::En, b.disk_copy_s),
+                    format::duration(domain::Lang::En, b.memory_precopy_s),
+                    format::duration(domain::Lang::En, b.switchover_s),
                     m.downtime_ms,
-                    format::duration(m.end_s)
+                    format::duration(domain::Lang::En, m.end_s)
                 ),
             }
         })
@@ -120,7 +120,7 @@ pub fn chart(prediction: &PlanPrediction, runs: &[MoveRun], now_s: Option<f64>) 
     let ticks = (0..)
         .map(|i| i as f64 * step)
         .take_while(|t| *t <= span + 1e-9)
-        .map(|t| (x(t), format::duration(t)))
+        .map(|t| (x(t), format::duration(domain::Lang::En, t)))
         .collect();
     let marks = prediction
         .steps

@@ -254,8 +254,10 @@ fn inventory_and_check_schemas() -> Value {
         "CheckResult": {"type": "object", "required": ["id", "severity", "message", "remedy", "objects"], "properties": {
             "id": {"type": "string", "description": "Stable rule id, e.g. storage.shared"},
             "severity": enumeration(&["error", "warning", "info"]),
-            "message": {"type": "string"},
-            "remedy": {"type": "string"},
+            "code": {"type": "string", "description": "Stable code of the wording, e.g. host.state.maintenance: what a client translates, with args"},
+            "args": {"type": "object", "additionalProperties": {"type": "string"}, "description": "The values the wording names: object names, and figures as plain numbers (free_mib in MiB, link_gbps in Gbit/s)"},
+            "message": {"type": "string", "description": "In English"},
+            "remedy": {"type": "string", "description": "In English"},
             "objects": {"type": "array", "items": {"type": "object", "properties": {
                 "kind": {"type": "string"}, "id": uuid(), "name": {"type": "string"}}}}
         }},
@@ -475,7 +477,8 @@ pub fn build() -> Value {
             "responses": with(error_responses(&[400, 404]), "204", "cleared", None)}}),
     );
     let user = json!({"type": "object", "properties": {"id": uuid(), "username": {"type": "string"},
-        "role": enumeration(&["viewer", "operator", "admin"])}});
+        "role": enumeration(&["viewer", "operator", "admin"]),
+        "language": {"description": "The language the user chose for the pages (absent: the browser's)", "type": "string", "enum": ["en", "fr"]}}});
     paths.insert(
         "/api/v1/session".into(),
         json!({

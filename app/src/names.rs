@@ -1,0 +1,90 @@
+//! The names of the domain's kinds and states in the page's language (docs/DESIGN.md#languages):
+//! what a page shows where the API has a stable code. Each takes the page's i18n context and
+//! reads the language when called, so a closure built on it follows a switch.
+
+use crate::i18n::{t_string, Locale};
+use domain::accounts::Role;
+use domain::checks::MigrationKind;
+use domain::phase::Phase;
+use domain::{HostState, ObjectKind, PowerState};
+use leptos_i18n::I18nContext;
+
+type I18n = I18nContext<Locale>;
+
+pub fn object_kind(i18n: I18n, kind: ObjectKind) -> &'static str {
+    match kind {
+        ObjectKind::Cluster => t_string!(i18n, kinds.cluster),
+        ObjectKind::Host => t_string!(i18n, kinds.host),
+        ObjectKind::Datastore => t_string!(i18n, kinds.datastore),
+        ObjectKind::Switch => t_string!(i18n, kinds.switch),
+        ObjectKind::Portgroup => t_string!(i18n, kinds.portgroup),
+        ObjectKind::Vm => t_string!(i18n, kinds.vm),
+        ObjectKind::Rule => t_string!(i18n, kinds.rule),
+    }
+}
+
+pub fn host_state(i18n: I18n, state: HostState) -> &'static str {
+    match state {
+        HostState::Connected => t_string!(i18n, states.connected),
+        HostState::Maintenance => t_string!(i18n, states.maintenance),
+        HostState::Disconnected => t_string!(i18n, states.disconnected),
+    }
+}
+
+pub fn power_state(i18n: I18n, state: PowerState) -> &'static str {
+    match state {
+        PowerState::On => t_string!(i18n, states.powered_on),
+        PowerState::Off => t_string!(i18n, states.powered_off),
+        PowerState::Suspended => t_string!(i18n, states.suspended),
+    }
+}
+
+pub fn role(i18n: I18n, role: Role) -> &'static str {
+    match role {
+        Role::Viewer => t_string!(i18n, roles.viewer),
+        Role::Operator => t_string!(i18n, roles.operator),
+        Role::Admin => t_string!(i18n, roles.admin),
+    }
+}
+
+pub fn phase(i18n: I18n, phase: Phase) -> &'static str {
+    match phase {
+        Phase::Queued => t_string!(i18n, phases.queued),
+        Phase::Checking => t_string!(i18n, phases.checking),
+        Phase::Preparing => t_string!(i18n, phases.preparing),
+        Phase::DiskCopy => t_string!(i18n, phases.disk_copy),
+        Phase::MemoryPrecopy => t_string!(i18n, phases.memory_precopy),
+        Phase::Switchover => t_string!(i18n, phases.switchover),
+        Phase::Completed => t_string!(i18n, phases.completed),
+        Phase::Failed => t_string!(i18n, phases.failed),
+        Phase::Cancelled => t_string!(i18n, phases.cancelled),
+    }
+}
+
+/// vMotion and Storage vMotion keep their names in French, as in vCenter's French interface.
+pub fn migration_kind(i18n: I18n, kind: MigrationKind) -> &'static str {
+    match kind {
+        MigrationKind::VMotion => "vMotion",
+        MigrationKind::StorageVMotion => "Storage vMotion",
+        MigrationKind::Combined => t_string!(i18n, kinds.combined),
+    }
+}
+
+pub fn fault_kind(i18n: I18n, kind: domain::migration::FaultKind) -> &'static str {
+    use domain::migration::FaultKind;
+    match kind {
+        FaultKind::VmotionLinkDown => t_string!(i18n, faults.vmotion_link_down),
+        FaultKind::HostDown => t_string!(i18n, faults.host_down),
+        FaultKind::DatastoreFull => t_string!(i18n, faults.datastore_full),
+    }
+}
+
+pub fn datastore_kind(i18n: I18n, kind: domain::DatastoreKind) -> &'static str {
+    use domain::DatastoreKind;
+    match kind {
+        DatastoreKind::Local => t_string!(i18n, map.local),
+        DatastoreKind::VmfsShared => t_string!(i18n, map.vmfs_shared),
+        DatastoreKind::Nfs => "NFS",
+        DatastoreKind::Vsan => "vSAN",
+    }
+}
