@@ -110,7 +110,7 @@ test("the overview shows every cluster with its totals, in well under 1 MB of HT
   const html = await (await context.request.get("/")).text();
   expect(html.length).toBeLessThan(1_000_000);
   const page = await openPage("/");
-  await expect(page.getByTestId("map-summary")).toHaveText("50 clusters · 2500 hosts · 45000 VMs");
+  await expect(page.getByTestId("map-summary")).toHaveText("50 clusters · 2,500 hosts · 45,000 VMs");
   await expect(page.locator(".tile")).toHaveCount(50);
   const tile = page.getByTestId("tile-cluster-017");
   await expect(tile.getByTestId("tile-hosts")).toHaveText("50");
