@@ -44,6 +44,25 @@ pub fn use_lang() -> PageLang {
     PageLang(use_i18n())
 }
 
+/// A translated text that follows the page's language, as a view or an attribute value.
+/// Every text is this one closure type (its key a function pointer), so Leptos' rendering
+/// code is built once for all of them, not once per text as `t!` would
+/// (docs/PERFORMANCE.md#two-languages-in-the-bundle). Written `tx!(i18n, map.memory)`.
+pub fn text(
+    i18n: I18nContext<Locale>,
+    key: fn(I18nContext<Locale>) -> &'static str,
+) -> impl Fn() -> &'static str + Copy + Send + Sync + 'static {
+    move || key(i18n)
+}
+
+/// `tx!(i18n, map.memory)`: [`text`] of a key, checked at compile time like `t!`'s.
+#[macro_export]
+macro_rules! tx {
+    ($i18n:ident, $($key:tt)+) => {
+        $crate::lang::text($i18n, |i| $crate::i18n::t_string!(i, $($key)+))
+    };
+}
+
 /// Fills the `{name}` placeholders of a translated text (check results, whose values come
 /// from the server); a name without a value is left as it is, for a test to see.
 pub fn fill(text: &str, values: &[(&str, String)]) -> String {

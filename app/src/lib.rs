@@ -30,7 +30,7 @@ use routes::{AccountsRoute, InventoryRoute, OperationsRoute, PlansRoute};
 mod i18n_module {
     leptos_i18n::load_locales!();
 }
-use i18n::{t, t_string, use_i18n};
+use i18n::{t_string, use_i18n};
 pub use i18n_module::i18n;
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -182,25 +182,25 @@ pub fn App() -> impl IntoView {
                 </A>
                 {signed_in.then(|| view! {
                     <nav>
-                        <A href="/" attr:data-testid="nav-map">{t!(i18n, shell.map)}</A>
-                        <A href="/migrate" attr:data-testid="nav-migrate">{t!(i18n, shell.migrate)}</A>
+                        <A href="/" attr:data-testid="nav-map">{crate::tx!(i18n, shell.map)}</A>
+                        <A href="/migrate" attr:data-testid="nav-migrate">{crate::tx!(i18n, shell.migrate)}</A>
                         <A href="/tasks" attr:data-testid="nav-tasks">
-                            {t!(i18n, shell.tasks)}
+                            {crate::tx!(i18n, shell.tasks)}
                             {move || {
                                 let n = live.migrations.with(|m| m.values().filter(|m| !m.phase.is_final()).count());
                                 (n > 0).then(|| view! { <span class="badge" data-testid="nav-tasks-count">{n}</span> })
                             }}
                         </A>
                         <A href="/plans" attr:data-testid="nav-plans">
-                            {t!(i18n, shell.plans)}
+                            {crate::tx!(i18n, shell.plans)}
                             {move || {
                                 let n = live.plans.with(|m| m.values().filter(|p| !p.state.is_final() && p.state != domain::plan::PlanState::Draft).count());
                                 (n > 0).then(|| view! { <span class="badge" data-testid="nav-plans-count">{n}</span> })
                             }}
                         </A>
-                        <A href="/inventory/hosts" attr:data-testid="nav-inventory">{t!(i18n, shell.inventory)}</A>
+                        <A href="/inventory/hosts" attr:data-testid="nav-inventory">{crate::tx!(i18n, shell.inventory)}</A>
                         {allowed(domain::accounts::Role::Admin)
-                            .then(|| view! { <A href="/audit" attr:data-testid="nav-audit">{t!(i18n, shell.audit)}</A> })}
+                            .then(|| view! { <A href="/audit" attr:data-testid="nav-audit">{crate::tx!(i18n, shell.audit)}</A> })}
                     </nav>
                     <components::search::SearchBox/>
                     <span
@@ -226,12 +226,12 @@ pub fn App() -> impl IntoView {
                             {u.username.clone()}
                             <span class="badge">{move || names::role(i18n, u.role)}</span>
                         </a>
-                        <button class="link" type="submit" data-testid="signout">{t!(i18n, shell.sign_out)}</button>
+                        <button class="link" type="submit" data-testid="signout">{crate::tx!(i18n, shell.sign_out)}</button>
                     </form>
                 })}
             </header>
             <main>
-                <Routes fallback=move || view! { <p class="empty">{t!(i18n, shell.not_found)}</p> }>
+                <Routes fallback=move || view! { <p class="empty">{crate::tx!(i18n, shell.not_found)}</p> }>
                     <Route path=StaticSegment("") view=pages::map::MapPage/>
                     <Route path=StaticSegment("signin") view=pages::signin::SignInPage/>
                     <Route path=path!("/inventory/import") view={Lazy::<InventoryRoute>::new()}/>

@@ -3,7 +3,7 @@
 //! wizard's VM picker. Both are ARIA comboboxes: arrows move through the hits, Enter picks
 //! one, Escape closes the list; the server ranks the hits.
 
-use crate::i18n::{t, t_string, use_i18n};
+use crate::i18n::{t_string, use_i18n};
 use crate::lang::fill;
 use crate::rpc;
 use domain::search::{Found, Hit};
@@ -178,7 +178,7 @@ pub fn Combobox(
                             .map(|(i, hit)| option(&prefix, i, hit, active, pick, migrate_links))
                             .collect_view();
                         let footer = if total == 0 && found.get().is_some() {
-                            Some(view! { <li class="muted small" role="presentation">{t!(i18n, search.nothing)}</li> }.into_any())
+                            Some(view! { <li class="muted small" role="presentation">{crate::tx!(i18n, search.nothing)}</li> }.into_any())
                         } else if more > 0 {
                             Some(view! {
                                 <li class="muted small" role="presentation" data-testid=format!("{prefix}-more")>
@@ -208,7 +208,7 @@ fn option(
     let migrate = (migrate_links && hit.kind == ObjectKind::Vm).then(|| {
         let path = format!("/migrate?vm={}", hit.id);
         view! {
-            <a class="link small" href=path data-testid=format!("{prefix}-migrate-{}", hit.name)>{t!(i18n, search.migrate)}</a>
+            <a class="link small" href=path data-testid=format!("{prefix}-migrate-{}", hit.name)>{crate::tx!(i18n, search.migrate)}</a>
         }
     });
     let kind = crate::names::object_kind(i18n, hit.kind);

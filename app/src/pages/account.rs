@@ -1,7 +1,7 @@
 //! Your account: API tokens for scripts (created — the secret shown once — and revoked here),
 //! and for admins, the users and their roles.
 
-use crate::i18n::{t, t_string, use_i18n};
+use crate::i18n::use_i18n;
 use crate::rpc;
 use crate::Session;
 use domain::accounts::Role;
@@ -50,24 +50,24 @@ fn Tokens() -> impl IntoView {
         });
     };
     view! {
-        <h3>{t!(i18n, account.tokens)}</h3>
+        <h3>{crate::tx!(i18n, account.tokens)}</h3>
         <p class="muted small">
-            {t!(i18n, account.for_scripts)}" " <code>"Authorization: Bearer <token>"</code>
-            ". "{t!(i18n, account.tokens_explain)}
+            {crate::tx!(i18n, account.for_scripts)}" " <code>"Authorization: Bearer <token>"</code>
+            ". "{crate::tx!(i18n, account.tokens_explain)}
         </p>
         <div class="fault-form">
             <input
-                placeholder=move || t_string!(i18n, account.token_purpose)
+                placeholder=crate::tx!(i18n, account.token_purpose)
                 data-testid="token-name"
                 prop:value=move || name.get()
                 on:input=move |ev| name.set(event_target_value(&ev))
             />
-            <button class="primary" data-testid="token-create" on:click=create>{t!(i18n, account.create_token)}</button>
+            <button class="primary" data-testid="token-create" on:click=create>{crate::tx!(i18n, account.create_token)}</button>
             {move || error.get().map(|e| view! { <span class="form-error" data-testid="token-error">{e}</span> })}
         </div>
         {move || secret.get().map(|s| view! {
             <p class="notice" data-testid="token-secret">
-                {t!(i18n, account.copy_now)}" " <code>{s}</code>
+                {crate::tx!(i18n, account.copy_now)}" " <code>{s}</code>
             </p>
         })}
         <Transition fallback=|| ()>
@@ -93,11 +93,11 @@ fn Tokens() -> impl IntoView {
                                     <strong>{t.name.clone()}</strong>
                                     <span class="muted small">{domain::format::datetime(lang.get(), t.created_at_ms)}</span>
                                     {if t.revoked {
-                                        view! { <span class="badge">{t!(i18n, account.revoked)}</span> }.into_any()
+                                        view! { <span class="badge">{crate::tx!(i18n, account.revoked)}</span> }.into_any()
                                     } else {
                                         view! {
                                             <button class="small" data-testid="token-revoke" on:click=revoke>
-                                                {t!(i18n, account.revoke)}
+                                                {crate::tx!(i18n, account.revoke)}
                                             </button>
                                         }
                                             .into_any()
@@ -151,17 +151,17 @@ fn Users() -> impl IntoView {
             .collect_view()
     };
     view! {
-        <h3>{t!(i18n, account.users)}</h3>
+        <h3>{crate::tx!(i18n, account.users)}</h3>
         <div class="fault-form">
             <input
-                placeholder=move || t_string!(i18n, account.username)
+                placeholder=crate::tx!(i18n, account.username)
                 data-testid="user-name"
                 prop:value=move || username.get()
                 on:input=move |ev| username.set(event_target_value(&ev))
             />
             <input
                 type="password"
-                placeholder=move || t_string!(i18n, account.password)
+                placeholder=crate::tx!(i18n, account.password)
                 data-testid="user-password"
                 prop:value=move || password.get()
                 on:input=move |ev| password.set(event_target_value(&ev))
@@ -176,7 +176,7 @@ fn Users() -> impl IntoView {
             >
                 {role_options(Role::Viewer)}
             </select>
-            <button class="primary" data-testid="user-create" on:click=create>{t!(i18n, account.create_user)}</button>
+            <button class="primary" data-testid="user-create" on:click=create>{crate::tx!(i18n, account.create_user)}</button>
             {move || error.get().map(|e| view! { <span class="form-error" data-testid="user-error">{e}</span> })}
         </div>
         <Transition fallback=|| ()>

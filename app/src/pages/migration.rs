@@ -3,7 +3,7 @@
 //! the event log — all live.
 
 use super::tasks::{cancel, ProgressBar};
-use crate::i18n::{t, t_string, use_i18n};
+use crate::i18n::{t_string, use_i18n};
 use crate::lang::{fill, use_lang};
 use crate::live::LiveState;
 use crate::names;
@@ -75,9 +75,9 @@ pub fn MigrationPage() -> impl IntoView {
 
     view! {
         <section class="page migration-page" data-testid="migration-detail">
-            <p><a href="/tasks" data-testid="back-to-tasks">{t!(i18n, migration.back)}</a></p>
+            <p><a href="/tasks" data-testid="back-to-tasks">{crate::tx!(i18n, migration.back)}</a></p>
             {move || match m.get() {
-                None => view! { <p class="empty" data-testid="migration-missing">{t!(i18n, migration.loading)}</p> }.into_any(),
+                None => view! { <p class="empty" data-testid="migration-missing">{crate::tx!(i18n, migration.loading)}</p> }.into_any(),
                 Some(m) => {
                     let l = lang.get();
                     let route = m.route.clone();
@@ -98,7 +98,7 @@ pub fn MigrationPage() -> impl IntoView {
                             <ProgressBar percent=Signal::derive(move || m_percent(live, mid))/>
                             {running.then(|| view! {
                                 <button class="danger" data-testid="detail-cancel" on:click=move |_| cancel(mid, error)>
-                                    {t!(i18n, migration.cancel)}
+                                    {crate::tx!(i18n, migration.cancel)}
                                 </button>
                             })}
                             {move || error.get().map(|e| view! { <p class="error">{e}</p> })}
@@ -110,11 +110,11 @@ pub fn MigrationPage() -> impl IntoView {
             }}
             <div class="charts">
                 <figure class="chart" data-testid="chart-rounds">
-                    <figcaption>{t!(i18n, migration.rounds_caption)}</figcaption>
+                    <figcaption>{crate::tx!(i18n, migration.rounds_caption)}</figcaption>
                     {move || rounds_chart(&m.with(|m| m.as_ref().map(|m| m.rounds.clone()).unwrap_or_default()), lang.get())}
                 </figure>
                 <figure class="chart" data-testid="chart-rate">
-                    <figcaption>{t!(i18n, migration.rate_caption)}</figcaption>
+                    <figcaption>{crate::tx!(i18n, migration.rate_caption)}</figcaption>
                     {move || live.watched_events.with(|e| rate_chart(e, lang.get()))}
                 </figure>
             </div>
@@ -130,19 +130,19 @@ fn EventLog() -> impl IntoView {
     let i18n = use_i18n();
     let lang = use_lang();
     view! {
-            <h3>{t!(i18n, migration.event_log)}</h3>
+            <h3>{crate::tx!(i18n, migration.event_log)}</h3>
             <div class="event-log-scroll">
             <table class="event-log" data-testid="event-log">
                 <thead>
                     <tr>
                         <th>"#"</th>
-                        <th>{t!(i18n, migration.time)}</th>
-                        <th>{t!(i18n, migration.phase)}</th>
+                        <th>{crate::tx!(i18n, migration.time)}</th>
+                        <th>{crate::tx!(i18n, migration.phase)}</th>
                         <th>"%"</th>
-                        <th>{t!(i18n, migration.sent)}</th>
-                        <th>{t!(i18n, migration.rate)}</th>
-                        <th>{t!(i18n, migration.round)}</th>
-                        <th>{t!(i18n, migration.message)}</th>
+                        <th>{crate::tx!(i18n, migration.sent)}</th>
+                        <th>{crate::tx!(i18n, migration.rate)}</th>
+                        <th>{crate::tx!(i18n, migration.round)}</th>
+                        <th>{crate::tx!(i18n, migration.message)}</th>
                     </tr>
                 </thead>
                 <tbody>
@@ -270,7 +270,7 @@ fn figures(m: &Migration, l: Lang) -> impl IntoView {
     // A move vCenter ran: its task, as vCenter's own task list shows it.
     let task = m.external_task.clone().map(|t| {
         view! {
-            <dt>{t!(i18n, migration.vcenter_task)}</dt><dd data-testid="detail-vcenter-task">{t}</dd>
+            <dt>{crate::tx!(i18n, migration.vcenter_task)}</dt><dd data-testid="detail-vcenter-task">{t}</dd>
         }
     });
     let actual = done.then(|| {
@@ -288,7 +288,7 @@ fn figures(m: &Migration, l: Lang) -> impl IntoView {
                 .map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> })
                 .collect_view()}
             {task}
-            <dt>{t!(i18n, migration.predicted)}</dt>
+            <dt>{crate::tx!(i18n, migration.predicted)}</dt>
             <dd data-testid="detail-predicted">{predicted}</dd>
             {actual
                 .map(|a| {
@@ -319,7 +319,8 @@ fn axis(max_label: String, x_label: &'static str) -> impl IntoView {
 fn rounds_chart(rounds: &[Round], l: Lang) -> AnyView {
     let i18n = use_i18n();
     if rounds.is_empty() {
-        return view! { <p class="muted small">{t!(i18n, migration.no_rounds)}</p> }.into_any();
+        return view! { <p class="muted small">{crate::tx!(i18n, migration.no_rounds)}</p> }
+            .into_any();
     }
     let max = rounds.iter().map(|r| r.bytes).fold(1.0, f64::max);
     let plot_w = CHART_W - PAD - 12.0;
@@ -383,7 +384,8 @@ fn rate_chart(events: &[MigrationEvent], l: Lang) -> AnyView {
         .map(|e| (e.sim_time_s, e.rate_bytes_s))
         .collect();
     if points.len() < 2 {
-        return view! { <p class="muted small">{t!(i18n, migration.not_enough)}</p> }.into_any();
+        return view! { <p class="muted small">{crate::tx!(i18n, migration.not_enough)}</p> }
+            .into_any();
     }
     let t_max = points.iter().map(|p| p.0).fold(1e-9, f64::max);
     let r_max = points.iter().map(|p| p.1).fold(1.0, f64::max);

@@ -1,7 +1,7 @@
 //! The sign-in page: a plain HTML form (it works before the wasm loads), posted to the
 //! server, which sets the session cookie and sends the user where they were going.
 
-use crate::i18n::{t, t_string, use_i18n};
+use crate::i18n::{t_string, use_i18n};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -21,14 +21,14 @@ pub fn SignInPage() -> impl IntoView {
     view! {
         <section class="page signin-page" data-testid="signin">
             <form class="signin" method="post" action="/auth/signin">
-                <h2>{t!(i18n, signin.title)}</h2>
+                <h2>{crate::tx!(i18n, signin.title)}</h2>
                 {error.map(|e| view! { <p class="form-error" data-testid="signin-error">{e}</p> })}
                 <label>
-                    {t!(i18n, signin.username)}
+                    {crate::tx!(i18n, signin.username)}
                     <input name="username" autocomplete="username" required data-testid="signin-username"/>
                 </label>
                 <label>
-                    {t!(i18n, signin.password)}
+                    {crate::tx!(i18n, signin.password)}
                     <input
                         name="password"
                         type="password"
@@ -38,7 +38,7 @@ pub fn SignInPage() -> impl IntoView {
                     />
                 </label>
                 <input type="hidden" name="next" value=next/>
-                <button class="primary" type="submit" data-testid="signin-submit">{t!(i18n, signin.submit)}</button>
+                <button class="primary" type="submit" data-testid="signin-submit">{crate::tx!(i18n, signin.submit)}</button>
             </form>
         </section>
     }

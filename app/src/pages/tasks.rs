@@ -1,7 +1,7 @@
 //! Tasks: every migration, live — phase, progress, rate, ETA, pre-copy round, dirty rate,
 //! why it waits — with Cancel; and the Faults panel to inject and clear faults for drills.
 
-use crate::i18n::{t, t_string, use_i18n};
+use crate::i18n::{t_string, use_i18n};
 use crate::lang::use_lang;
 use crate::live::{LinkState, LiveState};
 use crate::names;
@@ -40,20 +40,20 @@ pub fn TasksPage() -> impl IntoView {
     };
     view! {
         <section class="page tasks-page" data-testid="tasks">
-            <h2>{t!(i18n, shell.tasks)}</h2>
+            <h2>{crate::tx!(i18n, shell.tasks)}</h2>
             {crate::allowed(Role::Operator).then(|| view! { <FaultsPanel/> })}
             <table class="tasks" data-testid="tasks-table">
                 <thead>
                     <tr>
                         <th>"VM"</th>
-                        <th>{t!(i18n, tasks.move_col)}</th>
-                        <th>{t!(i18n, migration.phase)}</th>
-                        <th class="progress-col">{t!(i18n, tasks.progress)}</th>
-                        <th>{t!(i18n, migration.rate)}</th>
-                        <th>{t!(i18n, tasks.eta)}</th>
-                        <th>{t!(i18n, migration.round)}</th>
-                        <th>{t!(i18n, migration.dirty_rate)}</th>
-                        <th>{t!(i18n, tasks.status)}</th>
+                        <th>{crate::tx!(i18n, tasks.move_col)}</th>
+                        <th>{crate::tx!(i18n, migration.phase)}</th>
+                        <th class="progress-col">{crate::tx!(i18n, tasks.progress)}</th>
+                        <th>{crate::tx!(i18n, migration.rate)}</th>
+                        <th>{crate::tx!(i18n, tasks.eta)}</th>
+                        <th>{crate::tx!(i18n, migration.round)}</th>
+                        <th>{crate::tx!(i18n, migration.dirty_rate)}</th>
+                        <th>{crate::tx!(i18n, tasks.status)}</th>
                         <th></th>
                     </tr>
                 </thead>
@@ -143,7 +143,7 @@ fn TaskRow(id: MigrationId) -> impl IntoView {
                                     data-testid="task-cancel"
                                     on:click=move |_| cancel(id, error)
                                 >
-                                    {t!(i18n, migration.cancel)}
+                                    {crate::tx!(i18n, migration.cancel)}
                                 </button>
                             }
                         })
@@ -223,8 +223,8 @@ fn FaultsPanel() -> impl IntoView {
     view! {
         <details class="faults-panel" data-testid="faults-panel" open=move || !live.faults.with(Vec::is_empty)>
             <summary>
-                {t!(i18n, tasks.faults)}" "
-                <span class="muted small">{t!(i18n, tasks.faults_explain)}</span>
+                {crate::tx!(i18n, tasks.faults)}" "
+                <span class="muted small">{crate::tx!(i18n, tasks.faults_explain)}</span>
             </summary>
             <div class="fault-form">
                 <select
@@ -257,7 +257,7 @@ fn FaultsPanel() -> impl IntoView {
                 })}
                 <Transition fallback=|| ()>
                     <select data-testid="fault-target" hidden=large on:change=move |ev| target.set(event_target_value(&ev))>
-                        <option value="" selected=move || target.get().is_empty()>{t!(i18n, tasks.choose_target)}</option>
+                        <option value="" selected=move || target.get().is_empty()>{crate::tx!(i18n, tasks.choose_target)}</option>
                         {move || {
                             targets()
                                 .into_iter()
@@ -272,7 +272,7 @@ fn FaultsPanel() -> impl IntoView {
                     disabled=move || target.get().is_empty()
                     on:click=inject
                 >
-                    {t!(i18n, tasks.inject)}
+                    {crate::tx!(i18n, tasks.inject)}
                 </button>
                 {move || error.get().map(|e| view! { <span class="error" data-testid="fault-error">{e}</span> })}
             </div>
@@ -294,10 +294,10 @@ fn FaultsPanel() -> impl IntoView {
                             view! {
                                 <li data-testid="fault-item" data-kind=f.kind.as_str()>
                                     <strong>{names::fault_kind(i18n, f.kind)}</strong>
-                                    " "{t!(i18n, tasks.on)}" "
+                                    " "{crate::tx!(i18n, tasks.on)}" "
                                     {f.target_name.clone()}
                                     <button class="small" data-testid="fault-clear" on:click=clear>
-                                        {t!(i18n, tasks.clear)}
+                                        {crate::tx!(i18n, tasks.clear)}
                                     </button>
                                 </li>
                             }

@@ -2,7 +2,7 @@
 //! for a VM mirrored from a vCenter moving host, the server asks vCenter
 //! (`QueryVMotionCompatibilityEx`) and the answer is listed under vmshift's own results.
 
-use crate::i18n::{t, t_string, use_i18n};
+use crate::i18n::{t_string, use_i18n};
 use crate::lang::use_lang;
 use crate::rpc::vcenter_verdict;
 use domain::checks::Severity;
@@ -14,7 +14,7 @@ pub fn VcenterVerdict(vm: VmId, host: HostId) -> impl IntoView {
     let verdict = Resource::new(move || (vm, host), |(vm, host)| vcenter_verdict(vm, host));
     let i18n = use_i18n();
     let lang = use_lang();
-    let pending = move || view! { <p class="muted small" data-testid="vcenter-verdict-pending">{t!(i18n, wizard.asking_vcenter)}</p> };
+    let pending = move || view! { <p class="muted small" data-testid="vcenter-verdict-pending">{crate::tx!(i18n, wizard.asking_vcenter)}</p> };
     view! {
         <div class="check-results vcenter-verdict" data-testid="vcenter-verdict">
             <Transition fallback=pending>

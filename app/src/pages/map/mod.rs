@@ -6,7 +6,7 @@ mod overview;
 mod window;
 
 use crate::components::Gauge;
-use crate::i18n::{t, t_string, use_i18n};
+use crate::i18n::{t_string, use_i18n};
 use crate::lang::{fill, use_lang};
 use crate::live::{InventoryResource, LiveState};
 use crate::protocol::LabGuest;
@@ -97,7 +97,7 @@ pub fn MapPage() -> impl IntoView {
     let lang = use_lang();
     view! {
         <section class="page map-page" data-testid="map">
-            <Suspense fallback=move || view! { <p class="empty">{t!(i18n, map.loading)}</p> }>
+            <Suspense fallback=move || view! { <p class="empty">{crate::tx!(i18n, map.loading)}</p> }>
                 {move || {
                     inventory
                         .get()
@@ -126,7 +126,7 @@ pub fn MapPage() -> impl IntoView {
                                     .into_any()
                             }
                             Err(e) => {
-                                view! { <p class="error">{t!(i18n, map.load_failed)}" " {e.to_string()}</p> }
+                                view! { <p class="error">{crate::tx!(i18n, map.load_failed)}" " {e.to_string()}</p> }
                                     .into_any()
                             }
                         })
@@ -253,7 +253,7 @@ fn cluster_head(cluster: &ClusterView, operator: bool) -> AnyView {
             <h2>{name.clone()}</h2>
             {cluster.vcenter.clone().map(|v| view! {
                 <p class="badge vcenter" data-testid=format!("vcenter-{name}")
-                    title=move || t_string!(i18n, map.mirrored)>
+                    title=crate::tx!(i18n, map.mirrored)>
                     "vCenter · "{v}
                 </p>
             })}
@@ -261,7 +261,7 @@ fn cluster_head(cluster: &ClusterView, operator: bool) -> AnyView {
             <p class="muted">{evc}</p>
             {operator.then(|| view! {
                 <a class="link small" href=format!("/plans/new?rolling={id}") data-testid=format!("rolling-{name}")>
-                    {t!(i18n, map.rolling)}
+                    {crate::tx!(i18n, map.rolling)}
                 </a>
             })}
         </div>
@@ -346,10 +346,10 @@ fn host_card(
                 .map(|ds| {
                     let testid = format!("datastore-{}", ds.name);
                     let drain = operator.then(|| view! {
-                        <a class="link small" href=format!("/plans/new?drain={}", ds.id) data-testid=format!("drain-{}", ds.name)>{t!(i18n, map.drain)}</a>
+                        <a class="link small" href=format!("/plans/new?drain={}", ds.id) data-testid=format!("drain-{}", ds.name)>{crate::tx!(i18n, map.drain)}</a>
                     });
                     view! {
-                        <div class="local-ds" data-testid=testid title=move || t_string!(i18n, map.local_datastore)>
+                        <div class="local-ds" data-testid=testid title=crate::tx!(i18n, map.local_datastore)>
                             <span class="fabric-name">{ds.name}</span>
                             {drain}
                             <Gauge label=t_string!(i18n, map.local) percent=ds.percent detail=ds.detail/>
@@ -408,7 +408,7 @@ fn host_card(
                         };
                         view! {
                             <li class=class class:highlight=vm_lit data-highlighted=move || vm_lit().then_some("true") data-testid=testid title=vm.detail>
-                                <a href=format!("/migrate?vm={}", vm.id) title=move || t_string!(i18n, shell.migrate)>
+                                <a href=format!("/migrate?vm={}", vm.id) title=crate::tx!(i18n, shell.migrate)>
                                     <span class="dot"></span>
                                     {vm.name}
                                 </a>
@@ -448,7 +448,7 @@ fn host_card(
 fn fabric_row(bar: FabricBar, columns: usize, operator: bool) -> AnyView {
     let i18n = use_i18n();
     let drain = (operator && matches!(bar.kind, FabricKind::Datastore(_))).then(|| view! {
-        <a class="link small" href=format!("/plans/new?drain={}", bar.id) data-testid=format!("drain-{}", bar.name)>{t!(i18n, map.drain)}</a>
+        <a class="link small" href=format!("/plans/new?drain={}", bar.id) data-testid=format!("drain-{}", bar.name)>{crate::tx!(i18n, map.drain)}</a>
     });
     let (class, kind_label, testid) = match bar.kind {
         FabricKind::Switch => (

@@ -7,7 +7,7 @@
 use super::model::MapModel;
 use super::window::{large_cluster, WINDOWED_FROM_HOSTS};
 use super::{cluster_view, Motion, PlanMarks};
-use crate::i18n::{t, t_string, use_i18n};
+use crate::i18n::{t_string, use_i18n};
 use crate::lang::{fill, use_lang};
 use crate::live::LiveState;
 use crate::rpc;
@@ -68,19 +68,19 @@ pub(super) fn Overview(moving: Memo<BTreeMap<VmId, Motion>>, plans: PlanMarks) -
     });
     let i18n = use_i18n();
     view! {
-        <Suspense fallback=move || view! { <p class="empty">{t!(i18n, map.loading_cluster)}</p> }>
+        <Suspense fallback=move || view! { <p class="empty">{crate::tx!(i18n, map.loading_cluster)}</p> }>
             {move || {
                 part.get().map(|r| match r {
                     Ok(fetched) => shown_clusters(fetched, open, live, moving, plans).into_any(),
-                    Err(e) => view! { <p class="error">{t!(i18n, map.cluster_failed)}" " {e.to_string()}</p> }.into_any(),
+                    Err(e) => view! { <p class="error">{crate::tx!(i18n, map.cluster_failed)}" " {e.to_string()}</p> }.into_any(),
                 })
             }}
         </Suspense>
-        <Suspense fallback=move || view! { <p class="empty">{t!(i18n, map.loading_overview)}</p> }>
+        <Suspense fallback=move || view! { <p class="empty">{crate::tx!(i18n, map.loading_overview)}</p> }>
             {move || {
                 first.get().map(|r| match r {
                     Ok(initial) => tiles_view(initial, live, open, ends).into_any(),
-                    Err(e) => view! { <p class="error">{t!(i18n, map.overview_failed)}" " {e.to_string()}</p> }.into_any(),
+                    Err(e) => view! { <p class="error">{crate::tx!(i18n, map.overview_failed)}" " {e.to_string()}</p> }.into_any(),
                 })
             }}
         </Suspense>
@@ -137,7 +137,7 @@ fn shown_clusters(
             .collect_view();
         Some(view! {
             <div class="open-clusters" data-testid="open-clusters">
-                <a class="link small" href="/" data-testid="overview-back">{t!(i18n, map.all_clusters)}</a>
+                <a class="link small" href="/" data-testid="overview-back">{crate::tx!(i18n, map.all_clusters)}</a>
                 {clusters}
             </div>
         })
@@ -298,12 +298,12 @@ fn tile_view(
             </h2>
             {tile.vcenter.clone().map(|v| view! { <p class="badge vcenter">"vCenter · "{v}</p> })}
             <dl class="aggregates">
-                <div><dt>{t!(i18n, map.hosts)}</dt><dd data-testid="tile-hosts">{hosts_line}</dd></div>
+                <div><dt>{crate::tx!(i18n, map.hosts)}</dt><dd data-testid="tile-hosts">{hosts_line}</dd></div>
                 <div><dt>"VMs"</dt><dd data-testid="tile-vms">{vms_line}</dd></div>
                 <div><dt>"CPU"</dt><dd data-testid="tile-cpu">{cpu}</dd></div>
-                <div><dt>{t!(i18n, map.memory)}</dt><dd data-testid="tile-memory">{memory}</dd></div>
-                <div><dt>{t!(i18n, map.storage)}</dt><dd data-testid="tile-storage">{space}</dd></div>
-                <div><dt>{t!(i18n, map.migrating)}</dt><dd data-testid="tile-migrations">{move || in_flight.get()}</dd></div>
+                <div><dt>{crate::tx!(i18n, map.memory)}</dt><dd data-testid="tile-memory">{memory}</dd></div>
+                <div><dt>{crate::tx!(i18n, map.storage)}</dt><dd data-testid="tile-storage">{space}</dd></div>
+                <div><dt>{crate::tx!(i18n, map.migrating)}</dt><dd data-testid="tile-migrations">{move || in_flight.get()}</dd></div>
             </dl>
             <ul class="host-grid" aria-label=fill(t_string!(i18n, map.host_grid), &[("cluster", name.clone())])>{cells}</ul>
         </article>

@@ -5,7 +5,7 @@
 
 mod steps;
 
-use crate::i18n::{t, t_string, use_i18n};
+use crate::i18n::{t_string, use_i18n};
 use crate::lang::{fill, use_lang};
 use crate::live::LiveState;
 use domain::checks::{
@@ -154,11 +154,11 @@ pub fn MigratePage() -> impl IntoView {
     let lang = use_lang();
     view! {
         <section class="page migrate-page" data-testid="wizard">
-            <h2>{t!(i18n, wizard.title)}</h2>
+            <h2>{crate::tx!(i18n, wizard.title)}</h2>
             // The picker stays put while the steps below redraw (live changes, the lab's
             // heartbeats): what is being typed is kept.
             <div class="step">
-                <h3>{t!(i18n, wizard.step_vm)}</h3>
+                <h3>{crate::tx!(i18n, wizard.step_vm)}</h3>
                 <crate::components::search::Combobox
                     label=Signal::derive(move || t_string!(i18n, wizard.vm_label).to_string())
                     placeholder=Signal::derive(move || t_string!(i18n, wizard.vm_placeholder).to_string())
@@ -168,7 +168,7 @@ pub fn MigratePage() -> impl IntoView {
                     shown=chosen_name
                 />
             </div>
-            <Suspense fallback=move || view! { <p class="empty">{t!(i18n, map.loading)}</p> }>
+            <Suspense fallback=move || view! { <p class="empty">{crate::tx!(i18n, map.loading)}</p> }>
                 {move || {
                     // A switch of language draws the steps again, in it.
                     let l = lang.get();
@@ -301,17 +301,17 @@ fn wizard(inv: &Inventory, c: Choices, lab: Memo<LabFigures>, lang: Lang) -> Any
             {where_now.map(|w| view! { <p class="muted small" data-testid="wizard-vm-info">{w}</p> })}
             {vm.is_some().then(|| view! {
                 <div class="step">
-                    <h3>{t!(i18n, wizard.step_kind)}</h3>
+                    <h3>{crate::tx!(i18n, wizard.step_kind)}</h3>
                     <div class="kinds">{kinds.into_any()}</div>
                 </div>
                 <div class="step">
-                    <h3>{t!(i18n, wizard.step_target)}</h3>
+                    <h3>{crate::tx!(i18n, wizard.step_target)}</h3>
                     {target_lists}
                 </div>
             })}
             {results.map(|r| view! {
                 <div class="step">
-                    <h3>{t!(i18n, wizard.step_checks)}</h3>
+                    <h3>{crate::tx!(i18n, wizard.step_checks)}</h3>
                     {r}
                     {vcenter.map(|(vm, host)| view! { <crate::pages::vcenter_verdict::VcenterVerdict vm host/> })}
                     <button
@@ -500,7 +500,7 @@ fn summary_card(
             <p class="muted small" data-testid="wizard-platform">{figures}</p>
             <div class="options">
                 <label>
-                    {t!(i18n, wizard.downtime_target)}" "
+                    {crate::tx!(i18n, wizard.downtime_target)}" "
                     <input
                         type="number"
                         min="1"
@@ -514,7 +514,7 @@ fn summary_card(
                     />
                 </label>
                 <label>
-                    {t!(i18n, wizard.bandwidth_cap)}" "
+                    {crate::tx!(i18n, wizard.bandwidth_cap)}" "
                     <input
                         type="number"
                         min="1"
@@ -527,7 +527,7 @@ fn summary_card(
                     />
                 </label>
                 <label>
-                    {t!(i18n, wizard.priority)}" "
+                    {crate::tx!(i18n, wizard.priority)}" "
                     <input
                         type="number"
                         min="0"
@@ -547,7 +547,7 @@ fn summary_card(
                 } else {
                     String::new()
                 }}
-                {t!(i18n, wizard.server_checks)}
+                {crate::tx!(i18n, wizard.server_checks)}
             </p>
             {if crate::allowed(domain::accounts::Role::Operator) {
                 view! {
@@ -564,7 +564,7 @@ fn summary_card(
             } else {
                 view! {
                     <p class="muted" data-testid="wizard-start-denied">
-                        {t!(i18n, wizard.needs_operator)}
+                        {crate::tx!(i18n, wizard.needs_operator)}
                     </p>
                 }
                     .into_any()
