@@ -4,24 +4,29 @@
 //! a CA file, this certificate, or any for a lab). A certificate vmshift does not trust is
 //! shown with its fingerprint and an Accept button.
 
+use crate::i18n::{t_string, use_i18n, Locale};
+use crate::lang::fill;
 use crate::pages::inventory::InventoryTabs;
 use crate::pages::plans::parts::now_ms;
 use crate::rpc::{
     create_connection, delete_connection, list_connections, test_connection, ServerError,
 };
+use crate::tx;
 use domain::source::{Connection, NewConnection};
 use leptos::prelude::*;
+use leptos_i18n::I18nContext;
 use uuid::Uuid;
 
 /// How long ago, in words.
-fn ago(ms: i64, now: i64) -> String {
+fn ago(i18n: I18nContext<Locale>, ms: i64, now: i64) -> String {
     let s = (now - ms).max(0) / 1000;
-    match s {
-        0..=4 => "just now".into(),
-        5..=59 => format!("{s} s ago"),
-        60..=3599 => format!("{} min ago", s / 60),
-        _ => format!("{} h ago", s / 3600),
-    }
+    let (template, n) = match s {
+        0..=4 => return t_string!(i18n, connections.just_now).into(),
+        5..=59 => (t_string!(i18n, connections.seconds_ago), s),
+        60..=3599 => (t_string!(i18n, connections.minutes_ago), s / 60),
+        _ => (t_string!(i18n, connections.hours_ago), s / 3600),
+    };
+    fill(template, &[("n", n.to_string())])
 }
 
 #[component]
@@ -38,18 +43,17 @@ pub fn ConnectionsPage() -> impl IntoView {
         }
     });
     let notice = RwSignal::new(None::<Result<String, String>>);
+    let i18n = use_i18n();
     view! {
         <section class="page inventory-page connections-page">
             <InventoryTabs/>
-            <div class="toolbar"><h2>"vCenter connections"</h2></div>
-            <p class="muted">
-                "vmshift mirrors each connected vCenter's clusters, hosts, datastores, networks and VMs, keeps them current as they change, and shows them on the map like any other. They are read-only here: change them in vCenter."
-            </p>
+            <div class="toolbar"><h2>{tx!(i18n, connections.title)}</h2></div>
+            <p class="muted">{tx!(i18n, connections.explain)}</p>
             {move || notice.get().map(|n| match n {
                 Ok(m) => view! { <p class="notice" role="status" data-testid="connection-notice">{m}</p> }.into_any(),
                 Err(m) => view! { <p class="form-error" role="alert" data-testid="connection-notice">{m}</p> }.into_any(),
             })}
-            <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
+            <Transition fallback=move || view! { <p class="empty">{tx!(i18n, connections.loading)}</p> }>
                 {move || connections.get().map(|r| match r {
                     Ok(list) => view! { <Table list=list notice=notice refresh=refresh/> }.into_any(),
                     Err(e) => view! { <p class="form-error" role="alert">{e.message}</p> }.into_any(),
@@ -66,15 +70,19 @@ fn Table(
     notice: RwSignal<Option<Result<String, String>>>,
     refresh: RwSignal<u32>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     if list.is_empty() {
-        return view! { <p class="empty" data-testid="connections-empty">"No vCenter connected yet."</p> }.into_any();
+        return view! { <p class="empty" data-testid="connections-empty">{tx!(i18n, connections.none)}</p> }.into_any();
     }
     let now = now_ms();
     let test = Action::new(move |id: &Uuid| {
         let id = *id;
         async move {
             notice.set(Some(match test_connection(id).await {
-                Ok(server) => Ok(format!("vCenter answered: {server}")),
+                Ok(server) => Ok(fill(
+                    t_string!(i18n, connections.answered),
+                    &[("server", server)],
+                )),
                 Err(e) => Err(e.message),
             }));
         }
@@ -84,7 +92,7 @@ fn Table(
         async move {
             let done = delete_connection(id).await;
             notice.set(Some(match done {
-                Ok(()) => Ok("Disconnected: its objects left the inventory.".into()),
+                Ok(()) => Ok(t_string!(i18n, connections.disconnected).into()),
                 Err(e) => Err(e.message),
             }));
             refresh.update(|n| *n += 1);
@@ -96,31 +104,29 @@ fn Table(
         .map(|c| {
             let id = c.id;
             let count = |k: &str| c.objects.get(k).copied().unwrap_or(0);
-            let n = |k: &str, one: &str, many: &str| {
-                let c = count(k);
-                format!("{c} {}", if c == 1 { one } else { many })
-            };
-            let mirrored = [
-                n("clusters", "cluster", "clusters"),
-                n("hosts", "host", "hosts"),
-                n("datastores", "datastore", "datastores"),
-                n("vms", "VM", "VMs"),
-            ]
-            .join(" · ");
+            let mirrored = fill(
+                t_string!(i18n, connections.mirrored_counts),
+                &[
+                    ("clusters", count("clusters").to_string()),
+                    ("hosts", count("hosts").to_string()),
+                    ("datastores", count("datastores").to_string()),
+                    ("vms", count("vms").to_string()),
+                ],
+            );
             let state = c.state.clone();
             let synced = c
                 .synced_at_ms
-                .map_or_else(|| "never".to_string(), |ms| ago(ms, now));
+                .map_or_else(|| t_string!(i18n, connections.never).to_string(), |ms| ago(i18n, ms, now));
             let tls = if c.url.starts_with("http://") {
-                "plain HTTP, no TLS".to_string()
+                t_string!(i18n, connections.plain_http).to_string()
             } else if c.insecure_tls {
-                "any certificate (lab)".to_string()
+                t_string!(i18n, connections.any_certificate).to_string()
             } else if let Some(f) = &c.accept_sha256 {
-                format!("this certificate ({}…)", &f[..f.len().min(11)])
+                fill(t_string!(i18n, connections.this_certificate), &[("fingerprint", f[..f.len().min(11)].to_string())])
             } else if c.has_ca {
-                "verified (CA file)".to_string()
+                t_string!(i18n, connections.verified_ca).to_string()
             } else {
-                "verified".to_string()
+                t_string!(i18n, connections.verified).to_string()
             };
             view! {
                 <tr data-testid="connection" data-name=c.name.clone() data-state=state.clone()>
@@ -132,14 +138,14 @@ fn Table(
                     <td data-testid="connection-synced">{synced}</td>
                     <td data-testid="connection-objects">{mirrored}</td>
                     <td class="actions">
-                        <button class="secondary" data-testid="connection-test" on:click=move |_| { test.dispatch(id); }>"Test"</button>
+                        <button class="secondary" data-testid="connection-test" on:click=move |_| { test.dispatch(id); }>{tx!(i18n, connections.test)}</button>
                         {move || if confirming.get() == Some(id) {
                             view! {
-                                <button class="danger" data-testid="connection-delete-confirm" on:click=move |_| { confirming.set(None); remove.dispatch(id); }>"Disconnect and remove its objects"</button>
-                                <button class="link" on:click=move |_| confirming.set(None)>"Keep"</button>
+                                <button class="danger" data-testid="connection-delete-confirm" on:click=move |_| { confirming.set(None); remove.dispatch(id); }>{tx!(i18n, connections.remove)}</button>
+                                <button class="link" on:click=move |_| confirming.set(None)>{tx!(i18n, connections.keep)}</button>
                             }.into_any()
                         } else {
-                            view! { <button class="secondary" data-testid="connection-delete" on:click=move |_| confirming.set(Some(id))>"Disconnect…"</button> }.into_any()
+                            view! { <button class="secondary" data-testid="connection-delete" on:click=move |_| confirming.set(Some(id))>{tx!(i18n, connections.disconnect)}</button> }.into_any()
                         }}
                     </td>
                 </tr>
@@ -150,12 +156,12 @@ fn Table(
         <table class="objects" data-testid="connections">
             <thead>
                 <tr>
-                    <th scope="col">"Name"</th>
-                    <th scope="col">"Address"</th>
-                    <th scope="col">"State"</th>
-                    <th scope="col">"Last sync"</th>
-                    <th scope="col">"Mirrored"</th>
-                    <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                    <th scope="col">{tx!(i18n, connections.name)}</th>
+                    <th scope="col">{tx!(i18n, connections.address)}</th>
+                    <th scope="col">{tx!(i18n, tasks.status)}</th>
+                    <th scope="col">{tx!(i18n, connections.last_sync)}</th>
+                    <th scope="col">{tx!(i18n, connections.mirrored)}</th>
+                    <th scope="col"><span class="visually-hidden">{tx!(i18n, connections.actions)}</span></th>
                 </tr>
             </thead>
             <tbody>{rows}</tbody>
@@ -184,6 +190,7 @@ fn NewConnectionForm(refresh: RwSignal<u32>) -> impl IntoView {
     let accepted = RwSignal::new(None::<String>);
     let error = RwSignal::new(None::<ServerError>);
     let busy = RwSignal::new(false);
+    let i18n = use_i18n();
     let submit = move || {
         let text = |s: RwSignal<String>| s.get_untracked().trim().to_string();
         let request = NewConnection {
@@ -220,29 +227,29 @@ fn NewConnectionForm(refresh: RwSignal<u32>) -> impl IntoView {
     view! {
         <form class="object-form connection-form" data-testid="connection-form"
             on:submit=move |ev| { ev.prevent_default(); submit(); }>
-            <h3>"Connect a vCenter"</h3>
-            <label>"Address " <input type="text" required placeholder="https://vcenter.example.com" data-testid="connection-url"
+            <h3>{tx!(i18n, connections.connect_title)}</h3>
+            <label>{tx!(i18n, connections.address)}" " <input type="text" required placeholder="https://vcenter.example.com" data-testid="connection-url"
                 prop:value=move || url.get() on:input=move |ev| url.set(event_target_value(&ev))/></label>
-            <label>"User " <input type="text" required autocomplete="username" placeholder="administrator@vsphere.local" data-testid="connection-username"
+            <label>{tx!(i18n, connections.user)}" " <input type="text" required autocomplete="username" placeholder="administrator@vsphere.local" data-testid="connection-username"
                 prop:value=move || username.get() on:input=move |ev| username.set(event_target_value(&ev))/></label>
-            <label>"Password " <input type="password" required autocomplete="current-password" data-testid="connection-password"
+            <label>{tx!(i18n, signin.password)}" " <input type="password" required autocomplete="current-password" data-testid="connection-password"
                 prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev))/></label>
-            <label>"Name " <input type="text" placeholder="the address's host" data-testid="connection-name"
+            <label>{tx!(i18n, connections.name)}" " <input type="text" placeholder=tx!(i18n, connections.name_placeholder) data-testid="connection-name"
                 prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/></label>
-            <label>"Certificate "
+            <label>{tx!(i18n, connections.certificate)}" "
                 <select data-testid="connection-trust" on:change=move |ev| trust.set(event_target_value(&ev))>
-                    <option value="verify" selected>"Verify (the system's certificate authorities)"</option>
-                    <option value="ca">"Verify with this CA (VMCA root, PEM)"</option>
-                    <option value="insecure">"Accept any certificate (labs only)"</option>
+                    <option value="verify" selected>{tx!(i18n, connections.trust_verify)}</option>
+                    <option value="ca">{tx!(i18n, connections.trust_ca)}</option>
+                    <option value="insecure">{tx!(i18n, connections.trust_insecure)}</option>
                 </select>
             </label>
             {move || (trust.get() == "ca").then(|| view! {
-                <label>"CA certificates (PEM) "
+                <label>{tx!(i18n, connections.ca_pem)}" "
                     <textarea rows="4" data-testid="connection-ca" prop:value=move || ca_pem.get()
                         on:input=move |ev| ca_pem.set(event_target_value(&ev))></textarea>
                 </label>
             })}
-            {move || accepted.get().map(|f| view! { <p class="muted" data-testid="connection-accepted">"Accepting the certificate "{f}</p> })}
+            {move || accepted.get().map(|f| view! { <p class="muted" data-testid="connection-accepted">{tx!(i18n, connections.accepting)}" "{f}</p> })}
             {move || error.get().map(|e| view! {
                 <p class="form-error" role="alert" data-testid="connection-form-error" data-field=e.field.clone().unwrap_or_default()>{e.message}</p>
             })}
@@ -251,12 +258,12 @@ fn NewConnectionForm(refresh: RwSignal<u32>) -> impl IntoView {
                 view! {
                     <button type="button" class="secondary" data-testid="connection-accept"
                         on:click=move |_| { accepted.set(Some(f2.clone())); submit(); }>
-                        "I checked it: accept this certificate ("{f}")"
+                        {tx!(i18n, connections.accept_this)}" ("{f}")"
                     </button>
                 }
             })}
             <button type="submit" class="primary" data-testid="connection-create" disabled=move || busy.get()>
-                {move || if busy.get() { "Connecting…" } else { "Connect" }}
+                {move || if busy.get() { t_string!(i18n, connections.connecting) } else { t_string!(i18n, connections.connect) }}
             </button>
         </form>
     }

@@ -22,17 +22,18 @@ enum Editing {
 /// The inventory's tabs: one per kind of object, and the RVTools import for admins.
 #[component]
 pub fn InventoryTabs() -> impl IntoView {
+    let i18n = crate::i18n::use_i18n();
     let tabs = ObjectKind::ALL
         .into_iter()
         .map(|k| {
             let label = match k {
-                ObjectKind::Cluster => "Clusters",
-                ObjectKind::Host => "Hosts",
-                ObjectKind::Datastore => "Datastores",
-                ObjectKind::Switch => "Switches",
-                ObjectKind::Portgroup => "Port groups",
-                ObjectKind::Vm => "VMs",
-                ObjectKind::Rule => "Affinity rules",
+                ObjectKind::Cluster => crate::tx!(i18n, inventory.clusters),
+                ObjectKind::Host => crate::tx!(i18n, inventory.hosts),
+                ObjectKind::Datastore => crate::tx!(i18n, inventory.datastores),
+                ObjectKind::Switch => crate::tx!(i18n, inventory.switches),
+                ObjectKind::Portgroup => crate::tx!(i18n, inventory.portgroups),
+                ObjectKind::Vm => crate::tx!(i18n, inventory.vms),
+                ObjectKind::Rule => crate::tx!(i18n, inventory.rules),
             };
             view! {
                 <A href=format!("/inventory/{}", k.plural()) attr:data-testid=format!("tab-{}", k.plural())>
@@ -46,7 +47,7 @@ pub fn InventoryTabs() -> impl IntoView {
         <nav class="tabs">
             {tabs}
             {admin.then(|| view! {
-                <A href="/inventory/import" attr:data-testid="tab-import">"Import RVTools"</A>
+                <A href="/inventory/import" attr:data-testid="tab-import">{crate::tx!(i18n, inventory.import_rvtools)}</A>
                 <A href="/inventory/connections" attr:data-testid="tab-connections">"vCenter"</A>
             })}
         </nav>
