@@ -1,6 +1,8 @@
 //! The audit log (admins): who did what and when, filtered by user and action, exported as
 //! CSV with the same filters.
 
+use crate::i18n::use_i18n;
+use crate::tx;
 use domain::audit::{AuditFilter, ACTIONS};
 use leptos::prelude::*;
 
@@ -25,11 +27,6 @@ fn query(actor: &str, action: &str) -> String {
     q.join("&")
 }
 
-/// Milliseconds since the epoch as "2026-11-27 10:58:12 UTC" (the page is in English).
-pub fn utc(ms: i64) -> String {
-    domain::format::datetime(domain::Lang::En, ms)
-}
-
 #[component]
 pub fn AuditPage() -> impl IntoView {
     crate::mark_ready();
@@ -52,40 +49,44 @@ pub fn AuditPage() -> impl IntoView {
         .into_iter()
         .map(|p| {
             let label = format!("{p}*");
-            view! { <option value=p>{label}</option> }
+            view! { <option value=p data-untranslated="code">{label}</option> }
         })
         .chain(
             ACTIONS
                 .iter()
-                .map(|a| view! { <option value=*a>{*a}</option> }),
+                // The actions' codes, as the API filters by them.
+                .map(|a| view! { <option value=*a data-untranslated="code">{*a}</option> }),
         )
         .collect_view();
     let csv = move || format!("/api/v1/audit.csv?{}", query(&actor.get(), &action.get()));
+    let i18n = use_i18n();
+    let lang = crate::lang::use_lang();
     view! {
         <section class="page audit-page" data-testid="audit">
             <div class="toolbar">
-                <h2>"Audit log"</h2>
+                <h2>{tx!(i18n, audit.title)}</h2>
                 <input
-                    placeholder="user"
+                    placeholder=tx!(i18n, audit.user)
+                    aria-label=tx!(i18n, audit.user)
                     data-testid="audit-actor"
                     on:change=move |ev| actor.set(event_target_value(&ev).trim().to_owned())
                 />
                 <select data-testid="audit-action" on:change=move |ev| action.set(event_target_value(&ev))>
-                    <option value="">"every action"</option>
+                    <option value="">{tx!(i18n, audit.every_action)}</option>
                     {options}
                 </select>
                 <a class="secondary button" href=csv download="vmshift-audit.csv" data-testid="audit-csv">
-                    "Export CSV"
+                    {tx!(i18n, audit.export)}
                 </a>
             </div>
-            <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
+            <Transition fallback=move || view! { <p class="empty">{tx!(i18n, connections.loading)}</p> }>
                 {move || {
                     entries
                         .get()
                         .map(|r| match r {
                             Err(e) => view! { <p class="form-error">{e.message}</p> }.into_any(),
                             Ok(list) if list.is_empty() => {
-                                view! { <p class="empty" data-testid="audit-empty">"Nothing recorded matches."</p> }
+                                view! { <p class="empty" data-testid="audit-empty">{tx!(i18n, audit.nothing)}</p> }
                                     .into_any()
                             }
                             Ok(list) => {
@@ -93,10 +94,10 @@ pub fn AuditPage() -> impl IntoView {
                                     <table class="objects" data-testid="audit-table">
                                         <thead>
                                             <tr>
-                                                <th>"When"</th>
-                                                <th>"Who"</th>
-                                                <th>"Action"</th>
-                                                <th>"What"</th>
+                                                <th>{tx!(i18n, audit.when)}</th>
+                                                <th>{tx!(i18n, audit.who)}</th>
+                                                <th>{tx!(i18n, audit.action)}</th>
+                                                <th>{tx!(i18n, audit.what)}</th>
                                             </tr>
                                         </thead>
                                         <tbody>
@@ -113,10 +114,12 @@ pub fn AuditPage() -> impl IntoView {
                                                     };
                                                     view! {
                                                         <tr data-testid="audit-row" data-action=e.action.clone() data-actor=e.actor.clone()>
-                                                            <td class="small">{utc(e.at_ms)}</td>
+                                                            <td class="small">{domain::format::datetime(lang.get(), e.at_ms)}</td>
                                                             <td>{e.actor.clone()}</td>
                                                             <td><code>{e.action.clone()}</code></td>
-                                                            <td class="small" title=detail>{e.summary.clone()}</td>
+                                                            // The server's English summary, stored with the
+                                                            // entry (docs/DESIGN.md#languages).
+                                                            <td class="small" title=detail data-untranslated="server">{e.summary.clone()}</td>
                                                         </tr>
                                                     }
                                                 })
@@ -130,15 +133,5 @@ pub fn AuditPage() -> impl IntoView {
                 }}
             </Transition>
         </section>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn utc_dates() {
-        assert_eq!(super::utc(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(super::utc(1_795_777_092_304), "2026-11-27 10:58:12 UTC");
-        assert_eq!(super::utc(951_782_400_000), "2000-02-29 00:00:00 UTC");
     }
 }
