@@ -2,20 +2,25 @@
 //! say which wording (`code`) and with which values (`args`); the page words it. A code this
 //! page does not know (a newer server) shows the English message and remedy as they came.
 
-use crate::i18n::{t_string, td_string, Locale};
-use crate::lang::fill;
+use crate::i18n::{td_string, Locale};
+use crate::lang::{fill, lang_of};
 use domain::checks::CheckResult;
 use domain::{format, Lang};
 use leptos_i18n::I18nContext;
 
-/// The message and remedy of `result` in the page's language.
-pub fn words(i18n: I18nContext<Locale>, lang: Lang, result: &CheckResult) -> (String, String) {
-    match templates(i18n, &result.code) {
+/// The message and remedy of `result` in the page's language (read where it is called).
+pub fn words(i18n: I18nContext<Locale>, result: &CheckResult) -> (String, String) {
+    words_in(i18n.get_locale(), result)
+}
+
+/// [`words`] in a given language.
+pub fn words_in(locale: Locale, result: &CheckResult) -> (String, String) {
+    match templates_in(locale, &result.code) {
         Some((message, remedy)) => {
             let values: Vec<(&str, String)> = result
                 .args
                 .iter()
-                .map(|(name, value)| (name.as_str(), arg(i18n, lang, name, value)))
+                .map(|(name, value)| (name.as_str(), arg(locale, name, value)))
                 .collect();
             (fill(message, &values), fill(remedy, &values))
         }
@@ -24,7 +29,8 @@ pub fn words(i18n: I18nContext<Locale>, lang: Lang, result: &CheckResult) -> (St
 }
 
 /// A value in the page's language: figures by the suffix of their name, device kinds by name.
-fn arg(i18n: I18nContext<Locale>, lang: Lang, name: &str, value: &str) -> String {
+fn arg(locale: Locale, name: &str, value: &str) -> String {
+    let lang: Lang = lang_of(locale);
     let number = || value.parse::<f64>().ok();
     match name {
         n if n.ends_with("_mib") => value
@@ -33,10 +39,10 @@ fn arg(i18n: I18nContext<Locale>, lang: Lang, name: &str, value: &str) -> String
         "link_gbps" => number().map_or_else(|| value.to_string(), |v| format::link(lang, v)),
         "per_core" => number().map_or_else(|| value.to_string(), |v| format::number(lang, v, 1)),
         "device" => match value {
-            "cdrom" => t_string!(i18n, devices.cdrom),
-            "floppy" => t_string!(i18n, devices.floppy),
-            "serial" => t_string!(i18n, devices.serial),
-            "usb" => t_string!(i18n, devices.usb),
+            "cdrom" => td_string!(locale, devices.cdrom),
+            "floppy" => td_string!(locale, devices.floppy),
+            "serial" => td_string!(locale, devices.serial),
+            "usb" => td_string!(locale, devices.usb),
             other => other,
         }
         .to_string(),
@@ -44,12 +50,7 @@ fn arg(i18n: I18nContext<Locale>, lang: Lang, name: &str, value: &str) -> String
     }
 }
 
-/// The message and remedy templates of a code (`None`: not one this page knows).
-pub fn templates(i18n: I18nContext<Locale>, code: &str) -> Option<(&'static str, &'static str)> {
-    templates_in(i18n.get_locale(), code)
-}
-
-/// [`templates`] in a given language.
+/// The message and remedy templates of a code in `locale` (`None`: not one this page knows).
 #[rustfmt::skip]
 pub fn templates_in(locale: Locale, code: &str) -> Option<(&'static str, &'static str)> {
     Some(match code {
@@ -113,7 +114,6 @@ pub fn templates_in(locale: Locale, code: &str) -> Option<(&'static str, &'stati
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::i18n::{td_string, Locale};
     use domain::checks::{check_migration, MigrationKind, MigrationRequest};
     use domain::{Inventory, InventoryFile};
     use std::collections::{BTreeMap, BTreeSet};
@@ -161,32 +161,6 @@ mod tests {
         by_code
     }
 
-    /// A page's words for a result in `locale`, without a reactive context.
-    fn worded(locale: Locale, r: &CheckResult) -> (String, String) {
-        let (message, remedy) = templates_in(locale, &r.code).expect("a known code");
-        let lang = crate::lang::lang_of(locale);
-        let values: Vec<(&str, String)> = r
-            .args
-            .iter()
-            .map(|(k, v)| (k.as_str(), plain_arg(locale, lang, k, v)))
-            .collect();
-        (fill(message, &values), fill(remedy, &values))
-    }
-
-    /// [`arg`] with a locale instead of a context.
-    fn plain_arg(locale: Locale, lang: Lang, name: &str, value: &str) -> String {
-        match (name, value) {
-            ("device", "cdrom") => td_string!(locale, devices.cdrom).into(),
-            ("device", "floppy") => td_string!(locale, devices.floppy).into(),
-            ("device", "serial") => td_string!(locale, devices.serial).into(),
-            ("device", "usb") => td_string!(locale, devices.usb).into(),
-            (n, v) if n.ends_with("_mib") => format::mib(lang, v.parse().unwrap()),
-            ("link_gbps", v) => format::link(lang, v.parse().unwrap()),
-            ("per_core", v) => format::number(lang, v.parse().unwrap(), 1),
-            (_, v) => v.to_string(),
-        }
-    }
-
     #[test]
     fn every_wording_of_the_demo_reads_in_english_as_the_api_says_it_and_fully_in_french() {
         let by_code = every_result();
@@ -195,10 +169,10 @@ mod tests {
         for (code, results) in &by_code {
             for r in results {
                 assert!(code.starts_with(&r.id), "{code} is a wording of {}", r.id);
-                let (message, remedy) = worded(Locale::en, r);
+                let (message, remedy) = words_in(Locale::en, r);
                 assert_eq!(message, r.message, "{code}: English as the API says it");
                 assert_eq!(remedy, r.remedy, "{code}");
-                let (message, remedy) = worded(Locale::fr, r);
+                let (message, remedy) = words_in(Locale::fr, r);
                 for text in [&message, &remedy] {
                     assert!(!text.contains('{'), "{code}: a value left out: {text}");
                 }

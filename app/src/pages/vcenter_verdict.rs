@@ -3,7 +3,7 @@
 //! (`QueryVMotionCompatibilityEx`) and the answer is listed under vmshift's own results.
 
 use crate::i18n::{t_string, use_i18n};
-use crate::lang::use_lang;
+
 use crate::rpc::vcenter_verdict;
 use domain::checks::Severity;
 use domain::{HostId, VmId};
@@ -13,7 +13,6 @@ use leptos::prelude::*;
 pub fn VcenterVerdict(vm: VmId, host: HostId) -> impl IntoView {
     let verdict = Resource::new(move || (vm, host), |(vm, host)| vcenter_verdict(vm, host));
     let i18n = use_i18n();
-    let lang = use_lang();
     let pending = move || view! { <p class="muted small" data-testid="vcenter-verdict-pending">{crate::tx!(i18n, wizard.asking_vcenter)}</p> };
     view! {
         <div class="check-results vcenter-verdict" data-testid="vcenter-verdict">
@@ -27,7 +26,7 @@ pub fn VcenterVerdict(vm: VmId, host: HostId) -> impl IntoView {
                                     Severity::Warning => ("warning", t_string!(i18n, severity.warning)),
                                     Severity::Info => ("info", t_string!(i18n, severity.info)),
                                 };
-                                let (message, remedy) = crate::check_text::words(i18n, lang.get_untracked(), &r);
+                                let (message, remedy) = crate::check_text::words(i18n, &r);
                                 view! {
                                     <li class=format!("result {severity}") data-testid="check-vcenter.compatibility" data-severity=severity>
                                         <span class="severity">{severity_name}</span>

@@ -286,7 +286,7 @@ fn wizard(inv: &Inventory, c: Choices, lab: Memo<LabFigures>, lang: Lang) -> Any
         .filter(|v| report.is_some() && kind.moves_host() && inv.sources.contains_key(&v.id.0))
         .zip(host)
         .map(|(v, h)| (v.id, h));
-    let results = report.clone().map(|r| results_view(&r, check_ms, lang));
+    let results = report.clone().map(|r| results_view(&r, check_ms));
     let summary = (c.planned.get() && allowed).then(|| {
         let v = vm.expect("a report needs a VM");
         let warnings = report

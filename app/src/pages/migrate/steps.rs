@@ -3,7 +3,7 @@
 use crate::i18n::{t_string, use_i18n};
 use crate::lang::{fill, use_lang};
 use domain::checks::{CheckReport, Severity, TargetSummary};
-use domain::{format, Lang};
+use domain::format;
 use leptos::prelude::*;
 
 pub(super) fn target_list(
@@ -44,7 +44,7 @@ pub(super) fn target_list(
                         let testid = format!("target-{kind}-{}", t.name);
                         let free = fill(t_string!(i18n, wizard.free), &[("free", format::mib(lang, t.free_mib))]);
                         let note = match (&t.first_error_check, &t.first_error, t.warnings) {
-                            (Some(check), _, _) => crate::check_text::words(i18n, lang, check).0,
+                            (Some(check), _, _) => crate::check_text::words(i18n, check).0,
                             (None, Some(e), _) => e.clone(),
                             (None, None, 0) => t_string!(i18n, wizard.all_pass).to_string(),
                             (None, None, w) => fill(t_string!(i18n, wizard.n_warnings), &[("warnings", w.to_string())]),
@@ -77,7 +77,7 @@ pub(super) fn target_list(
 /// Targets shown before "Show more".
 const TARGETS_SHOWN: usize = 12;
 
-pub(super) fn results_view(report: &CheckReport, check_ms: f64, lang: Lang) -> AnyView {
+pub(super) fn results_view(report: &CheckReport, check_ms: f64) -> AnyView {
     let i18n = use_i18n();
     let verdict = if report.allowed {
         t_string!(i18n, wizard.allowed)
@@ -104,7 +104,7 @@ pub(super) fn results_view(report: &CheckReport, check_ms: f64, lang: Lang) -> A
                             Severity::Warning => ("warning", t_string!(i18n, severity.warning)),
                             Severity::Info => ("info", t_string!(i18n, severity.info)),
                         };
-                        let (message, remedy) = crate::check_text::words(i18n, lang, r);
+                        let (message, remedy) = crate::check_text::words(i18n, r);
                         view! {
                             <li class=format!("result {severity}") data-testid=format!("check-{}", r.id) data-severity=severity>
                                 <span class="severity">{severity_name}</span>
