@@ -121,11 +121,15 @@ pub fn provide_language(signed_in: bool) {
         }
     })
     .into_inner();
+    // The locale is given: leptos_i18n's own negotiation (leptos-use's `use_locales`) is told
+    // there is no header to read, instead of warning at every render that it cannot read it.
+    let no_header =
+        leptos_i18n::context::UseLocalesOptions::default().ssr_lang_header_getter(|| None);
     let i18n = leptos_i18n::context::init_i18n_subcontext_with_options::<Locale>(
         Some(Signal::stored(locale_of(initial))),
         None,
         None,
-        None,
+        Some(no_header),
     );
     provide_context(i18n);
     // Runs in the browser only: the first run is the page as served.
