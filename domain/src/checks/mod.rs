@@ -2,6 +2,9 @@
 //! request, run by the server before every start and by the browser for instant feedback.
 
 mod affinity;
+mod compute;
+mod devices;
+mod network;
 pub(crate) mod rules;
 mod storage;
 mod targets;
