@@ -7,6 +7,7 @@ use crate::lang::{fill, lang_of};
 use domain::checks::CheckResult;
 use domain::{format, Lang};
 use leptos_i18n::I18nContext;
+use std::collections::BTreeMap;
 
 /// The message and remedy of `result` in the page's language (read where it is called).
 pub fn words(i18n: I18nContext<Locale>, result: &CheckResult) -> (String, String) {
@@ -15,17 +16,22 @@ pub fn words(i18n: I18nContext<Locale>, result: &CheckResult) -> (String, String
 
 /// [`words`] in a given language.
 pub fn words_in(locale: Locale, result: &CheckResult) -> (String, String) {
-    match templates_in(locale, &result.code) {
-        Some((message, remedy)) => {
-            let values: Vec<(&str, String)> = result
-                .args
-                .iter()
-                .map(|(name, value)| (name.as_str(), arg(locale, name, value)))
-                .collect();
-            (fill(message, &values), fill(remedy, &values))
-        }
-        None => (result.message.clone(), result.remedy.clone()),
-    }
+    coded_in(locale, &result.code, &result.args)
+        .unwrap_or_else(|| (result.message.clone(), result.remedy.clone()))
+}
+
+/// The message and remedy a check's `code` words with `args`, if this page knows the code.
+pub fn coded_in(
+    locale: Locale,
+    code: &str,
+    args: &BTreeMap<String, String>,
+) -> Option<(String, String)> {
+    let (message, remedy) = templates_in(locale, code)?;
+    let values: Vec<(&str, String)> = args
+        .iter()
+        .map(|(name, value)| (name.as_str(), arg(locale, name, value)))
+        .collect();
+    Some((fill(message, &values), fill(remedy, &values)))
 }
 
 /// A value in the page's language: figures by the suffix of their name, device kinds by name.

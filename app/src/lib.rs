@@ -8,6 +8,7 @@ pub mod lang;
 pub mod live;
 pub mod names;
 pub mod pages;
+pub mod phrase_text;
 pub mod protocol;
 pub mod routes;
 pub mod rpc;

@@ -2,7 +2,7 @@
 //! what a page shows where the API has a stable code. Each takes the page's i18n context and
 //! reads the language when called, so a closure built on it follows a switch.
 
-use crate::i18n::{t_string, Locale};
+use crate::i18n::{t_string, td_string, Locale};
 use domain::accounts::Role;
 use domain::checks::MigrationKind;
 use domain::phase::Phase;
@@ -63,10 +63,15 @@ pub fn phase(i18n: I18n, phase: Phase) -> &'static str {
 
 /// vMotion and Storage vMotion keep their names in French, as in vCenter's French interface.
 pub fn migration_kind(i18n: I18n, kind: MigrationKind) -> &'static str {
+    migration_kind_in(i18n.get_locale(), kind)
+}
+
+/// [`migration_kind`] in a given language.
+pub fn migration_kind_in(locale: Locale, kind: MigrationKind) -> &'static str {
     match kind {
         MigrationKind::VMotion => "vMotion",
         MigrationKind::StorageVMotion => "Storage vMotion",
-        MigrationKind::Combined => t_string!(i18n, kinds.combined),
+        MigrationKind::Combined => td_string!(locale, kinds.combined),
     }
 }
 
@@ -86,5 +91,19 @@ pub fn datastore_kind(i18n: I18n, kind: domain::DatastoreKind) -> &'static str {
         DatastoreKind::VmfsShared => t_string!(i18n, map.vmfs_shared),
         DatastoreKind::Nfs => "NFS",
         DatastoreKind::Vsan => "vSAN",
+    }
+}
+
+pub fn plan_state(i18n: I18n, state: domain::plan::PlanState) -> &'static str {
+    use domain::plan::PlanState;
+    match state {
+        PlanState::Draft => t_string!(i18n, plan_states.draft),
+        PlanState::Scheduled => t_string!(i18n, plan_states.scheduled),
+        PlanState::Running => t_string!(i18n, plan_states.running),
+        PlanState::Paused => t_string!(i18n, plan_states.paused),
+        PlanState::Completed => t_string!(i18n, plan_states.completed),
+        PlanState::Failed => t_string!(i18n, plan_states.failed),
+        PlanState::Cancelled => t_string!(i18n, plan_states.cancelled),
+        PlanState::Interrupted => t_string!(i18n, plan_states.interrupted),
     }
 }

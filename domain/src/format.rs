@@ -152,6 +152,11 @@ pub fn seconds(lang: Lang, seconds: f64) -> String {
     with_unit(lang, number(lang, seconds, 1), "s")
 }
 
+/// Whole milliseconds: "1,188 ms" / "1 188 ms" (a downtime).
+pub fn millis(lang: Lang, ms: f64) -> String {
+    with_unit(lang, number(lang, ms, 0), "ms")
+}
+
 /// A UTC date and time on a 24-hour clock: "2026-11-27 10:58:12 UTC" / "27/11/2026 10:58:12 UTC".
 pub fn datetime(lang: Lang, ms: i64) -> String {
     let (y, mo, d, h, m, s) = civil(ms);

@@ -184,6 +184,8 @@ fn first_fit(inv: &Inventory, host: HostId) -> Draft {
                 target_datastore_id: (!shared).then_some(ds),
                 target: h.name.to_string(),
                 why: "first fit".into(),
+                target_phrase: Default::default(),
+                why_phrase: Default::default(),
                 memory_mib: vm.memory_mib.get(),
                 priority: 5,
             };
@@ -210,9 +212,11 @@ fn first_fit(inv: &Inventory, host: HostId) -> Draft {
             enter_maintenance: false,
         },
         title: "first fit".into(),
+        title_phrase: Default::default(),
         steps: vec![Step::Moves { moves }],
         blockers: Vec::new(),
         notes: Vec::new(),
+        note_phrases: Vec::new(),
     }
 }
 

@@ -61,6 +61,8 @@ fn durations() {
     assert_eq!(show(duration(En, -3.0)), "0.0 s");
     assert_eq!(show(seconds(En, 75.25)), "75.2 s");
     assert_eq!(show(seconds(Fr, 1234.56)), "1^234,6_s");
+    assert_eq!(show(millis(En, 1187.6)), "1,188 ms");
+    assert_eq!(show(millis(Fr, 1187.6)), "1^188_ms");
 }
 
 #[test]

@@ -15,7 +15,7 @@ mod tests;
 use crate::checks::MigrationKind;
 use crate::engine::driver::Platforms;
 use crate::ids::*;
-use crate::{DomainError, Inventory};
+use crate::{DomainError, Inventory, Phrase};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -212,8 +212,13 @@ pub struct PlannedMove {
     pub target_datastore_id: Option<DatastoreId>,
     /// Where it goes, in words ("esx-04", "esx-04 and san-gold").
     pub target: String,
+    /// The same as a code and values, for the pages (docs/DESIGN.md#languages).
+    #[serde(default)]
+    pub target_phrase: Phrase,
     /// Why it moves ("off esx-03 for maintenance").
     pub why: String,
+    #[serde(default)]
+    pub why_phrase: Phrase,
     pub memory_mib: u64,
     #[serde(default)]
     pub priority: u8,
@@ -226,6 +231,11 @@ pub struct Blocker {
     pub vm_name: String,
     /// The failing check's id (`storage.local`, `affinity.rules`, `resources.memory`…).
     pub check: String,
+    /// The wording's code and values, as a check result's (docs/DESIGN.md#languages).
+    #[serde(default)]
+    pub code: String,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub args: std::collections::BTreeMap<String, String>,
     pub message: String,
     pub remedy: String,
 }
@@ -249,10 +259,14 @@ pub enum Step {
 pub struct Draft {
     pub goal: Goal,
     pub title: String,
+    #[serde(default)]
+    pub title_phrase: Phrase,
     pub steps: Vec<Step>,
     pub blockers: Vec<Blocker>,
     /// Hosts that will not enter maintenance, and why (a VM that cannot leave).
     pub notes: Vec<String>,
+    #[serde(default)]
+    pub note_phrases: Vec<Phrase>,
 }
 
 impl Draft {

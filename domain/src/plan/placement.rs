@@ -8,6 +8,7 @@ use super::{rolling, Blocker, Draft, Goal, MoveRequest, Order, PlanOptions, Plan
 use crate::checks::{
     check_migration, CheckReport, MigrationKind, MigrationOptions, MigrationRequest,
 };
+use crate::phrase::english_template;
 use crate::precopy::link_rate;
 use crate::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -36,7 +37,8 @@ pub fn draft(
             enter_maintenance,
         } => {
             let host = host_of(inv, *host_id, "host_id")?;
-            let moves = w.evacuate(&[*host_id], &format!("off {} for maintenance", host.name));
+            let why = Phrase::new("plan.why.evacuate", &[("hosts", host.name.to_string())]);
+            let moves = w.evacuate(&[*host_id], &why);
             let mut steps = vec![Step::Moves { moves }];
             if *enter_maintenance {
                 if w.blockers.is_empty() {
@@ -44,14 +46,19 @@ pub fn draft(
                         host_ids: vec![*host_id],
                     });
                 } else {
-                    notes.push(format!(
-                        "{} stays out of maintenance mode: {} VM(s) cannot leave it",
-                        host.name,
-                        w.blockers.len()
+                    notes.push(Phrase::new(
+                        "plan.note.host_stays",
+                        &[
+                            ("host", host.name.to_string()),
+                            ("count", w.blockers.len().to_string()),
+                        ],
                     ));
                 }
             }
-            (format!("Evacuate {}", host.name), steps)
+            (
+                Phrase::new("plan.title.evacuate", &[("host", host.name.to_string())]),
+                steps,
+            )
         }
         Goal::ExitMaintenance {
             host_id,
@@ -68,9 +75,10 @@ pub fn draft(
                     priority: None,
                 })
                 .collect();
-            let moves = w.wave(&back, &format!("back to {}", host.name))?;
+            let why = Phrase::new("plan.why.back", &[("hosts", host.name.to_string())]);
+            let moves = w.wave(&back, &why)?;
             (
-                format!("Exit maintenance on {}", host.name),
+                Phrase::new("plan.title.exit", &[("host", host.name.to_string())]),
                 vec![
                     Step::ExitMaintenance {
                         host_ids: vec![*host_id],
@@ -86,8 +94,12 @@ pub fn draft(
                     format!("datastore_id: no datastore has id {datastore_id}"),
                 )
             })?;
-            let moves = w.drain(*datastore_id, &format!("off {}", ds.name));
-            (format!("Drain {}", ds.name), vec![Step::Moves { moves }])
+            let named = [("datastore", ds.name.to_string())];
+            let moves = w.drain(*datastore_id, &Phrase::new("plan.why.drain", &named));
+            (
+                Phrase::new("plan.title.drain", &named),
+                vec![Step::Moves { moves }],
+            )
         }
         Goal::RollingMaintenance {
             cluster_id,
@@ -98,19 +110,21 @@ pub fn draft(
             if moves.is_empty() {
                 return Err(DomainError::invalid("moves", "moves: give at least one"));
             }
-            let planned = w.wave(moves, "asked for")?;
+            let planned = w.wave(moves, &Phrase::new("plan.why.asked", &[]))?;
             (
-                format!("Move {} VM(s)", moves.len()),
+                Phrase::new("plan.title.moves", &[("count", moves.len().to_string())]),
                 vec![Step::Moves { moves: planned }],
             )
         }
     };
     Ok(Draft {
         goal: goal.clone(),
-        title,
+        title: title.english.clone(),
+        title_phrase: title,
         steps,
         blockers: w.blockers,
-        notes,
+        notes: notes.iter().map(|n| n.english.clone()).collect(),
+        note_phrases: notes,
     })
 }
 
@@ -190,7 +204,7 @@ impl<'o> Placer<'o> {
     }
 
     /// Every VM off `hosts`, each to the best host outside them.
-    pub fn evacuate(&mut self, hosts: &[HostId], why: &str) -> Vec<PlannedMove> {
+    pub fn evacuate(&mut self, hosts: &[HostId], why: &Phrase) -> Vec<PlannedMove> {
         self.next_step();
         let vms: Vec<VmId> = self
             .inv
@@ -209,7 +223,7 @@ impl<'o> Placer<'o> {
     }
 
     /// Every disk off `datastore`, by Storage vMotion to a datastore its host mounts.
-    pub fn drain(&mut self, datastore: DatastoreId, why: &str) -> Vec<PlannedMove> {
+    pub fn drain(&mut self, datastore: DatastoreId, why: &Phrase) -> Vec<PlannedMove> {
         self.next_step();
         let vms: Vec<VmId> = self
             .inv
@@ -247,7 +261,7 @@ impl<'o> Placer<'o> {
     pub fn wave(
         &mut self,
         requests: &[MoveRequest],
-        why: &str,
+        why: &Phrase,
     ) -> Result<Vec<PlannedMove>, DomainError> {
         self.next_step();
         let mut requests = requests.to_vec();
@@ -343,7 +357,7 @@ impl<'o> Placer<'o> {
         &mut self,
         vm: VmId,
         exclude: &[HostId],
-        why: &str,
+        why: &Phrase,
         priority: u8,
     ) -> Option<PlannedMove> {
         let v = &self.inv.vms[&vm];
@@ -410,7 +424,7 @@ impl<'o> Placer<'o> {
         &mut self,
         vm: VmId,
         mut candidates: Vec<Candidate>,
-        why: &str,
+        why: &Phrase,
         priority: u8,
         fallback_check: &str,
     ) -> Option<PlannedMove> {
@@ -443,16 +457,25 @@ impl<'o> Placer<'o> {
                     vm_id: vm,
                     vm_name: name.clone(),
                     check: e.id.clone(),
+                    code: e.code.clone(),
+                    args: e.args.clone(),
                     message: e.message.clone(),
                     remedy: e.remedy.clone(),
                 },
-                None => Blocker {
-                    vm_id: vm,
-                    vm_name: name.clone(),
-                    check: fallback_check.into(),
-                    message: format!("{name} has no possible target: no other connected host or datastore can take it"),
-                    remedy: "Add capacity, or bring a host out of maintenance mode.".into(),
-                },
+                None => {
+                    let why = Phrase::new("plan.blocker.no_target", &[("vm", name.clone())]);
+                    Blocker {
+                        vm_id: vm,
+                        vm_name: name.clone(),
+                        check: fallback_check.into(),
+                        code: why.code,
+                        args: why.args,
+                        message: why.english,
+                        remedy: english_template("plan.blocker.no_target.remedy")
+                            .unwrap_or_default()
+                            .into(),
+                    }
+                }
             };
             self.blockers.push(blocker);
             return None;
@@ -467,8 +490,12 @@ impl<'o> Placer<'o> {
                     vm_id: vm,
                     vm_name: name,
                     check: "inventory".into(),
+                    code: "plan.blocker.inventory".into(),
+                    args: Default::default(),
                     message: e.message,
-                    remedy: "Fix the VM's configuration in the inventory, then plan again.".into(),
+                    remedy: english_template("plan.blocker.inventory.remedy")
+                        .unwrap_or_default()
+                        .into(),
                 });
                 None
             }
@@ -479,7 +506,7 @@ impl<'o> Placer<'o> {
     fn apply(
         &mut self,
         request: MigrationRequest,
-        why: &str,
+        why: &Phrase,
         priority: u8,
     ) -> Result<PlannedMove, DomainError> {
         let mut vm = self.inv.vms[&request.vm_id].clone();
@@ -490,7 +517,8 @@ impl<'o> Placer<'o> {
                 .get(&h)
                 .map_or_else(String::new, |h| h.name.to_string())
         };
-        let mut target = host_name(&self.inv, target_host);
+        let host = ("host", host_name(&self.inv, target_host));
+        let mut target = Phrase::new("plan.target.host", &[host.clone()]);
         if let Some(d) = request.target_datastore_id {
             let ds = self
                 .inv
@@ -498,9 +526,9 @@ impl<'o> Placer<'o> {
                 .get(&d)
                 .map_or_else(String::new, |d| d.name.to_string());
             target = if request.kind.moves_host() {
-                format!("{target} and {ds}")
+                Phrase::new("plan.target.both", &[host, ("datastore", ds)])
             } else {
-                ds
+                Phrase::new("plan.target.datastore", &[("datastore", ds)])
             };
             for disk in &mut vm.disks {
                 disk.datastore_id = d;
@@ -515,8 +543,10 @@ impl<'o> Placer<'o> {
             source_host_id: source,
             target_host_id: target_host,
             target_datastore_id: request.target_datastore_id,
-            target,
-            why: why.to_string(),
+            target: target.english.clone(),
+            target_phrase: target,
+            why: why.english.clone(),
+            why_phrase: why.clone(),
             memory_mib: vm.memory_mib.get(),
             priority,
         };

@@ -12,8 +12,8 @@ pub(super) fn plan(
     cluster: ClusterId,
     k: u32,
     maintenance_s: u32,
-    notes: &mut Vec<String>,
-) -> Result<(String, Vec<Step>), DomainError> {
+    notes: &mut Vec<Phrase>,
+) -> Result<(Phrase, Vec<Step>), DomainError> {
     let name = w
         .inv
         .clusters
@@ -80,14 +80,17 @@ pub(super) fn plan(
             .filter(|v| ids.contains(&v.host_id))
             .map(|v| (v.id, v.host_id))
             .collect();
-        let moves = w.evacuate(&ids, &format!("off {} for maintenance", names.join(", ")));
+        let hosts = ("hosts", names.join(", "));
+        let moves = w.evacuate(&ids, &Phrase::new("plan.why.evacuate", &[hosts.clone()]));
         let moved: Vec<VmId> = moves.iter().map(|m| m.vm_id).collect();
         steps.push(Step::Moves { moves });
         if w.blockers.len() > blocked_before {
-            notes.push(format!(
-                "{} stay(s) out of maintenance mode: {} VM(s) cannot leave",
-                names.join(", "),
-                w.blockers.len() - blocked_before
+            notes.push(Phrase::new(
+                "plan.note.hosts_stay",
+                &[
+                    hosts,
+                    ("count", (w.blockers.len() - blocked_before).to_string()),
+                ],
             ));
             continue;
         }
@@ -120,12 +123,18 @@ pub(super) fn plan(
             })
             .collect();
         let before = w.blockers.len();
-        let returns = w.wave(&back, &format!("back to {}", names.join(", ")))?;
+        let returns = w.wave(&back, &Phrase::new("plan.why.back", &[hosts]))?;
         // A VM that cannot go back is not a blocker of the maintenance: it stays where it is.
         for b in w.blockers.drain(before..) {
-            notes.push(format!("{} stays where it went: {}", b.vm_name, b.message));
+            notes.push(
+                Phrase::new("plan.note.stays_where_it_went", &[("vm", b.vm_name)])
+                    .because(&b.code, &b.args, &b.message),
+            );
         }
         steps.push(Step::Moves { moves: returns });
     }
-    Ok((format!("Rolling maintenance of {name}"), steps))
+    Ok((
+        Phrase::new("plan.title.rolling", &[("cluster", name)]),
+        steps,
+    ))
 }

@@ -3,10 +3,13 @@
 //! predicted bar and the plan's clock marked, what it did beside the moves; Start, Pause,
 //! Resume, Cancel.
 
-use super::parts::{summary, Blockers, Clock, Placement, WhatIfTable, WindowVerdict};
+use super::parts::{notes_of, summary, Blockers, Clock, Placement, WhatIfTable, WindowVerdict};
 use super::timeline::Timeline;
+use crate::i18n::{t_string, use_i18n};
+use crate::lang::{fill, use_lang};
 use crate::live::LiveState;
 use crate::rpc::{self, PlanAction};
+use crate::{names, phrase_text, tx};
 use domain::accounts::Role;
 use domain::format;
 use domain::plan::{PlanRecord, PlanState};
@@ -56,17 +59,18 @@ pub fn PlanPage() -> impl IntoView {
             .with_untracked(|m| m.get(&id).cloned())
             .or_else(|| loaded.get_untracked().and_then(Result::ok).flatten())
     };
+    let i18n = use_i18n();
     view! {
         <section class="page plan-page" data-testid="plan">
-            <Suspense fallback=|| view! { <p class="empty">"Loading the plan…"</p> }>
+            <Suspense fallback=move || view! { <p class="empty">{tx!(i18n, plans.loading)}</p> }>
                 {move || match shown.get() {
                     Some(Err(message)) => view! { <p class="form-error">{message}</p> }.into_any(),
                     Some(Ok(Some(id))) => match record(id) {
                         Some(p) => view! { <PlanView plan=p/> }.into_any(),
-                        None => view! { <p class="empty">"No such plan."</p> }.into_any(),
+                        None => view! { <p class="empty">{tx!(i18n, plans.no_such)}</p> }.into_any(),
                     },
-                    Some(Ok(None)) => view! { <p class="empty">"No such plan."</p> }.into_any(),
-                    None => view! { <p class="empty">"Loading the plan…"</p> }.into_any(),
+                    Some(Ok(None)) => view! { <p class="empty">{tx!(i18n, plans.no_such)}</p> }.into_any(),
+                    None => view! { <p class="empty">{tx!(i18n, plans.loading)}</p> }.into_any(),
                 }}
             </Suspense>
         </section>
@@ -97,30 +101,33 @@ fn PlanView(plan: PlanRecord) -> impl IntoView {
     };
     let state = move || current.with(|p| p.state);
     let operator = crate::allowed(Role::Operator);
+    let i18n = use_i18n();
+    let lang = use_lang();
     let progress = move || {
         current.with(|p| {
             let (done, total) = p.progress();
-            format!(
-                "{done} of {total} moves over ({} done)",
-                p.completed_moves()
+            fill(
+                t_string!(i18n, plans.progress),
+                &[
+                    ("done", done.to_string()),
+                    ("total", total.to_string()),
+                    ("completed", p.completed_moves().to_string()),
+                ],
             )
         })
     };
     let timing = move || {
         current.with(|p| {
-            let predicted = format::duration(domain::Lang::En, p.prediction.total_s);
+            let lang = lang.get();
+            let predicted = ("predicted", format::duration(lang, p.prediction.total_s));
             if p.state.is_final() {
-                format!(
-                    "took {} (predicted {predicted})",
-                    format::duration(domain::Lang::En, p.elapsed_s)
-                )
+                let took = ("took", format::duration(lang, p.elapsed_s));
+                fill(t_string!(i18n, plans.took), &[took, predicted])
             } else if p.started_at_ms.is_some() {
-                format!(
-                    "{} in (predicted {predicted} in all)",
-                    format::duration(domain::Lang::En, p.clock_s)
-                )
+                let clock = ("clock", format::duration(lang, p.clock_s));
+                fill(t_string!(i18n, plans.in_so_far), &[clock, predicted])
             } else {
-                format!("predicted {predicted}")
+                fill(t_string!(i18n, plans.predicted_total), &[predicted])
             }
         })
     };
@@ -132,49 +139,49 @@ fn PlanView(plan: PlanRecord) -> impl IntoView {
     let now_s = Signal::derive(move || {
         current.with(|p| (p.started_at_ms.is_some() && !p.state.is_final()).then_some(p.clock_s))
     });
-    let button = move |label: &'static str,
+    let button = move |label: fn(leptos_i18n::I18nContext<crate::i18n::Locale>) -> &'static str,
                        testid: &'static str,
                        action: PlanAction,
                        when: fn(PlanState) -> bool| {
         move || {
             (operator && when(state())).then(|| view! {
-            <button class="secondary" data-testid=testid on:click=move |_| act(action)>{label}</button>
+            <button class="secondary" data-testid=testid on:click=move |_| act(action)>{crate::lang::text(i18n, label)}</button>
         })
         }
     };
     view! {
-        <h2 data-testid="plan-title">{move || current.with(|p| p.title().to_string())}</h2>
+        <h2 data-testid="plan-title">{move || current.with(|p| phrase_text::title(i18n.get_locale(), p))}</h2>
         <p>
             <span class=move || format!("badge plan-state state-{}", state().as_str()) data-testid="plan-state" data-state=move || state().as_str()>
-                {move || state().label()}
+                {move || names::plan_state(i18n, state())}
             </span>
             " "
-            <span data-testid="plan-message">{move || current.with(|p| p.message.clone())}</span>
+            <span data-testid="plan-message" data-untranslated="engine">{move || current.with(|p| p.message.clone())}</span>
         </p>
         <p class="summary">
             <span data-testid="plan-progress" data-done=move || current.with(|p| p.progress().0) data-total=move || current.with(|p| p.progress().1)>{progress}</span>
             " · "
             <span data-testid="plan-timing">{timing}</span>
-            {move || predicted_end().map(|ms| view! { " · predicted end " <span data-testid="plan-predicted-end"><Clock ms=ms/></span> })}
+            {move || predicted_end().map(|ms| view! { " · " {tx!(i18n, plans.predicted_end)} " " <span data-testid="plan-predicted-end"><Clock ms=ms/></span> })}
         </p>
         <div class="toolbar">
-            {button("Start", "plan-start", PlanAction::Start, |s| s == PlanState::Draft)}
-            {button("Pause", "plan-pause", PlanAction::Pause, |s| matches!(s, PlanState::Running | PlanState::Scheduled))}
-            {button("Resume", "plan-resume", PlanAction::Resume, |s| s == PlanState::Paused)}
-            {button("Cancel", "plan-cancel", PlanAction::Cancel, |s| !s.is_final())}
+            {button(|i| t_string!(i, plans.start), "plan-start", PlanAction::Start, |s| s == PlanState::Draft)}
+            {button(|i| t_string!(i, plans.pause), "plan-pause", PlanAction::Pause, |s| matches!(s, PlanState::Running | PlanState::Scheduled))}
+            {button(|i| t_string!(i, plans.resume), "plan-resume", PlanAction::Resume, |s| s == PlanState::Paused)}
+            {button(|i| t_string!(i, plans.cancel), "plan-cancel", PlanAction::Cancel, |s| !s.is_final())}
         </div>
         {move || error.get().map(|m| view! { <p class="form-error" data-testid="plan-error">{m}</p> })}
         {move || current.with(|p| (!p.log.is_empty()).then(|| view! {
-            <ul class="plan-log" data-testid="plan-log">
+            <ul class="plan-log" data-testid="plan-log" data-untranslated="engine">
                 {p.log.iter().map(|l| view! { <li>{l.clone()}</li> }).collect_view()}
             </ul>
         }))}
         {draft}
-        <h3>"Timeline"</h3>
+        <h3>{tx!(i18n, plans.timeline)}</h3>
         <Timeline prediction=prediction runs=runs now_s=now_s/>
         {move || current.with(|p| view! {
             <WindowVerdict window=p.prediction.window.clone() total_s=p.prediction.total_s/>
-            <h3>"What if"</h3>
+            <h3>{t_string!(i18n, plans.what_if)}</h3>
             <WhatIfTable rows=p.what_if.clone() chosen=p.options.max_concurrent on_choose=Callback::new(|_| ()) fixed=true/>
         })}
     }
@@ -183,10 +190,11 @@ fn PlanView(plan: PlanRecord) -> impl IntoView {
 /// What the plan was drafted with: its summary, blockers and placement (fixed once stored).
 fn plan_draft(current: Memo<PlanRecord>) -> impl IntoView {
     let p = current.get_untracked();
+    let i18n = use_i18n();
     view! {
-        <p class="summary" data-testid="plan-summary">{summary(&p.prediction, p.draft.blockers.len())}</p>
-        <Blockers blockers=p.draft.blockers.clone() notes=p.draft.notes.clone()/>
-        <h3>"Placement"</h3>
+        <p class="summary" data-testid="plan-summary">{let prediction = p.prediction.clone(); let blocked = p.draft.blockers.len(); move || summary(i18n, &prediction, blocked)}</p>
+        <Blockers blockers=p.draft.blockers.clone() notes=notes_of(&p.draft)/>
+        <h3>{tx!(i18n, plans.placement)}</h3>
         <Placement draft=p.draft.clone() prediction=p.prediction.clone()/>
     }
 }

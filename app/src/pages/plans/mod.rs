@@ -6,7 +6,10 @@ pub mod new;
 pub mod parts;
 pub mod timeline;
 
+use crate::i18n::{t_string, use_i18n};
+use crate::lang::{fill, use_lang};
 use crate::live::LiveState;
+use crate::{names, phrase_text, tx};
 use domain::accounts::Role;
 use domain::format;
 use domain::PlanId;
@@ -52,25 +55,32 @@ pub fn PlansPage() -> impl IntoView {
                 .collect::<Vec<_>>()
         })
     };
+    let i18n = use_i18n();
+    let lang = use_lang();
     view! {
         <section class="page plans-page" data-testid="plans">
-            <h2>"Plans"</h2>
+            <h2>{tx!(i18n, plans.title)}</h2>
             {crate::allowed(Role::Operator).then(|| view! {
                 <p class="muted">
-                    "Enter maintenance mode on a host or drain a datastore from the map or the inventory; or roll a cluster: "
+                    {tx!(i18n, plans.explain)}" "
                     <Suspense>
-                        {move || clusters().map(|list| list.into_iter().map(|(id, name)| view! {
-                            <a class="link" href=format!("/plans/new?rolling={id}") data-testid=format!("rolling-{name}")>
-                                {format!("Rolling maintenance of {name}…")}
+                        {move || clusters().map(|list| list.into_iter().map(|(id, name)| {
+                            let testid = format!("rolling-{name}");
+                            view! {
+                            <a class="link" href=format!("/plans/new?rolling={id}") data-testid=testid>
+                                {move || fill(t_string!(i18n, plans.rolling_of), &[("cluster", name.clone())])}
                             </a>
                             " "
-                        }).collect_view())}
+                        }}).collect_view())}
                     </Suspense>
                 </p>
             })}
             <table class="objects" data-testid="plans-table">
                 <thead>
-                    <tr><th>"Plan"</th><th>"State"</th><th>"Moves"</th><th>"Predicted"</th><th>"By"</th><th>"Message"</th></tr>
+                    <tr>
+                        <th>{tx!(i18n, plans.plan)}</th><th>{tx!(i18n, plans.state)}</th><th>{tx!(i18n, plans.moves)}</th>
+                        <th>{tx!(i18n, plans.predicted)}</th><th>{tx!(i18n, plans.by)}</th><th>{tx!(i18n, plans.message)}</th>
+                    </tr>
                 </thead>
                 <tbody>
                     <For each=move || ids.get() key=|id| *id let:id>
@@ -78,19 +88,19 @@ pub fn PlansPage() -> impl IntoView {
                             let (done, total) = p.progress();
                             view! {
                                 <tr data-testid="plan-row" data-state=p.state.as_str()>
-                                    <td><a href=format!("/plans/{}", p.id) data-testid="plan-link">{p.title().to_string()}</a></td>
-                                    <td><span class=format!("badge state-{}", p.state.as_str())>{p.state.label()}</span></td>
+                                    <td><a href=format!("/plans/{}", p.id) data-testid="plan-link">{phrase_text::title(i18n.get_locale(), &p)}</a></td>
+                                    <td><span class=format!("badge state-{}", p.state.as_str())>{names::plan_state(i18n, p.state)}</span></td>
                                     <td class="num">{format!("{done} / {total}")}</td>
-                                    <td class="num">{format::duration(domain::Lang::En, p.prediction.total_s)}</td>
+                                    <td class="num">{format::duration(lang.get(), p.prediction.total_s)}</td>
                                     <td>{p.created_by.clone()}</td>
-                                    <td class="muted small">{p.message.clone()}</td>
+                                    <td class="muted small" data-untranslated="engine">{p.message.clone()}</td>
                                 </tr>
                             }
                         })}
                     </For>
                 </tbody>
             </table>
-            {move || ids.with(Vec::is_empty).then(|| view! { <p class="empty" data-testid="plans-empty">"No plans yet."</p> })}
+            {move || ids.with(Vec::is_empty).then(|| view! { <p class="empty" data-testid="plans-empty">{tx!(i18n, plans.none)}</p> })}
         </section>
     }
 }

@@ -3,9 +3,12 @@
 //! the server drafts and predicts — blockers first, then the placement, the timeline, the
 //! window verdict and the what-if rows — re-drawn as the options change; then *Start*.
 
-use super::parts::{summary, Blockers, Placement, WhatIfTable, WindowVerdict};
+use super::parts::{notes_of, summary, Blockers, Placement, WhatIfTable, WindowVerdict};
 use super::timeline::Timeline;
+use crate::i18n::{t_string, use_i18n};
+use crate::lang::fill;
 use crate::rpc::{self, PlanAction};
+use crate::tx;
 use domain::plan::{Goal, Order, Pacing, PlanOptions, PlanRequest, Preview};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -99,20 +102,22 @@ pub fn NewPlanPage() -> impl IntoView {
             }
         },
     );
+    let i18n = use_i18n();
     let title = move || {
         let name = named
             .get()
             .and_then(Result::ok)
             .flatten()
             .unwrap_or_default();
-        match goal.get() {
-            Some(Goal::EvacuateHost { .. }) => format!("Enter maintenance mode: {name}"),
-            Some(Goal::ExitMaintenance { .. }) => format!("Exit maintenance mode: {name}"),
-            Some(Goal::DrainDatastore { .. }) => format!("Drain {name}"),
-            Some(Goal::RollingMaintenance { .. }) => format!("Rolling maintenance of {name}"),
-            Some(Goal::Moves { .. }) => "Move VMs".into(),
-            None => "New plan".into(),
-        }
+        let template = match goal.get() {
+            Some(Goal::EvacuateHost { .. }) => t_string!(i18n, plans.new_evacuate),
+            Some(Goal::ExitMaintenance { .. }) => t_string!(i18n, plans.new_exit),
+            Some(Goal::DrainDatastore { .. }) => t_string!(i18n, plans.new_drain),
+            Some(Goal::RollingMaintenance { .. }) => t_string!(i18n, plans.new_rolling),
+            Some(Goal::Moves { .. }) => t_string!(i18n, plans.new_moves),
+            None => t_string!(i18n, plans.new_plan),
+        };
+        fill(template, &[("name", name)])
     };
     // Owned by the page: a click on Start outlives the preview it was made from.
     let start = StartState {
@@ -127,13 +132,13 @@ pub fn NewPlanPage() -> impl IntoView {
     view! {
         <section class="page plan-page" data-testid="new-plan" data-planning=move || planning.get().to_string()>
             <h2 data-testid="plan-title">
-                <Transition fallback=|| "Plan">{title}</Transition>
+                <Transition fallback=move || tx!(i18n, plans.plan)>{title}</Transition>
             </h2>
             {move || goal.get().is_none().then(|| view! {
-                <p class="empty">"Open a plan from a host (Enter maintenance mode…), a datastore (Drain…) or a cluster (Rolling maintenance…) on the map, the inventory or the Plans page."</p>
+                <p class="empty">{tx!(i18n, plans.open_from)}</p>
             })}
             <OptionsForm goal=goal options=options/>
-            <Transition fallback=|| view! { <p class="empty">"Planning…"</p> } set_pending=planning>
+            <Transition fallback=move || view! { <p class="empty">{tx!(i18n, plans.planning)}</p> } set_pending=planning>
                 {move || preview.get().map(|result| match result {
                     Ok(Some(p)) => view! { <PreviewView preview=p options=options request=request start=start/> }.into_any(),
                     Ok(None) => ().into_any(),
@@ -212,35 +217,36 @@ fn OptionsForm(goal: RwSignal<Option<Goal>>, options: RwSignal<PlanOptions>) -> 
             });
         }
     };
+    let i18n = use_i18n();
     view! {
         <form class="plan-options" on:submit=|ev| ev.prevent_default()>
-            <label>"Moves at once"
+            <label>{tx!(i18n, plans.at_once)}
                 <select data-testid="opt-concurrency" on:change=limit>
-                    <option value="" selected=true>"vSphere's limits"</option>
+                    <option value="" selected=true>{tx!(i18n, plans.vsphere_limits)}</option>
                     {[1u32, 2, 4, 8, 16].into_iter().map(|n| view! { <option value=n.to_string()>{n}</option> }).collect_view()}
                 </select>
             </label>
-            <label>"Order"
+            <label>{tx!(i18n, plans.order)}
                 <select data-testid="opt-order" on:change=order>
-                    <option value="largest_first">"Largest first"</option>
-                    <option value="smallest_first">"Smallest first"</option>
-                    <option value="by_priority">"By priority"</option>
+                    <option value="largest_first">{tx!(i18n, plans.largest_first)}</option>
+                    <option value="smallest_first">{tx!(i18n, plans.smallest_first)}</option>
+                    <option value="by_priority">{tx!(i18n, plans.by_priority)}</option>
                 </select>
             </label>
-            <label>"Bandwidth cap (Mbit/s)"<input type="number" min="1" data-testid="opt-cap" on:change=cap/></label>
-            <label>"Downtime target (ms)"<input type="number" min="1" max="100000" data-testid="opt-downtime" on:change=downtime/></label>
-            <label>"Start at"<input type="datetime-local" data-testid="opt-start-at" on:change=start_at/></label>
-            <label>"Must finish by"<input type="datetime-local" data-testid="opt-finish-by" on:change=finish_by/></label>
-            <label class="check"><input type="checkbox" data-testid="opt-stop" on:change=stop/>"Stop at the first failed move"</label>
-            <label class="check" title="A move waits while its share of a vMotion link would be under twice the fastest dirty rate on it: pre-copy converges instead of re-sending memory">
-                <input type="checkbox" data-testid="opt-pace" checked on:change=pace/>"Pace moves so every pre-copy converges"
+            <label>{tx!(i18n, plans.cap)}<input type="number" min="1" data-testid="opt-cap" on:change=cap/></label>
+            <label>{tx!(i18n, plans.downtime_target)}<input type="number" min="1" max="100000" data-testid="opt-downtime" on:change=downtime/></label>
+            <label>{tx!(i18n, plans.start_at)}<input type="datetime-local" data-testid="opt-start-at" on:change=start_at/></label>
+            <label>{tx!(i18n, plans.finish_by)}<input type="datetime-local" data-testid="opt-finish-by" on:change=finish_by/></label>
+            <label class="check"><input type="checkbox" data-testid="opt-stop" on:change=stop/>{tx!(i18n, plans.stop_on_failure)}</label>
+            <label class="check" title=tx!(i18n, plans.pace_explain)>
+                <input type="checkbox" data-testid="opt-pace" checked on:change=pace/>{tx!(i18n, plans.pace)}
             </label>
             {move || evacuate().then(|| view! {
-                <label class="check"><input type="checkbox" checked=true data-testid="opt-enter" on:change=enter/>"Enter maintenance mode once empty"</label>
+                <label class="check"><input type="checkbox" checked=true data-testid="opt-enter" on:change=enter/>{tx!(i18n, plans.enter_once_empty)}</label>
             })}
             {move || rolling().then(|| view! {
-                <label>"Hosts at a time"<input type="number" min="1" value="1" data-testid="opt-at-a-time" on:change=rolling_field("k")/></label>
-                <label>"Maintenance per host (min)"<input type="number" min="0" value="60" data-testid="opt-maintenance" on:change=rolling_field("m")/></label>
+                <label>{tx!(i18n, plans.hosts_at_a_time)}<input type="number" min="1" value="1" data-testid="opt-at-a-time" on:change=rolling_field("k")/></label>
+                <label>{tx!(i18n, plans.maintenance_per_host)}<input type="number" min="0" value="60" data-testid="opt-maintenance" on:change=rolling_field("m")/></label>
             })}
         </form>
     }
@@ -270,7 +276,11 @@ fn PreviewView(
         ..
     } = preview;
     let blocked = draft.blockers.len();
-    let line = summary(&prediction, blocked);
+    let i18n = use_i18n();
+    let line = {
+        let prediction = prediction.clone();
+        move || summary(i18n, &prediction, blocked)
+    };
     let chosen = options.with_untracked(|o| o.max_concurrent);
     let choose =
         Callback::new(move |limit: Option<u32>| options.update(|o| o.max_concurrent = limit));
@@ -301,19 +311,19 @@ fn PreviewView(
     let timeline = prediction.clone();
     view! {
         <p class="summary" data-testid="plan-summary">{line}</p>
-        <Blockers blockers=draft.blockers.clone() notes=draft.notes.clone()/>
-        <h3>"Placement"</h3>
+        <Blockers blockers=draft.blockers.clone() notes=notes_of(&draft)/>
+        <h3>{tx!(i18n, plans.placement)}</h3>
         <Placement draft=draft prediction=prediction.clone()/>
-        <h3>"Timeline"</h3>
+        <h3>{tx!(i18n, plans.timeline)}</h3>
         <Timeline prediction=Signal::stored(timeline) runs=Signal::stored(Vec::new()) now_s=Signal::stored(None)/>
         <WindowVerdict window=prediction.window.clone() total_s=prediction.total_s/>
-        <h3>"What if"</h3>
+        <h3>{tx!(i18n, plans.what_if)}</h3>
         <WhatIfTable rows=what_if chosen=chosen on_choose=choose/>
         {move || error.get().map(|m| view! { <p class="form-error" data-testid="start-error">{m}</p> })}
         {(operator && has_work).then(|| view! {
             <div class="toolbar">
-                <button class="primary" data-testid="plan-start" disabled=move || busy.get() on:click=move |_| submit(true)>"Start"</button>
-                <button class="secondary" data-testid="plan-save" disabled=move || busy.get() on:click=move |_| submit(false)>"Save as draft"</button>
+                <button class="primary" data-testid="plan-start" disabled=move || busy.get() on:click=move |_| submit(true)>{tx!(i18n, plans.start)}</button>
+                <button class="secondary" data-testid="plan-save" disabled=move || busy.get() on:click=move |_| submit(false)>{tx!(i18n, plans.save_draft)}</button>
             </div>
         })}
     }

@@ -4,6 +4,9 @@
 //! is computed here (pure, tested); the component only draws it.
 
 use crate::components::markup::Markup;
+use crate::i18n::{td_string, use_i18n, Locale};
+use crate::lang::{fill, lang_of};
+use crate::tx;
 use domain::format;
 use domain::plan::{MoveRun, PlanPrediction};
 use leptos::prelude::*;
@@ -53,7 +56,14 @@ fn tick_step(span: f64) -> f64 {
 }
 
 /// Lays the chart out: predicted bars, the run's (matched by step and VM), the clock.
-pub fn chart(prediction: &PlanPrediction, runs: &[MoveRun], now_s: Option<f64>) -> Chart {
+pub fn chart(
+    locale: Locale,
+    prediction: &PlanPrediction,
+    runs: &[MoveRun],
+    now_s: Option<f64>,
+) -> Chart {
+    let lang = lang_of(locale);
+    let time = |s: f64| format::duration(lang, s);
     let actual_end = runs
         .iter()
         .filter_map(|r| r.end_s.or(r.start_s))
@@ -100,18 +110,19 @@ pub fn chart(prediction: &PlanPrediction, runs: &[MoveRun], now_s: Option<f64>) 
                 transfer: (x(m.start_s), w(m.start_s, transfer_end)),
                 switchover: (x(transfer_end), w(transfer_end, m.end_s).max(1.5)),
                 actual,
-                failed: m.failure.is_some()
-                    || run.is_some_and(|r| r.error.is_some()),
-                title: format!(
-                    "{}: waits {}, prepares {}, copies disks {}, pre-copies memory {}, switches over {} (downtime {:.0} ms); ends at {}",
-                    m.vm_name,
-                    format::duration(domain::Lang::En, b.queue_s),
-                    format::duration(domain::Lang::En, b.prepare_s),
-                    format::duration(domain::Lang::En, b.disk_copy_s),
-                    format::duration(domain::Lang::En, b.memory_precopy_s),
-                    format::duration(domain::Lang::En, b.switchover_s),
-                    m.downtime_ms,
-                    format::duration(domain::Lang::En, m.end_s)
+                failed: m.failure.is_some() || run.is_some_and(|r| r.error.is_some()),
+                title: fill(
+                    td_string!(locale, plans.bar_title),
+                    &[
+                        ("vm", m.vm_name.clone()),
+                        ("queue", time(b.queue_s)),
+                        ("prepare", time(b.prepare_s)),
+                        ("disks", time(b.disk_copy_s)),
+                        ("memory", time(b.memory_precopy_s)),
+                        ("switchover", time(b.switchover_s)),
+                        ("downtime", format::millis(lang, m.downtime_ms)),
+                        ("end", time(m.end_s)),
+                    ],
                 ),
             }
         })
@@ -120,13 +131,13 @@ pub fn chart(prediction: &PlanPrediction, runs: &[MoveRun], now_s: Option<f64>) 
     let ticks = (0..)
         .map(|i| i as f64 * step)
         .take_while(|t| *t <= span + 1e-9)
-        .map(|t| (x(t), format::duration(domain::Lang::En, t)))
+        .map(|t| (x(t), time(t)))
         .collect();
     let marks = prediction
         .steps
         .iter()
         .filter(|s| s.kind != "moves")
-        .map(|s| (x(s.start_s), s.kind.replace('_', " ")))
+        .map(|s| (x(s.start_s), step_name(locale, &s.kind)))
         .collect();
     Chart {
         height: top + rows.len() as f64 * row_height + 8.0,
@@ -136,6 +147,17 @@ pub fn chart(prediction: &PlanPrediction, runs: &[MoveRun], now_s: Option<f64>) 
         marks,
         now: now_s.map(x),
     }
+}
+
+/// A step's name on the chart ("enter maintenance").
+fn step_name(locale: Locale, kind: &str) -> String {
+    match kind {
+        "enter_maintenance" => td_string!(locale, plans.step_enter),
+        "hold" => td_string!(locale, plans.step_hold),
+        "exit_maintenance" => td_string!(locale, plans.step_exit),
+        other => return other.replace('_', " "),
+    }
+    .to_string()
 }
 
 /// Charts of more rows than this draw only those near the visible part of the frame.
@@ -291,7 +313,11 @@ pub fn Timeline(
     #[prop(into)] runs: Signal<Vec<MoveRun>>,
     #[prop(into)] now_s: Signal<Option<f64>>,
 ) -> impl IntoView {
-    let chart = Memo::new(move |_| prediction.with(|p| runs.with(|r| chart(p, r, now_s.get()))));
+    let i18n = use_i18n();
+    let chart = Memo::new(move |_| {
+        let locale = i18n.get_locale();
+        prediction.with(|p| runs.with(|r| chart(locale, p, r, now_s.get())))
+    });
     let width = LABELS + WIDTH + 20.0;
     let height = move || chart.with(|c| c.height);
     let rows = move || chart.with(|c| c.rows.len());
@@ -319,16 +345,16 @@ pub fn Timeline(
                 height=height
                 viewBox=move || format!("0 0 {width} {}", height())
                 role="img"
-                aria-label=move || format!("Timeline of {} moves", rows())
+                aria-label=move || fill(td_string!(i18n.get_locale(), plans.timeline_of), &[("count", rows().to_string())])
                 inner_html=move || chart.with(|c| svg_body(c, range.get()))
             ></svg>
         </div>
         <p class="legend small muted">
-            <span class="key queue"></span>"queue wait "
-            <span class="key transfer"></span>"transfer "
-            <span class="key switchover"></span>"switchover "
-            <span class="key actual"></span>"what the run did "
-            <span class="key now"></span>"now"
+            <span class="key queue"></span>{tx!(i18n, plans.key_queue)}" "
+            <span class="key transfer"></span>{tx!(i18n, plans.key_transfer)}" "
+            <span class="key switchover"></span>{tx!(i18n, plans.key_switchover)}" "
+            <span class="key actual"></span>{tx!(i18n, plans.key_actual)}" "
+            <span class="key now"></span>{tx!(i18n, plans.key_now)}
         </p>
     }
 }
@@ -403,7 +429,7 @@ mod tests {
             end_s: None,
             error: None,
         }];
-        let c = chart(&p, &runs, Some(80.0));
+        let c = chart(Locale::en, &p, &runs, Some(80.0));
         assert_eq!(c.rows.len(), 2);
         // b waits for the first half: its queue bar spans it, its transfer starts mid-way.
         assert_eq!(c.rows[1].queue, (LABELS, WIDTH / 2.0));
@@ -422,7 +448,7 @@ mod tests {
         // Drawn: one group per move, the run's bar, the clock; names escaped.
         let mut named = p.clone();
         named.moves[0].vm_name = "a<b>".into();
-        let named = chart(&named, &runs, Some(80.0));
+        let named = chart(Locale::en, &named, &runs, Some(80.0));
         let svg = svg_body(&named, drawn(&named, 0.0, 100.0));
         assert_eq!(svg.matches(r#"data-testid="timeline-row""#).count(), 2);
         assert_eq!(svg.matches(r#"data-testid="timeline-actual""#).count(), 1);
@@ -452,7 +478,7 @@ mod tests {
                 margin_s: None,
             },
         };
-        let c = chart(&p, &[], None);
+        let c = chart(Locale::en, &p, &[], None);
         let (top, shown) = (5_000.0, 500.0);
         let range = drawn(&c, top, shown);
         // Every row the frame shows is drawn, and far fewer than all.
@@ -472,7 +498,7 @@ mod tests {
         // A short chart is drawn whole.
         let mut short = p.clone();
         short.moves.truncate(40);
-        let c = chart(&short, &[], None);
+        let c = chart(Locale::en, &short, &[], None);
         assert_eq!(drawn(&c, 0.0, 10.0), 0..40);
     }
 }

@@ -76,12 +76,21 @@ fn draft_schemas() -> Value {
             "kind": enumeration(&["vmotion", "storage_vmotion", "combined"]),
             "live": {"type": "boolean"}, "source_host_id": uuid(), "target_host_id": uuid(),
             "target_datastore_id": uuid(), "target": {"type": "string"}, "why": {"type": "string"},
+            "target_phrase": reference("Phrase"), "why_phrase": reference("Phrase"),
             "memory_mib": {"type": "integer"}, "priority": {"type": "integer"}
         }},
         "Blocker": {"type": "object", "properties": {
             "vm_id": uuid(), "vm_name": {"type": "string"},
             "check": {"type": "string", "description": "the failing check's id (affinity.rules, storage.local…)"},
+            "code": {"type": "string", "description": "the wording's stable code, as a check result's"},
+            "args": {"type": "object", "additionalProperties": {"type": "string"}},
             "message": {"type": "string"}, "remedy": {"type": "string"}
+        }},
+        "Phrase": {"type": "object", "description": "words as a stable code and the values they name, for a page to word in its language; english is the API's text (docs/DESIGN.md#languages)", "properties": {
+            "code": {"type": "string"},
+            "args": {"type": "object", "additionalProperties": {"type": "string"}},
+            "because": reference("Phrase"),
+            "english": {"type": "string"}
         }},
         "Step": {"type": "object", "required": ["step"], "properties": {
             "step": enumeration(&["moves", "enter_maintenance", "hold", "exit_maintenance"]),
@@ -89,8 +98,9 @@ fn draft_schemas() -> Value {
             "seconds": {"type": "integer"}
         }},
         "Draft": {"type": "object", "properties": {
-            "goal": reference("Goal"), "title": {"type": "string"}, "steps": list_of("Step"),
-            "blockers": list_of("Blocker"), "notes": {"type": "array", "items": {"type": "string"}}
+            "goal": reference("Goal"), "title": {"type": "string"}, "title_phrase": reference("Phrase"),
+            "steps": list_of("Step"), "blockers": list_of("Blocker"),
+            "notes": {"type": "array", "items": {"type": "string"}}, "note_phrases": list_of("Phrase")
         }},
     })
 }
