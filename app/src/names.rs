@@ -107,3 +107,55 @@ pub fn plan_state(i18n: I18n, state: domain::plan::PlanState) -> &'static str {
         PlanState::Interrupted => t_string!(i18n, plan_states.interrupted),
     }
 }
+
+/// A kind's name as a tab or a page's title ("Datastores" / "Banques de données").
+pub fn kind_title(i18n: I18n, kind: ObjectKind) -> &'static str {
+    match kind {
+        ObjectKind::Cluster => t_string!(i18n, inventory.clusters),
+        ObjectKind::Host => t_string!(i18n, inventory.hosts),
+        ObjectKind::Datastore => t_string!(i18n, inventory.datastores),
+        ObjectKind::Switch => t_string!(i18n, inventory.switches),
+        ObjectKind::Portgroup => t_string!(i18n, inventory.portgroups),
+        ObjectKind::Vm => t_string!(i18n, inventory.vms),
+        ObjectKind::Rule => t_string!(i18n, inventory.rules),
+    }
+}
+
+/// A kind's name in a count ("45,000 VMs", "12 datastores" / "12 banques de données").
+pub fn object_kinds(i18n: I18n, kind: ObjectKind) -> &'static str {
+    match kind {
+        ObjectKind::Cluster => t_string!(i18n, kinds_plural.cluster),
+        ObjectKind::Host => t_string!(i18n, kinds_plural.host),
+        ObjectKind::Datastore => t_string!(i18n, kinds_plural.datastore),
+        ObjectKind::Switch => t_string!(i18n, kinds_plural.switch),
+        ObjectKind::Portgroup => t_string!(i18n, kinds_plural.portgroup),
+        ObjectKind::Vm => t_string!(i18n, kinds_plural.vm),
+        ObjectKind::Rule => t_string!(i18n, kinds_plural.rule),
+    }
+}
+
+/// "New datastore" / "Nouvelle banque de données" (French nouns have genders).
+pub fn new_object(i18n: I18n, kind: ObjectKind) -> &'static str {
+    match kind {
+        ObjectKind::Cluster => t_string!(i18n, new_object.cluster),
+        ObjectKind::Host => t_string!(i18n, new_object.host),
+        ObjectKind::Datastore => t_string!(i18n, new_object.datastore),
+        ObjectKind::Switch => t_string!(i18n, new_object.switch),
+        ObjectKind::Portgroup => t_string!(i18n, new_object.portgroup),
+        ObjectKind::Vm => t_string!(i18n, new_object.vm),
+        ObjectKind::Rule => t_string!(i18n, new_object.rule),
+    }
+}
+
+/// "Edit datastore" / "Modifier la banque de données".
+pub fn edit_object(i18n: I18n, kind: ObjectKind) -> &'static str {
+    match kind {
+        ObjectKind::Cluster => t_string!(i18n, edit_object.cluster),
+        ObjectKind::Host => t_string!(i18n, edit_object.host),
+        ObjectKind::Datastore => t_string!(i18n, edit_object.datastore),
+        ObjectKind::Switch => t_string!(i18n, edit_object.switch),
+        ObjectKind::Portgroup => t_string!(i18n, edit_object.portgroup),
+        ObjectKind::Vm => t_string!(i18n, edit_object.vm),
+        ObjectKind::Rule => t_string!(i18n, edit_object.rule),
+    }
+}

@@ -1,6 +1,9 @@
 //! The table of each kind of inventory object: its headers, and the row of cells of one
-//! object (the server builds the rows of the page asked for: docs/DESIGN.md#paged-lists).
+//! object (the server builds the rows of the page asked for: docs/DESIGN.md#paged-lists), in
+//! the page's language (docs/DESIGN.md#languages).
 
+use crate::i18n::{td_string, Locale};
+use crate::lang::{fill, lang_of};
 use domain::format;
 use domain::*;
 
@@ -8,7 +11,9 @@ use domain::*;
 pub type Row = (uuid::Uuid, String, Vec<String>);
 
 /// The row of object `id` of `kind`, if it exists.
-pub fn row(kind: ObjectKind, inv: &Inventory, id: uuid::Uuid) -> Option<Row> {
+pub fn row(locale: Locale, kind: ObjectKind, inv: &Inventory, id: uuid::Uuid) -> Option<Row> {
+    let lang = lang_of(locale);
+    let off = || td_string!(locale, tables.off).to_string();
     let host_name = |id: &HostId| {
         inv.hosts
             .get(id)
@@ -19,10 +24,7 @@ pub fn row(kind: ObjectKind, inv: &Inventory, id: uuid::Uuid) -> Option<Row> {
     Some(match kind {
         ObjectKind::Cluster => inv.clusters.get(&ClusterId(id)).map(|c| {
             let hosts = inv.hosts.values().filter(|h| h.cluster_id == c.id).count();
-            let evc = c
-                .evc_level
-                .map(|l| l.to_string())
-                .unwrap_or_else(|| "off".into());
+            let evc = c.evc_level.map(|l| l.to_string()).unwrap_or_else(off);
             (c.id.0, c.name.to_string(), vec![hosts.to_string(), evc])
         })?,
         ObjectKind::Host => inv.hosts.get(&HostId(id)).map(|h| {
@@ -33,19 +35,22 @@ pub fn row(kind: ObjectKind, inv: &Inventory, id: uuid::Uuid) -> Option<Row> {
                 .unwrap_or_default();
             let load = inv.host_load(h.id);
             let vmotion = if h.vmotion_enabled {
-                format::link(domain::Lang::En, h.vmotion_link_gbps.get())
+                format::link(lang, h.vmotion_link_gbps.get())
             } else {
-                "off".into()
+                off()
             };
             (
                 h.id.0,
                 h.name.to_string(),
                 vec![
                     cluster,
-                    format!("{:?}", h.state).to_lowercase(),
+                    host_state(locale, h.state).to_string(),
                     format!("{:?} L{}", h.cpu_vendor, h.cpu_feature_level),
-                    format!("{} cores", h.cores),
-                    format::mib(domain::Lang::En, h.memory_mib.get()),
+                    fill(
+                        td_string!(locale, tables.cores_count),
+                        &[("cores", h.cores.to_string())],
+                    ),
+                    format::mib(lang, h.memory_mib.get()),
                     vmotion,
                     load.vms.to_string(),
                 ],
@@ -56,9 +61,9 @@ pub fn row(kind: ObjectKind, inv: &Inventory, id: uuid::Uuid) -> Option<Row> {
                 d.id.0,
                 d.name.to_string(),
                 vec![
-                    d.kind.label().to_string(),
-                    format::mib(domain::Lang::En, d.capacity_mib.get()),
-                    format::mib(domain::Lang::En, inv.free_mib(d)),
+                    datastore_kind(locale, d.kind).to_string(),
+                    format::mib(lang, d.capacity_mib.get()),
+                    format::mib(lang, inv.free_mib(d)),
                     hosts_list(&d.host_ids),
                 ],
             )
@@ -76,9 +81,10 @@ pub fn row(kind: ObjectKind, inv: &Inventory, id: uuid::Uuid) -> Option<Row> {
                         .map(|s| s.name.to_string())
                         .unwrap_or_default()
                 ),
-                Some(PortgroupAttachment::Standard(h)) => {
-                    format!("standard switch of {}", host_name(&h))
-                }
+                Some(PortgroupAttachment::Standard(h)) => fill(
+                    td_string!(locale, tables.standard_switch_of),
+                    &[("host", host_name(&h))],
+                ),
                 None => String::new(),
             };
             (
@@ -94,10 +100,10 @@ pub fn row(kind: ObjectKind, inv: &Inventory, id: uuid::Uuid) -> Option<Row> {
                 v.name.to_string(),
                 vec![
                     host_name(&v.host_id),
-                    format!("{:?}", v.power_state).to_lowercase(),
+                    power_state(locale, v.power_state).to_string(),
                     v.vcpus.to_string(),
-                    format::mib(domain::Lang::En, v.memory_mib.get()),
-                    format::mib(domain::Lang::En, disk),
+                    format::mib(lang, v.memory_mib.get()),
+                    format::mib(lang, disk),
                 ],
             )
         })?,
@@ -113,15 +119,15 @@ pub fn row(kind: ObjectKind, inv: &Inventory, id: uuid::Uuid) -> Option<Row> {
                 })
                 .collect();
             let strength = match (r.enabled, r.is_hard()) {
-                (false, _) => "disabled",
-                (true, true) => "must",
-                (true, false) => "should",
+                (false, _) => td_string!(locale, tables.disabled),
+                (true, true) => td_string!(locale, tables.must),
+                (true, false) => td_string!(locale, tables.should),
             };
             (
                 r.id.0,
                 r.name.to_string(),
                 vec![
-                    r.kind.label().to_string(),
+                    rule_kind(locale, r.kind).to_string(),
                     strength.to_string(),
                     vms.join(", "),
                     hosts_list(&r.host_ids),
@@ -131,18 +137,64 @@ pub fn row(kind: ObjectKind, inv: &Inventory, id: uuid::Uuid) -> Option<Row> {
     })
 }
 
-/// The headers of a kind's table, after Name.
-pub fn headers(kind: ObjectKind) -> Vec<&'static str> {
+fn host_state(locale: Locale, state: HostState) -> &'static str {
+    match state {
+        HostState::Connected => td_string!(locale, states.connected),
+        HostState::Maintenance => td_string!(locale, states.maintenance),
+        HostState::Disconnected => td_string!(locale, states.disconnected),
+    }
+}
+
+fn power_state(locale: Locale, state: PowerState) -> &'static str {
+    match state {
+        PowerState::On => td_string!(locale, states.powered_on),
+        PowerState::Off => td_string!(locale, states.powered_off),
+        PowerState::Suspended => td_string!(locale, states.suspended),
+    }
+}
+
+fn datastore_kind(locale: Locale, kind: DatastoreKind) -> &'static str {
     match kind {
-        ObjectKind::Cluster => vec!["Hosts", "EVC"],
+        DatastoreKind::Local => td_string!(locale, map.local),
+        DatastoreKind::VmfsShared => td_string!(locale, map.vmfs_shared),
+        DatastoreKind::Nfs => "NFS",
+        DatastoreKind::Vsan => "vSAN",
+    }
+}
+
+pub fn rule_kind(locale: Locale, kind: RuleKind) -> &'static str {
+    match kind {
+        RuleKind::KeepTogether => td_string!(locale, tables.keep_together),
+        RuleKind::KeepApart => td_string!(locale, tables.keep_apart),
+        RuleKind::RunOnHosts => td_string!(locale, tables.run_on_hosts),
+    }
+}
+
+/// The headers of a kind's table, after Name.
+#[rustfmt::skip]
+pub fn headers(locale: Locale, kind: ObjectKind) -> Vec<&'static str> {
+    let t = |key: fn(Locale) -> &'static str| key(locale);
+    match kind {
+        ObjectKind::Cluster => vec![t(|l| td_string!(l, tables.hosts)), "EVC"],
         ObjectKind::Host => vec![
-            "Cluster", "State", "CPU", "Cores", "Memory", "vMotion", "VMs",
+            t(|l| td_string!(l, tables.cluster)), t(|l| td_string!(l, tables.state)), "CPU",
+            t(|l| td_string!(l, tables.cores)), t(|l| td_string!(l, tables.memory)), "vMotion",
+            t(|l| td_string!(l, tables.vms)),
         ],
-        ObjectKind::Datastore => vec!["Type", "Capacity", "Free", "Mounted by"],
-        ObjectKind::Switch => vec!["Members"],
-        ObjectKind::Portgroup => vec!["VLAN", "On"],
-        ObjectKind::Vm => vec!["Host", "Power", "vCPUs", "Memory", "Disks"],
-        ObjectKind::Rule => vec!["Rule", "Strength", "VMs", "Hosts"],
+        ObjectKind::Datastore => vec![
+            t(|l| td_string!(l, tables.kind)), t(|l| td_string!(l, tables.capacity)),
+            t(|l| td_string!(l, tables.free)), t(|l| td_string!(l, tables.mounted_by)),
+        ],
+        ObjectKind::Switch => vec![t(|l| td_string!(l, tables.members))],
+        ObjectKind::Portgroup => vec!["VLAN", t(|l| td_string!(l, tables.on))],
+        ObjectKind::Vm => vec![
+            t(|l| td_string!(l, tables.host)), t(|l| td_string!(l, tables.power)), "vCPU",
+            t(|l| td_string!(l, tables.memory)), t(|l| td_string!(l, tables.disks)),
+        ],
+        ObjectKind::Rule => vec![
+            t(|l| td_string!(l, tables.rule)), t(|l| td_string!(l, tables.strength)),
+            t(|l| td_string!(l, tables.vms)), t(|l| td_string!(l, tables.hosts)),
+        ],
     }
 }
 

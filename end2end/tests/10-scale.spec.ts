@@ -234,7 +234,7 @@ test("the VMs table pages from the server: 45,000 rows scroll, filter and sort",
   const html = await (await context.request.get("/inventory/vms")).text();
   expect(html.length).toBeLessThan(1_000_000);
   const page = await openPage("/inventory/vms");
-  await expect(page.getByTestId("table-count")).toHaveText("45000 vms");
+  await expect(page.getByTestId("table-count")).toHaveText("45,000 VMs");
   await expect(page.getByTestId("row-vm-000-000-000")).toBeVisible();
   // Only the rows around the view are drawn.
   expect(await page.locator("tr.row").count()).toBeLessThanOrEqual(100);
@@ -243,7 +243,7 @@ test("the VMs table pages from the server: 45,000 rows scroll, filter and sort",
   expect(await page.locator("tr.row").count()).toBeLessThanOrEqual(100);
   // Filtered by name on the server.
   await page.getByTestId("table-filter").fill("vm-020-010-01");
-  await expect(page.getByTestId("table-count")).toHaveText("8 vms");
+  await expect(page.getByTestId("table-count")).toHaveText("8 VMs");
   await expect(page.locator("tr.row")).toHaveCount(8);
   // Sorted by name, descending.
   await page.getByTestId("sort-name").click();

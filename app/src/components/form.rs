@@ -58,6 +58,8 @@ pub struct Group {
     pub key: &'static str,
     pub label: &'static str,
     pub item: &'static str,
+    /// Its button's label ("Add disk").
+    pub add: &'static str,
     pub fields: Vec<Field>,
     /// Rows a new object starts with.
     pub initial_rows: usize,
@@ -482,13 +484,15 @@ pub fn ObjectForm(
 
     let fields = spec.with_value(|s| s.fields.clone());
     let groups = spec.with_value(|s| s.groups.clone());
-    let title = spec.with_value(|s| {
+    let i18n = crate::i18n::use_i18n();
+    let kind = spec.with_value(|s| s.kind);
+    let title = move || {
         if creating {
-            format!("New {}", s.kind.label())
+            crate::names::new_object(i18n, kind)
         } else {
-            format!("Edit {}", s.kind.label())
+            crate::names::edit_object(i18n, kind)
         }
-    });
+    };
 
     view! {
         <form class="object-form" data-testid="object-form" on:submit=submit novalidate>
@@ -545,7 +549,7 @@ pub fn ObjectForm(
                                                     data-testid=remove_testid
                                                     on:click=remove
                                                 >
-                                                    "Remove"
+                                                    {crate::tx!(i18n, form.remove)}
                                                 </button>
                                             </div>
                                         }
@@ -568,7 +572,7 @@ pub fn ObjectForm(
                                     });
                                 }
                             >
-                                {format!("Add {}", group.item.to_lowercase())}
+                                {group.add}
                             </button>
                         </fieldset>
                     }
@@ -581,10 +585,10 @@ pub fn ObjectForm(
             }}
             <div class="actions">
                 <button type="submit" class="primary" data-testid="form-submit" disabled=move || save.pending().get()>
-                    {if creating { "Create" } else { "Save" }}
+                    {move || if creating { crate::i18n::t_string!(i18n, form.create) } else { crate::i18n::t_string!(i18n, form.save) }}
                 </button>
                 <button type="button" class="secondary" data-testid="form-cancel" on:click=move |_| on_done.run(())>
-                    "Cancel"
+                    {crate::tx!(i18n, form.cancel)}
                 </button>
             </div>
         </form>
@@ -592,90 +596,4 @@ pub fn ObjectForm(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn spec() -> FormSpec {
-        FormSpec {
-            kind: ObjectKind::Vm,
-            fields: vec![
-                Field::new("name", "Name", Input::Text),
-                Field::new("vcpus", "vCPUs", Input::Integer),
-                Field::new("workload.working_set_mib", "Working set", Input::Integer).optional(),
-                Field::new("fault_tolerance", "FT", Input::Checkbox),
-                Field::new("tags", "Tags", Input::Multi(vec![])),
-            ],
-            groups: vec![Group {
-                key: "disks",
-                label: "Disks",
-                item: "Disk",
-                fields: vec![Field::new("capacity_mib", "Capacity", Input::Integer)],
-                initial_rows: 1,
-            }],
-        }
-    }
-
-    #[test]
-    fn text_values_become_the_api_json_and_back() {
-        let s = spec();
-        let (mut values, rows) = s.defaults();
-        values.insert("name".into(), "web".into());
-        values.insert("vcpus".into(), "4".into());
-        values.insert("fault_tolerance".into(), "true".into());
-        values.insert("tags".into(), "a,b".into());
-        values.insert("disks[0].capacity_mib".into(), "100".into());
-        let json = s.to_json(&values, &rows).unwrap();
-        assert_eq!(
-            json,
-            serde_json::json!({"name": "web", "vcpus": 4, "fault_tolerance": true,
-                "tags": ["a", "b"], "disks": [{"capacity_mib": 100}]})
-        );
-        let (back, back_rows) = s.values_of(&json);
-        assert_eq!(back["vcpus"], "4");
-        assert_eq!(back["disks[0].capacity_mib"], "100");
-        assert_eq!(back["workload.working_set_mib"], "");
-        assert_eq!(back_rows["disks"], 1);
-        values.insert("workload.working_set_mib".into(), "512".into());
-        let json = s.to_json(&values, &rows).unwrap();
-        assert_eq!(json["workload"]["working_set_mib"], 512);
-    }
-
-    #[test]
-    fn malformed_text_is_reported_against_its_field() {
-        let s = spec();
-        let (mut values, rows) = s.defaults();
-        values.insert("vcpus".into(), "four".into());
-        assert_eq!(s.to_json(&values, &rows).unwrap_err().0, "vcpus");
-        values.insert("vcpus".into(), "-1".into());
-        assert!(s
-            .to_json(&values, &rows)
-            .unwrap_err()
-            .1
-            .contains("negative"));
-        values.insert("vcpus".into(), "2".into());
-        values.insert("disks[0].capacity_mib".into(), "".into());
-        assert_eq!(
-            s.to_json(&values, &rows).unwrap_err().0,
-            "disks[0].capacity_mib"
-        );
-    }
-
-    #[test]
-    fn errors_land_on_the_closest_field() {
-        let keys = vec![
-            "name".to_string(),
-            "host_ids".to_string(),
-            "disks[0].capacity_mib".to_string(),
-        ];
-        assert_eq!(
-            place_error(&keys, Some("host_ids[1]")).as_deref(),
-            Some("host_ids")
-        );
-        assert_eq!(
-            place_error(&keys, Some("disks[0].capacity_mib")).as_deref(),
-            Some("disks[0].capacity_mib")
-        );
-        assert_eq!(place_error(&keys, Some("id")), None);
-        assert_eq!(place_error(&keys, None), None);
-    }
-}
+mod tests;

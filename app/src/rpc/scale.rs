@@ -105,7 +105,11 @@ pub struct TableRow {
 pub async fn inventory_page(
     kind: ObjectKind,
     query: domain::listing::ListQuery,
+    /// The language of the rows' words and figures.
+    #[server(default)]
+    lang: domain::Lang,
 ) -> Result<TablePage, ServerError> {
+    let locale = crate::lang::locale_of(lang);
     call!(InventoryPage, |api, _| async {
         let mut page = Err(ServerError::new(
             500,
@@ -120,7 +124,7 @@ pub async fn inventory_page(
                     rows: listing
                         .ids
                         .iter()
-                        .filter_map(|id| crate::tables::row(kind, inv, *id))
+                        .filter_map(|id| crate::tables::row(locale, kind, inv, *id))
                         .map(|(id, name, cells)| TableRow {
                             vcenter: inv.sources.get(&id).map(|s| s.vcenter.clone()),
                             id,

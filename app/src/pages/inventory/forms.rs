@@ -2,6 +2,7 @@
 //! from the inventory (declarative: one table per kind).
 
 use crate::components::form::{Field, FormSpec, Group, Input};
+use crate::i18n::{td_string, Locale};
 use domain::*;
 
 fn options<'a, T: 'a>(
@@ -14,7 +15,7 @@ fn options<'a, T: 'a>(
     out
 }
 
-fn choices(pairs: &[(&str, &str)]) -> Input {
+fn choices(pairs: &[(&str, &'static str)]) -> Input {
     Input::Select(
         pairs
             .iter()
@@ -24,7 +25,7 @@ fn choices(pairs: &[(&str, &str)]) -> Input {
 }
 
 /// The form fields of each kind, with choices drawn from the inventory.
-pub fn form_spec(kind: ObjectKind, inv: &Inventory) -> FormSpec {
+pub fn form_spec(locale: Locale, kind: ObjectKind, inv: &Inventory) -> FormSpec {
     let hosts = options(
         inv.hosts.values(),
         |h| h.id.to_string(),
@@ -32,11 +33,16 @@ pub fn form_spec(kind: ObjectKind, inv: &Inventory) -> FormSpec {
     );
     let first = |opts: &[(String, String)]| opts.first().map(|o| o.0.clone()).unwrap_or_default();
     let (fields, groups) = match kind {
-        ObjectKind::Rule => (rule_fields(inv, hosts.clone()), vec![]),
+        ObjectKind::Rule => (rule_fields(locale, inv, hosts.clone()), vec![]),
         ObjectKind::Cluster => (
             vec![
-                Field::new("name", "Name", Input::Text),
-                Field::new("evc_level", "EVC level", Input::Integer).optional(),
+                Field::new("name", td_string!(locale, form.name), Input::Text),
+                Field::new(
+                    "evc_level",
+                    td_string!(locale, form.evc_level),
+                    Input::Integer,
+                )
+                .optional(),
             ],
             vec![],
         ),
@@ -48,41 +54,60 @@ pub fn form_spec(kind: ObjectKind, inv: &Inventory) -> FormSpec {
             );
             (
                 vec![
-                    Field::new("name", "Name", Input::Text),
-                    Field::new("cluster_id", "Cluster", Input::Select(clusters.clone()))
-                        .default(first(&clusters)),
+                    Field::new("name", td_string!(locale, form.name), Input::Text),
+                    Field::new(
+                        "cluster_id",
+                        td_string!(locale, form.cluster),
+                        Input::Select(clusters.clone()),
+                    )
+                    .default(first(&clusters)),
                     Field::new(
                         "cpu_vendor",
-                        "CPU vendor",
+                        td_string!(locale, form.cpu_vendor),
                         choices(&[("intel", "Intel"), ("amd", "AMD")]),
                     )
                     .default("intel"),
-                    Field::new("cpu_feature_level", "CPU feature level", Input::Integer)
-                        .default("6"),
-                    Field::new("cores", "Cores", Input::Integer).default("32"),
-                    Field::new("cpu_mhz", "CPU MHz", Input::Integer).default("2600"),
-                    Field::new("memory_mib", "Memory (MiB)", Input::Integer).default("262144"),
+                    Field::new(
+                        "cpu_feature_level",
+                        td_string!(locale, form.cpu_feature_level),
+                        Input::Integer,
+                    )
+                    .default("6"),
+                    Field::new("cores", td_string!(locale, form.cores), Input::Integer)
+                        .default("32"),
+                    Field::new("cpu_mhz", td_string!(locale, form.cpu_mhz), Input::Integer)
+                        .default("2600"),
+                    Field::new(
+                        "memory_mib",
+                        td_string!(locale, form.memory_mib),
+                        Input::Integer,
+                    )
+                    .default("262144"),
                     Field::new(
                         "state",
-                        "State",
+                        td_string!(locale, form.state),
                         choices(&[
-                            ("connected", "Connected"),
-                            ("maintenance", "Maintenance mode"),
-                            ("disconnected", "Disconnected"),
+                            ("connected", td_string!(locale, form.connected)),
+                            ("maintenance", td_string!(locale, form.maintenance_mode)),
+                            ("disconnected", td_string!(locale, form.disconnected)),
                         ]),
                     )
                     .default("connected"),
-                    Field::new("vmotion_enabled", "vMotion enabled", Input::Checkbox)
-                        .default("true"),
+                    Field::new(
+                        "vmotion_enabled",
+                        td_string!(locale, form.vmotion_enabled),
+                        Input::Checkbox,
+                    )
+                    .default("true"),
                     Field::new(
                         "vmotion_link_gbps",
-                        "vMotion link (Gbit/s, 0 = down)",
+                        td_string!(locale, form.vmotion_link),
                         Input::Decimal,
                     )
                     .default("10"),
                     Field::new(
                         "ip_family",
-                        "Management IP family",
+                        td_string!(locale, form.ip_family),
                         choices(&[("v4", "IPv4"), ("v6", "IPv6")]),
                     )
                     .default("v4"),
@@ -92,28 +117,46 @@ pub fn form_spec(kind: ObjectKind, inv: &Inventory) -> FormSpec {
         }
         ObjectKind::Datastore => (
             vec![
-                Field::new("name", "Name", Input::Text),
+                Field::new("name", td_string!(locale, form.name), Input::Text),
                 Field::new(
                     "kind",
-                    "Type",
+                    td_string!(locale, form.datastore_kind),
                     choices(&[
-                        ("vmfs_shared", "VMFS (shared)"),
+                        ("vmfs_shared", td_string!(locale, form.vmfs_shared)),
                         ("nfs", "NFS"),
                         ("vsan", "vSAN"),
-                        ("local", "Local"),
+                        ("local", td_string!(locale, form.local)),
                     ]),
                 )
                 .default("vmfs_shared"),
-                Field::new("capacity_mib", "Capacity (MiB)", Input::Integer).default("1048576"),
-                Field::new("throughput_mib_s", "Throughput (MiB/s)", Input::Integer).default("500"),
-                Field::new("host_ids", "Mounted by", Input::Multi(hosts.clone())),
+                Field::new(
+                    "capacity_mib",
+                    td_string!(locale, form.capacity_mib),
+                    Input::Integer,
+                )
+                .default("1048576"),
+                Field::new(
+                    "throughput_mib_s",
+                    td_string!(locale, form.throughput),
+                    Input::Integer,
+                )
+                .default("500"),
+                Field::new(
+                    "host_ids",
+                    td_string!(locale, form.mounted_by),
+                    Input::Multi(hosts.clone()),
+                ),
             ],
             vec![],
         ),
         ObjectKind::Switch => (
             vec![
-                Field::new("name", "Name", Input::Text),
-                Field::new("host_ids", "Member hosts", Input::Multi(hosts.clone())),
+                Field::new("name", td_string!(locale, form.name), Input::Text),
+                Field::new(
+                    "host_ids",
+                    td_string!(locale, form.member_hosts),
+                    Input::Multi(hosts.clone()),
+                ),
             ],
             vec![],
         ),
@@ -125,13 +168,17 @@ pub fn form_spec(kind: ObjectKind, inv: &Inventory) -> FormSpec {
             );
             (
                 vec![
-                    Field::new("name", "Name", Input::Text),
-                    Field::new("vlan", "VLAN", Input::Integer).default("0"),
-                    Field::new("switch_id", "Distributed switch", Input::Select(switches))
-                        .optional(),
+                    Field::new("name", td_string!(locale, form.name), Input::Text),
+                    Field::new("vlan", td_string!(locale, form.vlan), Input::Integer).default("0"),
+                    Field::new(
+                        "switch_id",
+                        td_string!(locale, form.distributed_switch),
+                        Input::Select(switches),
+                    )
+                    .optional(),
                     Field::new(
                         "host_id",
-                        "Or standard switch of host",
+                        td_string!(locale, form.standard_switch_of),
                         Input::Select(hosts.clone()),
                     )
                     .optional(),
@@ -150,8 +197,9 @@ pub fn form_spec(kind: ObjectKind, inv: &Inventory) -> FormSpec {
                 |p| p.id.to_string(),
                 |p| match p.attachment() {
                     Some(PortgroupAttachment::Standard(h)) => format!(
-                        "{} (standard, {})",
+                        "{} ({}, {})",
                         p.name,
+                        td_string!(locale, form.standard),
                         inv.hosts.get(&h).map(|h| h.name.as_str()).unwrap_or("?")
                     ),
                     _ => p.name.to_string(),
@@ -159,116 +207,169 @@ pub fn form_spec(kind: ObjectKind, inv: &Inventory) -> FormSpec {
             );
             (
                 vec![
-                    Field::new("name", "Name", Input::Text),
-                    Field::new("host_id", "Host", Input::Select(hosts.clone()))
-                        .default(first(&hosts)),
+                    Field::new("name", td_string!(locale, form.name), Input::Text),
+                    Field::new(
+                        "host_id",
+                        td_string!(locale, form.host),
+                        Input::Select(hosts.clone()),
+                    )
+                    .default(first(&hosts)),
                     Field::new(
                         "power_state",
-                        "Power",
-                        choices(&[("on", "On"), ("off", "Off"), ("suspended", "Suspended")]),
+                        td_string!(locale, form.power),
+                        choices(&[
+                            ("on", td_string!(locale, form.on)),
+                            ("off", td_string!(locale, form.off)),
+                            ("suspended", td_string!(locale, form.suspended)),
+                        ]),
                     )
                     .default("on"),
-                    Field::new("vcpus", "vCPUs", Input::Integer).default("2"),
-                    Field::new("memory_mib", "Memory (MiB)", Input::Integer).default("4096"),
+                    Field::new("vcpus", td_string!(locale, form.vcpus), Input::Integer)
+                        .default("2"),
+                    Field::new(
+                        "memory_mib",
+                        td_string!(locale, form.memory_mib),
+                        Input::Integer,
+                    )
+                    .default("4096"),
                     Field::new(
                         "memory_reservation_mib",
-                        "Memory reservation (MiB)",
+                        td_string!(locale, form.memory_reservation),
                         Input::Integer,
                     )
                     .default("0"),
-                    Field::new("cpu_feature_level", "CPU feature level", Input::Integer)
-                        .default("6"),
+                    Field::new(
+                        "cpu_feature_level",
+                        td_string!(locale, form.cpu_feature_level),
+                        Input::Integer,
+                    )
+                    .default("6"),
                     Field::new(
                         "workload.dirty_rate_mib_s",
-                        "Memory dirty rate (MiB/s)",
+                        td_string!(locale, form.dirty_rate),
                         Input::Decimal,
                     )
                     .default("10"),
                     Field::new(
                         "workload.working_set_mib",
-                        "Writable working set (MiB)",
+                        td_string!(locale, form.working_set),
                         Input::Integer,
                     )
                     .optional(),
                     Field::new(
                         "workload.zero_page_fraction",
-                        "Zero-page fraction (0–1)",
+                        td_string!(locale, form.zero_pages),
                         Input::Decimal,
                     )
                     .default("0.1"),
                     Field::new(
                         "workload.disk_write_mib_s",
-                        "Disk write rate (MiB/s)",
+                        td_string!(locale, form.disk_write_rate),
                         Input::Decimal,
                     )
                     .default("1"),
-                    Field::new("fault_tolerance", "Fault Tolerance", Input::Checkbox)
-                        .default("false"),
-                    Field::new("cpu_affinity", "CPU affinity", Input::Checkbox).default("false"),
+                    Field::new(
+                        "fault_tolerance",
+                        td_string!(locale, form.fault_tolerance),
+                        Input::Checkbox,
+                    )
+                    .default("false"),
+                    Field::new(
+                        "cpu_affinity",
+                        td_string!(locale, form.cpu_affinity),
+                        Input::Checkbox,
+                    )
+                    .default("false"),
                 ],
                 vec![
                     Group {
                         key: "disks",
-                        label: "Disks",
-                        item: "Disk",
+                        label: td_string!(locale, form.disks),
+                        item: td_string!(locale, form.disk),
+                        add: td_string!(locale, form.add_disk),
                         fields: vec![
                             Field::new(
                                 "datastore_id",
-                                "Datastore",
+                                td_string!(locale, form.datastore),
                                 Input::Select(datastores.clone()),
                             )
                             .default(first(&datastores)),
-                            Field::new("capacity_mib", "Capacity (MiB)", Input::Integer)
-                                .default("40960"),
-                            Field::new("used_mib", "Used (MiB)", Input::Integer).default("8192"),
-                            Field::new("thin", "Thin", Input::Checkbox).default("true"),
+                            Field::new(
+                                "capacity_mib",
+                                td_string!(locale, form.capacity_mib),
+                                Input::Integer,
+                            )
+                            .default("40960"),
+                            Field::new(
+                                "used_mib",
+                                td_string!(locale, form.used_mib),
+                                Input::Integer,
+                            )
+                            .default("8192"),
+                            Field::new("thin", td_string!(locale, form.thin), Input::Checkbox)
+                                .default("true"),
                         ],
                         initial_rows: 1,
                     },
                     Group {
                         key: "nics",
-                        label: "Network adapters",
-                        item: "Adapter",
+                        label: td_string!(locale, form.network_adapters),
+                        item: td_string!(locale, form.adapter),
+                        add: td_string!(locale, form.add_adapter),
                         fields: vec![
                             Field::new(
                                 "portgroup_id",
-                                "Port group",
+                                td_string!(locale, form.portgroup),
                                 Input::Select(portgroups.clone()),
                             )
                             .default(first(&portgroups)),
-                            Field::new("connected", "Connected", Input::Checkbox).default("true"),
+                            Field::new(
+                                "connected",
+                                td_string!(locale, form.connected),
+                                Input::Checkbox,
+                            )
+                            .default("true"),
                         ],
                         initial_rows: 1,
                     },
                     Group {
                         key: "devices",
-                        label: "Devices",
-                        item: "Device",
+                        label: td_string!(locale, form.devices),
+                        item: td_string!(locale, form.device),
+                        add: td_string!(locale, form.add_device),
                         fields: vec![
                             Field::new(
                                 "kind",
-                                "Kind",
+                                td_string!(locale, form.kind),
                                 choices(&[
-                                    ("cdrom", "CD/DVD"),
-                                    ("floppy", "Floppy"),
-                                    ("serial", "Serial"),
+                                    ("cdrom", td_string!(locale, form.cdrom)),
+                                    ("floppy", td_string!(locale, form.floppy)),
+                                    ("serial", td_string!(locale, form.serial)),
                                     ("usb", "USB"),
                                 ]),
                             )
                             .default("cdrom"),
                             Field::new(
                                 "backing",
-                                "Backing",
-                                choices(&[("file", "File"), ("host_device", "Host device")]),
+                                td_string!(locale, form.backing),
+                                choices(&[
+                                    ("file", td_string!(locale, form.file)),
+                                    ("host_device", td_string!(locale, form.host_device)),
+                                ]),
                             )
                             .default("file"),
                             Field::new(
                                 "datastore_id",
-                                "File on datastore",
+                                td_string!(locale, form.file_on_datastore),
                                 Input::Select(datastores),
                             )
                             .optional(),
-                            Field::new("connected", "Connected", Input::Checkbox).default("false"),
+                            Field::new(
+                                "connected",
+                                td_string!(locale, form.connected),
+                                Input::Checkbox,
+                            )
+                            .default("false"),
                         ],
                         initial_rows: 0,
                     },
@@ -284,7 +385,7 @@ pub fn form_spec(kind: ObjectKind, inv: &Inventory) -> FormSpec {
 }
 
 /// An affinity rule's form (docs/DESIGN.md#affinity-rules).
-fn rule_fields(inv: &Inventory, hosts: Vec<(String, String)>) -> Vec<Field> {
+fn rule_fields(locale: Locale, inv: &Inventory, hosts: Vec<(String, String)>) -> Vec<Field> {
     let clusters = options(
         inv.clusters.values(),
         |c| c.id.to_string(),
@@ -297,30 +398,35 @@ fn rule_fields(inv: &Inventory, hosts: Vec<(String, String)>) -> Vec<Field> {
     );
     let first = clusters.first().map(|o| o.0.clone()).unwrap_or_default();
     vec![
-        Field::new("name", "Name", Input::Text),
-        Field::new("cluster_id", "Cluster", Input::Select(clusters)).default(first),
+        Field::new("name", td_string!(locale, form.name), Input::Text),
+        Field::new(
+            "cluster_id",
+            td_string!(locale, form.cluster),
+            Input::Select(clusters),
+        )
+        .default(first),
         Field::new(
             "kind",
-            "Rule",
+            td_string!(locale, form.rule),
             choices(&[
-                ("keep_together", "Keep VMs together"),
-                ("keep_apart", "Keep VMs apart"),
-                ("run_on_hosts", "Run VMs on hosts"),
+                ("keep_together", td_string!(locale, form.keep_together)),
+                ("keep_apart", td_string!(locale, form.keep_apart)),
+                ("run_on_hosts", td_string!(locale, form.run_on_hosts)),
             ]),
         )
         .default("keep_apart"),
         Field::new(
             "mandatory",
-            "Must (else should) — run-on-hosts rules",
+            td_string!(locale, form.mandatory),
             Input::Checkbox,
         )
         .default("true"),
-        Field::new("vm_ids", "VMs", Input::Multi(vms)),
+        Field::new("vm_ids", td_string!(locale, form.vms), Input::Multi(vms)),
         Field::new(
             "host_ids",
-            "Hosts (run-on-hosts rules)",
+            td_string!(locale, form.rule_hosts),
             Input::Multi(hosts),
         ),
-        Field::new("enabled", "Enabled", Input::Checkbox).default("true"),
+        Field::new("enabled", td_string!(locale, form.enabled), Input::Checkbox).default("true"),
     ]
 }

@@ -5,7 +5,10 @@ mod forms;
 mod table;
 
 use crate::components::form::ObjectForm;
+use crate::i18n::{t_string, use_i18n};
+use crate::lang::fill;
 use crate::rpc::ServerError;
+use crate::{names, tx};
 use domain::*;
 use forms::form_spec;
 use leptos::prelude::*;
@@ -26,15 +29,7 @@ pub fn InventoryTabs() -> impl IntoView {
     let tabs = ObjectKind::ALL
         .into_iter()
         .map(|k| {
-            let label = match k {
-                ObjectKind::Cluster => crate::tx!(i18n, inventory.clusters),
-                ObjectKind::Host => crate::tx!(i18n, inventory.hosts),
-                ObjectKind::Datastore => crate::tx!(i18n, inventory.datastores),
-                ObjectKind::Switch => crate::tx!(i18n, inventory.switches),
-                ObjectKind::Portgroup => crate::tx!(i18n, inventory.portgroups),
-                ObjectKind::Vm => crate::tx!(i18n, inventory.vms),
-                ObjectKind::Rule => crate::tx!(i18n, inventory.rules),
-            };
+            let label = move || names::kind_title(i18n, k);
             view! {
                 <A href=format!("/inventory/{}", k.plural()) attr:data-testid=format!("tab-{}", k.plural())>
                     {label}
@@ -93,15 +88,22 @@ pub fn InventoryPage() -> impl IntoView {
     let import_outcome = RwSignal::new(None::<Result<String, String>>);
     let import: ImportAction =
         Action::new(move |file: &InventoryFile| crate::rpc::import_inventory(file.clone()));
+    let i18n = use_i18n();
     Effect::new(move |_| {
         if let Some(result) = import.value().get() {
             version.update(|v| *v += 1);
             import_outcome.set(Some(match result {
-                Ok(s) => Ok(format!(
-                    "Imported: {} created, {} replaced.",
-                    s.created, s.updated
+                Ok(s) => Ok(fill(
+                    t_string!(i18n, tables.imported),
+                    &[
+                        ("created", s.created.to_string()),
+                        ("replaced", s.updated.to_string()),
+                    ],
                 )),
-                Err(refusal) => Err(format!("Nothing was imported. {}", refusal.message)),
+                Err(refusal) => Err(fill(
+                    t_string!(i18n, tables.nothing_imported),
+                    &[("why", refusal.message)],
+                )),
             }));
         }
     });
@@ -161,7 +163,7 @@ pub fn InventoryPage() -> impl IntoView {
                         Some((id, v["object"].take()))
                     }
                 };
-                let spec = form_spec(kind, &inv);
+                let spec = form_spec(i18n.get_locale_untracked(), kind, &inv);
                 Some(view! { <ObjectForm spec=spec initial=initial on_done=move |_| {
                     editing.set(None);
                     version.update(|v| *v += 1);
@@ -169,7 +171,7 @@ pub fn InventoryPage() -> impl IntoView {
             }}
             {move || {
                 let Some(kind) = kind.get() else {
-                    return view! { <p class="empty">"No such kind of object."</p> }.into_any();
+                    return view! { <p class="empty">{tx!(i18n, tables.no_such_kind)}</p> }.into_any();
                 };
                 let actions = RowActions { editing, confirming, page_error, delete };
                 view! {
@@ -186,27 +188,20 @@ pub fn InventoryPage() -> impl IntoView {
 fn toolbar(kind: ObjectKind) -> impl IntoView {
     let admin = crate::allowed(domain::accounts::Role::Admin);
     let editing = expect_context::<RwSignal<Option<Editing>>>();
+    let i18n = use_i18n();
     view! {
         <div class="toolbar">
-            <h2>{capitalize(kind.plural())}</h2>
+            <h2>{move || names::kind_title(i18n, kind)}</h2>
             {admin.then(|| view! {
                 <button class="primary" data-testid="new-object" on:click=move |_| editing.set(Some(Editing::New))>
-                    {format!("New {}", kind.label())}
+                    {move || names::new_object(i18n, kind)}
                 </button>
                 <ImportButton/>
             })}
             <a class="secondary button" href="/api/v1/inventory" download="vmshift-inventory.json" data-testid="export">
-                "Export"
+                {tx!(i18n, tables.export)}
             </a>
         </div>
-    }
-}
-
-fn capitalize(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(first) => first.to_uppercase().chain(c).collect(),
-        None => String::new(),
     }
 }
 
@@ -215,6 +210,7 @@ fn capitalize(s: &str) -> String {
 #[component]
 fn ImportButton() -> impl IntoView {
     let context = expect_context::<ImportOutcome>();
+    let i18n = use_i18n();
     let on_change = move |ev: leptos::ev::Event| {
         let _ = (&ev, context);
         #[cfg(feature = "hydrate")]
@@ -243,10 +239,9 @@ fn ImportButton() -> impl IntoView {
                     Ok(file) => {
                         import.dispatch(file);
                     }
-                    Err(e) => outcome.set(Some(Err(format!(
-                        "Nothing was imported: {}: {}",
-                        e.path(),
-                        e.inner()
+                    Err(e) => outcome.set(Some(Err(fill(
+                        t_string!(i18n, tables.nothing_imported),
+                        &[("why", format!("{}: {}", e.path(), e.inner()))],
                     )))),
                 }
             });
@@ -254,7 +249,7 @@ fn ImportButton() -> impl IntoView {
     };
     view! {
         <label class="secondary button" data-testid="import">
-            "Import"
+            {tx!(i18n, tables.import)}
             <input
                 type="file"
                 accept=".json,application/json"

@@ -4,8 +4,11 @@
 //! 45.
 
 use super::Editing;
+use crate::i18n::{t_string, use_i18n};
+use crate::lang::{fill, use_lang};
 use crate::rpc::{ServerError, TablePage, TableRow};
 use crate::tables::{header_sorts, headers};
+use crate::{names, tx};
 use domain::listing::ListQuery;
 use domain::ObjectKind;
 use leptos::prelude::*;
@@ -43,16 +46,18 @@ pub fn ObjectTable(
     // The first row in view, by steps of ten: scrolling within a step redraws nothing.
     let first = Memo::new(move |_| top.get() / ROW_PX / 10 * 10);
     let start = Memo::new(move |_| first.get().saturating_sub(BEFORE) / STEP * STEP);
+    let lang = use_lang();
+    let i18n = use_i18n();
     let page = Resource::new(
-        move || (q.get(), sort.get(), start.get(), version.get()),
-        move |(q, sort, offset, _)| {
+        move || (q.get(), sort.get(), start.get(), version.get(), lang.get()),
+        move |(q, sort, offset, _, lang)| {
             let query = ListQuery {
                 q: (!q.trim().is_empty()).then_some(q),
                 sort,
                 offset,
                 limit: Some(BLOCK),
             };
-            crate::rpc::inventory_page(kind, query)
+            crate::rpc::inventory_page(kind, query, lang)
         },
     );
     let on_scroll = move |ev: leptos::ev::Event| {
@@ -68,17 +73,21 @@ pub fn ObjectTable(
             }
         }
     };
-    let header_cells = headers(kind)
+    let header_cells = header_sorts(kind)
         .into_iter()
-        .zip(header_sorts(kind))
-        .map(|(label, field)| header(label, field, sort))
+        .enumerate()
+        .map(|(i, field)| {
+            let label = move || headers(i18n.get_locale(), kind)[i];
+            header(label, field, sort)
+        })
         .collect_view();
+    let plural = move || names::object_kinds(i18n, kind);
     view! {
         <div class="table-filter">
             <input
                 type="search"
-                aria-label=format!("Filter {} by name", kind.plural())
-                placeholder="Filter by name…"
+                aria-label=move || fill(t_string!(i18n, tables.filter_label), &[("kind", plural().to_string())])
+                placeholder=tx!(i18n, tables.filter)
                 data-testid="table-filter"
                 prop:value=move || q.get()
                 on:input=move |ev| {
@@ -88,7 +97,7 @@ pub fn ObjectTable(
             />
             <Transition fallback=|| ()>
                 <span class="muted small" data-testid="table-count">
-                    {move || page.get().and_then(Result::ok).map(|p| format!("{} {}", p.total, kind.plural()))}
+                    {move || page.get().and_then(Result::ok).map(|p| format!("{} {}", domain::format::count(lang.get(), p.total as u64), plural()))}
                 </span>
             </Transition>
         </div>
@@ -96,9 +105,9 @@ pub fn ObjectTable(
             <table class="objects" data-testid="object-table">
                 <thead>
                     <tr>
-                        {header("Name", Some("name"), sort)}
+                        {header(tx!(i18n, tables.name), Some("name"), sort)}
                         {header_cells}
-                        <th><span class="visually-hidden">"Actions"</span></th>
+                        <th><span class="visually-hidden">{tx!(i18n, tables.actions)}</span></th>
                     </tr>
                 </thead>
                 <Transition fallback=|| view! { <tbody></tbody> }>
@@ -116,7 +125,7 @@ pub fn ObjectTable(
 
 /// A header: a button that sorts by its field (ascending, then descending).
 fn header(
-    label: &'static str,
+    label: impl Fn() -> &'static str + Send + Sync + 'static,
     field: Option<&'static str>,
     sort: RwSignal<Option<String>>,
 ) -> AnyView {
@@ -205,33 +214,38 @@ fn row_view(kind: ObjectKind, row: TableRow, a: RowActions) -> impl IntoView {
         vcenter,
     } = row;
     let editable = admin && vcenter.is_none();
-    let link = |href: String, testid: String, label: &'static str| {
-        view! { <a class="link" href=href data-testid=testid>{label}</a> }
-    };
+    let i18n = use_i18n();
+    let link =
+        |href: String,
+         testid: String,
+         label: fn(leptos_i18n::I18nContext<crate::i18n::Locale>) -> &'static str| {
+            let label = crate::lang::text(i18n, label);
+            view! { <a class="link" href=href data-testid=testid>{label}</a> }
+        };
     let maintenance = (operator && kind == ObjectKind::Host).then(|| {
         link(
             format!("/plans/new?evacuate={id}"),
             format!("maintenance-{name}"),
-            "Enter maintenance mode…",
+            |i| t_string!(i, map.enter_maintenance),
         )
     });
     let drain = (operator && kind == ObjectKind::Datastore).then(|| {
         link(
             format!("/plans/new?drain={id}"),
             format!("drain-{name}"),
-            "Drain…",
+            |i| t_string!(i, map.drain),
         )
     });
     let migrate = (kind == ObjectKind::Vm).then(|| {
         link(
             format!("/migrate?vm={id}"),
             format!("migrate-{name}"),
-            "Migrate",
+            |i| t_string!(i, tables.migrate),
         )
     });
     let badge = vcenter.map(|v| {
         view! {
-            <span class="badge vcenter" data-testid=format!("vcenter-{name}") title="Mirrored from vCenter: change it there">
+            <span class="badge vcenter" data-testid=format!("vcenter-{name}") title=tx!(i18n, tables.mirrored)>
                 "vCenter · "{v}
             </span>
         }
@@ -239,7 +253,7 @@ fn row_view(kind: ObjectKind, row: TableRow, a: RowActions) -> impl IntoView {
     let edit = editable.then(|| {
         view! {
             <button class="link" data-testid=format!("edit-{name}") on:click=move |_| a.editing.set(Some(Editing::Existing(id)))>
-                "Edit"
+                {tx!(i18n, tables.edit)}
             </button>
         }
     });
@@ -249,8 +263,8 @@ fn row_view(kind: ObjectKind, row: TableRow, a: RowActions) -> impl IntoView {
             view! {
                 <button class="danger" data-testid=format!("confirm-delete-{row_name}") on:click=move |_| {
                     a.delete.dispatch((kind, id));
-                }>"Confirm delete"</button>
-                <button class="link" on:click=move |_| a.confirming.set(None)>"Keep"</button>
+                }>{tx!(i18n, tables.confirm_delete)}</button>
+                <button class="link" on:click=move |_| a.confirming.set(None)>{tx!(i18n, tables.keep)}</button>
             }
             .into_any()
         } else {
@@ -258,7 +272,7 @@ fn row_view(kind: ObjectKind, row: TableRow, a: RowActions) -> impl IntoView {
                 <button class="link danger-text" data-testid=format!("delete-{row_name}") on:click=move |_| {
                     a.page_error.set(None);
                     a.confirming.set(Some(id));
-                }>"Delete"</button>
+                }>{tx!(i18n, tables.delete)}</button>
             }
             .into_any()
         }

@@ -29,6 +29,7 @@ pub fn PlansPage() -> impl IntoView {
                     limit: Some(domain::listing::MAX_LIMIT),
                     ..Default::default()
                 },
+                domain::Lang::En,
             )
         },
     );
