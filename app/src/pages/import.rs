@@ -4,19 +4,22 @@
 //! warnings, filtered by tab and text; the guesses), then applied on request, all or nothing.
 //! The map of every open browser follows the applied import live.
 
+use crate::i18n::{t_string, use_i18n};
+use crate::lang::{fill, use_lang};
 use crate::pages::inventory::InventoryTabs;
 use crate::upload::Stage;
-use domain::{ImportCounts, ImportReport};
+use crate::{names, tx};
+use domain::{format, ImportCounts, ImportReport, ObjectKind};
 use leptos::prelude::*;
 
 /// Kinds as the report counts them, in the order the inventory lists them.
-const KINDS: [(&str, &str); 6] = [
-    ("clusters", "Clusters"),
-    ("hosts", "Hosts"),
-    ("datastores", "Datastores"),
-    ("switches", "Switches"),
-    ("portgroups", "Port groups"),
-    ("vms", "VMs"),
+const KINDS: [(&str, ObjectKind); 6] = [
+    ("clusters", ObjectKind::Cluster),
+    ("hosts", ObjectKind::Host),
+    ("datastores", ObjectKind::Datastore),
+    ("switches", ObjectKind::Switch),
+    ("portgroups", ObjectKind::Portgroup),
+    ("vms", ObjectKind::Vm),
 ];
 
 /// Warnings drawn at most (the rest counted): a 45,000-VM export can have thousands.
@@ -29,12 +32,8 @@ struct Chosen {
     bytes: f64,
 }
 
-fn size(bytes: f64) -> String {
-    if bytes >= 1_048_576.0 {
-        format!("{:.1} MiB", bytes / 1_048_576.0)
-    } else {
-        format!("{:.0} KiB", (bytes / 1024.0).ceil())
-    }
+fn size(lang: domain::Lang, bytes: f64) -> String {
+    format::bytes(lang, bytes.max(1024.0))
 }
 
 /// The page's state: the files, the stage of the upload under way, the last preview, the
@@ -137,17 +136,18 @@ pub fn ImportPage() -> impl IntoView {
             }
         }
     };
+    let i18n = use_i18n();
     view! {
         <section class="page inventory-page import-page">
             <InventoryTabs/>
             <div class="toolbar">
-                <h2>"Import an RVTools export"</h2>
+                <h2>{tx!(i18n, import.title)}</h2>
                 <a class="secondary button" href="/api/v1/inventory.xlsx" download="vmshift-rvtools.xlsx" data-testid="export-xlsx">
-                    "Export as RVTools workbook"
+                    {tx!(i18n, import.export_xlsx)}
                 </a>
             </div>
             <p class="muted">
-                "The workbook (Export all to Excel), a zip of the CSV export, or the CSV files together (RVTools_tabvInfo.csv, RVTools_tabvHost.csv, …). Nothing is written until you apply the import."
+                {tx!(i18n, import.explain_workbook)}" "<code>"Export all to Excel"</code>{tx!(i18n, import.explain_rest)}
             </p>
             <label
                 class="dropzone"
@@ -160,7 +160,7 @@ pub fn ImportPage() -> impl IntoView {
                 on:dragleave=move |_| dragging.set(false)
                 on:drop=on_drop
             >
-                <span>"Drop the export here, or "<u>"choose files"</u></span>
+                <span>{tx!(i18n, import.drop)}" "<u>{tx!(i18n, import.choose)}</u></span>
                 <input
                     type="file"
                     multiple
@@ -172,7 +172,7 @@ pub fn ImportPage() -> impl IntoView {
             </label>
             <Files import=import/>
             {move || import.error.get().map(|m| view! {
-                <p class="form-error" role="alert" data-testid="import-error">"Nothing was imported. "{m}</p>
+                <p class="form-error" role="alert" data-testid="import-error">{tx!(i18n, import.nothing)}" "{m}</p>
             })}
             {move || import.applied.get().map(|r| view! { <Applied report=r/> })}
             {move || import.preview.get().map(|r| view! { <Preview report=r import=import/> })}
@@ -183,22 +183,27 @@ pub fn ImportPage() -> impl IntoView {
 /// The files chosen and, while they are sent and read, how far it got.
 #[component]
 fn Files(import: Import) -> impl IntoView {
+    let i18n = use_i18n();
+    let lang = use_lang();
     move || {
         let chosen = import.chosen.get();
         (!chosen.is_empty()).then(|| {
             let names = chosen
                 .iter()
-                .map(|c| format!("{} ({})", c.name, size(c.bytes)))
+                .map(|c| format!("{} ({})", c.name, size(lang.get(), c.bytes)))
                 .collect::<Vec<_>>()
                 .join(", ");
             let stage = move || {
                 import.stage.get().map(|s| {
                     let (label, percent) = match s {
-                        Stage::Sending(f) => (format!("Uploading… {:.0} %", f * 100.0), f * 100.0),
-                        Stage::Reading => ("Reading and mapping the export…".to_string(), 100.0),
+                        Stage::Sending(f) => (
+                            fill(t_string!(i18n, import.uploading), &[("percent", format::pct(lang.get(), f * 100.0, 0))]),
+                            f * 100.0,
+                        ),
+                        Stage::Reading => (t_string!(i18n, import.reading).to_string(), 100.0),
                     };
                     view! {
-                        <div class="progress" role="progressbar" aria-label="Import" aria-valuemin="0" aria-valuemax="100"
+                        <div class="progress" role="progressbar" aria-label=tx!(i18n, import.progress) aria-valuemin="0" aria-valuemax="100"
                             aria-valuenow=format!("{percent:.0}") data-testid="import-stage">
                             <div class="progress-fill" style=format!("width: {percent:.1}%")></div>
                             <span class="progress-label">{label}</span>
@@ -219,10 +224,21 @@ fn Files(import: Import) -> impl IntoView {
 fn Applied(report: ImportReport) -> impl IntoView {
     let sum = |f: fn(&ImportCounts) -> usize| report.counts.values().map(f).sum::<usize>();
     let (created, updated, removed) = (sum(|c| c.create), sum(|c| c.update), sum(|c| c.remove));
+    let i18n = use_i18n();
+    let line = move || {
+        fill(
+            t_string!(i18n, import.applied),
+            &[
+                ("created", created.to_string()),
+                ("updated", updated.to_string()),
+                ("removed", removed.to_string()),
+            ],
+        )
+    };
     view! {
         <p class="notice" role="status" data-testid="import-applied">
-            {format!("Imported: {created} created, {updated} updated, {removed} removed. ")}
-            <a href="/" data-testid="import-to-map">"See it on the map"</a>
+            {line}" "
+            <a href="/" data-testid="import-to-map">{tx!(i18n, import.see_on_map)}</a>
         </p>
     }
 }
@@ -230,19 +246,27 @@ fn Applied(report: ImportReport) -> impl IntoView {
 /// The report of a preview and the Apply button.
 #[component]
 fn Preview(report: ImportReport, import: Import) -> impl IntoView {
-    let tabs = report
-        .tabs
-        .iter()
-        .map(|(t, n)| format!("{t} ({n} rows)"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let i18n = use_i18n();
+    let tab_list = report.tabs.clone();
+    let tabs = move || {
+        tab_list
+            .iter()
+            .map(|(t, n)| {
+                fill(
+                    t_string!(i18n, import.tab_rows),
+                    &[("tab", t.clone()), ("rows", n.to_string())],
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let skipped = report.templates_skipped;
     let counts = report.counts.clone();
     let count_rows = move || {
         let remove_absent = import.remove_absent.get();
         KINDS
             .iter()
-            .map(|(key, label)| {
+            .map(|(key, kind)| {
                 let c = counts.get(*key).cloned().unwrap_or_default();
                 // The preview counted one way; the checkbox moves what is absent between
                 // kept and removed without sending the file again.
@@ -254,7 +278,7 @@ fn Preview(report: ImportReport, import: Import) -> impl IntoView {
                 };
                 view! {
                     <tr data-kind=*key>
-                        <th scope="row">{*label}</th>
+                        <th scope="row">{names::kind_title(i18n, *kind)}</th>
                         <td>{c.create}</td>
                         <td>{c.update}</td>
                         <td>{keep}</td>
@@ -269,17 +293,17 @@ fn Preview(report: ImportReport, import: Import) -> impl IntoView {
     view! {
         <div class="import-report" data-testid="import-report">
             <p class="muted" data-testid="import-tabs">
-                {format!("Read: {tabs}. Templates left out: {skipped}.")}
+                {move || fill(t_string!(i18n, import.read), &[("tabs", tabs()), ("skipped", skipped.to_string())])}
             </p>
             <table class="objects" data-testid="import-counts">
-                <caption class="visually-hidden">"What the import does, per kind of object"</caption>
+                <caption class="visually-hidden">{tx!(i18n, import.caption)}</caption>
                 <thead>
                     <tr>
-                        <th scope="col">"Kind"</th>
-                        <th scope="col">"Create"</th>
-                        <th scope="col">"Update"</th>
-                        <th scope="col">"Keep"</th>
-                        <th scope="col">"Remove"</th>
+                        <th scope="col">{tx!(i18n, import.kind)}</th>
+                        <th scope="col">{tx!(i18n, import.create)}</th>
+                        <th scope="col">{tx!(i18n, import.update)}</th>
+                        <th scope="col">{tx!(i18n, import.keep)}</th>
+                        <th scope="col">{tx!(i18n, import.remove)}</th>
                     </tr>
                 </thead>
                 <tbody>{count_rows}</tbody>
@@ -289,23 +313,23 @@ fn Preview(report: ImportReport, import: Import) -> impl IntoView {
                     <input type="checkbox" data-testid="import-remove-absent"
                         prop:checked=move || import.remove_absent.get()
                         on:change=move |_| import.remove_absent.update(|r| *r = !*r)/>
-                    " Remove objects the file does not hold (affinity rules are kept)"
+                    " "{tx!(i18n, import.remove_absent)}
                 </label>
                 <button class="primary" data-testid="import-apply"
                     disabled=move || import.stage.get().is_some()
                     on:click=move |_| import.send(true)>
-                    "Apply"
+                    {tx!(i18n, import.apply)}
                 </button>
             </div>
-            <h3>"Guessed"</h3>
+            <h3>{tx!(i18n, import.guessed)}</h3>
             {if no_guess {
-                view! { <p class="muted" data-testid="import-guesses">"Nothing: the export said everything."</p> }.into_any()
+                view! { <p class="muted" data-testid="import-guesses">{tx!(i18n, import.no_guess)}</p> }.into_any()
             } else {
                 view! {
                     <table class="objects" data-testid="import-guesses">
-                        <thead><tr><th scope="col">"What"</th><th scope="col">"Objects"</th></tr></thead>
+                        <thead><tr><th scope="col">{tx!(i18n, import.what)}</th><th scope="col">{tx!(i18n, import.objects)}</th></tr></thead>
                         <tbody>
-                            {guesses.into_iter().map(|g| view! { <tr><td>{g.what}</td><td>{g.objects}</td></tr> }).collect_view()}
+                            {guesses.into_iter().map(|g| view! { <tr><td data-untranslated="server">{g.what}</td><td>{g.objects}</td></tr> }).collect_view()}
                         </tbody>
                     </table>
                 }.into_any()
@@ -318,6 +342,7 @@ fn Preview(report: ImportReport, import: Import) -> impl IntoView {
 /// The warnings, filtered by tab and by text.
 #[component]
 fn Warnings(warnings: Vec<domain::ImportWarning>) -> impl IntoView {
+    let i18n = use_i18n();
     let total = warnings.len();
     let mut tabs: Vec<String> = warnings.iter().map(|w| w.tab.clone()).collect();
     tabs.sort();
@@ -347,34 +372,37 @@ fn Warnings(warnings: Vec<domain::ImportWarning>) -> impl IntoView {
                             <td>{w.tab.clone()}</td>
                             <td>{w.row}</td>
                             <td>{w.column.clone()}</td>
-                            <td>{w.message.clone()}</td>
+                            <td data-untranslated="server">{w.message.clone()}</td>
                         </tr>
                     }
                 })
                 .collect_view();
             view! {
                 {drawn}
-                {(more > 0).then(|| view! { <tr data-testid="warnings-more"><td colspan="4" class="muted">{format!("and {more} more: narrow the filter")}</td></tr> })}
+                {(more > 0).then(|| view! { <tr data-testid="warnings-more"><td colspan="4" class="muted">{move || fill(t_string!(i18n, import.more), &[("count", more.to_string())])}</td></tr> })}
             }
         })
     };
     view! {
-        <h3>{format!("Warnings ({total})")}</h3>
+        <h3>{move || fill(t_string!(i18n, import.warnings), &[("count", total.to_string())])}</h3>
         {(total > 0).then(|| view! {
             <div class="toolbar filters">
-                <label>"Tab "
+                <label>{tx!(i18n, import.tab)}" "
                     <select data-testid="warning-filter-tab" on:change=move |ev| tab.set(event_target_value(&ev))>
-                        <option value="">"All"</option>
+                        <option value="">{tx!(i18n, import.all)}</option>
                         {tabs.into_iter().map(|t| view! { <option value=t.clone()>{t.clone()}</option> }).collect_view()}
                     </select>
                 </label>
-                <label>"Containing "
+                <label>{tx!(i18n, import.containing)}" "
                     <input type="search" data-testid="warning-filter-text" on:input=move |ev| text.set(event_target_value(&ev))/>
                 </label>
             </div>
             <table class="objects" data-testid="import-warnings">
                 <thead>
-                    <tr><th scope="col">"Tab"</th><th scope="col">"Row"</th><th scope="col">"Column"</th><th scope="col">"Message"</th></tr>
+                    <tr>
+                        <th scope="col">{tx!(i18n, import.tab)}</th><th scope="col">{tx!(i18n, import.row)}</th>
+                        <th scope="col">{tx!(i18n, import.column)}</th><th scope="col">{tx!(i18n, import.message)}</th>
+                    </tr>
                 </thead>
                 <tbody>{rows}</tbody>
             </table>
