@@ -48,16 +48,21 @@ pub fn role(i18n: I18n, role: Role) -> &'static str {
 }
 
 pub fn phase(i18n: I18n, phase: Phase) -> &'static str {
+    phase_in(i18n.get_locale(), phase)
+}
+
+/// [`phase`] in a given language.
+pub fn phase_in(locale: Locale, phase: Phase) -> &'static str {
     match phase {
-        Phase::Queued => t_string!(i18n, phases.queued),
-        Phase::Checking => t_string!(i18n, phases.checking),
-        Phase::Preparing => t_string!(i18n, phases.preparing),
-        Phase::DiskCopy => t_string!(i18n, phases.disk_copy),
-        Phase::MemoryPrecopy => t_string!(i18n, phases.memory_precopy),
-        Phase::Switchover => t_string!(i18n, phases.switchover),
-        Phase::Completed => t_string!(i18n, phases.completed),
-        Phase::Failed => t_string!(i18n, phases.failed),
-        Phase::Cancelled => t_string!(i18n, phases.cancelled),
+        Phase::Queued => td_string!(locale, phases.queued),
+        Phase::Checking => td_string!(locale, phases.checking),
+        Phase::Preparing => td_string!(locale, phases.preparing),
+        Phase::DiskCopy => td_string!(locale, phases.disk_copy),
+        Phase::MemoryPrecopy => td_string!(locale, phases.memory_precopy),
+        Phase::Switchover => td_string!(locale, phases.switchover),
+        Phase::Completed => td_string!(locale, phases.completed),
+        Phase::Failed => td_string!(locale, phases.failed),
+        Phase::Cancelled => td_string!(locale, phases.cancelled),
     }
 }
 

@@ -1,14 +1,15 @@
-//! A plan's phrases (its title, why and where each VM moves, its notes, its blockers) in the
-//! page's language (docs/DESIGN.md#languages): the domain gives a code and values
-//! (`domain::Phrase`), the page words them. A code this page does not know shows the English.
+//! What the domain says in words — a plan's title, why and where each VM moves, its notes and
+//! blockers; the engine's messages and queue reasons — in the page's language
+//! (docs/DESIGN.md#languages): the domain gives a code, values and parts (`domain::Phrase`),
+//! the page words them. A code this page does not know shows the English.
 
 use crate::check_text::coded_in;
 use crate::i18n::{td_string, Locale};
-use crate::lang::fill;
+use crate::lang::{fill, lang_of};
 use domain::plan::Blocker;
-use domain::Phrase;
+use domain::{format, Phrase};
 
-/// The template of a plan phrase's code in `locale`.
+/// The template of a phrase's code in `locale`.
 #[rustfmt::skip]
 pub fn template_in(locale: Locale, code: &str) -> Option<&'static str> {
     Some(match code {
@@ -30,40 +31,128 @@ pub fn template_in(locale: Locale, code: &str) -> Option<&'static str> {
         "plan.blocker.no_target" => td_string!(locale, phrases.blocker_no_target),
         "plan.blocker.no_target.remedy" => td_string!(locale, phrases.blocker_no_target_remedy),
         "plan.blocker.inventory.remedy" => td_string!(locale, phrases.blocker_inventory_remedy),
+        "engine.queued" => td_string!(locale, engine.queued),
+        "engine.checking" => td_string!(locale, engine.checking),
+        "engine.preparing" => td_string!(locale, engine.preparing),
+        "engine.disk_copy" => td_string!(locale, engine.disk_copy),
+        "engine.precopy" => td_string!(locale, engine.precopy),
+        "engine.precopy_sdps" => td_string!(locale, engine.precopy_sdps),
+        "engine.switchover" => td_string!(locale, engine.switchover),
+        "engine.phase" => td_string!(locale, engine.phase),
+        "engine.completed" => td_string!(locale, engine.completed),
+        "engine.completed_vcenter" => td_string!(locale, engine.completed_vcenter),
+        "engine.stays" => td_string!(locale, engine.stays),
+        "engine.stays_disks" => td_string!(locale, engine.stays_disks),
+        "engine.cancelled" => td_string!(locale, engine.cancelled),
+        "engine.shut_down" => td_string!(locale, engine.shut_down),
+        "engine.failed.check" => td_string!(locale, engine.failed_check),
+        "engine.failed.prepare" => td_string!(locale, engine.failed_prepare),
+        "engine.failed.link_down" => td_string!(locale, engine.failed_link_down),
+        "engine.failed.datastore_gone" => td_string!(locale, engine.failed_datastore_gone),
+        "engine.failed.hypervisor" => td_string!(locale, engine.failed_hypervisor),
+        "engine.failed.transfer" => td_string!(locale, engine.failed_transfer),
+        "engine.failed.switchover" => td_string!(locale, engine.failed_switchover),
+        "engine.failed.vm_deleted" => td_string!(locale, engine.failed_vm_deleted),
+        "engine.fault.link_down" => td_string!(locale, engine.fault_link_down),
+        "engine.fault.host_down" => td_string!(locale, engine.fault_host_down),
+        "engine.fault.datastore_full" => td_string!(locale, engine.fault_datastore_full),
+        "engine.not_converged" => td_string!(locale, engine.not_converged),
+        "engine.network_down" => td_string!(locale, engine.network_down),
+        "engine.no_bandwidth" => td_string!(locale, engine.no_bandwidth),
+        "engine.switchover_too_long" => td_string!(locale, engine.switchover_too_long),
+        "engine.orphaned" => td_string!(locale, engine.orphaned),
+        "engine.stopped" => td_string!(locale, engine.stopped),
+        "engine.unrecorded_moved" => td_string!(locale, engine.unrecorded_moved),
+        "engine.unrecorded_stays" => td_string!(locale, engine.unrecorded_stays),
+        "engine.stays_recorded" => td_string!(locale, engine.stays_recorded),
+        "engine.wait.host_slots" => td_string!(locale, engine.wait_host_slots),
+        "engine.wait.link_slots" => td_string!(locale, engine.wait_link_slots),
+        "engine.wait.datastore_slots" => td_string!(locale, engine.wait_datastore_slots),
+        "engine.wait.elsewhere" => td_string!(locale, engine.wait_elsewhere),
+        "engine.wait.taken" => td_string!(locale, engine.wait_taken),
+        "engine.wait.taken_more" => td_string!(locale, engine.wait_taken_more),
+        "engine.wait.memory" => td_string!(locale, engine.wait_memory),
+        "engine.wait.space" => td_string!(locale, engine.wait_space),
+        "engine.wait.plan_paused" => td_string!(locale, engine.wait_plan_paused),
+        "engine.wait.plan_limit" => td_string!(locale, engine.wait_plan_limit),
+        "engine.wait.paced" => td_string!(locale, engine.wait_paced),
+        "engine.link_of" => td_string!(locale, engine.link_of),
+        "engine.a_link" => td_string!(locale, engine.a_link),
+        "engine.a_datastore" => td_string!(locale, engine.a_datastore),
         _ => return None,
     })
 }
 
-/// `phrase` in `locale`; its English when the code is unknown (an older stored plan).
-pub fn phrase_in(locale: Locale, phrase: &Phrase) -> String {
-    let Some(template) = template_in(locale, &phrase.code) else {
-        return phrase.english.clone();
-    };
-    let values: Vec<(&str, String)> = phrase
+/// `phrase` in `locale`, if this page knows its code (and its parts' codes, or their English).
+pub fn phrase_in(locale: Locale, phrase: &Phrase) -> Option<String> {
+    if phrase.code == "engine.phase" {
+        let phase = domain::phase::Phase::parse(phrase.args.get("phase")?)?;
+        return Some(crate::names::phase_in(locale, phase).to_string());
+    }
+    let template = template_in(locale, &phrase.code)?;
+    let lang = lang_of(locale);
+    let mut values: Vec<(&str, String)> = phrase
         .args
         .iter()
-        .map(|(k, v)| (k.as_str(), v.clone()))
+        .map(|(k, v)| {
+            let value = match v.parse::<u64>() {
+                Ok(mib) if k.ends_with("_mib") => format::mib(lang, mib),
+                _ => v.clone(),
+            };
+            (k.as_str(), value)
+        })
         .collect();
-    let text = fill(template, &values);
-    match &phrase.because {
-        None => text,
-        Some(b) => {
-            let reason = coded_in(locale, &b.code, &b.args)
-                .map_or_else(|| b.english.clone(), |(message, _)| message);
-            fill(
-                td_string!(locale, phrases.because),
-                &[("text", text), ("reason", reason)],
-            )
-        }
+    for (name, part) in &phrase.parts {
+        values.push((name.as_str(), part_in(locale, part)));
+    }
+    Some(fill(template, &values))
+}
+
+/// A part: a phrase, a check result's message, or text as it is.
+fn part_in(locale: Locale, part: &Phrase) -> String {
+    phrase_in(locale, part)
+        .or_else(|| coded_in(locale, &part.code, &part.args).map(|(message, _)| message))
+        .unwrap_or_else(|| part.english.clone())
+}
+
+/// `words` in `locale`, else `english` (the API's message: an older record, or a code this
+/// page does not know).
+pub fn said_in(locale: Locale, words: Option<&Phrase>, english: &str) -> String {
+    words
+        .and_then(|w| phrase_in(locale, w))
+        .unwrap_or_else(|| english.to_string())
+}
+
+/// What a migration says now, in `locale`: why it waits, else its last message.
+pub fn status_in(locale: Locale, m: &domain::migration::Migration) -> String {
+    match &m.queue_reason {
+        Some(reason) => said_in(locale, m.queue_words.as_ref(), reason),
+        None => said_in(locale, m.words.as_ref(), &m.message),
     }
 }
 
-/// A stored plan's title in `locale` (its English for a plan stored before titles had codes).
+/// The message of each of `events` (in order) in `locale`: an event without words repeats
+/// the last words said, if its message is the same (docs/DESIGN.md#languages).
+pub fn events_in(locale: Locale, events: &[domain::migration::MigrationEvent]) -> Vec<String> {
+    let mut last: Option<(&Phrase, &str)> = None;
+    events
+        .iter()
+        .map(|e| {
+            let words = match &e.words {
+                Some(w) => {
+                    last = Some((w, &e.message));
+                    Some(w)
+                }
+                None => last.filter(|(_, m)| *m == e.message).map(|(w, _)| w),
+            };
+            said_in(locale, words, &e.message)
+        })
+        .collect()
+}
+
+/// A stored plan's title in `locale`.
 pub fn title(locale: Locale, plan: &domain::plan::PlanRecord) -> String {
-    if plan.draft.title_phrase.code.is_empty() {
-        return plan.title().to_string();
-    }
-    phrase_in(locale, &plan.draft.title_phrase)
+    said_in(locale, Some(&plan.draft.title_words()), plan.title())
 }
 
 /// A blocker's message and remedy in `locale`, and whether the message is the server's own
@@ -88,31 +177,4 @@ pub fn blocker_in(locale: Locale, b: &Blocker) -> (String, String, bool) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_plan_phrase_reads_in_english_as_the_api_says_it_and_in_french() {
-        for (code, english) in domain::phrase::ENGLISH {
-            assert_eq!(template_in(Locale::en, code), Some(*english), "{code}");
-            let french = template_in(Locale::fr, code).expect(code);
-            if !english.starts_with('{') || english.contains(' ') {
-                assert_ne!(french, *english, "{code}: not translated");
-            }
-        }
-    }
-
-    #[test]
-    fn a_phrase_with_a_reason_words_both_in_french() {
-        let args = [("vm".to_string(), "db-01".to_string())].into();
-        let p = Phrase::new("plan.note.stays_where_it_went", &[("vm", "web-01".into())]).because(
-            "vm.busy",
-            &args,
-            "db-01 already has a migration queued or running",
-        );
-        let fr = phrase_in(Locale::fr, &p);
-        assert!(fr.starts_with("web-01 reste"), "{fr}");
-        assert!(fr.contains("db-01") && !fr.contains("already"), "{fr}");
-        assert_eq!(phrase_in(Locale::en, &p), p.english);
-    }
-}
+mod tests;

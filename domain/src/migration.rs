@@ -3,6 +3,7 @@
 
 use super::checks::{MigrationKind, MigrationOptions, MigrationRequest};
 use super::ids::*;
+use super::phrase::Phrase;
 use super::precopy::Round;
 use super::prediction::Prediction;
 use super::transfer::{TransferPlan, TransferProgress};
@@ -40,6 +41,10 @@ pub struct MigrationEvent {
     pub remaining_dirty_bytes: f64,
     pub expected_downtime_ms: f64,
     pub message: String,
+    /// The message as a code and values, for the pages (docs/DESIGN.md#languages): on the
+    /// events whose message differs from the one before (a progress tick repeats it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub words: Option<Phrase>,
 }
 
 /// A migration: what was asked, where it stands, what it did.
@@ -59,14 +64,22 @@ pub struct Migration {
     pub route: String,
     /// Where the VM goes, in words ("esx-02", "vsan-prod", "esx-02 and vsan-prod").
     pub target: String,
+    /// The same as a code and values, for the pages (docs/DESIGN.md#languages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_words: Option<Phrase>,
     pub options: MigrationOptions,
     pub state: MigrationState,
     pub phase: Phase,
     pub percent: f64,
     /// Why it waits, while queued.
     pub queue_reason: Option<String>,
+    /// The same as a code and values, for the pages (docs/DESIGN.md#languages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_words: Option<Phrase>,
     /// The last word: what is happening, or why it ended.
     pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub words: Option<Phrase>,
     /// Wall-clock times, milliseconds since the Unix epoch.
     pub created_at_ms: i64,
     /// When it left the queue.
@@ -133,10 +146,14 @@ impl Migration {
         self.dirty_rate_bytes_s = e.dirty_rate_bytes_s;
         self.remaining_dirty_bytes = e.remaining_dirty_bytes;
         self.expected_downtime_ms = e.expected_downtime_ms;
+        if e.words.is_some() || e.message != self.message {
+            self.words = e.words.clone();
+        }
         self.message = e.message.clone();
         self.last_seq = e.seq;
         if e.phase != Phase::Queued {
             self.queue_reason = None;
+            self.queue_words = None;
         }
     }
 }
@@ -148,15 +165,15 @@ pub const PERCENT_BEFORE_COMMIT: f64 = 99.0;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Ending {
     /// The switchover is recorded: the VM runs on its target after `downtime_ms` of stun.
-    Completed { downtime_ms: f64, message: String },
+    Completed { downtime_ms: f64, message: Phrase },
     /// A check, a fault, the driver or the switchover's record failed; the VM stays where it
     /// was.
-    Failed(String),
+    Failed(Phrase),
     /// Cancelled by a user; the VM stays where it was.
-    Cancelled(String),
+    Cancelled(Phrase),
     /// Its owner went away mid-flight (a crash, a replica that stopped renewing its lease):
     /// failed, the VM where the last committed state has it.
-    Orphaned(String),
+    Orphaned(Phrase),
 }
 
 impl Migration {
@@ -169,9 +186,11 @@ impl Migration {
         sim_time_s: f64,
         progress: Option<&TransferProgress>,
         rate: f64,
-        message: String,
+        message: Phrase,
     ) -> MigrationEvent {
         let r = &*self;
+        // Words only where the message changes: a tick's event repeats the last ones.
+        let changed = message.english != r.message || r.words.is_none();
         let mut e = MigrationEvent {
             migration_id: r.id,
             seq: r.last_seq + 1,
@@ -186,7 +205,8 @@ impl Migration {
             dirty_rate_bytes_s: r.dirty_rate_bytes_s,
             remaining_dirty_bytes: r.remaining_dirty_bytes,
             expected_downtime_ms: r.expected_downtime_ms,
-            message,
+            message: message.english.clone(),
+            words: (changed && !message.code.is_empty()).then(|| message.without_english()),
         };
         if let Some(p) = progress {
             e.bytes_sent = p.bytes_sent;
@@ -224,7 +244,7 @@ impl Migration {
         request: &MigrationRequest,
         plan: &TransferPlan,
         prediction: Prediction,
-        (route, target): (String, String),
+        (route, target): (String, Phrase),
         now_ms: i64,
     ) -> Migration {
         Migration {
@@ -237,13 +257,16 @@ impl Migration {
             source_datastore_ids: vm.disks.iter().map(|d| d.datastore_id).collect(),
             target_datastore_id: plan.target_datastore,
             route,
-            target,
+            target: target.english.clone(),
+            target_words: Some(target.without_english()),
             options: request.options,
             state: Phase::Queued.state(),
             phase: Phase::Queued,
             percent: 0.0,
             queue_reason: None,
+            queue_words: None,
             message: String::new(),
+            words: None,
             created_at_ms: now_ms,
             started_at_ms: None,
             finished_at_ms: None,

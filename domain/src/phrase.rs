@@ -1,20 +1,24 @@
-//! Words a plan shows (its title, why each VM moves, where to, its notes) as a stable code and
-//! the values it names, so the pages word them in their own language; the REST API keeps its
-//! English text beside them (docs/DESIGN.md#languages).
+//! Words the domain says to a person — a plan's title, why each VM moves, where to, its notes;
+//! what the engine says of a migration (its phases, why it waits, how it ended) — as a stable
+//! code and the values it names, so the pages word them in their own language; the REST API
+//! keeps its English text beside them (docs/DESIGN.md#languages).
 
+mod english;
+
+pub use english::ENGLISH;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// A wording's code (`plan.why.evacuate`) and its values (`host`: `esx-03`).
+/// A wording's code (`plan.why.evacuate`), its values (`hosts`: `esx-03`) and the phrases it
+/// holds (`stays`: what happens to the VM), each filling the `{name}` of the same name.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Phrase {
     pub code: String,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub args: BTreeMap<String, String>,
-    /// The check that explains it, as its code and values (`stays_where_it_went`'s reason).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub because: Option<Box<Phrase>>,
-    /// In English, as the REST API says it (the because included).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub parts: BTreeMap<String, Phrase>,
+    /// In English, as the REST API says it (left out where the API's message says it already).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub english: String,
 }
@@ -22,69 +26,69 @@ pub struct Phrase {
 impl Phrase {
     /// `code` with `args`, worded in English by [`ENGLISH`].
     pub fn new(code: &str, args: &[(&str, String)]) -> Self {
-        let args: BTreeMap<String, String> = args
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), v.clone()))
-            .collect();
-        let template = english_template(code).unwrap_or(code);
+        let mut p = Phrase {
+            code: code.to_string(),
+            args: args
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), v.clone()))
+                .collect(),
+            ..Phrase::default()
+        };
+        p.english = p.word_in_english();
+        p
+    }
+
+    /// A check result's wording (its code, values and English message) as a phrase.
+    pub fn check(code: &str, args: &BTreeMap<String, String>, english: &str) -> Self {
         Phrase {
             code: code.to_string(),
-            english: fill(template, &args),
-            args,
-            because: None,
+            args: args.clone(),
+            parts: BTreeMap::new(),
+            english: english.to_string(),
         }
     }
 
-    /// The same, explained by a check's wording (its code and values) and English message.
-    pub fn because(mut self, code: &str, args: &BTreeMap<String, String>, english: &str) -> Self {
-        self.english = format!("{}: {english}", self.english);
-        self.because = Some(Box::new(Phrase {
-            code: code.to_string(),
-            args: args.clone(),
-            because: None,
-            english: english.to_string(),
-        }));
+    /// Text with no code: another program's own words (a hypervisor's error), shown as they are.
+    pub fn raw(text: impl Into<String>) -> Self {
+        Phrase {
+            english: text.into(),
+            ..Phrase::default()
+        }
+    }
+
+    /// The same, with `part` filling its `{name}`.
+    pub fn with(mut self, name: &str, part: Phrase) -> Self {
+        self.parts.insert(name.to_string(), part);
+        self.english = self.word_in_english();
         self
     }
-}
 
-/// The English wording of every plan phrase: the API's text, and the pages' English (a test of
-/// the `app` crate holds its locale to these).
-pub const ENGLISH: &[(&str, &str)] = &[
-    ("plan.title.evacuate", "Evacuate {host}"),
-    ("plan.title.exit", "Exit maintenance on {host}"),
-    ("plan.title.drain", "Drain {datastore}"),
-    ("plan.title.rolling", "Rolling maintenance of {cluster}"),
-    ("plan.title.moves", "Move {count} VM(s)"),
-    ("plan.why.evacuate", "off {hosts} for maintenance"),
-    ("plan.why.drain", "off {datastore}"),
-    ("plan.why.back", "back to {hosts}"),
-    ("plan.why.asked", "asked for"),
-    ("plan.target.host", "{host}"),
-    ("plan.target.datastore", "{datastore}"),
-    ("plan.target.both", "{host} and {datastore}"),
-    (
-        "plan.note.host_stays",
-        "{host} stays out of maintenance mode: {count} VM(s) cannot leave it",
-    ),
-    (
-        "plan.note.hosts_stay",
-        "{hosts} stay(s) out of maintenance mode: {count} VM(s) cannot leave",
-    ),
-    ("plan.note.stays_where_it_went", "{vm} stays where it went"),
-    (
-        "plan.blocker.no_target",
-        "{vm} has no possible target: no other connected host or datastore can take it",
-    ),
-    (
-        "plan.blocker.no_target.remedy",
-        "Add capacity, or bring a host out of maintenance mode.",
-    ),
-    (
-        "plan.blocker.inventory.remedy",
-        "Fix the VM's configuration in the inventory, then plan again.",
-    ),
-];
+    /// The same without its English (kept in its parts): where the API's message holds it.
+    pub fn without_english(mut self) -> Self {
+        self.english.clear();
+        self
+    }
+
+    fn word_in_english(&self) -> String {
+        let template = english_template(&self.code).unwrap_or(&self.code);
+        // Sizes are given in MiB and worded like the page words them (docs/DESIGN.md#languages).
+        let args: BTreeMap<String, String> = self
+            .args
+            .iter()
+            .map(|(k, v)| match v.parse::<u64>() {
+                Ok(mib) if k.ends_with("_mib") => {
+                    (k.clone(), crate::format::mib(crate::Lang::En, mib))
+                }
+                _ => (k.clone(), v.clone()),
+            })
+            .collect();
+        let mut text = fill(template, &args);
+        for (name, part) in &self.parts {
+            text = text.replace(&format!("{{{name}}}"), &part.english);
+        }
+        text
+    }
+}
 
 /// The English template of `code`.
 pub fn english_template(code: &str) -> Option<&'static str> {
@@ -105,34 +109,72 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_phrase_is_worded_in_english_with_its_values() {
+    fn a_phrase_is_worded_in_english_with_its_values_and_parts() {
         let p = Phrase::new("plan.why.evacuate", &[("hosts", "esx-03".into())]);
         assert_eq!(p.english, "off esx-03 for maintenance");
         assert_eq!(p.args["hosts"], "esx-03");
         let args = BTreeMap::from([("vm".to_string(), "db-01".to_string())]);
-        let p = Phrase::new("plan.note.stays_where_it_went", &[("vm", "web-01".into())]).because(
-            "vm.powered_on.off",
-            &args,
-            "db-01 is off",
+        let p = Phrase::new("plan.note.stays_where_it_went", &[("vm", "web-01".into())]).with(
+            "reason",
+            Phrase::check("vm.powered_on.off", &args, "db-01 is off"),
         );
         assert_eq!(p.english, "web-01 stays where it went: db-01 is off");
+        assert_eq!(p.parts["reason"].code, "vm.powered_on.off");
+        let raw = Phrase::new("engine.failed.hypervisor", &[])
+            .with("reason", Phrase::raw("QMP: socket closed"))
+            .with(
+                "stays",
+                Phrase::new(
+                    "engine.stays",
+                    &[("vm", "web-01".into()), ("host", "esx-01".into())],
+                ),
+            );
         assert_eq!(
-            p.because.as_ref().map(|b| b.code.as_str()),
-            Some("vm.powered_on.off")
+            raw.english,
+            "The hypervisor reported an error: QMP: socket closed; web-01 keeps running on esx-01"
         );
     }
 
     #[test]
     fn every_placeholder_of_a_template_is_a_known_name() {
+        const NAMES: &[&str] = &[
+            "host",
+            "hosts",
+            "datastore",
+            "datastores",
+            "cluster",
+            "count",
+            "vm",
+            "reason",
+            "stays",
+            "target",
+            "task",
+            "downtime",
+            "mib",
+            "percent",
+            "used",
+            "budget",
+            "slots",
+            "free_mib",
+            "heading_mib",
+            "plan",
+            "max",
+            "link",
+            "n",
+            "replica",
+            "taken",
+            "first",
+            "rest",
+            "seconds",
+            "what",
+            "phase",
+        ];
         for (code, template) in ENGLISH {
             let mut rest = *template;
             while let Some(start) = rest.find('{') {
                 let end = rest[start..].find('}').expect(code) + start;
                 let name = &rest[start + 1..end];
-                assert!(
-                    ["host", "hosts", "datastore", "cluster", "count", "vm"].contains(&name),
-                    "{code}: {name}"
-                );
+                assert!(NAMES.contains(&name), "{code}: {name}");
                 rest = &rest[end + 1..];
             }
         }

@@ -71,7 +71,7 @@ pub struct PrecopyOutcome {
     /// Highest SDPS throttle reached.
     pub max_throttle: f64,
     /// Why the migration failed, in vCenter's words.
-    pub failure: Option<String>,
+    pub failure: Option<crate::Phrase>,
 }
 
 /// The pre-copy as a resumable state machine: the engine advances it tick by tick with the
@@ -149,9 +149,9 @@ impl Precopy {
                 self.finish(
                     false,
                     stop_and_copy,
-                    Some(format!(
-                        "The migration exceeded the maximum switchover time of {} second(s)",
-                        MAX_SWITCHOVER_S as u32
+                    Some(crate::Phrase::new(
+                        "engine.switchover_too_long",
+                        &[("seconds", (MAX_SWITCHOVER_S as u32).to_string())],
                     )),
                 );
                 return;
@@ -161,7 +161,7 @@ impl Precopy {
         }
     }
 
-    fn finish(&mut self, converged: bool, downtime_s: f64, failure: Option<String>) {
+    fn finish(&mut self, converged: bool, downtime_s: f64, failure: Option<crate::Phrase>) {
         self.outcome = Some(PrecopyOutcome {
             converged,
             rounds: self.rounds.clone(),
@@ -455,7 +455,7 @@ mod tests {
         assert_eq!(out.rounds.len() as u32, MAX_ROUNDS + 1);
         assert!(out.downtime_s > MAX_SWITCHOVER_S);
         assert_eq!(
-            out.failure.as_deref(),
+            out.failure.as_ref().map(|f| f.english.as_str()),
             Some("The migration exceeded the maximum switchover time of 100 second(s)")
         );
         assert_eq!(out.max_throttle, THROTTLE_MAX);

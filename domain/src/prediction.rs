@@ -32,6 +32,9 @@ pub struct Prediction {
     pub max_throttle: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
+    /// The same as a code and values, for the pages (docs/DESIGN.md#languages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_words: Option<crate::Phrase>,
     /// Where the time goes.
     #[serde(default)]
     pub breakdown: Breakdown,
@@ -130,9 +133,9 @@ pub fn run_alone(inv: &Inventory, plan: TransferPlan) -> Prediction {
                     .iter()
                     .any(|r| matches!(r, Resource::Link(_)) && capacity(inv, *r) <= 0.0)
                 {
-                    "The vMotion network is down".to_string()
+                    crate::Phrase::new("engine.network_down", &[])
                 } else {
-                    "No bandwidth to copy the data".to_string()
+                    crate::Phrase::new("engine.no_bandwidth", &[])
                 },
             );
             break;
@@ -165,7 +168,8 @@ pub fn run_alone(inv: &Inventory, plan: TransferPlan) -> Prediction {
             })
             .collect(),
         max_throttle: transfer.max_throttle(),
-        failure,
+        failure: failure.as_ref().map(|f| f.english.clone()),
+        failure_words: failure,
         breakdown: Breakdown::of_phases(&phases, transfer.elapsed(), downtime_s),
     }
 }

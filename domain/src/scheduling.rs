@@ -124,7 +124,7 @@ pub enum Slot {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Wait {
     pub slot: Slot,
-    pub reason: String,
+    pub reason: Phrase,
 }
 
 /// Slots in use on hosts, vMotion links and datastores by the migrations running now.
@@ -177,7 +177,7 @@ impl SlotUsage {
     /// Why `candidate` must wait, e.g. "waiting: host esx-02 has 8/8 slots in use"; `None`
     /// when it may start now.
     pub fn queue_reason(&self, inv: &Inventory, candidate: &Footprint) -> Option<String> {
-        self.wait(inv, candidate).map(|w| w.reason)
+        self.wait(inv, candidate).map(|w| w.reason.english)
     }
 
     /// Like [`Self::queue_reason`], with the resource that is full.
@@ -188,7 +188,14 @@ impl SlotUsage {
                 let name = inv.hosts.get(h).map(|h| h.name.as_str()).unwrap_or("?");
                 return Some(Wait {
                     slot: Slot::Host(*h),
-                    reason: format!("waiting: host {name} has {used}/{HOST_BUDGET} slots in use"),
+                    reason: Phrase::new(
+                        "engine.wait.host_slots",
+                        &[
+                            ("host", name.to_string()),
+                            ("used", used.to_string()),
+                            ("budget", HOST_BUDGET.to_string()),
+                        ],
+                    ),
                 });
             }
         }
@@ -201,9 +208,13 @@ impl SlotUsage {
             if used + 1 > slots {
                 return Some(Wait {
                     slot: Slot::Link(*h),
-                    reason: format!(
-                        "waiting: the vMotion link of {} carries {used}/{slots} vMotions",
-                        host.name
+                    reason: Phrase::new(
+                        "engine.wait.link_slots",
+                        &[
+                            ("host", host.name.to_string()),
+                            ("used", used.to_string()),
+                            ("slots", slots.to_string()),
+                        ],
                     ),
                 });
             }
@@ -218,8 +229,13 @@ impl SlotUsage {
                     .unwrap_or("?");
                 return Some(Wait {
                     slot: Slot::Datastore(*d),
-                    reason: format!(
-                        "waiting: datastore {name} has {used}/{DATASTORE_BUDGET} slots in use"
+                    reason: Phrase::new(
+                        "engine.wait.datastore_slots",
+                        &[
+                            ("datastore", name.to_string()),
+                            ("used", used.to_string()),
+                            ("budget", DATASTORE_BUDGET.to_string()),
+                        ],
                     ),
                 });
             }

@@ -172,7 +172,7 @@ pub enum TransferEnd {
     /// Everything is on the target; the VM may resume there.
     Converged { downtime_s: f64 },
     /// The stop-and-copy would exceed the switchover limit: the VM stays on the source.
-    Failed { reason: String },
+    Failed { reason: crate::Phrase },
 }
 
 /// Where a transfer stands, for progress events.
@@ -382,7 +382,7 @@ impl Transfer {
                             reason: outcome
                                 .failure
                                 .clone()
-                                .unwrap_or_else(|| "the pre-copy did not converge".into()),
+                                .unwrap_or_else(|| crate::Phrase::new("engine.not_converged", &[])),
                         }
                     });
                 }

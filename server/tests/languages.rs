@@ -263,6 +263,38 @@ async fn every_page_speaks_one_language() {
     assert_eq!(status, 201, "{started}");
     let migration = started["id"].as_str().unwrap().to_string();
     let vm = ids["web-01"].clone();
+    // One cancelled: its message says where the VM stays, as a code with parts for the pages.
+    let mut second = None;
+    for (vm, host) in [
+        ("app-01", "esx-02"),
+        ("app-02", "esx-01"),
+        ("web-02", "esx-01"),
+        ("web-02", "esx-02"),
+    ] {
+        let (status, m) = s
+            .post(
+                "/api/v1/migrations",
+                &serde_json::json!({"vm_id": ids[vm], "kind": "vmotion", "target_host_id": ids[host]}),
+            )
+            .await;
+        if status == 201 {
+            second = Some((m, vm));
+            break;
+        }
+    }
+    let (second, second_vm) = second.expect("one of the demo's moves is allowed");
+    let cancelled = second["id"].as_str().unwrap().to_string();
+    let (status, m) = s
+        .post(
+            &format!("/api/v1/migrations/{cancelled}/cancel"),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{m}");
+    assert_eq!(m["words"]["code"], "engine.cancelled", "{m}");
+    assert_eq!(m["words"]["parts"]["stays"]["code"], "engine.stays", "{m}");
+    let said = format!("Cancelled by the user: {second_vm} keeps running on");
+    assert!(m["message"].as_str().unwrap().starts_with(&said), "{m}");
     // A stored plan with blockers, notes and a placement (esx-03 holds VMs that cannot leave).
     let (status, plan) = s
         .post(
@@ -283,6 +315,7 @@ async fn every_page_speaks_one_language() {
         format!("/migrate?vm={vm}"),
         "/tasks".to_string(),
         format!("/tasks/{migration}"),
+        format!("/tasks/{cancelled}"),
         "/plans".to_string(),
         "/plans/new".to_string(),
         format!("/plans/new?evacuate={}", ids["esx-03"]),
@@ -303,7 +336,6 @@ async fn every_page_speaks_one_language() {
         ]
         .map(|k| format!("/inventory/{k}")),
     )
-    .into_iter()
     .map(|r| (r, &s.client))
     .collect();
     routes.push(("/signin".to_string(), &anonymous));

@@ -795,7 +795,7 @@ async fn qemu_a_plan_with_the_two_lab_guests_ends_within_20_percent_of_its_predi
     assert_eq!(predicted.failures, 0);
     // Run as a plan runs: every move queued at once, under the plan's limits.
     let group = domain::PlanId::new_random();
-    engine.set_group_limit(group, group_limit(&plan.title, &options, false));
+    engine.set_group_limit(group, group_limit(&plan, &options, false));
     let mut ids = Vec::new();
     for m in &moves {
         let id = MigrationId::new_random();

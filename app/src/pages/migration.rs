@@ -93,7 +93,7 @@ pub fn MigrationPage() -> impl IntoView {
                                     {names::phase(i18n, m.phase)}
                                 </span>
                                 " "
-                                <span data-testid="detail-message" data-untranslated="engine">{m.queue_reason.clone().unwrap_or_else(|| m.message.clone())}</span>
+                                <span data-testid="detail-message">{crate::phrase_text::status_in(i18n.get_locale(), &m)}</span>
                             </p>
                             <ProgressBar percent=Signal::derive(move || m_percent(live, mid))/>
                             {running.then(|| view! {
@@ -148,12 +148,15 @@ fn EventLog() -> impl IntoView {
                 <tbody>
                     {move || {
                         let l = lang.get();
+                        let locale = i18n.get_locale();
                         live.watched_events.with(|events| {
+                            let said = crate::phrase_text::events_in(locale, events);
                             events
                                 .iter()
+                                .zip(said)
                                 .rev()
                                 .take(LOG_LIMIT)
-                                .map(|e| {
+                                .map(|(e, said)| {
                                     view! {
                                         <tr data-testid="event-row" data-phase=e.phase.as_str()>
                                             <td class="num">{e.seq}</td>
@@ -163,7 +166,7 @@ fn EventLog() -> impl IntoView {
                                             <td class="num">{format::bytes(l, e.bytes_sent)}</td>
                                             <td class="num">{(e.rate_bytes_s > 0.0).then(|| format::rate(l, e.rate_bytes_s))}</td>
                                             <td class="num">{e.round}</td>
-                                            <td class="small" data-untranslated="engine">{e.message.clone()}</td>
+                                            <td class="small">{said}</td>
                                         </tr>
                                     }
                                 })
@@ -262,7 +265,14 @@ fn figures(m: &Migration, l: Lang) -> impl IntoView {
     } else {
         fill(
             t_string!(i18n, migration.would_fail),
-            &[("why", p.failure.clone().unwrap_or_default())],
+            &[(
+                "why",
+                crate::phrase_text::said_in(
+                    i18n.get_locale(),
+                    p.failure_words.as_ref(),
+                    p.failure.as_deref().unwrap_or_default(),
+                ),
+            )],
         )
     };
     let real = m.real;

@@ -128,9 +128,8 @@ fn TaskRow(id: MigrationId) -> impl IntoView {
             <td class="num">
                 {move || m.with(|m| m.as_ref().filter(|m| m.dirty_rate_bytes_s > 0.0 && !m.phase.is_final()).map(|m| format::rate(lang.get(), m.dirty_rate_bytes_s)))}
             </td>
-            // The engine's own words, in English until they carry codes (docs/DESIGN.md#languages).
             <td class="small status" data-testid="task-message">
-                <span data-untranslated="engine">{move || m.with(|m| m.as_ref().map(|m| m.queue_reason.clone().unwrap_or_else(|| m.message.clone())))}</span>
+                <span>{move || m.with(|m| m.as_ref().map(|m| crate::phrase_text::status_in(i18n.get_locale(), m)))}</span>
                 {move || error.get().map(|e| view! { <span class="error" data-testid="task-error">{e}</span> })}
             </td>
             <td>

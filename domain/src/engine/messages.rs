@@ -7,7 +7,7 @@ use crate::checks::SPACE_HEADROOM;
 use crate::migration::{MigrationEvent, Phase};
 use crate::transfer::TransferPlan;
 use crate::transfer::TransferProgress;
-use crate::{DatastoreId, HostId, Inventory, Vm};
+use crate::{DatastoreId, HostId, Inventory, Phrase, Vm};
 use std::collections::HashMap;
 
 /// Why a migration that fits the slots must still wait: its target host or datastore
@@ -17,7 +17,7 @@ pub(super) fn reservation_reason(
     a: &Active,
     memory_heading: &HashMap<HostId, u64>,
     space_heading: &HashMap<DatastoreId, u64>,
-) -> Option<String> {
+) -> Option<Phrase> {
     if a.memory_mib > 0 {
         let heading = memory_heading
             .get(&a.plan.target_host)
@@ -30,11 +30,13 @@ pub(super) fn reservation_reason(
                     .get()
                     .saturating_sub(inv.host_load(host.id).running_memory_mib);
                 if free < heading + a.memory_mib {
-                    return Some(format!(
-                        "waiting: {} has {} free, {} of it taken by migrations already heading there",
-                        host.name,
-                        crate::format::mib(crate::Lang::En, free),
-                        crate::format::mib(crate::Lang::En, heading)
+                    return Some(Phrase::new(
+                        "engine.wait.memory",
+                        &[
+                            ("host", host.name.to_string()),
+                            ("free_mib", free.to_string()),
+                            ("heading_mib", heading.to_string()),
+                        ],
                     ));
                 }
             }
@@ -48,11 +50,13 @@ pub(super) fn reservation_reason(
                 let free = capacity.saturating_sub(inv.allocated_mib(ds.id, None));
                 let headroom = (capacity as f64 * SPACE_HEADROOM) as u64;
                 if free < heading + a.disk_mib + headroom {
-                    return Some(format!(
-                        "waiting: datastore {} has {} free, {} of it taken by disks already being copied there",
-                        ds.name,
-                        crate::format::mib(crate::Lang::En, free),
-                        crate::format::mib(crate::Lang::En, heading)
+                    return Some(Phrase::new(
+                        "engine.wait.space",
+                        &[
+                            ("datastore", ds.name.to_string()),
+                            ("free_mib", free.to_string()),
+                            ("heading_mib", heading.to_string()),
+                        ],
                     ));
                 }
             }
@@ -62,25 +66,32 @@ pub(super) fn reservation_reason(
 }
 
 /// What a phase change says.
-pub(super) fn phase_message(a: &Active, p: &TransferProgress) -> String {
+pub(super) fn phase_message(a: &Active, p: &TransferProgress) -> Phrase {
     const MIB: f64 = 1024.0 * 1024.0;
     match p.phase {
-        Phase::DiskCopy => format!(
-            "Copying {:.0} MiB of disk to {} (writes mirrored)",
-            a.plan.disk_bytes() / MIB,
-            a.target_name
+        Phase::DiskCopy => Phrase::new(
+            "engine.disk_copy",
+            &[("mib", format!("{:.0}", a.plan.disk_bytes() / MIB))],
+        )
+        .with("target", a.target_name.clone()),
+        Phase::MemoryPrecopy if p.throttle > 0.0 => Phrase::new(
+            "engine.precopy_sdps",
+            &[("percent", format!("{:.0}", p.throttle * 100.0))],
         ),
-        Phase::MemoryPrecopy if p.throttle > 0.0 => format!(
-            "Pre-copying memory; SDPS slows the guest by {:.0} % so that the copy converges",
-            p.throttle * 100.0
+        Phase::MemoryPrecopy => Phrase::new("engine.precopy", &[]),
+        Phase::Switchover => Phrase::new(
+            "engine.switchover",
+            &[("mib", format!("{:.1}", p.remaining_dirty / MIB))],
         ),
-        Phase::MemoryPrecopy => "Pre-copying memory".into(),
-        Phase::Switchover => format!(
-            "Switchover: the VM is stunned while the last {:.1} MiB are sent",
-            p.remaining_dirty / MIB
-        ),
-        other => other.label().into(),
+        other => phase_name(other),
     }
+}
+
+/// A phase's name as a phrase ("Preparing").
+pub(super) fn phase_name(phase: Phase) -> Phrase {
+    let mut p = Phrase::new("engine.phase", &[("phase", phase.as_str().to_string())]);
+    p.english = phase.label().to_string();
+    p
 }
 
 /// The next event of a migration, stamped with the simulated instant `now` (see
@@ -91,7 +102,7 @@ pub(super) fn emit(
     phase: Phase,
     progress: Option<&TransferProgress>,
     rate: f64,
-    message: String,
+    message: Phrase,
 ) -> MigrationEvent {
     a.record
         .record_event(phase, now - a.created_s, progress, rate, message)
@@ -100,9 +111,9 @@ pub(super) fn emit(
 /// A migration in words, named when it is asked.
 pub(super) struct Words {
     /// "web-01 keeps running on esx-01" (for failure messages).
-    pub stays: String,
+    pub stays: Phrase,
     /// Where the VM goes: "esx-02", "vsan-prod", "esx-02 and vsan-prod".
-    pub target: String,
+    pub target: Phrase,
     /// The move: "esx-01 → esx-02 · san-01 → san-02".
     pub route: String,
 }
@@ -122,19 +133,21 @@ impl Words {
                 .filter_map(|d| inv.datastores.get(d).map(|d| d.name.as_str().to_owned()))
                 .collect()
         };
-        let mut stays = format!(
-            "{} keeps running on {}",
-            vm.name.as_str(),
-            host_name(vm.host_id)
-        );
-        if kind.moves_storage() && !ds_names.is_empty() {
-            stays.push_str(&format!(" with its disks on {}", ds_names.join(", ")));
-        }
+        let vm_name = ("vm", vm.name.to_string());
+        let host = ("host", host_name(vm.host_id));
+        let stays = if kind.moves_storage() && !ds_names.is_empty() {
+            let disks = ("datastores", ds_names.join(", "));
+            Phrase::new("engine.stays_disks", &[vm_name, host, disks])
+        } else {
+            Phrase::new("engine.stays", &[vm_name, host])
+        };
+        let to_host = || ("host", host_name(plan.target_host));
+        let to_datastore = |d| ("datastore", datastore_name(d).to_owned());
         let target = match (kind.moves_host(), plan.target_datastore) {
-            (true, Some(d)) => format!("{} and {}", host_name(plan.target_host), datastore_name(d)),
-            (true, None) => host_name(plan.target_host),
-            (false, Some(d)) => datastore_name(d).to_owned(),
-            (false, None) => "?".into(),
+            (true, Some(d)) => Phrase::new("plan.target.both", &[to_host(), to_datastore(d)]),
+            (true, None) => Phrase::new("plan.target.host", &[to_host()]),
+            (false, Some(d)) => Phrase::new("plan.target.datastore", &[to_datastore(d)]),
+            (false, None) => Phrase::raw("?"),
         };
         let mut route = Vec::new();
         if kind.moves_host() {

@@ -16,7 +16,7 @@ use crate::migration::{Ending, Fault, FaultKind, Migration, MigrationEvent, Phas
 use crate::prediction::run_alone;
 use crate::scheduling::Footprint;
 use crate::transfer::{Resource, TransferPlan};
-use crate::{DomainError, FaultId, Inventory, MigrationId, PlanId, Vm, VmId};
+use crate::{DomainError, FaultId, Inventory, MigrationId, Phrase, PlanId, Vm, VmId};
 use driver::{Driver, Platforms};
 use messages::emit;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -47,8 +47,8 @@ struct Active {
     resources: Vec<Resource>,
     rounds_seen: usize,
     /// "web-01 keeps running on esx-01" (for failure messages).
-    stays: String,
-    target_name: String,
+    stays: Phrase,
+    target_name: Phrase,
     /// The plan whose limits it runs under (docs/DESIGN.md#running-a-plan).
     group: Option<PlanId>,
     /// Memory the VM will take on its target host (live moves to another host), MiB.
@@ -75,7 +75,7 @@ pub struct Switchover {
 impl Switchover {
     /// The switchover could not be recorded (`reason`): the migration failed instead, with
     /// `message` saying where its VM is (the completed record is never stored).
-    pub fn refused(self, message: String, now_ms: i64) -> (Migration, MigrationEvent) {
+    pub fn refused(self, message: Phrase, now_ms: i64) -> (Migration, MigrationEvent) {
         let mut record = self.before;
         let event = record.end(Ending::Failed(message), self.at_s, None, now_ms);
         (record, event)
@@ -142,7 +142,7 @@ pub struct GroupLimit {
     pub paced: bool,
     pub paused: bool,
     /// The plan's title, for queue reasons.
-    pub title: String,
+    pub title: Phrase,
 }
 
 /// A migration another replica runs: it takes slots on the same hosts, links and datastores.
@@ -342,7 +342,7 @@ impl<D: Driver> Engine<D> {
             Phase::Queued,
             None,
             0.0,
-            "Queued".into(),
+            Phrase::new("engine.queued", &[]),
         );
         let record = active.record.clone();
         self.active.insert(id, active);
@@ -364,7 +364,7 @@ impl<D: Driver> Engine<D> {
         now_ms: i64,
     ) -> Result<(Migration, MigrationEvent), CancelError> {
         let a = self.active.get(&id).ok_or(CancelError::NotInFlight(id))?;
-        let message = format!("Cancelled by the user: {}", a.stays);
+        let message = Phrase::new("engine.cancelled", &[]).with("stays", a.stays.clone());
         self.at = self.now;
         Ok(self.end(id, Ending::Cancelled(message), now_ms))
     }
@@ -375,10 +375,8 @@ impl<D: Driver> Engine<D> {
         self.at = self.now;
         ids.into_iter()
             .map(|id| {
-                let message = format!(
-                    "vmshift was shut down during the migration: {}",
-                    self.active[&id].stays
-                );
+                let message = Phrase::new("engine.shut_down", &[])
+                    .with("stays", self.active[&id].stays.clone());
                 self.end(id, Ending::Failed(message), now_ms)
             })
             .collect()
@@ -434,27 +432,21 @@ impl<D: Driver> Engine<D> {
     }
 
     /// What a fault does to a migration, if anything.
-    fn hit_by(fault: &Fault, a: &Active) -> Option<String> {
+    fn hit_by(fault: &Fault, a: &Active) -> Option<Phrase> {
         let target = fault.target_id;
         let touches_host = a.plan.source_host.0 == target || a.plan.target_host.0 == target;
-        match fault.kind {
+        let host = || vec![("host", fault.target_name.clone())];
+        let (code, args) = match fault.kind {
             FaultKind::VmotionLinkDown if a.plan.kind.moves_host() && touches_host => {
-                Some(format!(
-                    "The vMotion network of {} went down: the migration failed and {}",
-                    fault.target_name, a.stays
-                ))
+                ("engine.fault.link_down", host())
             }
-            FaultKind::HostDown if touches_host => Some(format!(
-                "Host {} stopped responding: the migration failed and {}",
-                fault.target_name, a.stays
-            )),
-            FaultKind::DatastoreFull if a.plan.target_datastore.is_some_and(|d| d.0 == target) => {
-                Some(format!(
-                    "Datastore {} ran out of space: the migration failed and {}",
-                    fault.target_name, a.stays
-                ))
-            }
-            _ => None,
-        }
+            FaultKind::HostDown if touches_host => ("engine.fault.host_down", host()),
+            FaultKind::DatastoreFull if a.plan.target_datastore.is_some_and(|d| d.0 == target) => (
+                "engine.fault.datastore_full",
+                vec![("datastore", fault.target_name.clone())],
+            ),
+            _ => return None,
+        };
+        Some(Phrase::new(code, &args).with("stays", a.stays.clone()))
     }
 }

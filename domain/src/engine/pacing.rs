@@ -5,7 +5,7 @@
 
 use super::Active;
 use crate::transfer::{capacity, Resource};
-use crate::Inventory;
+use crate::{Inventory, Phrase};
 use std::collections::HashMap;
 
 /// A link's share must be at least this many times the fastest dirty rate on it.
@@ -49,8 +49,8 @@ impl LinkLoad {
         &self,
         inv: &Inventory,
         a: &Active,
-        host_name: &dyn Fn(&Resource) -> String,
-    ) -> Option<String> {
+        host_name: &dyn Fn(&Resource) -> Phrase,
+    ) -> Option<Phrase> {
         let dirty = dirty_rate(a);
         for link in a.plan.links() {
             let (n, fastest) = self.0.get(&link).copied().unwrap_or_default();
@@ -60,11 +60,10 @@ impl LinkLoad {
             let fastest = fastest.max(dirty);
             let share = capacity(inv, link) / (n + 1) as f64;
             if fastest > 0.0 && share < HEADROOM * fastest {
-                return Some(format!(
-                    "waiting: the plan paces its moves — {} carries {n} already, and one more \
-                     would leave a guest too little of it to converge",
-                    host_name(&link)
-                ));
+                return Some(
+                    Phrase::new("engine.wait.paced", &[("n", n.to_string())])
+                        .with("link", host_name(&link)),
+                );
             }
         }
         None

@@ -10,7 +10,7 @@ use crate::checks::check_migration;
 use crate::migration::{Ending, Phase};
 use crate::scheduling::{max_min_fair, Flow, Footprint, SlotUsage, Wait};
 use crate::transfer::{capacity, Resource, TransferEnd, TransferProgress};
-use crate::{DatastoreId, HostId, Inventory, MigrationId, PlanId};
+use crate::{DatastoreId, HostId, Inventory, MigrationId, Phrase, PlanId};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 impl<D: Driver> Engine<D> {
@@ -55,7 +55,13 @@ impl<D: Driver> Engine<D> {
             // The pre-copy's message follows the SDPS throttle as it rises.
             let message = match &progress {
                 Some(p) if phase == Phase::MemoryPrecopy && p.phase == phase => phase_message(a, p),
-                _ => a.record.message.clone(),
+                _ => a.record.words.clone().map_or_else(
+                    || Phrase::raw(a.record.message.clone()),
+                    |w| Phrase {
+                        english: a.record.message.clone(),
+                        ..w
+                    },
+                ),
             };
             let e = emit(a, self.now, phase, progress.as_ref(), rate, message);
             out.events.push(e);
@@ -158,7 +164,7 @@ impl<D: Driver> Engine<D> {
         if self.faults.is_empty() {
             return;
         }
-        let hits: Vec<(MigrationId, String)> = self
+        let hits: Vec<(MigrationId, Phrase)> = self
             .active
             .iter()
             .filter(|(_, a)| a.running || a.checking)
@@ -239,8 +245,9 @@ impl<D: Driver> Engine<D> {
             };
             if let Some(reason) = reason {
                 let a = self.active.get_mut(&id).expect("queued");
-                if a.record.queue_reason.as_deref() != Some(&reason) {
-                    a.record.queue_reason = Some(reason.clone());
+                if a.record.queue_reason.as_deref() != Some(&reason.english) {
+                    a.record.queue_reason = Some(reason.english.clone());
+                    a.record.queue_words = Some(reason.clone().without_english());
                     let e = emit(a, self.now, Phase::Queued, None, 0.0, reason);
                     out.events.push(e);
                     out.updated.push(a.record.clone());
@@ -260,7 +267,7 @@ impl<D: Driver> Engine<D> {
                     Phase::Checking,
                     None,
                     0.0,
-                    "Checking prerequisites".into(),
+                    Phrase::new("engine.checking", &[]),
                 );
                 out.events.push(e);
                 if self.hold_checking {
@@ -276,8 +283,10 @@ impl<D: Driver> Engine<D> {
                 usage.remove(&a.footprint);
             }
             let blocked = match check_migration(inv, &a.request, &busy) {
-                Ok(report) => report.first_error().map(|r| r.message.clone()),
-                Err(e) => Some(e.message),
+                Ok(report) => report
+                    .first_error()
+                    .map(|r| Phrase::check(&r.code, &r.args, &r.message)),
+                Err(e) => Some(Phrase::raw(e.message)),
             };
             busy.insert(vm);
             if let Some(message) = fault {
@@ -287,14 +296,18 @@ impl<D: Driver> Engine<D> {
                 continue;
             }
             if let Some(reason) = blocked {
-                let message = format!("Prerequisite check failed: {reason}; {}", a.stays);
+                let message = Phrase::new("engine.failed.check", &[])
+                    .with("reason", reason)
+                    .with("stays", a.stays.clone());
                 let (record, event) = self.end(id, Ending::Failed(message), now_ms);
                 out.events.push(event);
                 out.updated.push(record);
                 continue;
             }
             if let Err(DriverError(reason)) = self.driver.prepare(id, &a.plan, a.memory_estimate) {
-                let message = format!("Could not prepare the destination: {reason}; {}", a.stays);
+                let message = Phrase::new("engine.failed.prepare", &[])
+                    .with("reason", Phrase::raw(reason))
+                    .with("stays", a.stays.clone());
                 let (record, event) = self.end(id, Ending::Failed(message), now_ms);
                 out.events.push(event);
                 out.updated.push(record);
@@ -314,7 +327,8 @@ impl<D: Driver> Engine<D> {
             a.running = true;
             a.record.started_at_ms = Some(now_ms);
             a.resources = self.driver.resources(id);
-            let message = format!("Preparing the destination on {}", a.target_name);
+            let message =
+                Phrase::new("engine.preparing", &[]).with("target", a.target_name.clone());
             // A hypervisor starts now, in real time: at the end of the interval this tick
             // simulates, not at its start.
             let at = if self.driver.real_time(id) {
@@ -343,16 +357,25 @@ impl<D: Driver> Engine<D> {
         for (id, a) in self.active.iter().filter(|(_, a)| a.running) {
             if let Some(r) = a.resources.iter().find(|r| capacity(inv, **r) <= 0.0) {
                 let what = match r {
-                    Resource::Link(h) => format!(
-                        "the vMotion link of {} is down",
-                        inv.hosts.get(h).map_or("?", |h| h.name.as_str())
+                    Resource::Link(h) => Phrase::new(
+                        "engine.failed.link_down",
+                        &[(
+                            "host",
+                            inv.hosts.get(h).map_or("?", |h| h.name.as_str()).into(),
+                        )],
                     ),
-                    Resource::Datastore(d) => format!(
-                        "datastore {} is gone",
-                        inv.datastores.get(d).map_or("?", |d| d.name.as_str())
+                    Resource::Datastore(d) => Phrase::new(
+                        "engine.failed.datastore_gone",
+                        &[(
+                            "datastore",
+                            inv.datastores
+                                .get(d)
+                                .map_or("?", |d| d.name.as_str())
+                                .into(),
+                        )],
                     ),
                 };
-                dead.push((*id, format!("No bandwidth: {what}; {}", a.stays)));
+                dead.push((*id, what.with("stays", a.stays.clone())));
                 continue;
             }
             let resources = a
@@ -399,8 +422,10 @@ impl<D: Driver> Engine<D> {
             let step = match self.driver.step(id, left, rate) {
                 Ok(s) => s,
                 Err(DriverError(reason)) => {
-                    let stays = &self.active[&id].stays;
-                    let message = format!("The hypervisor reported an error: {reason}; {stays}");
+                    let stays = self.active[&id].stays.clone();
+                    let message = Phrase::new("engine.failed.hypervisor", &[])
+                        .with("reason", Phrase::raw(reason))
+                        .with("stays", stays);
                     self.at = at;
                     let (record, event) = self.end(id, Ending::Failed(message), now_ms);
                     out.events.push(event);
@@ -423,7 +448,9 @@ impl<D: Driver> Engine<D> {
                     return None;
                 }
                 Some(TransferEnd::Failed { reason }) => {
-                    let message = format!("{reason}; {}", a.stays);
+                    let message = Phrase::new("engine.failed.transfer", &[])
+                        .with("reason", reason)
+                        .with("stays", a.stays.clone());
                     let (record, event) = self.end(id, Ending::Failed(message), now_ms);
                     out.events.push(event);
                     out.updated.push(record);
@@ -475,7 +502,7 @@ impl<D: Driver> Engine<D> {
         self.rates_stale = true;
         self.admission_stale = true;
         let at_s = self.at - a.created_s;
-        let failed = |mut a: Active, message: String, out: &mut TickOutput| {
+        let failed = |mut a: Active, message: Phrase, out: &mut TickOutput| {
             let e = a.record.end(Ending::Failed(message), at_s, None, now_ms);
             out.events.push(e);
             out.updated.push(a.record);
@@ -483,11 +510,13 @@ impl<D: Driver> Engine<D> {
         let (downtime_s, vm) = match (downtime, inv.vms.get(&a.record.vm_id)) {
             (Ok(d), Some(vm)) => (d, vm),
             (Err(DriverError(reason)), _) => {
-                let message = format!("The switchover failed: {reason}; {}", a.stays);
+                let message = Phrase::new("engine.failed.switchover", &[])
+                    .with("reason", Phrase::raw(reason))
+                    .with("stays", a.stays.clone());
                 return failed(a, message, out);
             }
             (_, None) => {
-                let message = "The VM was deleted during the migration".to_string();
+                let message = Phrase::new("engine.failed.vm_deleted", &[]);
                 return failed(a, message, out);
             }
         };
@@ -509,17 +538,19 @@ impl<D: Driver> Engine<D> {
             downtime_ms: downtime_s * 1000.0,
             message: match &a.record.external_task {
                 // vCenter does not report the downtime.
-                Some(task) => format!(
-                    "{} now runs on {} (vCenter task {task})",
-                    a.record.vm_name, a.target_name
+                Some(task) => Phrase::new(
+                    "engine.completed_vcenter",
+                    &[("vm", a.record.vm_name.clone()), ("task", task.clone())],
                 ),
-                None => format!(
-                    "{} now runs on {} (downtime {:.0} ms)",
-                    a.record.vm_name,
-                    a.target_name,
-                    downtime_s * 1000.0
+                None => Phrase::new(
+                    "engine.completed",
+                    &[
+                        ("vm", a.record.vm_name.clone()),
+                        ("downtime", format!("{:.0}", downtime_s * 1000.0)),
+                    ],
                 ),
-            },
+            }
+            .with("target", a.target_name.clone()),
         };
         let event = a.record.end(ending, at_s, Some(progress), now_ms);
         out.switchovers.push(Switchover {
@@ -532,39 +563,37 @@ impl<D: Driver> Engine<D> {
     }
 
     /// Why a plan's move waits for its plan (paused, or at its concurrency limit).
-    fn group_reason(&self, a: &Active, running: &HashMap<PlanId, usize>) -> Option<String> {
+    fn group_reason(&self, a: &Active, running: &HashMap<PlanId, usize>) -> Option<Phrase> {
         let group = a.group?;
         let limit = self.groups.get(&group)?;
+        let title = limit.title.clone();
         if limit.paused {
-            return Some(format!("waiting: plan \"{}\" is paused", limit.title));
+            return Some(Phrase::new("engine.wait.plan_paused", &[]).with("plan", title));
         }
         let max = limit.max_running?;
         let now = running.get(&group).copied().unwrap_or(0);
         (now >= max).then(|| {
-            format!(
-                "waiting: plan \"{}\" runs at most {max} move(s) at once",
-                limit.title
-            )
+            Phrase::new("engine.wait.plan_limit", &[("max", max.to_string())]).with("plan", title)
         })
     }
 
     /// Why a paced plan's move waits for room on its links (docs/DESIGN.md#pacing).
-    fn pace_reason(&self, inv: &Inventory, a: &Active, links: &LinkLoad) -> Option<String> {
+    fn pace_reason(&self, inv: &Inventory, a: &Active, links: &LinkLoad) -> Option<Phrase> {
         if !self.groups.get(&a.group?)?.paced {
             return None;
         }
         let name = |r: &Resource| match r {
             Resource::Link(h) => inv.hosts.get(h).map_or_else(
-                || "a vMotion link".into(),
-                |h| format!("{}'s vMotion link", h.name),
+                || Phrase::new("engine.a_link", &[]),
+                |h| Phrase::new("engine.link_of", &[("host", h.name.to_string())]),
             ),
-            Resource::Datastore(_) => "a datastore".into(),
+            Resource::Datastore(_) => Phrase::new("engine.a_datastore", &[]),
         };
         links.wait(inv, a, &name)
     }
 
     /// A queue reason that says how much of the full resource other replicas hold.
-    fn naming_elsewhere(&self, wait: Wait) -> String {
+    fn naming_elsewhere(&self, wait: Wait) -> Phrase {
         let mut by: BTreeMap<&str, u32> = BTreeMap::new();
         for e in &self.elsewhere {
             let cost = e.footprint.cost_on(wait.slot);
@@ -575,10 +604,20 @@ impl<D: Driver> Engine<D> {
         if by.is_empty() {
             return wait.reason;
         }
-        let taken: Vec<String> = by
+        let taken = by
             .into_iter()
-            .map(|(replica, n)| format!("{n} by migrations on {replica}"))
-            .collect();
-        format!("{} ({})", wait.reason, taken.join(", "))
+            .map(|(replica, n)| {
+                let args = [("n", n.to_string()), ("replica", replica.to_string())];
+                Phrase::new("engine.wait.taken", &args)
+            })
+            .reduce(|first, rest| {
+                Phrase::new("engine.wait.taken_more", &[])
+                    .with("first", first)
+                    .with("rest", rest)
+            })
+            .expect("one replica at least");
+        Phrase::new("engine.wait.elsewhere", &[])
+            .with("reason", wait.reason)
+            .with("taken", taken)
     }
 }

@@ -270,6 +270,15 @@ pub struct Draft {
 }
 
 impl Draft {
+    /// Its title as a phrase (a plan stored before titles had codes: its English).
+    pub fn title_words(&self) -> Phrase {
+        if self.title_phrase.code.is_empty() {
+            Phrase::raw(self.title.clone())
+        } else {
+            self.title_phrase.clone()
+        }
+    }
+
     /// Every planned move, in order.
     pub fn moves(&self) -> impl Iterator<Item = &PlannedMove> {
         self.steps.iter().flat_map(|s| match s {

@@ -518,7 +518,7 @@ impl<'o> Placer<'o> {
                 .map_or_else(String::new, |h| h.name.to_string())
         };
         let host = ("host", host_name(&self.inv, target_host));
-        let mut target = Phrase::new("plan.target.host", &[host.clone()]);
+        let mut target = Phrase::new("plan.target.host", std::slice::from_ref(&host));
         if let Some(d) = request.target_datastore_id {
             let ds = self
                 .inv

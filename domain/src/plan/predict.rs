@@ -111,12 +111,12 @@ pub fn request_of(m: &PlannedMove, options: &PlanOptions) -> MigrationRequest {
 }
 
 /// The engine's limits for a plan's moves.
-pub fn group_limit(title: &str, options: &PlanOptions, paused: bool) -> GroupLimit {
+pub fn group_limit(draft: &Draft, options: &PlanOptions, paused: bool) -> GroupLimit {
     GroupLimit {
         max_running: options.max_concurrent.map(|n| n as usize),
         paced: options.pacing == super::Pacing::Converge,
         paused,
-        title: title.to_string(),
+        title: draft.title_words(),
     }
 }
 
@@ -132,7 +132,7 @@ pub fn predict(
     let mut inv = inv.clone();
     let mut engine = Engine::for_prediction(SimulatedDriver::with_platforms(platforms));
     let group = PlanId(Uuid::nil());
-    engine.set_group_limit(group, group_limit(&draft.title, options, false));
+    engine.set_group_limit(group, group_limit(draft, options, false));
     let mut t = 0.0;
     let mut moves = Vec::new();
     let mut steps = Vec::new();

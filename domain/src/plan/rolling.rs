@@ -81,7 +81,7 @@ pub(super) fn plan(
             .map(|v| (v.id, v.host_id))
             .collect();
         let hosts = ("hosts", names.join(", "));
-        let moves = w.evacuate(&ids, &Phrase::new("plan.why.evacuate", &[hosts.clone()]));
+        let moves = w.evacuate(&ids, &Phrase::new("plan.why.evacuate", std::slice::from_ref(&hosts)));
         let moved: Vec<VmId> = moves.iter().map(|m| m.vm_id).collect();
         steps.push(Step::Moves { moves });
         if w.blockers.len() > blocked_before {
@@ -128,7 +128,7 @@ pub(super) fn plan(
         for b in w.blockers.drain(before..) {
             notes.push(
                 Phrase::new("plan.note.stays_where_it_went", &[("vm", b.vm_name)])
-                    .because(&b.code, &b.args, &b.message),
+                    .with("reason", Phrase::check(&b.code, &b.args, &b.message)),
             );
         }
         steps.push(Step::Moves { moves: returns });

@@ -423,17 +423,14 @@ impl MigrationService {
         let moved_already = truth.is_some_and(|at| {
             at.host == moved.host_id && moved.disks.iter().all(|d| d.datastore_id == at.datastore)
         });
+        let vm = ("vm", s.record.vm_name.clone());
         let message = if moved_already {
-            format!(
-                "The switchover could not be recorded ({reason}), but the hypervisor had already switched over: {} runs on {}, recorded there",
-                s.record.vm_name, s.record.target
-            )
+            let target = ("target", s.record.target.clone());
+            domain::Phrase::new("engine.unrecorded_moved", &[vm, target])
         } else {
-            format!(
-                "The switchover could not be recorded ({reason}); {} stays on its source",
-                s.record.vm_name
-            )
-        };
+            domain::Phrase::new("engine.unrecorded_stays", &[vm])
+        }
+        .with("reason", domain::Phrase::raw(reason));
         let (record, event) = s.refused(message, now_ms);
         self.inventory.end_motion(&record);
         self.persist(engine, vec![event], vec![record]).await;

@@ -250,7 +250,7 @@ pub(super) fn stopped_message(
     inventory: &InventoryService,
     m: &Migration,
     replica: Option<&str>,
-) -> String {
+) -> domain::Phrase {
     let host = {
         let inv = inventory.read();
         inv.vms.get(&m.vm_id).map(|vm| {
@@ -261,16 +261,15 @@ pub(super) fn stopped_message(
         })
     };
     let what = match replica {
-        Some(r) => format!(
-            "the vmshift replica running this migration ({r}) stopped renewing its lease; another replica ended it"
-        ),
-        None => "vmshift stopped while this migration was in flight".to_string(),
+        Some(r) => domain::Phrase::new("engine.orphaned", &[("replica", r.to_string())]),
+        None => domain::Phrase::new("engine.stopped", &[]),
     };
     match host {
-        Some(host) => format!(
-            "{what}; {} stays where the last committed state records it, on {host}",
-            m.vm_name
-        ),
+        Some(host) => domain::Phrase::new(
+            "engine.stays_recorded",
+            &[("vm", m.vm_name.clone()), ("host", host)],
+        )
+        .with("what", what),
         None => what,
     }
 }
@@ -285,7 +284,7 @@ pub(super) async fn fail_orphan(
     m: &mut Migration,
     claim_at_ms: i64,
     finished_at_ms: i64,
-    message: String,
+    message: domain::Phrase,
 ) -> Result<Option<MigrationEvent>, DbError> {
     // The summary is stored only when it changes: bring it up to the last stored event.
     let mut ended = m.clone();

@@ -221,6 +221,7 @@ mod tests {
             remaining_dirty_bytes: 5.0,
             expected_downtime_ms: 6.0,
             message: "a \"quoted\"\nline".into(),
+            words: None,
         };
         let text = event_message(&serde_json::to_string(&e).unwrap());
         assert!(!text.contains('\n'), "one message, one line");

@@ -224,7 +224,7 @@ impl Driver for QemuDriver {
         let observed = run.observed.lock().clone();
         match observed.end {
             Some(TransferEnd::Converged { downtime_s }) => Ok(downtime_s),
-            Some(TransferEnd::Failed { reason }) => Err(DriverError(reason)),
+            Some(TransferEnd::Failed { reason }) => Err(DriverError(reason.english)),
             None => Err(DriverError("the migration has not completed".into())),
         }
     }
@@ -269,7 +269,9 @@ async fn run(
             Err(reason) => {
                 // The guest stays where it was; what the sequence had started goes.
                 lab.cancel(plan.vm).await;
-                TransferEnd::Failed { reason }
+                TransferEnd::Failed {
+                    reason: domain::Phrase::raw(reason),
+                }
             }
         },
         _ = async { let _ = cancel.wait_for(|c| *c).await; } => {

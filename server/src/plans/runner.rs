@@ -201,7 +201,7 @@ impl PlanService {
             .migrations
             .start_plan_step(PlanStep {
                 plan: r.plan.id,
-                limit: group_limit(r.plan.title(), &r.plan.options, r.paused),
+                limit: group_limit(&r.plan.draft, &r.plan.options, r.paused),
                 requests,
                 actor: r.actor.clone(),
             })
@@ -340,7 +340,7 @@ impl PlanService {
             }
             _ => {}
         }
-        let limit = group_limit(r.plan.title(), &r.plan.options, r.paused);
+        let limit = group_limit(&r.plan.draft, &r.plan.options, r.paused);
         self.migrations.set_plan_limit(r.plan.id, Some(limit)).await;
         self.save(r, true).await;
         let _ = reply.send(r.plan.clone());

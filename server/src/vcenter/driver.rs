@@ -205,7 +205,7 @@ impl Driver for VcenterDriver {
             None => None,
             Some(Ok(_)) => Some(TransferEnd::Converged { downtime_s: 0.0 }),
             Some(Err(reason)) => Some(TransferEnd::Failed {
-                reason: format!("vCenter: {reason}"),
+                reason: domain::Phrase::raw(format!("vCenter: {reason}")),
             }),
         };
         // Real time: the whole step passes, but for an end seen during it.

@@ -26,7 +26,9 @@ pub fn MapPage() -> impl IntoView {
     let inventory = expect_context::<InventoryResource>();
     let live = expect_context::<LiveState>();
     // VMs in motion: where they go and how far along they are.
+    let i18n = crate::i18n::use_i18n();
     let moving: Memo<BTreeMap<VmId, Motion>> = Memo::new(move |_| {
+        let locale = i18n.get_locale();
         live.migrations.with(|map| {
             map.values()
                 .filter(|m| !m.phase.is_final())
@@ -34,7 +36,11 @@ pub fn MapPage() -> impl IntoView {
                     (
                         m.vm_id,
                         Motion {
-                            to: m.target.clone(),
+                            to: crate::phrase_text::said_in(
+                                locale,
+                                m.target_words.as_ref(),
+                                &m.target,
+                            ),
                             percent: m.percent.floor(),
                             phase: m.phase.as_str(),
                             migration: m.id.to_string(),

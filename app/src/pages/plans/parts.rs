@@ -4,7 +4,7 @@
 use crate::components::markup::Markup;
 use crate::i18n::{t_string, td_string, use_i18n, Locale};
 use crate::lang::{fill, lang_of};
-use crate::phrase_text::{blocker_in, phrase_in};
+use crate::phrase_text::{blocker_in, said_in};
 use crate::{names, tx};
 use domain::format;
 use domain::plan::{Blocker, Draft, MoveTimeline, PlanPrediction, Step, WhatIf, Window};
@@ -81,7 +81,7 @@ pub fn Blockers(blockers: Vec<Blocker>, notes: Vec<Phrase>) -> impl IntoView {
             <h3>{move || fill(t_string!(i18n, plans.cannot_move), &[("count", count.to_string())])}</h3>
             {notes.into_iter().map(|n| {
                 let untranslated = n.code.is_empty().then_some("engine");
-                view! { <p class="form-error" data-testid="plan-note" data-untranslated=untranslated>{move || phrase_in(i18n.get_locale(), &n)}</p> }
+                view! { <p class="form-error" data-testid="plan-note" data-untranslated=untranslated>{move || said_in(i18n.get_locale(), Some(&n), &n.english)}</p> }
             }).collect_view()}
             <table class="objects">
                 <thead><tr>
@@ -157,13 +157,7 @@ pub fn placement_rows(
     limit: Option<usize>,
 ) -> String {
     let lang = lang_of(locale);
-    let phrase = |p: &Phrase, english: &str| {
-        if p.code.is_empty() {
-            english.to_string()
-        } else {
-            phrase_in(locale, p)
-        }
-    };
+    let phrase = |p: &Phrase, english: &str| said_in(locale, Some(p), english);
     let mut left = limit.unwrap_or(usize::MAX);
     let timed: HashMap<(usize, VmId), &MoveTimeline> = prediction
         .moves

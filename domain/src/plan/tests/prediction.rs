@@ -150,7 +150,7 @@ fn the_fast_forward_prediction_matches_a_run_stepped_a_quarter_second_at_a_time(
         let mut engine =
             crate::engine::Engine::new(crate::engine::simulated::SimulatedDriver::new());
         let group = PlanId::new_random();
-        engine.set_group_limit(group, predict::group_limit(&d.title, &options, false));
+        engine.set_group_limit(group, predict::group_limit(&d, &options, false));
         let mut inv = f.inv.clone();
         let mut ids = Vec::new();
         for m in d.moves() {

@@ -133,7 +133,8 @@ fn migration_schemas() -> Value {
             "rate_bytes_s": {"type": "number"}, "eta_s": {"type": ["number", "null"]},
             "round": {"type": "integer"}, "dirty_rate_bytes_s": {"type": "number"},
             "remaining_dirty_bytes": {"type": "number"}, "expected_downtime_ms": {"type": "number"},
-            "message": {"type": "string"}
+            "message": {"type": "string"},
+            "words": {"$ref": "#/components/schemas/Phrase", "description": "the message as a code and values, on events whose message differs from the one before"}
         }},
         "Migration": {"type": "object", "required": ["id", "vm_id", "vm_name", "kind", "phase", "percent", "message", "prediction"], "properties": {
             "id": uuid(), "vm_id": uuid(), "vm_name": {"type": "string"},
@@ -144,7 +145,10 @@ fn migration_schemas() -> Value {
             "options": {"type": "object"},
             "phase": {"$ref": "#/components/schemas/Phase"}, "percent": {"type": "number"},
             "queue_reason": {"type": ["string", "null"], "description": "e.g. waiting: host esx-02 has 8/8 slots in use"},
+            "queue_words": {"$ref": "#/components/schemas/Phrase"},
             "message": {"type": "string"},
+            "words": {"$ref": "#/components/schemas/Phrase"},
+            "target": {"type": "string"}, "target_words": {"$ref": "#/components/schemas/Phrase"},
             "created_at_ms": {"type": "integer"}, "finished_at_ms": {"type": ["integer", "null"]},
             "sim_time_s": {"type": "number"}, "bytes_sent": {"type": "number"}, "bytes_total_estimate": {"type": "number"},
             "rate_bytes_s": {"type": "number"}, "eta_s": {"type": ["number", "null"]}, "round": {"type": "integer"},
@@ -269,6 +273,7 @@ fn inventory_and_check_schemas() -> Value {
             "converges": {"type": "boolean"}, "duration_s": {"type": "number"}, "downtime_ms": {"type": "number"},
             "bytes_total": {"type": "number"}, "disk_bytes": {"type": "number"}, "max_throttle": {"type": "number"},
             "failure": {"type": "string"},
+            "failure_words": {"$ref": "#/components/schemas/Phrase"},
             "breakdown": {"$ref": "#/components/schemas/Breakdown"},
             "rounds": {"type": "array", "items": {"type": "object", "properties": {
                 "round": {"type": "integer"}, "bytes": {"type": "number"}, "duration_s": {"type": "number"}}}}
