@@ -7,7 +7,7 @@ use crate::check_text::coded_in;
 use crate::i18n::{td_string, Locale};
 use crate::lang::{fill, lang_of};
 use domain::plan::Blocker;
-use domain::{format, Phrase};
+use domain::Phrase;
 
 /// The template of a phrase's code in `locale`.
 #[rustfmt::skip]
@@ -31,6 +31,30 @@ pub fn template_in(locale: Locale, code: &str) -> Option<&'static str> {
         "plan.blocker.no_target" => td_string!(locale, phrases.blocker_no_target),
         "plan.blocker.no_target.remedy" => td_string!(locale, phrases.blocker_no_target_remedy),
         "plan.blocker.inventory.remedy" => td_string!(locale, phrases.blocker_inventory_remedy),
+        "plan.run.planned" => td_string!(locale, phrases.run_planned),
+        "plan.run.scheduled" => td_string!(locale, phrases.run_scheduled),
+        "plan.run.starting" => td_string!(locale, phrases.run_starting),
+        "plan.run.running" => td_string!(locale, phrases.run_running),
+        "plan.run.moving" => td_string!(locale, phrases.run_moving),
+        "plan.run.holding" => td_string!(locale, phrases.run_holding),
+        "plan.run.paused" => td_string!(locale, phrases.run_paused),
+        "plan.run.resumed" => td_string!(locale, phrases.run_resumed),
+        "plan.run.cancelling" => td_string!(locale, phrases.run_cancelling),
+        "plan.run.cancelled_draft" => td_string!(locale, phrases.run_cancelled_draft),
+        "plan.run.cancelled" => td_string!(locale, phrases.run_cancelled),
+        "plan.run.interrupted" => td_string!(locale, phrases.run_interrupted),
+        "plan.run.interrupted_orphan" => td_string!(locale, phrases.run_interrupted_orphan),
+        "plan.run.failed" => td_string!(locale, phrases.run_failed),
+        "plan.run.and" => td_string!(locale, phrases.run_and),
+        "plan.run.done" => td_string!(locale, phrases.run_done),
+        "plan.run.move_cancelled" => td_string!(locale, phrases.run_move_cancelled),
+        "plan.run.stops_on_failure" => td_string!(locale, phrases.run_stops_on_failure),
+        "plan.run.not_started" => td_string!(locale, phrases.run_not_started),
+        "plan.run.host_stays" => td_string!(locale, phrases.run_host_stays),
+        "plan.run.entered" => td_string!(locale, phrases.run_entered),
+        "plan.run.enter_failed" => td_string!(locale, phrases.run_enter_failed),
+        "plan.run.left" => td_string!(locale, phrases.run_left),
+        "plan.run.leave_failed" => td_string!(locale, phrases.run_leave_failed),
         "engine.queued" => td_string!(locale, engine.queued),
         "engine.checking" => td_string!(locale, engine.checking),
         "engine.preparing" => td_string!(locale, engine.preparing),
@@ -94,13 +118,7 @@ pub fn phrase_in(locale: Locale, phrase: &Phrase) -> Option<String> {
     let mut values: Vec<(&str, String)> = phrase
         .args
         .iter()
-        .map(|(k, v)| {
-            let value = match v.parse::<u64>() {
-                Ok(mib) if k.ends_with("_mib") => format::mib(lang, mib),
-                _ => v.clone(),
-            };
-            (k.as_str(), value)
-        })
+        .map(|(k, v)| (k.as_str(), domain::phrase::value(lang, k, v)))
         .collect();
     for (name, part) in &phrase.parts {
         values.push((name.as_str(), part_in(locale, part)));

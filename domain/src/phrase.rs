@@ -75,12 +75,7 @@ impl Phrase {
         let args: BTreeMap<String, String> = self
             .args
             .iter()
-            .map(|(k, v)| match v.parse::<u64>() {
-                Ok(mib) if k.ends_with("_mib") => {
-                    (k.clone(), crate::format::mib(crate::Lang::En, mib))
-                }
-                _ => (k.clone(), v.clone()),
-            })
+            .map(|(k, v)| (k.clone(), value(crate::Lang::En, k, v)))
             .collect();
         let mut text = fill(template, &args);
         for (name, part) in &self.parts {
@@ -88,6 +83,22 @@ impl Phrase {
         }
         text
     }
+}
+
+/// A value as a page shows it: sizes (`_mib`) and durations (`_s`, seconds) by their name's
+/// suffix, in `lang`; the others as they are.
+pub fn value(lang: crate::Lang, name: &str, value: &str) -> String {
+    if name.ends_with("_mib") {
+        if let Ok(mib) = value.parse::<u64>() {
+            return crate::format::mib(lang, mib);
+        }
+    }
+    if name.ends_with("_s") {
+        if let Ok(s) = value.parse::<f64>() {
+            return crate::format::duration(lang, s);
+        }
+    }
+    value.to_string()
 }
 
 /// The English template of `code`.
@@ -157,6 +168,15 @@ mod tests {
             "slots",
             "free_mib",
             "heading_mib",
+            "who",
+            "completed",
+            "total",
+            "done",
+            "hold_s",
+            "elapsed_s",
+            "predicted_s",
+            "vms",
+            "why",
             "plan",
             "max",
             "link",

@@ -5,6 +5,7 @@
 use super::{Draft, PlanOptions, PlanPrediction, PlannedMove, Step, WhatIf};
 use crate::ids::*;
 use crate::migration::Phase;
+use crate::phrase::{english_template, Phrase};
 use serde::{Deserialize, Serialize};
 
 /// Where a plan stands.
@@ -81,6 +82,9 @@ pub struct MoveRun {
     pub end_s: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The same as a code and values, for the pages (docs/DESIGN.md#languages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_words: Option<Phrase>,
 }
 
 impl MoveRun {
@@ -100,6 +104,9 @@ pub struct PlanRecord {
     pub state: PlanState,
     /// What is happening, or why it ended.
     pub message: String,
+    /// The same as a code and values, for the pages (docs/DESIGN.md#languages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_words: Option<Phrase>,
     pub created_by: String,
     pub created_at_ms: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -121,6 +128,8 @@ pub struct PlanRecord {
     /// What the run did beside the moves ("esx-03 entered maintenance mode").
     #[serde(default)]
     pub log: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub log_words: Vec<Phrase>,
 }
 
 impl PlanRecord {
@@ -148,6 +157,7 @@ impl PlanRecord {
                         start_s: None,
                         end_s: None,
                         error: None,
+                        error_words: None,
                     })
                     .collect::<Vec<_>>(),
                 _ => Vec::new(),
@@ -160,7 +170,10 @@ impl PlanRecord {
             prediction,
             what_if,
             state: PlanState::Draft,
-            message: "Planned, not started".into(),
+            message: english_template("plan.run.planned")
+                .unwrap_or_default()
+                .into(),
+            message_words: Some(Phrase::new("plan.run.planned", &[])),
             created_by: created_by.into(),
             created_at_ms: now_ms,
             started_at_ms: None,
@@ -171,6 +184,7 @@ impl PlanRecord {
             predicted_end_ms: None,
             moves,
             log: Vec::new(),
+            log_words: Vec::new(),
         }
     }
 
@@ -225,13 +239,25 @@ impl PlanRecord {
         }
     }
 
+    /// Says `words`: the plan's message (in English) and its words for the pages.
+    pub fn say(&mut self, words: Phrase) {
+        self.message = words.english.clone();
+        self.message_words = Some(words);
+    }
+
+    /// Adds `words` to what the run did beside the moves.
+    pub fn note(&mut self, words: Phrase) {
+        self.log.push(words.english.clone());
+        self.log_words.push(words);
+    }
+
     /// Ends the plan (once: an ended plan stays as it ended).
-    pub fn finish(&mut self, state: PlanState, message: String, now_ms: i64) -> bool {
+    pub fn finish(&mut self, state: PlanState, message: Phrase, now_ms: i64) -> bool {
         if self.state.is_final() || !state.is_final() {
             return false;
         }
         self.state = state;
-        self.message = message;
+        self.say(message);
         self.finished_at_ms = Some(now_ms);
         self.predicted_end_ms = None;
         true

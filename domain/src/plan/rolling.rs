@@ -81,7 +81,10 @@ pub(super) fn plan(
             .map(|v| (v.id, v.host_id))
             .collect();
         let hosts = ("hosts", names.join(", "));
-        let moves = w.evacuate(&ids, &Phrase::new("plan.why.evacuate", std::slice::from_ref(&hosts)));
+        let moves = w.evacuate(
+            &ids,
+            &Phrase::new("plan.why.evacuate", std::slice::from_ref(&hosts)),
+        );
         let moved: Vec<VmId> = moves.iter().map(|m| m.vm_id).collect();
         steps.push(Step::Moves { moves });
         if w.blockers.len() > blocked_before {

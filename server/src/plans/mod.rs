@@ -120,8 +120,9 @@ impl PlanService {
                 continue;
             }
             let (done, total) = plan.progress();
-            let message = format!(
-                "Interrupted: vmshift stopped while the plan ran ({done} of {total} moves over); every VM is where its last finished move left it"
+            let message = domain::Phrase::new(
+                "plan.run.interrupted_orphan",
+                &[("done", done.to_string()), ("total", total.to_string())],
             );
             if plan.finish(PlanState::Interrupted, message, now) {
                 tracing::warn!(plan = %plan.id, "plan interrupted by a stop");
@@ -215,11 +216,14 @@ impl PlanService {
         } else {
             PlanState::Running
         };
-        plan.message = if waits {
-            "Scheduled: waits for its start time".into()
-        } else {
-            "Starting".into()
-        };
+        plan.say(domain::Phrase::new(
+            if waits {
+                "plan.run.scheduled"
+            } else {
+                "plan.run.starting"
+            },
+            &[],
+        ));
         // Known as running here before it is stored as running (not taken for an orphan).
         let (tx, rx) = mpsc::channel(8);
         self.running.lock().insert(id, tx);
@@ -257,7 +261,7 @@ impl PlanService {
             let now = self.clock.unix_ms();
             plan.finish(
                 PlanState::Cancelled,
-                "Cancelled before it started".into(),
+                domain::Phrase::new("plan.run.cancelled_draft", &[]),
                 now,
             );
             self.store(&plan).await?;

@@ -10,7 +10,7 @@ use crate::engine::PlanStep;
 use domain::migration::Phase;
 use domain::plan::predict::{group_limit, request_of};
 use domain::plan::{PlanRecord, PlanState, Step};
-use domain::{HostId, HostState, Mutation, Object};
+use domain::{HostId, HostState, Mutation, Object, Phrase};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -29,7 +29,7 @@ struct Run {
     /// vmshift is stopping.
     shutting_down: bool,
     /// What kept the plan from its goal.
-    problems: Vec<String>,
+    problems: Vec<Phrase>,
     last_store_ms: i64,
 }
 
@@ -69,10 +69,10 @@ impl PlanService {
                 }
                 Step::Hold { seconds } => {
                     let wall = f64::from(seconds) / self.migrations.speed();
-                    r.plan.message = format!(
-                        "Holding for {}",
-                        domain::format::duration(domain::Lang::En, f64::from(seconds))
-                    );
+                    r.plan.say(Phrase::new(
+                        "plan.run.holding",
+                        &[("hold_s", seconds.to_string())],
+                    ));
                     self.save(&mut r, true).await;
                     self.wait(&mut r, Duration::from_secs_f64(wall)).await;
                     r.plan.elapsed_s += f64::from(seconds);
@@ -97,42 +97,58 @@ impl PlanService {
         let (done, total) = r.plan.progress();
         let completed = r.plan.completed_moves();
         // A move failed, or cancelled outside the plan, is a move not done.
-        let failed: Vec<String> = r
+        let failed: Vec<Phrase> = r
             .plan
             .moves
             .iter()
             .filter(|m| matches!(m.phase, Some(Phase::Failed | Phase::Cancelled)))
-            .map(|m| {
-                m.error
-                    .clone()
-                    .unwrap_or_else(|| "a move was cancelled".into())
+            .map(|m| match (&m.error, &m.error_words) {
+                (Some(e), Some(w)) => Phrase {
+                    english: e.clone(),
+                    ..w.clone()
+                },
+                (Some(e), None) => Phrase::raw(e.clone()),
+                (None, _) => Phrase::new("plan.run.move_cancelled", &[]),
             })
             .collect();
+        let (done, total, completed) = (
+            ("done", done.to_string()),
+            ("total", total.to_string()),
+            ("completed", completed.to_string()),
+        );
         let (state, message) = if r.shutting_down {
             (
                 PlanState::Interrupted,
-                format!("Interrupted: vmshift stopped during the plan ({done} of {total} moves over); every VM is where its last finished move left it"),
+                Phrase::new("plan.run.interrupted", &[done, total]),
             )
         } else if let Some(who) = &r.cancelled {
+            let who = ("who", who.clone());
             (
                 PlanState::Cancelled,
-                format!("Cancelled by {who}: {completed} of {total} moves done; every VM stays where it is, running"),
+                Phrase::new("plan.run.cancelled", &[who, completed, total]),
             )
         } else if !failed.is_empty() || !r.problems.is_empty() {
-            let mut why = r.problems.clone();
-            why.extend(failed.iter().take(3).cloned());
+            let why = r
+                .problems
+                .iter()
+                .cloned()
+                .chain(failed.into_iter().take(3))
+                .reduce(|first, rest| {
+                    Phrase::new("plan.run.and", &[])
+                        .with("first", first)
+                        .with("rest", rest)
+                })
+                .expect("a problem or a failed move");
             (
                 PlanState::Failed,
-                format!("{completed} of {total} moves done; {}", why.join("; ")),
+                Phrase::new("plan.run.failed", &[completed, total]).with("why", why),
             )
         } else {
+            let elapsed = ("elapsed_s", r.plan.elapsed_s.to_string());
+            let predicted = ("predicted_s", r.plan.prediction.total_s.to_string());
             (
                 PlanState::Completed,
-                format!(
-                    "Done: {total} moves in {} (predicted {})",
-                    domain::format::duration(domain::Lang::En, r.plan.elapsed_s),
-                    domain::format::duration(domain::Lang::En, r.plan.prediction.total_s)
-                ),
+                Phrase::new("plan.run.done", &[total, elapsed, predicted]),
             )
         };
         if r.plan.finish(state, message, now) {
@@ -164,7 +180,7 @@ impl PlanService {
             } else {
                 PlanState::Running
             };
-            r.plan.message = "Running".into();
+            r.plan.say(Phrase::new("plan.run.running", &[]));
             self.save(r, true).await;
         }
     }
@@ -196,7 +212,10 @@ impl PlanService {
             .filter_map(|i| r.plan.planned(*i))
             .map(|m| request_of(m, &r.plan.options))
             .collect();
-        r.plan.message = format!("Moving {} VM(s)", indexes.len());
+        r.plan.say(Phrase::new(
+            "plan.run.moving",
+            &[("count", indexes.len().to_string())],
+        ));
         let queued = self
             .migrations
             .start_plan_step(PlanStep {
@@ -217,7 +236,10 @@ impl PlanService {
                         }
                         Err(e) => {
                             run.phase = Some(Phase::Failed);
-                            run.error = Some(format!("not started: {e}"));
+                            let words = Phrase::new("plan.run.not_started", &[])
+                                .with("reason", Phrase::raw(e.to_string()));
+                            run.error = Some(words.english.clone());
+                            run.error_words = Some(words);
                             run.end_s = Some(start_s);
                         }
                     }
@@ -239,7 +261,7 @@ impl PlanService {
             if failed && r.plan.options.stop_on_failure && !r.stopping {
                 r.stopping = true;
                 r.problems
-                    .push("a move failed and the plan stops on failure".into());
+                    .push(Phrase::new("plan.run.stops_on_failure", &[]));
                 self.cancel_in_flight(r, &indexes).await;
             }
             self.save(r, changed).await;
@@ -284,6 +306,7 @@ impl PlanService {
             if m.phase.is_final() && run.end_s.is_none() {
                 run.end_s = Some(start_s + m.sim_time_s);
                 run.error = m.error.clone();
+                run.error_words = m.error.as_ref().and(m.words.clone());
             }
         }
         r.plan.clock_s = start_s + in_step_s;
@@ -320,8 +343,8 @@ impl PlanService {
             Control::Pause if !r.paused => {
                 r.paused = true;
                 r.plan.state = PlanState::Paused;
-                r.plan.message =
-                    format!("Paused by {who}: no new move starts; moves in flight go on");
+                r.plan
+                    .say(Phrase::new("plan.run.paused", &[("who", who.clone())]));
             }
             Control::Resume if r.paused => {
                 r.paused = false;
@@ -330,12 +353,13 @@ impl PlanService {
                 } else {
                     PlanState::Running
                 };
-                r.plan.message = format!("Resumed by {who}");
+                r.plan
+                    .say(Phrase::new("plan.run.resumed", &[("who", who.clone())]));
             }
             Control::Cancel if r.cancelled.is_none() => {
                 r.cancelled = Some(who.clone());
-                r.plan.message =
-                    format!("Cancelling (asked by {who}): moves in flight are being cancelled");
+                r.plan
+                    .say(Phrase::new("plan.run.cancelling", &[("who", who.clone())]));
                 self.cancel_in_flight(r, indexes).await;
             }
             _ => {}
@@ -363,19 +387,19 @@ impl PlanService {
                 (host.name.to_string(), left)
             };
             if !left.is_empty() {
-                let problem = format!(
-                    "{name} stays out of maintenance mode: {} still on it",
-                    domain::inventory::usage::summarize(&left)
-                );
-                r.plan.log.push(problem.clone());
+                let vms = domain::inventory::usage::summarize(&left);
+                let problem = Phrase::new("plan.run.host_stays", &[("host", name), ("vms", vms)]);
+                r.plan.note(problem.clone());
                 r.problems.push(problem);
                 continue;
             }
+            let host = ("host", name);
             match self.set_state(r, *id, HostState::Maintenance).await {
-                Ok(()) => r.plan.log.push(format!("{name} entered maintenance mode")),
+                Ok(()) => r.plan.note(Phrase::new("plan.run.entered", &[host])),
                 Err(e) => {
-                    let problem = format!("{name} could not enter maintenance mode: {e}");
-                    r.plan.log.push(problem.clone());
+                    let problem = Phrase::new("plan.run.enter_failed", &[host])
+                        .with("reason", Phrase::raw(e.to_string()));
+                    r.plan.note(problem.clone());
                     r.problems.push(problem);
                 }
             }
@@ -393,11 +417,13 @@ impl PlanService {
             let Some((name, true)) = in_maintenance else {
                 continue;
             };
+            let host = ("host", name);
             match self.set_state(r, *id, HostState::Connected).await {
-                Ok(()) => r.plan.log.push(format!("{name} left maintenance mode")),
+                Ok(()) => r.plan.note(Phrase::new("plan.run.left", &[host])),
                 Err(e) => {
-                    let problem = format!("{name} could not leave maintenance mode: {e}");
-                    r.plan.log.push(problem.clone());
+                    let problem = Phrase::new("plan.run.leave_failed", &[host])
+                        .with("reason", Phrase::raw(e.to_string()));
+                    r.plan.note(problem.clone());
                     r.problems.push(problem);
                 }
             }

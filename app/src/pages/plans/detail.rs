@@ -156,7 +156,7 @@ fn PlanView(plan: PlanRecord) -> impl IntoView {
                 {move || names::plan_state(i18n, state())}
             </span>
             " "
-            <span data-testid="plan-message" data-untranslated="engine">{move || current.with(|p| p.message.clone())}</span>
+            <span data-testid="plan-message">{move || current.with(|p| phrase_text::said_in(i18n.get_locale(), p.message_words.as_ref(), &p.message))}</span>
         </p>
         <p class="summary">
             <span data-testid="plan-progress" data-done=move || current.with(|p| p.progress().0) data-total=move || current.with(|p| p.progress().1)>{progress}</span>
@@ -172,8 +172,12 @@ fn PlanView(plan: PlanRecord) -> impl IntoView {
         </div>
         {move || error.get().map(|m| view! { <p class="form-error" data-testid="plan-error">{m}</p> })}
         {move || current.with(|p| (!p.log.is_empty()).then(|| view! {
-            <ul class="plan-log" data-testid="plan-log" data-untranslated="engine">
-                {p.log.iter().map(|l| view! { <li>{l.clone()}</li> }).collect_view()}
+            <ul class="plan-log" data-testid="plan-log">
+                {p.log.iter().enumerate().map(|(i, l)| {
+                    let words = p.log_words.get(i).cloned();
+                    let l = l.clone();
+                    view! { <li>{move || phrase_text::said_in(i18n.get_locale(), words.as_ref(), &l)}</li> }
+                }).collect_view()}
             </ul>
         }))}
         {draft}

@@ -94,7 +94,7 @@ pub fn PlansPage() -> impl IntoView {
                                     <td class="num">{format!("{done} / {total}")}</td>
                                     <td class="num">{format::duration(lang.get(), p.prediction.total_s)}</td>
                                     <td>{p.created_by.clone()}</td>
-                                    <td class="muted small" data-untranslated="engine">{p.message.clone()}</td>
+                                    <td class="muted small">{phrase_text::said_in(i18n.get_locale(), p.message_words.as_ref(), &p.message)}</td>
                                 </tr>
                             }
                         })}

@@ -428,6 +428,7 @@ mod tests {
             start_s: Some(60.0),
             end_s: None,
             error: None,
+            error_words: None,
         }];
         let c = chart(Locale::en, &p, &runs, Some(80.0));
         assert_eq!(c.rows.len(), 2);

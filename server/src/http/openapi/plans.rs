@@ -141,7 +141,8 @@ fn plan_schema() -> Value {
             "id": uuid(), "draft": reference("Draft"), "options": reference("PlanOptions"),
             "prediction": reference("PlanPrediction"), "what_if": list_of("WhatIf"),
             "state": enumeration(&["draft", "scheduled", "running", "paused", "completed", "failed", "cancelled", "interrupted"]),
-            "message": {"type": "string"}, "created_by": {"type": "string"},
+            "message": {"type": "string"}, "message_words": reference("Phrase"),
+            "created_by": {"type": "string"},
             "created_at_ms": {"type": "integer"}, "started_at_ms": {"type": "integer"},
             "finished_at_ms": {"type": "integer"}, "step": {"type": "integer"},
             "elapsed_s": {"type": "number", "description": "simulated seconds the plan has run"},
@@ -149,8 +150,8 @@ fn plan_schema() -> Value {
             "moves": {"type": "array", "items": {"type": "object", "properties": {
                 "vm_id": uuid(), "step": {"type": "integer"}, "migration_id": uuid(),
                 "phase": {"$ref": "#/components/schemas/Phase"}, "start_s": number(), "end_s": number(),
-                "error": {"type": "string"}}}},
-            "log": {"type": "array", "items": {"type": "string"}}
+                "error": {"type": "string"}, "error_words": reference("Phrase")}}},
+            "log": {"type": "array", "items": {"type": "string"}}, "log_words": list_of("Phrase")
     }})
 }
 
