@@ -164,3 +164,37 @@ pub fn edit_object(i18n: I18n, kind: ObjectKind) -> &'static str {
         ObjectKind::Rule => t_string!(i18n, edit_object.rule),
     }
 }
+
+/// A name given by its code (`what`: `object_kind` by plural, `migration_kind`, `fault_kind`,
+/// `role`), as the domain's phrases name them (docs/DESIGN.md#languages).
+pub fn name_in(locale: Locale, what: &str, code: &str) -> Option<&'static str> {
+    use domain::migration::FaultKind;
+    Some(match (what, code) {
+        ("object_kind", plural) => match ObjectKind::from_plural(plural)? {
+            ObjectKind::Cluster => td_string!(locale, kinds.cluster),
+            ObjectKind::Host => td_string!(locale, kinds.host),
+            ObjectKind::Datastore => td_string!(locale, kinds.datastore),
+            ObjectKind::Switch => td_string!(locale, kinds.switch),
+            ObjectKind::Portgroup => td_string!(locale, kinds.portgroup),
+            ObjectKind::Vm => td_string!(locale, kinds.vm),
+            ObjectKind::Rule => td_string!(locale, kinds.rule),
+        },
+        ("migration_kind", code) => {
+            let kind = MigrationKind::ALL
+                .into_iter()
+                .find(|k| k.as_str() == code)?;
+            migration_kind_in(locale, kind)
+        }
+        ("fault_kind", code) => match FaultKind::ALL.into_iter().find(|k| k.as_str() == code)? {
+            FaultKind::VmotionLinkDown => td_string!(locale, faults.vmotion_link_down),
+            FaultKind::HostDown => td_string!(locale, faults.host_down),
+            FaultKind::DatastoreFull => td_string!(locale, faults.datastore_full),
+        },
+        ("role", code) => match Role::parse(code)? {
+            Role::Viewer => td_string!(locale, roles.viewer),
+            Role::Operator => td_string!(locale, roles.operator),
+            Role::Admin => td_string!(locale, roles.admin),
+        },
+        _ => return None,
+    })
+}

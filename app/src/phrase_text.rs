@@ -55,6 +55,31 @@ pub fn template_in(locale: Locale, code: &str) -> Option<&'static str> {
         "plan.run.enter_failed" => td_string!(locale, phrases.run_enter_failed),
         "plan.run.left" => td_string!(locale, phrases.run_left),
         "plan.run.leave_failed" => td_string!(locale, phrases.run_leave_failed),
+        "audit.created" => td_string!(locale, summaries.created),
+        "audit.updated" => td_string!(locale, summaries.updated),
+        "audit.deleted" => td_string!(locale, summaries.deleted),
+        "audit.vm_moved" => td_string!(locale, summaries.vm_moved),
+        "audit.imported" => td_string!(locale, summaries.imported),
+        "audit.synced" => td_string!(locale, summaries.synced),
+        "audit.migration_started" => td_string!(locale, summaries.migration_started),
+        "audit.migration_started_plan" => td_string!(locale, summaries.migration_started_plan),
+        "audit.migration_cancelled" => td_string!(locale, summaries.migration_cancelled),
+        "audit.fault_injected" => td_string!(locale, summaries.fault_injected),
+        "audit.fault_cleared" => td_string!(locale, summaries.fault_cleared),
+        "audit.plan_created" => td_string!(locale, summaries.plan_created),
+        "audit.plan_started" => td_string!(locale, summaries.plan_started),
+        "audit.plan_paused" => td_string!(locale, summaries.plan_paused),
+        "audit.plan_resumed" => td_string!(locale, summaries.plan_resumed),
+        "audit.plan_cancelled" => td_string!(locale, summaries.plan_cancelled),
+        "audit.connected" => td_string!(locale, summaries.connected),
+        "audit.disconnected" => td_string!(locale, summaries.disconnected),
+        "audit.user_created" => td_string!(locale, summaries.user_created),
+        "audit.role_changed" => td_string!(locale, summaries.role_changed),
+        "audit.sign_in_failed" => td_string!(locale, summaries.sign_in_failed),
+        "audit.signed_in" => td_string!(locale, summaries.signed_in),
+        "audit.signed_out" => td_string!(locale, summaries.signed_out),
+        "audit.token_created" => td_string!(locale, summaries.token_created),
+        "audit.token_revoked" => td_string!(locale, summaries.token_revoked),
         "engine.queued" => td_string!(locale, engine.queued),
         "engine.checking" => td_string!(locale, engine.checking),
         "engine.preparing" => td_string!(locale, engine.preparing),
@@ -112,6 +137,9 @@ pub fn phrase_in(locale: Locale, phrase: &Phrase) -> Option<String> {
     if phrase.code == "engine.phase" {
         let phase = domain::phase::Phase::parse(phrase.args.get("phase")?)?;
         return Some(crate::names::phase_in(locale, phase).to_string());
+    }
+    if let Some(what) = phrase.code.strip_prefix("name.") {
+        return crate::names::name_in(locale, what, phrase.args.get("code")?).map(str::to_string);
     }
     let template = template_in(locale, &phrase.code)?;
     let lang = lang_of(locale);

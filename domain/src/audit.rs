@@ -14,8 +14,11 @@ pub struct AuditEntry {
     pub action: String,
     pub object_kind: Option<String>,
     pub object_id: Option<String>,
-    /// In words.
+    /// In words (English, as the API has always said it).
     pub summary: String,
+    /// The same as a code and values, for the pages (docs/DESIGN.md#languages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary_words: Option<crate::Phrase>,
     /// The object before and after (JSON), where that applies.
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,

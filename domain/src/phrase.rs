@@ -56,6 +56,17 @@ impl Phrase {
         }
     }
 
+    /// A name the pages translate themselves — an object kind, a migration kind, a fault
+    /// kind, a role, a phase: `name.<what>` with the value's code, and its English.
+    pub fn name(what: &str, code: &str, english: &str) -> Self {
+        Phrase {
+            code: format!("name.{what}"),
+            args: BTreeMap::from([("code".to_string(), code.to_string())]),
+            parts: BTreeMap::new(),
+            english: english.to_string(),
+        }
+    }
+
     /// The same, with `part` filling its `{name}`.
     pub fn with(mut self, name: &str, part: Phrase) -> Self {
         self.parts.insert(name.to_string(), part);
@@ -177,6 +188,23 @@ mod tests {
             "predicted_s",
             "vms",
             "why",
+            "kind",
+            "name",
+            "migration",
+            "connection",
+            "url",
+            "user",
+            "role",
+            "from",
+            "to",
+            "address",
+            "token",
+            "route",
+            "moves",
+            "blocked",
+            "created",
+            "updated",
+            "removed",
             "plan",
             "max",
             "link",

@@ -6,6 +6,7 @@
 
 use crate::db::{Db, DbError, Statement};
 use domain::audit::{AuditEntry, AuditFilter};
+use domain::Phrase;
 use serde_json::Value;
 use sqlx::{AnyConnection, Row};
 
@@ -27,24 +28,21 @@ pub struct Record {
     pub action: &'static str,
     pub object_kind: Option<String>,
     pub object_id: Option<String>,
-    pub summary: String,
+    /// The summary: its English is stored as `summary`, the phrase beside it for the pages
+    /// (docs/DESIGN.md#languages).
+    pub words: Phrase,
     pub before: Option<Value>,
     pub after: Option<Value>,
 }
 
 impl Record {
     /// An entry about one object, with neither state attached yet.
-    pub fn about(
-        action: &'static str,
-        kind: &str,
-        id: impl ToString,
-        summary: impl Into<String>,
-    ) -> Self {
+    pub fn about(action: &'static str, kind: &str, id: impl ToString, words: Phrase) -> Self {
         Record {
             action,
             object_kind: Some(kind.to_owned()),
             object_id: Some(id.to_string()),
-            summary: summary.into(),
+            words,
             before: None,
             after: None,
         }
@@ -72,17 +70,18 @@ fn now_ms() -> i64 {
 /// Appends an entry (inside the caller's transaction, when it has one).
 pub async fn insert(conn: &mut AnyConnection, actor: &str, r: &Record) -> Result<(), DbError> {
     sqlx::query(
-        "INSERT INTO audit_log (at_ms, actor, action, object_kind, object_id, summary, before, after)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO audit_log (at_ms, actor, action, object_kind, object_id, summary, before, after, summary_words)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(now_ms())
     .bind(actor)
     .bind(r.action)
     .bind(&r.object_kind)
     .bind(&r.object_id)
-    .bind(&r.summary)
+    .bind(&r.words.english)
     .bind(r.before.as_ref().map(Value::to_string))
     .bind(r.after.as_ref().map(Value::to_string))
+    .bind(serde_json::to_string(&r.words.clone().without_english()).ok())
     .execute(conn)
     .await?;
     Ok(())
@@ -103,7 +102,7 @@ pub async fn record(db: &Db, actor: &str, r: Record) {
 /// Entries matching `filter`, newest first.
 pub async fn query(db: &Db, filter: &AuditFilter) -> Result<Vec<AuditEntry>, DbError> {
     let mut q = Statement::new(
-        "SELECT id, at_ms, actor, action, object_kind, object_id, summary, before, after FROM audit_log WHERE 1 = 1",
+        "SELECT id, at_ms, actor, action, object_kind, object_id, summary, before, after, summary_words FROM audit_log WHERE 1 = 1",
     );
     if let Some(actor) = &filter.actor {
         q.push(" AND actor = ").bind(actor.clone());
@@ -143,6 +142,8 @@ pub async fn query(db: &Db, filter: &AuditFilter) -> Result<Vec<AuditEntry>, DbE
                 object_kind: r.try_get("object_kind")?,
                 object_id: r.try_get("object_id")?,
                 summary: r.try_get("summary")?,
+                // Words the pages cannot read (a newer server's) are left to the English.
+                summary_words: json("summary_words")?.and_then(|v| serde_json::from_value(v).ok()),
                 before: json("before")?,
                 after: json("after")?,
             })
@@ -201,6 +202,7 @@ mod tests {
             object_kind: Some("vm".into()),
             object_id: None,
             summary: "renamed \"a, b\"\nnext".into(),
+            summary_words: None,
             before: None,
             after: Some(serde_json::json!({"name": "=cmd()"})),
         };

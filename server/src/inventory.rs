@@ -312,7 +312,14 @@ impl InventoryService {
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_owned)),
                 object_id: Some(id.to_string()),
-                summary: format!("{verb}d {} {name}", kind.label().to_lowercase()),
+                words: domain::Phrase::new(&format!("audit.{verb}d"), &[("name", name)]).with(
+                    "kind",
+                    domain::Phrase::name(
+                        "object_kind",
+                        kind.plural(),
+                        &kind.label().to_lowercase(),
+                    ),
+                ),
                 before: before.and_then(|o| serde_json::to_value(o).ok()),
                 after: after.and_then(|o| serde_json::to_value(o).ok()),
             };
@@ -403,9 +410,22 @@ impl InventoryService {
                 action: "inventory.update",
                 object_kind: Some("vm".into()),
                 object_id: Some(record.vm_id.to_string()),
-                summary: format!(
-                    "migration {} moved {} to {}",
-                    record.id, record.vm_name, record.target
+                words: domain::Phrase::new(
+                    "audit.vm_moved",
+                    &[
+                        ("migration", record.id.to_string()),
+                        ("vm", record.vm_name.clone()),
+                    ],
+                )
+                .with(
+                    "target",
+                    record.target_words.clone().map_or_else(
+                        || domain::Phrase::raw(record.target.clone()),
+                        |w| domain::Phrase {
+                            english: record.target.clone(),
+                            ..w
+                        },
+                    ),
                 ),
                 before,
                 after,
@@ -492,12 +512,14 @@ impl InventoryService {
         db::store_changes(&mut tx, &changes, &stored).await?;
         let record = audit::Record {
             action: "inventory.import",
-            summary: format!(
-                "imported {} object(s): {} created, {} updated, {} removed",
-                summary.created + summary.updated,
-                summary.created,
-                summary.updated,
-                summary.removed
+            words: domain::Phrase::new(
+                "audit.imported",
+                &[
+                    ("count", (summary.created + summary.updated).to_string()),
+                    ("created", summary.created.to_string()),
+                    ("updated", summary.updated.to_string()),
+                    ("removed", summary.removed.to_string()),
+                ],
             ),
             ..Default::default()
         };

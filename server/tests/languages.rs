@@ -304,6 +304,15 @@ async fn every_page_speaks_one_language() {
         .await;
     assert_eq!(status, 201, "{plan}");
     let plan_id = plan["id"].as_str().unwrap().to_string();
+    // Every audit entry so far carries its summary as a code for the pages.
+    let (status, log) = s.get("/api/v1/audit").await;
+    assert_eq!(status, 200, "{log}");
+    let entries = log.as_array().expect("entries");
+    assert!(entries.len() >= 4, "{log}");
+    for e in entries {
+        let code = e["summary_words"]["code"].as_str().unwrap_or_default();
+        assert!(code.starts_with("audit."), "{e}");
+    }
     let anonymous = reqwest::Client::new();
 
     let mut routes: Vec<(String, &reqwest::Client)> = [

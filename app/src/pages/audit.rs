@@ -119,7 +119,7 @@ pub fn AuditPage() -> impl IntoView {
                                                             <td><code>{e.action.clone()}</code></td>
                                                             // The server's English summary, stored with the
                                                             // entry (docs/DESIGN.md#languages).
-                                                            <td class="small" title=detail data-untranslated="server">{e.summary.clone()}</td>
+                                                            <td class="small" title=detail>{crate::phrase_text::said_in(i18n.get_locale(), e.summary_words.as_ref(), &e.summary)}</td>
                                                         </tr>
                                                     }
                                                 })

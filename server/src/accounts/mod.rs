@@ -167,7 +167,11 @@ impl AccountService {
                     action: "user.create",
                     object_kind: Some("user".into()),
                     object_id: Some(user.id.to_string()),
-                    summary: format!("created user {} ({})", user.username, role.as_str()),
+                    words: domain::Phrase::new(
+                        "audit.user_created",
+                        &[("user", user.username.clone())],
+                    )
+                    .with("role", role_words(role)),
                     before: None,
                     after: serde_json::to_value(&user).ok(),
                 };
@@ -231,12 +235,9 @@ impl AccountService {
             action: "user.role",
             object_kind: Some("user".into()),
             object_id: Some(user.id.to_string()),
-            summary: format!(
-                "changed the role of {} from {} to {}",
-                user.username,
-                old.as_str(),
-                role.as_str()
-            ),
+            words: domain::Phrase::new("audit.role_changed", &[("user", user.username.clone())])
+                .with("from", role_words(old))
+                .with("to", role_words(role)),
             before,
             after: serde_json::to_value(&user).ok(),
         };
@@ -318,7 +319,13 @@ impl AccountService {
             tracing::warn!(%username, %address, "failed sign-in");
             let entry = audit::Record {
                 action: "session.sign_in_failed",
-                summary: format!("failed sign-in as {username} from {address}"),
+                words: domain::Phrase::new(
+                    "audit.sign_in_failed",
+                    &[
+                        ("user", username.to_string()),
+                        ("address", address.to_string()),
+                    ],
+                ),
                 ..Default::default()
             };
             audit::record(&self.db, "anonymous", entry).await;
@@ -347,7 +354,7 @@ impl AccountService {
             action: "session.sign_in",
             object_kind: Some("user".into()),
             object_id: Some(user.id.to_string()),
-            summary: format!("signed in from {address}"),
+            words: domain::Phrase::new("audit.signed_in", &[("address", address.to_string())]),
             ..Default::default()
         };
         audit::record(&self.db, &user.username, entry).await;
@@ -363,7 +370,7 @@ impl AccountService {
             self.withdrawn();
             let entry = audit::Record {
                 action: "session.sign_out",
-                summary: "signed out".into(),
+                words: domain::Phrase::new("audit.signed_out", &[]),
                 ..Default::default()
             };
             audit::record(&self.db, &audit::current_actor(), entry).await;
@@ -472,7 +479,7 @@ impl AccountService {
             action: "token.create",
             object_kind: Some("token".into()),
             object_id: Some(info.id.to_string()),
-            summary: format!("created API token {:?}", info.name),
+            words: domain::Phrase::new("audit.token_created", &[("token", info.name.clone())]),
             before: None,
             after: serde_json::to_value(&info).ok(),
         };
@@ -522,10 +529,15 @@ impl AccountService {
             action: "token.revoke",
             object_kind: Some("token".into()),
             object_id: Some(id.to_string()),
-            summary: "revoked an API token".into(),
+            words: domain::Phrase::new("audit.token_revoked", &[]),
             ..Default::default()
         };
         audit::record(&self.db, &user.username, entry).await;
         Ok(())
     }
+}
+
+/// A role as a name the pages translate.
+fn role_words(role: Role) -> domain::Phrase {
+    domain::Phrase::name("role", role.as_str(), role.as_str())
 }

@@ -248,7 +248,14 @@ impl ConnectionService {
             action: "connection.create",
             object_kind: Some("connection".into()),
             object_id: Some(row.id.to_string()),
-            summary: format!("connected {} ({}) as {}", row.name, row.url, row.username),
+            words: domain::Phrase::new(
+                "audit.connected",
+                &[
+                    ("connection", row.name.clone()),
+                    ("url", row.url.clone()),
+                    ("user", row.username.clone()),
+                ],
+            ),
             ..Default::default()
         };
         audit::record(&self.db, &audit::current_actor(), record).await;
@@ -308,7 +315,7 @@ impl ConnectionService {
             action: "connection.delete",
             object_kind: Some("connection".into()),
             object_id: Some(id.to_string()),
-            summary: format!("disconnected {} and removed its objects", row.name),
+            words: domain::Phrase::new("audit.disconnected", &[("connection", row.name.clone())]),
             ..Default::default()
         };
         audit::record(&self.db, &audit::current_actor(), record).await;

@@ -74,12 +74,7 @@ impl MigrationService {
             Command::Start(request, actor, reply) => {
                 let result = self.submit(engine, request, &actor).await;
                 if let Ok(m) = &result {
-                    let summary = format!(
-                        "started a {} of {} ({})",
-                        m.kind.label(),
-                        m.vm_name,
-                        m.route
-                    );
+                    let summary = started(m, "audit.migration_started");
                     let entry = audit::Record::about("migration.start", "migration", m.id, summary)
                         .after(m);
                     audit::record(&self.db, &actor, entry).await;
@@ -89,7 +84,7 @@ impl MigrationService {
             Command::Cancel(id, actor, reply) => {
                 let result = self.cancel_now(engine, id).await;
                 if let Ok(m) = &result {
-                    let summary = format!("cancelled the {} of {}", m.kind.label(), m.vm_name);
+                    let summary = cancelled(m);
                     let entry =
                         audit::Record::about("migration.cancel", "migration", m.id, summary)
                             .after(m);
@@ -100,7 +95,7 @@ impl MigrationService {
             Command::AddFault(request, actor, reply) => {
                 let result = self.fault_now(engine, request).await;
                 if let Ok(f) = &result {
-                    let summary = format!("injected {} on {}", f.kind.label(), f.target_name);
+                    let summary = fault_words("audit.fault_injected", f);
                     let entry =
                         audit::Record::about("fault.inject", "fault", f.id, summary).after(f);
                     audit::record(&self.db, &actor, entry).await;
@@ -119,12 +114,7 @@ impl MigrationService {
                     let result = self.submit(engine, request, &step.actor).await;
                     if let Ok(m) = &result {
                         engine.join_group(m.id, step.plan);
-                        let summary = format!(
-                            "started a {} of {} ({}) for a plan",
-                            m.kind.label(),
-                            m.vm_name,
-                            m.route
-                        );
+                        let summary = started(m, "audit.migration_started_plan");
                         let entry =
                             audit::Record::about("migration.start", "migration", m.id, summary)
                                 .after(m);
@@ -139,7 +129,7 @@ impl MigrationService {
             Command::ClearFault(id, actor, reply) => {
                 let result = self.clear_fault_now(engine, id).await;
                 if let Ok(f) = &result {
-                    let summary = format!("cleared {} on {}", f.kind.label(), f.target_name);
+                    let summary = fault_words("audit.fault_cleared", f);
                     let entry =
                         audit::Record::about("fault.clear", "fault", f.id, summary).before(f);
                     audit::record(&self.db, &actor, entry).await;
@@ -442,4 +432,27 @@ impl MigrationService {
             }
         }
     }
+}
+
+/// A migration's kind as a name the pages translate.
+fn kind_words(m: &Migration) -> domain::Phrase {
+    domain::Phrase::name("migration_kind", m.kind.as_str(), m.kind.label())
+}
+
+/// "started a vMotion of web-01 (esx-01 → esx-02)" (`code`: for a plan or not).
+fn started(m: &Migration, code: &str) -> domain::Phrase {
+    let args = [("vm", m.vm_name.clone()), ("route", m.route.clone())];
+    domain::Phrase::new(code, &args).with("kind", kind_words(m))
+}
+
+/// "cancelled the vMotion of web-01".
+pub(super) fn cancelled(m: &Migration) -> domain::Phrase {
+    domain::Phrase::new("audit.migration_cancelled", &[("vm", m.vm_name.clone())])
+        .with("kind", kind_words(m))
+}
+
+/// "injected Host down on esx-02" / "cleared …".
+fn fault_words(code: &str, f: &Fault) -> domain::Phrase {
+    let kind = domain::Phrase::name("fault_kind", f.kind.as_str(), f.kind.label());
+    domain::Phrase::new(code, &[("target", f.target_name.clone())]).with("kind", kind)
 }

@@ -52,11 +52,7 @@ impl MigrationService {
             action: "migration.cancel",
             object_kind: Some("migration".into()),
             object_id: Some(id.to_string()),
-            summary: format!(
-                "cancelled the {} of {}",
-                record.kind.label(),
-                record.vm_name
-            ),
+            words: super::actor::cancelled(&record),
             before: None,
             after: serde_json::to_value(&record).ok(),
         };

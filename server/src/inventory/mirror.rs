@@ -66,9 +66,14 @@ impl InventoryService {
         if !summary.is_empty() {
             let record = audit::Record {
                 action: "connection.sync",
-                summary: format!(
-                    "{label}: {} created, {} updated, {} removed",
-                    summary.created, summary.updated, summary.removed
+                words: domain::Phrase::new(
+                    "audit.synced",
+                    &[
+                        ("connection", label.clone()),
+                        ("created", summary.created.to_string()),
+                        ("updated", summary.updated.to_string()),
+                        ("removed", summary.removed.to_string()),
+                    ],
                 ),
                 ..Default::default()
             };

@@ -176,12 +176,14 @@ impl PlanService {
             self.clock.unix_ms(),
         );
         self.store(&plan).await?;
-        let summary = format!(
-            "planned {} ({} moves, {} blocked)",
-            plan.title(),
-            plan.moves.len(),
-            plan.draft.blockers.len()
-        );
+        let summary = domain::Phrase::new(
+            "audit.plan_created",
+            &[
+                ("moves", plan.moves.len().to_string()),
+                ("blocked", plan.draft.blockers.len().to_string()),
+            ],
+        )
+        .with("plan", plan.draft.title_words());
         let entry = audit::Record::about("plan.create", "plan", plan.id, summary).after(&plan);
         audit::record(&self.db, &actor, entry).await;
         Ok(plan)
@@ -235,7 +237,7 @@ impl PlanService {
             "plan.start",
             "plan",
             id,
-            format!("started {}", plan.title()),
+            domain::Phrase::new("audit.plan_started", &[]).with("plan", plan.draft.title_words()),
         );
         audit::record(&self.db, &actor, entry).await;
         tokio::spawn(self.clone().run(plan.clone(), rx, actor));
@@ -270,7 +272,8 @@ impl PlanService {
                 "plan.cancel",
                 "plan",
                 id,
-                format!("cancelled {}", plan.title()),
+                domain::Phrase::new("audit.plan_cancelled", &[])
+                    .with("plan", plan.draft.title_words()),
             );
             audit::record(&self.db, &actor, entry).await;
             return Ok(plan);
@@ -305,7 +308,9 @@ impl PlanService {
         let plan = rx
             .await
             .map_err(|_| PlanError::Conflict("the plan has just ended".into()))?;
-        let entry = audit::Record::about(action, "plan", id, format!("{verb} {}", plan.title()));
+        let words = domain::Phrase::new(&format!("audit.plan_{verb}"), &[])
+            .with("plan", plan.draft.title_words());
+        let entry = audit::Record::about(action, "plan", id, words);
         audit::record(&self.db, &actor, entry).await;
         Ok(plan)
     }
