@@ -94,6 +94,9 @@ test("the whole flow in French, and the choice kept", async ({ browser }) => {
   await expect(page.getByTestId("detail-phase")).toHaveText("Terminée", { timeout: 60_000 });
   await expect(page.getByTestId("progress-label")).toHaveText("100\u202f%");
   await expect(page.getByTestId("detail-actual")).toContainText("ms d'interruption");
+  // The engine's own words, in French too: the status line and the event log.
+  await expect(page.getByTestId("detail-message")).toContainText("web-03 s'exécute désormais sur");
+  await expect(page.getByTestId("event-row").first()).toContainText("web-03 s'exécute désormais sur");
 
   // Kept: a reload, then a sign-out (the sign-in page too), then a new sign-in.
   await page.reload();
