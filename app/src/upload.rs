@@ -31,6 +31,8 @@ pub fn refusal(status: u16, body: &str) -> ServerError {
         code: String,
         message: String,
         field: Option<String>,
+        #[serde(default)]
+        words: Option<Box<domain::Phrase>>,
     }
     match serde_json::from_str::<Answer>(body) {
         Ok(a) => ServerError {
@@ -38,6 +40,7 @@ pub fn refusal(status: u16, body: &str) -> ServerError {
             code: a.error.code,
             message: a.error.message,
             field: a.error.field,
+            words: a.error.words,
         },
         Err(_) => ServerError::new(status, "internal", format!("the server answered {status}")),
     }

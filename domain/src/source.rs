@@ -250,12 +250,10 @@ impl Inventory {
                 continue;
             }
             let name = self.objects_named(id).unwrap_or_default();
-            let change =
-                self.validate_any(Mutation::Delete(kind, id))
-                    .map_err(|e| DomainError {
-                        message: format!("{name} is gone from vCenter but {}", e.message),
-                        ..e
-                    })?;
+            let change = self.validate_any(Mutation::Delete(kind, id)).map_err(|e| {
+                let field = e.field.clone();
+                e.reworded(field, |m| format!("{name} is gone from vCenter but {m}"))
+            })?;
             self.apply(&change);
             changes.push(change);
             summary.removed += 1;
@@ -296,13 +294,12 @@ impl Inventory {
                 Mutation::Create(_) => summary.created += 1,
                 _ => summary.updated += 1,
             }
-            let change = self.validate_any(mutation).map_err(|e| DomainError {
-                message: format!("{}: {}", object.name(), e.message),
-                field: Some(match e.field {
+            let change = self.validate_any(mutation).map_err(|e| {
+                let field = Some(match &e.field {
                     Some(f) => format!("{path}.{f}"),
                     None => path.to_string(),
-                }),
-                ..e
+                });
+                e.reworded(field, |m| format!("{}: {m}", object.name()))
             })?;
             self.apply(&change);
             changes.push(change);

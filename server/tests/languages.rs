@@ -304,6 +304,22 @@ async fn every_page_speaks_one_language() {
         .await;
     assert_eq!(status, 201, "{plan}");
     let plan_id = plan["id"].as_str().unwrap().to_string();
+    // A refusal of the domain carries its words too: a name already taken.
+    let (status, refused) = s
+        .post(
+            "/api/v1/clusters",
+            &serde_json::json!({"name": "Edge", "evc_level": null}),
+        )
+        .await;
+    assert_eq!(status, 409, "{refused}");
+    assert_eq!(
+        refused["error"]["words"]["code"], "refuse.name_taken",
+        "{refused}"
+    );
+    assert_eq!(
+        refused["error"]["message"], "a cluster named Edge already exists",
+        "{refused}"
+    );
     // Every audit entry so far carries its summary as a code for the pages.
     let (status, log) = s.get("/api/v1/audit").await;
     assert_eq!(status, 200, "{log}");

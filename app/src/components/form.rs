@@ -425,6 +425,10 @@ pub fn ObjectForm(
         crate::rpc::save_object(*create, object.clone())
     });
 
+    let i18n = crate::i18n::use_i18n();
+    let said = move |words: Option<Box<domain::Phrase>>, message: String| {
+        crate::phrase_text::said_in(i18n.get_locale_untracked(), words.as_deref(), &message)
+    };
     let show_refusal = move |field: Option<String>, message: String| {
         let keys = spec.with_value(|s| s.keys(&rows.get_untracked()));
         match place_error(&keys, field.as_deref()) {
@@ -435,7 +439,7 @@ pub fn ObjectForm(
 
     Effect::new(move |_| match save.value().get() {
         Some(Ok(())) => on_done.run(()),
-        Some(Err(refusal)) => show_refusal(refusal.field, refusal.message),
+        Some(Err(refusal)) => show_refusal(refusal.field, said(refusal.words, refusal.message)),
         None => {}
     });
 
@@ -462,7 +466,9 @@ pub fn ObjectForm(
         // Instant feedback from the same rules the server applies.
         let object = match parse_local(kind, &json) {
             Ok(object) => object,
-            Err(refusal) => return show_refusal(refusal.field, refusal.message),
+            Err(refusal) => {
+                return show_refusal(refusal.field, said(refusal.words, refusal.message))
+            }
         };
         let mutation = if creating {
             Mutation::Create(object.clone())
@@ -475,7 +481,7 @@ pub fn ObjectForm(
                 .map(|inv: &Inventory| inv.validate(mutation).map(|_| ()))
         });
         if let Some(Err(refusal)) = local {
-            return show_refusal(refusal.field, refusal.message);
+            return show_refusal(refusal.field, said(refusal.words, refusal.message));
         }
         save.dispatch((creating, object));
     };

@@ -34,15 +34,24 @@ pub struct ServerError {
     pub message: String,
     /// The field at fault (`disks[0].capacity_mib`), when there is one.
     pub field: Option<String>,
+    /// The message as a code and values, when the domain gave one (docs/DESIGN.md#languages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub words: Option<Box<domain::Phrase>>,
 }
 
 impl ServerError {
+    /// Its message in `locale`: the domain's words, else the English as it came.
+    pub fn said(&self, locale: crate::i18n::Locale) -> String {
+        crate::phrase_text::said_in(locale, self.words.as_deref(), &self.message)
+    }
+
     pub fn new(status: u16, code: &str, message: impl Into<String>) -> Self {
         ServerError {
             status,
             code: code.into(),
             message: message.into(),
             field: None,
+            words: None,
         }
     }
 }
@@ -62,6 +71,7 @@ impl From<domain::DomainError> for ServerError {
             code: code.into(),
             message: e.message,
             field: e.field,
+            words: e.words,
         }
     }
 }

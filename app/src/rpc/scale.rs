@@ -31,6 +31,7 @@ pub async fn vm_scope(vm: VmId) -> Result<Inventory, ServerError> {
     call!(VmScope, |api, _| async {
         api.vm_scope(vm).ok_or_else(|| ServerError {
             field: Some("vm".into()),
+            words: None,
             ..ServerError::new(404, "not_found", format!("vm: no VM {vm}"))
         })
     })
@@ -47,6 +48,7 @@ pub async fn search(
         if text.chars().count() > 200 {
             return Err(ServerError {
                 field: Some("text".into()),
+                words: None,
                 ..ServerError::new(422, "invalid", "text: at most 200 characters")
             });
         }
@@ -65,6 +67,7 @@ pub async fn object_names(ids: Vec<uuid::Uuid>) -> Result<Vec<(uuid::Uuid, Strin
         if ids.len() > MAX_NAMES {
             return Err(ServerError {
                 field: Some("ids".into()),
+                words: None,
                 ..ServerError::new(422, "invalid", format!("ids: at most {MAX_NAMES}"))
             });
         }

@@ -138,13 +138,11 @@ impl Inventory {
         };
         let (mut next, mut changes, mut summary) = self.validate_import(file)?;
         for (kind, id) in absent {
-            let change = next
-                .validate(Mutation::Delete(kind, id))
-                .map_err(|e| DomainError {
-                    code: e.code,
-                    message: format!("remove_absent: {}", e.message),
-                    field: Some("remove_absent".into()),
-                })?;
+            let change = next.validate(Mutation::Delete(kind, id)).map_err(|e| {
+                e.reworded(Some("remove_absent".into()), |m| {
+                    format!("remove_absent: {m}")
+                })
+            })?;
             next.apply(&change);
             changes.push(change);
             summary.removed += 1;
@@ -177,13 +175,12 @@ impl Inventory {
                 summary.created += 1;
                 Mutation::Create(object)
             };
-            let change = next.validate(mutation).map_err(|e| DomainError {
-                code: e.code,
-                message: format!("{path} ({name}): {}", e.message),
-                field: Some(match e.field {
+            let change = next.validate(mutation).map_err(|e| {
+                let field = Some(match &e.field {
                     Some(f) => format!("{path}.{f}"),
                     None => path.clone(),
-                }),
+                });
+                e.reworded(field, |m| format!("{path} ({name}): {m}"))
             })?;
             next.apply(&change);
             changes.push(change);

@@ -8,11 +8,21 @@ use crate::error::DomainError;
 use crate::ids::*;
 use crate::model::*;
 use crate::object::{Change, Mutation, Object, ObjectKind};
+use crate::Phrase;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
-fn unknown(field: &str, kind: &str, id: impl std::fmt::Display) -> DomainError {
-    DomainError::invalid(field, format!("{field}: no {kind} has id {id}"))
+fn unknown(field: &str, kind: ObjectKind, id: impl std::fmt::Display) -> DomainError {
+    let args = [("field", field.to_string()), ("id", id.to_string())];
+    DomainError::invalid(
+        field,
+        Phrase::new("refuse.unknown", &args).with("kind", kind_words(kind)),
+    )
+}
+
+/// A kind of object as a name the pages translate.
+fn kind_words(kind: ObjectKind) -> Phrase {
+    Phrase::name("object_kind", kind.plural(), kind.label())
 }
 
 impl Inventory {
@@ -30,25 +40,19 @@ impl Inventory {
         match mutation {
             Mutation::Create(object) => {
                 if self.contains(object.kind(), object.id()) {
-                    return Err(DomainError::duplicate(
-                        "id",
-                        format!(
-                            "a {} with id {} already exists",
-                            object.kind().label(),
-                            object.id()
-                        ),
-                    ));
+                    let words = Phrase::new("refuse.exists_id", &[("id", object.id().to_string())])
+                        .with("kind", kind_words(object.kind()));
+                    return Err(DomainError::duplicate("id", words));
                 }
                 self.check_object(&object)?;
                 Ok(Change::Upsert { object })
             }
             Mutation::Update(object) => {
                 if !self.contains(object.kind(), object.id()) {
-                    return Err(DomainError::not_found(format!(
-                        "no {} has id {}",
-                        object.kind().label(),
-                        object.id()
-                    )));
+                    return Err(DomainError::not_found(
+                        Phrase::new("refuse.no_such", &[("id", object.id().to_string())])
+                            .with("kind", kind_words(object.kind())),
+                    ));
                 }
                 self.check_object(&object)?;
                 self.check_dependents_still_valid(&object)?;
@@ -56,22 +60,19 @@ impl Inventory {
             }
             Mutation::Delete(kind, id) => {
                 let Some(object) = self.get(kind, id) else {
-                    return Err(DomainError::not_found(format!(
-                        "no {} has id {id}",
-                        kind.label()
-                    )));
+                    return Err(DomainError::not_found(
+                        Phrase::new("refuse.no_such", &[("id", id.to_string())])
+                            .with("kind", kind_words(kind)),
+                    ));
                 };
                 let users = self.users_of(kind, id);
                 if !users.is_empty() {
-                    return Err(DomainError::in_use(
-                        None,
-                        format!(
-                            "{} {} cannot be deleted: it is used by {}",
-                            kind.label(),
-                            object.name(),
-                            super::usage::summarize(&users)
-                        ),
-                    ));
+                    let args = [
+                        ("name", object.name().to_string()),
+                        ("users", super::usage::summarize(&users)),
+                    ];
+                    let words = Phrase::new("refuse.in_use", &args).with("kind", kind_words(kind));
+                    return Err(DomainError::in_use(None, words));
                 }
                 Ok(Change::Delete { kind, id })
             }
@@ -112,19 +113,14 @@ impl Inventory {
             _ => None,
         };
         if self.name_taken(object.kind(), object.id(), object.name(), scope) {
-            let where_ = if object.kind() == ObjectKind::Portgroup {
-                " on this switch"
+            let code = if object.kind() == ObjectKind::Portgroup {
+                "refuse.name_taken_switch"
             } else {
-                ""
+                "refuse.name_taken"
             };
-            return Err(DomainError::duplicate(
-                "name",
-                format!(
-                    "a {} named {} already exists{where_}",
-                    object.kind().label(),
-                    object.name()
-                ),
-            ));
+            let words = Phrase::new(code, &[("name", object.name().to_string())])
+                .with("kind", kind_words(object.kind()));
+            return Err(DomainError::duplicate("name", words));
         }
         match object {
             Object::Cluster(_) => Ok(()),
@@ -139,7 +135,7 @@ impl Inventory {
 
     fn check_host(&self, host: &Host) -> Result<(), DomainError> {
         if !self.clusters.contains_key(&host.cluster_id) {
-            return Err(unknown("cluster_id", "cluster", host.cluster_id));
+            return Err(unknown("cluster_id", ObjectKind::Cluster, host.cluster_id));
         }
         // A host in maintenance mode runs no VM (docs/DESIGN.md#maintenance-plans).
         if host.state == HostState::Maintenance {
@@ -148,12 +144,10 @@ impl Inventory {
                 .values()
                 .find(|v| v.host_id == host.id && v.is_running())
             {
+                let args = [("host", host.name.to_string()), ("vm", vm.name.to_string())];
                 return Err(DomainError::in_use(
                     Some("state"),
-                    format!(
-                        "state: {} cannot enter maintenance mode while {} runs on it: move its VMs first (an evacuation plan does)",
-                        host.name, vm.name
-                    ),
+                    Phrase::new("refuse.maintenance_runs", &args),
                 ));
             }
         }
@@ -169,17 +163,23 @@ impl Inventory {
         if required && hosts.is_empty() {
             return Err(DomainError::invalid(
                 field,
-                format!("{field}: at least one host must be given"),
+                Phrase::new("refuse.no_host", &[("field", field.to_string())]),
             ));
         }
         for (i, h) in hosts.iter().enumerate() {
             if !self.hosts.contains_key(h) {
-                return Err(unknown(&format!("{field}[{i}]"), "host", h));
+                return Err(unknown(&format!("{field}[{i}]"), ObjectKind::Host, h));
             }
             if hosts[..i].contains(h) {
                 return Err(DomainError::invalid(
                     format!("{field}[{i}]"),
-                    format!("{field}: host {} is listed twice", self.hosts[h].name),
+                    Phrase::new(
+                        "refuse.host_twice",
+                        &[
+                            ("field", field.to_string()),
+                            ("host", self.hosts[h].name.to_string()),
+                        ],
+                    ),
                 ));
             }
         }
@@ -191,9 +191,9 @@ impl Inventory {
         if ds.kind == DatastoreKind::Local && ds.host_ids.len() != 1 {
             return Err(DomainError::invalid(
                 "host_ids",
-                format!(
-                    "a local datastore is mounted by exactly one host ({} given)",
-                    ds.host_ids.len()
+                Phrase::new(
+                    "refuse.local_one_host",
+                    &[("count", ds.host_ids.len().to_string())],
                 ),
             ));
         }
@@ -207,9 +207,14 @@ impl Inventory {
         {
             return Err(DomainError::invalid(
                 "capacity_mib",
-                format!(
-                    "capacity_mib: VM {} has a {} MiB disk on {}, larger than {} MiB",
-                    vm.name, disk.capacity_mib, ds.name, ds.capacity_mib
+                Phrase::new(
+                    "refuse.disk_larger",
+                    &[
+                        ("vm", vm.name.to_string()),
+                        ("disk", disk.capacity_mib.to_string()),
+                        ("datastore", ds.name.to_string()),
+                        ("capacity", ds.capacity_mib.to_string()),
+                    ],
                 ),
             ));
         }
@@ -217,9 +222,13 @@ impl Inventory {
         if allocated > ds.capacity_mib.get() {
             return Err(DomainError::invalid(
                 "capacity_mib",
-                format!(
-                    "capacity_mib: the disks on {} already take {allocated} MiB, more than {} MiB",
-                    ds.name, ds.capacity_mib
+                Phrase::new(
+                    "refuse.allocated",
+                    &[
+                        ("datastore", ds.name.to_string()),
+                        ("allocated", allocated.to_string()),
+                        ("capacity", ds.capacity_mib.to_string()),
+                    ],
                 ),
             ));
         }
@@ -230,13 +239,13 @@ impl Inventory {
         match pg.attachment() {
             None => Err(DomainError::invalid(
                 "switch_id",
-                "a port group is on a distributed switch (switch_id) or on one host's standard switch (host_id): give exactly one",
+                Phrase::new("refuse.portgroup_attachment", &[]),
             )),
             Some(PortgroupAttachment::Distributed(s)) if !self.switches.contains_key(&s) => {
-                Err(unknown("switch_id", "switch", s))
+                Err(unknown("switch_id", ObjectKind::Switch, s))
             }
             Some(PortgroupAttachment::Standard(h)) if !self.hosts.contains_key(&h) => {
-                Err(unknown("host_id", "host", h))
+                Err(unknown("host_id", ObjectKind::Host, h))
             }
             Some(_) => Ok(()),
         }
@@ -244,23 +253,26 @@ impl Inventory {
 
     fn check_vm(&self, vm: &Vm) -> Result<(), DomainError> {
         let Some(host) = self.hosts.get(&vm.host_id) else {
-            return Err(unknown("host_id", "host", vm.host_id));
+            return Err(unknown("host_id", ObjectKind::Host, vm.host_id));
         };
         if host.state == HostState::Maintenance && vm.is_running() {
             return Err(DomainError::invalid(
                 "host_id",
-                format!(
-                    "host_id: {} is in maintenance mode: it runs no powered-on VM such as {}",
-                    host.name, vm.name
+                Phrase::new(
+                    "refuse.host_in_maintenance",
+                    &[("host", host.name.to_string()), ("vm", vm.name.to_string())],
                 ),
             ));
         }
         if vm.memory_reservation_mib > vm.memory_mib.get() {
             return Err(DomainError::invalid(
                 "memory_reservation_mib",
-                format!(
-                    "memory_reservation_mib: the reservation ({} MiB) cannot exceed the VM's memory ({} MiB)",
-                    vm.memory_reservation_mib, vm.memory_mib
+                Phrase::new(
+                    "refuse.reservation",
+                    &[
+                        ("reservation", vm.memory_reservation_mib.to_string()),
+                        ("memory", vm.memory_mib.to_string()),
+                    ],
                 ),
             ));
         }
@@ -279,41 +291,47 @@ impl Inventory {
             let Some(ds) = self.datastores.get(&disk.datastore_id) else {
                 return Err(unknown(
                     &field("datastore_id"),
-                    "datastore",
+                    ObjectKind::Datastore,
                     disk.datastore_id,
                 ));
             };
             if disk.used_mib > disk.capacity_mib.get() {
                 return Err(DomainError::invalid(
                     field("used_mib"),
-                    format!(
-                        "disk {}: used space ({} MiB) cannot exceed its capacity ({} MiB)",
-                        i + 1,
-                        disk.used_mib,
-                        disk.capacity_mib
+                    Phrase::new(
+                        "refuse.disk_used",
+                        &[
+                            ("n", (i + 1).to_string()),
+                            ("used", disk.used_mib.to_string()),
+                            ("capacity", disk.capacity_mib.to_string()),
+                        ],
                     ),
                 ));
             }
             if !ds.host_ids.contains(&vm.host_id) {
                 return Err(DomainError::invalid(
                     field("datastore_id"),
-                    format!(
-                        "disk {}: host {} does not mount datastore {}",
-                        i + 1,
-                        host.name,
-                        ds.name
+                    Phrase::new(
+                        "refuse.disk_not_mounted",
+                        &[
+                            ("n", (i + 1).to_string()),
+                            ("host", host.name.to_string()),
+                            ("datastore", ds.name.to_string()),
+                        ],
                     ),
                 ));
             }
             if disk.capacity_mib > ds.capacity_mib {
                 return Err(DomainError::invalid(
                     field("capacity_mib"),
-                    format!(
-                        "disk {}: {} MiB is larger than datastore {} ({} MiB), thin or not",
-                        i + 1,
-                        disk.capacity_mib,
-                        ds.name,
-                        ds.capacity_mib
+                    Phrase::new(
+                        "refuse.disk_too_large",
+                        &[
+                            ("n", (i + 1).to_string()),
+                            ("disk", disk.capacity_mib.to_string()),
+                            ("datastore", ds.name.to_string()),
+                            ("capacity", ds.capacity_mib.to_string()),
+                        ],
                     ),
                 ));
             }
@@ -326,11 +344,14 @@ impl Inventory {
             if *total > free {
                 return Err(DomainError::invalid(
                     field("capacity_mib"),
-                    format!(
-                        "disk {}: datastore {} has {free} MiB free, the VM's disks there need {} MiB",
-                        i + 1,
-                        ds.name,
-                        *total
+                    Phrase::new(
+                        "refuse.disk_no_space",
+                        &[
+                            ("n", (i + 1).to_string()),
+                            ("datastore", ds.name.to_string()),
+                            ("free", free.to_string()),
+                            ("need", total.to_string()),
+                        ],
                     ),
                 ));
             }
@@ -343,18 +364,20 @@ impl Inventory {
         for (i, nic) in vm.nics.iter().enumerate() {
             let field = format!("nics[{i}].portgroup_id");
             let Some(pg) = self.portgroups.get(&nic.portgroup_id) else {
-                return Err(unknown(&field, "port group", nic.portgroup_id));
+                return Err(unknown(&field, ObjectKind::Portgroup, nic.portgroup_id));
             };
             // A disconnected adapter may name a network the host lacks (vCenter warns, as
             // the `network.portgroup` check does): it carries no traffic.
             if nic.connected && !self.host_reaches_portgroup(vm.host_id, pg) {
                 return Err(DomainError::invalid(
                     field,
-                    format!(
-                        "network adapter {}: port group {} is not available on host {}",
-                        i + 1,
-                        pg.name,
-                        host.name
+                    Phrase::new(
+                        "refuse.nic_unreachable",
+                        &[
+                            ("n", (i + 1).to_string()),
+                            ("portgroup", pg.name.to_string()),
+                            ("host", host.name.to_string()),
+                        ],
                     ),
                 ));
             }
@@ -370,30 +393,32 @@ impl Inventory {
                 (DeviceBacking::File, None) => {
                     return Err(DomainError::invalid(
                         field,
-                        format!(
-                            "device {}: a file backing needs the datastore that holds the file",
-                            i + 1
+                        Phrase::new(
+                            "refuse.device_needs_datastore",
+                            &[("n", (i + 1).to_string())],
                         ),
                     ))
                 }
                 (DeviceBacking::HostDevice, Some(_)) => {
                     return Err(DomainError::invalid(
                         field,
-                        format!("device {}: a host-device backing has no datastore", i + 1),
+                        Phrase::new("refuse.device_no_datastore", &[("n", (i + 1).to_string())]),
                     ))
                 }
                 (DeviceBacking::File, Some(id)) => {
                     let Some(ds) = self.datastores.get(&id) else {
-                        return Err(unknown(&field, "datastore", id));
+                        return Err(unknown(&field, ObjectKind::Datastore, id));
                     };
                     if !ds.host_ids.contains(&vm.host_id) {
                         return Err(DomainError::invalid(
                             field,
-                            format!(
-                                "device {}: host {} does not mount datastore {}",
-                                i + 1,
-                                host.name,
-                                ds.name
+                            Phrase::new(
+                                "refuse.device_not_mounted",
+                                &[
+                                    ("n", (i + 1).to_string()),
+                                    ("host", host.name.to_string()),
+                                    ("datastore", ds.name.to_string()),
+                                ],
                             ),
                         ));
                     }
@@ -415,9 +440,13 @@ impl Inventory {
                         let host = &self.hosts[&vm.host_id].name;
                         return Err(DomainError::in_use(
                             Some("host_ids"),
-                            format!(
-                                "host_ids: host {host} must keep mounting {}: VM {} has files on it",
-                                ds.name, vm.name
+                            Phrase::new(
+                                "refuse.keep_mounting",
+                                &[
+                                    ("host", host.to_string()),
+                                    ("datastore", ds.name.to_string()),
+                                    ("vm", vm.name.to_string()),
+                                ],
                             ),
                         ));
                     }
@@ -437,9 +466,17 @@ impl Inventory {
                             let host = &self.hosts[&vm.host_id].name;
                             return Err(DomainError::in_use(
                                 Some("host_ids"),
-                                format!(
-                                    "host_ids: host {host} must stay a member of {}: VM {} is connected to its port group {}",
-                                    sw.name, vm.name, self.portgroups[&nic.portgroup_id].name
+                                Phrase::new(
+                                    "refuse.keep_member",
+                                    &[
+                                        ("host", host.to_string()),
+                                        ("switch", sw.name.to_string()),
+                                        ("vm", vm.name.to_string()),
+                                        (
+                                            "portgroup",
+                                            self.portgroups[&nic.portgroup_id].name.to_string(),
+                                        ),
+                                    ],
                                 ),
                             ));
                         }
@@ -454,9 +491,13 @@ impl Inventory {
                     {
                         return Err(DomainError::in_use(
                             Some("switch_id"),
-                            format!(
-                                "port group {} must stay reachable from host {}: VM {} is connected to it",
-                                pg.name, self.hosts[&vm.host_id].name, vm.name
+                            Phrase::new(
+                                "refuse.keep_reachable",
+                                &[
+                                    ("portgroup", pg.name.to_string()),
+                                    ("host", self.hosts[&vm.host_id].name.to_string()),
+                                    ("vm", vm.name.to_string()),
+                                ],
                             ),
                         ));
                     }

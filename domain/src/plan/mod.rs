@@ -50,11 +50,10 @@ pub fn preview(
 ) -> Result<Preview, DomainError> {
     // The goal's fields are named as the request has them (`goal.host_id`).
     let draft = draft(inv, &request.goal, &request.options, busy).map_err(|e| match &e.field {
-        Some(f) if !f.starts_with("options.") => DomainError {
-            code: e.code,
-            message: format!("goal.{}", e.message),
-            field: Some(format!("goal.{f}")),
-        },
+        Some(f) if !f.starts_with("options.") => {
+            let field = Some(format!("goal.{f}"));
+            e.clone().reworded(field, |m| format!("goal.{m}"))
+        }
         _ => e,
     })?;
     let prediction = predict(inv, &draft, &request.options, platforms.clone(), now_ms);

@@ -153,6 +153,15 @@ impl ApiError {
             code: code.into(),
             message: self.to_string(),
             field: field.map(str::to_owned),
+            words: self.words().map(Box::new),
+        }
+    }
+
+    /// The message as a code and values, when the domain gave one.
+    fn words(&self) -> Option<domain::Phrase> {
+        match self {
+            ApiError::Domain(d) => d.words.as_deref().cloned(),
+            _ => None,
         }
     }
 
@@ -212,6 +221,9 @@ impl IntoResponse for ApiError {
         let mut body = json!({
             "error": { "code": code, "message": self.to_string(), "field": field }
         });
+        if let Some(words) = self.words() {
+            body["error"]["words"] = json!(words);
+        }
         if let ApiError::Blocked { report, .. } = &self {
             body["allowed"] = json!(false);
             body["results"] = json!(report.results);

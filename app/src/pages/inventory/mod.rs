@@ -130,7 +130,7 @@ pub fn InventoryPage() -> impl IntoView {
         }
         Some(Err(refusal)) => {
             confirming.set(None);
-            page_error.set(Some(refusal.message));
+            page_error.set(Some(refusal.said(i18n.get_locale_untracked())));
         }
         None => {}
     });

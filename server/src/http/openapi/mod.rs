@@ -178,7 +178,8 @@ fn inventory_and_check_schemas() -> Value {
             "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
                 "code": enumeration(&["malformed_json", "invalid", "bad_path", "not_found", "duplicate", "in_use", "conflict", "blocked", "not_json", "method_not_allowed", "cross_site", "unauthenticated", "bad_credentials", "forbidden", "too_many_requests", "payload_too_large", "unavailable", "internal"]),
                 "message": {"type": "string"},
-                "field": {"type": ["string", "null"], "description": "Path of the offending field, e.g. disks[0].capacity_mib"}
+                "field": {"type": ["string", "null"], "description": "Path of the offending field, e.g. disks[0].capacity_mib"},
+                "words": {"$ref": "#/components/schemas/Phrase", "description": "the message as a code and values, for a page to word in its language (a refusal of the domain)"}
             }}}
         },
         "Cluster": object(&["name"], json!({
