@@ -190,6 +190,9 @@ pub fn name_in(locale: Locale, what: &str, code: &str) -> Option<&'static str> {
             FaultKind::HostDown => td_string!(locale, faults.host_down),
             FaultKind::DatastoreFull => td_string!(locale, faults.datastore_full),
         },
+        ("rule_kind", "keep_together") => td_string!(locale, tables.keep_together),
+        ("rule_kind", "keep_apart") => td_string!(locale, tables.keep_apart),
+        ("rule_kind", "run_on_hosts") => td_string!(locale, tables.run_on_hosts),
         ("role", code) => match Role::parse(code)? {
             Role::Viewer => td_string!(locale, roles.viewer),
             Role::Operator => td_string!(locale, roles.operator),

@@ -88,7 +88,7 @@ pub fn parse_username(raw: &str) -> Result<String, DomainError> {
     } else {
         Err(DomainError::invalid(
             "username",
-            "username: 1 to 64 lowercase letters, digits, '.', '_' or '-'",
+            crate::Phrase::new("refuse.username", &[]),
         ))
     }
 }
@@ -101,7 +101,7 @@ pub fn check_password(raw: &str) -> Result<(), DomainError> {
     } else {
         Err(DomainError::invalid(
             "password",
-            format!("password: {MIN_PASSWORD} to 1,024 characters"),
+            crate::Phrase::new("refuse.password", &[("min", MIN_PASSWORD.to_string())]),
         ))
     }
 }

@@ -88,20 +88,20 @@ impl MigrationOptions {
             if !(1..=100_000).contains(&t) {
                 return Err(DomainError::invalid(
                     "options.downtime_target_ms",
-                    "options.downtime_target_ms: between 1 and 100,000 ms",
+                    crate::Phrase::new("refuse.downtime_target", &[]),
                 ));
             }
         }
         if self.bandwidth_cap_mbps == Some(0) {
             return Err(DomainError::invalid(
                 "options.bandwidth_cap_mbps",
-                "options.bandwidth_cap_mbps: a cap must be at least 1 Mbit/s",
+                crate::Phrase::new("refuse.bandwidth_cap", &[]),
             ));
         }
         if self.priority.is_some_and(|p| p > 10) {
             return Err(DomainError::invalid(
                 "options.priority",
-                "options.priority: 0 to 10",
+                crate::Phrase::new("refuse.priority", &[]),
             ));
         }
         Ok(())

@@ -1,19 +1,29 @@
 //! The gate's rules for affinity rules (docs/DESIGN.md#affinity-rules): a rule belongs to a
 //! cluster, names VMs that exist (no VM twice) and, for a host rule, hosts of its cluster.
 
+use super::validate::unknown;
 use super::Inventory;
 use crate::affinity::{Rule, RuleKind};
 use crate::error::DomainError;
 use crate::model::Host;
+use crate::object::ObjectKind;
+use crate::Phrase;
 use std::collections::BTreeSet;
+
+/// A rule's kind as a name the pages translate.
+fn rule_kind_words(kind: RuleKind) -> Phrase {
+    let code = match kind {
+        RuleKind::KeepTogether => "keep_together",
+        RuleKind::KeepApart => "keep_apart",
+        RuleKind::RunOnHosts => "run_on_hosts",
+    };
+    Phrase::name("rule_kind", code, kind.label())
+}
 
 impl Inventory {
     pub(super) fn check_rule(&self, rule: &Rule) -> Result<(), DomainError> {
         let Some(cluster) = self.clusters.get(&rule.cluster_id) else {
-            return Err(DomainError::invalid(
-                "cluster_id",
-                format!("cluster_id: no cluster has id {}", rule.cluster_id),
-            ));
+            return Err(unknown("cluster_id", ObjectKind::Cluster, rule.cluster_id));
         };
         let least = match rule.kind {
             RuleKind::RunOnHosts => 1,
@@ -22,52 +32,55 @@ impl Inventory {
         if rule.vm_ids.len() < least {
             return Err(DomainError::invalid(
                 "vm_ids",
-                format!(
-                    "vm_ids: a {} rule names at least {least} VM(s)",
-                    rule.kind.label()
-                ),
+                Phrase::new("refuse.rule_least", &[("least", least.to_string())])
+                    .with("kind", rule_kind_words(rule.kind)),
             ));
         }
         let mut seen = BTreeSet::new();
         for (i, vm) in rule.vm_ids.iter().enumerate() {
             if !self.vms.contains_key(vm) {
-                return Err(DomainError::invalid(
-                    format!("vm_ids[{i}]"),
-                    format!("vm_ids[{i}]: no VM has id {vm}"),
-                ));
+                return Err(unknown(&format!("vm_ids[{i}]"), ObjectKind::Vm, vm));
             }
             if !seen.insert(*vm) {
+                let field = format!("vm_ids[{i}]");
+                let args = [
+                    ("field", field.clone()),
+                    ("vm", self.vms[vm].name.to_string()),
+                ];
                 return Err(DomainError::invalid(
-                    format!("vm_ids[{i}]"),
-                    format!("vm_ids[{i}]: {} is named twice", self.vms[vm].name),
+                    field,
+                    Phrase::new("refuse.vm_twice", &args),
                 ));
             }
         }
         match rule.kind {
             RuleKind::RunOnHosts if rule.host_ids.is_empty() => Err(DomainError::invalid(
                 "host_ids",
-                "host_ids: a run-on-hosts rule names at least one host",
+                Phrase::new("refuse.rule_needs_host", &[]),
             )),
             RuleKind::KeepTogether | RuleKind::KeepApart if !rule.host_ids.is_empty() => {
                 Err(DomainError::invalid(
                     "host_ids",
-                    format!("host_ids: a {} rule names no host", rule.kind.label()),
+                    Phrase::new("refuse.rule_no_host", &[])
+                        .with("kind", rule_kind_words(rule.kind)),
                 ))
             }
             _ => {
                 for (i, id) in rule.host_ids.iter().enumerate() {
                     let field = format!("host_ids[{i}]");
                     match self.hosts.get(id) {
-                        None => {
-                            return Err(DomainError::invalid(
-                                field.clone(),
-                                format!("{field}: no host has id {id}"),
-                            ))
-                        }
+                        None => return Err(unknown(&field, ObjectKind::Host, id)),
                         Some(h) if h.cluster_id != rule.cluster_id => {
                             return Err(DomainError::invalid(
                                 field.clone(),
-                                format!("{field}: {} is not in cluster {}", h.name, cluster.name),
+                                Phrase::new(
+                                    "refuse.host_not_in_cluster",
+                                    &[
+                                        ("field", field.clone()),
+                                        ("host", h.name.to_string()),
+                                        ("cluster", cluster.name.to_string()),
+                                    ],
+                                ),
                             ))
                         }
                         Some(_) => {}
@@ -87,9 +100,12 @@ impl Inventory {
         {
             Some(rule) => Err(DomainError::in_use(
                 Some("cluster_id"),
-                format!(
-                    "cluster_id: {} stays in its cluster while affinity rule {} names it",
-                    host.name, rule.name
+                Phrase::new(
+                    "refuse.host_named_by_rule",
+                    &[
+                        ("host", host.name.to_string()),
+                        ("rule", rule.name.to_string()),
+                    ],
                 ),
             )),
             None => Ok(()),

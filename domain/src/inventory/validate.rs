@@ -12,7 +12,7 @@ use crate::Phrase;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
-fn unknown(field: &str, kind: ObjectKind, id: impl std::fmt::Display) -> DomainError {
+pub(crate) fn unknown(field: &str, kind: ObjectKind, id: impl std::fmt::Display) -> DomainError {
     let args = [("field", field.to_string()), ("id", id.to_string())];
     DomainError::invalid(
         field,
@@ -21,7 +21,7 @@ fn unknown(field: &str, kind: ObjectKind, id: impl std::fmt::Display) -> DomainE
 }
 
 /// A kind of object as a name the pages translate.
-fn kind_words(kind: ObjectKind) -> Phrase {
+pub(crate) fn kind_words(kind: ObjectKind) -> Phrase {
     Phrase::name("object_kind", kind.plural(), kind.label())
 }
 

@@ -173,14 +173,14 @@ pub struct PlanOptions {
 impl PlanOptions {
     /// Checks the values, naming the field of the one that does not fit.
     pub fn validate(&self) -> Result<(), crate::DomainError> {
-        let invalid = |field: &str, why: &str| {
+        let invalid = |field: &str, code: &str| {
             Err(crate::DomainError::invalid(
                 format!("options.{field}"),
-                format!("options.{field}: {why}"),
+                Phrase::new(code, &[]),
             ))
         };
         if self.max_concurrent == Some(0) || self.max_concurrent.is_some_and(|n| n > 1_000) {
-            return invalid("max_concurrent", "1 to 1,000 moves at once");
+            return invalid("max_concurrent", "refuse.max_concurrent");
         }
         crate::checks::MigrationOptions {
             downtime_target_ms: self.downtime_target_ms,
@@ -190,7 +190,7 @@ impl PlanOptions {
         .validate()?;
         if let (Some(start), Some(end)) = (self.start_at_ms, self.must_finish_by_ms) {
             if end <= start {
-                return invalid("must_finish_by_ms", "the window must end after it starts");
+                return invalid("must_finish_by_ms", "refuse.window");
             }
         }
         Ok(())

@@ -89,9 +89,10 @@ pub fn draft(
         }
         Goal::DrainDatastore { datastore_id } => {
             let ds = inv.datastores.get(datastore_id).ok_or_else(|| {
-                DomainError::invalid(
+                crate::inventory::validate::unknown(
                     "datastore_id",
-                    format!("datastore_id: no datastore has id {datastore_id}"),
+                    ObjectKind::Datastore,
+                    datastore_id,
                 )
             })?;
             let named = [("datastore", ds.name.to_string())];
@@ -108,7 +109,10 @@ pub fn draft(
         } => rolling::plan(&mut w, *cluster_id, *at_a_time, *maintenance_s, &mut notes)?,
         Goal::Moves { moves } => {
             if moves.is_empty() {
-                return Err(DomainError::invalid("moves", "moves: give at least one"));
+                return Err(DomainError::invalid(
+                    "moves",
+                    Phrase::new("refuse.no_moves", &[]),
+                ));
             }
             let planned = w.wave(moves, &Phrase::new("plan.why.asked", &[]))?;
             (
@@ -135,7 +139,7 @@ pub(super) fn host_of<'a>(
 ) -> Result<&'a Host, DomainError> {
     inv.hosts
         .get(&id)
-        .ok_or_else(|| DomainError::invalid(field, format!("{field}: no host has id {id}")))
+        .ok_or_else(|| crate::inventory::validate::unknown(field, ObjectKind::Host, id))
 }
 
 /// Places VMs one after the other on a working copy of the inventory that each planned move
@@ -273,9 +277,11 @@ impl<'o> Placer<'o> {
                 let ids: Vec<VmId> = requests.iter().map(|r| r.vm_id).collect();
                 for (i, r) in requests.iter().enumerate() {
                     if !self.inv.vms.contains_key(&r.vm_id) {
-                        return Err(DomainError::invalid(
-                            format!("moves[{i}].vm_id"),
-                            format!("moves[{i}].vm_id: no VM has id {}", r.vm_id),
+                        let field = format!("moves[{i}].vm_id");
+                        return Err(crate::inventory::validate::unknown(
+                            &field,
+                            ObjectKind::Vm,
+                            r.vm_id,
                         ));
                     }
                 }
@@ -286,9 +292,11 @@ impl<'o> Placer<'o> {
         let mut moves = Vec::new();
         for (i, r) in requests.iter().enumerate() {
             let Some(vm) = self.inv.vms.get(&r.vm_id) else {
-                return Err(DomainError::invalid(
-                    format!("moves[{i}].vm_id"),
-                    format!("moves[{i}].vm_id: no VM has id {}", r.vm_id),
+                let field = format!("moves[{i}].vm_id");
+                return Err(crate::inventory::validate::unknown(
+                    &field,
+                    ObjectKind::Vm,
+                    r.vm_id,
                 ));
             };
             let (vm_id, from) = (vm.id, vm.host_id);

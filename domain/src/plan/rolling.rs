@@ -20,10 +20,7 @@ pub(super) fn plan(
         .get(&cluster)
         .map(|c| c.name.to_string())
         .ok_or_else(|| {
-            DomainError::invalid(
-                "cluster_id",
-                format!("cluster_id: no cluster has id {cluster}"),
-            )
+            crate::inventory::validate::unknown("cluster_id", ObjectKind::Cluster, cluster)
         })?;
     let mut hosts: Vec<&Host> = w
         .inv
@@ -36,10 +33,13 @@ pub(super) fn plan(
     if k == 0 || k >= hosts.len() {
         return Err(DomainError::invalid(
             "at_a_time",
-            format!(
-                "at_a_time: 1 to {} of the {} connected hosts of {name} at a time",
-                hosts.len().saturating_sub(1),
-                hosts.len()
+            Phrase::new(
+                "refuse.at_a_time",
+                &[
+                    ("most", hosts.len().saturating_sub(1).to_string()),
+                    ("count", hosts.len().to_string()),
+                    ("cluster", name),
+                ],
             ),
         ));
     }
@@ -54,10 +54,14 @@ pub(super) fn plan(
     if needed > left {
         return Err(DomainError::invalid(
             "at_a_time",
-            format!(
-                "at_a_time: with {k} host(s) out, {name} has {} of memory for {} of running VMs",
-                format::mib(crate::Lang::En, left),
-                format::mib(crate::Lang::En, needed)
+            Phrase::new(
+                "refuse.at_a_time_memory",
+                &[
+                    ("k", k.to_string()),
+                    ("cluster", name),
+                    ("left_mib", left.to_string()),
+                    ("needed_mib", needed.to_string()),
+                ],
             ),
         ));
     }
