@@ -5,7 +5,7 @@
 
 use crate::inventory::Inventory;
 use crate::object::{Change, Mutation, Object, ObjectKind};
-use crate::{DomainError, InventoryFile};
+use crate::{DomainError, InventoryFile, Phrase};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
@@ -387,7 +387,7 @@ impl NewConnection {
         if self.kind != "vcenter" {
             return Err(DomainError::invalid(
                 "kind",
-                "kind: only \"vcenter\" connections exist",
+                Phrase::new("refuse.connection_kind", &[]),
             ));
         }
         let given = self.url.clone();
@@ -395,12 +395,7 @@ impl NewConnection {
         let (scheme, rest) = url
             .split_once("://")
             .filter(|(s, _)| matches!(s.to_ascii_lowercase().as_str(), "http" | "https"))
-            .ok_or_else(|| {
-                DomainError::invalid(
-                    "url",
-                    "url: give vCenter's address as https://vcenter.example.com (or its /sdk URL)",
-                )
-            })?;
+            .ok_or_else(|| DomainError::invalid("url", Phrase::new("refuse.url_scheme", &[])))?;
         let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
         let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
         if host.is_empty()
@@ -412,7 +407,7 @@ impl NewConnection {
         {
             return Err(DomainError::invalid(
                 "url",
-                "url: give vCenter's host (and port), without user or spaces",
+                Phrase::new("refuse.url_host", &[]),
             ));
         }
         let path = path.trim_end_matches('/');
@@ -422,7 +417,10 @@ impl NewConnection {
             if value.trim().is_empty() || value.len() > max || value.chars().any(char::is_control) {
                 Err(DomainError::invalid(
                     field,
-                    format!("{field}: required, at most {max} characters, no control characters"),
+                    Phrase::new(
+                        "refuse.text",
+                        &[("field", field.to_string()), ("max", max.to_string())],
+                    ),
                 ))
             } else {
                 Ok(())
@@ -432,7 +430,7 @@ impl NewConnection {
         if self.password.is_empty() || self.password.len() > 1024 {
             return Err(DomainError::invalid(
                 "password",
-                "password: required, at most 1,024 characters",
+                Phrase::new("refuse.connection_password", &[]),
             ));
         }
         let host = host.to_string();
@@ -440,13 +438,15 @@ impl NewConnection {
         text("name", &name, 128)?;
         self.name = Some(name.trim().to_string());
         if self.ca_pem.as_ref().is_some_and(|p| p.len() > 256 * 1024) {
-            return Err(DomainError::invalid("ca_pem", "ca_pem: at most 256 KiB"));
+            return Err(DomainError::invalid(
+                "ca_pem",
+                Phrase::new("refuse.ca_pem", &[]),
+            ));
         }
         if self.insecure_tls && (self.ca_pem.is_some() || self.accept_sha256.is_some()) {
             return Err(DomainError::invalid(
                 "insecure_tls",
-                "insecure_tls: accepting any certificate leaves nothing for ca_pem or \
-                 accept_sha256 to do; give one of them",
+                Phrase::new("refuse.insecure_tls", &[]),
             ));
         }
         Ok(self)

@@ -45,7 +45,7 @@ fn Tokens() -> impl IntoView {
                     name.set(String::new());
                     version.update(|n| *n += 1);
                 }
-                Err(e) => error.set(Some(e.message)),
+                Err(e) => error.set(Some(e.said(i18n.get_locale_untracked()))),
             }
         });
     };
@@ -84,7 +84,7 @@ fn Tokens() -> impl IntoView {
                                 spawn_local(async move {
                                     match rpc::revoke_token(id).await {
                                         Ok(()) => version.update(|n| *n += 1),
-                                        Err(e) => error.set(Some(e.message)),
+                                        Err(e) => error.set(Some(e.said(i18n.get_locale_untracked()))),
                                     }
                                 });
                             };
@@ -138,7 +138,7 @@ fn Users() -> impl IntoView {
                     password.set(String::new());
                     version.update(|n| *n += 1);
                 }
-                Err(e) => error.set(Some(e.message)),
+                Err(e) => error.set(Some(e.said(i18n.get_locale_untracked()))),
             }
         });
     };
@@ -197,7 +197,7 @@ fn Users() -> impl IntoView {
                                     spawn_local(async move {
                                         match rpc::set_role(id, r).await {
                                             Ok(_) => error.set(None),
-                                            Err(e) => error.set(Some(e.message)),
+                                            Err(e) => error.set(Some(e.said(i18n.get_locale_untracked()))),
                                         }
                                         version.update(|n| *n += 1);
                                     });

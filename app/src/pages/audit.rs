@@ -84,7 +84,7 @@ pub fn AuditPage() -> impl IntoView {
                     entries
                         .get()
                         .map(|r| match r {
-                            Err(e) => view! { <p class="form-error">{e.message}</p> }.into_any(),
+                            Err(e) => view! { <p class="form-error">{e.said(i18n.get_locale_untracked())}</p> }.into_any(),
                             Ok(list) if list.is_empty() => {
                                 view! { <p class="empty" data-testid="audit-empty">{tx!(i18n, audit.nothing)}</p> }
                                     .into_any()

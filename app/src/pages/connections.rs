@@ -56,7 +56,7 @@ pub fn ConnectionsPage() -> impl IntoView {
             <Transition fallback=move || view! { <p class="empty">{tx!(i18n, connections.loading)}</p> }>
                 {move || connections.get().map(|r| match r {
                     Ok(list) => view! { <Table list=list notice=notice refresh=refresh/> }.into_any(),
-                    Err(e) => view! { <p class="form-error" role="alert">{e.message}</p> }.into_any(),
+                    Err(e) => view! { <p class="form-error" role="alert">{e.said(i18n.get_locale_untracked())}</p> }.into_any(),
                 })}
             </Transition>
             <NewConnectionForm refresh=refresh/>
@@ -83,7 +83,7 @@ fn Table(
                     t_string!(i18n, connections.answered),
                     &[("server", server)],
                 )),
-                Err(e) => Err(e.message),
+                Err(e) => Err(e.said(i18n.get_locale_untracked())),
             }));
         }
     });
@@ -93,7 +93,7 @@ fn Table(
             let done = delete_connection(id).await;
             notice.set(Some(match done {
                 Ok(()) => Ok(t_string!(i18n, connections.disconnected).into()),
-                Err(e) => Err(e.message),
+                Err(e) => Err(e.said(i18n.get_locale_untracked())),
             }));
             refresh.update(|n| *n += 1);
         }
@@ -251,7 +251,7 @@ fn NewConnectionForm(refresh: RwSignal<u32>) -> impl IntoView {
             })}
             {move || accepted.get().map(|f| view! { <p class="muted" data-testid="connection-accepted">{tx!(i18n, connections.accepting)}" "{f}</p> })}
             {move || error.get().map(|e| view! {
-                <p class="form-error" role="alert" data-testid="connection-form-error" data-field=e.field.clone().unwrap_or_default()>{e.message}</p>
+                <p class="form-error" role="alert" data-testid="connection-form-error" data-field=e.field.clone().unwrap_or_default()>{e.said(i18n.get_locale_untracked())}</p>
             })}
             {move || untrusted().map(|f| {
                 let f2 = f.clone();

@@ -215,7 +215,7 @@ fn FaultsPanel() -> impl IntoView {
         spawn_local(async move {
             match crate::rpc::add_fault(request).await {
                 Ok(_) => error.set(None),
-                Err(e) => error.set(Some(e.message)),
+                Err(e) => error.set(Some(e.said(i18n.get_locale_untracked()))),
             }
         });
     };
@@ -286,7 +286,7 @@ fn FaultsPanel() -> impl IntoView {
                                 spawn_local(async move {
                                     match crate::rpc::clear_fault(id).await {
                                         Ok(_) => error.set(None),
-                                        Err(e) => error.set(Some(e.message)),
+                                        Err(e) => error.set(Some(e.said(i18n.get_locale_untracked()))),
                                     }
                                 });
                             };

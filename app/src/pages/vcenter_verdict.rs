@@ -40,7 +40,7 @@ pub fn VcenterVerdict(vm: VmId, host: HostId) -> impl IntoView {
                             }).collect_view()}
                         </ul>
                     }.into_any(),
-                    Err(e) => view! { <p class="muted small">{e.message}</p> }.into_any(),
+                    Err(e) => view! { <p class="muted small">{e.said(i18n.get_locale_untracked())}</p> }.into_any(),
                 })}
             </Transition>
         </div>

@@ -29,29 +29,38 @@ pub(crate) struct Plan<'a> {
     pub datastore: Option<&'a Datastore>,
 }
 
+/// A migration's kind as a name the pages translate.
+fn kind_name(kind: super::MigrationKind) -> crate::Phrase {
+    crate::Phrase::name("migration_kind", kind.as_str(), kind.label())
+}
+
 impl<'a> Plan<'a> {
     pub fn resolve(inv: &'a Inventory, req: &MigrationRequest) -> Result<Self, DomainError> {
         let vm = inv.vms.get(&req.vm_id).ok_or_else(|| {
-            DomainError::invalid("vm_id", format!("vm_id: no VM has id {}", req.vm_id))
+            crate::inventory::validate::unknown("vm_id", crate::ObjectKind::Vm, req.vm_id)
         })?;
         let source = inv.hosts.get(&vm.host_id).ok_or_else(|| {
-            DomainError::invalid("vm_id", format!("VM {} is on an unknown host", vm.name))
+            DomainError::invalid(
+                "vm_id",
+                crate::Phrase::new("refuse.vm_host_unknown", &[("vm", vm.name.to_string())]),
+            )
         })?;
         let target = match (req.kind.moves_host(), req.target_host_id) {
             (true, None) => {
                 return Err(DomainError::invalid(
                     "target_host_id",
-                    format!("target_host_id: a {} needs a target host", req.kind.label()),
+                    crate::Phrase::new("refuse.needs_target_host", &[])
+                        .with("kind", kind_name(req.kind)),
                 ))
             }
             (false, Some(_)) => {
                 return Err(DomainError::invalid(
                     "target_host_id",
-                    "target_host_id: a Storage vMotion keeps the VM on its host; choose combined migration to change both",
+                    crate::Phrase::new("refuse.svmotion_keeps_host", &[]),
                 ))
             }
             (true, Some(id)) => inv.hosts.get(&id).ok_or_else(|| {
-                DomainError::invalid("target_host_id", format!("target_host_id: no host has id {id}"))
+                crate::inventory::validate::unknown("target_host_id", crate::ObjectKind::Host, id)
             })?,
             (false, None) => source,
         };
@@ -59,19 +68,21 @@ impl<'a> Plan<'a> {
             (true, None) => {
                 return Err(DomainError::invalid(
                     "target_datastore_id",
-                    format!("target_datastore_id: a {} needs a target datastore", req.kind.label()),
+                    crate::Phrase::new("refuse.needs_target_datastore", &[])
+                        .with("kind", kind_name(req.kind)),
                 ))
             }
             (false, Some(_)) => {
                 return Err(DomainError::invalid(
                     "target_datastore_id",
-                    "target_datastore_id: a vMotion keeps the disks where they are; choose combined migration to change both",
+                    crate::Phrase::new("refuse.vmotion_keeps_disks", &[]),
                 ))
             }
             (true, Some(id)) => Some(inv.datastores.get(&id).ok_or_else(|| {
-                DomainError::invalid(
+                crate::inventory::validate::unknown(
                     "target_datastore_id",
-                    format!("target_datastore_id: no datastore has id {id}"),
+                    crate::ObjectKind::Datastore,
+                    id,
                 )
             })?),
             (false, None) => None,

@@ -143,7 +143,7 @@ pub fn NewPlanPage() -> impl IntoView {
                     Ok(Some(p)) => view! { <PreviewView preview=p options=options request=request start=start/> }.into_any(),
                     Ok(None) => ().into_any(),
                     Err(e) => view! {
-                        <p class="form-error" data-testid="plan-error" data-field=e.field.clone()>{e.message}</p>
+                        <p class="form-error" data-testid="plan-error" data-field=e.field.clone()>{e.said(i18n.get_locale_untracked())}</p>
                     }.into_any(),
                 })}
             </Transition>
@@ -302,7 +302,7 @@ fn PreviewView(
             busy.set(false);
             match result {
                 Ok(id) => go.run(format!("/plans/{id}")),
-                Err(e) => error.set(Some(e.message)),
+                Err(e) => error.set(Some(e.said(i18n.get_locale_untracked()))),
             }
         });
     };
