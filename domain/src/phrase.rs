@@ -67,6 +67,17 @@ impl Phrase {
         }
     }
 
+    /// The phrase of `codes` whose English template `message` is, values recovered: a
+    /// message that went through a decoder (serde says only text) worded again for a page.
+    pub fn recognize(message: &str, codes: &[&str]) -> Option<Self> {
+        codes.iter().find_map(|code| {
+            let args = matched(english_template(code)?, message)?;
+            let args: Vec<(&str, String)> = args.iter().map(|(k, v)| (*k, v.clone())).collect();
+            let p = Phrase::new(code, &args);
+            (p.english == message).then_some(p)
+        })
+    }
+
     /// The same, with `part` filling its `{name}`.
     pub fn with(mut self, name: &str, part: Phrase) -> Self {
         self.parts.insert(name.to_string(), part);
@@ -112,6 +123,28 @@ pub fn value(lang: crate::Lang, name: &str, value: &str) -> String {
     value.to_string()
 }
 
+/// The values of `template`'s placeholders in `text`, if `text` is the template filled (each
+/// value runs to the next literal part of the template).
+fn matched<'t>(template: &'t str, text: &str) -> Option<Vec<(&'t str, String)>> {
+    let mut values = Vec::new();
+    let (mut t, mut rest) = (template, text);
+    while let Some(open) = t.find('{') {
+        rest = rest.strip_prefix(&t[..open])?;
+        let close = open + t[open..].find('}')?;
+        let name = &t[open + 1..close];
+        t = &t[close + 1..];
+        let literal = t.split('{').next().unwrap_or("");
+        let end = if literal.is_empty() {
+            rest.len()
+        } else {
+            rest.find(literal)?
+        };
+        values.push((name, rest[..end].to_string()));
+        rest = &rest[end..];
+    }
+    (rest == t).then_some(values)
+}
+
 /// The English template of `code`.
 pub fn english_template(code: &str) -> Option<&'static str> {
     ENGLISH.iter().find(|(c, _)| *c == code).map(|(_, t)| *t)
@@ -155,6 +188,33 @@ mod tests {
             raw.english,
             "The hypervisor reported an error: QMP: socket closed; web-01 keeps running on esx-01"
         );
+    }
+
+    #[test]
+    fn every_value_refusal_is_recognised_from_its_message() {
+        use crate::values::*;
+        let messages = [
+            Name::parse("").unwrap_err(),
+            Name::parse(" a").unwrap_err(),
+            Name::parse(&"x".repeat(81)).unwrap_err(),
+            Name::parse("a\u{200B}b").unwrap_err(),
+            SizeMib::parse(0).unwrap_err(),
+            SizeMib::parse(u64::MAX).unwrap_err(),
+            RateMibS::parse(-1.5).unwrap_err(),
+            Fraction::parse(2.0).unwrap_err(),
+            LinkGbps::parse(0.001).unwrap_err(),
+            VlanId::parse(5000).unwrap_err(),
+        ];
+        let mut codes = std::collections::BTreeSet::new();
+        for m in &messages {
+            let p = Phrase::recognize(m, VALUE_CODES).unwrap_or_else(|| panic!("{m}"));
+            assert_eq!(&p.english, m);
+            codes.insert(p.code);
+        }
+        assert_eq!(codes.len(), VALUE_CODES.len(), "{codes:?}");
+        assert!(Phrase::recognize("invalid type: string, expected u32", VALUE_CODES).is_none());
+        let p = Phrase::recognize("a VLAN id is between 0 and 4094 (got 5000)", VALUE_CODES);
+        assert_eq!(p.map(|p| p.args["value"].clone()).as_deref(), Some("5000"));
     }
 
     #[test]
@@ -224,6 +284,8 @@ mod tests {
             "left_mib",
             "needed_mib",
             "min",
+            "char",
+            "value",
             "plan",
             "max",
             "link",

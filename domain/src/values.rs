@@ -1,7 +1,28 @@
 //! Validated value types: each is parsed once, at the edge, and is valid from then on.
 
+use crate::Phrase;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+
+/// The codes of the values' refusals (their English is the message a parse gives, so a page
+/// recognises one in a decoding error: `Phrase::recognize`, docs/DESIGN.md#languages).
+pub const VALUE_CODES: &[&str] = &[
+    "value.name_empty",
+    "value.name_space",
+    "value.name_long",
+    "value.name_printable",
+    "value.size_positive",
+    "value.size_max",
+    "value.rate_range",
+    "value.fraction_range",
+    "value.link",
+    "value.vlan",
+];
+
+/// The English of a value's refusal.
+fn said(code: &str, args: &[(&str, String)]) -> String {
+    Phrase::new(code, args).english
+}
 
 /// Longest accepted object name, in characters.
 pub const NAME_MAX_CHARS: usize = 80;
@@ -14,24 +35,28 @@ pub struct Name(String);
 impl Name {
     pub fn parse(raw: &str) -> Result<Self, String> {
         if raw.trim().is_empty() {
-            return Err("a name cannot be empty".into());
+            return Err(said("value.name_empty", &[]));
         }
         if raw.trim() != raw {
-            return Err("a name cannot start or end with white space".into());
+            return Err(said("value.name_space", &[]));
         }
         let chars = raw.chars().count();
         if chars > NAME_MAX_CHARS {
-            return Err(format!(
-                "a name has at most {NAME_MAX_CHARS} characters (this one has {chars})"
+            return Err(said(
+                "value.name_long",
+                &[
+                    ("max", NAME_MAX_CHARS.to_string()),
+                    ("count", chars.to_string()),
+                ],
             ));
         }
         if let Some(c) = raw
             .chars()
             .find(|c| c.is_control() || is_invisible_format(*c))
         {
-            return Err(format!(
-                "a name can only hold printable characters (found U+{:04X})",
-                c as u32
+            return Err(said(
+                "value.name_printable",
+                &[("char", format!("U+{:04X}", c as u32))],
             ));
         }
         Ok(Self(raw.to_owned()))
@@ -80,9 +105,9 @@ impl SizeMib {
 
     pub fn parse(value: u64) -> Result<Self, String> {
         if value == 0 {
-            Err("a size must be positive".into())
+            Err(said("value.size_positive", &[]))
         } else if value > Self::MAX {
-            Err(format!("a size is at most {} MiB (1 EiB)", Self::MAX))
+            Err(said("value.size_max", &[("max", Self::MAX.to_string())]))
         } else {
             Ok(Self(value))
         }
@@ -113,7 +138,7 @@ impl fmt::Display for SizeMib {
 }
 
 macro_rules! bounded_float {
-    ($(#[$doc:meta])* $name:ident, $min:expr, $max:expr, $what:expr) => {
+    ($(#[$doc:meta])* $name:ident, $min:expr, $max:expr, $code:expr) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize, Deserialize)]
         #[serde(try_from = "f64", into = "f64")]
@@ -127,12 +152,13 @@ macro_rules! bounded_float {
                 if value.is_finite() && (Self::MIN..=Self::MAX).contains(&value) {
                     Ok(Self(value))
                 } else {
-                    Err(format!(
-                        "{} must be between {} and {} (got {})",
-                        $what,
-                        Self::MIN,
-                        Self::MAX,
-                        value
+                    Err(said(
+                        $code,
+                        &[
+                            ("min", Self::MIN.to_string()),
+                            ("max", Self::MAX.to_string()),
+                            ("value", value.to_string()),
+                        ],
                     ))
                 }
             }
@@ -173,10 +199,13 @@ impl LinkGbps {
         if value == 0.0 || (value.is_finite() && (Self::MIN_UP..=Self::MAX).contains(&value)) {
             Ok(Self(value.abs()))
         } else {
-            Err(format!(
-                "a link speed in Gbit/s is 0 (down) or between {} and {} (got {value})",
-                Self::MIN_UP,
-                Self::MAX
+            Err(said(
+                "value.link",
+                &[
+                    ("min", Self::MIN_UP.to_string()),
+                    ("max", Self::MAX.to_string()),
+                    ("value", value.to_string()),
+                ],
             ))
         }
     }
@@ -203,14 +232,14 @@ bounded_float!(
     RateMibS,
     0.0,
     1_000_000.0,
-    "a rate in MiB/s"
+    "value.rate_range"
 );
 bounded_float!(
     /// A fraction between 0 and 1 (for instance of memory pages that are zero).
     Fraction,
     0.0,
     1.0,
-    "a fraction"
+    "value.fraction_range"
 );
 
 /// An 802.1Q VLAN id, 0 (untagged) to 4094.
@@ -225,9 +254,9 @@ impl VlanId {
         if value <= Self::MAX {
             Ok(Self(value))
         } else {
-            Err(format!(
-                "a VLAN id is between 0 and {} (got {value})",
-                Self::MAX
+            Err(said(
+                "value.vlan",
+                &[("max", Self::MAX.to_string()), ("value", value.to_string())],
             ))
         }
     }

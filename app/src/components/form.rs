@@ -3,6 +3,8 @@
 //! live inventory in the browser before the server validates it again authoritatively.
 //! Every error is shown next to the field it names.
 
+use crate::i18n::{td_string, Locale};
+use crate::lang::fill;
 use crate::live::InventoryResource;
 use domain::{DomainError, Inventory, Mutation, Object, ObjectKind};
 use leptos::prelude::*;
@@ -130,11 +132,12 @@ impl FormSpec {
         &self,
         values: &Values,
         rows: &BTreeMap<&'static str, usize>,
+        locale: Locale,
     ) -> Result<Value, (String, String)> {
         let mut object = Map::new();
         for f in &self.fields {
             let text = values.get(f.key).map(String::as_str).unwrap_or("");
-            if let Some(v) = value_of(text, f).map_err(|m| (f.key.to_string(), m))? {
+            if let Some(v) = value_of(text, f, locale).map_err(|m| (f.key.to_string(), m))? {
                 insert_path(&mut object, f.key, v);
             }
         }
@@ -145,7 +148,7 @@ impl FormSpec {
                 for f in &g.fields {
                     let key = row_key(g.key, i, f.key);
                     let text = values.get(&key).map(String::as_str).unwrap_or("");
-                    if let Some(v) = value_of(text, f).map_err(|m| (key.clone(), m))? {
+                    if let Some(v) = value_of(text, f, locale).map_err(|m| (key.clone(), m))? {
                         insert_path(&mut item, f.key, v);
                     }
                 }
@@ -202,13 +205,14 @@ fn text_of(value: Option<&Value>, input: &Input) -> String {
     }
 }
 
-fn value_of(text: &str, field: &Field) -> Result<Option<Value>, String> {
+fn value_of(text: &str, field: &Field, locale: Locale) -> Result<Option<Value>, String> {
     let text = text.trim();
+    let say = |template: &str| fill(template, &[("label", field.label.to_string())]);
     if text.is_empty() && !matches!(field.input, Input::Checkbox | Input::Multi(_) | Input::Text) {
         return if field.optional {
             Ok(None)
         } else {
-            Err(format!("{} is required", field.label))
+            Err(say(td_string!(locale, form.required)))
         };
     }
     Ok(Some(match &field.input {
@@ -216,16 +220,16 @@ fn value_of(text: &str, field: &Field) -> Result<Option<Value>, String> {
         Input::Integer => {
             let n: i64 = text
                 .parse()
-                .map_err(|_| format!("{}: a whole number is expected", field.label))?;
+                .map_err(|_| say(td_string!(locale, form.whole_number)))?;
             if n < 0 {
-                return Err(format!("{} cannot be negative", field.label));
+                return Err(say(td_string!(locale, form.not_negative)));
             }
             Value::from(n)
         }
         Input::Decimal => {
             let n: f64 = text
                 .parse()
-                .map_err(|_| format!("{}: a number is expected", field.label))?;
+                .map_err(|_| say(td_string!(locale, form.a_number)))?;
             Value::from(n)
         }
         Input::Checkbox => Value::Bool(text == "true"),
@@ -248,7 +252,12 @@ pub fn parse_local(kind: ObjectKind, json: &Value) -> Result<Object, DomainError
     serde_path_to_error::deserialize(tagged).map_err(|e| {
         let path = e.path().to_string();
         let field = path.strip_prefix("object.").unwrap_or(&path).to_owned();
-        DomainError::invalid(field.clone(), format!("{field}: {}", e.into_inner()))
+        let reason = e.into_inner().to_string();
+        let reason = domain::Phrase::recognize(&reason, domain::values::VALUE_CODES)
+            .unwrap_or_else(|| domain::Phrase::raw(reason));
+        let words = domain::Phrase::new("refuse.field_value", &[("field", field.clone())])
+            .with("reason", reason);
+        DomainError::invalid(field, words)
     })
 }
 
@@ -449,7 +458,10 @@ pub fn ObjectForm(
         form_error.set(None);
         let kind = spec.with_value(|s| s.kind);
         let built = spec
-            .with_value(|s| s.to_json(&values.get_untracked(), &rows.get_untracked()))
+            .with_value(|s| {
+                let locale = i18n.get_locale_untracked();
+                s.to_json(&values.get_untracked(), &rows.get_untracked(), locale)
+            })
             .map(|mut json| {
                 if let (Some(id), Value::Object(map)) = (editing_id, &mut json) {
                     map.insert("id".into(), Value::String(id.to_string()));

@@ -129,6 +129,18 @@ pub const ENGLISH: &[(&str, &str)] = &[
     ("refuse.connection_password", "password: required, at most 1,024 characters"),
     ("refuse.ca_pem", "ca_pem: at most 256 KiB"),
     ("refuse.insecure_tls", "insecure_tls: accepting any certificate leaves nothing for ca_pem or accept_sha256 to do; give one of them"),
+    // A value that does not parse (docs/DESIGN.md#languages).
+    ("value.name_empty", "a name cannot be empty"),
+    ("value.name_space", "a name cannot start or end with white space"),
+    ("value.name_long", "a name has at most {max} characters (this one has {count})"),
+    ("value.name_printable", "a name can only hold printable characters (found {char})"),
+    ("value.size_positive", "a size must be positive"),
+    ("value.size_max", "a size is at most {max} MiB (1 EiB)"),
+    ("value.rate_range", "a rate in MiB/s must be between {min} and {max} (got {value})"),
+    ("value.fraction_range", "a fraction must be between {min} and {max} (got {value})"),
+    ("value.link", "a link speed in Gbit/s is 0 (down) or between {min} and {max} (got {value})"),
+    ("value.vlan", "a VLAN id is between 0 and {max} (got {value})"),
+    ("refuse.field_value", "{field}: {reason}"),
     // A migration: what the engine says at each step (docs/DESIGN.md#languages).
     ("engine.queued", "Queued"),
     ("engine.checking", "Checking prerequisites"),

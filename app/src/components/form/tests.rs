@@ -1,4 +1,5 @@
 use super::*;
+use crate::i18n::Locale;
 
 fn spec() -> FormSpec {
     FormSpec {
@@ -30,7 +31,7 @@ fn text_values_become_the_api_json_and_back() {
     values.insert("fault_tolerance".into(), "true".into());
     values.insert("tags".into(), "a,b".into());
     values.insert("disks[0].capacity_mib".into(), "100".into());
-    let json = s.to_json(&values, &rows).unwrap();
+    let json = s.to_json(&values, &rows, Locale::en).unwrap();
     assert_eq!(
         json,
         serde_json::json!({"name": "web", "vcpus": 4, "fault_tolerance": true,
@@ -42,7 +43,7 @@ fn text_values_become_the_api_json_and_back() {
     assert_eq!(back["workload.working_set_mib"], "");
     assert_eq!(back_rows["disks"], 1);
     values.insert("workload.working_set_mib".into(), "512".into());
-    let json = s.to_json(&values, &rows).unwrap();
+    let json = s.to_json(&values, &rows, Locale::en).unwrap();
     assert_eq!(json["workload"]["working_set_mib"], 512);
 }
 
@@ -51,17 +52,20 @@ fn malformed_text_is_reported_against_its_field() {
     let s = spec();
     let (mut values, rows) = s.defaults();
     values.insert("vcpus".into(), "four".into());
-    assert_eq!(s.to_json(&values, &rows).unwrap_err().0, "vcpus");
+    assert_eq!(
+        s.to_json(&values, &rows, Locale::en).unwrap_err().0,
+        "vcpus"
+    );
     values.insert("vcpus".into(), "-1".into());
     assert!(s
-        .to_json(&values, &rows)
+        .to_json(&values, &rows, Locale::en)
         .unwrap_err()
         .1
         .contains("negative"));
     values.insert("vcpus".into(), "2".into());
     values.insert("disks[0].capacity_mib".into(), "".into());
     assert_eq!(
-        s.to_json(&values, &rows).unwrap_err().0,
+        s.to_json(&values, &rows, Locale::en).unwrap_err().0,
         "disks[0].capacity_mib"
     );
 }
@@ -83,4 +87,18 @@ fn errors_land_on_the_closest_field() {
     );
     assert_eq!(place_error(&keys, Some("id")), None);
     assert_eq!(place_error(&keys, None), None);
+}
+
+#[test]
+fn a_value_that_does_not_parse_is_worded_in_the_pages_language() {
+    let json = serde_json::json!({
+        "id": "7a1e0001-0000-4000-8000-0000000000aa",
+        "name": "",
+        "evc_level": null
+    });
+    let refusal = parse_local(ObjectKind::Cluster, &json).unwrap_err();
+    assert_eq!(refusal.field.as_deref(), Some("name"));
+    assert_eq!(refusal.message, "name: a name cannot be empty");
+    let said = crate::phrase_text::said_in(Locale::fr, refusal.words.as_deref(), &refusal.message);
+    assert_eq!(said, "name : un nom ne peut pas être vide");
 }
