@@ -1,5 +1,6 @@
 use super::*;
 use crate::i18n::Locale;
+use domain::ObjectKind;
 
 fn spec() -> FormSpec {
     FormSpec {
