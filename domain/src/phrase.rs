@@ -218,6 +218,30 @@ mod tests {
     }
 
     #[test]
+    fn every_import_message_is_recognised_with_its_values() {
+        for code in crate::inventory::report::IMPORT_CODES {
+            let template = english_template(code).expect(code);
+            let mut args = Vec::new();
+            let mut rest = template;
+            while let Some(start) = rest.find('{') {
+                let end = rest[start..].find('}').expect(code) + start;
+                args.push((
+                    &rest[start + 1..end],
+                    format!("v{}-{}", args.len(), code.len()),
+                ));
+                rest = &rest[end + 1..];
+            }
+            let message = Phrase::new(code, &args).english;
+            let p = Phrase::recognize(&message, crate::inventory::report::IMPORT_CODES);
+            assert_eq!(
+                p.as_ref().map(|p| p.code.as_str()),
+                Some(*code),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
     fn every_placeholder_of_a_template_is_a_known_name() {
         const NAMES: &[&str] = &[
             "host",
@@ -285,6 +309,14 @@ mod tests {
             "needed_mib",
             "min",
             "char",
+            "network",
+            "state",
+            "rate",
+            "mhz",
+            "gib",
+            "gbps",
+            "cores",
+            "level",
             "value",
             "plan",
             "max",

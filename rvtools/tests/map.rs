@@ -7,6 +7,16 @@ use rvtools::{read, translate, Limits, Upload};
 
 const SAMPLE: &[u8] = include_bytes!("data/SizingWorkshop-RVTools.xlsx");
 
+/// Every warning and guess carries its words for the pages (docs/DESIGN.md#languages).
+fn every_word_has_its_code(r: &rvtools::Report) {
+    for g in &r.guesses {
+        assert!(g.words.is_some(), "a guess without a code: {g:?}");
+    }
+    for w in &r.warnings {
+        assert!(w.words.is_some(), "a warning without a code: {w:?}");
+    }
+}
+
 fn import(inv: &Inventory, t: &rvtools::Translation) -> (Inventory, ImportSummary) {
     let (next, _, summary) = inv
         .validate_import(t.file.clone())
@@ -26,6 +36,7 @@ fn the_real_export_imports_every_vm_and_host_and_says_what_it_guessed() {
     .unwrap();
     let t = translate(&book, &Inventory::default()).unwrap();
     let r = &t.report;
+    every_word_has_its_code(r);
     assert_eq!(r.tabs["vInfo"], 805);
     assert_eq!(r.templates_skipped, 10);
     assert_eq!(t.file.vms.len(), 795);
@@ -163,6 +174,7 @@ fn a_complete_csv_export_maps_every_field() {
             .unwrap()
     };
     assert_eq!(t.report.templates_skipped, 1);
+    every_word_has_its_code(&t.report);
     assert_eq!(inv.vms.len(), 3);
     assert_eq!(inv.hosts.len(), 2, "ESX-02 and esx-01 are the vHost hosts");
     let e1 = host("esx-01.corp.example");

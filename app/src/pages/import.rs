@@ -329,7 +329,9 @@ fn Preview(report: ImportReport, import: Import) -> impl IntoView {
                     <table class="objects" data-testid="import-guesses">
                         <thead><tr><th scope="col">{tx!(i18n, import.what)}</th><th scope="col">{tx!(i18n, import.objects)}</th></tr></thead>
                         <tbody>
-                            {guesses.into_iter().map(|g| view! { <tr><td data-untranslated="server">{g.what}</td><td>{g.objects}</td></tr> }).collect_view()}
+                            {guesses.into_iter().map(|g| view! {
+                                <tr><td>{move || crate::phrase_text::said_in(i18n.get_locale(), g.words.as_ref(), &g.what)}</td><td>{g.objects}</td></tr>
+                            }).collect_view()}
                         </tbody>
                     </table>
                 }.into_any()
@@ -372,7 +374,7 @@ fn Warnings(warnings: Vec<domain::ImportWarning>) -> impl IntoView {
                             <td>{w.tab.clone()}</td>
                             <td>{w.row}</td>
                             <td>{w.column.clone()}</td>
-                            <td data-untranslated="server">{w.message.clone()}</td>
+                            <td>{crate::phrase_text::said_in(i18n.get_locale(), w.words.as_ref(), &w.message)}</td>
                         </tr>
                     }
                 })

@@ -48,19 +48,30 @@ pub(crate) struct Work<'a> {
     pub report: Report,
 }
 
+/// What the reader says, as a code and values for the pages (docs/DESIGN.md#languages).
+fn recognized(message: &str) -> Option<domain::Phrase> {
+    domain::Phrase::recognize(message, domain::inventory::report::IMPORT_CODES)
+        .map(domain::Phrase::without_english)
+}
+
 impl Work<'_> {
     pub fn warn(&mut self, table: &Table, row: &Row, column: &str, message: String) {
         self.report.warnings.push(Warning {
             tab: table.tab.clone(),
             row: row.number,
             column: column.to_string(),
+            words: recognized(&message),
             message,
         });
     }
 
     pub fn guess(&mut self, objects: usize, what: String) {
         if objects > 0 {
-            self.report.guesses.push(Guess { what, objects });
+            self.report.guesses.push(Guess {
+                words: recognized(&what),
+                what,
+                objects,
+            });
         }
     }
 }
@@ -122,8 +133,10 @@ pub fn translate(book: &Workbook, current: &Inventory) -> Result<Translation, Re
         }
     }
     if ids.suffixed > 0 {
+        let what = "names another vCenter of the export also uses: suffixed with the vCenter's server (`web-01 (vc-02)`)";
         report.guesses.push(Guess {
-            what: "names another vCenter of the export also uses: suffixed with the vCenter's server (`web-01 (vc-02)`)".into(),
+            words: recognized(what),
+            what: what.into(),
             objects: ids.suffixed,
         });
     }

@@ -14,9 +14,11 @@ fn report(applied: &str) -> Value {
         "tabs": {"type": "object", "description": "the tabs read, with their rows", "additionalProperties": {"type": "integer"}},
         "templates_skipped": {"type": "integer"},
         "warnings": {"type": "array", "items": {"type": "object", "properties": {
-            "tab": {"type": "string"}, "row": {"type": "integer"}, "column": {"type": "string"}, "message": {"type": "string"}}}},
+            "tab": {"type": "string"}, "row": {"type": "integer"}, "column": {"type": "string"}, "message": {"type": "string"},
+            "words": {"$ref": "#/components/schemas/Phrase"}}}},
         "guesses": {"type": "array", "items": {"type": "object", "properties": {
-            "what": {"type": "string"}, "objects": {"type": "integer"}}}}
+            "what": {"type": "string"}, "objects": {"type": "integer"},
+            "words": {"$ref": "#/components/schemas/Phrase"}}}}
     }})
 }
 
