@@ -190,6 +190,30 @@ pub fn name_in(locale: Locale, what: &str, code: &str) -> Option<&'static str> {
             FaultKind::HostDown => td_string!(locale, faults.host_down),
             FaultKind::DatastoreFull => td_string!(locale, faults.datastore_full),
         },
+        ("phase", code) => phase_in(locale, domain::phase::Phase::parse(code)?),
+        ("plan_state", code) => {
+            use domain::plan::PlanState;
+            let all = [
+                PlanState::Draft,
+                PlanState::Scheduled,
+                PlanState::Running,
+                PlanState::Paused,
+                PlanState::Completed,
+                PlanState::Failed,
+                PlanState::Cancelled,
+                PlanState::Interrupted,
+            ];
+            match all.into_iter().find(|s| s.as_str() == code)? {
+                PlanState::Draft => td_string!(locale, plan_states.draft),
+                PlanState::Scheduled => td_string!(locale, plan_states.scheduled),
+                PlanState::Running => td_string!(locale, plan_states.running),
+                PlanState::Paused => td_string!(locale, plan_states.paused),
+                PlanState::Completed => td_string!(locale, plan_states.completed),
+                PlanState::Failed => td_string!(locale, plan_states.failed),
+                PlanState::Cancelled => td_string!(locale, plan_states.cancelled),
+                PlanState::Interrupted => td_string!(locale, plan_states.interrupted),
+            }
+        }
         ("rule_kind", "keep_together") => td_string!(locale, tables.keep_together),
         ("rule_kind", "keep_apart") => td_string!(locale, tables.keep_apart),
         ("rule_kind", "run_on_hosts") => td_string!(locale, tables.run_on_hosts),

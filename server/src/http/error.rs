@@ -45,6 +45,7 @@ pub enum ApiError {
     Conflict {
         field: Option<String>,
         message: String,
+        words: Option<Box<domain::Phrase>>,
     },
     #[error("the migration engine is not running")]
     Unavailable,
@@ -73,10 +74,15 @@ impl From<StartError> for ApiError {
                 ),
                 report,
             },
-            e @ StartError::Busy { .. } => ApiError::Conflict {
-                field: Some("vm_id".into()),
-                message: e.to_string(),
-            },
+            StartError::Busy { vm, id } => {
+                let args = [("vm", vm), ("migration", id.to_string())];
+                let words = domain::Phrase::new("server.busy", &args);
+                ApiError::Conflict {
+                    field: Some("vm_id".into()),
+                    message: words.english.clone(),
+                    words: Some(Box::new(words)),
+                }
+            }
             StartError::Storage(s) => ApiError::Internal(s.to_string()),
             StartError::Stopped => ApiError::Unavailable,
         }
@@ -89,10 +95,16 @@ impl From<CommandError> for ApiError {
             e @ (CommandError::NotFound(_) | CommandError::NoFault(_)) => {
                 ApiError::NotFound(e.to_string())
             }
-            e @ CommandError::AlreadyFinished(_) => ApiError::Conflict {
-                field: None,
-                message: e.to_string(),
-            },
+            CommandError::AlreadyFinished(phase) => {
+                let phase = domain::Phrase::name("phase", phase, phase);
+                let words =
+                    domain::Phrase::new("server.already_finished", &[]).with("phase", phase);
+                ApiError::Conflict {
+                    field: None,
+                    message: words.english.clone(),
+                    words: Some(Box::new(words)),
+                }
+            }
             CommandError::Refused(d) => ApiError::Domain(d),
             CommandError::Storage(s) => ApiError::Internal(s.to_string()),
             CommandError::Stopped | CommandError::Foreign(_) => ApiError::Unavailable,
@@ -104,9 +116,15 @@ impl From<PlanError> for ApiError {
     fn from(e: PlanError) -> Self {
         match e {
             e @ PlanError::NotFound(_) => ApiError::NotFound(e.to_string()),
-            e @ (PlanError::Conflict(_) | PlanError::Elsewhere(_)) => ApiError::Conflict {
+            PlanError::Conflict(words) => ApiError::Conflict {
+                field: None,
+                message: words.english.clone(),
+                words: Some(Box::new(words)),
+            },
+            e @ PlanError::Elsewhere(_) => ApiError::Conflict {
                 field: None,
                 message: e.to_string(),
+                words: None,
             },
             PlanError::Refused(d) => ApiError::Domain(d),
             PlanError::Storage(s) => ApiError::Internal(s.to_string()),
@@ -161,6 +179,17 @@ impl ApiError {
     fn words(&self) -> Option<domain::Phrase> {
         match self {
             ApiError::Domain(d) => d.words.as_deref().cloned(),
+            ApiError::Conflict { words, .. } => words.as_deref().cloned(),
+            ApiError::Unavailable => Some(domain::Phrase::new("server.unavailable", &[])),
+            ApiError::Unauthenticated => Some(domain::Phrase::new("server.unauthenticated", &[])),
+            ApiError::BadCredentials => Some(domain::Phrase::new("server.bad_credentials", &[])),
+            ApiError::TokenMintsToken => Some(domain::Phrase::new("server.token_mints_token", &[])),
+            ApiError::TooManyRequests(s) => Some(domain::Phrase::new(
+                "server.too_many_requests",
+                &[("seconds", s.to_string())],
+            )),
+            ApiError::Internal(_) => Some(domain::Phrase::new("server.internal", &[])),
+            ApiError::CrossSite => Some(domain::Phrase::new("server.cross_site", &[])),
             _ => None,
         }
     }

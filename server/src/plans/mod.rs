@@ -25,8 +25,8 @@ pub enum PlanError {
     #[error("no plan has id {0}")]
     NotFound(PlanId),
     /// The plan's state does not allow it ("the plan is already running").
-    #[error("{0}")]
-    Conflict(String),
+    #[error("{}", .0.english)]
+    Conflict(domain::Phrase),
     #[error(transparent)]
     Refused(#[from] DomainError),
     #[error(transparent)]
@@ -193,10 +193,10 @@ impl PlanService {
     pub async fn start_plan(self: &Arc<Self>, id: PlanId) -> Result<PlanRecord, PlanError> {
         let mut plan = self.get(id).await?;
         if plan.state != PlanState::Draft {
-            return Err(PlanError::Conflict(format!(
-                "the plan is {}: only a draft starts",
-                plan.state.as_str()
-            )));
+            return Err(PlanError::Conflict(
+                domain::Phrase::new("server.plan_not_draft", &[])
+                    .with("state", plan_state_words(plan.state)),
+            ));
         }
         if plan.moves.is_empty()
             && plan
@@ -205,9 +205,10 @@ impl PlanService {
                 .iter()
                 .all(|s| matches!(s, plan::Step::Moves { .. }))
         {
-            return Err(PlanError::Conflict(
-                "the plan has nothing to do: every VM is blocked (see its blockers)".into(),
-            ));
+            return Err(PlanError::Conflict(domain::Phrase::new(
+                "server.plan_nothing_to_do",
+                &[],
+            )));
         }
         let actor = audit::current_actor();
         let now = self.clock.unix_ms();
@@ -291,10 +292,10 @@ impl PlanService {
     ) -> Result<PlanRecord, PlanError> {
         let plan = self.get(id).await?;
         if plan.state.is_final() || plan.state == PlanState::Draft {
-            return Err(PlanError::Conflict(format!(
-                "the plan is {}: it is not running",
-                plan.state.as_str()
-            )));
+            return Err(PlanError::Conflict(
+                domain::Phrase::new("server.plan_not_running", &[])
+                    .with("state", plan_state_words(plan.state)),
+            ));
         }
         let sender = self.running.lock().get(&id).cloned();
         let Some(sender) = sender else {
@@ -303,11 +304,14 @@ impl PlanService {
         let actor = audit::current_actor();
         let (tx, rx) = oneshot::channel();
         if sender.send((control, actor.clone(), tx)).await.is_err() {
-            return Err(PlanError::Conflict("the plan has just ended".into()));
+            return Err(PlanError::Conflict(domain::Phrase::new(
+                "server.plan_just_ended",
+                &[],
+            )));
         }
         let plan = rx
             .await
-            .map_err(|_| PlanError::Conflict("the plan has just ended".into()))?;
+            .map_err(|_| PlanError::Conflict(domain::Phrase::new("server.plan_just_ended", &[])))?;
         let words = domain::Phrase::new(&format!("audit.plan_{verb}"), &[])
             .with("plan", plan.draft.title_words());
         let entry = audit::Record::about(action, "plan", id, words);
@@ -337,4 +341,9 @@ impl PlanService {
             .publish_message(&LiveMessage::PlanUpdated(Box::new(plan.clone())));
         Ok(())
     }
+}
+
+/// A plan's state as a name the pages translate.
+fn plan_state_words(state: PlanState) -> domain::Phrase {
+    domain::Phrase::name("plan_state", state.as_str(), state.as_str())
 }
