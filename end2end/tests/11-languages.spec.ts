@@ -138,3 +138,35 @@ test("the sign-in page follows the browser's language until one is picked", asyn
   await expect(page.locator("html")).toHaveAttribute("lang", "en");
   await context.close();
 });
+
+test("an inventory form's refusals read in French: the form's own check, the inventory's gate, a name taken", async ({ browser }) => {
+  const { context, page } = await signedIn(browser, "fr-FR");
+  await open(page, "/");
+  await pickLanguage(page, "fr");
+  await open(page, "/inventory/vms");
+  await expect(page.getByTestId("new-object")).toHaveText("Nouvelle VM");
+  await page.getByTestId("new-object").click();
+  const form = page.getByTestId("object-form");
+  await expect(form.locator("h3")).toHaveText("Nouvelle VM");
+  await form.getByTestId("field-name").fill("vm-fr");
+  // The form's own check.
+  await form.getByTestId("field-memory_mib").fill("beaucoup");
+  await form.getByTestId("form-submit").click();
+  await expect(form.getByTestId("error-memory_mib")).toHaveText("Mémoire (Mio) : un nombre entier est attendu");
+  // The inventory's gate, checked in the browser.
+  await form.getByTestId("field-memory_mib").fill("1024");
+  await form.getByTestId("field-memory_reservation_mib").fill("2048");
+  await form.getByTestId("form-submit").click();
+  await expect(form.getByTestId("error-memory_reservation_mib")).toHaveText(
+    "memory_reservation_mib : la réservation (2048 Mio) ne peut pas dépasser la mémoire de la VM (1024 Mio)",
+  );
+  // A name already taken.
+  await form.getByTestId("field-memory_reservation_mib").fill("0");
+  await form.getByTestId("field-name").fill("web-01");
+  await form.getByTestId("form-submit").click();
+  await expect(form.getByTestId("error-name")).toHaveText("un objet de type VM nommé web-01 existe déjà");
+  await form.getByTestId("form-cancel").click();
+  // Back to English for whoever comes next.
+  await pickLanguage(page, "en");
+  await context.close();
+});
