@@ -182,7 +182,7 @@ pub fn App() -> impl IntoView {
                     <span class="brand-mark">"⇄"</span>" vmshift"
                 </A>
                 {signed_in.then(|| view! {
-                    <nav>
+                    <nav aria-label=crate::tx!(i18n, shell.main_nav)>
                         <A href="/" attr:data-testid="nav-map">{crate::tx!(i18n, shell.map)}</A>
                         <A href="/migrate" attr:data-testid="nav-migrate">{crate::tx!(i18n, shell.migrate)}</A>
                         <A href="/tasks" attr:data-testid="nav-tasks">

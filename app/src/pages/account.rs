@@ -16,7 +16,7 @@ pub fn AccountPage() -> impl IntoView {
     let i18n = use_i18n();
     view! {
         <section class="page account-page" data-testid="account">
-            <h2>{me.map(|u| move || format!("{} ({})", u.username, crate::names::role(i18n, u.role)))}</h2>
+            <h1>{me.map(|u| move || format!("{} ({})", u.username, crate::names::role(i18n, u.role)))}</h1>
             <Tokens/>
             {admin.then(|| view! { <Users/> })}
         </section>
@@ -167,6 +167,7 @@ fn Users() -> impl IntoView {
                 on:input=move |ev| password.set(event_target_value(&ev))
             />
             <select
+                aria-label=crate::tx!(i18n, account.role)
                 data-testid="user-role"
                 on:change=move |ev| {
                     if let Some(r) = Role::parse(&event_target_value(&ev)) {
@@ -206,7 +207,7 @@ fn Users() -> impl IntoView {
                                     <tr data-testid="user-row" data-username=u.username.clone()>
                                         <td class="name">{u.username.clone()}</td>
                                         <td>
-                                            <select data-testid="user-role-select" on:change=change>
+                                            <select aria-label=crate::tx!(i18n, account.role) data-testid="user-role-select" on:change=change>
                                                 {role_options(u.role)}
                                             </select>
                                         </td>

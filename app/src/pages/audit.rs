@@ -64,14 +64,14 @@ pub fn AuditPage() -> impl IntoView {
     view! {
         <section class="page audit-page" data-testid="audit">
             <div class="toolbar">
-                <h2>{tx!(i18n, audit.title)}</h2>
+                <h1>{tx!(i18n, audit.title)}</h1>
                 <input
                     placeholder=tx!(i18n, audit.user)
                     aria-label=tx!(i18n, audit.user)
                     data-testid="audit-actor"
                     on:change=move |ev| actor.set(event_target_value(&ev).trim().to_owned())
                 />
-                <select data-testid="audit-action" on:change=move |ev| action.set(event_target_value(&ev))>
+                <select aria-label=tx!(i18n, audit.action) data-testid="audit-action" on:change=move |ev| action.set(event_target_value(&ev))>
                     <option value="">{tx!(i18n, audit.every_action)}</option>
                     {options}
                 </select>

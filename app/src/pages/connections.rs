@@ -47,7 +47,7 @@ pub fn ConnectionsPage() -> impl IntoView {
     view! {
         <section class="page inventory-page connections-page">
             <InventoryTabs/>
-            <div class="toolbar"><h2>{tx!(i18n, connections.title)}</h2></div>
+            <div class="toolbar"><h1>{tx!(i18n, connections.title)}</h1></div>
             <p class="muted">{tx!(i18n, connections.explain)}</p>
             {move || notice.get().map(|n| match n {
                 Ok(m) => view! { <p class="notice" role="status" data-testid="connection-notice">{m}</p> }.into_any(),

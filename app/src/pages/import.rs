@@ -141,7 +141,7 @@ pub fn ImportPage() -> impl IntoView {
         <section class="page inventory-page import-page">
             <InventoryTabs/>
             <div class="toolbar">
-                <h2>{tx!(i18n, import.title)}</h2>
+                <h1>{tx!(i18n, import.title)}</h1>
                 <a class="secondary button" href="/api/v1/inventory.xlsx" download="vmshift-rvtools.xlsx" data-testid="export-xlsx">
                     {tx!(i18n, import.export_xlsx)}
                 </a>

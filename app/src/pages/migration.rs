@@ -86,7 +86,7 @@ pub fn MigrationPage() -> impl IntoView {
                         && crate::allowed(domain::accounts::Role::Operator);
                     view! {
                         <header class="detail-head">
-                            <h2>{format!("{} — {}", m.vm_name, names::migration_kind(i18n, m.kind))}</h2>
+                            <h1>{format!("{} — {}", m.vm_name, names::migration_kind(i18n, m.kind))}</h1>
                             <p class="muted">{route}</p>
                             <p>
                                 <span class=format!("phase phase-{}", m.phase.as_str()) data-testid="detail-phase">
@@ -131,7 +131,8 @@ fn EventLog() -> impl IntoView {
     let lang = use_lang();
     view! {
             <h3>{crate::tx!(i18n, migration.event_log)}</h3>
-            <div class="event-log-scroll">
+            // Focusable, so a keyboard scrolls it (WCAG 2.1.1, docs/ACCESSIBILITY.md).
+            <div class="event-log-scroll" tabindex="0" role="region" aria-label=crate::tx!(i18n, migration.event_log)>
             <table class="event-log" data-testid="event-log">
                 <thead>
                     <tr>

@@ -21,7 +21,7 @@ pub fn SignInPage() -> impl IntoView {
     view! {
         <section class="page signin-page" data-testid="signin">
             <form class="signin" method="post" action="/auth/signin">
-                <h2>{crate::tx!(i18n, signin.title)}</h2>
+                <h1>{crate::tx!(i18n, signin.title)}</h1>
                 {error.map(|e| view! { <p class="form-error" data-testid="signin-error">{e}</p> })}
                 <label>
                     {crate::tx!(i18n, signin.username)}

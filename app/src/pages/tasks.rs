@@ -40,7 +40,7 @@ pub fn TasksPage() -> impl IntoView {
     };
     view! {
         <section class="page tasks-page" data-testid="tasks">
-            <h2>{crate::tx!(i18n, shell.tasks)}</h2>
+            <h1>{crate::tx!(i18n, shell.tasks)}</h1>
             {crate::allowed(Role::Operator).then(|| view! { <FaultsPanel/> })}
             <table class="tasks" data-testid="tasks-table">
                 <thead>
@@ -54,7 +54,7 @@ pub fn TasksPage() -> impl IntoView {
                         <th>{crate::tx!(i18n, migration.round)}</th>
                         <th>{crate::tx!(i18n, migration.dirty_rate)}</th>
                         <th>{crate::tx!(i18n, tasks.status)}</th>
-                        <th></th>
+                        <th><span class="visually-hidden">{crate::tx!(i18n, tables.actions)}</span></th>
                     </tr>
                 </thead>
                 <tbody>
@@ -155,10 +155,12 @@ fn TaskRow(id: MigrationId) -> impl IntoView {
 #[component]
 pub fn ProgressBar(#[prop(into)] percent: Signal<f64>) -> impl IntoView {
     let lang = use_lang();
+    let i18n = use_i18n();
     view! {
         <div
             class="progress"
             role="progressbar"
+            aria-label=crate::tx!(i18n, tasks.progress)
             aria-valuemin="0"
             aria-valuemax="100"
             aria-valuenow=move || format!("{:.0}", percent.get())
@@ -227,6 +229,7 @@ fn FaultsPanel() -> impl IntoView {
             </summary>
             <div class="fault-form">
                 <select
+                    aria-label=crate::tx!(i18n, tasks.fault_kind)
                     data-testid="fault-kind"
                     on:change=move |ev| {
                         let v = event_target_value(&ev);
@@ -255,7 +258,7 @@ fn FaultsPanel() -> impl IntoView {
                     }
                 })}
                 <Transition fallback=|| ()>
-                    <select data-testid="fault-target" hidden=large on:change=move |ev| target.set(event_target_value(&ev))>
+                    <select aria-label=crate::tx!(i18n, tasks.fault_target) data-testid="fault-target" hidden=large on:change=move |ev| target.set(event_target_value(&ev))>
                         <option value="" selected=move || target.get().is_empty()>{crate::tx!(i18n, tasks.choose_target)}</option>
                         {move || {
                             targets()

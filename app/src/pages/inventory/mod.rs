@@ -39,7 +39,7 @@ pub fn InventoryTabs() -> impl IntoView {
         .collect_view();
     let admin = crate::allowed(domain::accounts::Role::Admin);
     view! {
-        <nav class="tabs">
+        <nav class="tabs" aria-label=crate::tx!(i18n, inventory.tabs_label)>
             {tabs}
             {admin.then(|| view! {
                 <A href="/inventory/import" attr:data-testid="tab-import">{crate::tx!(i18n, inventory.import_rvtools)}</A>
@@ -191,7 +191,7 @@ fn toolbar(kind: ObjectKind) -> impl IntoView {
     let i18n = use_i18n();
     view! {
         <div class="toolbar">
-            <h2>{move || names::kind_title(i18n, kind)}</h2>
+            <h1>{move || names::kind_title(i18n, kind)}</h1>
             {admin.then(|| view! {
                 <button class="primary" data-testid="new-object" on:click=move |_| editing.set(Some(Editing::New))>
                     {move || names::new_object(i18n, kind)}

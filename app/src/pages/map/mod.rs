@@ -93,6 +93,7 @@ pub fn MapPage() -> impl IntoView {
     if expect_context::<crate::Scale>().large {
         return view! {
             <section class="page map-page" data-testid="map" data-scale="overview">
+                <h1 class="visually-hidden">{crate::tx!(i18n, shell.map)}</h1>
                 <overview::Overview moving plans/>
             </section>
         }
@@ -103,6 +104,7 @@ pub fn MapPage() -> impl IntoView {
     let lang = use_lang();
     view! {
         <section class="page map-page" data-testid="map">
+            <h1 class="visually-hidden">{crate::tx!(i18n, shell.map)}</h1>
             <Suspense fallback=move || view! { <p class="empty">{crate::tx!(i18n, map.loading)}</p> }>
                 {move || {
                     inventory

@@ -154,7 +154,7 @@ pub fn MigratePage() -> impl IntoView {
     let lang = use_lang();
     view! {
         <section class="page migrate-page" data-testid="wizard">
-            <h2>{crate::tx!(i18n, wizard.title)}</h2>
+            <h1>{crate::tx!(i18n, wizard.title)}</h1>
             // The picker stays put while the steps below redraw (live changes, the lab's
             // heartbeats): what is being typed is kept.
             <div class="step">

@@ -150,7 +150,7 @@ fn PlanView(plan: PlanRecord) -> impl IntoView {
         }
     };
     view! {
-        <h2 data-testid="plan-title">{move || current.with(|p| phrase_text::title(i18n.get_locale(), p))}</h2>
+        <h1 data-testid="plan-title">{move || current.with(|p| phrase_text::title(i18n.get_locale(), p))}</h1>
         <p>
             <span class=move || format!("badge plan-state state-{}", state().as_str()) data-testid="plan-state" data-state=move || state().as_str()>
                 {move || names::plan_state(i18n, state())}

@@ -60,7 +60,7 @@ pub fn PlansPage() -> impl IntoView {
     let lang = use_lang();
     view! {
         <section class="page plans-page" data-testid="plans">
-            <h2>{tx!(i18n, plans.title)}</h2>
+            <h1>{tx!(i18n, plans.title)}</h1>
             {crate::allowed(Role::Operator).then(|| view! {
                 <p class="muted">
                     {tx!(i18n, plans.explain)}" "

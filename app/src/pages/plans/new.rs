@@ -131,9 +131,9 @@ pub fn NewPlanPage() -> impl IntoView {
     let planning = RwSignal::new(false);
     view! {
         <section class="page plan-page" data-testid="new-plan" data-planning=move || planning.get().to_string()>
-            <h2 data-testid="plan-title">
+            <h1 data-testid="plan-title">
                 <Transition fallback=move || tx!(i18n, plans.plan)>{title}</Transition>
-            </h2>
+            </h1>
             {move || goal.get().is_none().then(|| view! {
                 <p class="empty">{tx!(i18n, plans.open_from)}</p>
             })}

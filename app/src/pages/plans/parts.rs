@@ -292,7 +292,8 @@ pub fn WhatIfTable(
             <thead>
                 <tr>
                     <th>{tx!(i18n, plans.at_once)}</th><th>{tx!(i18n, plans.total_time)}</th><th>{tx!(i18n, plans.worst_downtime)}</th>
-                    <th>{tx!(i18n, plans.median_downtime)}</th><th>{tx!(i18n, plans.peak)}</th><th></th>
+                    <th>{tx!(i18n, plans.median_downtime)}</th><th>{tx!(i18n, plans.peak)}</th>
+                    <th><span class="visually-hidden">{tx!(i18n, tables.actions)}</span></th>
                 </tr>
             </thead>
             <tbody>
