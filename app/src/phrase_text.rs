@@ -305,6 +305,15 @@ pub fn events_in(locale: Locale, events: &[domain::migration::MigrationEvent]) -
         .collect()
 }
 
+/// Why a prediction says a move would fail, in `locale`.
+pub fn failure_in(locale: Locale, p: &domain::prediction::Prediction) -> String {
+    said_in(
+        locale,
+        p.failure_words.as_ref(),
+        p.failure.as_deref().unwrap_or_default(),
+    )
+}
+
 /// A stored plan's title in `locale`.
 pub fn title(locale: Locale, plan: &domain::plan::PlanRecord) -> String {
     said_in(locale, Some(&plan.draft.title_words()), plan.title())

@@ -349,18 +349,7 @@ async fn every_page_speaks_one_language() {
         "/inventory/import".to_string(),
     ]
     .into_iter()
-    .chain(
-        [
-            "clusters",
-            "hosts",
-            "datastores",
-            "switches",
-            "portgroups",
-            "vms",
-            "rules",
-        ]
-        .map(|k| format!("/inventory/{k}")),
-    )
+    .chain(domain::ObjectKind::ALL.map(|k| format!("/inventory/{}", k.plural())))
     .map(|r| (r, &s.client))
     .collect();
     routes.push(("/signin".to_string(), &anonymous));

@@ -266,14 +266,7 @@ fn figures(m: &Migration, l: Lang) -> impl IntoView {
     } else {
         fill(
             t_string!(i18n, migration.would_fail),
-            &[(
-                "why",
-                crate::phrase_text::said_in(
-                    i18n.get_locale(),
-                    p.failure_words.as_ref(),
-                    p.failure.as_deref().unwrap_or_default(),
-                ),
-            )],
+            &[("why", crate::phrase_text::failure_in(i18n.get_locale(), p))],
         )
     };
     let real = m.real;

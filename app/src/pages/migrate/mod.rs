@@ -472,14 +472,7 @@ fn summary_card(
         } else {
             fill(
                 t_string!(i18n, wizard.predicted_failure),
-                &[(
-                    "why",
-                    crate::phrase_text::said_in(
-                        i18n.get_locale(),
-                        p.failure_words.as_ref(),
-                        p.failure.as_deref().unwrap_or_default(),
-                    ),
-                )],
+                &[("why", crate::phrase_text::failure_in(i18n.get_locale(), &p))],
             )
         }
     });
