@@ -188,9 +188,46 @@ impl Migration {
         rate: f64,
         message: Phrase,
     ) -> MigrationEvent {
-        let r = &*self;
         // Words only where the message changes: a tick's event repeats the last ones.
-        let changed = message.english != r.message || r.words.is_none();
+        let changed = message.english != self.message || self.words.is_none();
+        let Phrase {
+            code,
+            args,
+            parts,
+            english,
+        } = message;
+        let words = (changed && !code.is_empty()).then(|| Phrase {
+            code,
+            args,
+            parts,
+            english: String::new(),
+        });
+        self.record(phase, sim_time_s, progress, rate, english, words)
+    }
+
+    /// The next event saying the same as the last (a progress tick, on the engine's hot
+    /// path: nothing is worded again).
+    pub fn record_progress(
+        &mut self,
+        phase: Phase,
+        sim_time_s: f64,
+        progress: Option<&TransferProgress>,
+        rate: f64,
+    ) -> MigrationEvent {
+        let message = self.message.clone();
+        self.record(phase, sim_time_s, progress, rate, message, None)
+    }
+
+    fn record(
+        &mut self,
+        phase: Phase,
+        sim_time_s: f64,
+        progress: Option<&TransferProgress>,
+        rate: f64,
+        message: String,
+        words: Option<Phrase>,
+    ) -> MigrationEvent {
+        let r = &*self;
         let mut e = MigrationEvent {
             migration_id: r.id,
             seq: r.last_seq + 1,
@@ -205,8 +242,8 @@ impl Migration {
             dirty_rate_bytes_s: r.dirty_rate_bytes_s,
             remaining_dirty_bytes: r.remaining_dirty_bytes,
             expected_downtime_ms: r.expected_downtime_ms,
-            message: message.english.clone(),
-            words: (changed && !message.code.is_empty()).then(|| message.without_english()),
+            message,
+            words,
         };
         if let Some(p) = progress {
             e.bytes_sent = p.bytes_sent;

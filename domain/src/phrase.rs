@@ -145,9 +145,15 @@ fn matched<'t>(template: &'t str, text: &str) -> Option<Vec<(&'t str, String)>> 
     (rest == t).then_some(values)
 }
 
-/// The English template of `code`.
+/// The English template of `code` (looked up in a table built once: the engine words a
+/// migration's phrases on its tick).
 pub fn english_template(code: &str) -> Option<&'static str> {
-    ENGLISH.iter().find(|(c, _)| *c == code).map(|(_, t)| *t)
+    static TABLE: std::sync::OnceLock<std::collections::HashMap<&str, &str>> =
+        std::sync::OnceLock::new();
+    TABLE
+        .get_or_init(|| ENGLISH.iter().copied().collect())
+        .get(code)
+        .copied()
 }
 
 /// `template` with each `{name}` replaced by its value.

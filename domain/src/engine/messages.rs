@@ -87,6 +87,20 @@ pub(super) fn phase_message(a: &Active, p: &TransferProgress) -> Phrase {
     }
 }
 
+/// Whether the pre-copy's message would change (the SDPS throttle's percent moved): only
+/// then is it worded again on a tick.
+pub(super) fn precopy_words_changed(a: &Active, p: &TransferProgress) -> bool {
+    let Some(w) = &a.record.words else {
+        return true;
+    };
+    if p.throttle > 0.0 {
+        let percent = format!("{:.0}", p.throttle * 100.0);
+        w.code != "engine.precopy_sdps" || w.args.get("percent") != Some(&percent)
+    } else {
+        w.code != "engine.precopy"
+    }
+}
+
 /// A phase's name as a phrase ("Preparing").
 pub(super) fn phase_name(phase: Phase) -> Phrase {
     let mut p = Phrase::new("engine.phase", &[("phase", phase.as_str().to_string())]);

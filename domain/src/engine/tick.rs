@@ -3,7 +3,7 @@
 //! converged ones handed over for their switchover (docs/DESIGN.md#the-engine).
 
 use super::driver::{Driver, DriverError};
-use super::messages::{emit, phase_message, reservation_reason};
+use super::messages::{emit, phase_message, precopy_words_changed, reservation_reason};
 use super::pacing::LinkLoad;
 use super::{Active, Engine, Switchover, TickOutput, MAX_PASSES, MAX_STEPS_PER_TICK, MAX_STEP_S};
 use crate::checks::check_migration;
@@ -52,18 +52,22 @@ impl<D: Driver> Engine<D> {
             };
             let rate = self.rates.get(&id).copied().unwrap_or(0.0);
             let phase = a.record.phase;
-            // The pre-copy's message follows the SDPS throttle as it rises.
-            let message = match &progress {
-                Some(p) if phase == Phase::MemoryPrecopy && p.phase == phase => phase_message(a, p),
-                _ => a.record.words.clone().map_or_else(
-                    || Phrase::raw(a.record.message.clone()),
-                    |w| Phrase {
-                        english: a.record.message.clone(),
-                        ..w
-                    },
-                ),
+            // The pre-copy's message follows the SDPS throttle as it rises; otherwise a tick
+            // says what the last event said.
+            let e = match &progress {
+                Some(p)
+                    if phase == Phase::MemoryPrecopy
+                        && p.phase == phase
+                        && precopy_words_changed(a, p) =>
+                {
+                    let message = phase_message(a, p);
+                    emit(a, self.now, phase, progress.as_ref(), rate, message)
+                }
+                _ => {
+                    let at = self.now - a.created_s;
+                    a.record.record_progress(phase, at, progress.as_ref(), rate)
+                }
             };
-            let e = emit(a, self.now, phase, progress.as_ref(), rate, message);
             out.events.push(e);
             if a.rounds_seen != a.record.round as usize + 1 && phase >= Phase::MemoryPrecopy {
                 a.record.rounds = self.driver.rounds(id);
