@@ -3,6 +3,7 @@
 //! turns all of it into progress events. Synchronous and clock-free: the caller passes the
 //! simulated time that elapsed, so tests run hours of migrations in milliseconds.
 
+mod admission;
 pub mod driver;
 mod messages;
 mod pacing;
