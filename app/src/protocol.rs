@@ -5,10 +5,13 @@ use domain::overview::ClusterTile;
 use domain::{Change, Inventory};
 use serde::{Deserialize, Serialize};
 
+mod tag_first;
+
 /// A message from the server. `revision` counts inventory changes: a client that sees a gap
 /// knows it missed something (the server then sends a fresh snapshot). Migration events carry
 /// their own `seq` per migration, with the same rule.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(Deserialize))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LiveMessage {
     Snapshot {

@@ -29,6 +29,7 @@ pub mod prediction;
 pub mod scheduling;
 pub mod search;
 pub mod source;
+pub mod tag_first;
 pub mod transfer;
 pub mod values;
 

@@ -7,6 +7,8 @@ use crate::model::*;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+mod tag_first;
+
 /// The kinds of inventory object, spelled as in the API paths' singular form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -63,7 +65,8 @@ impl ObjectKind {
 }
 
 /// Any inventory object, tagged with its kind.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(Deserialize))]
 #[serde(tag = "kind", content = "object", rename_all = "snake_case")]
 pub enum Object {
     Cluster(Cluster),
@@ -135,7 +138,8 @@ pub enum Mutation {
 }
 
 /// A validated change, ready to be stored and applied (and broadcast to browsers).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(Deserialize))]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Change {
     Upsert {

@@ -19,6 +19,7 @@ async fn next_json(
             .expect("the socket stays open")
             .expect("a valid frame");
         if let Message::Text(text) = msg {
+            common::read_as_the_browser_does(&text);
             return serde_json::from_str(&text).expect("JSON");
         }
     }

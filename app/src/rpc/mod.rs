@@ -77,7 +77,7 @@ impl From<domain::DomainError> for ServerError {
 }
 
 impl FromServerFnError for ServerError {
-    type Encoder = leptos::server_fn::codec::JsonEncoding;
+    type Encoder = TextJsonEncoding;
 
     /// What went wrong around the call itself: arguments that do not decode (the field
     /// named, 422), the server out of reach, an unreadable answer.
@@ -143,6 +143,37 @@ impl<T: serde::de::DeserializeOwned> leptos::server_fn::Decodes<T> for FieldJson
             let path = e.path().to_string();
             format!("{path}: {}", e.into_inner())
         })
+    }
+}
+
+/// Answers read from text, as the page's hydrated resources and the live link read theirs: the
+/// browser compiles one JSON reader per type instead of one per kind of input (text, bytes).
+/// docs/DESIGN.md#tag-first-reading says why that matters to the bundle.
+pub struct TextJsonEncoding;
+pub type TextJson = Post<TextJsonEncoding>;
+
+impl leptos::server_fn::ContentType for TextJsonEncoding {
+    const CONTENT_TYPE: &'static str = "application/json";
+}
+
+impl leptos::server_fn::FormatType for TextJsonEncoding {
+    const FORMAT_TYPE: leptos::server_fn::Format = leptos::server_fn::Format::Text;
+}
+
+impl<T: Serialize> leptos::server_fn::Encodes<T> for TextJsonEncoding {
+    type Error = serde_json::Error;
+
+    fn encode(output: &T) -> Result<leptos::server_fn::Bytes, Self::Error> {
+        serde_json::to_vec(output).map(Into::into)
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> leptos::server_fn::Decodes<T> for TextJsonEncoding {
+    type Error = serde_json::Error;
+
+    fn decode(bytes: leptos::server_fn::Bytes) -> Result<T, Self::Error> {
+        let text = std::str::from_utf8(&bytes).map_err(serde::de::Error::custom)?;
+        serde_json::from_str(text)
     }
 }
 
@@ -313,13 +344,13 @@ macro_rules! call {
 }
 
 /// The whole inventory, for the first render; live changes then come over the websocket.
-#[server(prefix = "/rpc", endpoint = "viewer/inventory", input = PostUrl)]
+#[server(prefix = "/rpc", endpoint = "viewer/inventory", input = PostUrl, output = crate::rpc::TextJson)]
 pub async fn load_inventory() -> Result<Inventory, ServerError> {
     call!(LoadInventory, |api, _| async { Ok(api.inventory()) })
 }
 
 /// Creates (`create = true`) or replaces an object.
-#[server(prefix = "/rpc", endpoint = "admin/save", input = FieldJson)]
+#[server(prefix = "/rpc", endpoint = "admin/save", input = FieldJson, output = crate::rpc::TextJson)]
 pub async fn save_object(create: bool, object: Object) -> Result<(), ServerError> {
     use domain::Mutation;
     let mutation = if create {
@@ -333,7 +364,7 @@ pub async fn save_object(create: bool, object: Object) -> Result<(), ServerError
 }
 
 /// Deletes an object; refused (with who uses it) when others depend on it.
-#[server(prefix = "/rpc", endpoint = "admin/delete", input = FieldJson)]
+#[server(prefix = "/rpc", endpoint = "admin/delete", input = FieldJson, output = crate::rpc::TextJson)]
 pub async fn delete_object(kind: ObjectKind, id: Uuid) -> Result<(), ServerError> {
     let mutation = domain::Mutation::Delete(kind, id);
     call!(DeleteObject, |api, _| async {
@@ -342,73 +373,73 @@ pub async fn delete_object(kind: ObjectKind, id: Uuid) -> Result<(), ServerError
 }
 
 /// Imports objects in the export format (all or nothing).
-#[server(prefix = "/rpc", endpoint = "admin/import", input = FieldJson)]
+#[server(prefix = "/rpc", endpoint = "admin/import", input = FieldJson, output = crate::rpc::TextJson)]
 pub async fn import_inventory(file: InventoryFile) -> Result<ImportSummary, ServerError> {
     call!(ImportInventory, |api, _| api.import(file))
 }
 
 /// Starts a migration; the server runs the checks again.
-#[server(prefix = "/rpc", endpoint = "operator/migrations/start", input = FieldJson)]
+#[server(prefix = "/rpc", endpoint = "operator/migrations/start", input = FieldJson, output = crate::rpc::TextJson)]
 pub async fn start_migration(request: MigrationRequest) -> Result<Migration, ServerError> {
     call!(StartMigration, |api, _| api.start_migration(request))
 }
 
 /// Cancels a queued or running migration; the VM stays where it is.
-#[server(prefix = "/rpc", endpoint = "operator/migrations/cancel", input = FieldJson)]
+#[server(prefix = "/rpc", endpoint = "operator/migrations/cancel", input = FieldJson, output = crate::rpc::TextJson)]
 pub async fn cancel_migration(id: MigrationId) -> Result<Migration, ServerError> {
     call!(CancelMigration, |api, _| api.cancel_migration(id))
 }
 
 /// A migration's stored events, in order.
-#[server(prefix = "/rpc", endpoint = "viewer/migrations/events", input = FieldJson)]
+#[server(prefix = "/rpc", endpoint = "viewer/migrations/events", input = FieldJson, output = crate::rpc::TextJson)]
 pub async fn migration_events(id: MigrationId) -> Result<Vec<MigrationEvent>, ServerError> {
     call!(MigrationEvents, |api, _| api.migration_events(id))
 }
 
 /// One migration (for a page opened on one the live snapshot no longer carries).
-#[server(prefix = "/rpc", endpoint = "viewer/migrations/get", input = FieldJson)]
+#[server(prefix = "/rpc", endpoint = "viewer/migrations/get", input = FieldJson, output = crate::rpc::TextJson)]
 pub async fn get_migration(id: MigrationId) -> Result<Option<Migration>, ServerError> {
     call!(GetMigration, |api, _| async { Ok(api.migration(id)) })
 }
 
 /// Injects a fault.
-#[server(prefix = "/rpc", endpoint = "operator/faults/add", input = FieldJson)]
+#[server(prefix = "/rpc", endpoint = "operator/faults/add", input = FieldJson, output = crate::rpc::TextJson)]
 pub async fn add_fault(request: FaultRequest) -> Result<Fault, ServerError> {
     call!(AddFault, |api, _| api.add_fault(request))
 }
 
 /// Clears a fault.
-#[server(prefix = "/rpc", endpoint = "operator/faults/clear", input = FieldJson)]
+#[server(prefix = "/rpc", endpoint = "operator/faults/clear", input = FieldJson, output = crate::rpc::TextJson)]
 pub async fn clear_fault(id: FaultId) -> Result<Fault, ServerError> {
     call!(ClearFault, |api, _| api.clear_fault(id))
 }
 
 /// The signed-in user's API tokens.
-#[server(prefix = "/rpc", endpoint = "viewer/tokens/list", input = PostUrl)]
+#[server(prefix = "/rpc", endpoint = "viewer/tokens/list", input = PostUrl, output = crate::rpc::TextJson)]
 pub async fn list_tokens() -> Result<Vec<TokenInfo>, ServerError> {
     call!(ListTokens, |api, caller| api.tokens(caller))
 }
 
 /// A new API token for the signed-in user; its secret is in the answer, this once.
-#[server(prefix = "/rpc", endpoint = "viewer/tokens/create", input = FieldJson)]
+#[server(prefix = "/rpc", endpoint = "viewer/tokens/create", input = FieldJson, output = crate::rpc::TextJson)]
 pub async fn create_token(name: String) -> Result<NewToken, ServerError> {
     call!(CreateToken, |api, caller| api.create_token(caller, name))
 }
 
 /// Revokes one of the signed-in user's tokens.
-#[server(prefix = "/rpc", endpoint = "viewer/tokens/revoke", input = FieldJson)]
+#[server(prefix = "/rpc", endpoint = "viewer/tokens/revoke", input = FieldJson, output = crate::rpc::TextJson)]
 pub async fn revoke_token(id: Uuid) -> Result<(), ServerError> {
     call!(RevokeToken, |api, caller| api.revoke_token(caller, id))
 }
 
 /// Every user (admins).
-#[server(prefix = "/rpc", endpoint = "admin/users/list", input = PostUrl)]
+#[server(prefix = "/rpc", endpoint = "admin/users/list", input = PostUrl, output = crate::rpc::TextJson)]
 pub async fn list_users() -> Result<Vec<CurrentUser>, ServerError> {
     call!(ListUsers, |api, _| api.users())
 }
 
 /// Creates a user (admins).
-#[server(prefix = "/rpc", endpoint = "admin/users/create", input = FieldJson)]
+#[server(prefix = "/rpc", endpoint = "admin/users/create", input = FieldJson, output = crate::rpc::TextJson)]
 pub async fn create_user(
     username: String,
     password: String,
@@ -419,19 +450,19 @@ pub async fn create_user(
 }
 
 /// Changes a user's role (admins); the last admin keeps theirs.
-#[server(prefix = "/rpc", endpoint = "admin/users/role", input = FieldJson)]
+#[server(prefix = "/rpc", endpoint = "admin/users/role", input = FieldJson, output = crate::rpc::TextJson)]
 pub async fn set_role(id: Uuid, role: Role) -> Result<CurrentUser, ServerError> {
     call!(SetRole, |api, _| api.set_role(id, role))
 }
 
 /// Keeps the language the signed-in user chose for the pages (docs/DESIGN.md#languages).
-#[server(prefix = "/rpc", endpoint = "viewer/account/language", input = FieldJson)]
+#[server(prefix = "/rpc", endpoint = "viewer/account/language", input = FieldJson, output = crate::rpc::TextJson)]
 pub async fn set_language(lang: domain::Lang) -> Result<(), ServerError> {
     call!(SetLanguage, |api, caller| api.set_language(caller, lang))
 }
 
 /// The audit log, newest first (admins).
-#[server(prefix = "/rpc", endpoint = "admin/audit", input = FieldJson)]
+#[server(prefix = "/rpc", endpoint = "admin/audit", input = FieldJson, output = crate::rpc::TextJson)]
 pub async fn audit_entries(filter: AuditFilter) -> Result<Vec<AuditEntry>, ServerError> {
     call!(AuditEntries, |api, _| api.audit(filter))
 }
@@ -447,19 +478,19 @@ pub enum PlanAction {
 }
 
 /// A plan drafted and predicted, nothing written (docs/DESIGN.md#maintenance-plans).
-#[server(prefix = "/rpc", endpoint = "operator/plans/preview", input = FieldJson)]
+#[server(prefix = "/rpc", endpoint = "operator/plans/preview", input = FieldJson, output = crate::rpc::TextJson)]
 pub async fn preview_plan(request: PlanRequest) -> Result<Preview, ServerError> {
     call!(PreviewPlan, |api, _| api.preview_plan(request))
 }
 
 /// The plan stored as a draft.
-#[server(prefix = "/rpc", endpoint = "operator/plans/create", input = FieldJson)]
+#[server(prefix = "/rpc", endpoint = "operator/plans/create", input = FieldJson, output = crate::rpc::TextJson)]
 pub async fn create_plan(request: PlanRequest) -> Result<PlanRecord, ServerError> {
     call!(CreatePlan, |api, _| api.create_plan(request))
 }
 
 /// Every plan, newest first (`active_only`: those not over).
-#[server(prefix = "/rpc", endpoint = "viewer/plans/list", input = FieldJson)]
+#[server(prefix = "/rpc", endpoint = "viewer/plans/list", input = FieldJson, output = crate::rpc::TextJson)]
 pub async fn list_plans(active_only: bool) -> Result<Vec<PlanRecord>, ServerError> {
     call!(ListPlans, |api, _| async move {
         let mut plans = api.plans().await?;
@@ -470,44 +501,44 @@ pub async fn list_plans(active_only: bool) -> Result<Vec<PlanRecord>, ServerErro
     })
 }
 
-#[server(prefix = "/rpc", endpoint = "viewer/plans/get", input = FieldJson)]
+#[server(prefix = "/rpc", endpoint = "viewer/plans/get", input = FieldJson, output = crate::rpc::TextJson)]
 pub async fn get_plan(id: PlanId) -> Result<PlanRecord, ServerError> {
     call!(GetPlan, |api, _| api.plan(id))
 }
 
 /// Starts, pauses, resumes or cancels a plan.
-#[server(prefix = "/rpc", endpoint = "operator/plans/command", input = FieldJson)]
+#[server(prefix = "/rpc", endpoint = "operator/plans/command", input = FieldJson, output = crate::rpc::TextJson)]
 pub async fn plan_command(id: PlanId, command: PlanAction) -> Result<PlanRecord, ServerError> {
     call!(PlanCommand, |api, _| api.plan_command(id, command))
 }
 
 /// vCenter connections with their sync state (docs/VCENTER.md#the-page).
-#[server(prefix = "/rpc", endpoint = "admin/connections/list", input = PostUrl)]
+#[server(prefix = "/rpc", endpoint = "admin/connections/list", input = PostUrl, output = crate::rpc::TextJson)]
 pub async fn list_connections() -> Result<Vec<Connection>, ServerError> {
     call!(ListConnections, |api, _| api.connections())
 }
 
 /// Connects a vCenter: vmshift logs in first; a refusal names the field.
-#[server(prefix = "/rpc", endpoint = "admin/connections/create", input = FieldJson)]
+#[server(prefix = "/rpc", endpoint = "admin/connections/create", input = FieldJson, output = crate::rpc::TextJson)]
 pub async fn create_connection(request: NewConnection) -> Result<Connection, ServerError> {
     call!(CreateConnection, |api, _| api.create_connection(request))
 }
 
 /// Logs in with a connection's stored settings: vCenter's name and version.
-#[server(prefix = "/rpc", endpoint = "admin/connections/test", input = FieldJson)]
+#[server(prefix = "/rpc", endpoint = "admin/connections/test", input = FieldJson, output = crate::rpc::TextJson)]
 pub async fn test_connection(id: Uuid) -> Result<String, ServerError> {
     call!(TestConnection, |api, _| api.test_connection(id))
 }
 
 /// Disconnects a vCenter; its objects leave the inventory.
-#[server(prefix = "/rpc", endpoint = "admin/connections/delete", input = FieldJson)]
+#[server(prefix = "/rpc", endpoint = "admin/connections/delete", input = FieldJson, output = crate::rpc::TextJson)]
 pub async fn delete_connection(id: Uuid) -> Result<(), ServerError> {
     call!(DeleteConnection, |api, _| api.delete_connection(id))
 }
 
 /// vCenter's own verdict on moving a mirrored VM to a host (empty for a move vCenter does not
 /// judge), beside the checks the page runs itself.
-#[server(prefix = "/rpc", endpoint = "viewer/checks/vcenter", input = FieldJson)]
+#[server(prefix = "/rpc", endpoint = "viewer/checks/vcenter", input = FieldJson, output = crate::rpc::TextJson)]
 pub async fn vcenter_verdict(
     vm: domain::VmId,
     host: domain::HostId,

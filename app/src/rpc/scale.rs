@@ -12,13 +12,13 @@ use leptos::server_fn::codec::PostUrl;
 pub const MAX_HITS: usize = 200;
 
 /// Every cluster's tile, by name.
-#[server(prefix = "/rpc", endpoint = "viewer/map/overview", input = PostUrl)]
+#[server(prefix = "/rpc", endpoint = "viewer/map/overview", input = PostUrl, output = crate::rpc::TextJson)]
 pub async fn map_overview() -> Result<Vec<ClusterTile>, ServerError> {
     call!(MapOverview, |api, _| async { Ok(api.overview()) })
 }
 
 /// What these clusters show on the map: them, their hosts and VMs, what their hosts reach.
-#[server(prefix = "/rpc", endpoint = "viewer/map/clusters", input = super::FieldJson)]
+#[server(prefix = "/rpc", endpoint = "viewer/map/clusters", input = super::FieldJson, output = crate::rpc::TextJson)]
 pub async fn map_clusters(clusters: Vec<ClusterId>) -> Result<Inventory, ServerError> {
     call!(MapClusters, |api, _| async {
         Ok(api.inventory_scope(clusters.into_iter().collect()))
@@ -26,7 +26,7 @@ pub async fn map_clusters(clusters: Vec<ClusterId>) -> Result<Inventory, ServerE
 }
 
 /// What the cluster of a VM shows: the migrate wizard's inventory at scale.
-#[server(prefix = "/rpc", endpoint = "viewer/map/vm", input = super::FieldJson)]
+#[server(prefix = "/rpc", endpoint = "viewer/map/vm", input = super::FieldJson, output = crate::rpc::TextJson)]
 pub async fn vm_scope(vm: VmId) -> Result<Inventory, ServerError> {
     call!(VmScope, |api, _| async {
         api.vm_scope(vm).ok_or_else(|| ServerError {
@@ -38,7 +38,7 @@ pub async fn vm_scope(vm: VmId) -> Result<Inventory, ServerError> {
 }
 
 /// Objects whose name contains `text` (all kinds, or `only` one), best first.
-#[server(prefix = "/rpc", endpoint = "viewer/search", input = super::FieldJson)]
+#[server(prefix = "/rpc", endpoint = "viewer/search", input = super::FieldJson, output = crate::rpc::TextJson)]
 pub async fn search(
     text: String,
     only: Option<ObjectKind>,
@@ -61,7 +61,7 @@ pub const MAX_NAMES: usize = 100;
 
 /// The names of a few objects (those that exist, whatever their kind), for a page that shows
 /// them without loading the inventory.
-#[server(prefix = "/rpc", endpoint = "viewer/inventory/names", input = super::FieldJson)]
+#[server(prefix = "/rpc", endpoint = "viewer/inventory/names", input = super::FieldJson, output = crate::rpc::TextJson)]
 pub async fn object_names(ids: Vec<uuid::Uuid>) -> Result<Vec<(uuid::Uuid, String)>, ServerError> {
     call!(ObjectNames, |api, _| async {
         if ids.len() > MAX_NAMES {
@@ -104,7 +104,7 @@ pub struct TableRow {
 }
 
 /// The rows of a kind's table that `query` asks for, built on the server.
-#[server(prefix = "/rpc", endpoint = "viewer/inventory/page", input = super::FieldJson)]
+#[server(prefix = "/rpc", endpoint = "viewer/inventory/page", input = super::FieldJson, output = crate::rpc::TextJson)]
 pub async fn inventory_page(
     kind: ObjectKind,
     query: domain::listing::ListQuery,

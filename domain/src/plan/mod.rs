@@ -9,6 +9,7 @@ pub mod placement;
 pub mod predict;
 pub mod record;
 mod rolling;
+mod tag_first;
 #[cfg(test)]
 mod tests;
 
@@ -72,7 +73,8 @@ pub use predict::{predict, what_if, MoveTimeline, PlanPrediction, StepSpan, What
 pub use record::{MoveRun, PlanRecord, PlanState};
 
 /// What a plan is for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(Deserialize))]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Goal {
     /// Every VM off the host — running ones by vMotion (a combined move to shared storage for
@@ -240,7 +242,8 @@ pub struct Blocker {
 }
 
 /// One step of a plan, run after the previous one is over.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(Deserialize))]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum Step {
     /// Moves, run together under the engine's limits (and the plan's).

@@ -59,6 +59,17 @@ pub fn check_history(events: &serde_json::Value) -> Vec<serde_json::Value> {
     events
 }
 
+/// A live frame reads the same through the browser's tag-first reader as through serde's
+/// derived one (docs/DESIGN.md#tag-first-reading).
+pub fn read_as_the_browser_does(text: &str) {
+    use app::protocol::LiveMessage;
+    let derived: LiveMessage = serde_json::from_str(text).expect("a live message");
+    let tagged: LiveMessage =
+        domain::tag_first::deserialize(&mut serde_json::Deserializer::from_str(text))
+            .expect("a live message read tag first");
+    assert_eq!(tagged, derived, "{text}");
+}
+
 /// The next JSON message of a websocket for which `pick` returns something, within `wait`.
 pub async fn next_matching<T>(
     ws: &mut Ws,
@@ -73,6 +84,7 @@ pub async fn next_matching<T>(
             .ok()??
             .ok()?;
         if let tokio_tungstenite::tungstenite::Message::Text(text) = message {
+            read_as_the_browser_does(&text);
             let value: serde_json::Value = serde_json::from_str(&text).ok()?;
             if let Some(found) = pick(&value) {
                 return Some(found);
