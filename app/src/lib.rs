@@ -113,6 +113,22 @@ pub fn allowed(role: domain::accounts::Role) -> bool {
         .is_some_and(|u| u.role.allows(role))
 }
 
+/// The skip link moves the focus into the page's content itself: the router, not the browser,
+/// handles a link's click once hydrated.
+fn skip_to_main(ev: leptos::ev::MouseEvent) {
+    ev.prevent_default();
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        if let Some(main) = document()
+            .get_element_by_id("main")
+            .and_then(|m| m.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            let _ = main.focus();
+        }
+    }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     let user: Option<domain::accounts::CurrentUser> = SharedValue::new(|| {
@@ -177,6 +193,9 @@ pub fn App() -> impl IntoView {
 
     view! {
         <Router>
+            <a class="skip-link" href="#main" data-testid="skip-link" on:click=skip_to_main>
+                {crate::tx!(i18n, shell.skip)}
+            </a>
             <header class="topbar">
                 <A href="/" attr:class="brand" attr:data-testid="nav-home">
                     <span class="brand-mark">"⇄"</span>" vmshift"
@@ -231,7 +250,8 @@ pub fn App() -> impl IntoView {
                     </form>
                 })}
             </header>
-            <main>
+            {signed_in.then(|| view! { <components::announcer::Announcer/> })}
+            <main id="main" tabindex="-1">
                 <Routes fallback=move || view! { <p class="empty">{crate::tx!(i18n, shell.not_found)}</p> }>
                     <Route path=StaticSegment("") view=pages::map::MapPage/>
                     <Route path=StaticSegment("signin") view=pages::signin::SignInPage/>

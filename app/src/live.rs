@@ -41,6 +41,20 @@ pub struct LiveState {
     pub page_inventory: RwSignal<Option<InventoryResource>>,
     /// …and pages that follow every migration's progress.
     pub want_events: RwSignal<u32>,
+    /// What a screen reader is to be told, not yet told (`components::announcer`).
+    pub news: RwSignal<Vec<News>>,
+}
+
+/// Something worth announcing (docs/ACCESSIBILITY.md#live-regions): a migration seen in flight
+/// that ended, the live link lost or back. Progress is never news.
+#[derive(Debug, Clone, PartialEq)]
+pub enum News {
+    Ended {
+        vm: String,
+        phase: domain::migration::Phase,
+    },
+    LinkLost,
+    LinkBack,
 }
 
 impl LiveState {
@@ -61,6 +75,7 @@ impl LiveState {
             want_full: RwSignal::new(0),
             page_inventory: RwSignal::new(None),
             want_events: RwSignal::new(0),
+            news: RwSignal::new(Vec::new()),
         }
     }
 
@@ -116,27 +131,49 @@ impl LiveState {
             });
         }
         let mut gap = false;
+        let mut ended = None;
         self.migrations.update(|map| {
             if let Some(m) = map.get_mut(&e.migration_id) {
                 if e.seq == m.last_seq + 1 {
+                    let was_final = m.phase.is_final();
                     m.absorb(e);
+                    ended = ending(Some(was_final), m);
                 } else if e.seq > m.last_seq + 1 {
                     gap = true;
                 }
             }
         });
+        self.tell(ended);
         !gap
+    }
+
+    fn tell(&self, news: Option<News>) {
+        if let Some(n) = news {
+            self.news.update(|list| list.push(n));
+        }
     }
 
     /// Takes a migration's whole summary (newer than what is held).
     pub fn absorb_summary(&self, m: Migration) {
+        let mut ended = None;
         self.migrations.update(|map| {
-            let newer = map.get(&m.id).is_none_or(|old| m.last_seq >= old.last_seq);
+            let old = map.get(&m.id);
+            let newer = old.is_none_or(|old| m.last_seq >= old.last_seq);
             if newer {
+                ended = ending(old.map(|o| o.phase.is_final()), &m);
                 map.insert(m.id, m);
             }
         });
+        self.tell(ended);
     }
+}
+
+/// A migration's end is news once: when one seen in flight (`was_final` false) is now over.
+fn ending(was_final: Option<bool>, now: &Migration) -> Option<News> {
+    (was_final == Some(false) && now.phase.is_final()).then(|| News::Ended {
+        vm: now.vm_name.clone(),
+        phase: now.phase,
+    })
 }
 
 impl Default for LiveState {
@@ -297,6 +334,9 @@ pub fn connect(inventory: InventoryResource, live: LiveState, large: bool) {
                         live.faults.set(f);
                     }
                     live.resyncs.update(|n| *n += 1);
+                    if link.get_untracked() == LinkState::Reconnecting {
+                        live.tell(Some(News::LinkBack));
+                    }
                     link.set(LinkState::Live);
                 }
                 Ok(LiveMessage::OverviewChanged { tiles, removed }) => {
@@ -357,6 +397,9 @@ pub fn connect(inventory: InventoryResource, live: LiveState, large: bool) {
     on_message.forget();
 
     let on_close = Closure::<dyn FnMut()>::new(move || {
+        if link.get_untracked() == LinkState::Live {
+            live.tell(Some(News::LinkLost));
+        }
         link.set(LinkState::Reconnecting);
         set_timeout(
             move || connect(inventory, live, large),

@@ -137,3 +137,56 @@ for (const scheme of ["light", "dark"] as const) {
     expect(found).toEqual([]);
   });
 }
+
+/** How far the page itself scrolls sideways (its own wide regions may scroll inside). */
+async function pageOverflow(page: Page) {
+  return page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+}
+
+// WCAG 1.4.10 reflow (320 CSS px) and 1.4.4 text at 200 % (a 1280 px window zoomed to 200 % is
+// 640 CSS px wide): no page scrolls sideways as a whole; the map's clusters, tables and charts
+// scroll inside their own regions.
+for (const width of [320, 640]) {
+  test(`every page reflows at ${width} CSS px without scrolling sideways`, async ({ browser }) => {
+    const context = await browser.newContext({ viewport: { width, height: 640 } });
+    const page = await context.newPage();
+    const wide: string[] = [];
+    for (const path of ROUTES) {
+      await open(page, path);
+      const over = await pageOverflow(page);
+      if (over > 1) wide.push(`${path}: ${over} px too wide`);
+    }
+    await context.close();
+    expect(wide).toEqual([]);
+  });
+}
+
+test("reduced motion stops animations and transitions; more contrast strengthens muted text", async ({
+  page,
+}) => {
+  await open(page, "/");
+  // A progress bar's fill (it moves with each tick) and the map's muted text, as styled now.
+  const look = () =>
+    page.evaluate(() => {
+      const fill = document.createElement("span");
+      fill.className = "progress-fill";
+      document.querySelector("main")!.appendChild(fill);
+      const muted = document.querySelector(".muted, .summary") as HTMLElement;
+      const found = {
+        transition: parseFloat(getComputedStyle(fill).transitionDuration),
+        muted: getComputedStyle(muted).color,
+        text: getComputedStyle(document.body).color,
+      };
+      fill.remove();
+      return found;
+    });
+  const normal = await look();
+  expect(normal.transition).toBeCloseTo(0.25);
+  expect(normal.muted).not.toBe(normal.text);
+  // As a user's settings are: in effect when the page loads.
+  await page.emulateMedia({ reducedMotion: "reduce", contrast: "more" });
+  await open(page, "/");
+  const asked = await look();
+  expect(asked.transition).toBeLessThan(0.001);
+  expect(asked.muted).toBe(asked.text);
+});

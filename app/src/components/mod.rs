@@ -1,5 +1,6 @@
 //! Small reusable view pieces.
 
+pub mod announcer;
 pub mod form;
 pub mod markup;
 pub mod search;

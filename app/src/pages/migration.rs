@@ -72,6 +72,8 @@ pub fn MigrationPage() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let i18n = use_i18n();
     let lang = use_lang();
+    // Whether each chart's table is open, kept across the charts' redraws.
+    let (rounds_open, rate_open) = (RwSignal::new(false), RwSignal::new(false));
 
     view! {
         <section class="page migration-page" data-testid="migration-detail">
@@ -111,11 +113,11 @@ pub fn MigrationPage() -> impl IntoView {
             <div class="charts">
                 <figure class="chart" data-testid="chart-rounds">
                     <figcaption>{crate::tx!(i18n, migration.rounds_caption)}</figcaption>
-                    {move || rounds_chart(&m.with(|m| m.as_ref().map(|m| m.rounds.clone()).unwrap_or_default()), lang.get())}
+                    {move || rounds_chart(&m.with(|m| m.as_ref().map(|m| m.rounds.clone()).unwrap_or_default()), lang.get(), rounds_open)}
                 </figure>
                 <figure class="chart" data-testid="chart-rate">
                     <figcaption>{crate::tx!(i18n, migration.rate_caption)}</figcaption>
-                    {move || live.watched_events.with(|e| rate_chart(e, lang.get()))}
+                    {move || live.watched_events.with(|e| rate_chart(e, lang.get(), rate_open))}
                 </figure>
             </div>
             <EventLog/>
@@ -320,7 +322,7 @@ fn axis(max_label: String, x_label: &'static str) -> impl IntoView {
 
 /// Bars: the bytes each round had to send (the last one is the stop-and-copy); rounds
 /// under SDPS are marked.
-fn rounds_chart(rounds: &[Round], l: Lang) -> AnyView {
+fn rounds_chart(rounds: &[Round], l: Lang, open: RwSignal<bool>) -> AnyView {
     let i18n = use_i18n();
     if rounds.is_empty() {
         return view! { <p class="muted small">{crate::tx!(i18n, migration.no_rounds)}</p> }
@@ -370,17 +372,69 @@ fn rounds_chart(rounds: &[Round], l: Lang) -> AnyView {
             }
         })
         .collect_view();
+    let rows = rounds.to_vec();
+    let table = move || {
+        rows.iter()
+            .map(|r| {
+                let round = if r.switchover {
+                    format!("{} ({})", r.round, t_string!(i18n, migration.stop_and_copy))
+                } else {
+                    r.round.to_string()
+                };
+                view! {
+                    <tr>
+                        <td>{round}</td>
+                        <td>{format::bytes(l, r.bytes)}</td>
+                        <td>{format::duration(l, r.duration_s)}</td>
+                        <td>{format::pct(l, r.throttle * 100.0, 0)}</td>
+                    </tr>
+                }
+            })
+            .collect_view()
+    };
+    let head = view! {
+        <th scope="col">{crate::tx!(i18n, migration.round)}</th>
+        <th scope="col">{crate::tx!(i18n, migration.col_bytes)}</th>
+        <th scope="col">{crate::tx!(i18n, migration.col_duration)}</th>
+        <th scope="col">{crate::tx!(i18n, migration.col_throttle)}</th>
+    };
     view! {
         <svg viewBox=format!("0 0 {CHART_W} {CHART_H}") role="img" aria-label=t_string!(i18n, migration.rounds_label)>
             {axis(format::bytes(l, max), t_string!(i18n, migration.round_axis))}
             {bars}
         </svg>
+        {figures_table("rounds-table", open, head.into_any(), move || table().into_any())}
+    }
+    .into_any()
+}
+
+/// A chart's figures as a table (WCAG 1.1.1: the chart's text alternative), drawn only while
+/// it is open (`open` outlives the chart, redrawn on every event): a long migration's rate has
+/// thousands of points.
+fn figures_table(
+    testid: &'static str,
+    open: RwSignal<bool>,
+    head: AnyView,
+    rows: impl Fn() -> AnyView + Send + Sync + 'static,
+) -> AnyView {
+    let i18n = use_i18n();
+    view! {
+        <details class="chart-table" data-testid=testid prop:open=move || open.get()>
+            <summary on:click=move |ev| {
+                ev.prevent_default();
+                open.update(|o| *o = !*o);
+            }>{crate::tx!(i18n, migration.as_table)}</summary>
+            <table class="objects">
+                <thead><tr>{head}</tr></thead>
+                <tbody>{move || open.get().then(&rows)}</tbody>
+            </table>
+        </details>
     }
     .into_any()
 }
 
 /// A line: the rate of each progress event against simulated time.
-fn rate_chart(events: &[MigrationEvent], l: Lang) -> AnyView {
+fn rate_chart(events: &[MigrationEvent], l: Lang, open: RwSignal<bool>) -> AnyView {
     let i18n = use_i18n();
     let points: Vec<(f64, f64)> = events
         .iter()
@@ -391,6 +445,10 @@ fn rate_chart(events: &[MigrationEvent], l: Lang) -> AnyView {
         return view! { <p class="muted small">{crate::tx!(i18n, migration.not_enough)}</p> }
             .into_any();
     }
+    let head = view! {
+        <th scope="col">{crate::tx!(i18n, migration.time)}</th>
+        <th scope="col">{crate::tx!(i18n, migration.rate)}</th>
+    };
     let t_max = points.iter().map(|p| p.0).fold(1e-9, f64::max);
     let r_max = points.iter().map(|p| p.1).fold(1.0, f64::max);
     let plot_w = CHART_W - PAD - 12.0;
@@ -413,6 +471,13 @@ fn rate_chart(events: &[MigrationEvent], l: Lang) -> AnyView {
             <text class="tick" x=PAD y=CHART_H - 8.0>"0"</text>
             <text class="tick" x=PAD + plot_w / 2.0 y=CHART_H - 8.0>{format::duration(l, t_max)}</text>
         </svg>
+        {figures_table("rate-table", open, head.into_any(), move || {
+            points
+                .iter()
+                .map(|(t, r)| view! { <tr><td>{format::duration(l, *t)}</td><td>{format::rate(l, *r)}</td></tr> })
+                .collect_view()
+                .into_any()
+        })}
     }
     .into_any()
 }
