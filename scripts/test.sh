@@ -73,7 +73,7 @@ run server-postgres env VMSHIFT_TEST_POSTGRES="$pg_url" cargo test -p server --n
 step "the API under an outside fuzzer (schemathesis; ~1.5 min)"
 run fuzz bash scripts/fuzz-api.sh
 
-step "end-to-end tests (Playwright, headless Chromium; ~9 min once built, the accessibility scans included)"
+step "end-to-end tests (Playwright, headless Chromium; ~11 min once built, the accessibility and keyboard suites included)"
 export VMSHIFT_DATABASE_URL="sqlite://$e2e_dir/vmshift.db"
 export VMSHIFT_BIND=127.0.0.1:3100
 export VMSHIFT_URL=http://127.0.0.1:3100

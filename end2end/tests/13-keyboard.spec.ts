@@ -54,6 +54,12 @@ test("sign in, skip to the content, and the header's order, by keyboard", async 
   await expect(page.getByTestId("current-user")).toBeVisible();
   await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
 
+  // A VM's power state is in its link's name, not only in its dot's colour.
+  await expect(page.getByTestId("vm-archive-old").locator("a").first()).toHaveAccessibleName(
+    /archive-old \(powered off\)/i,
+  );
+  await expect(page.getByTestId("vm-web-01").locator("a").first()).toHaveAccessibleName("web-01");
+
   // On the map: skip link, then Enter lands in the main content, past the header.
   await page.keyboard.press("Tab");
   expect(await focused(page)).toBe("skip-link");

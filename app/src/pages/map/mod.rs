@@ -419,6 +419,11 @@ fn host_card(
                                 <a href=format!("/migrate?vm={}", vm.id) title=crate::tx!(i18n, shell.migrate)>
                                     <span class="dot"></span>
                                     {vm.name}
+                                    // The dot's colour in words, for a state other than on
+                                    // (docs/ACCESSIBILITY.md: not by colour alone).
+                                    {(vm.power != PowerState::On).then(|| view! {
+                                        <span class="visually-hidden">" ("{crate::names::power_state(i18n, vm.power)}")"</span>
+                                    })}
                                 </a>
                                 {real}
                                 {move || {
