@@ -123,7 +123,9 @@ impl LiveState {
 
     /// Folds in a live migration event. Returns `false` on a gap (the caller resyncs).
     pub fn absorb_event(&self, e: &MigrationEvent) -> bool {
-        if self.watched.get_untracked() == Some(e.migration_id) {
+        // A migration's page draws its charts and log from the stored events only, as it
+        // does from the history after a reload (docs/DESIGN.md#stored-history).
+        if !e.transient && self.watched.get_untracked() == Some(e.migration_id) {
             self.watched_events.update(|list| {
                 if list.last().is_none_or(|l| e.seq > l.seq) {
                     list.push(e.clone());
@@ -134,11 +136,13 @@ impl LiveState {
         let mut ended = None;
         self.migrations.update(|map| {
             if let Some(m) = map.get_mut(&e.migration_id) {
-                if e.seq == m.last_seq + 1 {
+                // A transient event repeats the seq of the last stored one.
+                let next = m.last_seq + u64::from(!e.transient);
+                if e.seq == next {
                     let was_final = m.phase.is_final();
                     m.absorb(e);
                     ended = ending(Some(was_final), m);
-                } else if e.seq > m.last_seq + 1 {
+                } else if e.seq > next {
                     gap = true;
                 }
             }

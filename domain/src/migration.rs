@@ -20,7 +20,8 @@ pub struct MigrationResult {
     pub bytes: f64,
 }
 
-/// One progress event (docs/DESIGN.md#the-progress-stream). `seq` counts from 1 per migration with no gaps; `percent`
+/// One progress event (docs/DESIGN.md#the-progress-stream). `seq` counts the stored events from 1
+/// per migration with no gaps; a transient one repeats the seq of the last stored one. `percent`
 /// never goes backwards.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MigrationEvent {
@@ -45,7 +46,16 @@ pub struct MigrationEvent {
     /// events whose message differs from the one before (a progress tick repeats it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub words: Option<Phrase>,
+    /// A progress point sent live and not stored (docs/DESIGN.md#stored-history): the history
+    /// keeps every phase change, round boundary and message, and a progress sample at most
+    /// every [`HISTORY_SAMPLE_S`] simulated seconds.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub transient: bool,
 }
+
+/// How often, in simulated seconds, a migration's stored history samples its progress between
+/// the events it always keeps (docs/DESIGN.md#stored-history).
+pub const HISTORY_SAMPLE_S: f64 = 1.0;
 
 /// A migration: what was asked, where it stands, what it did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -202,20 +212,22 @@ impl Migration {
             parts,
             english: String::new(),
         });
-        self.record(phase, sim_time_s, progress, rate, english, words)
+        self.record(phase, sim_time_s, progress, rate, (english, words), true)
     }
 
     /// The next event saying the same as the last (a progress tick, on the engine's hot
-    /// path: nothing is worded again).
+    /// path: nothing is worded again); stored in the history, or only sent live (`transient`,
+    /// the seq of the last stored event).
     pub fn record_progress(
         &mut self,
         phase: Phase,
         sim_time_s: f64,
         progress: Option<&TransferProgress>,
         rate: f64,
+        stored: bool,
     ) -> MigrationEvent {
         let message = self.message.clone();
-        self.record(phase, sim_time_s, progress, rate, message, None)
+        self.record(phase, sim_time_s, progress, rate, (message, None), stored)
     }
 
     fn record(
@@ -224,13 +236,13 @@ impl Migration {
         sim_time_s: f64,
         progress: Option<&TransferProgress>,
         rate: f64,
-        message: String,
-        words: Option<Phrase>,
+        (message, words): (String, Option<Phrase>),
+        stored: bool,
     ) -> MigrationEvent {
         let r = &*self;
         let mut e = MigrationEvent {
             migration_id: r.id,
-            seq: r.last_seq + 1,
+            seq: r.last_seq + u64::from(stored),
             sim_time_s: sim_time_s.max(r.sim_time_s),
             phase,
             percent: r.percent,
@@ -244,6 +256,7 @@ impl Migration {
             expected_downtime_ms: r.expected_downtime_ms,
             message,
             words,
+            transient: !stored,
         };
         if let Some(p) = progress {
             e.bytes_sent = p.bytes_sent;

@@ -76,7 +76,7 @@ pub(super) fn phase_message(a: &Active, p: &TransferProgress) -> Phrase {
         .with("target", a.target_name.clone()),
         Phase::MemoryPrecopy if p.throttle > 0.0 => Phrase::new(
             "engine.precopy_sdps",
-            &[("percent", format!("{:.0}", p.throttle * 100.0))],
+            &[("percent", format!("{:.0}", (p.throttle * 100.0).round()))],
         ),
         Phase::MemoryPrecopy => Phrase::new("engine.precopy", &[]),
         Phase::Switchover => Phrase::new(
@@ -94,8 +94,10 @@ pub(super) fn precopy_words_changed(a: &Active, p: &TransferProgress) -> bool {
         return true;
     };
     if p.throttle > 0.0 {
-        let percent = format!("{:.0}", p.throttle * 100.0);
-        w.code != "engine.precopy_sdps" || w.args.get("percent") != Some(&percent)
+        // Compared as a number: this runs on every tick of every throttled pre-copy.
+        let percent = (p.throttle * 100.0).round();
+        let said = w.args.get("percent").and_then(|s| s.parse::<f64>().ok());
+        w.code != "engine.precopy_sdps" || said != Some(percent)
     } else {
         w.code != "engine.precopy"
     }

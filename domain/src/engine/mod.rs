@@ -47,6 +47,8 @@ struct Active {
     checking: bool,
     resources: Vec<Resource>,
     rounds_seen: usize,
+    /// Simulated time of the last progress sample stored (docs/DESIGN.md#stored-history).
+    sampled_s: f64,
     /// "web-01 keeps running on esx-01" (for failure messages).
     stays: Phrase,
     target_name: Phrase,
@@ -326,6 +328,7 @@ impl<D: Driver> Engine<D> {
             checking: false,
             resources: Vec::new(),
             rounds_seen: 0,
+            sampled_s: 0.0,
             stays: words.stays,
             target_name: words.target,
             group: None,

@@ -5,7 +5,7 @@
 use super::driver::{Driver, DriverError};
 use super::messages::{emit, phase_message, precopy_words_changed};
 use super::{Active, Engine, Switchover, TickOutput, MAX_PASSES, MAX_STEPS_PER_TICK, MAX_STEP_S};
-use crate::migration::{Ending, Phase};
+use crate::migration::{Ending, Phase, HISTORY_SAMPLE_S};
 use crate::scheduling::{max_min_fair, Flow};
 use crate::transfer::{capacity, Resource, TransferEnd, TransferProgress};
 use crate::{Inventory, MigrationId, Phrase};
@@ -62,10 +62,17 @@ impl<D: Driver> Engine<D> {
                     emit(a, self.now, phase, progress.as_ref(), rate, message)
                 }
                 _ => {
+                    // Stored: a round's boundary, or a sample once a simulated second.
                     let at = self.now - a.created_s;
-                    a.record.record_progress(phase, at, progress.as_ref(), rate)
+                    let stored = progress.as_ref().is_some_and(|p| p.round != a.record.round)
+                        || at - a.sampled_s >= HISTORY_SAMPLE_S;
+                    a.record
+                        .record_progress(phase, at, progress.as_ref(), rate, stored)
                 }
             };
+            if !e.transient {
+                a.sampled_s = e.sim_time_s;
+            }
             out.events.push(e);
             if a.rounds_seen != a.record.round as usize + 1 && phase >= Phase::MemoryPrecopy {
                 a.record.rounds = self.driver.rounds(id);

@@ -6,8 +6,11 @@ use domain::migration::{Migration, MigrationEvent};
 use domain::{MigrationId, VmId};
 use sqlx::Row;
 
-/// Rows per multi-row insert (SQLite allows 32,766 bound values).
-const EVENTS_PER_INSERT: usize = 5_000;
+/// Rows per multi-row insert. Small on purpose: binding a statement's values costs SQLite's
+/// driver time in the square of their number (each is looked up by name among all of them), so
+/// 5,000 rows a statement spent more in binding than in writing (docs/PERFORMANCE.md,
+/// "Stored history").
+const EVENTS_PER_INSERT: usize = 200;
 
 /// Who runs a migration in flight, and until when that claim holds unless renewed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -323,15 +326,18 @@ pub async fn store_encoded_events(
     events: &[MigrationEvent],
     json: &[String],
 ) -> Result<(), DbError> {
-    for (chunk, texts) in events
-        .chunks(EVENTS_PER_INSERT)
-        .zip(json.chunks(EVENTS_PER_INSERT))
-    {
+    // Transient progress is sent live, never stored (docs/DESIGN.md#stored-history).
+    let rows: Vec<(&MigrationEvent, &String)> = events
+        .iter()
+        .zip(json)
+        .filter(|(e, _)| !e.transient)
+        .collect();
+    for chunk in rows.chunks(EVENTS_PER_INSERT) {
         let mut q = Statement::new("INSERT INTO migration_events (migration_id, seq, event)");
-        q.values(chunk.iter().zip(texts), |row, (e, text)| {
+        q.values(chunk.iter(), |row, (e, text)| {
             row.bind(e.migration_id.to_string())
                 .bind(e.seq as i64)
-                .bind(text.clone());
+                .bind(String::clone(text));
         });
         q.execute(&mut **tx).await?;
     }

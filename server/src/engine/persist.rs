@@ -222,6 +222,7 @@ mod tests {
             expected_downtime_ms: 6.0,
             message: "a \"quoted\"\nline".into(),
             words: None,
+            transient: false,
         };
         let text = event_message(&serde_json::to_string(&e).unwrap());
         assert!(!text.contains('\n'), "one message, one line");

@@ -125,7 +125,7 @@ fn migration_schemas() -> Value {
     json!({
         "Phase": enumeration(&["queued", "checking", "preparing", "disk_copy", "memory_precopy", "switchover", "completed", "failed", "cancelled"]),
         "MigrationEvent": {"type": "object", "required": ["migration_id", "seq", "sim_time_s", "phase", "percent", "bytes_sent", "bytes_total_estimate", "rate_bytes_s", "eta_s", "round", "dirty_rate_bytes_s", "remaining_dirty_bytes", "expected_downtime_ms", "message"], "properties": {
-            "migration_id": uuid(), "seq": {"type": "integer", "minimum": 1, "description": "1, 2, 3… per migration, no gaps"},
+            "migration_id": uuid(), "seq": {"type": "integer", "minimum": 1, "description": "1, 2, 3… per migration over the stored events, no gaps; a transient event (live stream only) repeats the last stored one's"},
             "sim_time_s": {"type": "number", "description": "simulated seconds since the migration was created"},
             "phase": {"$ref": "#/components/schemas/Phase"},
             "percent": {"type": "number", "minimum": 0, "maximum": 100, "description": "never goes backwards"},
@@ -134,7 +134,8 @@ fn migration_schemas() -> Value {
             "round": {"type": "integer"}, "dirty_rate_bytes_s": {"type": "number"},
             "remaining_dirty_bytes": {"type": "number"}, "expected_downtime_ms": {"type": "number"},
             "message": {"type": "string"},
-            "words": {"$ref": "#/components/schemas/Phrase", "description": "the message as a code and values, on events whose message differs from the one before"}
+            "words": {"$ref": "#/components/schemas/Phrase", "description": "the message as a code and values, on events whose message differs from the one before"},
+            "transient": {"type": "boolean", "description": "true on a progress point sent on the live stream and not stored (absent otherwise): the history keeps every phase change, round boundary and message, and a progress sample at most once a simulated second"}
         }},
         "Migration": {"type": "object", "required": ["id", "vm_id", "vm_name", "kind", "phase", "percent", "message", "prediction"], "properties": {
             "id": uuid(), "vm_id": uuid(), "vm_name": {"type": "string"},
