@@ -156,10 +156,14 @@ impl Migration {
         self.dirty_rate_bytes_s = e.dirty_rate_bytes_s;
         self.remaining_dirty_bytes = e.remaining_dirty_bytes;
         self.expected_downtime_ms = e.expected_downtime_ms;
-        if e.words.is_some() || e.message != self.message {
+        // A progress tick repeats the message: copied only when it changes (this runs for
+        // every event of every migration).
+        if e.message != self.message {
+            self.words = e.words.clone();
+            self.message = e.message.clone();
+        } else if e.words.is_some() {
             self.words = e.words.clone();
         }
-        self.message = e.message.clone();
         self.last_seq = e.seq;
         if e.phase != Phase::Queued {
             self.queue_reason = None;

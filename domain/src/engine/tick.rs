@@ -98,12 +98,13 @@ impl<D: Driver> Engine<D> {
         stepped: &mut BTreeSet<MigrationId>,
     ) {
         self.at = self.now;
-        let mut pending: Vec<(MigrationId, f64)> = self
-            .active
-            .iter()
-            .filter(|(_, a)| a.running)
-            .map(|(id, _)| (*id, h))
-            .collect();
+        let mut pending: Vec<(MigrationId, f64)> = Vec::with_capacity(self.active.len());
+        pending.extend(
+            self.active
+                .iter()
+                .filter(|(_, a)| a.running)
+                .map(|(id, _)| (*id, h)),
+        );
         for _pass in 0..passes {
             if pending.is_empty() {
                 break;
