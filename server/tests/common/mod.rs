@@ -59,6 +59,33 @@ pub fn check_history(events: &serde_json::Value) -> Vec<serde_json::Value> {
     events
 }
 
+/// Where a JSON document holds -0.0 (its paths): a figure no reader should see.
+pub fn negative_zeros(value: &serde_json::Value) -> Vec<String> {
+    fn walk(v: &serde_json::Value, path: String, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Number(n)
+                if n.as_f64().is_some_and(|f| f == 0.0 && f.is_sign_negative()) =>
+            {
+                out.push(path);
+            }
+            serde_json::Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    walk(item, format!("{path}[{i}]"), out);
+                }
+            }
+            serde_json::Value::Object(map) => {
+                for (k, item) in map {
+                    walk(item, format!("{path}.{k}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(value, String::new(), &mut out);
+    out
+}
+
 /// A live frame reads the same through the browser's tag-first reader as through serde's
 /// derived one (docs/DESIGN.md#tag-first-reading).
 pub fn read_as_the_browser_does(text: &str) {
