@@ -158,3 +158,21 @@ pub fn fixture() -> Fixture {
     .expect("fixture is valid");
     Fixture { inv, ..f }
 }
+
+/// `value` written as JSON reads back the same through serde's derived reading and the
+/// browser's tag-first one (docs/DESIGN.md#tag-first-reading).
+pub fn reads_the_same_tag_first<T>(value: &T)
+where
+    T: serde::Serialize
+        + for<'de> serde::Deserialize<'de>
+        + crate::tag_first::TagFirst
+        + PartialEq
+        + std::fmt::Debug,
+{
+    let json = serde_json::to_string(value).unwrap();
+    let derived: T = serde_json::from_str(&json).unwrap();
+    let tagged: T =
+        crate::tag_first::deserialize(&mut serde_json::Deserializer::from_str(&json)).unwrap();
+    assert_eq!(&derived, value);
+    assert_eq!(&tagged, value, "{json}");
+}

@@ -25,6 +25,28 @@ async fn next_json(
     }
 }
 
+/// Starts a vMotion of the demo's `vm` to `host` (capped at `cap_mbps`) through the API; its id.
+async fn start_vmotion(s: &TestServer, vm: &str, host: &str, cap_mbps: Option<u32>) -> String {
+    let (_, vms) = s.get("/api/v1/vms").await;
+    let (_, hosts) = s.get("/api/v1/hosts").await;
+    let find = |list: &Value, name: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["name"] == name)
+            .unwrap()["id"]
+            .clone()
+    };
+    let mut body = json!({ "vm_id": find(&vms, vm), "kind": "vmotion",
+                           "target_host_id": find(&hosts, host) });
+    if let Some(cap) = cap_mbps {
+        body["options"] = json!({ "bandwidth_cap_mbps": cap });
+    }
+    let (status, m) = s.post("/api/v1/migrations", &body).await;
+    assert_eq!(status, 201, "{m}");
+    m["id"].as_str().unwrap().to_string()
+}
+
 #[tokio::test]
 async fn a_change_made_over_the_api_reaches_every_connected_client() {
     let s = TestServer::start(true).await;
@@ -146,27 +168,7 @@ async fn migration_progress_streams_live_and_a_reconnecting_client_gets_it_in_it
     assert_eq!(first["type"], "snapshot");
     assert_eq!(first["migrations"], json!([]));
     assert_eq!(first["faults"], json!([]));
-    let find = |list: &Value, name: &str| {
-        list.as_array()
-            .unwrap()
-            .iter()
-            .find(|o| o["name"] == name)
-            .unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
-    let (_, vms) = s.get("/api/v1/vms").await;
-    let (_, hosts) = s.get("/api/v1/hosts").await;
-    let (status, m) = s
-        .post(
-            "/api/v1/migrations",
-            &json!({ "vm_id": find(&vms, "web-01"), "kind": "vmotion",
-                     "target_host_id": find(&hosts, "esx-02") }),
-        )
-        .await;
-    assert_eq!(status, 201);
-    let id = m["id"].as_str().unwrap().to_string();
+    let id = start_vmotion(&s, "web-01", "esx-02", None).await;
     // Every event, in order, percent never going back, until completed; the VM's move
     // arrives as an inventory change.
     let (mut seq, mut percent, mut moved) = (0, 0.0, false);
@@ -210,16 +212,7 @@ async fn migration_progress_streams_live_and_a_reconnecting_client_gets_it_in_it
 
     // A client that connects mid-migration gets it in motion in its snapshot, then the
     // events that follow it, with no gap and no repeat.
-    let (status, m) = s
-        .post(
-            "/api/v1/migrations",
-            &json!({ "vm_id": find(&vms, "app-01"), "kind": "vmotion",
-                     "target_host_id": find(&hosts, "esx-02"),
-                     "options": { "bandwidth_cap_mbps": 10 } }),
-        )
-        .await;
-    assert_eq!(status, 201, "{m}");
-    let slow = m["id"].as_str().unwrap().to_string();
+    let slow = start_vmotion(&s, "app-01", "esx-02", Some(10)).await;
     loop {
         let msg = next_json(&mut ws).await;
         if msg["type"] == "migration_event" && msg["phase"] == "memory_precopy" {
@@ -265,26 +258,7 @@ async fn the_stored_history_is_the_live_streams_stored_events() {
         TestServer::start_full(&["--demo", "true", "--speed", "2", "--tick-ms", "50"], None).await;
     let mut ws = s.ws().await;
     assert_eq!(next_json(&mut ws).await["type"], "snapshot");
-    let (_, vms) = s.get("/api/v1/vms").await;
-    let (_, hosts) = s.get("/api/v1/hosts").await;
-    let find = |list: &Value, name: &str| {
-        list.as_array()
-            .unwrap()
-            .iter()
-            .find(|o| o["name"] == name)
-            .unwrap()["id"]
-            .clone()
-    };
-    let (status, m) = s
-        .post(
-            "/api/v1/migrations",
-            &json!({ "vm_id": find(&vms, "dns-01"), "kind": "vmotion",
-                     "target_host_id": find(&hosts, "esx-02"),
-                     "options": { "bandwidth_cap_mbps": 2000 } }),
-        )
-        .await;
-    assert_eq!(status, 201, "{m}");
-    let id = m["id"].as_str().unwrap().to_string();
+    let id = start_vmotion(&s, "dns-01", "esx-02", Some(2000)).await;
     let (mut stored, mut transient) = (Vec::new(), 0);
     loop {
         let mut msg = next_json(&mut ws).await;

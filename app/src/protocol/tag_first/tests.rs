@@ -3,15 +3,6 @@ use domain::{InventoryFile, Object};
 
 const DEMO: &str = include_str!("../../../../server/data/demo.json");
 
-fn both_ways(message: &LiveMessage) {
-    let json = serde_json::to_string(message).unwrap();
-    let derived: LiveMessage = serde_json::from_str(&json).unwrap();
-    let tagged: LiveMessage =
-        domain::tag_first::deserialize(&mut serde_json::Deserializer::from_str(&json)).unwrap();
-    assert_eq!(&derived, message);
-    assert_eq!(&tagged, message, "{json}");
-}
-
 /// The variants the server's websocket tests do not all meet read the same tag first (those
 /// tests read every frame both ways too).
 #[test]
@@ -53,7 +44,7 @@ fn live_messages_read_the_same_tag_first() {
         },
     ];
     for message in &messages {
-        both_ways(message);
+        domain::testing::reads_the_same_tag_first(message);
     }
 }
 

@@ -115,6 +115,8 @@ struct Run {
     events: BTreeMap<MigrationId, Vec<MigrationEvent>>,
     /// The last event sent live (stored or transient).
     sent: BTreeMap<MigrationId, MigrationEvent>,
+    /// How many events were sent live only.
+    transient: usize,
     records: BTreeMap<MigrationId, crate::migration::Migration>,
 }
 
@@ -124,6 +126,7 @@ impl Run {
             engine: Engine::new(SimulatedDriver::new()),
             events: BTreeMap::new(),
             sent: BTreeMap::new(),
+            transient: 0,
             records: BTreeMap::new(),
         }
     }
@@ -148,7 +151,9 @@ impl Run {
             assert!(!l.phase.is_final(), "an event after the end: {e:?}");
         }
         assert!((0.0..=100.0).contains(&e.percent));
-        if !e.transient {
+        if e.transient {
+            self.transient += 1;
+        } else {
             self.events.entry(e.migration_id).or_default().push(e);
         }
     }

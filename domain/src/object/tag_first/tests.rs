@@ -1,19 +1,6 @@
 use super::*;
 use crate::tag_first;
 
-/// Every object and change of the fixture reads the same tag first as through serde's derived
-/// reading (what the browser and the server each use).
-fn both_ways<T>(value: &T)
-where
-    T: serde::Serialize + for<'de> Deserialize<'de> + TagFirst + PartialEq + std::fmt::Debug,
-{
-    let json = serde_json::to_string(value).unwrap();
-    let derived: T = serde_json::from_str(&json).unwrap();
-    let tagged: T = tag_first::deserialize(&mut serde_json::Deserializer::from_str(&json)).unwrap();
-    assert_eq!(&derived, value);
-    assert_eq!(&tagged, value, "{json}");
-}
-
 fn objects() -> Vec<Object> {
     let f = crate::testing::fixture();
     let inv = &f.inv;
@@ -74,10 +61,10 @@ fn every_object_and_change_reads_the_same_tag_first() {
         changes: changes.clone(),
     });
     for object in &objects {
-        both_ways(object);
+        crate::testing::reads_the_same_tag_first(object);
     }
     for change in &changes {
-        both_ways(change);
+        crate::testing::reads_the_same_tag_first(change);
     }
 }
 

@@ -2,17 +2,6 @@ use super::super::tests::{plan, three_hosts, Build};
 use super::*;
 use crate::tag_first;
 
-fn both_ways<T>(value: &T)
-where
-    T: serde::Serialize + for<'de> Deserialize<'de> + TagFirst + PartialEq + std::fmt::Debug,
-{
-    let json = serde_json::to_string(value).unwrap();
-    let derived: T = serde_json::from_str(&json).unwrap();
-    let tagged: T = tag_first::deserialize(&mut serde_json::Deserializer::from_str(&json)).unwrap();
-    assert_eq!(&derived, value);
-    assert_eq!(&tagged, value, "{json}");
-}
-
 /// Every goal and every kind of step of a rolling maintenance reads the same tag first as
 /// through serde's derived reading.
 #[test]
@@ -49,7 +38,7 @@ fn goals_and_steps_read_the_same_tag_first() {
         },
     ];
     for goal in &goals {
-        both_ways(goal);
+        crate::testing::reads_the_same_tag_first(goal);
     }
     let rolling = plan(&f.inv, &goals[3]);
     let kinds: std::collections::BTreeSet<&str> = rolling
@@ -64,7 +53,7 @@ fn goals_and_steps_read_the_same_tag_first() {
         .collect();
     assert_eq!(kinds.len(), 4, "{kinds:?}");
     for step in &rolling.steps {
-        both_ways(step);
+        crate::testing::reads_the_same_tag_first(step);
     }
 }
 
