@@ -3,6 +3,7 @@ import { open, unique } from "./helpers";
 
 // Keyboard only (docs/ACCESSIBILITY.md): every action below is reached with Tab and done with
 // Enter, Space or typing — no click() — and the live region tells a migration's end once.
+// Runs before the RVTools import (08) fills the map with hundreds of VMs to Tab past.
 
 /** Presses Tab until `target` (or a control inside it) has the focus (at most `max` times); returns the test ids of the
  * elements passed on the way, in order. Fails if the target is never reached. */
