@@ -71,7 +71,7 @@ test("the sign-in page is axe-clean, and a wrong password's error too", async ({
 });
 
 for (const scheme of ["light", "dark"] as const) {
-  test(`the states a user reaches are axe-clean (${scheme} theme): the wizard's steps, a migration running and done, a form's errors, a plan drafted, the faults panel`, async ({
+  test(`the states a user reaches are axe-clean (${scheme} theme): the wizard's steps, a migration running and done, a form's errors, a plan drafted and stored, the faults panel`, async ({
     browser,
   }) => {
     test.setTimeout(180_000);
@@ -132,6 +132,16 @@ for (const scheme of ["light", "dark"] as const) {
     await expect(page.getByTestId("blockers")).toBeVisible();
     await expect(page.getByTestId("new-plan")).toHaveAttribute("data-planning", "false");
     await check("a plan drafted");
+
+    // A stored plan's page (its timeline, placement and controls).
+    const vms: { id: string; name: string }[] = await (await page.request.get("/api/v1/vms")).json();
+    const web02 = vms.find((v) => v.name === "web-02")!.id;
+    const stored = await page.request.post("/api/v1/plans", {
+      data: { goal: { kind: "moves", moves: [{ vm_id: web02 }] } },
+    });
+    expect(stored.status(), await stored.text()).toBe(201);
+    await open(page, `/plans/${(await stored.json()).id}`);
+    await check("a stored plan");
 
     await context.close();
     expect(found).toEqual([]);
