@@ -22,6 +22,15 @@ async function tabTo(page: Page, target: Locator, max = 120): Promise<string[]> 
   throw new Error(`not reached by Tab: ${target}; passed ${passed.slice(-20).join(", ")}`);
 }
 
+/** The focused element shows its focus (WCAG 2.4.7): an outline is drawn around it. */
+async function focusVisible(page: Page) {
+  const outline = await page.evaluate(() => {
+    const style = getComputedStyle(document.activeElement as HTMLElement);
+    return `${style.outlineStyle} ${parseFloat(style.outlineWidth)}`;
+  });
+  expect(outline, "the focused control draws an outline").not.toMatch(/^none|\s0$/);
+}
+
 async function focused(page: Page): Promise<string> {
   return page.evaluate(() => {
     const el = document.activeElement as HTMLElement | null;
@@ -80,6 +89,7 @@ test("open a VM from the map, run the wizard to Start, and cancel the migration,
   await open(page, "/");
   // The map's VM is a link: focused, Enter opens the wizard for it.
   await tabTo(page, page.getByTestId("vm-web-04").locator("a").first(), 400);
+  await focusVisible(page);
   await page.keyboard.press("Enter");
   await expect(page).toHaveURL(/\/migrate\?vm=/);
   await expect(page.locator("body")).toHaveAttribute("data-ready", "/migrate");
@@ -96,9 +106,11 @@ test("open a VM from the map, run the wizard to Start, and cancel the migration,
   const allowed = page.getByTestId("targets-host").locator('button.target[data-allowed="true"]').first();
   await expect(allowed).toBeVisible();
   order.push(...(await tabTo(page, allowed)), "target");
+  await focusVisible(page);
   await page.keyboard.press("Enter");
   await expect(page.getByTestId("check-results")).toHaveAttribute("data-allowed", "true");
   order.push(...(await tabTo(page, page.getByTestId("wizard-next"))), "wizard-next");
+  await focusVisible(page);
   await page.keyboard.press("Enter");
   await expect(page.getByTestId("wizard-summary")).toBeVisible();
   const at = (id: string) => order.findIndex((o) => o.startsWith(id));
